@@ -1,0 +1,1 @@
+//! commerce-postgres (being written)

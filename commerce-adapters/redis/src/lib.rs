@@ -1,0 +1,1 @@
+//! commerce-redis (being written)

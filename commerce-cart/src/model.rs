@@ -1,0 +1,115 @@
+//! Carts, their keys, lines and limits.
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use commerce_core::{CustomerId, Sku};
+
+commerce_core::typed_id!(
+    /// Identifies a guest's cart (kept in a cookie or on the device).
+    GuestCartId, "guest_cart_id"
+);
+
+/// Default time a cart is kept after its last change: 30 days.
+pub const DEFAULT_CART_TTL: Duration = Duration::days(30);
+
+/// Whose cart: a guest's (by a random id) or a signed-in customer's (one per
+/// customer, shared by all their devices).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum CartKey {
+    /// A guest's cart.
+    Guest(GuestCartId),
+    /// A customer's cart.
+    Customer(CustomerId),
+}
+
+impl fmt::Display for CartKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CartKey::Guest(id) => write!(f, "guest:{id}"),
+            CartKey::Customer(id) => write!(f, "customer:{id}"),
+        }
+    }
+}
+
+/// Limits enforced atomically by every cart change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLimits {
+    /// Most distinct SKUs in one cart.
+    pub max_lines: u32,
+    /// Most units of one SKU in one cart.
+    pub max_quantity: u32,
+}
+
+impl Default for CartLimits {
+    /// 100 lines, 99 units per line.
+    fn default() -> Self {
+        CartLimits {
+            max_lines: 100,
+            max_quantity: 99,
+        }
+    }
+}
+
+/// One line of a cart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    /// SKU.
+    pub sku: Sku,
+    /// Units, at least 1.
+    pub quantity: u32,
+}
+
+/// A cart. Lines are sorted by SKU; a cart with no lines is the same as no cart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    /// Whose cart.
+    pub key: CartKey,
+    /// Lines, sorted by SKU, quantities at least 1.
+    pub lines: Vec<CartLine>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Cart {
+    /// An empty cart for `key`.
+    pub fn empty(key: CartKey, now: DateTime<Utc>) -> Self {
+        Cart {
+            key,
+            lines: Vec::new(),
+            updated_at: now,
+        }
+    }
+
+    /// Quantity of `sku` in the cart (0 when absent).
+    pub fn quantity_of(&self, sku: &Sku) -> u32 {
+        self.lines
+            .iter()
+            .find(|l| &l.sku == sku)
+            .map_or(0, |l| l.quantity)
+    }
+
+    /// Total units over all lines.
+    pub fn total_units(&self) -> u64 {
+        self.lines.iter().map(|l| u64::from(l.quantity)).sum()
+    }
+
+    /// True when the cart has no lines.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
+/// What a merge did with the guest's lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeOutcome {
+    /// The customer's cart after the merge.
+    pub cart: Cart,
+    /// Guest lines that did not fit (line limit) and were dropped.
+    pub dropped: Vec<CartLine>,
+    /// SKUs whose summed quantity was capped at the per-line limit.
+    pub capped: Vec<Sku>,
+}

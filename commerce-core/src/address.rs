@@ -1,0 +1,156 @@
+//! Customers, postal addresses and country codes.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::id::{AddressId, CustomerId};
+
+/// An ISO 3166-1 alpha-2 country code such as `US`, `DE`, `VN` (upper case).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    /// Validates a two-letter upper-case code.
+    pub fn new(code: &str) -> Result<Self> {
+        match code.as_bytes() {
+            [a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
+                Ok(CountryCode([*a, *b]))
+            }
+            _ => Err(Error::validation(
+                "country",
+                format!("{code:?} is not an ISO 3166-1 alpha-2 code"),
+            )),
+        }
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        // Both bytes are ASCII upper-case letters by construction.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+impl TryFrom<String> for CountryCode {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        CountryCode::new(&s)
+    }
+}
+
+impl From<CountryCode> for String {
+    fn from(c: CountryCode) -> String {
+        c.as_str().to_owned()
+    }
+}
+
+impl std::str::FromStr for CountryCode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        CountryCode::new(s)
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A postal address. `region` is the state/province code used by tax and shipping
+/// zones (e.g. `CA` for California).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    /// Recipient name.
+    pub name: String,
+    /// First address line.
+    pub line1: String,
+    /// Second address line.
+    #[serde(default)]
+    pub line2: Option<String>,
+    /// City or locality.
+    pub city: String,
+    /// State, province or region code, where the country has them.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: String,
+    /// Country.
+    pub country: CountryCode,
+    /// Contact phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl Address {
+    /// Checks required fields are present and within length limits.
+    pub fn validate(&self) -> Result<()> {
+        fn check(field: &'static str, v: &str, max: usize) -> Result<()> {
+            if v.trim().is_empty() {
+                return Err(Error::validation(field, "must not be empty"));
+            }
+            if v.chars().count() > max {
+                return Err(Error::validation(field, format!("at most {max} characters")));
+            }
+            Ok(())
+        }
+        check("name", &self.name, 200)?;
+        check("line1", &self.line1, 200)?;
+        check("city", &self.city, 100)?;
+        check("postal_code", &self.postal_code, 20)?;
+        if let Some(r) = &self.region {
+            check("region", r, 10)?;
+        }
+        Ok(())
+    }
+}
+
+/// A customer account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    /// Id.
+    pub id: CustomerId,
+    /// Login and contact email, stored lower-cased.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An address saved in a customer's address book.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedAddress {
+    /// Id.
+    pub id: AddressId,
+    /// Owner.
+    pub customer_id: CustomerId,
+    /// The address.
+    pub address: Address,
+    /// Default shipping address of the customer.
+    pub is_default_shipping: bool,
+    /// Default billing address of the customer.
+    pub is_default_billing: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn country_codes() {
+        assert_eq!(CountryCode::new("US").unwrap().as_str(), "US");
+        assert!(CountryCode::new("us").is_err());
+        assert!(CountryCode::new("USA").is_err());
+        assert!(serde_json::from_str::<CountryCode>("\"D\"").is_err());
+    }
+}

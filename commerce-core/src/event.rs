@@ -1,0 +1,90 @@
+//! Domain events and the envelope they travel in through the outbox.
+//!
+//! Each crate defines its own typed events (`OrderEvent`, `InventoryEvent`, ...) and
+//! implements [`DomainEvent`] for them; stores write [`EventEnvelope`]s to the outbox
+//! in the same transaction as the state change they describe.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::id::{EventId, ProductId, Sku};
+use crate::money::Money;
+
+/// A typed domain event that can be put into an [`EventEnvelope`].
+pub trait DomainEvent: Serialize {
+    /// Dotted topic name, stable across versions, e.g. `order.confirmed`.
+    fn topic(&self) -> &'static str;
+    /// The kind of aggregate the event is about, e.g. `order`.
+    fn aggregate_type(&self) -> &'static str;
+    /// The id of the aggregate the event is about.
+    fn aggregate_id(&self) -> String;
+
+    /// Wraps the event in an envelope stamped with `occurred_at`.
+    fn envelope(&self, occurred_at: DateTime<Utc>) -> Result<EventEnvelope> {
+        Ok(EventEnvelope {
+            id: EventId::new(),
+            topic: self.topic().to_owned(),
+            aggregate_type: self.aggregate_type().to_owned(),
+            aggregate_id: self.aggregate_id(),
+            occurred_at,
+            payload: serde_json::to_value(self).map_err(Error::backend)?,
+        })
+    }
+}
+
+/// An event as stored in the outbox and handed to consumers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    /// Unique id (consumers deduplicate on it).
+    pub id: EventId,
+    /// Dotted topic, e.g. `order.confirmed`.
+    pub topic: String,
+    /// Aggregate kind, e.g. `order`.
+    pub aggregate_type: String,
+    /// Aggregate id as text.
+    pub aggregate_id: String,
+    /// When the state change happened.
+    pub occurred_at: DateTime<Utc>,
+    /// The typed event, serialized as JSON.
+    pub payload: serde_json::Value,
+}
+
+/// Events of the catalog, written by [`crate::ports::CatalogStore`] implementations in
+/// the same transaction as the change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CatalogEvent {
+    /// A product was created or changed (search indexing and caches consume it).
+    ProductUpserted {
+        /// The product.
+        product_id: ProductId,
+    },
+    /// The price of a SKU changed (cached product details must be invalidated).
+    PriceChanged {
+        /// The product.
+        product_id: ProductId,
+        /// The SKU.
+        sku: Sku,
+        /// The new price.
+        price: Money,
+    },
+}
+
+impl DomainEvent for CatalogEvent {
+    fn topic(&self) -> &'static str {
+        match self {
+            CatalogEvent::ProductUpserted { .. } => "catalog.product_upserted",
+            CatalogEvent::PriceChanged { .. } => "catalog.price_changed",
+        }
+    }
+    fn aggregate_type(&self) -> &'static str {
+        "product"
+    }
+    fn aggregate_id(&self) -> String {
+        match self {
+            CatalogEvent::ProductUpserted { product_id }
+            | CatalogEvent::PriceChanged { product_id, .. } => product_id.to_string(),
+        }
+    }
+}

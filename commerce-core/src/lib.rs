@@ -1,0 +1,36 @@
+//! # commerce-core
+//!
+//! The shared vocabulary of the `commerce` crates: [`Money`] and [`Currency`], typed
+//! ids, the catalog and customer model, pricing (discounts, tax, shipping) as a pure
+//! function, domain events, and the ports this crate owns ([`ports::CatalogStore`],
+//! [`ports::CustomerStore`], [`ports::Outbox`], [`clock::Clock`]).
+//!
+//! This crate does no I/O and depends on no runtime.
+
+pub mod address;
+pub mod catalog;
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod money;
+pub mod ports;
+pub mod pricing;
+pub mod shipping;
+pub mod tax;
+
+pub use address::{Address, CountryCode, Customer, SavedAddress};
+pub use catalog::{Category, Product, ProductStatus, Seller, SkuListing, TaxClass, Variant};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{BoxError, Error, Result};
+pub use event::{CatalogEvent, DomainEvent, EventEnvelope};
+pub use id::{AddressId, CategoryId, CustomerId, EventId, ProductId, SellerId, Sku};
+pub use money::{Currency, Money, Rounding};
+pub use pricing::{PriceBreakdown, PricedLine, PricingLine, PricingRequest, Promotion};
+pub use shipping::ShippingMethod;
+pub use tax::{TaxRate, TaxTable};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use uuid::Uuid;
+}

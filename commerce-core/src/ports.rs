@@ -1,0 +1,110 @@
+//! The ports `commerce-core` owns: catalog, customers and the event outbox.
+//!
+//! Ports are object safe and used as `Arc<dyn Port>`, so a server picks its backend
+//! at start-up. Each has an in-memory implementation in [`crate::memory`] and a
+//! conformance suite in `testkit` (feature `testkit`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::address::{Customer, SavedAddress};
+use crate::catalog::{Category, Product, ProductStatus, SkuListing};
+use crate::error::Result;
+use crate::event::EventEnvelope;
+use crate::id::{AddressId, CategoryId, CustomerId, ProductId, SellerId, Sku};
+use crate::money::Money;
+
+/// Filter and keyset page for [`CatalogStore::list_products`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductQuery {
+    /// Only products in this category (not its descendants).
+    pub category_id: Option<CategoryId>,
+    /// Only products of this seller.
+    pub seller_id: Option<SellerId>,
+    /// Only products in this status.
+    pub status: Option<ProductStatus>,
+    /// Keyset cursor: only products with an id greater than this one.
+    pub after: Option<ProductId>,
+    /// Page size (implementations cap it at 500).
+    pub limit: u32,
+}
+
+/// Products, variants and categories.
+///
+/// Writes emit [`crate::event::CatalogEvent`]s into the outbox in the same transaction
+/// (a product and its search document can never disagree for good).
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// Creates or replaces a product with its variants. Fails with `Conflict` when a
+    /// SKU or the slug belongs to another product; `Validation` when malformed.
+    /// Emits `ProductUpserted`, and `PriceChanged` for each variant whose price changed.
+    async fn upsert_product(&self, product: &Product) -> Result<()>;
+    /// A product by id.
+    async fn product(&self, id: ProductId) -> Result<Option<Product>>;
+    /// A product by slug.
+    async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>>;
+    /// Products matching `query`, ordered by id.
+    async fn list_products(&self, query: &ProductQuery) -> Result<Vec<Product>>;
+    /// The listings of `skus` in one read (one round trip for a whole cart).
+    /// Unknown SKUs are left out; duplicates are returned once.
+    async fn listings(&self, skus: &[Sku]) -> Result<Vec<SkuListing>>;
+    /// Changes the price of one SKU; emits `PriceChanged`. `NotFound` for an unknown
+    /// SKU, `CurrencyMismatch` when the currency differs from the product's.
+    async fn set_price(&self, sku: &Sku, price: Money) -> Result<()>;
+    /// Creates or replaces a category. `Conflict` on a slug taken or a parent cycle;
+    /// `NotFound` for an unknown parent.
+    async fn upsert_category(&self, category: &Category) -> Result<()>;
+    /// All categories (the tree is rebuilt from `parent_id`).
+    async fn categories(&self) -> Result<Vec<Category>>;
+}
+
+/// Customer accounts and address books. Password hashes and sessions live with the
+/// HTTP layer's auth ports, not here.
+#[async_trait]
+pub trait CustomerStore: Send + Sync {
+    /// Creates a customer. `Conflict` when the email (case-insensitive) is taken.
+    async fn create_customer(&self, customer: &Customer) -> Result<()>;
+    /// A customer by id.
+    async fn customer(&self, id: CustomerId) -> Result<Option<Customer>>;
+    /// A customer by email (case-insensitive).
+    async fn customer_by_email(&self, email: &str) -> Result<Option<Customer>>;
+    /// Adds or replaces a saved address. Setting a default clears the previous default
+    /// of the same kind atomically. `NotFound` for an unknown customer.
+    async fn save_address(&self, address: &SavedAddress) -> Result<()>;
+    /// The address book of a customer.
+    async fn addresses(&self, customer_id: CustomerId) -> Result<Vec<SavedAddress>>;
+    /// Deletes a saved address of `customer_id`; `NotFound` when it is not theirs.
+    async fn delete_address(&self, customer_id: CustomerId, id: AddressId) -> Result<()>;
+}
+
+/// An outbox entry handed to a consumer: the event and its position in the log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEntry {
+    /// Position in the outbox, strictly increasing in commit order.
+    pub seq: u64,
+    /// The event.
+    pub event: EventEnvelope,
+}
+
+/// The transactional outbox, read by consumers (search indexing, notifications,
+/// analytics, cache invalidation).
+///
+/// Every consumer group (`consumer`) sees every event, in order, at least once.
+/// Within a group a claim is exclusive: while one worker holds a lease, another
+/// worker of the same group claims nothing, so two workers never both process one
+/// event. An unacknowledged claim becomes claimable again when its lease runs out.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Appends events on their own (stores append in their own transactions; this is
+    /// for events with no state change of ours behind them).
+    async fn append(&self, events: &[EventEnvelope]) -> Result<()>;
+    /// Claims up to `limit` events after the group's last acknowledged position, in
+    /// order, for `lease`. Empty when there is nothing new or another worker of the
+    /// group holds a live lease.
+    async fn claim(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEntry>>;
+    /// Acknowledges every claimed event up to and including `seq`, ends the lease.
+    /// Acknowledging a position not claimed by the group is a `Conflict`.
+    async fn ack(&self, consumer: &str, seq: u64) -> Result<()>;
+}

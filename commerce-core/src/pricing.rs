@@ -1,0 +1,155 @@
+//! Pricing as a pure function: line totals, discounts, tax, shipping, grand total.
+//!
+//! [`price`] takes everything it needs as arguments (lines with catalog prices,
+//! promotions, tax table, shipping method, destination) and returns a
+//! [`PriceBreakdown`]. Same input, same output, to the minor unit.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::catalog::TaxClass;
+use crate::error::{Error, Result};
+use crate::id::Sku;
+use crate::money::{Currency, Money, Rounding};
+use crate::shipping::ShippingMethod;
+use crate::tax::TaxTable;
+
+/// One line to price: a SKU, its catalog unit price and quantity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricingLine {
+    /// SKU.
+    pub sku: Sku,
+    /// Name snapshotted into order lines ("Product title - Variant").
+    pub name: String,
+    /// Catalog unit price (tax-inclusive or exclusive, as the tax table says).
+    pub unit_price: Money,
+    /// Quantity, at least 1.
+    pub quantity: u32,
+    /// Tax class of the SKU.
+    pub tax_class: TaxClass,
+    /// Unit shipping weight in grams.
+    pub weight_grams: u32,
+}
+
+/// How a promotion reduces the price.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DiscountKind {
+    /// A percentage off the eligible lines, `0 < percent <= 100`.
+    Percentage {
+        /// Percent off, e.g. `15` or `12.5`.
+        #[serde(with = "rust_decimal::serde::str")]
+        percent: Decimal,
+    },
+    /// A fixed amount off the eligible lines, allocated across them in proportion to
+    /// their subtotals, never more than their subtotal.
+    Fixed {
+        /// Amount off.
+        amount: Money,
+    },
+    /// Free shipping.
+    FreeShipping,
+}
+
+/// A promotion applied to a cart (usually by code).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promotion {
+    /// Code the shopper enters, e.g. `SPRING15`.
+    pub code: String,
+    /// What it takes off.
+    pub kind: DiscountKind,
+    /// Minimum eligible subtotal before the promotion applies.
+    #[serde(default)]
+    pub min_subtotal: Option<Money>,
+    /// Only these SKUs are eligible; `None` means every line.
+    #[serde(default)]
+    pub skus: Option<Vec<Sku>>,
+}
+
+/// Everything [`price`] needs.
+#[derive(Clone, Copy, Debug)]
+pub struct PricingRequest<'a> {
+    /// Currency of the cart; every price must be in it.
+    pub currency: Currency,
+    /// Lines to price (SKUs unique).
+    pub lines: &'a [PricingLine],
+    /// Promotions to apply, in order.
+    pub promotions: &'a [Promotion],
+    /// Tax rates and whether prices include tax.
+    pub tax: &'a TaxTable,
+    /// Where the goods go; `None` prices without tax and shipping (a cart preview
+    /// before an address is known).
+    pub destination: Option<&'a Address>,
+    /// Chosen shipping method; `None` prices without shipping.
+    pub shipping: Option<&'a ShippingMethod>,
+}
+
+/// One priced line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedLine {
+    /// SKU.
+    pub sku: Sku,
+    /// Name as snapshotted.
+    pub name: String,
+    /// Quantity.
+    pub quantity: u32,
+    /// Unit price as listed.
+    pub unit_price: Money,
+    /// `unit_price * quantity`.
+    pub subtotal: Money,
+    /// Discount allocated to this line (positive amount taken off).
+    pub discount: Money,
+    /// Tax of this line, rounded per line.
+    pub tax: Money,
+    /// Rate applied (fraction, e.g. `0.0875`).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub tax_rate: Decimal,
+    /// What the line costs: `subtotal - discount (+ tax when exclusive)`.
+    pub total: Money,
+}
+
+/// The result of [`price`].
+///
+/// Identity, to the minor unit: with tax-exclusive prices
+/// `grand_total = subtotal - discount_total + tax_total + shipping_total`; with
+/// tax-inclusive prices the tax is already inside the prices and
+/// `grand_total = subtotal - discount_total + shipping_total`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceBreakdown {
+    /// Currency of every amount.
+    pub currency: Currency,
+    /// Whether listed prices include tax.
+    pub prices_include_tax: bool,
+    /// Priced lines in input order.
+    pub lines: Vec<PricedLine>,
+    /// Sum of line subtotals.
+    pub subtotal: Money,
+    /// Sum of line discounts.
+    pub discount_total: Money,
+    /// Shipping after shipping discounts (inclusive of shipping tax when prices
+    /// include tax).
+    pub shipping_total: Money,
+    /// Tax on shipping (part of `tax_total`).
+    pub shipping_tax: Money,
+    /// Sum of line taxes plus shipping tax.
+    pub tax_total: Money,
+    /// What the customer pays.
+    pub grand_total: Money,
+    /// Codes of the promotions that applied.
+    pub applied_promotions: Vec<String>,
+}
+
+/// Prices a cart. Pure: no I/O, no clock.
+///
+/// Errors: `CurrencyMismatch` when a price, promotion amount or shipping rate is in
+/// another currency; `Validation` for a zero quantity or duplicate SKU;
+/// `NotServiceable` when the shipping method does not serve the destination.
+pub fn price(request: &PricingRequest<'_>) -> Result<PriceBreakdown> {
+    // Placeholder until the engine lands (being written now).
+    let _ = request;
+    Err(Error::NotServiceable("pricing engine not built yet".into()))
+}
+
+/// Rounding used for per-line tax and discount shares.
+pub const DEFAULT_ROUNDING: Rounding = Rounding::HalfEven;

@@ -1,0 +1,245 @@
+//! Stock levels, reservations and adjustments.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use commerce_core::{DomainEvent, Sku};
+
+commerce_core::typed_id!(
+    /// Identifies a reservation. Checkout derives it from the order, so a retried
+    /// reserve with the same id is recognised instead of reserving twice.
+    ReservationId, "reservation_id"
+);
+
+/// Default time a reservation holds stock: 15 minutes.
+pub const DEFAULT_RESERVATION_TTL: Duration = Duration::minutes(15);
+
+/// A stock location (warehouse, store). `default` when a shop has one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LocationCode(pub String);
+
+impl LocationCode {
+    /// The location used when none is named: `default`.
+    pub fn default_location() -> Self {
+        LocationCode("default".to_owned())
+    }
+}
+
+impl Default for LocationCode {
+    fn default() -> Self {
+        LocationCode::default_location()
+    }
+}
+
+impl std::fmt::Display for LocationCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether a SKU may be reserved beyond its stock on hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BackorderPolicy {
+    /// Never reserve more than is on hand (the default).
+    #[default]
+    Deny,
+    /// Reserve up to `limit` units beyond what is on hand.
+    Allow {
+        /// Most units that may be backordered at once.
+        limit: u64,
+    },
+}
+
+/// Stock of one SKU at one location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevel {
+    /// SKU.
+    pub sku: Sku,
+    /// Location.
+    pub location: LocationCode,
+    /// Units physically on hand (sold units leave on commit).
+    pub on_hand: u64,
+    /// Units held by active reservations.
+    pub reserved: u64,
+    /// Backorder policy of the SKU at this location.
+    pub backorder: BackorderPolicy,
+}
+
+impl StockLevel {
+    /// Units that can still be sold from stock: `on_hand - reserved`, never negative.
+    pub fn available(&self) -> u64 {
+        self.on_hand.saturating_sub(self.reserved)
+    }
+
+    /// Units reserved beyond what is on hand (only with [`BackorderPolicy::Allow`]).
+    pub fn backordered(&self) -> u64 {
+        self.reserved.saturating_sub(self.on_hand)
+    }
+
+    /// Units a new reservation may take: available stock plus the unused backorder
+    /// allowance.
+    pub fn reservable(&self) -> u64 {
+        match self.backorder {
+            BackorderPolicy::Deny => self.available(),
+            BackorderPolicy::Allow { limit } => {
+                (self.on_hand.saturating_add(limit)).saturating_sub(self.reserved)
+            }
+        }
+    }
+}
+
+/// Status of a reservation. `Active` ends in exactly one of the other three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    /// Holding stock.
+    Active,
+    /// The order was paid: the units are sold (`on_hand` and `reserved` both drop).
+    Committed,
+    /// Given back (checkout failed or was cancelled).
+    Released,
+    /// Given back by the expiry sweep after its TTL.
+    Expired,
+}
+
+impl ReservationStatus {
+    /// True for `Committed`, `Released` and `Expired`.
+    pub fn is_final(self) -> bool {
+        !matches!(self, ReservationStatus::Active)
+    }
+}
+
+/// One line of a reservation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationLine {
+    /// SKU.
+    pub sku: Sku,
+    /// Units held (lines of the same SKU are summed into one).
+    pub quantity: u64,
+}
+
+/// A request to reserve all lines of an order, or none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReserveRequest {
+    /// Id of the reservation to create; reusing it with the same lines returns the
+    /// existing reservation instead of reserving twice.
+    pub id: ReservationId,
+    /// What the reservation is for (an order id), for people reading it.
+    pub reference: String,
+    /// Location to reserve from.
+    pub location: LocationCode,
+    /// Lines; the same SKU may appear more than once (quantities are summed).
+    pub lines: Vec<ReservationLine>,
+    /// When the reservation expires if neither committed nor released.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A reservation and where it is in its lifecycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// Id.
+    pub id: ReservationId,
+    /// What it is for.
+    pub reference: String,
+    /// Location.
+    pub location: LocationCode,
+    /// Lines, one per SKU, sorted by SKU.
+    pub lines: Vec<ReservationLine>,
+    /// Status.
+    pub status: ReservationStatus,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry time while active.
+    pub expires_at: DateTime<Utc>,
+    /// When it left `Active`.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What a lifecycle call did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    /// The transition happened now and changed stock.
+    Applied,
+    /// The reservation was already in the target status: nothing changed.
+    AlreadyDone,
+}
+
+/// Why stock was adjusted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AdjustmentReason {
+    /// Goods received from a supplier.
+    Received,
+    /// A stock count found a different quantity.
+    Correction,
+    /// Goods damaged or lost.
+    Damaged,
+    /// Sold goods returned to stock (a return, or a cancelled order not yet shipped).
+    Restock {
+        /// The order the goods came back from.
+        reference: String,
+    },
+}
+
+/// A change of `on_hand` outside the reservation lifecycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockAdjustment {
+    /// SKU (created at zero stock by its first adjustment).
+    pub sku: Sku,
+    /// Location.
+    pub location: LocationCode,
+    /// Units added (positive) or removed (negative).
+    pub delta: i64,
+    /// Why.
+    pub reason: AdjustmentReason,
+    /// Free-text note.
+    pub note: Option<String>,
+}
+
+/// Events of the inventory, written to the outbox with the change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InventoryEvent {
+    /// Stock of a SKU changed (caches of displayed availability listen to this).
+    StockChanged {
+        /// SKU.
+        sku: Sku,
+        /// Location.
+        location: LocationCode,
+        /// New on hand.
+        on_hand: u64,
+        /// New reserved.
+        reserved: u64,
+    },
+    /// A reservation left `Active`.
+    ReservationFinished {
+        /// The reservation.
+        id: ReservationId,
+        /// Its final status.
+        status: ReservationStatus,
+    },
+}
+
+impl DomainEvent for InventoryEvent {
+    fn topic(&self) -> &'static str {
+        match self {
+            InventoryEvent::StockChanged { .. } => "inventory.stock_changed",
+            InventoryEvent::ReservationFinished { .. } => "inventory.reservation_finished",
+        }
+    }
+    fn aggregate_type(&self) -> &'static str {
+        match self {
+            InventoryEvent::StockChanged { .. } => "sku",
+            InventoryEvent::ReservationFinished { .. } => "reservation",
+        }
+    }
+    fn aggregate_id(&self) -> String {
+        match self {
+            InventoryEvent::StockChanged { sku, .. } => sku.to_string(),
+            InventoryEvent::ReservationFinished { id, .. } => id.to_string(),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The `InventoryStore` port.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use commerce_core::Sku;
+
+use crate::error::Result;
+use crate::model::{
+    BackorderPolicy, LocationCode, Reservation, ReservationId, ReserveRequest, StockAdjustment,
+    StockLevel, Transition,
+};
+
+/// Stock and reservations.
+///
+/// Every method is atomic on its own; implementations must be exact under any number
+/// of concurrent callers (no oversell, no stock created or lost). Each stock change
+/// writes an `InventoryEvent::StockChanged` to the outbox in the same transaction.
+#[async_trait]
+pub trait InventoryStore: Send + Sync {
+    /// Reserves every line of `request` or none: quantities of the same SKU are
+    /// summed first; a SKU without stock row, or short of stock under its backorder
+    /// policy, fails with `InsufficientStock` (the first short SKU in SKU order) and
+    /// nothing is held. Repeating a request with the same id and lines returns the
+    /// existing reservation (in whatever status it is now) without reserving again;
+    /// the same id with other lines is a `Conflict`.
+    async fn reserve(&self, request: &ReserveRequest, now: DateTime<Utc>) -> Result<Reservation>;
+
+    /// Marks an active reservation sold: `on_hand` and `reserved` both drop by its
+    /// quantities. `AlreadyDone` when already committed; `IllegalTransition` when
+    /// released or expired (no stock changes). An active reservation past its expiry
+    /// that the sweep has not reached yet can still be committed.
+    async fn commit(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition>;
+
+    /// Gives the stock of an active reservation back. `AlreadyDone` when already
+    /// released or expired; `IllegalTransition` when committed (sold stock never comes
+    /// back through release: use a `Restock` adjustment).
+    async fn release(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition>;
+
+    /// Expires up to `limit` active reservations whose `expires_at <= now`, returning
+    /// their stock; returns their ids. Safe to run in several processes at once: each
+    /// reservation is expired by exactly one caller.
+    async fn expire_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReservationId>>;
+
+    /// A reservation by id.
+    async fn reservation(&self, id: ReservationId) -> Result<Option<Reservation>>;
+
+    /// Stock of one SKU at a location; `None` when it has never been stocked there.
+    async fn stock(&self, sku: &Sku, location: &LocationCode) -> Result<Option<StockLevel>>;
+
+    /// Stock of many SKUs at a location in one read; unknown SKUs are left out.
+    async fn stock_levels(&self, skus: &[Sku], location: &LocationCode) -> Result<Vec<StockLevel>>;
+
+    /// Applies an adjustment to `on_hand`, creating the stock row at zero first if
+    /// needed, and returns the new level. A negative delta that would take `on_hand`
+    /// below zero, or below `reserved` under `BackorderPolicy::Deny`, fails with
+    /// `InsufficientStock` and changes nothing.
+    async fn adjust(&self, adjustment: &StockAdjustment, now: DateTime<Utc>) -> Result<StockLevel>;
+
+    /// Sets the backorder policy of a SKU at a location (creating the row at zero).
+    async fn set_backorder_policy(
+        &self,
+        sku: &Sku,
+        location: &LocationCode,
+        policy: BackorderPolicy,
+    ) -> Result<StockLevel>;
+}
