@@ -8,16 +8,20 @@
 //! This crate does no I/O and depends on no runtime.
 
 pub mod address;
+pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod event;
 pub mod id;
+pub mod memory;
 pub mod money;
 pub mod ports;
 pub mod pricing;
 pub mod shipping;
 pub mod tax;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use address::{Address, CountryCode, Customer, SavedAddress};
 pub use catalog::{Category, Product, ProductStatus, Seller, SkuListing, TaxClass, Variant};

@@ -1,0 +1,1 @@
+//! Ports for logins: sessions and login rate limits (being written).

@@ -1,0 +1,1 @@
+//! In-memory auth store (being written).

@@ -1,0 +1,1 @@
+//! In-memory catalog store (being written).

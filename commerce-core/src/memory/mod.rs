@@ -1,0 +1,12 @@
+//! In-memory implementations of the ports `commerce-core` owns: the reference
+//! behaviour, and the embedded default of the example server.
+
+mod auth;
+mod catalog;
+mod customers;
+mod outbox;
+
+pub use auth::*;
+pub use catalog::*;
+pub use customers::*;
+pub use outbox::*;

@@ -1,0 +1,1 @@
+//! In-memory outbox store (being written).

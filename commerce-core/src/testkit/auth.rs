@@ -1,0 +1,1 @@
+//! Conformance checks for the auth port (being written).

@@ -1,0 +1,1 @@
+//! Conformance checks for the catalog port (being written).

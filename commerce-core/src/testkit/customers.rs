@@ -1,0 +1,1 @@
+//! Conformance checks for the customers port (being written).

@@ -1,0 +1,1 @@
+//! Conformance checks for the outbox port (being written).
