@@ -1,8 +1,8 @@
 //! The error type of `commerce-cart`.
 
-use commerce_core::Sku;
+use commerce_core::{ProductStatus, Sku};
 
-/// Errors of cart operations.
+/// Errors of cart operations and cart pricing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -30,7 +30,7 @@ pub enum Error {
         /// Its id as text.
         id: String,
     },
-    /// Invalid input (zero quantity to add, unknown SKU, ...).
+    /// Invalid input (zero quantity to add, a customer cart merged as a guest cart, ...).
     #[error("invalid {field}: {message}")]
     Validation {
         /// Offending field.
@@ -38,13 +38,87 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// Pricing failed (currency mismatch, product not purchasable, ...).
+    /// A cart line names a SKU the catalog does not know (deleted since it was added):
+    /// remove the line and price again.
+    #[error("{sku} is not in the catalog")]
+    UnknownSku {
+        /// The SKU.
+        sku: Sku,
+    },
+    /// A cart line names a SKU whose product is not `Active` (draft or archived):
+    /// remove the line and price again.
+    #[error("{sku} cannot be bought (product is {status:?})")]
+    NotPurchasable {
+        /// The SKU.
+        sku: Sku,
+        /// Status of its product.
+        status: ProductStatus,
+    },
+    /// Pricing failed (currency mismatch, destination not serviceable, overflow, ...).
     #[error(transparent)]
     Pricing(commerce_core::Error),
-    /// The storage backend failed.
+    /// The storage backend (cart store or catalog) failed.
     #[error("backend error: {0}")]
     Backend(#[source] commerce_core::BoxError),
 }
 
+impl Error {
+    /// Shorthand for [`Error::Validation`].
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps a backend error.
+    pub fn backend(e: impl Into<commerce_core::BoxError>) -> Self {
+        Error::Backend(e.into())
+    }
+}
+
+/// Keeps the variants a caller acts on the same way across crates: a backend failure
+/// stays [`Error::Backend`], a missing entity [`Error::NotFound`], bad input
+/// [`Error::Validation`]; every other core error (currency mismatch, not serviceable,
+/// overflow, invalid amount, ...) comes from pricing and becomes [`Error::Pricing`].
+impl From<commerce_core::Error> for Error {
+    fn from(e: commerce_core::Error) -> Self {
+        match e {
+            commerce_core::Error::Backend(inner) => Error::Backend(inner),
+            commerce_core::Error::NotFound { entity, id } => Error::NotFound { entity, id },
+            commerce_core::Error::Validation { field, message } => {
+                Error::Validation { field, message }
+            }
+            other => Error::Pricing(other),
+        }
+    }
+}
+
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_errors_map_to_actionable_variants() {
+        let backend: Error = commerce_core::Error::backend("down").into();
+        assert!(matches!(backend, Error::Backend(_)));
+        let missing: Error = commerce_core::Error::not_found("sku", "A").into();
+        assert!(matches!(missing, Error::NotFound { entity: "sku", .. }));
+        let invalid: Error = commerce_core::Error::validation("quantity", "zero").into();
+        assert!(matches!(
+            invalid,
+            Error::Validation {
+                field: "quantity",
+                ..
+            }
+        ));
+        let pricing: Error = commerce_core::Error::Overflow.into();
+        assert!(matches!(
+            pricing,
+            Error::Pricing(commerce_core::Error::Overflow)
+        ));
+    }
+}

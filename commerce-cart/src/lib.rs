@@ -2,13 +2,22 @@
 //!
 //! Carts for guests and customers: add, set quantity, remove, clear, merge a guest
 //! cart into a customer's on login, with line and quantity limits enforced in the same
-//! atomic step as the change. The [`CartStore`] port has an in-memory implementation;
-//! a priced view goes through `commerce-core` pricing with one batched catalog read.
+//! atomic step as the change. The [`CartStore`] port has an in-memory implementation,
+//! [`MemoryCartStore`]; [`price_cart`] prices a cart through `commerce-core` pricing
+//! with one batched catalog read.
 
 pub mod error;
+pub mod memory;
 pub mod model;
+pub mod pricing;
+pub mod rules;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use error::{Error, Result};
+pub use memory::MemoryCartStore;
 pub use model::*;
+pub use pricing::{PricedCart, PricingContext, price_cart, pricing_lines};
+pub use rules::MergeRemainder;
 pub use store::CartStore;

@@ -27,7 +27,7 @@ pub struct ProductQuery {
     pub status: Option<ProductStatus>,
     /// Keyset cursor: only products with an id greater than this one.
     pub after: Option<ProductId>,
-    /// Page size (implementations cap it at 500).
+    /// Page size, at least 1 (0 is a `Validation` error); implementations cap it at 500.
     pub limit: u32,
 }
 
@@ -48,10 +48,12 @@ pub trait CatalogStore: Send + Sync {
     /// Products matching `query`, ordered by id.
     async fn list_products(&self, query: &ProductQuery) -> Result<Vec<Product>>;
     /// The listings of `skus` in one read (one round trip for a whole cart).
-    /// Unknown SKUs are left out; duplicates are returned once.
+    /// Unknown SKUs are left out; duplicates are returned once. The order of the
+    /// result is unspecified.
     async fn listings(&self, skus: &[Sku]) -> Result<Vec<SkuListing>>;
     /// Changes the price of one SKU; emits `PriceChanged`. `NotFound` for an unknown
-    /// SKU, `CurrencyMismatch` when the currency differs from the product's.
+    /// SKU, `CurrencyMismatch` when the currency differs from the product's,
+    /// `InvalidAmount` for a negative or sub-minor-unit price.
     async fn set_price(&self, sku: &Sku, price: Money) -> Result<()>;
     /// Creates or replaces a category. `Conflict` on a slug taken or a parent cycle;
     /// `NotFound` for an unknown parent.
@@ -64,14 +66,17 @@ pub trait CatalogStore: Send + Sync {
 /// HTTP layer's auth ports, not here.
 #[async_trait]
 pub trait CustomerStore: Send + Sync {
-    /// Creates a customer. `Conflict` when the email (case-insensitive) is taken.
+    /// Creates a customer, storing the email trimmed and lower-cased. `Conflict` when
+    /// the email (case-insensitive) or the id is taken; `Validation` for a malformed
+    /// email or an empty name.
     async fn create_customer(&self, customer: &Customer) -> Result<()>;
     /// A customer by id.
     async fn customer(&self, id: CustomerId) -> Result<Option<Customer>>;
     /// A customer by email (case-insensitive).
     async fn customer_by_email(&self, email: &str) -> Result<Option<Customer>>;
     /// Adds or replaces a saved address. Setting a default clears the previous default
-    /// of the same kind atomically. `NotFound` for an unknown customer.
+    /// of the same kind atomically. `NotFound` for an unknown customer, or when the
+    /// address id belongs to another customer; `Validation` for an invalid address.
     async fn save_address(&self, address: &SavedAddress) -> Result<()>;
     /// The address book of a customer.
     async fn addresses(&self, customer_id: CustomerId) -> Result<Vec<SavedAddress>>;
@@ -102,9 +107,13 @@ pub trait Outbox: Send + Sync {
     async fn append(&self, events: &[EventEnvelope]) -> Result<()>;
     /// Claims up to `limit` events after the group's last acknowledged position, in
     /// order, for `lease`. Empty when there is nothing new or another worker of the
-    /// group holds a live lease.
+    /// group holds a live lease; an empty claim holds no lease. A group seen for the
+    /// first time starts at the beginning of the log. `Validation` for `limit == 0`
+    /// or an empty `consumer`.
     async fn claim(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEntry>>;
     /// Acknowledges every claimed event up to and including `seq`, ends the lease.
-    /// Acknowledging a position not claimed by the group is a `Conflict`.
+    /// Acknowledging a position not claimed by the group is a `Conflict`;
+    /// acknowledging an already acknowledged position again is a no-op (a retried
+    /// ack).
     async fn ack(&self, consumer: &str, seq: u64) -> Result<()>;
 }

@@ -9,11 +9,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
 use crate::catalog::TaxClass;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::id::Sku;
 use crate::money::{Currency, Money, Rounding};
 use crate::shipping::ShippingMethod;
 use crate::tax::TaxTable;
+
+mod engine;
+#[cfg(test)]
+mod tests;
 
 /// One line to price: a SKU, its catalog unit price and quantity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +63,8 @@ pub struct Promotion {
     pub code: String,
     /// What it takes off.
     pub kind: DiscountKind,
-    /// Minimum eligible subtotal before the promotion applies.
+    /// The promotion applies only when its eligible lines add up to at least this
+    /// amount (after the discounts of earlier promotions).
     #[serde(default)]
     pub min_subtotal: Option<Money>,
     /// Only these SKUs are eligible; `None` means every line.
@@ -142,13 +147,36 @@ pub struct PriceBreakdown {
 
 /// Prices a cart. Pure: no I/O, no clock.
 ///
+/// The steps, in order:
+/// 1. **Lines**: `subtotal = unit_price * quantity`, exact.
+/// 2. **Promotions**, in the given order. A promotion's eligible lines are those its
+///    `skus` name (all lines when `None`); it applies when they add up to at least
+///    `min_subtotal`, counting what earlier promotions left. A percentage is taken off
+///    that amount and rounded with [`DEFAULT_ROUNDING`]; a fixed amount is capped at
+///    it. The discount is then split across the eligible lines with
+///    [`Money::allocate`], in proportion to what each line has left, so the shares sum
+///    exactly and no line goes below zero. `FreeShipping` zeroes shipping.
+/// 3. **Tax** per line on `subtotal - discount` at
+///    [`TaxTable::rate_for`]`(destination, tax class)`, rounded per line with the
+///    table's rounding: `amount * rate` when prices exclude tax,
+///    `amount - amount / (1 + rate)` (the tax inside the price) when they include it.
+/// 4. **Shipping** (only with a destination and a method): the method must serve the
+///    destination; the tier is picked by the total weight (`weight * quantity` over
+///    all lines); it is free when the discounted goods subtotal reaches the method's
+///    `free_over`. Shipping is taxed like a line when the table names a
+///    `shipping_tax_class`.
+/// 5. **Totals**, satisfying the identity documented on [`PriceBreakdown`] to the
+///    minor unit.
+///
+/// Without a destination nothing is taxed or shipped (a cart preview).
+///
 /// Errors: `CurrencyMismatch` when a price, promotion amount or shipping rate is in
-/// another currency; `Validation` for a zero quantity or duplicate SKU;
-/// `NotServiceable` when the shipping method does not serve the destination.
+/// another currency; `Validation` for a zero quantity, a duplicate SKU, a promotion
+/// code given twice or a percentage outside `(0, 100]`; `InvalidAmount` for a
+/// negative or sub-minor-unit price or a zero fixed discount; `NotServiceable` when
+/// the shipping method does not serve the destination or has no tier heavy enough.
 pub fn price(request: &PricingRequest<'_>) -> Result<PriceBreakdown> {
-    // Placeholder until the engine lands (being written now).
-    let _ = request;
-    Err(Error::NotServiceable("pricing engine not built yet".into()))
+    engine::price(request)
 }
 
 /// Rounding used for per-line tax and discount shares.

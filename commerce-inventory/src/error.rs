@@ -55,7 +55,9 @@ pub enum Error {
 impl From<commerce_core::Error> for Error {
     fn from(e: commerce_core::Error) -> Self {
         match e {
-            commerce_core::Error::Validation { field, message } => Error::Validation { field, message },
+            commerce_core::Error::Validation { field, message } => {
+                Error::Validation { field, message }
+            }
             commerce_core::Error::NotFound { entity, id } => Error::NotFound { entity, id },
             commerce_core::Error::Conflict(m) => Error::Conflict(m),
             commerce_core::Error::Backend(b) => Error::Backend(b),

@@ -15,7 +15,11 @@ use crate::model::{
 ///
 /// Every method is atomic on its own; implementations must be exact under any number
 /// of concurrent callers (no oversell, no stock created or lost). Each stock change
-/// writes an `InventoryEvent::StockChanged` to the outbox in the same transaction.
+/// writes an `InventoryEvent::StockChanged` per SKU, and each end of a reservation an
+/// `InventoryEvent::ReservationFinished`, to the outbox in the same transaction,
+/// stamped with the call's `now`; a call that fails writes nothing. Input rules are
+/// shared: [`ReserveRequest::summed_lines`] and [`StockAdjustment::validate`] /
+/// [`StockAdjustment::apply_to`]. The conformance suite (`testkit`) is the spec.
 #[async_trait]
 pub trait InventoryStore: Send + Sync {
     /// Reserves every line of `request` or none: quantities of the same SKU are
@@ -29,7 +33,9 @@ pub trait InventoryStore: Send + Sync {
     /// Marks an active reservation sold: `on_hand` and `reserved` both drop by its
     /// quantities. `AlreadyDone` when already committed; `IllegalTransition` when
     /// released or expired (no stock changes). An active reservation past its expiry
-    /// that the sweep has not reached yet can still be committed.
+    /// that the sweep has not reached yet can still be committed. Units reserved
+    /// beyond stock under `BackorderPolicy::Allow` are sold on backorder: `on_hand`
+    /// stops at zero while `reserved` drops by the whole quantity.
     async fn commit(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition>;
 
     /// Gives the stock of an active reservation back. `AlreadyDone` when already
@@ -38,8 +44,9 @@ pub trait InventoryStore: Send + Sync {
     async fn release(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition>;
 
     /// Expires up to `limit` active reservations whose `expires_at <= now`, returning
-    /// their stock; returns their ids. Safe to run in several processes at once: each
-    /// reservation is expired by exactly one caller.
+    /// their stock, earliest expiry first; returns their ids (none for `limit` 0).
+    /// Safe to run in several processes at once: each reservation is expired by
+    /// exactly one caller.
     async fn expire_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReservationId>>;
 
     /// A reservation by id.
@@ -52,12 +59,14 @@ pub trait InventoryStore: Send + Sync {
     async fn stock_levels(&self, skus: &[Sku], location: &LocationCode) -> Result<Vec<StockLevel>>;
 
     /// Applies an adjustment to `on_hand`, creating the stock row at zero first if
-    /// needed, and returns the new level. A negative delta that would take `on_hand`
+    /// needed, and returns the new level. A delta whose sign does not fit the reason
+    /// is a `Validation` error (see [`StockAdjustment::validate`]). A negative delta that would take `on_hand`
     /// below zero, or below `reserved` under `BackorderPolicy::Deny`, fails with
     /// `InsufficientStock` and changes nothing.
     async fn adjust(&self, adjustment: &StockAdjustment, now: DateTime<Utc>) -> Result<StockLevel>;
 
     /// Sets the backorder policy of a SKU at a location (creating the row at zero).
+    /// Stock does not change, so no event is written.
     async fn set_backorder_policy(
         &self,
         sku: &Sku,

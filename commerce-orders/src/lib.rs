@@ -1,4 +1,35 @@
 //! # commerce-orders
 //!
-//! Orders, their payment and fulfilment state machines, the `PaymentGateway` and
-//! `OrderStore` ports, and an idempotent checkout (being written).
+//! Orders and their three state machines ([`OrderStatus`], [`PaymentStatus`],
+//! [`FulfilmentStatus`]), the [`OrderStore`] and [`PaymentGateway`] ports with
+//! in-memory implementations, and an idempotent [`checkout`] with recovery, cancels,
+//! shipments and refunds.
+
+pub mod checkout;
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod lifecycle;
+pub mod machine;
+pub mod memory;
+pub mod model;
+pub mod payment;
+pub mod simulated;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use event::OrderEvent;
+pub use lifecycle::{NewOrder, Transitioned};
+pub use id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
+pub use machine::{FulfilmentStatus, Machine, MachineState, OrderStatus, PaymentStatus, StateMachine};
+pub use model::*;
+pub use payment::*;
+pub use store::{CreateOutcome, OrderPage, OrderStore};
+pub use memory::MemoryOrderStore;
+pub use simulated::{FaultTiming, GatewayOperation, GatewayStats, SimulatedGateway};
+pub use checkout::{
+    CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
+    RecoveryOutcome, RecoveryReport,
+};
+#[cfg(feature = "testkit")]
+pub mod testkit;

@@ -1,1 +1,49 @@
-//! commerce-postgres (being written)
+//! # commerce-postgres
+//!
+//! PostgreSQL stores for the commerce crates, on sqlx: the catalog, customers, the
+//! outbox ([`commerce_core::ports`]), inventory ([`commerce_inventory::InventoryStore`]),
+//! carts ([`commerce_cart::CartStore`]) and orders with their payment records and
+//! idempotency keys ([`commerce_orders::OrderStore`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), commerce_postgres::Error> {
+//! let stores = commerce_postgres::PgStores::connect("postgres://postgres@127.0.0.1/shop").await?;
+//! stores.migrate().await?; // schema `commerce`, migrations table `commerce._sqlx_migrations`
+//! let inventory = stores.inventory();
+//! let orders = stores.orders();
+//! # Ok(()) }
+//! ```
+//!
+//! Everything lives in the schema [`SCHEMA`] with its own migrations table, so the
+//! stores can share the host application's database. Every state change writes its
+//! events to the outbox in the same transaction. Database errors map into the domain
+//! error enums (see [`error`]): unique violations are `Conflict`s, serialization
+//! failures and deadlocks are retried a bounded number of times.
+//!
+//! Queries are checked at run time (`sqlx::query` with `&'static str`), not by the
+//! `query!` macros: building the crate needs neither a database nor `.sqlx` offline
+//! data, and the conformance suites of the domain crates, run against a real server,
+//! check every statement.
+
+mod carts;
+mod catalog;
+mod convert;
+mod customers;
+pub mod error;
+mod inventory;
+mod orders;
+mod outbox;
+mod stores;
+
+pub use carts::PgCartStore;
+pub use catalog::{MAX_PAGE, PgCatalog};
+pub use customers::PgCustomers;
+pub use error::{Error, Result};
+pub use inventory::PgInventory;
+pub use orders::PgOrderStore;
+pub use outbox::{MAX_CLAIM, PgOutbox};
+pub use stores::{DEFAULT_MAX_CONNECTIONS, MIGRATIONS_TABLE, PgStores, SCHEMA};
+
+/// The pool type the stores use (re-exported so callers need no direct sqlx
+/// dependency to build one).
+pub use sqlx::PgPool;

@@ -1,1 +1,231 @@
-//! In-memory outbox store (being written).
+//! In-memory outbox: an append-only log with one cursor and one lease per consumer
+//! group.
+//!
+//! Other in-memory stores call [`MemoryOutbox::push`] while they hold their own lock,
+//! so the events of a change become visible together with the change (the in-memory
+//! form of "written in the same transaction"). The lock order is always "store lock,
+//! then outbox lock"; the outbox never calls out while it holds its lock.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::event::EventEnvelope;
+use crate::ports::{Outbox, OutboxEntry};
+
+/// Most events one claim hands out, whatever `limit` asks for.
+pub const MAX_CLAIM: u32 = 1_000;
+
+/// The progress of one consumer group.
+#[derive(Debug, Default)]
+struct Group {
+    /// Highest acknowledged position (0: nothing acknowledged yet).
+    acked: u64,
+    /// The outstanding claim: last position handed out and when the lease ends.
+    lease: Option<Lease>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    last_seq: u64,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Entries in position order; `entries[i].seq == i + 1`.
+    entries: Vec<OutboxEntry>,
+    groups: HashMap<String, Group>,
+}
+
+/// The in-memory [`Outbox`]. Cheap to share as `Arc<MemoryOutbox>`.
+#[derive(Debug)]
+pub struct MemoryOutbox {
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryOutbox {
+    fn default() -> Self {
+        MemoryOutbox::new()
+    }
+}
+
+impl MemoryOutbox {
+    /// An empty outbox on the system clock.
+    pub fn new() -> Self {
+        MemoryOutbox::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty outbox whose leases run on `clock` (a [`crate::ManualClock`] in tests).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        MemoryOutbox {
+            state: Mutex::new(State::default()),
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is consistent after every statement, so a panic elsewhere while
+        // the lock was held leaves nothing half-written: recover the guard.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends `events` synchronously and returns the position of the last one (the
+    /// current last position when `events` is empty).
+    ///
+    /// In-memory stores call this while holding their own lock so the events appear
+    /// atomically with the state change they describe.
+    pub fn push(&self, events: Vec<EventEnvelope>) -> u64 {
+        let mut state = self.lock();
+        for event in events {
+            let seq = state.entries.len() as u64 + 1;
+            state.entries.push(OutboxEntry { seq, event });
+        }
+        state.entries.len() as u64
+    }
+
+    /// A snapshot of every entry ever appended, in order (for tests and diagnostics).
+    pub fn entries(&self) -> Vec<OutboxEntry> {
+        self.lock().entries.clone()
+    }
+
+    /// The envelopes of every entry whose topic is `topic`, in order.
+    pub fn events_with_topic(&self, topic: &str) -> Vec<EventEnvelope> {
+        self.lock()
+            .entries
+            .iter()
+            .filter(|e| e.event.topic == topic)
+            .map(|e| e.event.clone())
+            .collect()
+    }
+
+    /// Number of entries appended so far.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// True when nothing has been appended.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn check_consumer(consumer: &str) -> Result<()> {
+    if consumer.trim().is_empty() {
+        return Err(Error::validation("consumer", "must not be empty"));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Outbox for MemoryOutbox {
+    async fn append(&self, events: &[EventEnvelope]) -> Result<()> {
+        self.push(events.to_vec());
+        Ok(())
+    }
+
+    async fn claim(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEntry>> {
+        check_consumer(consumer)?;
+        if limit == 0 {
+            return Err(Error::validation("limit", "must be at least 1"));
+        }
+        let lease = chrono::Duration::from_std(lease)
+            .map_err(|_| Error::validation("lease", "too long"))?;
+        let now = self.clock.now();
+        let expires_at = now
+            .checked_add_signed(lease)
+            .ok_or_else(|| Error::validation("lease", "too long"))?;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let group = state.groups.entry(consumer.to_owned()).or_default();
+        if group.lease.is_some_and(|l| now < l.expires_at) {
+            return Ok(Vec::new());
+        }
+        group.lease = None;
+        let start = usize::try_from(group.acked).map_err(|_| Error::Overflow)?;
+        let take = usize::try_from(limit.min(MAX_CLAIM)).map_err(|_| Error::Overflow)?;
+        let claimed: Vec<OutboxEntry> = state
+            .entries
+            .iter()
+            .skip(start)
+            .take(take)
+            .cloned()
+            .collect();
+        if let Some(last) = claimed.last() {
+            group.lease = Some(Lease {
+                last_seq: last.seq,
+                expires_at,
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn ack(&self, consumer: &str, seq: u64) -> Result<()> {
+        check_consumer(consumer)?;
+        let mut state = self.lock();
+        let group = state
+            .groups
+            .get_mut(consumer)
+            .ok_or_else(|| Error::Conflict(format!("{consumer} has claimed nothing")))?;
+        if seq <= group.acked {
+            // Already acknowledged: a retried ack is a no-op.
+            return Ok(());
+        }
+        match group.lease {
+            Some(lease) if seq <= lease.last_seq => {
+                group.acked = seq;
+                group.lease = None;
+                Ok(())
+            }
+            _ => Err(Error::Conflict(format!(
+                "{consumer} has not claimed position {seq}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::testkit::fixtures::{event, fixed_time};
+
+    #[tokio::test]
+    async fn lease_runs_on_the_injected_clock() {
+        let clock = Arc::new(ManualClock::new(fixed_time()));
+        let outbox = MemoryOutbox::with_clock(clock.clone());
+        outbox.push(vec![event("t", 1), event("t", 2)]);
+        let lease = Duration::from_secs(30);
+        assert_eq!(outbox.claim("g", 10, lease).await.unwrap().len(), 2);
+        clock.advance(chrono::Duration::seconds(29));
+        assert!(outbox.claim("g", 10, lease).await.unwrap().is_empty());
+        clock.advance(chrono::Duration::seconds(1));
+        let again = outbox.claim("g", 1, lease).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].seq, 1);
+        outbox.ack("g", 1).await.unwrap();
+        assert_eq!(outbox.claim("g", 10, lease).await.unwrap()[0].seq, 2);
+    }
+
+    #[tokio::test]
+    async fn push_numbers_positions_from_one() {
+        let outbox = MemoryOutbox::new();
+        assert_eq!(outbox.push(Vec::new()), 0);
+        assert_eq!(outbox.push(vec![event("t", 1), event("t", 2)]), 2);
+        assert_eq!(outbox.events_with_topic("t").len(), 2);
+        assert!(matches!(
+            outbox.claim("g", 0, Duration::from_secs(1)).await,
+            Err(Error::Validation { .. })
+        ));
+        assert!(matches!(
+            outbox.claim("", 1, Duration::from_secs(1)).await,
+            Err(Error::Validation { .. })
+        ));
+    }
+}

@@ -1,1 +1,519 @@
-//! Conformance checks for the catalog port (being written).
+//! Conformance checks for [`CatalogStore`] implementations.
+//!
+//! Run them all for a backend with [`crate::catalog_store_conformance!`]. The checks
+//! panic (they are assertions) and expect a fresh, empty store whose events go to
+//! `outbox`.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+
+use crate::catalog::{Category, ProductStatus};
+use crate::error::Error;
+use crate::event::{CatalogEvent, EventEnvelope};
+use crate::id::{CategoryId, ProductId, SellerId};
+use crate::money::Currency;
+use crate::ports::{CatalogStore, Outbox, ProductQuery};
+use crate::testkit::fixtures::{category, eur, product, product_with_variants, sku, usd, variant};
+use crate::testkit::support::drain;
+
+/// What every catalog check gets: a fresh, empty catalog and the outbox its events
+/// are written to.
+#[derive(Clone)]
+pub struct CatalogFixture {
+    /// The store under test.
+    pub store: Arc<dyn CatalogStore>,
+    /// Where the store writes its catalog events.
+    pub outbox: Arc<dyn Outbox>,
+}
+
+/// Every catalog event in the outbox not yet seen by the checks' consumer group.
+async fn catalog_events(fx: &CatalogFixture) -> Vec<CatalogEvent> {
+    let events: Vec<EventEnvelope> = drain(fx.outbox.as_ref(), "conformance")
+        .await
+        .expect("drain outbox");
+    events
+        .into_iter()
+        .filter(|e| e.topic.starts_with("catalog."))
+        .map(|e| serde_json::from_value(e.payload).expect("catalog event payload"))
+        .collect()
+}
+
+fn page(limit: u32) -> ProductQuery {
+    ProductQuery {
+        limit,
+        ..ProductQuery::default()
+    }
+}
+
+/// A product reads back equal by id and by slug; unknown ids and slugs give `None`.
+pub async fn upsert_then_read_by_id_and_slug(fx: CatalogFixture) {
+    let p = product_with_variants("tee", &[("TEE-S", usd("19.99")), ("TEE-M", usd("21.00"))]);
+    fx.store.upsert_product(&p).await.expect("upsert");
+    assert_eq!(fx.store.product(p.id).await.expect("read"), Some(p.clone()));
+    assert_eq!(
+        fx.store.product_by_slug("tee").await.expect("read"),
+        Some(p.clone())
+    );
+    assert_eq!(
+        fx.store.product(ProductId::new()).await.expect("read"),
+        None
+    );
+    assert_eq!(fx.store.product_by_slug("nope").await.expect("read"), None);
+}
+
+/// Upserting again replaces the product: removed SKUs and the old slug are free.
+pub async fn upsert_replaces_variants_and_slug(fx: CatalogFixture) {
+    let mut p = product_with_variants("mug", &[("MUG-1", usd("9.00")), ("MUG-2", usd("9.00"))]);
+    fx.store.upsert_product(&p).await.expect("upsert");
+    p.slug = "big-mug".into();
+    p.title = "Big mug".into();
+    p.variants = vec![variant(p.id, "MUG-3", usd("12.00"))];
+    fx.store.upsert_product(&p).await.expect("replace");
+    assert_eq!(fx.store.product(p.id).await.expect("read"), Some(p.clone()));
+    assert_eq!(fx.store.product_by_slug("mug").await.expect("read"), None);
+    let listings = fx
+        .store
+        .listings(&[sku("MUG-1"), sku("MUG-3")])
+        .await
+        .expect("listings");
+    assert_eq!(listings.len(), 1);
+    assert_eq!(listings[0].variant.sku, sku("MUG-3"));
+    assert_eq!(listings[0].product_title, "Big mug");
+    // The freed SKU and slug can go to another product.
+    let other = product_with_variants("mug", &[("MUG-1", usd("5.00"))]);
+    fx.store
+        .upsert_product(&other)
+        .await
+        .expect("freed sku and slug are reusable");
+}
+
+/// A malformed product is a `Validation` error and is not stored.
+pub async fn malformed_product_is_rejected(fx: CatalogFixture) {
+    let mut p = product("EMPTY", usd("1.00"));
+    p.variants.clear();
+    let err = fx.store.upsert_product(&p).await.expect_err("no variants");
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    let mut p = product("BAD-SLUG", usd("1.00"));
+    p.slug = "Not A Slug".into();
+    let err = fx.store.upsert_product(&p).await.expect_err("bad slug");
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    assert_eq!(fx.store.product(p.id).await.expect("read"), None);
+}
+
+/// A slug that belongs to another product is a `Conflict`.
+pub async fn slug_of_another_product_is_a_conflict(fx: CatalogFixture) {
+    let a = product_with_variants("lamp", &[("LAMP-A", usd("30.00"))]);
+    let b = product_with_variants("lamp", &[("LAMP-B", usd("30.00"))]);
+    fx.store.upsert_product(&a).await.expect("upsert");
+    let err = fx.store.upsert_product(&b).await.expect_err("slug taken");
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(fx.store.product(b.id).await.expect("read"), None);
+    assert!(
+        fx.store
+            .listings(&[sku("LAMP-B")])
+            .await
+            .expect("listings")
+            .is_empty(),
+        "a rejected upsert leaves nothing behind"
+    );
+}
+
+/// A SKU that belongs to another product is a `Conflict`.
+pub async fn sku_of_another_product_is_a_conflict(fx: CatalogFixture) {
+    let a = product_with_variants("desk", &[("DESK-1", usd("100.00"))]);
+    let b = product_with_variants(
+        "table",
+        &[("TABLE-1", usd("80.00")), ("DESK-1", usd("90.00"))],
+    );
+    fx.store.upsert_product(&a).await.expect("upsert");
+    let err = fx.store.upsert_product(&b).await.expect_err("sku taken");
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(fx.store.product(b.id).await.expect("read"), None);
+    let listing = fx.store.listings(&[sku("DESK-1")]).await.expect("listings");
+    assert_eq!(listing[0].variant.product_id, a.id);
+}
+
+/// Listing pages by id with a keyset cursor: pages are ordered, disjoint and cover
+/// every product.
+pub async fn list_products_pages_by_id(fx: CatalogFixture) {
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let p = product(&format!("PAGE-{i}"), usd("1.00"));
+        fx.store.upsert_product(&p).await.expect("upsert");
+        ids.push(p.id);
+    }
+    ids.sort();
+    let mut seen = Vec::new();
+    let mut query = page(3);
+    loop {
+        let batch = fx.store.list_products(&query).await.expect("list");
+        assert!(batch.len() <= 3);
+        if batch.is_empty() {
+            break;
+        }
+        query.after = batch.last().map(|p| p.id);
+        seen.extend(batch.iter().map(|p| p.id));
+    }
+    assert_eq!(seen, ids);
+}
+
+/// Listing filters by status, seller and category (combined with `and`).
+pub async fn list_products_filters(fx: CatalogFixture) {
+    let shoes = category("shoes", None);
+    fx.store.upsert_category(&shoes).await.expect("category");
+    let seller = SellerId::new();
+    let mut a = product("FILTER-A", usd("1.00"));
+    a.seller_id = seller;
+    a.category_ids = vec![shoes.id];
+    let mut b = product("FILTER-B", usd("1.00"));
+    b.seller_id = seller;
+    b.status = ProductStatus::Draft;
+    let mut c = product("FILTER-C", usd("1.00"));
+    c.category_ids = vec![shoes.id];
+    c.status = ProductStatus::Archived;
+    for p in [&a, &b, &c] {
+        fx.store.upsert_product(p).await.expect("upsert");
+    }
+    let ids = |v: Vec<crate::catalog::Product>| {
+        let mut ids: Vec<ProductId> = v.into_iter().map(|p| p.id).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<ProductId>| {
+        v.sort();
+        v
+    };
+    let by_seller = ProductQuery {
+        seller_id: Some(seller),
+        ..page(50)
+    };
+    assert_eq!(
+        ids(fx.store.list_products(&by_seller).await.expect("list")),
+        sorted(vec![a.id, b.id])
+    );
+    let by_category = ProductQuery {
+        category_id: Some(shoes.id),
+        ..page(50)
+    };
+    assert_eq!(
+        ids(fx.store.list_products(&by_category).await.expect("list")),
+        sorted(vec![a.id, c.id])
+    );
+    let active_shoes = ProductQuery {
+        status: Some(ProductStatus::Active),
+        ..by_category
+    };
+    assert_eq!(
+        ids(fx.store.list_products(&active_shoes).await.expect("list")),
+        vec![a.id]
+    );
+    let drafts_of_seller = ProductQuery {
+        status: Some(ProductStatus::Draft),
+        ..by_seller
+    };
+    assert_eq!(
+        ids(fx
+            .store
+            .list_products(&drafts_of_seller)
+            .await
+            .expect("list")),
+        vec![b.id]
+    );
+}
+
+/// A page size of 0 is a `Validation` error; larger pages are capped at 500.
+pub async fn list_products_limit_is_checked(fx: CatalogFixture) {
+    let err = fx.store.list_products(&page(0)).await.expect_err("limit 0");
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    fx.store
+        .upsert_product(&product("CAP", usd("1.00")))
+        .await
+        .expect("upsert");
+    let all = fx.store.list_products(&page(u32::MAX)).await.expect("list");
+    assert_eq!(all.len(), 1);
+}
+
+/// The batch read leaves unknown SKUs out, returns duplicates once and carries the
+/// product's title, status and seller.
+pub async fn listings_skip_unknown_and_duplicate_skus(fx: CatalogFixture) {
+    let p = product_with_variants("sock", &[("SOCK-1", usd("3.00")), ("SOCK-2", usd("4.00"))]);
+    fx.store.upsert_product(&p).await.expect("upsert");
+    let listings = fx
+        .store
+        .listings(&[sku("SOCK-2"), sku("GHOST"), sku("SOCK-1"), sku("SOCK-2")])
+        .await
+        .expect("listings");
+    let mut skus: Vec<_> = listings.iter().map(|l| l.variant.sku.clone()).collect();
+    skus.sort();
+    assert_eq!(skus, vec![sku("SOCK-1"), sku("SOCK-2")]);
+    for l in &listings {
+        assert_eq!(l.product_title, p.title);
+        assert_eq!(l.status, p.status);
+        assert_eq!(l.seller_id, p.seller_id);
+        let v = p
+            .variants
+            .iter()
+            .find(|v| v.sku == l.variant.sku)
+            .expect("variant");
+        assert_eq!(&l.variant, v);
+    }
+    assert!(fx.store.listings(&[]).await.expect("listings").is_empty());
+}
+
+/// Upserts emit `ProductUpserted`, and `PriceChanged` for each variant whose price
+/// changed (not for unchanged ones).
+pub async fn upsert_emits_catalog_events(fx: CatalogFixture) {
+    let mut p = product_with_variants("cap", &[("CAP-1", usd("10.00")), ("CAP-2", usd("10.00"))]);
+    fx.store.upsert_product(&p).await.expect("upsert");
+    assert_eq!(
+        catalog_events(&fx).await,
+        vec![CatalogEvent::ProductUpserted { product_id: p.id }]
+    );
+    p.variants[1].price = usd("12.50");
+    fx.store.upsert_product(&p).await.expect("upsert");
+    let events = catalog_events(&fx).await;
+    assert!(events.contains(&CatalogEvent::ProductUpserted { product_id: p.id }));
+    let price_changes: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, CatalogEvent::PriceChanged { .. }))
+        .collect();
+    assert_eq!(
+        price_changes,
+        vec![&CatalogEvent::PriceChanged {
+            product_id: p.id,
+            sku: sku("CAP-2"),
+            price: usd("12.50"),
+        }]
+    );
+}
+
+/// `set_price` changes the listing and writes `PriceChanged` to the outbox.
+pub async fn set_price_changes_price_and_emits_event(fx: CatalogFixture) {
+    let p = product("HAT", usd("15.00"));
+    fx.store.upsert_product(&p).await.expect("upsert");
+    catalog_events(&fx).await;
+    fx.store
+        .set_price(&sku("HAT"), usd("13.99"))
+        .await
+        .expect("set price");
+    let listing = fx.store.listings(&[sku("HAT")]).await.expect("listings");
+    assert_eq!(listing[0].variant.price, usd("13.99"));
+    let stored = fx
+        .store
+        .product(p.id)
+        .await
+        .expect("read")
+        .expect("product");
+    assert_eq!(stored.variants[0].price, usd("13.99"));
+    assert_eq!(
+        catalog_events(&fx).await,
+        vec![CatalogEvent::PriceChanged {
+            product_id: p.id,
+            sku: sku("HAT"),
+            price: usd("13.99"),
+        }]
+    );
+}
+
+/// `set_price` on an unknown SKU is `NotFound`; in another currency it is
+/// `CurrencyMismatch`; a negative or sub-minor-unit price is `InvalidAmount`. None
+/// of them changes anything or emits an event.
+pub async fn set_price_rejects_bad_input(fx: CatalogFixture) {
+    let p = product("SCARF", usd("20.00"));
+    fx.store.upsert_product(&p).await.expect("upsert");
+    catalog_events(&fx).await;
+    let err = fx
+        .store
+        .set_price(&sku("NOPE"), usd("1.00"))
+        .await
+        .expect_err("unknown sku");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    let err = fx
+        .store
+        .set_price(&sku("SCARF"), eur("20.00"))
+        .await
+        .expect_err("other currency");
+    assert!(
+        matches!(err, Error::CurrencyMismatch { expected, found } if expected == Currency::USD && found == Currency::EUR),
+        "{err:?}"
+    );
+    let err = fx
+        .store
+        .set_price(&sku("SCARF"), usd("-1.00"))
+        .await
+        .expect_err("negative");
+    assert!(matches!(err, Error::InvalidAmount(_)), "{err:?}");
+    let listing = fx.store.listings(&[sku("SCARF")]).await.expect("listings");
+    assert_eq!(listing[0].variant.price, usd("20.00"));
+    assert!(catalog_events(&fx).await.is_empty());
+}
+
+/// Categories read back; a slug taken by another category is a `Conflict`; an
+/// unknown parent is `NotFound`.
+pub async fn categories_round_trip_and_check_slug_and_parent(fx: CatalogFixture) {
+    let root = category("clothing", None);
+    let child = category("shirts", Some(root.id));
+    fx.store.upsert_category(&root).await.expect("root");
+    fx.store.upsert_category(&child).await.expect("child");
+    let mut all = fx.store.categories().await.expect("categories");
+    all.sort_by_key(|c| c.id);
+    let mut want = vec![root.clone(), child.clone()];
+    want.sort_by_key(|c| c.id);
+    assert_eq!(all, want);
+    let dup = category("shirts", None);
+    let err = fx
+        .store
+        .upsert_category(&dup)
+        .await
+        .expect_err("slug taken");
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let orphan = category("orphans", Some(CategoryId::new()));
+    let err = fx
+        .store
+        .upsert_category(&orphan)
+        .await
+        .expect_err("unknown parent");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    let renamed = Category {
+        name: "Shirts & tops".into(),
+        ..child.clone()
+    };
+    fx.store.upsert_category(&renamed).await.expect("rename");
+    assert!(
+        fx.store
+            .categories()
+            .await
+            .expect("categories")
+            .contains(&renamed)
+    );
+}
+
+/// A parent that would make a category its own ancestor is a `Conflict`, directly or
+/// through a longer chain; the tree is unchanged.
+pub async fn category_parent_cycle_is_rejected(fx: CatalogFixture) {
+    let a = category("a", None);
+    let b = category("b", Some(a.id));
+    let c = category("c", Some(b.id));
+    for cat in [&a, &b, &c] {
+        fx.store.upsert_category(cat).await.expect("category");
+    }
+    let self_parent = Category {
+        parent_id: Some(a.id),
+        ..a.clone()
+    };
+    let err = fx
+        .store
+        .upsert_category(&self_parent)
+        .await
+        .expect_err("self");
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let cycle = Category {
+        parent_id: Some(c.id),
+        ..a.clone()
+    };
+    let err = fx.store.upsert_category(&cycle).await.expect_err("cycle");
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let stored = fx.store.categories().await.expect("categories");
+    assert!(stored.contains(&a), "a is still a root");
+}
+
+/// 200 products upserted at once all land, each with its event.
+pub async fn concurrent_upserts_all_land(fx: CatalogFixture) {
+    let products: Vec<_> = (0..200)
+        .map(|i| product(&format!("BULK-{i}"), usd("1.00")))
+        .collect();
+    let results = join_all(products.iter().map(|p| {
+        let store = Arc::clone(&fx.store);
+        async move { store.upsert_product(p).await }
+    }))
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let skus: Vec<_> = products.iter().map(|p| p.variants[0].sku.clone()).collect();
+    assert_eq!(fx.store.listings(&skus).await.expect("listings").len(), 200);
+    let upserted = catalog_events(&fx)
+        .await
+        .into_iter()
+        .filter(|e| matches!(e, CatalogEvent::ProductUpserted { .. }))
+        .count();
+    assert_eq!(upserted, 200);
+}
+
+/// 50 different products racing for one slug: exactly one wins, the others get
+/// `Conflict`, and only the winner's event is written.
+pub async fn concurrent_slug_race_has_one_winner(fx: CatalogFixture) {
+    let contenders: Vec<_> = (0..50)
+        .map(|i| product_with_variants("contested", &[(&format!("RACE-{i}"), usd("1.00"))]))
+        .collect();
+    let results = join_all(contenders.iter().map(|p| {
+        let store = Arc::clone(&fx.store);
+        async move { store.upsert_product(p).await }
+    }))
+    .await;
+    let winners = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(winners, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(Error::Conflict(_)))),
+        "{results:?}"
+    );
+    let winner = fx
+        .store
+        .product_by_slug("contested")
+        .await
+        .expect("read")
+        .expect("winner");
+    assert_eq!(
+        catalog_events(&fx).await,
+        vec![CatalogEvent::ProductUpserted {
+            product_id: winner.id
+        }]
+    );
+}
+
+/// Runs every catalog check against a backend: one tokio test per check.
+///
+/// `make` is the path of an `async fn() -> CatalogFixture` returning a fresh, empty
+/// store (and its outbox) each call.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
+/// use commerce_core::testkit::catalog::CatalogFixture;
+///
+/// async fn make() -> CatalogFixture {
+///     let outbox = Arc::new(MemoryOutbox::new());
+///     CatalogFixture { store: Arc::new(MemoryCatalog::new(outbox.clone())), outbox }
+/// }
+/// commerce_core::catalog_store_conformance!(make);
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! catalog_store_conformance {
+    ($make:path) => {
+        #[allow(unused_imports)]
+        mod catalog_store_conformance {
+            use super::*;
+            $crate::__core_conformance_tests!($make, catalog:
+                upsert_then_read_by_id_and_slug,
+                upsert_replaces_variants_and_slug,
+                malformed_product_is_rejected,
+                slug_of_another_product_is_a_conflict,
+                sku_of_another_product_is_a_conflict,
+                list_products_pages_by_id,
+                list_products_filters,
+                list_products_limit_is_checked,
+                listings_skip_unknown_and_duplicate_skus,
+                upsert_emits_catalog_events,
+                set_price_changes_price_and_emits_event,
+                set_price_rejects_bad_input,
+                categories_round_trip_and_check_slug_and_parent,
+                category_parent_cycle_is_rejected,
+                concurrent_upserts_all_land,
+                concurrent_slug_race_has_one_winner,
+            );
+        }
+    };
+}

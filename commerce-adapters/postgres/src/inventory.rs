@@ -1,0 +1,343 @@
+//! [`PgInventory`]: stock levels and reservations on PostgreSQL.
+//!
+//! Each port method is one call of a PL/pgSQL function from the `0002_inventory`
+//! migration: one round trip and one implicit transaction, whatever the number of
+//! lines. The functions lock stock rows in `(location, sku)` order (no deadlock
+//! between reservations over overlapping SKUs), check and change stock under those
+//! locks (no oversell), end reservations through a conditional status update (each
+//! reservation ends exactly once, however commit, release and the sweeper race), skip
+//! rows other sweepers hold (`FOR UPDATE SKIP LOCKED`), and write the
+//! `inventory.*` events to the outbox in the same transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use commerce_core::Sku;
+use commerce_inventory::{
+    BackorderPolicy, Error, InventoryStore, LocationCode, Reservation, ReservationId,
+    ReservationLine, ReservationStatus, ReserveRequest, Result, StockAdjustment, StockLevel,
+    Transition,
+};
+
+use crate::convert::{to_i64, to_u64};
+use crate::error::{Failure, INSUFFICIENT_STOCK, PortError, pg_error, retrying, sqlstate};
+use crate::stores::Shared;
+
+/// Stock and reservations. See the module docs for how each call stays exact.
+#[derive(Clone)]
+pub struct PgInventory {
+    shared: Shared,
+}
+
+impl std::fmt::Debug for PgInventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgInventory").finish_non_exhaustive()
+    }
+}
+
+fn status_name(status: ReservationStatus) -> &'static str {
+    match status {
+        ReservationStatus::Active => "active",
+        ReservationStatus::Committed => "committed",
+        ReservationStatus::Released => "released",
+        ReservationStatus::Expired => "expired",
+    }
+}
+
+fn parse_status(name: &str) -> Result<ReservationStatus> {
+    Ok(match name {
+        "active" => ReservationStatus::Active,
+        "committed" => ReservationStatus::Committed,
+        "released" => ReservationStatus::Released,
+        "expired" => ReservationStatus::Expired,
+        other => {
+            return Err(Error::Backend(
+                format!("unknown reservation status {other:?} in storage").into(),
+            ));
+        }
+    })
+}
+
+fn backend(e: sqlx::Error) -> Error {
+    Error::Backend(Box::new(e))
+}
+
+fn sku(value: String) -> Result<Sku> {
+    Sku::new(value).map_err(Error::from)
+}
+
+fn reservation_from_row(row: &PgRow) -> Result<Reservation> {
+    let skus: Vec<String> = row.try_get("skus").map_err(backend)?;
+    let quantities: Vec<i64> = row.try_get("quantities").map_err(backend)?;
+    let lines = skus
+        .into_iter()
+        .zip(quantities)
+        .map(|(s, q)| {
+            Ok(ReservationLine {
+                sku: sku(s)?,
+                quantity: to_u64(q)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let status: String = row.try_get("status").map_err(backend)?;
+    Ok(Reservation {
+        id: ReservationId::from_uuid(row.try_get("id").map_err(backend)?),
+        reference: row.try_get("reference").map_err(backend)?,
+        location: LocationCode(row.try_get("location").map_err(backend)?),
+        lines,
+        status: parse_status(&status)?,
+        created_at: row.try_get("created_at").map_err(backend)?,
+        expires_at: row.try_get("expires_at").map_err(backend)?,
+        finished_at: row.try_get("finished_at").map_err(backend)?,
+    })
+}
+
+fn level_from_row(row: &PgRow) -> Result<StockLevel> {
+    let limit: Option<i64> = row.try_get("backorder_limit").map_err(backend)?;
+    Ok(StockLevel {
+        sku: sku(row.try_get("sku").map_err(backend)?)?,
+        location: LocationCode(row.try_get("location").map_err(backend)?),
+        on_hand: to_u64(row.try_get("on_hand").map_err(backend)?)?,
+        reserved: to_u64(row.try_get("reserved").map_err(backend)?)?,
+        backorder: match limit {
+            None => BackorderPolicy::Deny,
+            Some(limit) => BackorderPolicy::Allow {
+                limit: to_u64(limit)?,
+            },
+        },
+    })
+}
+
+/// The shortage reported by the SQL functions (SQLSTATE `CM001`).
+#[derive(Deserialize)]
+struct Shortage {
+    sku: String,
+    requested: u64,
+    available: u64,
+}
+
+/// Maps a database error of an inventory function: a shortage becomes
+/// `InsufficientStock`, anything else stays a database error (maybe retried).
+fn classify(e: sqlx::Error) -> Failure<Error> {
+    if sqlstate(&e) != Some(INSUFFICIENT_STOCK) {
+        return Failure::Db(e);
+    }
+    let shortage = pg_error(&e)
+        .and_then(|pg| pg.detail())
+        .and_then(|detail| serde_json::from_str::<Shortage>(detail).ok());
+    match shortage {
+        Some(s) => match Sku::new(s.sku) {
+            Ok(sku) => Failure::Domain(Error::InsufficientStock {
+                sku,
+                requested: s.requested,
+                available: s.available,
+            }),
+            Err(invalid) => Failure::Domain(invalid.into()),
+        },
+        None => Failure::Domain(Error::from_db(e)),
+    }
+}
+
+impl PgInventory {
+    pub(crate) fn new(shared: Shared) -> Self {
+        PgInventory { shared }
+    }
+
+    /// Expires due reservations in batches of `batch` until none is left; returns how
+    /// many were expired. Meant for a periodic task (several processes may run it).
+    pub async fn sweep(&self, now: DateTime<Utc>, batch: u32) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let expired = self.expire_due(now, batch.max(1)).await?;
+            total += expired.len();
+            if expired.len() < usize::try_from(batch.max(1)).unwrap_or(usize::MAX) {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        id: ReservationId,
+        target: ReservationStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Transition> {
+        let row = retrying("finish reservation", move || async move {
+            sqlx::query("SELECT outcome, status FROM commerce.finish_reservation($1, $2, $3)")
+                .bind(id.as_uuid())
+                .bind(status_name(target))
+                .bind(now)
+                .fetch_optional(&self.shared.pool)
+                .await
+                .map_err(Failure::<Error>::Db)
+        })
+        .await?;
+        let Some(row) = row else {
+            return Err(Error::NotFound {
+                entity: "reservation",
+                id: id.to_string(),
+            });
+        };
+        let outcome: String = row.try_get("outcome").map_err(backend)?;
+        let status: String = row.try_get("status").map_err(backend)?;
+        if outcome == "applied" {
+            return Ok(Transition::Applied);
+        }
+        match parse_status(&status)? {
+            from if from == target => Ok(Transition::AlreadyDone),
+            // A release finds an expired reservation already given back.
+            ReservationStatus::Expired if target == ReservationStatus::Released => {
+                Ok(Transition::AlreadyDone)
+            }
+            from => Err(Error::IllegalTransition {
+                id,
+                from,
+                to: target,
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl InventoryStore for PgInventory {
+    async fn reserve(&self, request: &ReserveRequest, now: DateTime<Utc>) -> Result<Reservation> {
+        let lines = request.summed_lines()?;
+        let skus: Vec<&str> = lines.iter().map(|l| l.sku.as_str()).collect();
+        let quantities = lines
+            .iter()
+            .map(|l| to_i64(l.quantity))
+            .collect::<commerce_core::Result<Vec<i64>>>()?;
+        let (skus, quantities) = (&skus, &quantities);
+        let row = retrying("reserve", move || async move {
+            sqlx::query("SELECT * FROM commerce.reserve($1, $2, $3, $4, $5, $6, $7)")
+                .bind(request.id.as_uuid())
+                .bind(&request.reference)
+                .bind(&request.location.0)
+                .bind(skus)
+                .bind(quantities)
+                .bind(now)
+                .bind(request.expires_at)
+                .fetch_one(&self.shared.pool)
+                .await
+                .map_err(classify)
+        })
+        .await?;
+        let reservation = reservation_from_row(&row)?;
+        if reservation.lines != lines || reservation.location != request.location {
+            return Err(Error::Conflict(format!(
+                "reservation {} already exists with other lines or location",
+                request.id
+            )));
+        }
+        Ok(reservation)
+    }
+
+    async fn commit(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition> {
+        self.finish(id, ReservationStatus::Committed, now).await
+    }
+
+    async fn release(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition> {
+        self.finish(id, ReservationStatus::Released, now).await
+    }
+
+    async fn expire_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReservationId>> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let ids: Vec<uuid::Uuid> = retrying("expire due reservations", move || async move {
+            sqlx::query_scalar("SELECT id FROM commerce.expire_due($1, $2) AS id")
+                .bind(now)
+                .bind(limit)
+                .fetch_all(&self.shared.pool)
+                .await
+                .map_err(Failure::<Error>::Db)
+        })
+        .await?;
+        Ok(ids.into_iter().map(ReservationId::from_uuid).collect())
+    }
+
+    async fn reservation(&self, id: ReservationId) -> Result<Option<Reservation>> {
+        let row = sqlx::query("SELECT * FROM commerce.reservations WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.shared.pool)
+            .await
+            .map_err(Error::from_db)?;
+        row.as_ref().map(reservation_from_row).transpose()
+    }
+
+    async fn stock(&self, sku: &Sku, location: &LocationCode) -> Result<Option<StockLevel>> {
+        let row = sqlx::query("SELECT * FROM commerce.stock_levels WHERE location = $1 AND sku = $2")
+            .bind(&location.0)
+            .bind(sku.as_str())
+            .fetch_optional(&self.shared.pool)
+            .await
+            .map_err(Error::from_db)?;
+        row.as_ref().map(level_from_row).transpose()
+    }
+
+    async fn stock_levels(&self, skus: &[Sku], location: &LocationCode) -> Result<Vec<StockLevel>> {
+        let skus: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+        let rows = sqlx::query(
+            "SELECT * FROM commerce.stock_levels WHERE location = $1 AND sku = ANY ($2) ORDER BY sku",
+        )
+        .bind(&location.0)
+        .bind(&skus)
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        rows.iter().map(level_from_row).collect()
+    }
+
+    async fn adjust(&self, adjustment: &StockAdjustment, now: DateTime<Utc>) -> Result<StockLevel> {
+        adjustment.validate()?;
+        let row = retrying("adjust stock", move || async move {
+            sqlx::query("SELECT * FROM commerce.adjust_stock($1, $2, $3, $4)")
+                .bind(&adjustment.location.0)
+                .bind(adjustment.sku.as_str())
+                .bind(adjustment.delta)
+                .bind(now)
+                .fetch_one(&self.shared.pool)
+                .await
+                .map_err(|e| {
+                    if sqlstate(&e) == Some("22003") {
+                        return Failure::Domain(Error::Validation {
+                            field: "delta",
+                            message: format!("on hand of {} would overflow", adjustment.sku),
+                        });
+                    }
+                    classify(e)
+                })
+        })
+        .await?;
+        level_from_row(&row)
+    }
+
+    async fn set_backorder_policy(
+        &self,
+        sku: &Sku,
+        location: &LocationCode,
+        policy: BackorderPolicy,
+    ) -> Result<StockLevel> {
+        let limit = match policy {
+            BackorderPolicy::Deny => None,
+            BackorderPolicy::Allow { limit } => Some(to_i64(limit)?),
+        };
+        let row = retrying("set backorder policy", move || async move {
+            sqlx::query(
+                "INSERT INTO commerce.stock_levels (location, sku, backorder_limit)
+                 VALUES ($1, $2, $3)
+                 ON CONFLICT (location, sku) DO UPDATE SET backorder_limit = EXCLUDED.backorder_limit
+                 RETURNING *",
+            )
+            .bind(&location.0)
+            .bind(sku.as_str())
+            .bind(limit)
+            .fetch_one(&self.shared.pool)
+            .await
+            .map_err(Failure::<Error>::Db)
+        })
+        .await?;
+        level_from_row(&row)
+    }
+}

@@ -1,0 +1,153 @@
+//! [`PgStores`]: one pool, the migrations, and a handle for every store.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use commerce_cart::DEFAULT_CART_TTL;
+use commerce_core::{Clock, SystemClock};
+
+use crate::carts::PgCartStore;
+use crate::catalog::PgCatalog;
+use crate::customers::PgCustomers;
+use crate::error::{Error, Result};
+use crate::inventory::PgInventory;
+use crate::orders::PgOrderStore;
+use crate::outbox::PgOutbox;
+
+/// The schema every table, function and the migrations table live in.
+pub const SCHEMA: &str = "commerce";
+
+/// The table recording applied migrations (in [`SCHEMA`], so it never collides with
+/// the host application's own `_sqlx_migrations`).
+pub const MIGRATIONS_TABLE: &str = "commerce._sqlx_migrations";
+
+/// Default pool size of [`PgStores::connect`].
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// Everything the stores share: the pool, the clock and settings.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) pool: PgPool,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cart_ttl: Duration,
+}
+
+/// The PostgreSQL stores of the commerce crates, sharing one connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), commerce_postgres::Error> {
+/// use std::sync::Arc;
+/// use commerce_inventory::InventoryStore;
+///
+/// let stores = commerce_postgres::PgStores::connect("postgres://postgres@127.0.0.1/shop").await?;
+/// stores.migrate().await?;
+/// let inventory: Arc<dyn InventoryStore> = Arc::new(stores.inventory());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PgStores {
+    shared: Shared,
+}
+
+impl std::fmt::Debug for PgStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStores")
+            .field("pool", &self.shared.pool)
+            .field("cart_ttl", &self.shared.cart_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStores {
+    /// Connects a pool of up to [`DEFAULT_MAX_CONNECTIONS`] connections to `url`
+    /// (`postgres://user@host:port/database`). Run [`PgStores::migrate`] once before use.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(DEFAULT_MAX_CONNECTIONS)
+            .connect(url)
+            .await
+            .map_err(Error::Connect)?;
+        Ok(PgStores::from_pool(pool))
+    }
+
+    /// Uses an existing pool (for example the host application's). The stores only
+    /// use schema-qualified names, so the pool's `search_path` does not matter.
+    pub fn from_pool(pool: PgPool) -> Self {
+        PgStores {
+            shared: Shared {
+                pool,
+                clock: Arc::new(SystemClock),
+                cart_ttl: DEFAULT_CART_TTL,
+            },
+        }
+    }
+
+    /// Uses `clock` where a port method has no `now` parameter: outbox leases, cart
+    /// expiry on reads, catalog event and `updated_at` stamps.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.shared.clock = clock;
+        self
+    }
+
+    /// Keeps carts for `ttl` after their last change (default
+    /// [`commerce_cart::DEFAULT_CART_TTL`]).
+    #[must_use]
+    pub fn with_cart_ttl(mut self, ttl: Duration) -> Self {
+        self.shared.cart_ttl = ttl;
+        self
+    }
+
+    /// Creates the schema [`SCHEMA`] if needed and applies the embedded migrations
+    /// that are not applied yet, recording them in [`MIGRATIONS_TABLE`]. Safe to call
+    /// from several processes at once (the migrator holds an advisory lock) and on
+    /// every start.
+    pub async fn migrate(&self) -> Result<()> {
+        let mut migrator = sqlx::migrate!("./migrations");
+        migrator.create_schema(SCHEMA);
+        migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+        migrator
+            .run(&self.shared.pool)
+            .await
+            .map_err(Error::Migrate)
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.shared.pool
+    }
+
+    /// Products, variants and categories ([`commerce_core::ports::CatalogStore`]).
+    pub fn catalog(&self) -> PgCatalog {
+        PgCatalog::new(self.shared.clone())
+    }
+
+    /// Customers and address books ([`commerce_core::ports::CustomerStore`]).
+    pub fn customers(&self) -> PgCustomers {
+        PgCustomers::new(self.shared.clone())
+    }
+
+    /// The transactional outbox ([`commerce_core::ports::Outbox`]).
+    pub fn outbox(&self) -> PgOutbox {
+        PgOutbox::new(self.shared.clone())
+    }
+
+    /// Stock and reservations ([`commerce_inventory::InventoryStore`]).
+    pub fn inventory(&self) -> PgInventory {
+        PgInventory::new(self.shared.clone())
+    }
+
+    /// Carts ([`commerce_cart::CartStore`]).
+    pub fn carts(&self) -> PgCartStore {
+        PgCartStore::new(self.shared.clone())
+    }
+
+    /// Orders with their payment records and idempotency keys
+    /// ([`commerce_orders::OrderStore`]).
+    pub fn orders(&self) -> PgOrderStore {
+        PgOrderStore::new(self.shared.clone())
+    }
+}

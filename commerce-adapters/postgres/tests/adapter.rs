@@ -1,0 +1,159 @@
+//! Behaviour specific to the PostgreSQL adapter: migrations, the outbox under late
+//! commits, event payloads written by SQL, error mapping.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use commerce_core::ports::{CustomerStore, Outbox};
+use commerce_core::{Customer, CustomerId, DomainEvent};
+use commerce_inventory::{
+    AdjustmentReason, InventoryEvent, InventoryStore, LocationCode, ReservationId,
+    ReservationLine, ReserveRequest, StockAdjustment,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_is_idempotent_and_lives_in_its_own_schema() {
+    let stores = support::fresh_stores().await;
+    stores.migrate().await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'commerce' ORDER BY 1",
+    )
+    .fetch_all(stores.pool())
+    .await
+    .unwrap();
+    assert!(tables.contains(&"_sqlx_migrations".to_owned()));
+    assert!(tables.contains(&"stock_levels".to_owned()));
+    let public: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(stores.pool())
+    .await
+    .unwrap();
+    assert_eq!(public, 0, "nothing may land in the host's public schema");
+}
+
+/// A transaction that appended before another but commits after it still reaches a
+/// consumer that already acknowledged the other: positions are stamped at claim time
+/// on committed rows only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_event_committed_late_is_not_skipped() {
+    let stores = support::fresh_stores().await;
+    let outbox = stores.outbox();
+    let mut slow = stores.pool().begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO commerce.outbox (event_id, topic, aggregate_type, aggregate_id, occurred_at, payload)
+         VALUES (commerce.uuid_v7(), 'test.slow', 'test', '1', now(), '{}')",
+    )
+    .execute(&mut *slow)
+    .await
+    .unwrap();
+
+    let fast = commerce_core::testkit::fixtures::event("test.fast", 2);
+    outbox.append(std::slice::from_ref(&fast)).await.unwrap();
+    let first = outbox.claim("c", 10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].event.topic, "test.fast");
+    outbox.ack("c", first[0].seq).await.unwrap();
+
+    slow.commit().await.unwrap();
+    let second = outbox.claim("c", 10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].event.topic, "test.slow");
+    assert!(second[0].seq > first[0].seq);
+}
+
+/// The inventory events built in SQL deserialize as the domain's `InventoryEvent`
+/// with the topics and aggregates the Rust side would give them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_events_written_by_sql_match_the_domain_format() {
+    let stores = support::fresh_stores().await;
+    let inventory = stores.inventory();
+    let sku = commerce_core::Sku::new("EV-1").unwrap();
+    let now = commerce_core::testkit::fixtures::fixed_time();
+    inventory
+        .adjust(
+            &StockAdjustment {
+                sku: sku.clone(),
+                location: LocationCode::default(),
+                delta: 5,
+                reason: AdjustmentReason::Received,
+                note: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let id = ReservationId::new();
+    inventory
+        .reserve(
+            &ReserveRequest {
+                id,
+                reference: "o".into(),
+                location: LocationCode::default(),
+                lines: vec![ReservationLine {
+                    sku: sku.clone(),
+                    quantity: 2,
+                }],
+                expires_at: now,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    inventory.release(id, now).await.unwrap();
+    let entries = stores.outbox().entries().await.unwrap();
+    let events: Vec<InventoryEvent> = entries
+        .iter()
+        .map(|e| serde_json::from_value(e.event.payload.clone()).unwrap())
+        .collect();
+    let stock = |on_hand, reserved| InventoryEvent::StockChanged {
+        sku: sku.clone(),
+        location: LocationCode::default(),
+        on_hand,
+        reserved,
+    };
+    let finished = InventoryEvent::ReservationFinished {
+        id,
+        status: commerce_inventory::ReservationStatus::Released,
+    };
+    assert_eq!(events, vec![stock(5, 0), stock(5, 2), stock(5, 0), finished.clone()]);
+    for (entry, event) in entries.iter().zip(&events) {
+        assert_eq!(entry.event.topic, event.topic());
+        assert_eq!(entry.event.aggregate_type, event.aggregate_type());
+        assert_eq!(entry.event.aggregate_id, event.aggregate_id());
+        assert_eq!(entry.event.occurred_at, now);
+        assert_eq!(entry.event.id.as_uuid().get_version_num(), 7);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unique_violation_maps_to_conflict() {
+    let stores = support::fresh_stores().await;
+    let customers = stores.customers();
+    let customer = Customer {
+        id: CustomerId::new(),
+        email: "Ann@Example.com".into(),
+        name: "Ann".into(),
+        created_at: Utc::now(),
+    };
+    customers.create_customer(&customer).await.unwrap();
+    let twin = Customer {
+        id: CustomerId::new(),
+        email: "ann@example.COM".into(),
+        ..customer
+    };
+    let err = customers.create_customer(&twin).await.unwrap_err();
+    assert!(matches!(err, commerce_core::Error::Conflict(_)), "{err}");
+}
+
+/// Without a reachable server, connecting fails with a typed error (no panic).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_is_a_connect_error() {
+    let err = commerce_postgres::PgStores::connect("postgres://postgres@127.0.0.1:1/none")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, commerce_postgres::Error::Connect(_)), "{err}");
+}

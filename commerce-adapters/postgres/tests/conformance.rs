@@ -1,0 +1,64 @@
+//! Every conformance suite of the domain crates, run against PostgreSQL. Each test
+//! gets a fresh database (see `support`).
+
+mod support;
+
+use std::sync::Arc;
+
+use commerce_cart::testkit::CartFixture;
+use commerce_core::testkit::catalog::CatalogFixture;
+use commerce_core::testkit::customers::CustomerFixture;
+use commerce_core::testkit::outbox::OutboxFixture;
+use commerce_inventory::testkit::InventoryFixture;
+
+async fn catalog_fixture() -> CatalogFixture {
+    let stores = support::fresh_stores().await;
+    CatalogFixture {
+        store: Arc::new(stores.catalog()),
+        outbox: Arc::new(stores.outbox()),
+    }
+}
+
+async fn customer_fixture() -> CustomerFixture {
+    let stores = support::fresh_stores().await;
+    CustomerFixture {
+        store: Arc::new(stores.customers()),
+    }
+}
+
+async fn outbox_fixture() -> OutboxFixture {
+    let stores = support::fresh_stores().await;
+    OutboxFixture {
+        outbox: Arc::new(stores.outbox()),
+    }
+}
+
+async fn inventory_fixture() -> InventoryFixture {
+    let stores = support::fresh_stores().await;
+    InventoryFixture {
+        store: Arc::new(stores.inventory()),
+        outbox: Arc::new(stores.outbox()),
+    }
+}
+
+async fn cart_fixture() -> CartFixture {
+    let stores = support::fresh_stores().await;
+    CartFixture {
+        ttl: commerce_cart::DEFAULT_CART_TTL,
+        store: Arc::new(stores.carts()),
+    }
+}
+
+commerce_core::catalog_store_conformance!(catalog_fixture);
+commerce_core::customer_store_conformance!(customer_fixture);
+commerce_core::outbox_conformance!(outbox_fixture);
+
+mod inventory {
+    use super::*;
+    commerce_inventory::inventory_store_conformance!(inventory_fixture);
+}
+
+mod carts {
+    use super::*;
+    commerce_cart::cart_store_conformance!(cart_fixture);
+}

@@ -1,0 +1,233 @@
+//! What happens to an order after checkout: cancel, ship, deliver, return, refund.
+//!
+//! Each operation loads the order, calls the gateway (idempotently) when money moves,
+//! and stores the transition with its events in one version-checked update. A
+//! `Conflict` means another writer changed the order first: repeat the call (the
+//! gateway calls are keyed, so a repeat never moves money twice).
+
+use commerce_core::{CustomerId, Money};
+use commerce_inventory::{AdjustmentReason, ReservationStatus, StockAdjustment};
+
+use crate::error::{Error, Result};
+use crate::id::{IdempotencyKey, OrderId};
+use crate::lifecycle::Transitioned;
+use crate::machine::{OrderStatus, PaymentStatus};
+use crate::model::{CancelReason, Order, ShipmentLine};
+use crate::payment::{Capture, GatewayPaymentStatus, RefundRequest};
+
+use super::{CapturePolicy, Checkout};
+
+impl Checkout {
+    async fn load(&self, id: OrderId) -> Result<Order> {
+        self.orders
+            .get(id)
+            .await?
+            .ok_or_else(|| Error::not_found("order", id))
+    }
+
+    /// Captures the whole authorization of `order` at the gateway.
+    async fn capture_all(&self, order: &Order) -> Result<Capture> {
+        let reference = order
+            .payment
+            .provider_reference
+            .as_ref()
+            .ok_or_else(|| Error::Conflict(format!("order {} has no authorization", order.id)))?;
+        self.payments.capture(reference, order.payment.authorized).await
+    }
+
+    /// Cancels an order of `customer_id` at their request (see [`Checkout::cancel`]).
+    /// Another customer's order is `NotFound`.
+    pub async fn cancel_for_customer(&self, id: OrderId, customer_id: CustomerId) -> Result<Order> {
+        let order = self.orders.get_for_customer(id, customer_id).await?;
+        self.cancel_loaded(order, CancelReason::CustomerRequested).await
+    }
+
+    /// Cancels an order before anything shipped: the hold is voided (or the captured
+    /// amount refunded), the order cancelled with `reason`, then the stock returned
+    /// (an active reservation released; sold stock restocked with a `Restock`
+    /// adjustment naming the order). Cancelling a cancelled order returns it
+    /// unchanged. `Conflict` once something shipped; `IllegalTransition` for a
+    /// completed order.
+    ///
+    /// The stock goes back only after the order update succeeded, so of concurrent
+    /// cancels exactly one restocks; a crash between the two loses a restock (stock
+    /// counted low, never oversold).
+    pub async fn cancel(&self, id: OrderId, reason: CancelReason) -> Result<Order> {
+        let order = self.load(id).await?;
+        self.cancel_loaded(order, reason).await
+    }
+
+    async fn cancel_loaded(&self, order: Order, reason: CancelReason) -> Result<Order> {
+        if order.status == OrderStatus::Cancelled {
+            return Ok(order);
+        }
+        order.status.cancel()?;
+        if !order.nothing_shipped() {
+            return Err(Error::Conflict(format!(
+                "order {} has shipments: return it instead",
+                order.id
+            )));
+        }
+        let now = self.clock.now();
+        let mut t = Transitioned::unchanged(order.clone());
+        if t.order.payment.status == PaymentStatus::Pending {
+            // A checkout may be mid-way: a hold made with its key must go too.
+            if let Some(record) = self
+                .payments
+                .lookup_by_idempotency_key(&order.payment.idempotency_key)
+                .await?
+            {
+                if let (GatewayPaymentStatus::Authorized, Some(auth)) =
+                    (record.status, record.authorization(now))
+                {
+                    self.payments.void(&auth.payment_reference).await?;
+                    t = t.then(|o| o.record_authorization(&auth, now))?;
+                    t = t.then(|o| o.record_void(now))?;
+                }
+            }
+        }
+        match t.order.payment.status {
+            PaymentStatus::Authorized => {
+                if let Some(reference) = &t.order.payment.provider_reference {
+                    self.payments.void(reference).await?;
+                }
+                t = t.then(|o| o.record_void(now))?;
+            }
+            PaymentStatus::Captured | PaymentStatus::PartiallyRefunded => {
+                let amount = t.order.payment.refundable()?;
+                let key = order.idempotency_key.derive("cancel-refund")?;
+                let reference = t.order.payment.provider_reference.clone().ok_or_else(|| {
+                    Error::Conflict(format!("order {} has no authorization", order.id))
+                })?;
+                let receipt = self
+                    .payments
+                    .refund(&RefundRequest {
+                        payment_reference: reference,
+                        idempotency_key: key.clone(),
+                        amount,
+                    })
+                    .await?;
+                t = t.then(|o| o.record_refund(&receipt, key, "order cancelled", now))?;
+            }
+            _ => {}
+        }
+        t = t.then(|o| o.cancel(reason, now))?;
+        let cancelled = self.store(&order, t).await?;
+        self.return_stock(&cancelled).await?;
+        Ok(cancelled)
+    }
+
+    /// Releases an active reservation or restocks a committed one.
+    async fn return_stock(&self, order: &Order) -> Result<()> {
+        let now = self.clock.now();
+        let Some(reservation) = self.inventory.reservation(order.reservation_id).await? else {
+            return Ok(());
+        };
+        match reservation.status {
+            ReservationStatus::Active => {
+                self.inventory.release(order.reservation_id, now).await?;
+            }
+            ReservationStatus::Committed => {
+                for line in &order.lines {
+                    self.inventory
+                        .adjust(
+                            &StockAdjustment {
+                                sku: line.sku.clone(),
+                                location: reservation.location.clone(),
+                                delta: i64::from(line.quantity),
+                                reason: AdjustmentReason::Restock {
+                                    reference: order.id.to_string(),
+                                },
+                                note: Some("order cancelled before shipment".to_owned()),
+                            },
+                            now,
+                        )
+                        .await?;
+                }
+            }
+            ReservationStatus::Released | ReservationStatus::Expired => {}
+        }
+        Ok(())
+    }
+
+    /// Records a shipment of `lines` (partial shipments by line quantities). With
+    /// [`CapturePolicy::OnShipment`] the authorization is captured first.
+    pub async fn ship(
+        &self,
+        id: OrderId,
+        lines: &[ShipmentLine],
+        carrier: Option<String>,
+        tracking_number: Option<String>,
+    ) -> Result<Order> {
+        let order = self.load(id).await?;
+        let now = self.clock.now();
+        // Check the shipment before any money moves.
+        order.ship(lines, carrier.clone(), tracking_number.clone(), now)?;
+        let mut t = Transitioned::unchanged(order.clone());
+        if self.config.capture == CapturePolicy::OnShipment
+            && order.payment.status == PaymentStatus::Authorized
+            && !order.payment.method.kind.captures_on_delivery()
+        {
+            let capture = self.capture_all(&order).await?;
+            t = t.then(|o| o.record_capture(&capture, now))?;
+        }
+        t = t.then(|o| o.ship(lines, carrier, tracking_number, now))?;
+        self.store(&order, t).await
+    }
+
+    /// Records delivery of a shipped order; captures a payment still authorized (cash
+    /// on delivery) and completes the order.
+    pub async fn deliver(&self, id: OrderId) -> Result<Order> {
+        let order = self.load(id).await?;
+        let now = self.clock.now();
+        let mut t = order.deliver(now)?;
+        if t.order.payment.status == PaymentStatus::Authorized {
+            let capture = self.capture_all(&order).await?;
+            t = t.then(|o| o.record_capture(&capture, now))?;
+        }
+        if t.order.payment.status.was_captured() {
+            t = t.then(|o| o.complete(now))?;
+        }
+        self.store(&order, t).await
+    }
+
+    /// Records that the goods came back (restocking them is a warehouse decision:
+    /// use `InventoryStore::adjust` with `Restock`); refund with [`Checkout::refund`].
+    pub async fn mark_returned(&self, id: OrderId) -> Result<Order> {
+        let order = self.load(id).await?;
+        let t = order.mark_returned(self.clock.now())?;
+        self.store(&order, t).await
+    }
+
+    /// Gives back `amount` of the captured payment, allocated exactly across the
+    /// lines and shipping in proportion to what is left of each
+    /// ([`Order::plan_refund`]). Idempotent by `key`: a key already recorded on the
+    /// order returns the order unchanged; a repeat after a crash gets the same gateway
+    /// refund back.
+    pub async fn refund(
+        &self,
+        id: OrderId,
+        amount: Money,
+        key: IdempotencyKey,
+        reason: &str,
+    ) -> Result<Order> {
+        let order = self.load(id).await?;
+        if order.payment.refunds.iter().any(|r| r.idempotency_key == key) {
+            return Ok(order);
+        }
+        order.plan_refund(amount)?;
+        let reference = order.payment.provider_reference.clone().ok_or_else(|| {
+            Error::Conflict(format!("order {} has no captured payment", order.id))
+        })?;
+        let receipt = self
+            .payments
+            .refund(&RefundRequest {
+                payment_reference: reference,
+                idempotency_key: key.clone(),
+                amount,
+            })
+            .await?;
+        let t = order.record_refund(&receipt, key, reason, self.clock.now())?;
+        self.store(&order, t).await
+    }
+}

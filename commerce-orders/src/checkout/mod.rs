@@ -1,0 +1,610 @@
+//! The idempotent checkout, its recovery pass, and what happens to an order after it
+//! (cancel, ship, deliver, refund).
+//!
+//! A checkout runs these steps, each one atomic in its port and safe to repeat:
+//!
+//! 1. the idempotency key names an existing order? return it (never a second order);
+//! 2. price the cart (one catalog read) and place a `PendingPayment` order with the
+//!    snapshot; the store's unique key makes concurrent duplicates share one order;
+//! 3. reserve every line (one call; the reservation id is the order id);
+//! 4. authorize the grand total with a payment key derived from the checkout key;
+//! 5. commit the reservation, capture (per [`CapturePolicy`]), confirm the order and
+//!    write its events (one update), clear the cart.
+//!
+//! On a decline or missing stock the reservation is released and the order cancelled
+//! with the reason ([`Error::CheckoutFailed`]). A crash or an unreachable gateway
+//! leaves a `PendingPayment` order that [`Checkout::recover`] finishes (the payment
+//! was authorized) or undoes (it was not) once it is older than
+//! [`CheckoutConfig::recovery_grace`].
+
+mod after_sales;
+mod config;
+mod recovery;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use commerce_cart::pricing::{PricingContext, price_cart};
+use commerce_cart::CartStore;
+use commerce_core::ports::CatalogStore;
+use commerce_core::pricing::Promotion;
+use commerce_core::{Clock, DomainEvent, EventEnvelope, Money};
+use commerce_inventory::{
+    InventoryStore, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
+};
+
+pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest};
+pub use recovery::{RecoveryOutcome, RecoveryReport};
+
+use crate::error::{Error, Result};
+use crate::event::OrderEvent;
+use crate::id::OrderId;
+use crate::lifecycle::{NewOrder, Transitioned};
+use crate::machine::{OrderStatus, PaymentStatus};
+use crate::model::{CancelReason, Order, OrderLine, OrderTotals, ShippingSnapshot};
+use crate::payment::{AuthorizeOutcome, AuthorizeRequest, Authorization, Decline, PaymentGateway, PaymentMethod};
+use crate::store::{CreateOutcome, OrderStore};
+
+/// The step after which a simulated crash stops a checkout
+/// ([`Checkout::checkout_interrupted`]), to test recovery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckoutStep {
+    /// The pending order is stored; nothing reserved.
+    Placed,
+    /// The stock is reserved; no payment attempted.
+    Reserved,
+    /// The payment is authorized; the reservation is still active and the order
+    /// still pending (the crash of defect 7).
+    Authorized,
+    /// The reservation is committed; the order is still pending.
+    Committed,
+}
+
+/// The checkout service. Cheap to clone; share it as it is.
+#[derive(Clone)]
+pub struct Checkout {
+    carts: Arc<dyn CartStore>,
+    catalog: Arc<dyn CatalogStore>,
+    inventory: Arc<dyn InventoryStore>,
+    orders: Arc<dyn OrderStore>,
+    payments: Arc<dyn PaymentGateway>,
+    clock: Arc<dyn Clock>,
+    config: Arc<CheckoutConfig>,
+}
+
+impl std::fmt::Debug for Checkout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkout").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Wraps events in envelopes stamped `now`.
+pub(crate) fn envelopes(events: &[OrderEvent], now: DateTime<Utc>) -> Result<Vec<EventEnvelope>> {
+    events
+        .iter()
+        .map(|e| e.envelope(now).map_err(Error::from))
+        .collect()
+}
+
+/// A number for people: the last eight hex digits of the (random part of the) id.
+fn order_number(id: OrderId) -> String {
+    let hex = id.as_uuid().simple().to_string().to_uppercase();
+    let tail = &hex[hex.len().saturating_sub(8)..];
+    format!("{}-{}", &tail[..4], &tail[4..])
+}
+
+impl Checkout {
+    /// A checkout over these stores.
+    pub fn new(
+        carts: Arc<dyn CartStore>,
+        catalog: Arc<dyn CatalogStore>,
+        inventory: Arc<dyn InventoryStore>,
+        orders: Arc<dyn OrderStore>,
+        payments: Arc<dyn PaymentGateway>,
+        clock: Arc<dyn Clock>,
+        config: CheckoutConfig,
+    ) -> Self {
+        Checkout {
+            carts,
+            catalog,
+            inventory,
+            orders,
+            payments,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CheckoutConfig {
+        &self.config
+    }
+
+    /// The order store.
+    pub fn orders(&self) -> &Arc<dyn OrderStore> {
+        &self.orders
+    }
+
+    /// Turns the cart into a confirmed order, idempotently.
+    ///
+    /// The same `idempotency_key` always gives the same order and at most one charge:
+    /// a retry after success returns the order; a retry while the first attempt is
+    /// still running (or crashed mid-way) returns the order as it is (`PendingPayment`
+    /// until the attempt or the recovery pass finishes it); a retry after a failed
+    /// attempt returns the same [`Error::CheckoutFailed`].
+    ///
+    /// Errors before an order exists: `Validation`, `EmptyCart`,
+    /// `UnknownShippingMethod`, `UnknownPromotion`, `NotPurchasable`,
+    /// `LimitExceeded`, `Core` (pricing: destination not served, currency...).
+    /// After: `CheckoutFailed` (cancelled: out of stock, declined), or
+    /// `GatewayUnavailable` / `Backend` (the order stays pending for recovery).
+    pub async fn checkout(&self, request: &CheckoutRequest) -> Result<Order> {
+        self.run(request, None).await
+    }
+
+    /// Runs a checkout that "crashes" right after `step`: returns the order as it is
+    /// then, leaving the rest to [`Checkout::recover`]. For recovery tests.
+    pub async fn checkout_interrupted(
+        &self,
+        request: &CheckoutRequest,
+        step: CheckoutStep,
+    ) -> Result<Order> {
+        self.run(request, Some(step)).await
+    }
+
+    async fn run(&self, request: &CheckoutRequest, stop: Option<CheckoutStep>) -> Result<Order> {
+        let email = request.validate()?;
+        if let Some(existing) = self.orders.by_idempotency_key(&request.idempotency_key).await? {
+            return Self::existing(existing);
+        }
+        let placed = match self.place(request, email).await {
+            Ok(placed) => placed,
+            Err(e) => {
+                // A concurrent duplicate may have placed the order and cleared the
+                // cart since we looked: its order is the answer.
+                return match self.orders.by_idempotency_key(&request.idempotency_key).await? {
+                    Some(existing) => Self::existing(existing),
+                    None => Err(e),
+                };
+            }
+        };
+        let outcome = self
+            .orders
+            .create(&placed.order, &envelopes(&placed.events, placed.order.created_at)?)
+            .await?;
+        let order = match outcome {
+            CreateOutcome::Created(order) => order,
+            CreateOutcome::Existing(existing) => return Self::existing(existing),
+        };
+        if stop == Some(CheckoutStep::Placed) {
+            return Ok(order);
+        }
+        let order = match self.reserve(order).await? {
+            Ok(order) => order,
+            Err(failed) => return Err(failed),
+        };
+        if stop == Some(CheckoutStep::Reserved) {
+            return Ok(order);
+        }
+        let auth = match self.authorize(&order, &request.payment_method).await? {
+            AuthorizeOutcome::Authorized(auth) => auth,
+            AuthorizeOutcome::Declined(decline) => {
+                return Err(self.fail_declined(order, &decline).await);
+            }
+        };
+        if stop == Some(CheckoutStep::Authorized) {
+            return Ok(order);
+        }
+        let order = self.finish(order, &auth, stop).await?;
+        if order.status == OrderStatus::Confirmed {
+            // Best effort: the order is confirmed whatever happens to the cart.
+            let _ = self.carts.clear(&request.cart).await;
+        }
+        Ok(order)
+    }
+
+    /// The answer to a repeated key: the order, or the failure it ended in.
+    fn existing(order: Order) -> Result<Order> {
+        match (&order.status, &order.cancel_reason) {
+            (
+                OrderStatus::Cancelled,
+                Some(
+                    reason @ (CancelReason::OutOfStock { .. }
+                    | CancelReason::PaymentDeclined { .. }
+                    | CancelReason::ReservationExpired
+                    | CancelReason::Abandoned),
+                ),
+            ) => Err(Error::CheckoutFailed {
+                order_id: order.id,
+                reason: reason.clone(),
+            }),
+            _ => Ok(order),
+        }
+    }
+
+    fn promotions(&self, codes: &[String]) -> Result<Vec<Promotion>> {
+        let mut chosen: Vec<Promotion> = Vec::with_capacity(codes.len());
+        for code in codes {
+            let code = code.trim();
+            let promo = self
+                .config
+                .promotions
+                .iter()
+                .find(|p| p.code.eq_ignore_ascii_case(code))
+                .ok_or_else(|| Error::UnknownPromotion(code.to_owned()))?;
+            if !chosen.iter().any(|p| p.code == promo.code) {
+                chosen.push(promo.clone());
+            }
+        }
+        Ok(chosen)
+    }
+
+    /// Prices the cart and builds the pending order (not stored yet).
+    async fn place(&self, request: &CheckoutRequest, email: String) -> Result<Transitioned> {
+        let cart = self
+            .carts
+            .cart(&request.cart)
+            .await?
+            .filter(|c| !c.is_empty())
+            .ok_or(Error::EmptyCart)?;
+        let method = self
+            .config
+            .shipping_methods
+            .iter()
+            .find(|m| m.code == request.shipping_method)
+            .ok_or_else(|| Error::UnknownShippingMethod(request.shipping_method.clone()))?;
+        let promotions = self.promotions(&request.promo_codes)?;
+        let context = PricingContext::new(self.config.currency, &self.config.tax)
+            .with_promotions(&promotions)
+            .with_destination(&request.shipping_address)
+            .with_shipping(method);
+        let priced = price_cart(&cart, self.catalog.as_ref(), &context).await?;
+        let b = priced.breakdown;
+        let limits = &self.config.limits;
+        if b.lines.len() > limits.max_lines as usize {
+            return Err(Error::LimitExceeded(format!("at most {} lines per order", limits.max_lines)));
+        }
+        let units: u64 = b.lines.iter().map(|l| u64::from(l.quantity)).sum();
+        if units > limits.max_units {
+            return Err(Error::LimitExceeded(format!("at most {} units per order", limits.max_units)));
+        }
+        if let Some(max) = limits.max_grand_total {
+            if b.grand_total.checked_cmp(&max)?.is_gt() {
+                return Err(Error::LimitExceeded(format!("order totals above {max} are not accepted")));
+            }
+        }
+        let currency = b.currency;
+        let zero = Money::zero(currency);
+        let id = OrderId::new();
+        let lines = b
+            .lines
+            .iter()
+            .map(|l| OrderLine {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                subtotal: l.subtotal,
+                discount: l.discount,
+                tax: l.tax,
+                tax_rate: l.tax_rate,
+                total: l.total,
+                refunded: zero,
+            })
+            .collect();
+        Order::place(NewOrder {
+            id,
+            number: Some(order_number(id)),
+            customer_id: request.customer_id,
+            email,
+            currency,
+            lines,
+            totals: OrderTotals {
+                prices_include_tax: b.prices_include_tax,
+                subtotal: b.subtotal,
+                discount_total: b.discount_total,
+                shipping_total: b.shipping_total,
+                shipping_tax: b.shipping_tax,
+                tax_total: b.tax_total,
+                grand_total: b.grand_total,
+                shipping_refunded: zero,
+            },
+            shipping_address: request.shipping_address.clone(),
+            billing_address: request
+                .billing_address
+                .clone()
+                .unwrap_or_else(|| request.shipping_address.clone()),
+            shipping: ShippingSnapshot {
+                code: method.code.clone(),
+                name: method.name.clone(),
+                price: b.shipping_total,
+            },
+            promotions: b.applied_promotions,
+            payment_method: request.payment_method.summary(),
+            payment_idempotency_key: request.idempotency_key.derive("authorize")?,
+            reservation_id: ReservationId::from_uuid(id.as_uuid()),
+            idempotency_key: request.idempotency_key.clone(),
+            placed_at: self.clock.now(),
+        })
+    }
+
+    fn reserve_request(&self, order: &Order, now: DateTime<Utc>) -> ReserveRequest {
+        ReserveRequest {
+            id: order.reservation_id,
+            reference: order.id.to_string(),
+            location: self.config.location.clone(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| ReservationLine {
+                    sku: l.sku.clone(),
+                    quantity: u64::from(l.quantity),
+                })
+                .collect(),
+            expires_at: now + self.config.reservation_ttl,
+        }
+    }
+
+    /// Reserves the order's stock. `Ok(Err(CheckoutFailed))` when it is short: the
+    /// order is then cancelled.
+    async fn reserve(&self, order: Order) -> Result<Result<Order>> {
+        let now = self.clock.now();
+        match self.inventory.reserve(&self.reserve_request(&order, now), now).await {
+            Ok(r) if matches!(r.status, ReservationStatus::Active | ReservationStatus::Committed) => {
+                Ok(Ok(order))
+            }
+            Ok(_) => Ok(Err(self.fail(order, CancelReason::ReservationExpired, None).await)),
+            Err(commerce_inventory::Error::InsufficientStock {
+                sku,
+                requested,
+                available,
+            }) => {
+                let reason = CancelReason::OutOfStock {
+                    sku,
+                    requested,
+                    available,
+                };
+                Ok(Err(self.fail(order, reason, None).await))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn authorize(&self, order: &Order, method: &PaymentMethod) -> Result<AuthorizeOutcome> {
+        self.payments
+            .authorize(&AuthorizeRequest {
+                idempotency_key: order.payment.idempotency_key.clone(),
+                amount: order.totals.grand_total,
+                method: method.clone(),
+                reference: order.id.to_string(),
+            })
+            .await
+    }
+
+    /// Stores a transition made on `base`, with its events. On a version conflict the
+    /// transition is not applied: the caller reloads.
+    pub(crate) async fn store(&self, base: &Order, t: Transitioned) -> Result<Order> {
+        let events = envelopes(&t.events, t.order.updated_at)?;
+        self.orders.update(&t.order, base.version, &events).await
+    }
+
+    /// Commits the stock, records the authorization (and capture), confirms.
+    async fn finish(
+        &self,
+        order: Order,
+        auth: &Authorization,
+        stop: Option<CheckoutStep>,
+    ) -> Result<Order> {
+        let now = self.clock.now();
+        match self.inventory.commit(order.reservation_id, now).await {
+            Ok(_) => {}
+            Err(
+                commerce_inventory::Error::IllegalTransition { .. }
+                | commerce_inventory::Error::NotFound { .. },
+            ) => {
+                // Released or expired while the payment was on its way: try holding
+                // the stock again, else give the money back and cancel.
+                match self.rereserve(order).await? {
+                    Ok(order) => return Box::pin(self.finish(order, auth, stop)).await,
+                    Err(order) => return Err(self.fail_after_authorization(order, auth).await),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if stop == Some(CheckoutStep::Committed) {
+            return Ok(order);
+        }
+        let mut t = Transitioned::unchanged(order.clone());
+        if t.order.payment.status == PaymentStatus::Pending {
+            t = t.then(|o| o.record_authorization(auth, now))?;
+        }
+        if self.config.capture == CapturePolicy::OnConfirm
+            && !t.order.payment.method.kind.captures_on_delivery()
+            && t.order.payment.status == PaymentStatus::Authorized
+        {
+            // A failed capture leaves the payment authorized; shipping captures it.
+            if let Ok(capture) = self.payments.capture(&auth.payment_reference, auth.amount).await {
+                t = t.then(|o| o.record_capture(&capture, now))?;
+            }
+        }
+        t = t.then(|o| o.confirm(now))?;
+        match self.store(&order, t).await {
+            Ok(confirmed) => Ok(confirmed),
+            Err(Error::Conflict(_)) => self.after_conflict(order.id, auth).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Someone else changed the order while we finished it: accept their outcome, and
+    /// undo our payment and stock if they cancelled it.
+    async fn after_conflict(&self, id: OrderId, auth: &Authorization) -> Result<Order> {
+        let current = self
+            .orders
+            .get(id)
+            .await?
+            .ok_or_else(|| Error::not_found("order", id))?;
+        if current.status != OrderStatus::Cancelled {
+            return Ok(current);
+        }
+        self.undo_payment(&current, auth).await?;
+        self.restock(&current).await?;
+        Self::existing(current)
+    }
+
+    /// Moves the order to a fresh reservation id (stored first, so a crash leaves a
+    /// traceable state) and reserves again. `Ok(Err(order))` when the stock is gone.
+    async fn rereserve(&self, order: Order) -> Result<Result<Order, Order>> {
+        let now = self.clock.now();
+        let mut moved = order.clone();
+        moved.reservation_id = ReservationId::new();
+        moved.updated_at = now.max(order.updated_at);
+        let moved = self.orders.update(&moved, order.version, &[]).await?;
+        match self.inventory.reserve(&self.reserve_request(&moved, now), now).await {
+            Ok(r) if r.status == ReservationStatus::Active => Ok(Ok(moved)),
+            Ok(_) | Err(commerce_inventory::Error::InsufficientStock { .. }) => Ok(Err(moved)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Voids (or refunds, when captured) a payment the order no longer wants.
+    async fn undo_payment(&self, order: &Order, auth: &Authorization) -> Result<()> {
+        match self.payments.void(&auth.payment_reference).await {
+            Ok(()) => Ok(()),
+            Err(Error::Conflict(_)) => {
+                let refund_key = order.idempotency_key.derive("undo-refund")?;
+                let record = self.payments.lookup_by_idempotency_key(&order.payment.idempotency_key).await?;
+                let left = match record {
+                    Some(r) => r.captured.checked_sub(r.refunded)?,
+                    None => Money::zero(order.currency),
+                };
+                if left.is_zero() || left.is_negative() {
+                    return Ok(());
+                }
+                self.payments
+                    .refund(&crate::payment::RefundRequest {
+                        payment_reference: auth.payment_reference.clone(),
+                        idempotency_key: refund_key,
+                        amount: left,
+                    })
+                    .await
+                    .map(|_| ())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Gives sold stock of a cancelled order back (its reservation was committed).
+    async fn restock(&self, order: &Order) -> Result<()> {
+        let committed = self
+            .inventory
+            .reservation(order.reservation_id)
+            .await?
+            .is_some_and(|r| r.status == ReservationStatus::Committed);
+        if !committed {
+            let _ = self.inventory.release(order.reservation_id, self.clock.now()).await;
+            return Ok(());
+        }
+        let now = self.clock.now();
+        for line in &order.lines {
+            self.inventory
+                .adjust(
+                    &commerce_inventory::StockAdjustment {
+                        sku: line.sku.clone(),
+                        location: self.config.location.clone(),
+                        delta: i64::from(line.quantity),
+                        reason: commerce_inventory::AdjustmentReason::Restock {
+                            reference: order.id.to_string(),
+                        },
+                        note: Some("order cancelled".to_owned()),
+                    },
+                    now,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The authorization was granted but the stock is gone: void it, cancel.
+    async fn fail_after_authorization(&self, order: Order, auth: &Authorization) -> Error {
+        match self.try_fail_after_authorization(order, auth).await {
+            Ok(e) | Err(e) => e,
+        }
+    }
+
+    async fn try_fail_after_authorization(&self, order: Order, auth: &Authorization) -> Result<Error> {
+        self.undo_payment(&order, auth).await?;
+        let now = self.clock.now();
+        let mut t = Transitioned::unchanged(order.clone());
+        if t.order.payment.status == PaymentStatus::Pending {
+            t = t.then(|o| o.record_authorization(auth, now))?;
+        }
+        if t.order.payment.status == PaymentStatus::Authorized {
+            t = t.then(|o| o.record_void(now))?;
+        }
+        t = t.then(|o| o.cancel(CancelReason::ReservationExpired, now))?;
+        self.store(&order, t).await?;
+        Ok(Error::CheckoutFailed {
+            order_id: order.id,
+            reason: CancelReason::ReservationExpired,
+        })
+    }
+
+    /// The payment was declined: release the stock and cancel with the decline.
+    async fn fail_declined(&self, order: Order, decline: &Decline) -> Error {
+        let reason = CancelReason::PaymentDeclined {
+            reason: decline.reason,
+            message: decline.message.clone(),
+        };
+        self.fail(order, reason, Some(decline)).await
+    }
+
+    /// Releases the stock and cancels the order (no money held). Returns the error
+    /// to give the caller: `CheckoutFailed`, or what went wrong on the way.
+    pub(crate) async fn fail(
+        &self,
+        order: Order,
+        reason: CancelReason,
+        decline: Option<&Decline>,
+    ) -> Error {
+        match self.try_fail(order, reason, decline).await {
+            Ok(e) | Err(e) => e,
+        }
+    }
+
+    async fn try_fail(
+        &self,
+        order: Order,
+        reason: CancelReason,
+        decline: Option<&Decline>,
+    ) -> Result<Error> {
+        let now = self.clock.now();
+        match self.inventory.release(order.reservation_id, now).await {
+            Ok(_) | Err(commerce_inventory::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let t = match decline {
+            Some(d) if order.payment.status == PaymentStatus::Pending => order
+                .record_decline(d, now)?
+                .then(|o| o.cancel(reason.clone(), now))?,
+            _ => order.cancel(reason.clone(), now)?,
+        };
+        match self.store(&order, t).await {
+            Ok(_) => Ok(Error::CheckoutFailed {
+                order_id: order.id,
+                reason,
+            }),
+            Err(Error::Conflict(_)) => {
+                let current = self
+                    .orders
+                    .get(order.id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("order", order.id))?;
+                Ok(Self::existing(current).err().unwrap_or_else(|| {
+                    Error::Conflict(format!("order {} changed while its checkout failed", order.id))
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The error type of `commerce-orders`.
+
+use commerce_core::{BoxError, Money, Sku};
+
+use crate::id::OrderId;
+use crate::machine::MachineState;
+use crate::model::CancelReason;
+use crate::payment::DeclineReason;
+
+/// Errors of orders, payments and checkout.
+///
+/// Each variant is something a caller can act on. [`Error::GatewayUnavailable`] means
+/// the outcome of a payment call is unknown: the payment must be looked up by its
+/// idempotency key (checkout's recovery pass does this).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A state machine was asked for a transition it does not allow; nothing changed.
+    #[error("illegal {} transition from {from} to {to}", from.machine())]
+    IllegalTransition {
+        /// The current state (names the machine).
+        from: MachineState,
+        /// The state asked for.
+        to: MachineState,
+    },
+    /// An order (or another entity) does not exist, or is not the caller's to see.
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// Kind of entity.
+        entity: &'static str,
+        /// Its id as text.
+        id: String,
+    },
+    /// A concurrent change won (stale `expected_version`), or a key was reused for a
+    /// different request. Reload and retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Invalid input; `field` names the offending field.
+    #[error("invalid {field}: {message}")]
+    Validation {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Checkout of a cart with no lines.
+    #[error("the cart is empty")]
+    EmptyCart,
+    /// No configured shipping method has this code.
+    #[error("unknown shipping method {0:?}")]
+    UnknownShippingMethod(String),
+    /// No configured promotion has this code.
+    #[error("unknown promotion code {0:?}")]
+    UnknownPromotion(String),
+    /// A SKU in the cart cannot be bought (unknown, or its product is not active).
+    #[error("{0} cannot be bought")]
+    NotPurchasable(Sku),
+    /// The order breaks a configured checkout limit.
+    #[error("checkout limit exceeded: {0}")]
+    LimitExceeded(String),
+    /// A checkout created order `order_id` and then had to cancel it for `reason`
+    /// (out of stock, payment declined, ...). Retrying with the same idempotency key
+    /// returns this same error; a new attempt needs a new key.
+    #[error("checkout failed, order {order_id} cancelled: {reason}")]
+    CheckoutFailed {
+        /// The cancelled order.
+        order_id: OrderId,
+        /// Why it was cancelled.
+        reason: CancelReason,
+    },
+    /// The payment gateway declined the payment.
+    #[error("payment declined ({reason:?}): {message}")]
+    PaymentDeclined {
+        /// Machine-readable reason.
+        reason: DeclineReason,
+        /// Message for the shopper.
+        message: String,
+    },
+    /// A refund larger than what is left to refund.
+    #[error("refund of {requested} exceeds the refundable {refundable}")]
+    RefundExceedsCaptured {
+        /// Amount asked for.
+        requested: Money,
+        /// Captured minus already refunded.
+        refundable: Money,
+    },
+    /// A shipment of more units of a SKU than remain to ship.
+    #[error("cannot ship {requested} of {sku}: {remaining} left to ship")]
+    ShipmentExceedsOrder {
+        /// The SKU.
+        sku: Sku,
+        /// Units asked for.
+        requested: u32,
+        /// Units ordered and not shipped yet.
+        remaining: u32,
+    },
+    /// Not enough stock (from the inventory store).
+    #[error("insufficient stock for {sku}: requested {requested}, available {available}")]
+    InsufficientStock {
+        /// The SKU that is short.
+        sku: Sku,
+        /// Quantity asked for.
+        requested: u64,
+        /// Quantity available.
+        available: u64,
+    },
+    /// Pricing, money or catalog failed (currency mismatch, not serviceable, ...).
+    #[error(transparent)]
+    Core(#[from] commerce_core::Error),
+    /// The inventory store failed in a way not covered above.
+    #[error("inventory: {0}")]
+    Inventory(#[source] commerce_inventory::Error),
+    /// The cart store failed.
+    #[error("cart: {0}")]
+    Cart(#[source] commerce_cart::Error),
+    /// The payment gateway could not be reached or failed mid-call: the outcome is
+    /// unknown. Look the payment up by its idempotency key before doing anything else.
+    #[error("payment gateway unavailable: {0}")]
+    GatewayUnavailable(#[source] BoxError),
+    /// A storage backend failed.
+    #[error("backend error: {0}")]
+    Backend(#[source] BoxError),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Validation`].
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::NotFound`].
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    /// Wraps a storage backend error.
+    pub fn backend(e: impl Into<BoxError>) -> Self {
+        Error::Backend(e.into())
+    }
+
+    /// Wraps a payment gateway transport error.
+    pub fn gateway_unavailable(e: impl Into<BoxError>) -> Self {
+        Error::GatewayUnavailable(e.into())
+    }
+}
+
+impl From<commerce_inventory::Error> for Error {
+    fn from(e: commerce_inventory::Error) -> Self {
+        match e {
+            commerce_inventory::Error::InsufficientStock {
+                sku,
+                requested,
+                available,
+            } => Error::InsufficientStock {
+                sku,
+                requested,
+                available,
+            },
+            commerce_inventory::Error::Backend(b) => Error::Backend(b),
+            other => Error::Inventory(other),
+        }
+    }
+}
+
+impl From<commerce_cart::Error> for Error {
+    fn from(e: commerce_cart::Error) -> Self {
+        match e {
+            commerce_cart::Error::Pricing(p) => Error::Core(p),
+            commerce_cart::Error::UnknownSku { sku } => Error::NotPurchasable(sku),
+            commerce_cart::Error::NotPurchasable { sku, .. } => Error::NotPurchasable(sku),
+            commerce_cart::Error::Backend(b) => Error::Backend(b),
+            other => Error::Cart(other),
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,37 @@
+//! The conformance suites against the in-memory stores and the simulated gateway.
+
+use std::sync::Arc;
+
+use commerce_core::memory::MemoryOutbox;
+use commerce_orders::MemoryOrderStore;
+use commerce_orders::testkit::{CheckoutFixture, OrderStoreFixture, PaymentGatewayFixture};
+
+async fn order_store() -> OrderStoreFixture {
+    let outbox = Arc::new(MemoryOutbox::new());
+    OrderStoreFixture {
+        store: Arc::new(MemoryOrderStore::new(outbox.clone())),
+        outbox,
+    }
+}
+
+commerce_orders::order_store_conformance!(order_store);
+
+mod payment_gateway {
+    use super::*;
+
+    async fn gateway() -> PaymentGatewayFixture {
+        PaymentGatewayFixture::simulated()
+    }
+
+    commerce_orders::payment_gateway_conformance!(gateway);
+}
+
+mod checkout {
+    use super::*;
+
+    async fn shop() -> CheckoutFixture {
+        CheckoutFixture::in_memory()
+    }
+
+    commerce_orders::checkout_conformance!(shop);
+}
