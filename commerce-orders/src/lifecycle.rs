@@ -280,7 +280,7 @@ impl Order {
     }
 
     /// Payment `Authorized -> Captured` with the gateway's capture (at most the
-    /// authorized amount). Emits `PaymentCaptured`.
+    /// authorized amount), for a `Confirmed` order. Emits `PaymentCaptured`.
     pub fn record_capture(&self, capture: &Capture, now: DateTime<Utc>) -> Result<Transitioned> {
         let status = self.payment.status.capture()?;
         if capture.amount.checked_cmp(&self.payment.authorized)?.is_gt() || capture.amount.is_negative() {
@@ -289,8 +289,12 @@ impl Order {
                 capture.amount, self.payment.authorized
             )));
         }
-        if matches!(self.status, OrderStatus::Cancelled) {
-            return Err(conflict(format!("order {} is cancelled", self.id)));
+        if self.status != OrderStatus::Confirmed {
+            return Err(conflict(format!(
+                "order {} is {}: only confirmed orders are captured",
+                self.id,
+                self.status.as_str()
+            )));
         }
         let mut o = self.changed(now);
         o.payment.status = status;

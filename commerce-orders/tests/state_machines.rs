@@ -1,1 +1,213 @@
-//! (being written)
+//! Property tests of the three state machines and the order aggregate: random
+//! transition sequences never reach an illegal state, and rejected transitions leave
+//! the state unchanged.
+
+use chrono::Duration;
+use proptest::prelude::*;
+
+use commerce_core::testkit::fixtures::fixed_time;
+use commerce_core::{Currency, CustomerId, Money};
+use commerce_orders::testkit::sample_order;
+use commerce_orders::{
+    Authorization, CancelReason, Capture, Decline, DeclineReason, Error, FulfilmentStatus,
+    IdempotencyKey, MachineState, Order, OrderEvent, OrderStatus, PaymentReference,
+    PaymentStatus, RefundReceipt, ShipmentLine, StateMachine, Transitioned,
+};
+
+fn machine_walk<S: StateMachine>(targets: &[usize]) {
+    let mut state = S::INITIAL;
+    for &i in targets {
+        let to = S::ALL[i % S::ALL.len()];
+        match state.transition(to) {
+            Ok(next) => {
+                assert!(state.can_become(to));
+                assert!(!state.is_final(), "left a final state");
+                assert_eq!(next, to);
+                state = next;
+            }
+            Err(Error::IllegalTransition { from, to: asked }) => {
+                assert!(!state.can_become(to));
+                assert_eq!(from, state.state());
+                assert_eq!(asked, to.state());
+                assert_eq!(from.machine(), asked.machine());
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn machines_only_take_listed_transitions(targets in proptest::collection::vec(0usize..16, 0..40)) {
+        machine_walk::<OrderStatus>(&targets);
+        machine_walk::<PaymentStatus>(&targets);
+        machine_walk::<FulfilmentStatus>(&targets);
+    }
+}
+
+/// One operation on the aggregate.
+#[derive(Clone, Debug)]
+enum Op {
+    Authorize,
+    Decline,
+    Confirm,
+    Capture,
+    Void,
+    Refund(i64),
+    Cancel,
+    Ship(usize, u32),
+    Deliver,
+    Return,
+    Complete,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        Just(Op::Authorize),
+        Just(Op::Decline),
+        Just(Op::Confirm),
+        Just(Op::Capture),
+        Just(Op::Void),
+        (1i64..4000).prop_map(Op::Refund),
+        Just(Op::Cancel),
+        (0usize..3, 1u32..4).prop_map(|(l, q)| Op::Ship(l, q)),
+        Just(Op::Deliver),
+        Just(Op::Return),
+        Just(Op::Complete),
+    ]
+}
+
+fn apply(order: &Order, op: &Op, n: i64) -> Result<Transitioned, Error> {
+    let now = fixed_time() + Duration::seconds(n);
+    let reference = PaymentReference("pay-1".to_owned());
+    match op {
+        Op::Authorize => order.record_authorization(
+            &Authorization {
+                payment_reference: reference,
+                amount: order.totals.grand_total,
+                method: order.payment.method.clone(),
+                authorized_at: now,
+            },
+            now,
+        ),
+        Op::Decline => order.record_decline(
+            &Decline {
+                reason: DeclineReason::Declined,
+                message: "no".to_owned(),
+            },
+            now,
+        ),
+        Op::Confirm => order.confirm(now),
+        Op::Capture => order.record_capture(
+            &Capture {
+                payment_reference: reference,
+                amount: order.payment.authorized,
+                captured_at: now,
+            },
+            now,
+        ),
+        Op::Void => order.record_void(now),
+        Op::Refund(minor) => {
+            let amount = Money::from_minor(*minor, order.currency);
+            order.record_refund(
+                &RefundReceipt {
+                    refund_reference: format!("r{n}"),
+                    payment_reference: reference,
+                    amount,
+                    total_refunded: order.payment.refunded.checked_add(amount)?,
+                    refunded_at: now,
+                },
+                IdempotencyKey::new(format!("refund-{n}"))?,
+                "test",
+                now,
+            )
+        }
+        Op::Cancel => order.cancel(CancelReason::CustomerRequested, now),
+        Op::Ship(line, quantity) => {
+            let sku = order.lines[line % order.lines.len()].sku.clone();
+            order.ship(&[ShipmentLine { sku, quantity: *quantity }], None, None, now)
+        }
+        Op::Deliver => order.deliver(now),
+        Op::Return => order.mark_returned(now),
+        Op::Complete => order.complete(now),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_operations_never_reach_an_illegal_order(ops in proptest::collection::vec(op(), 0..30)) {
+        let placed = sample_order(Some(CustomerId::new()), "prop-key", Currency::USD, fixed_time());
+        let mut order = placed.order;
+        order.check_invariants().unwrap();
+        for (n, op) in ops.iter().enumerate() {
+            let before = order.clone();
+            match apply(&order, op, n as i64) {
+                Ok(t) => {
+                    t.order.check_invariants().unwrap();
+                    prop_assert!(!t.events.is_empty(), "{op:?} emitted no event");
+                    prop_assert!(t.events.iter().all(|e| e.order_id() == order.id));
+                    // A final order status never changes again.
+                    if matches!(before.status, OrderStatus::Cancelled | OrderStatus::Completed) {
+                        prop_assert_eq!(t.order.status, before.status);
+                    }
+                    check_events(&before, &t);
+                    order = t.order;
+                }
+                Err(e) => {
+                    prop_assert_eq!(&order, &before);
+                    prop_assert!(matches!(
+                        e,
+                        Error::IllegalTransition { .. }
+                            | Error::Conflict(_)
+                            | Error::ShipmentExceedsOrder { .. }
+                            | Error::RefundExceedsCaptured { .. }
+                    ), "{:?}", e);
+                }
+            }
+        }
+        // Money never leaks: captured <= authorized, refunded <= captured, and line
+        // refunds plus shipping refunds add up to what was refunded.
+        let refunded_parts = Money::sum(
+            order.currency,
+            order.lines.iter().map(|l| l.refunded).chain([order.totals.shipping_refunded]),
+        ).unwrap();
+        prop_assert_eq!(refunded_parts, order.payment.refunded);
+    }
+}
+
+/// The events match the change: status changes announce themselves.
+fn check_events(before: &Order, t: &Transitioned) {
+    let after = &t.order;
+    let has = |f: &dyn Fn(&OrderEvent) -> bool| t.events.iter().any(f);
+    if before.status != after.status {
+        match after.status {
+            OrderStatus::Confirmed => assert!(has(&|e| matches!(e, OrderEvent::OrderConfirmed { .. }))),
+            OrderStatus::Cancelled => assert!(has(&|e| matches!(e, OrderEvent::OrderCancelled { .. }))),
+            OrderStatus::Completed => assert!(has(&|e| matches!(e, OrderEvent::OrderCompleted { .. }))),
+            OrderStatus::PendingPayment => panic!("went back to pending"),
+        }
+    }
+    if before.fulfilment.shipments.len() != after.fulfilment.shipments.len() {
+        assert!(has(&|e| matches!(e, OrderEvent::Shipped { .. })));
+    }
+}
+
+#[test]
+fn illegal_transition_errors_name_the_machine() {
+    let placed = sample_order(None, "k", Currency::USD, fixed_time());
+    let err = placed.order.complete(fixed_time()).unwrap_err();
+    match err {
+        Error::IllegalTransition { from, to } => {
+            assert_eq!(from, MachineState::Order(OrderStatus::PendingPayment));
+            assert_eq!(to, MachineState::Order(OrderStatus::Completed));
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = placed.order.deliver(fixed_time()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "illegal fulfilment status transition from unfulfilled to delivered"
+    );
+}

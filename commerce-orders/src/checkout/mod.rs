@@ -419,6 +419,7 @@ impl Checkout {
         if t.order.payment.status == PaymentStatus::Pending {
             t = t.then(|o| o.record_authorization(auth, now))?;
         }
+        t = t.then(|o| o.confirm(now))?;
         if self.config.capture == CapturePolicy::OnConfirm
             && !t.order.payment.method.kind.captures_on_delivery()
             && t.order.payment.status == PaymentStatus::Authorized
@@ -428,7 +429,6 @@ impl Checkout {
                 t = t.then(|o| o.record_capture(&capture, now))?;
             }
         }
-        t = t.then(|o| o.confirm(now))?;
         match self.store(&order, t).await {
             Ok(confirmed) => Ok(confirmed),
             Err(Error::Conflict(_)) => self.after_conflict(order.id, auth).await,

@@ -153,7 +153,7 @@ pub async fn checkout_confirms_the_order_sells_the_stock_and_clears_the_cart(f: 
     assert_eq!((stats.authorizations, stats.captures), (1, 1));
     assert_eq!(
         order_topics(&f, order.id).await,
-        vec!["order.placed", "payment.authorized", "payment.captured", "order.confirmed"]
+        vec!["order.placed", "payment.authorized", "order.confirmed", "payment.captured"]
     );
 }
 
