@@ -118,15 +118,16 @@ impl MemoryInventory {
                 .level(&reservation.location, &line.sku)
                 .cloned()
                 .ok_or_else(|| inconsistency(&reservation.location, &line.sku))?;
-            level.reserved = level
-                .reserved
-                .checked_sub(line.quantity)
-                .ok_or_else(|| inconsistency(&reservation.location, &line.sku))?;
-            if target == ReservationStatus::Committed {
-                // Units reserved beyond stock (backorder) are sold without being on
-                // hand: `on_hand` stops at zero.
-                level.on_hand = level.on_hand.saturating_sub(line.quantity);
+            level = if target == ReservationStatus::Committed {
+                // Units reserved beyond stock (backorder) are sold and owed.
+                level.sell_reserved(line.quantity)
+            } else {
+                level
+                    .reserved
+                    .checked_sub(line.quantity)
+                    .map(|reserved| StockLevel { reserved, ..level })
             }
+            .ok_or_else(|| inconsistency(&reservation.location, &line.sku))?;
             levels.push(level);
         }
         let mut events: Vec<InventoryEvent> = levels.iter().map(stock_changed).collect();
@@ -152,6 +153,7 @@ fn stock_changed(level: &StockLevel) -> InventoryEvent {
         location: level.location.clone(),
         on_hand: level.on_hand,
         reserved: level.reserved,
+        backordered: level.backordered,
     }
 }
 
@@ -277,13 +279,10 @@ impl InventoryStore for MemoryInventory {
                 location: adjustment.location.clone(),
                 on_hand: 0,
                 reserved: 0,
+                backordered: 0,
                 backorder: BackorderPolicy::Deny,
             });
-        let floor = match level.backorder {
-            BackorderPolicy::Deny => level.reserved,
-            BackorderPolicy::Allow { .. } => 0,
-        };
-        level.on_hand = adjustment.apply_to(level.on_hand, floor)?;
+        level = adjustment.apply_to_level(&level)?;
         let envelopes = envelopes(&[stock_changed(&level)], now)?;
 
         self.outbox.push(envelopes);
@@ -308,6 +307,7 @@ impl InventoryStore for MemoryInventory {
                 location: location.clone(),
                 on_hand: 0,
                 reserved: 0,
+                backordered: 0,
                 backorder: policy,
             });
         level.backorder = policy;

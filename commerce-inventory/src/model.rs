@@ -47,7 +47,8 @@ pub enum BackorderPolicy {
     Deny,
     /// Reserve up to `limit` units beyond what is on hand.
     Allow {
-        /// Most units that may be backordered at once.
+        /// Most units that may be promised beyond stock at once: reserved beyond
+        /// `on_hand` plus sold and still owed (`backordered`).
         limit: u64,
     },
 }
@@ -63,6 +64,10 @@ pub struct StockLevel {
     pub on_hand: u64,
     /// Units held by active reservations.
     pub reserved: u64,
+    /// Units sold beyond stock (committed backorders) and still owed to customers.
+    /// Units received later fill these first, before they count as on hand.
+    #[serde(default)]
+    pub backordered: u64,
     /// Backorder policy of the SKU at this location.
     pub backorder: BackorderPolicy,
 }
@@ -74,19 +79,42 @@ impl StockLevel {
     }
 
     /// Units reserved beyond what is on hand (only with [`BackorderPolicy::Allow`]).
-    pub fn backordered(&self) -> u64 {
+    pub fn reserved_beyond_stock(&self) -> u64 {
         self.reserved.saturating_sub(self.on_hand)
     }
 
     /// Units a new reservation may take: available stock plus the unused backorder
-    /// allowance.
+    /// allowance (`on_hand + limit - reserved - backordered`).
     pub fn reservable(&self) -> u64 {
         match self.backorder {
             BackorderPolicy::Deny => self.available(),
-            BackorderPolicy::Allow { limit } => {
-                (self.on_hand.saturating_add(limit)).saturating_sub(self.reserved)
-            }
+            BackorderPolicy::Allow { limit } => (self.on_hand.saturating_add(limit))
+                .saturating_sub(self.reserved.saturating_add(self.backordered)),
         }
+    }
+
+    /// Sells `quantity` reserved units: `reserved` drops by `quantity`; the units come
+    /// out of `on_hand` as far as it goes, the rest are owed (`backordered`).
+    /// `None` when fewer than `quantity` units are reserved (a corrupted row).
+    pub fn sell_reserved(&self, quantity: u64) -> Option<StockLevel> {
+        let from_stock = quantity.min(self.on_hand);
+        Some(StockLevel {
+            reserved: self.reserved.checked_sub(quantity)?,
+            on_hand: self.on_hand - from_stock,
+            backordered: self.backordered.checked_add(quantity - from_stock)?,
+            ..self.clone()
+        })
+    }
+
+    /// Takes in `units` received (or restocked) units: they fill owed backorders
+    /// first, the rest go on hand. `None` on overflow.
+    pub fn take_in(&self, units: u64) -> Option<StockLevel> {
+        let fill = units.min(self.backordered);
+        Some(StockLevel {
+            backordered: self.backordered - fill,
+            on_hand: self.on_hand.checked_add(units - fill)?,
+            ..self.clone()
+        })
     }
 }
 
@@ -213,6 +241,9 @@ pub enum InventoryEvent {
         on_hand: u64,
         /// New reserved.
         reserved: u64,
+        /// New owed backorders.
+        #[serde(default)]
+        backordered: u64,
     },
     /// A reservation left `Active`.
     ReservationFinished {

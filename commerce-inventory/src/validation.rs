@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use commerce_core::Sku;
 
 use crate::error::{Error, Result};
-use crate::model::{AdjustmentReason, ReservationLine, ReserveRequest, StockAdjustment};
+use crate::model::{
+    AdjustmentReason, BackorderPolicy, ReservationLine, ReserveRequest, StockAdjustment, StockLevel,
+};
 
 impl ReserveRequest {
     /// The lines with the quantities of each SKU summed, one line per SKU in SKU
@@ -74,21 +76,26 @@ impl StockAdjustment {
         })
     }
 
-    /// The on-hand quantity after applying `delta` to `on_hand` with the store's
-    /// guards: `InsufficientStock` when units would be removed below zero, or below
-    /// `floor` (the reserved units under `BackorderPolicy::Deny`, zero otherwise);
-    /// `Validation` when the result overflows `u64`.
-    pub fn apply_to(&self, on_hand: u64, floor: u64) -> Result<u64> {
+    /// The stock level after this adjustment. Incoming units (positive delta) fill
+    /// owed backorders first, the rest go on hand. Outgoing units may take `on_hand`
+    /// down to `reserved` under [`BackorderPolicy::Deny`] and to zero under `Allow`
+    /// (reserved units beyond stock are then backorders); taking more fails with
+    /// `InsufficientStock` naming what could be removed.
+    pub fn apply_to_level(&self, level: &StockLevel) -> Result<StockLevel> {
         if self.delta >= 0 {
-            return on_hand
-                .checked_add(self.delta.unsigned_abs())
+            return level
+                .take_in(self.delta.unsigned_abs())
                 .ok_or_else(|| Error::Validation {
                     field: "delta",
                     message: format!("on hand of {} would overflow", self.sku),
                 });
         }
+        let floor = match level.backorder {
+            BackorderPolicy::Deny => level.reserved,
+            BackorderPolicy::Allow { .. } => 0,
+        };
         let take = self.delta.unsigned_abs();
-        let removable = on_hand.saturating_sub(floor);
+        let removable = level.on_hand.saturating_sub(floor);
         if take > removable {
             return Err(Error::InsufficientStock {
                 sku: self.sku.clone(),
@@ -96,7 +103,10 @@ impl StockAdjustment {
                 available: removable,
             });
         }
-        Ok(on_hand - take)
+        Ok(StockLevel {
+            on_hand: level.on_hand - take,
+            ..level.clone()
+        })
     }
 }
 
@@ -194,12 +204,29 @@ mod tests {
         assert!(adjustment(2, restock).validate().is_ok());
     }
 
+    fn level(
+        on_hand: u64,
+        reserved: u64,
+        backordered: u64,
+        backorder: BackorderPolicy,
+    ) -> StockLevel {
+        StockLevel {
+            sku: sku("A"),
+            location: LocationCode::default_location(),
+            on_hand,
+            reserved,
+            backordered,
+            backorder,
+        }
+    }
+
     #[test]
     fn apply_guards_zero_and_floor() {
+        let deny = BackorderPolicy::Deny;
         let a = adjustment(-5, AdjustmentReason::Correction);
-        assert_eq!(a.apply_to(5, 0).unwrap(), 0);
+        assert_eq!(a.apply_to_level(&level(5, 0, 0, deny)).unwrap().on_hand, 0);
         assert!(matches!(
-            a.apply_to(5, 1),
+            a.apply_to_level(&level(5, 1, 0, deny)),
             Err(Error::InsufficientStock {
                 requested: 5,
                 available: 4,
@@ -207,15 +234,38 @@ mod tests {
             })
         ));
         assert!(matches!(
-            a.apply_to(3, 0),
+            a.apply_to_level(&level(3, 0, 0, deny)),
             Err(Error::InsufficientStock { available: 3, .. })
         ));
+        let allow = BackorderPolicy::Allow { limit: 9 };
+        assert_eq!(a.apply_to_level(&level(5, 4, 0, allow)).unwrap().on_hand, 0);
         let big = adjustment(i64::MIN, AdjustmentReason::Correction);
-        assert!(big.apply_to(u64::MAX, 0).is_ok());
+        assert!(big.apply_to_level(&level(u64::MAX, 0, 0, deny)).is_ok());
         let up = adjustment(1, AdjustmentReason::Received);
         assert!(matches!(
-            up.apply_to(u64::MAX, 0),
+            up.apply_to_level(&level(u64::MAX, 0, 0, deny)),
             Err(Error::Validation { .. })
         ));
+    }
+
+    #[test]
+    fn received_units_fill_backorders_first() {
+        let allow = BackorderPolicy::Allow { limit: 9 };
+        let up = adjustment(5, AdjustmentReason::Received);
+        let after = up.apply_to_level(&level(0, 0, 3, allow)).unwrap();
+        assert_eq!((after.on_hand, after.backordered), (2, 0));
+        let after = adjustment(2, AdjustmentReason::Received)
+            .apply_to_level(&level(0, 0, 3, allow))
+            .unwrap();
+        assert_eq!((after.on_hand, after.backordered), (0, 1));
+    }
+
+    #[test]
+    fn selling_beyond_stock_owes_units() {
+        let allow = BackorderPolicy::Allow { limit: 9 };
+        let sold = level(2, 5, 0, allow).sell_reserved(4).unwrap();
+        assert_eq!((sold.on_hand, sold.reserved, sold.backordered), (0, 1, 2));
+        assert_eq!(sold.reservable(), 9 - 1 - 2);
+        assert!(level(2, 1, 0, allow).sell_reserved(2).is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! Property test: random operation sequences against `MemoryInventory`, checked step
 //! by step against a small reference model and against the inventory invariants:
 //! `on_hand >= reserved` under `Deny`, `reserved` equals the sum of the active
-//! reservations, and units received + corrections == units sold + units on hand.
+//! reservations, and units received + corrections == units sold + units on hand -
+//! units owed on backorder.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -116,6 +117,7 @@ struct ModelReservation {
 struct Model {
     on_hand: [u64; SKUS],
     reserved: [u64; SKUS],
+    backordered: [u64; SKUS],
     received: [i128; SKUS],
     corrections: [i128; SKUS],
     sold: [i128; SKUS],
@@ -126,9 +128,8 @@ impl Model {
     fn reservable(&self, sku: usize) -> u64 {
         match policy(sku) {
             BackorderPolicy::Deny => self.on_hand[sku].saturating_sub(self.reserved[sku]),
-            BackorderPolicy::Allow { limit } => {
-                (self.on_hand[sku] + limit).saturating_sub(self.reserved[sku])
-            }
+            BackorderPolicy::Allow { limit } => (self.on_hand[sku] + limit)
+                .saturating_sub(self.reserved[sku] + self.backordered[sku]),
         }
     }
 
@@ -155,7 +156,10 @@ impl Model {
             }
             self.on_hand[sku] -= delta.unsigned_abs();
         } else {
-            self.on_hand[sku] += delta.unsigned_abs();
+            // Incoming units fill owed backorders first.
+            let fill = delta.unsigned_abs().min(self.backordered[sku]);
+            self.backordered[sku] -= fill;
+            self.on_hand[sku] += delta.unsigned_abs() - fill;
         }
         match reason {
             AdjustmentReason::Received => self.received[sku] += i128::from(delta),
@@ -220,6 +224,7 @@ impl Model {
             if to == ReservationStatus::Committed {
                 let from_stock = quantity.min(self.on_hand[sku]);
                 self.on_hand[sku] -= from_stock;
+                self.backordered[sku] += quantity - from_stock;
                 self.sold[sku] += i128::from(from_stock);
             }
         }
@@ -462,8 +467,12 @@ async fn check_state(
     for (sku, level) in levels.iter().enumerate() {
         assert_eq!(level.sku, skus[sku]);
         assert_eq!(
-            (level.on_hand, level.reserved),
-            (model.on_hand[sku], model.reserved[sku])
+            (level.on_hand, level.reserved, level.backordered),
+            (
+                model.on_hand[sku],
+                model.reserved[sku],
+                model.backordered[sku]
+            )
         );
         assert_eq!(
             level.reserved, active[sku],
@@ -485,9 +494,13 @@ async fn check_state(
                 assert_eq!(inflow, committed[sku] + on_hand, "units not conserved");
             }
             BackorderPolicy::Allow { .. } => {
-                // Units sold on backorder never were on hand: sold from stock is at
-                // most what was committed.
-                assert_eq!(inflow, model.sold[sku] + on_hand, "units not conserved");
+                // Units sold on backorder are owed until received units fill them.
+                let owed = i128::from(level.backordered);
+                assert_eq!(
+                    inflow,
+                    committed[sku] + on_hand - owed,
+                    "units not conserved"
+                );
                 assert!(model.sold[sku] <= committed[sku]);
             }
         }

@@ -14,6 +14,7 @@ fn stock_changed(sku: &commerce_core::Sku, on_hand: u64, reserved: u64) -> Inven
         location: here(),
         on_hand,
         reserved,
+        backordered: 0,
     }
 }
 

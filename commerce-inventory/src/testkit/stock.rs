@@ -42,6 +42,7 @@ pub async fn adjust_creates_row_and_changes_on_hand(f: InventoryFixture) {
                 location: here(),
                 on_hand,
                 reserved: 0,
+                backordered: 0,
                 backorder: BackorderPolicy::Deny,
             }
         );
@@ -158,9 +159,10 @@ pub async fn adjust_cannot_take_on_hand_below_reserved_under_deny(f: InventoryFi
 }
 
 /// `Allow { limit }` lets reservations go up to `limit` units beyond `on_hand`, and
-/// no further. Committing backordered units sells them: `on_hand` stops at zero and
-/// `reserved` drops by the whole quantity. Adjustments may take `on_hand` below
-/// `reserved` (but not below zero).
+/// no further. Committing backordered units sells them: `on_hand` stops at zero,
+/// `reserved` drops by the whole quantity and the units beyond stock are owed
+/// (`backordered`), counting against the limit until received units fill them.
+/// Adjustments may take `on_hand` below `reserved` (but not below zero).
 pub async fn backorder_allow_reserves_up_to_limit(f: InventoryFixture) {
     let skus = unique_skus(1);
     let a = &skus[0];
@@ -194,7 +196,7 @@ pub async fn backorder_allow_reserves_up_to_limit(f: InventoryFixture) {
     f.store.reserve(&second, t0()).await.unwrap();
     let level = f.store.stock(a, &here()).await.unwrap().unwrap();
     assert_eq!(
-        (level.on_hand, level.reserved, level.backordered()),
+        (level.on_hand, level.reserved, level.reserved_beyond_stock()),
         (2, 5, 3)
     );
     assert_eq!((level.available(), level.reservable()), (0, 0));
@@ -211,12 +213,30 @@ pub async fn backorder_allow_reserves_up_to_limit(f: InventoryFixture) {
         f.store.commit(first.id, at(1)).await.unwrap(),
         Transition::Applied
     );
-    assert_eq!(counts(&*f.store, a).await, (0, 1));
+    // 4 sold from 1 on hand: 3 owed; the limit of 3 is used up by them.
+    let level = f.store.stock(a, &here()).await.unwrap().unwrap();
+    assert_eq!(
+        (level.on_hand, level.reserved, level.backordered),
+        (0, 1, 3)
+    );
+    assert_eq!(level.reservable(), 0);
     assert_eq!(
         f.store.release(second.id, at(1)).await.unwrap(),
         Transition::Applied
     );
     assert_eq!(counts(&*f.store, a).await, (0, 0));
+
+    // Received units fill the owed backorders before they count as on hand.
+    let level = f
+        .store
+        .adjust(&adjustment(a, 5, AdjustmentReason::Received), at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (level.on_hand, level.reserved, level.backordered),
+        (2, 0, 0)
+    );
+    assert_eq!(f.store.stock(a, &here()).await.unwrap(), Some(level));
 }
 
 /// Setting a policy on an unknown SKU creates its row at zero; setting it again
@@ -235,6 +255,7 @@ pub async fn set_backorder_policy_creates_row(f: InventoryFixture) {
         location: here(),
         on_hand: 0,
         reserved: 0,
+        backordered: 0,
         backorder: policy,
     };
     assert_eq!(level, expected);
