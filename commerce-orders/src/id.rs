@@ -130,7 +130,10 @@ mod tests {
     #[test]
     fn keys_are_validated_and_derived_deterministically() {
         let k = IdempotencyKey::new("checkout-123").unwrap();
-        assert_eq!(k.derive("authorize").unwrap().as_str(), "checkout-123/authorize");
+        assert_eq!(
+            k.derive("authorize").unwrap().as_str(),
+            "checkout-123/authorize"
+        );
         assert!(IdempotencyKey::new("").is_err());
         assert!(IdempotencyKey::new("has space").is_err());
         assert!(IdempotencyKey::new("x".repeat(201)).is_err());

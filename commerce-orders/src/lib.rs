@@ -17,19 +17,21 @@ pub mod payment;
 pub mod simulated;
 pub mod store;
 
-pub use error::{Error, Result};
-pub use event::OrderEvent;
-pub use lifecycle::{NewOrder, Transitioned};
-pub use id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
-pub use machine::{FulfilmentStatus, Machine, MachineState, OrderStatus, PaymentStatus, StateMachine};
-pub use model::*;
-pub use payment::*;
-pub use store::{CreateOutcome, OrderPage, OrderStore};
-pub use memory::MemoryOrderStore;
-pub use simulated::{FaultTiming, GatewayOperation, GatewayStats, SimulatedGateway};
 pub use checkout::{
     CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
     RecoveryOutcome, RecoveryReport,
 };
+pub use error::{Error, Result};
+pub use event::OrderEvent;
+pub use id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
+pub use lifecycle::{NewOrder, Transitioned};
+pub use machine::{
+    FulfilmentStatus, Machine, MachineState, OrderStatus, PaymentStatus, StateMachine,
+};
+pub use memory::MemoryOrderStore;
+pub use model::*;
+pub use payment::*;
+pub use simulated::{FaultTiming, GatewayOperation, GatewayStats, SimulatedGateway};
+pub use store::{CreateOutcome, OrderPage, OrderStore};
 #[cfg(feature = "testkit")]
 pub mod testkit;

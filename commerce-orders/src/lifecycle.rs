@@ -108,7 +108,10 @@ fn same_currency(expected: Currency, m: &Money, field: &'static str) -> Result<(
         }));
     }
     if !m.is_rounded() || m.is_negative() {
-        return Err(Error::validation(field, format!("{m} is not a non-negative amount in minor units")));
+        return Err(Error::validation(
+            field,
+            format!("{m} is not a non-negative amount in minor units"),
+        ));
     }
     Ok(())
 }
@@ -132,7 +135,10 @@ impl Order {
         }
         for l in &new.lines {
             if l.quantity == 0 {
-                return Err(Error::validation("quantity", format!("{} has quantity 0", l.sku)));
+                return Err(Error::validation(
+                    "quantity",
+                    format!("{} has quantity 0", l.sku),
+                ));
             }
             for (m, f) in [
                 (&l.unit_price, "unit_price"),
@@ -158,12 +164,15 @@ impl Order {
         ] {
             same_currency(c, m, f)?;
         }
-        let expected = Money::sum(c, new.lines.iter().map(|l| l.total))?
-            .checked_add(t.shipping_total)?;
+        let expected =
+            Money::sum(c, new.lines.iter().map(|l| l.total))?.checked_add(t.shipping_total)?;
         if expected != t.grand_total {
             return Err(Error::validation(
                 "grand_total",
-                format!("{} is not the lines plus shipping ({expected})", t.grand_total),
+                format!(
+                    "{} is not the lines plus shipping ({expected})",
+                    t.grand_total
+                ),
             ));
         }
         let zero = Money::zero(c);
@@ -219,10 +228,18 @@ impl Order {
 
     /// Payment `Pending -> Authorized` with the gateway's authorization, which must be
     /// for the grand total. Only while `PendingPayment`. Emits `PaymentAuthorized`.
-    pub fn record_authorization(&self, auth: &Authorization, now: DateTime<Utc>) -> Result<Transitioned> {
+    pub fn record_authorization(
+        &self,
+        auth: &Authorization,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
         let status = self.payment.status.authorize()?;
         if self.status != OrderStatus::PendingPayment {
-            return Err(conflict(format!("order {} is {}, not pending payment", self.id, self.status.as_str())));
+            return Err(conflict(format!(
+                "order {} is {}, not pending payment",
+                self.id,
+                self.status.as_str()
+            )));
         }
         if auth.amount != self.totals.grand_total {
             return Err(conflict(format!(
@@ -247,7 +264,11 @@ impl Order {
     pub fn record_decline(&self, decline: &Decline, now: DateTime<Utc>) -> Result<Transitioned> {
         let status = self.payment.status.fail()?;
         if self.status != OrderStatus::PendingPayment {
-            return Err(conflict(format!("order {} is {}, not pending payment", self.id, self.status.as_str())));
+            return Err(conflict(format!(
+                "order {} is {}, not pending payment",
+                self.id,
+                self.status.as_str()
+            )));
         }
         let mut o = self.changed(now);
         o.payment.status = status;
@@ -266,7 +287,10 @@ impl Order {
     /// payment must be authorized or captured. Emits `OrderConfirmed`.
     pub fn confirm(&self, now: DateTime<Utc>) -> Result<Transitioned> {
         let status = self.status.confirm()?;
-        if !matches!(self.payment.status, PaymentStatus::Authorized | PaymentStatus::Captured) {
+        if !matches!(
+            self.payment.status,
+            PaymentStatus::Authorized | PaymentStatus::Captured
+        ) {
             return Err(conflict(format!(
                 "order {} cannot be confirmed with payment {}",
                 self.id,
@@ -283,7 +307,12 @@ impl Order {
     /// authorized amount), for a `Confirmed` order. Emits `PaymentCaptured`.
     pub fn record_capture(&self, capture: &Capture, now: DateTime<Utc>) -> Result<Transitioned> {
         let status = self.payment.status.capture()?;
-        if capture.amount.checked_cmp(&self.payment.authorized)?.is_gt() || capture.amount.is_negative() {
+        if capture
+            .amount
+            .checked_cmp(&self.payment.authorized)?
+            .is_gt()
+            || capture.amount.is_negative()
+        {
             return Err(conflict(format!(
                 "capture of {} exceeds the authorized {}",
                 capture.amount, self.payment.authorized
@@ -306,8 +335,29 @@ impl Order {
         Ok(Transitioned { order: o, events })
     }
 
-    /// Payment `Authorized -> Voided`. Emits `PaymentVoided`.
+    /// Payment `Authorized -> Voided` while the order is `PendingPayment` (a
+    /// checkout being undone; cancel it next). A confirmed order's hold is voided
+    /// with [`Order::cancel_voiding`]. Emits `PaymentVoided`.
     pub fn record_void(&self, now: DateTime<Utc>) -> Result<Transitioned> {
+        if self.status != OrderStatus::PendingPayment {
+            return Err(conflict(format!(
+                "order {} is {}: void its payment by cancelling it",
+                self.id,
+                self.status.as_str()
+            )));
+        }
+        self.void_unchecked(now)
+    }
+
+    /// Cancels an order whose payment is only authorized: payment `Authorized ->
+    /// Voided` and order `PendingPayment | Confirmed -> Cancelled` in one transition.
+    /// Emits `PaymentVoided` and `OrderCancelled`.
+    pub fn cancel_voiding(&self, reason: CancelReason, now: DateTime<Utc>) -> Result<Transitioned> {
+        self.status.cancel()?;
+        self.void_unchecked(now)?.then(|o| o.cancel(reason, now))
+    }
+
+    fn void_unchecked(&self, now: DateTime<Utc>) -> Result<Transitioned> {
         let status = self.payment.status.void()?;
         let mut o = self.changed(now);
         o.payment.status = status;
@@ -408,7 +458,10 @@ impl Order {
     pub fn cancel(&self, reason: CancelReason, now: DateTime<Utc>) -> Result<Transitioned> {
         let status = self.status.cancel()?;
         if !self.nothing_shipped() {
-            return Err(conflict(format!("order {} has shipments; return it instead", self.id)));
+            return Err(conflict(format!(
+                "order {} has shipments; return it instead",
+                self.id
+            )));
         }
         if self.payment.status.holds_money() {
             return Err(conflict(format!(
@@ -439,21 +492,32 @@ impl Order {
         now: DateTime<Utc>,
     ) -> Result<Transitioned> {
         if self.status != OrderStatus::Confirmed {
-            return Err(conflict(format!("order {} is {}, not confirmed", self.id, self.status.as_str())));
+            return Err(conflict(format!(
+                "order {} is {}, not confirmed",
+                self.id,
+                self.status.as_str()
+            )));
         }
         if lines.is_empty() {
-            return Err(Error::validation("lines", "a shipment needs at least one line"));
+            return Err(Error::validation(
+                "lines",
+                "a shipment needs at least one line",
+            ));
         }
         let mut merged: Vec<ShipmentLine> = Vec::new();
         for l in lines {
             if l.quantity == 0 {
-                return Err(Error::validation("quantity", format!("{} has quantity 0", l.sku)));
+                return Err(Error::validation(
+                    "quantity",
+                    format!("{} has quantity 0", l.sku),
+                ));
             }
             match merged.iter_mut().find(|m| m.sku == l.sku) {
                 Some(m) => {
-                    m.quantity = m.quantity.checked_add(l.quantity).ok_or_else(|| {
-                        Error::validation("quantity", "too many units")
-                    })?;
+                    m.quantity = m
+                        .quantity
+                        .checked_add(l.quantity)
+                        .ok_or_else(|| Error::validation("quantity", "too many units"))?;
                 }
                 None => merged.push(l.clone()),
             }
@@ -474,7 +538,11 @@ impl Order {
         }
         let complete = self.lines.iter().all(|l| {
             let shipped = self.shipped_quantity(&l.sku)
-                + merged.iter().filter(|m| m.sku == l.sku).map(|m| m.quantity).sum::<u32>();
+                + merged
+                    .iter()
+                    .filter(|m| m.sku == l.sku)
+                    .map(|m| m.quantity)
+                    .sum::<u32>();
             shipped >= l.quantity
         });
         let status = self.fulfilment.status.ship(complete)?;
@@ -525,7 +593,10 @@ impl Order {
     /// payment captured. Emits `OrderCompleted`.
     pub fn complete(&self, now: DateTime<Utc>) -> Result<Transitioned> {
         let status = self.status.complete()?;
-        if !matches!(self.fulfilment.status, FulfilmentStatus::Delivered | FulfilmentStatus::Returned) {
+        if !matches!(
+            self.fulfilment.status,
+            FulfilmentStatus::Delivered | FulfilmentStatus::Returned
+        ) {
             return Err(conflict(format!(
                 "order {} cannot complete while {}",
                 self.id,
@@ -556,9 +627,13 @@ impl Order {
         let f = self.fulfilment.status;
         let ok = match self.status {
             O::PendingPayment => {
-                matches!(p, P::Pending | P::Authorized | P::Failed | P::Voided) && f == F::Unfulfilled
+                matches!(p, P::Pending | P::Authorized | P::Failed | P::Voided)
+                    && f == F::Unfulfilled
             }
-            O::Confirmed => matches!(p, P::Authorized | P::Captured | P::PartiallyRefunded | P::Refunded),
+            O::Confirmed => matches!(
+                p,
+                P::Authorized | P::Captured | P::PartiallyRefunded | P::Refunded
+            ),
             O::Completed => p.was_captured() && matches!(f, F::Delivered | F::Returned),
             O::Cancelled => {
                 matches!(p, P::Pending | P::Failed | P::Voided | P::Refunded) && f == F::Unfulfilled

@@ -387,7 +387,11 @@ mod tests {
         assert!(OrderStatus::Cancelled.is_final());
         assert!(OrderStatus::Completed.is_final());
         assert!(!OrderStatus::Confirmed.is_final());
-        for s in [PaymentStatus::Refunded, PaymentStatus::Voided, PaymentStatus::Failed] {
+        for s in [
+            PaymentStatus::Refunded,
+            PaymentStatus::Voided,
+            PaymentStatus::Failed,
+        ] {
             assert!(s.is_final());
         }
         assert!(FulfilmentStatus::Returned.is_final());

@@ -89,7 +89,9 @@ impl OrderStore for MemoryOrderStore {
         }
         let mut stored = order.clone();
         stored.version = 1;
-        state.by_key.insert(stored.idempotency_key.clone(), stored.id);
+        state
+            .by_key
+            .insert(stored.idempotency_key.clone(), stored.id);
         state.orders.insert(stored.id, stored.clone());
         self.outbox.push(events.to_vec());
         Ok(CreateOutcome::Created(stored))
@@ -136,7 +138,11 @@ impl OrderStore for MemoryOrderStore {
 
     async fn by_idempotency_key(&self, key: &IdempotencyKey) -> Result<Option<Order>> {
         let state = self.lock();
-        Ok(state.by_key.get(key).and_then(|id| state.orders.get(id)).cloned())
+        Ok(state
+            .by_key
+            .get(key)
+            .and_then(|id| state.orders.get(id))
+            .cloned())
     }
 
     async fn list_for_customer(

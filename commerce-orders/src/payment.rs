@@ -331,6 +331,8 @@ pub trait PaymentGateway: Send + Sync {
 
     /// The payment authorized (or declined) with `key`, as it is now; `None` when no
     /// authorization with that key ever reached the gateway.
-    async fn lookup_by_idempotency_key(&self, key: &IdempotencyKey)
-    -> Result<Option<PaymentRecord>>;
+    async fn lookup_by_idempotency_key(
+        &self,
+        key: &IdempotencyKey,
+    ) -> Result<Option<PaymentRecord>>;
 }

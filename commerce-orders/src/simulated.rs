@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use chrono::{Datelike, DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use commerce_core::{Clock, CustomerId, Money, SystemClock};
 
 use crate::error::{Error, Result};
 use crate::id::IdempotencyKey;
 use crate::payment::{
-    AuthorizeOutcome, AuthorizeRequest, Authorization, Capture, Decline, DeclineReason,
+    Authorization, AuthorizeOutcome, AuthorizeRequest, Capture, Decline, DeclineReason,
     GatewayPaymentStatus, PaymentGateway, PaymentMethod, PaymentRecord, PaymentReference,
     RefundReceipt, RefundRequest,
 };
@@ -182,7 +182,7 @@ fn luhn_valid(digits: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 impl SimulatedGateway {
@@ -229,7 +229,10 @@ impl SimulatedGateway {
 
     /// The balance of a gift card (held amounts included); `None` when unknown.
     pub fn gift_card_balance(&self, code: &str) -> Option<Money> {
-        self.lock().balances.get(&format!("gift:{code}")).map(|b| b.balance)
+        self.lock()
+            .balances
+            .get(&format!("gift:{code}"))
+            .map(|b| b.balance)
     }
 
     /// The store credit of a customer (held amounts included); `None` when unset.
@@ -273,13 +276,22 @@ impl SimulatedGateway {
                 let compact: String = number.chars().filter(|c| !c.is_whitespace()).collect();
                 let digits: Option<Vec<u32>> = compact.chars().map(|c| c.to_digit(10)).collect();
                 let Some(digits) = digits.filter(|d| (12..=19).contains(&d.len())) else {
-                    return Err(decline(DeclineReason::InvalidDetails, "invalid card number"));
+                    return Err(decline(
+                        DeclineReason::InvalidDetails,
+                        "invalid card number",
+                    ));
                 };
                 if !luhn_valid(&digits) {
-                    return Err(decline(DeclineReason::InvalidDetails, "invalid card number"));
+                    return Err(decline(
+                        DeclineReason::InvalidDetails,
+                        "invalid card number",
+                    ));
                 }
                 if !(1..=12).contains(expiry_month) {
-                    return Err(decline(DeclineReason::InvalidDetails, "invalid expiry month"));
+                    return Err(decline(
+                        DeclineReason::InvalidDetails,
+                        "invalid expiry month",
+                    ));
                 }
                 let now = self.clock.now();
                 let expires = (i32::from(*expiry_year), u32::from(*expiry_month));
@@ -287,19 +299,26 @@ impl SimulatedGateway {
                     return Err(decline(DeclineReason::InvalidDetails, "card expired"));
                 }
                 if !(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(decline(DeclineReason::InvalidDetails, "invalid card verification code"));
+                    return Err(decline(
+                        DeclineReason::InvalidDetails,
+                        "invalid card verification code",
+                    ));
                 }
                 match compact.as_str() {
                     test_cards::DECLINED => Err(decline(DeclineReason::Declined, "card declined")),
-                    test_cards::INSUFFICIENT_FUNDS => {
-                        Err(decline(DeclineReason::InsufficientFunds, "insufficient funds"))
-                    }
+                    test_cards::INSUFFICIENT_FUNDS => Err(decline(
+                        DeclineReason::InsufficientFunds,
+                        "insufficient funds",
+                    )),
                     _ => Ok(None),
                 }
             }
             PaymentMethod::Wallet { token, .. } => {
                 if token.trim().is_empty() {
-                    Err(decline(DeclineReason::InvalidDetails, "missing wallet token"))
+                    Err(decline(
+                        DeclineReason::InvalidDetails,
+                        "missing wallet token",
+                    ))
                 } else if token.starts_with(DECLINED_WALLET_TOKEN_PREFIX) {
                     Err(decline(DeclineReason::Declined, "wallet payment declined"))
                 } else {
@@ -328,14 +347,20 @@ impl SimulatedGateway {
 
     fn check_balance(balance: &Balance, amount: Money) -> std::result::Result<(), Decline> {
         if balance.balance.currency() != amount.currency() {
-            return Err(decline(DeclineReason::CurrencyNotSupported, "balance is in another currency"));
+            return Err(decline(
+                DeclineReason::CurrencyNotSupported,
+                "balance is in another currency",
+            ));
         }
         let unheld = balance
             .balance
             .checked_sub(balance.held)
             .map_err(|_| decline(DeclineReason::Declined, "balance unavailable"))?;
         if unheld.amount() < amount.amount() {
-            return Err(decline(DeclineReason::InsufficientFunds, "insufficient balance"));
+            return Err(decline(
+                DeclineReason::InsufficientFunds,
+                "insufficient balance",
+            ));
         }
         Ok(())
     }
@@ -372,11 +397,16 @@ impl PaymentGateway for SimulatedGateway {
                     request.idempotency_key, existing.record.authorized
                 )));
             }
-            let outcome = match (&existing.record.decline, existing.record.authorization(existing.authorized_at)) {
+            let outcome = match (
+                &existing.record.decline,
+                existing.record.authorization(existing.authorized_at),
+            ) {
                 (Some(d), _) => AuthorizeOutcome::Declined(d.clone()),
                 (None, Some(auth)) => AuthorizeOutcome::Authorized(auth),
                 (None, None) => {
-                    return Err(Error::backend("simulated payment without reference or decline"));
+                    return Err(Error::backend(
+                        "simulated payment without reference or decline",
+                    ));
                 }
             };
             return match fault {
@@ -385,7 +415,10 @@ impl PaymentGateway for SimulatedGateway {
             };
         }
         if amount.is_negative() || amount.is_zero() || !amount.is_rounded() {
-            return Err(Error::validation("amount", format!("{amount} is not a positive amount in minor units")));
+            return Err(Error::validation(
+                "amount",
+                format!("{amount} is not a positive amount in minor units"),
+            ));
         }
         let now = self.clock.now();
         let zero = Money::zero(amount.currency());
@@ -468,7 +501,10 @@ impl PaymentGateway for SimulatedGateway {
         let capture = match (p.record.status, &p.capture) {
             (GatewayPaymentStatus::Captured | GatewayPaymentStatus::Refunded, Some(c)) => {
                 if c.amount != amount {
-                    return Err(Error::Conflict(format!("payment {payment} was captured for {}", c.amount)));
+                    return Err(Error::Conflict(format!(
+                        "payment {payment} was captured for {}",
+                        c.amount
+                    )));
                 }
                 c.clone()
             }
@@ -498,7 +534,9 @@ impl PaymentGateway for SimulatedGateway {
                 capture
             }
             (status, _) => {
-                return Err(Error::Conflict(format!("payment {payment} is {status:?}, cannot capture")));
+                return Err(Error::Conflict(format!(
+                    "payment {payment} is {status:?}, cannot capture"
+                )));
             }
         };
         match fault {
@@ -527,7 +565,9 @@ impl PaymentGateway for SimulatedGateway {
                 state.stats.voids += 1;
             }
             status => {
-                return Err(Error::Conflict(format!("payment {payment} is {status:?}, cannot void")));
+                return Err(Error::Conflict(format!(
+                    "payment {payment} is {status:?}, cannot void"
+                )));
             }
         }
         match fault {
@@ -543,7 +583,9 @@ impl PaymentGateway for SimulatedGateway {
             return Err(unavailable(GatewayOperation::Refund));
         }
         let receipt = if let Some(existing) = state.refunds.get(&request.idempotency_key) {
-            if existing.payment != request.payment_reference || existing.receipt.amount != request.amount {
+            if existing.payment != request.payment_reference
+                || existing.receipt.amount != request.amount
+            {
                 return Err(Error::Conflict(format!(
                     "refund key {} was used for another refund",
                     request.idempotency_key
@@ -553,7 +595,10 @@ impl PaymentGateway for SimulatedGateway {
         } else {
             let amount = request.amount;
             if amount.is_negative() || amount.is_zero() || !amount.is_rounded() {
-                return Err(Error::validation("amount", format!("{amount} is not a positive amount in minor units")));
+                return Err(Error::validation(
+                    "amount",
+                    format!("{amount} is not a positive amount in minor units"),
+                ));
             }
             let now = self.clock.now();
             state.next_id += 1;

@@ -109,8 +109,11 @@ pub trait OrderStore: Send + Sync {
 
     /// Orders of `customer_id`, newest first (descending id), at most
     /// `min(page.limit, OrderPage::MAX_LIMIT)`, only ids below `page.before` when set.
-    async fn list_for_customer(&self, customer_id: CustomerId, page: OrderPage)
-    -> Result<Vec<Order>>;
+    async fn list_for_customer(
+        &self,
+        customer_id: CustomerId,
+        page: OrderPage,
+    ) -> Result<Vec<Order>>;
 
     /// Orders stuck in `PendingPayment` whose `updated_at <= older_than`, oldest
     /// first (by `created_at`, then id), at most `limit`: checkouts interrupted

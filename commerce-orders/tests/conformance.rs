@@ -1,5 +1,8 @@
 //! The conformance suites against the in-memory stores and the simulated gateway.
 
+// Test code: helpers outside `#[test]` functions unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use commerce_core::memory::MemoryOutbox;

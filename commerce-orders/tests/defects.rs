@@ -1,12 +1,15 @@
 //! Tests for the defects of the original sketch (DESIGN.md) that concern orders.
 
+// Test code: helpers outside `#[test]` functions unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use commerce_core::CustomerId;
+use commerce_orders::simulated::test_cards;
 use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{
     CheckoutStep, Error, FaultTiming, GatewayOperation, OrderStatus, PaymentStatus,
 };
-use commerce_orders::simulated::test_cards;
 
 /// Defect 7: payment without an idempotency key. A retried checkout must return the
 /// same order and charge once, and a crash after the charge and before the status
@@ -28,26 +31,47 @@ async fn defect_7_retried_checkout_charges_once() {
     // Crash after the charge, before the status update.
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
-    let pending = c.checkout_interrupted(&req, CheckoutStep::Authorized).await.unwrap();
+    let pending = c
+        .checkout_interrupted(&req, CheckoutStep::Authorized)
+        .await
+        .unwrap();
     assert_eq!(pending.status, OrderStatus::PendingPayment);
     assert_eq!(f.gateway.stats().authorizations, 2);
-    f.clock.advance(c.config().recovery_grace + chrono::Duration::seconds(1));
-    let report = c.recover(commerce_core::Clock::now(f.clock.as_ref())).await.unwrap();
+    f.clock
+        .advance(c.config().recovery_grace + chrono::Duration::seconds(1));
+    let report = c
+        .recover(commerce_core::Clock::now(f.clock.as_ref()))
+        .await
+        .unwrap();
     assert_eq!(report.confirmed, vec![pending.id]);
     let done = c.checkout(&req).await.unwrap();
     assert_eq!(done.id, pending.id);
     assert_eq!(done.status, OrderStatus::Confirmed);
     assert_eq!(done.payment.status, PaymentStatus::Captured);
-    assert_eq!(f.gateway.stats().authorizations, 2, "recovery must not charge again");
+    assert_eq!(
+        f.gateway.stats().authorizations,
+        2,
+        "recovery must not charge again"
+    );
 
     // The connection drops after the gateway charged: same outcome.
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
-    f.gateway.inject_fault(GatewayOperation::Authorize, FaultTiming::AfterProcessing);
-    assert!(matches!(c.checkout(&req).await, Err(Error::GatewayUnavailable(_))));
-    f.clock.advance(c.config().recovery_grace + chrono::Duration::seconds(1));
-    c.recover(commerce_core::Clock::now(f.clock.as_ref())).await.unwrap();
-    assert_eq!(c.checkout(&req).await.unwrap().status, OrderStatus::Confirmed);
+    f.gateway
+        .inject_fault(GatewayOperation::Authorize, FaultTiming::AfterProcessing);
+    assert!(matches!(
+        c.checkout(&req).await,
+        Err(Error::GatewayUnavailable(_))
+    ));
+    f.clock
+        .advance(c.config().recovery_grace + chrono::Duration::seconds(1));
+    c.recover(commerce_core::Clock::now(f.clock.as_ref()))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.checkout(&req).await.unwrap().status,
+        OrderStatus::Confirmed
+    );
     assert_eq!(f.gateway.stats().authorizations, 3);
 }
 
@@ -64,16 +88,35 @@ async fn defect_10_order_readable_only_by_owner() {
         .checkout(&request(cart, Some(owner), card(test_cards::APPROVED)))
         .await
         .unwrap();
-    assert_eq!(f.orders.get_for_customer(order.id, owner).await.unwrap(), order);
+    assert_eq!(
+        f.orders.get_for_customer(order.id, owner).await.unwrap(),
+        order
+    );
     let stranger = CustomerId::new();
-    let theirs = f.orders.get_for_customer(order.id, stranger).await.unwrap_err();
+    let theirs = f
+        .orders
+        .get_for_customer(order.id, stranger)
+        .await
+        .unwrap_err();
     let missing = f
         .orders
         .get_for_customer(commerce_orders::OrderId::new(), stranger)
         .await
         .unwrap_err();
-    assert!(matches!(theirs, Error::NotFound { entity: "order", .. }));
-    assert!(matches!(missing, Error::NotFound { entity: "order", .. }));
+    assert!(matches!(
+        theirs,
+        Error::NotFound {
+            entity: "order",
+            ..
+        }
+    ));
+    assert!(matches!(
+        missing,
+        Error::NotFound {
+            entity: "order",
+            ..
+        }
+    ));
     let listed = f
         .orders
         .list_for_customer(stranger, commerce_orders::OrderPage::first(10))

@@ -2,6 +2,9 @@
 //! transition sequences never reach an illegal state, and rejected transitions leave
 //! the state unchanged.
 
+// Test code: helpers outside `#[test]` functions unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use chrono::Duration;
 use proptest::prelude::*;
 
@@ -10,8 +13,8 @@ use commerce_core::{Currency, CustomerId, Money};
 use commerce_orders::testkit::sample_order;
 use commerce_orders::{
     Authorization, CancelReason, Capture, Decline, DeclineReason, Error, FulfilmentStatus,
-    IdempotencyKey, MachineState, Order, OrderEvent, OrderStatus, PaymentReference,
-    PaymentStatus, RefundReceipt, ShipmentLine, StateMachine, Transitioned,
+    IdempotencyKey, MachineState, Order, OrderEvent, OrderStatus, PaymentReference, PaymentStatus,
+    RefundReceipt, ShipmentLine, StateMachine, Transitioned,
 };
 
 fn machine_walk<S: StateMachine>(targets: &[usize]) {
@@ -53,6 +56,7 @@ enum Op {
     Confirm,
     Capture,
     Void,
+    CancelVoiding,
     Refund(i64),
     Cancel,
     Ship(usize, u32),
@@ -68,6 +72,7 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::Confirm),
         Just(Op::Capture),
         Just(Op::Void),
+        Just(Op::CancelVoiding),
         (1i64..4000).prop_map(Op::Refund),
         Just(Op::Cancel),
         (0usize..3, 1u32..4).prop_map(|(l, q)| Op::Ship(l, q)),
@@ -107,6 +112,7 @@ fn apply(order: &Order, op: &Op, n: i64) -> Result<Transitioned, Error> {
             now,
         ),
         Op::Void => order.record_void(now),
+        Op::CancelVoiding => order.cancel_voiding(CancelReason::CustomerRequested, now),
         Op::Refund(minor) => {
             let amount = Money::from_minor(*minor, order.currency);
             order.record_refund(
@@ -125,7 +131,15 @@ fn apply(order: &Order, op: &Op, n: i64) -> Result<Transitioned, Error> {
         Op::Cancel => order.cancel(CancelReason::CustomerRequested, now),
         Op::Ship(line, quantity) => {
             let sku = order.lines[line % order.lines.len()].sku.clone();
-            order.ship(&[ShipmentLine { sku, quantity: *quantity }], None, None, now)
+            order.ship(
+                &[ShipmentLine {
+                    sku,
+                    quantity: *quantity,
+                }],
+                None,
+                None,
+                now,
+            )
         }
         Op::Deliver => order.deliver(now),
         Op::Return => order.mark_returned(now),
@@ -183,9 +197,15 @@ fn check_events(before: &Order, t: &Transitioned) {
     let has = |f: &dyn Fn(&OrderEvent) -> bool| t.events.iter().any(f);
     if before.status != after.status {
         match after.status {
-            OrderStatus::Confirmed => assert!(has(&|e| matches!(e, OrderEvent::OrderConfirmed { .. }))),
-            OrderStatus::Cancelled => assert!(has(&|e| matches!(e, OrderEvent::OrderCancelled { .. }))),
-            OrderStatus::Completed => assert!(has(&|e| matches!(e, OrderEvent::OrderCompleted { .. }))),
+            OrderStatus::Confirmed => {
+                assert!(has(&|e| matches!(e, OrderEvent::OrderConfirmed { .. })))
+            }
+            OrderStatus::Cancelled => {
+                assert!(has(&|e| matches!(e, OrderEvent::OrderCancelled { .. })))
+            }
+            OrderStatus::Completed => {
+                assert!(has(&|e| matches!(e, OrderEvent::OrderCompleted { .. })))
+            }
             OrderStatus::PendingPayment => panic!("went back to pending"),
         }
     }

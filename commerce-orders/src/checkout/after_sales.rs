@@ -6,7 +6,6 @@
 //! gateway calls are keyed, so a repeat never moves money twice).
 
 use commerce_core::{CustomerId, Money};
-use commerce_inventory::{AdjustmentReason, ReservationStatus, StockAdjustment};
 
 use crate::error::{Error, Result};
 use crate::id::{IdempotencyKey, OrderId};
@@ -27,19 +26,21 @@ impl Checkout {
 
     /// Captures the whole authorization of `order` at the gateway.
     async fn capture_all(&self, order: &Order) -> Result<Capture> {
-        let reference = order
-            .payment
-            .provider_reference
-            .as_ref()
-            .ok_or_else(|| Error::Conflict(format!("order {} has no authorization", order.id)))?;
-        self.payments.capture(reference, order.payment.authorized).await
+        let reference =
+            order.payment.provider_reference.as_ref().ok_or_else(|| {
+                Error::Conflict(format!("order {} has no authorization", order.id))
+            })?;
+        self.payments
+            .capture(reference, order.payment.authorized)
+            .await
     }
 
     /// Cancels an order of `customer_id` at their request (see [`Checkout::cancel`]).
     /// Another customer's order is `NotFound`.
     pub async fn cancel_for_customer(&self, id: OrderId, customer_id: CustomerId) -> Result<Order> {
         let order = self.orders.get_for_customer(id, customer_id).await?;
-        self.cancel_loaded(order, CancelReason::CustomerRequested).await
+        self.cancel_loaded(order, CancelReason::CustomerRequested)
+            .await
     }
 
     /// Cancels an order before anything shipped: the hold is voided (or the captured
@@ -72,18 +73,15 @@ impl Checkout {
         let mut t = Transitioned::unchanged(order.clone());
         if t.order.payment.status == PaymentStatus::Pending {
             // A checkout may be mid-way: a hold made with its key must go too.
-            if let Some(record) = self
+            let record = self
                 .payments
                 .lookup_by_idempotency_key(&order.payment.idempotency_key)
-                .await?
+                .await?;
+            if let Some(record) = record
+                && record.status == GatewayPaymentStatus::Authorized
+                && let Some(auth) = record.authorization(now)
             {
-                if let (GatewayPaymentStatus::Authorized, Some(auth)) =
-                    (record.status, record.authorization(now))
-                {
-                    self.payments.void(&auth.payment_reference).await?;
-                    t = t.then(|o| o.record_authorization(&auth, now))?;
-                    t = t.then(|o| o.record_void(now))?;
-                }
+                t = t.then(|o| o.record_authorization(&auth, now))?;
             }
         }
         match t.order.payment.status {
@@ -91,7 +89,7 @@ impl Checkout {
                 if let Some(reference) = &t.order.payment.provider_reference {
                     self.payments.void(reference).await?;
                 }
-                t = t.then(|o| o.record_void(now))?;
+                t = t.then(|o| o.cancel_voiding(reason, now))?;
             }
             PaymentStatus::Captured | PaymentStatus::PartiallyRefunded => {
                 let amount = t.order.payment.refundable()?;
@@ -108,46 +106,13 @@ impl Checkout {
                     })
                     .await?;
                 t = t.then(|o| o.record_refund(&receipt, key, "order cancelled", now))?;
+                t = t.then(|o| o.cancel(reason, now))?;
             }
-            _ => {}
+            _ => t = t.then(|o| o.cancel(reason, now))?,
         }
-        t = t.then(|o| o.cancel(reason, now))?;
         let cancelled = self.store(&order, t).await?;
         self.return_stock(&cancelled).await?;
         Ok(cancelled)
-    }
-
-    /// Releases an active reservation or restocks a committed one.
-    async fn return_stock(&self, order: &Order) -> Result<()> {
-        let now = self.clock.now();
-        let Some(reservation) = self.inventory.reservation(order.reservation_id).await? else {
-            return Ok(());
-        };
-        match reservation.status {
-            ReservationStatus::Active => {
-                self.inventory.release(order.reservation_id, now).await?;
-            }
-            ReservationStatus::Committed => {
-                for line in &order.lines {
-                    self.inventory
-                        .adjust(
-                            &StockAdjustment {
-                                sku: line.sku.clone(),
-                                location: reservation.location.clone(),
-                                delta: i64::from(line.quantity),
-                                reason: AdjustmentReason::Restock {
-                                    reference: order.id.to_string(),
-                                },
-                                note: Some("order cancelled before shipment".to_owned()),
-                            },
-                            now,
-                        )
-                        .await?;
-                }
-            }
-            ReservationStatus::Released | ReservationStatus::Expired => {}
-        }
-        Ok(())
     }
 
     /// Records a shipment of `lines` (partial shipments by line quantities). With
@@ -212,7 +177,12 @@ impl Checkout {
         reason: &str,
     ) -> Result<Order> {
         let order = self.load(id).await?;
-        if order.payment.refunds.iter().any(|r| r.idempotency_key == key) {
+        if order
+            .payment
+            .refunds
+            .iter()
+            .any(|r| r.idempotency_key == key)
+        {
             return Ok(order);
         }
         order.plan_refund(amount)?;

@@ -149,10 +149,10 @@ impl CheckoutRequest {
         if let Some(b) = &self.billing_address {
             b.validate()?;
         }
-        if let CartKey::Customer(owner) = self.cart {
-            if self.customer_id != Some(owner) {
-                return Err(Error::not_found("cart", self.cart));
-            }
+        if let CartKey::Customer(owner) = self.cart
+            && self.customer_id != Some(owner)
+        {
+            return Err(Error::not_found("cart", self.cart));
         }
         Ok(email)
     }

@@ -25,13 +25,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use commerce_cart::pricing::{PricingContext, price_cart};
 use commerce_cart::CartStore;
+use commerce_cart::pricing::{PricingContext, price_cart};
 use commerce_core::ports::CatalogStore;
 use commerce_core::pricing::Promotion;
 use commerce_core::{Clock, DomainEvent, EventEnvelope, Money};
 use commerce_inventory::{
-    InventoryStore, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
+    AdjustmentReason, InventoryStore, ReservationId, ReservationLine, ReservationStatus,
+    ReserveRequest, StockAdjustment,
 };
 
 pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest};
@@ -43,7 +44,9 @@ use crate::id::OrderId;
 use crate::lifecycle::{NewOrder, Transitioned};
 use crate::machine::{OrderStatus, PaymentStatus};
 use crate::model::{CancelReason, Order, OrderLine, OrderTotals, ShippingSnapshot};
-use crate::payment::{AuthorizeOutcome, AuthorizeRequest, Authorization, Decline, PaymentGateway, PaymentMethod};
+use crate::payment::{
+    Authorization, AuthorizeOutcome, AuthorizeRequest, Decline, PaymentGateway, PaymentMethod,
+};
 use crate::store::{CreateOutcome, OrderStore};
 
 /// The step after which a simulated crash stops a checkout
@@ -75,7 +78,9 @@ pub struct Checkout {
 
 impl std::fmt::Debug for Checkout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Checkout").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Checkout")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,7 +160,11 @@ impl Checkout {
 
     async fn run(&self, request: &CheckoutRequest, stop: Option<CheckoutStep>) -> Result<Order> {
         let email = request.validate()?;
-        if let Some(existing) = self.orders.by_idempotency_key(&request.idempotency_key).await? {
+        if let Some(existing) = self
+            .orders
+            .by_idempotency_key(&request.idempotency_key)
+            .await?
+        {
             return Self::existing(existing);
         }
         let placed = match self.place(request, email).await {
@@ -163,7 +172,11 @@ impl Checkout {
             Err(e) => {
                 // A concurrent duplicate may have placed the order and cleared the
                 // cart since we looked: its order is the answer.
-                return match self.orders.by_idempotency_key(&request.idempotency_key).await? {
+                return match self
+                    .orders
+                    .by_idempotency_key(&request.idempotency_key)
+                    .await?
+                {
                     Some(existing) => Self::existing(existing),
                     None => Err(e),
                 };
@@ -171,7 +184,10 @@ impl Checkout {
         };
         let outcome = self
             .orders
-            .create(&placed.order, &envelopes(&placed.events, placed.order.created_at)?)
+            .create(
+                &placed.order,
+                &envelopes(&placed.events, placed.order.created_at)?,
+            )
             .await?;
         let order = match outcome {
             CreateOutcome::Created(order) => order,
@@ -263,16 +279,24 @@ impl Checkout {
         let b = priced.breakdown;
         let limits = &self.config.limits;
         if b.lines.len() > limits.max_lines as usize {
-            return Err(Error::LimitExceeded(format!("at most {} lines per order", limits.max_lines)));
+            return Err(Error::LimitExceeded(format!(
+                "at most {} lines per order",
+                limits.max_lines
+            )));
         }
         let units: u64 = b.lines.iter().map(|l| u64::from(l.quantity)).sum();
         if units > limits.max_units {
-            return Err(Error::LimitExceeded(format!("at most {} units per order", limits.max_units)));
+            return Err(Error::LimitExceeded(format!(
+                "at most {} units per order",
+                limits.max_units
+            )));
         }
-        if let Some(max) = limits.max_grand_total {
-            if b.grand_total.checked_cmp(&max)?.is_gt() {
-                return Err(Error::LimitExceeded(format!("order totals above {max} are not accepted")));
-            }
+        if let Some(max) = limits.max_grand_total
+            && b.grand_total.checked_cmp(&max)?.is_gt()
+        {
+            return Err(Error::LimitExceeded(format!(
+                "order totals above {max} are not accepted"
+            )));
         }
         let currency = b.currency;
         let zero = Money::zero(currency);
@@ -350,11 +374,22 @@ impl Checkout {
     /// order is then cancelled.
     async fn reserve(&self, order: Order) -> Result<Result<Order>> {
         let now = self.clock.now();
-        match self.inventory.reserve(&self.reserve_request(&order, now), now).await {
-            Ok(r) if matches!(r.status, ReservationStatus::Active | ReservationStatus::Committed) => {
+        match self
+            .inventory
+            .reserve(&self.reserve_request(&order, now), now)
+            .await
+        {
+            Ok(r)
+                if matches!(
+                    r.status,
+                    ReservationStatus::Active | ReservationStatus::Committed
+                ) =>
+            {
                 Ok(Ok(order))
             }
-            Ok(_) => Ok(Err(self.fail(order, CancelReason::ReservationExpired, None).await)),
+            Ok(_) => Ok(Err(self
+                .fail(order, CancelReason::ReservationExpired, None)
+                .await)),
             Err(commerce_inventory::Error::InsufficientStock {
                 sku,
                 requested,
@@ -396,6 +431,19 @@ impl Checkout {
         auth: &Authorization,
         stop: Option<CheckoutStep>,
     ) -> Result<Order> {
+        let id = order.id;
+        match self.try_finish(order, auth, stop).await {
+            Err(Error::Conflict(_)) => self.after_conflict(id, auth).await,
+            other => other,
+        }
+    }
+
+    async fn try_finish(
+        &self,
+        order: Order,
+        auth: &Authorization,
+        stop: Option<CheckoutStep>,
+    ) -> Result<Order> {
         let now = self.clock.now();
         match self.inventory.commit(order.reservation_id, now).await {
             Ok(_) => {}
@@ -406,7 +454,7 @@ impl Checkout {
                 // Released or expired while the payment was on its way: try holding
                 // the stock again, else give the money back and cancel.
                 match self.rereserve(order).await? {
-                    Ok(order) => return Box::pin(self.finish(order, auth, stop)).await,
+                    Ok(order) => return Box::pin(self.try_finish(order, auth, stop)).await,
                     Err(order) => return Err(self.fail_after_authorization(order, auth).await),
                 }
             }
@@ -425,19 +473,20 @@ impl Checkout {
             && t.order.payment.status == PaymentStatus::Authorized
         {
             // A failed capture leaves the payment authorized; shipping captures it.
-            if let Ok(capture) = self.payments.capture(&auth.payment_reference, auth.amount).await {
+            if let Ok(capture) = self
+                .payments
+                .capture(&auth.payment_reference, auth.amount)
+                .await
+            {
                 t = t.then(|o| o.record_capture(&capture, now))?;
             }
         }
-        match self.store(&order, t).await {
-            Ok(confirmed) => Ok(confirmed),
-            Err(Error::Conflict(_)) => self.after_conflict(order.id, auth).await,
-            Err(e) => Err(e),
-        }
+        self.store(&order, t).await
     }
 
     /// Someone else changed the order while we finished it: accept their outcome, and
-    /// undo our payment and stock if they cancelled it.
+    /// give our authorization back if they cancelled it. The stock is theirs to
+    /// return: only the writer whose update won touches it.
     async fn after_conflict(&self, id: OrderId, auth: &Authorization) -> Result<Order> {
         let current = self
             .orders
@@ -448,7 +497,6 @@ impl Checkout {
             return Ok(current);
         }
         self.undo_payment(&current, auth).await?;
-        self.restock(&current).await?;
         Self::existing(current)
     }
 
@@ -460,7 +508,11 @@ impl Checkout {
         moved.reservation_id = ReservationId::new();
         moved.updated_at = now.max(order.updated_at);
         let moved = self.orders.update(&moved, order.version, &[]).await?;
-        match self.inventory.reserve(&self.reserve_request(&moved, now), now).await {
+        match self
+            .inventory
+            .reserve(&self.reserve_request(&moved, now), now)
+            .await
+        {
             Ok(r) if r.status == ReservationStatus::Active => Ok(Ok(moved)),
             Ok(_) | Err(commerce_inventory::Error::InsufficientStock { .. }) => Ok(Err(moved)),
             Err(e) => Err(e.into()),
@@ -473,7 +525,10 @@ impl Checkout {
             Ok(()) => Ok(()),
             Err(Error::Conflict(_)) => {
                 let refund_key = order.idempotency_key.derive("undo-refund")?;
-                let record = self.payments.lookup_by_idempotency_key(&order.payment.idempotency_key).await?;
+                let record = self
+                    .payments
+                    .lookup_by_idempotency_key(&order.payment.idempotency_key)
+                    .await?;
                 let left = match record {
                     Some(r) => r.captured.checked_sub(r.refunded)?,
                     None => Money::zero(order.currency),
@@ -494,33 +549,36 @@ impl Checkout {
         }
     }
 
-    /// Gives sold stock of a cancelled order back (its reservation was committed).
-    async fn restock(&self, order: &Order) -> Result<()> {
-        let committed = self
-            .inventory
-            .reservation(order.reservation_id)
-            .await?
-            .is_some_and(|r| r.status == ReservationStatus::Committed);
-        if !committed {
-            let _ = self.inventory.release(order.reservation_id, self.clock.now()).await;
-            return Ok(());
-        }
+    /// Returns the stock of a cancelled order: releases an active reservation,
+    /// restocks a committed one (a `Restock` adjustment per line naming the order).
+    async fn return_stock(&self, order: &Order) -> Result<()> {
         let now = self.clock.now();
-        for line in &order.lines {
-            self.inventory
-                .adjust(
-                    &commerce_inventory::StockAdjustment {
-                        sku: line.sku.clone(),
-                        location: self.config.location.clone(),
-                        delta: i64::from(line.quantity),
-                        reason: commerce_inventory::AdjustmentReason::Restock {
-                            reference: order.id.to_string(),
-                        },
-                        note: Some("order cancelled".to_owned()),
-                    },
-                    now,
-                )
-                .await?;
+        let Some(reservation) = self.inventory.reservation(order.reservation_id).await? else {
+            return Ok(());
+        };
+        match reservation.status {
+            ReservationStatus::Active => {
+                self.inventory.release(order.reservation_id, now).await?;
+            }
+            ReservationStatus::Committed => {
+                for line in &order.lines {
+                    self.inventory
+                        .adjust(
+                            &StockAdjustment {
+                                sku: line.sku.clone(),
+                                location: reservation.location.clone(),
+                                delta: i64::from(line.quantity),
+                                reason: AdjustmentReason::Restock {
+                                    reference: order.id.to_string(),
+                                },
+                                note: Some("order cancelled before shipment".to_owned()),
+                            },
+                            now,
+                        )
+                        .await?;
+                }
+            }
+            ReservationStatus::Released | ReservationStatus::Expired => {}
         }
         Ok(())
     }
@@ -532,7 +590,11 @@ impl Checkout {
         }
     }
 
-    async fn try_fail_after_authorization(&self, order: Order, auth: &Authorization) -> Result<Error> {
+    async fn try_fail_after_authorization(
+        &self,
+        order: Order,
+        auth: &Authorization,
+    ) -> Result<Error> {
         self.undo_payment(&order, auth).await?;
         let now = self.clock.now();
         let mut t = Transitioned::unchanged(order.clone());
@@ -543,7 +605,8 @@ impl Checkout {
             t = t.then(|o| o.record_void(now))?;
         }
         t = t.then(|o| o.cancel(CancelReason::ReservationExpired, now))?;
-        self.store(&order, t).await?;
+        let cancelled = self.store(&order, t).await?;
+        self.return_stock(&cancelled).await?;
         Ok(Error::CheckoutFailed {
             order_id: order.id,
             reason: CancelReason::ReservationExpired,
@@ -559,8 +622,8 @@ impl Checkout {
         self.fail(order, reason, Some(decline)).await
     }
 
-    /// Releases the stock and cancels the order (no money held). Returns the error
-    /// to give the caller: `CheckoutFailed`, or what went wrong on the way.
+    /// Cancels the order (no money held) and returns its stock. Returns the error to
+    /// give the caller: `CheckoutFailed`, or what went wrong on the way.
     pub(crate) async fn fail(
         &self,
         order: Order,
@@ -579,10 +642,6 @@ impl Checkout {
         decline: Option<&Decline>,
     ) -> Result<Error> {
         let now = self.clock.now();
-        match self.inventory.release(order.reservation_id, now).await {
-            Ok(_) | Err(commerce_inventory::Error::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
         let t = match decline {
             Some(d) if order.payment.status == PaymentStatus::Pending => order
                 .record_decline(d, now)?
@@ -590,10 +649,16 @@ impl Checkout {
             _ => order.cancel(reason.clone(), now)?,
         };
         match self.store(&order, t).await {
-            Ok(_) => Ok(Error::CheckoutFailed {
-                order_id: order.id,
-                reason,
-            }),
+            Ok(cancelled) => {
+                // Only the writer whose cancel won returns the stock, so it goes
+                // back once. A crash right here leaves an active reservation, which
+                // the expiry sweep returns.
+                self.return_stock(&cancelled).await?;
+                Ok(Error::CheckoutFailed {
+                    order_id: order.id,
+                    reason,
+                })
+            }
             Err(Error::Conflict(_)) => {
                 let current = self
                     .orders
@@ -601,7 +666,10 @@ impl Checkout {
                     .await?
                     .ok_or_else(|| Error::not_found("order", order.id))?;
                 Ok(Self::existing(current).err().unwrap_or_else(|| {
-                    Error::Conflict(format!("order {} changed while its checkout failed", order.id))
+                    Error::Conflict(format!(
+                        "order {} changed while its checkout failed",
+                        order.id
+                    ))
                 }))
             }
             Err(e) => Err(e),

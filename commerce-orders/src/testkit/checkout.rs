@@ -57,7 +57,11 @@ impl CheckoutFixture {
 }
 
 /// A cart (the customer's, or a new guest cart) holding `lines`.
-pub async fn cart_with(f: &CheckoutFixture, customer: Option<CustomerId>, lines: &[(&Sku, u32)]) -> CartKey {
+pub async fn cart_with(
+    f: &CheckoutFixture,
+    customer: Option<CustomerId>,
+    lines: &[(&Sku, u32)],
+) -> CartKey {
     let key = match customer {
         Some(c) => CartKey::Customer(c),
         None => CartKey::Guest(GuestCartId::new()),
@@ -72,7 +76,11 @@ pub async fn cart_with(f: &CheckoutFixture, customer: Option<CustomerId>, lines:
 }
 
 /// A checkout request to California with `method`.
-pub fn request(cart: CartKey, customer: Option<CustomerId>, method: PaymentMethod) -> CheckoutRequest {
+pub fn request(
+    cart: CartKey,
+    customer: Option<CustomerId>,
+    method: PaymentMethod,
+) -> CheckoutRequest {
     CheckoutRequest {
         idempotency_key: IdempotencyKey::new(unique("checkout")).unwrap(),
         cart,
@@ -96,7 +104,11 @@ async fn level(f: &CheckoutFixture, sku: &Sku) -> StockLevel {
 
 async fn assert_stock(f: &CheckoutFixture, sku: &Sku, on_hand: u64, reserved: u64) {
     let l = level(f, sku).await;
-    assert_eq!((l.on_hand, l.reserved), (on_hand, reserved), "stock of {sku}");
+    assert_eq!(
+        (l.on_hand, l.reserved),
+        (on_hand, reserved),
+        "stock of {sku}"
+    );
 }
 
 async fn order_topics(f: &CheckoutFixture, id: OrderId) -> Vec<String> {
@@ -126,7 +138,8 @@ fn failed_reason(result: Result<Order, Error>) -> (OrderId, CancelReason) {
 
 /// Past the recovery grace period.
 fn later(f: &CheckoutFixture, c: &Checkout) -> chrono::DateTime<chrono::Utc> {
-    f.clock.advance(c.config().recovery_grace + Duration::seconds(1));
+    f.clock
+        .advance(c.config().recovery_grace + Duration::seconds(1));
     f.clock_now()
 }
 
@@ -153,7 +166,12 @@ pub async fn checkout_confirms_the_order_sells_the_stock_and_clears_the_cart(f: 
     assert_eq!((stats.authorizations, stats.captures), (1, 1));
     assert_eq!(
         order_topics(&f, order.id).await,
-        vec!["order.placed", "payment.authorized", "order.confirmed", "payment.captured"]
+        vec![
+            "order.placed",
+            "payment.authorized",
+            "order.confirmed",
+            "payment.captured"
+        ]
     );
 }
 
@@ -269,7 +287,10 @@ pub async fn decline_releases_the_stock_and_cancels_with_the_reason(f: CheckoutF
     assert_eq!(order.cancel_reason, Some(reason.clone()));
     order.check_invariants().unwrap();
     assert_stock(&f, &sku, 10, 0).await;
-    assert!(f.carts.cart(&cart).await.unwrap().is_some(), "the cart stays for another try");
+    assert!(
+        f.carts.cart(&cart).await.unwrap().is_some(),
+        "the cart stays for another try"
+    );
     let (again, again_reason) = failed_reason(c.checkout(&req).await);
     assert_eq!((again, again_reason), (id, reason));
     assert_eq!(
@@ -283,7 +304,10 @@ pub async fn out_of_stock_cancels_without_charging(f: CheckoutFixture) {
     let c = checkout(&f);
     let sku = stocked_sku(&f, "20.00", 1).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
-    let (id, reason) = failed_reason(c.checkout(&request(cart, None, card(test_cards::APPROVED))).await);
+    let (id, reason) = failed_reason(
+        c.checkout(&request(cart, None, card(test_cards::APPROVED)))
+            .await,
+    );
     assert_eq!(
         reason,
         CancelReason::OutOfStock {
@@ -303,7 +327,10 @@ pub async fn recovery_after_crash_once_placed_cancels(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(&request(cart, None, card(test_cards::APPROVED)), CheckoutStep::Placed)
+        .checkout_interrupted(
+            &request(cart, None, card(test_cards::APPROVED)),
+            CheckoutStep::Placed,
+        )
         .await
         .unwrap();
     assert_eq!(order.status, OrderStatus::PendingPayment);
@@ -321,7 +348,10 @@ pub async fn recovery_after_crash_once_reserved_cancels_and_releases(f: Checkout
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(&request(cart, None, card(test_cards::APPROVED)), CheckoutStep::Reserved)
+        .checkout_interrupted(
+            &request(cart, None, card(test_cards::APPROVED)),
+            CheckoutStep::Reserved,
+        )
         .await
         .unwrap();
     assert_stock(&f, &sku, 10, 2).await;
@@ -370,7 +400,10 @@ pub async fn recovery_after_crash_once_committed_confirms(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(&request(cart, None, card(test_cards::APPROVED)), CheckoutStep::Committed)
+        .checkout_interrupted(
+            &request(cart, None, card(test_cards::APPROVED)),
+            CheckoutStep::Committed,
+        )
         .await
         .unwrap();
     assert_stock(&f, &sku, 8, 0).await;
@@ -389,10 +422,16 @@ pub async fn recovery_after_gateway_failure_after_the_charge_confirms_once(f: Ch
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
-    f.gateway.inject_fault(GatewayOperation::Authorize, FaultTiming::AfterProcessing);
+    f.gateway
+        .inject_fault(GatewayOperation::Authorize, FaultTiming::AfterProcessing);
     let err = c.checkout(&req).await.unwrap_err();
     assert!(matches!(err, Error::GatewayUnavailable(_)), "{err:?}");
-    let pending = f.orders.by_idempotency_key(&req.idempotency_key).await.unwrap().unwrap();
+    let pending = f
+        .orders
+        .by_idempotency_key(&req.idempotency_key)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(pending.status, OrderStatus::PendingPayment);
     let report = c.recover(later(&f, &c)).await.unwrap();
     assert_eq!(report.confirmed, vec![pending.id]);
@@ -408,10 +447,14 @@ pub async fn recovery_voids_when_the_reservation_expired_and_the_stock_is_gone(f
     let sku = stocked_sku(&f, "20.00", 2).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let stuck = c
-        .checkout_interrupted(&request(cart, None, card(test_cards::APPROVED)), CheckoutStep::Authorized)
+        .checkout_interrupted(
+            &request(cart, None, card(test_cards::APPROVED)),
+            CheckoutStep::Authorized,
+        )
         .await
         .unwrap();
-    f.clock.advance(c.config().reservation_ttl + Duration::minutes(1));
+    f.clock
+        .advance(c.config().reservation_ttl + Duration::minutes(1));
     f.inventory.expire_due(f.clock_now(), 1000).await.unwrap();
     let other_cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let other = c
@@ -437,10 +480,14 @@ pub async fn recovery_rereserves_an_expired_reservation_when_stock_remains(f: Ch
     let sku = stocked_sku(&f, "20.00", 5).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let stuck = c
-        .checkout_interrupted(&request(cart, None, card(test_cards::APPROVED)), CheckoutStep::Authorized)
+        .checkout_interrupted(
+            &request(cart, None, card(test_cards::APPROVED)),
+            CheckoutStep::Authorized,
+        )
         .await
         .unwrap();
-    f.clock.advance(c.config().reservation_ttl + Duration::minutes(1));
+    f.clock
+        .advance(c.config().reservation_ttl + Duration::minutes(1));
     f.inventory.expire_due(f.clock_now(), 1000).await.unwrap();
     assert_stock(&f, &sku, 5, 0).await;
     let report = c.recover(later(&f, &c)).await.unwrap();
@@ -458,12 +505,18 @@ pub async fn recovery_leaves_young_orders_alone(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(&request(cart, None, card(test_cards::APPROVED)), CheckoutStep::Reserved)
+        .checkout_interrupted(
+            &request(cart, None, card(test_cards::APPROVED)),
+            CheckoutStep::Reserved,
+        )
         .await
         .unwrap();
     let report = c.recover(f.clock_now()).await.unwrap();
     assert!(!report.cancelled.contains(&order.id) && !report.confirmed.contains(&order.id));
-    assert_eq!(reload(&f, order.id).await.status, OrderStatus::PendingPayment);
+    assert_eq!(
+        reload(&f, order.id).await.status,
+        OrderStatus::PendingPayment
+    );
     assert_stock(&f, &sku, 10, 2).await;
 }
 
@@ -500,7 +553,10 @@ pub async fn cancel_before_shipment_refunds_and_restocks(f: CheckoutFixture) {
         .await
         .unwrap();
     assert_eq!(order.payment.status, PaymentStatus::Authorized);
-    let cancelled = c.cancel(order.id, CancelReason::CustomerRequested).await.unwrap();
+    let cancelled = c
+        .cancel(order.id, CancelReason::CustomerRequested)
+        .await
+        .unwrap();
     assert_eq!(cancelled.payment.status, PaymentStatus::Voided);
     assert_eq!(f.gateway.stats().voids, 1);
     assert_stock(&f, &sku, 10, 0).await;
@@ -522,20 +578,36 @@ pub async fn partial_shipments_then_delivery_complete_the_order(f: CheckoutFixtu
         quantity,
     };
     let first = c
-        .ship(order.id, &[ship(&a, 1)], Some("UPS".into()), Some("1Z1".into()))
+        .ship(
+            order.id,
+            &[ship(&a, 1)],
+            Some("UPS".into()),
+            Some("1Z1".into()),
+        )
         .await
         .unwrap();
     assert_eq!(first.fulfilment.status, FulfilmentStatus::PartiallyShipped);
     assert_eq!(first.payment.status, PaymentStatus::Captured);
-    let err = c.ship(order.id, &[ship(&a, 3)], None, None).await.unwrap_err();
+    let err = c
+        .ship(order.id, &[ship(&a, 3)], None, None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::ShipmentExceedsOrder { remaining: 2, .. }),
         "{err:?}"
     );
-    let err = c.cancel(order.id, CancelReason::CustomerRequested).await.unwrap_err();
+    let err = c
+        .cancel(order.id, CancelReason::CustomerRequested)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     let second = c
-        .ship(order.id, &[ship(&a, 2), ship(&b, 1)], None, Some("1Z2".into()))
+        .ship(
+            order.id,
+            &[ship(&a, 2), ship(&b, 1)],
+            None,
+            Some("1Z2".into()),
+        )
         .await
         .unwrap();
     assert_eq!(second.fulfilment.status, FulfilmentStatus::Shipped);
@@ -572,7 +644,15 @@ pub async fn cash_on_delivery_is_captured_on_delivery(f: CheckoutFixture) {
     assert_eq!(order.status, OrderStatus::Confirmed);
     assert_eq!(order.payment.status, PaymentStatus::Authorized);
     let shipped = c
-        .ship(order.id, &[ShipmentLine { sku: sku.clone(), quantity: 1 }], None, None)
+        .ship(
+            order.id,
+            &[ShipmentLine {
+                sku: sku.clone(),
+                quantity: 1,
+            }],
+            None,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(shipped.payment.status, PaymentStatus::Authorized);
@@ -607,7 +687,9 @@ pub async fn gift_card_balance_is_charged_once_and_restored_by_refund(f: Checkou
         }
     ));
     let key = IdempotencyKey::new(unique("refund")).unwrap();
-    c.refund(order.id, usd("10.00"), key, "goodwill").await.unwrap();
+    c.refund(order.id, usd("10.00"), key, "goodwill")
+        .await
+        .unwrap();
     assert_eq!(f.gateway.gift_card_balance(&code), Some(usd("33.55")));
     assert_stock(&f, &sku, 9, 0).await;
 }
@@ -626,26 +708,51 @@ pub async fn partial_refunds_are_allocated_exactly_across_lines(f: CheckoutFixtu
     let total = order.totals.grand_total;
     let key = IdempotencyKey::new(unique("refund")).unwrap();
     let part = usd("10.00");
-    let refunded = c.refund(order.id, part, key.clone(), "late delivery").await.unwrap();
+    let refunded = c
+        .refund(order.id, part, key.clone(), "late delivery")
+        .await
+        .unwrap();
     assert_eq!(refunded.payment.status, PaymentStatus::PartiallyRefunded);
     let r = &refunded.payment.refunds[0];
-    let sum = Money::sum(Currency::USD, r.line_amounts.iter().copied().chain([r.shipping])).unwrap();
+    let sum = Money::sum(
+        Currency::USD,
+        r.line_amounts.iter().copied().chain([r.shipping]),
+    )
+    .unwrap();
     assert_eq!(sum, part);
     for (line, share) in refunded.lines.iter().zip(&r.line_amounts) {
         assert_eq!(&line.refunded, share);
         assert!(line.refunded.checked_cmp(&line.total).unwrap().is_le());
     }
-    assert_eq!(c.refund(order.id, part, key, "late delivery").await.unwrap(), refunded);
+    assert_eq!(
+        c.refund(order.id, part, key, "late delivery")
+            .await
+            .unwrap(),
+        refunded
+    );
     assert_eq!(f.gateway.stats().refunds, 1);
     let rest = total.checked_sub(part).unwrap();
     let too_much = rest.checked_add(usd("0.01")).unwrap();
     let err = c
-        .refund(order.id, too_much, IdempotencyKey::new(unique("refund")).unwrap(), "x")
+        .refund(
+            order.id,
+            too_much,
+            IdempotencyKey::new(unique("refund")).unwrap(),
+            "x",
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::RefundExceedsCaptured { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::RefundExceedsCaptured { .. }),
+        "{err:?}"
+    );
     let all = c
-        .refund(order.id, rest, IdempotencyKey::new(unique("refund")).unwrap(), "returned")
+        .refund(
+            order.id,
+            rest,
+            IdempotencyKey::new(unique("refund")).unwrap(),
+            "returned",
+        )
         .await
         .unwrap();
     assert_eq!(all.payment.status, PaymentStatus::Refunded);
@@ -674,12 +781,59 @@ pub async fn customers_see_and_cancel_only_their_own_orders(f: CheckoutFixture) 
         .checkout(&request(cart, Some(owner), card(test_cards::APPROVED)))
         .await
         .unwrap();
-    assert_eq!(f.orders.get_for_customer(order.id, owner).await.unwrap().id, order.id);
-    let err = f.orders.get_for_customer(order.id, stranger).await.unwrap_err();
+    assert_eq!(
+        f.orders.get_for_customer(order.id, owner).await.unwrap().id,
+        order.id
+    );
+    let err = f
+        .orders
+        .get_for_customer(order.id, stranger)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     let err = c.cancel_for_customer(order.id, stranger).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     assert_eq!(reload(&f, order.id).await.status, OrderStatus::Confirmed);
     let cancelled = c.cancel_for_customer(order.id, owner).await.unwrap();
-    assert_eq!(cancelled.cancel_reason, Some(CancelReason::CustomerRequested));
+    assert_eq!(
+        cancelled.cancel_reason,
+        Some(CancelReason::CustomerRequested)
+    );
+}
+
+/// Cancelling an order whose checkout crashed after the charge voids that
+/// authorization (found by its key) and releases the stock; recovery then has
+/// nothing to do.
+pub async fn cancel_of_an_interrupted_checkout_voids_its_authorization(f: CheckoutFixture) {
+    let c = checkout(&f);
+    let sku = stocked_sku(&f, "20.00", 10).await;
+    let cart = cart_with(&f, None, &[(&sku, 2)]).await;
+    let order = c
+        .checkout_interrupted(
+            &request(cart, None, card(test_cards::APPROVED)),
+            CheckoutStep::Authorized,
+        )
+        .await
+        .unwrap();
+    assert_stock(&f, &sku, 10, 2).await;
+    let cancelled = c
+        .cancel(order.id, CancelReason::CustomerRequested)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert_eq!(cancelled.payment.status, PaymentStatus::Voided);
+    cancelled.check_invariants().unwrap();
+    assert_eq!(f.gateway.stats().voids, 1);
+    assert_stock(&f, &sku, 10, 0).await;
+    let report = c.recover(later(&f, &c)).await.unwrap();
+    assert!(!report.cancelled.contains(&order.id) && !report.confirmed.contains(&order.id));
+    assert_eq!(
+        order_topics(&f, order.id).await,
+        vec![
+            "order.placed",
+            "payment.authorized",
+            "payment.voided",
+            "order.cancelled"
+        ]
+    );
 }

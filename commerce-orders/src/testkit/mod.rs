@@ -178,7 +178,10 @@ impl CheckoutFixture {
     ) -> Self {
         CheckoutFixture {
             carts: Arc::new(MemoryCartStore::new().with_clock(clock.clone())),
-            catalog: Arc::new(MemoryCatalog::with_clock(memory_outbox.clone(), clock.clone())),
+            catalog: Arc::new(MemoryCatalog::with_clock(
+                memory_outbox.clone(),
+                clock.clone(),
+            )),
             inventory: Arc::new(MemoryInventory::new(memory_outbox)),
             orders,
             outbox,
@@ -270,6 +273,7 @@ macro_rules! checkout_conformance {
             recovery_rereserves_an_expired_reservation_when_stock_remains,
             recovery_leaves_young_orders_alone,
             cancel_before_shipment_refunds_and_restocks,
+            cancel_of_an_interrupted_checkout_voids_its_authorization,
             partial_shipments_then_delivery_complete_the_order,
             cash_on_delivery_is_captured_on_delivery,
             gift_card_balance_is_charged_once_and_restored_by_refund,

@@ -1,4 +1,4 @@
-//! Checks of [`OrderStore`] implementations.
+//! Checks of [`OrderStore`](crate::OrderStore) implementations.
 
 use std::collections::HashSet;
 
@@ -18,8 +18,8 @@ use crate::model::{CancelReason, Order, ShipmentLine};
 use crate::payment::{Authorization, Capture, PaymentReference, RefundReceipt};
 use crate::store::{CreateOutcome, OrderPage};
 
-use super::support::{sample_order, unique};
 use super::OrderStoreFixture;
+use super::support::{sample_order, unique};
 
 fn events(t: &Transitioned) -> Vec<EventEnvelope> {
     envelopes(&t.events, t.order.updated_at).unwrap()
@@ -54,7 +54,12 @@ fn authorization(order: &Order) -> Authorization {
 
 /// `create` stores the order as given with version 1 and writes its events.
 pub async fn create_stores_the_order_at_version_one_with_its_events(f: OrderStoreFixture) {
-    let mut t = sample_order(Some(CustomerId::new()), &unique("key"), Currency::USD, fixed_time());
+    let mut t = sample_order(
+        Some(CustomerId::new()),
+        &unique("key"),
+        Currency::USD,
+        fixed_time(),
+    );
     t.order.version = 42;
     let created = f.store.create(&t.order, &events(&t)).await.unwrap();
     let CreateOutcome::Created(stored) = created else {
@@ -74,9 +79,19 @@ pub async fn create_with_an_existing_key_returns_the_existing_order_and_writes_n
 ) {
     let key = unique("key");
     let first = sample_order(None, &key, Currency::USD, fixed_time());
-    let first = f.store.create(&first.order, &events(&first)).await.unwrap().into_order();
+    let first = f
+        .store
+        .create(&first.order, &events(&first))
+        .await
+        .unwrap()
+        .into_order();
     let second = sample_order(None, &key, Currency::USD, fixed_time());
-    match f.store.create(&second.order, &events(&second)).await.unwrap() {
+    match f
+        .store
+        .create(&second.order, &events(&second))
+        .await
+        .unwrap()
+    {
         CreateOutcome::Existing(o) => assert_eq!(o, first),
         CreateOutcome::Created(_) => panic!("the key is taken"),
     }
@@ -151,17 +166,30 @@ pub async fn update_with_a_stale_version_conflicts_and_writes_nothing(f: OrderSt
     let order = create(&f, None).await;
     let now = fixed_time();
     let cancel = order.cancel(CancelReason::CustomerRequested, now).unwrap();
-    let stored = f.store.update(&cancel.order, 1, &events(&cancel)).await.unwrap();
-    let err = f.store.update(&cancel.order, 1, &events(&cancel)).await.unwrap_err();
+    let stored = f
+        .store
+        .update(&cancel.order, 1, &events(&cancel))
+        .await
+        .unwrap();
+    let err = f
+        .store
+        .update(&cancel.order, 1, &events(&cancel))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     assert_eq!(f.store.get(order.id).await.unwrap(), Some(stored));
-    assert_eq!(order_events(&f, order.id).await, vec!["order.placed", "order.cancelled"]);
+    assert_eq!(
+        order_events(&f, order.id).await,
+        vec!["order.placed", "order.cancelled"]
+    );
 }
 
 /// Of 200 concurrent updates from one version, exactly one wins.
 pub async fn concurrent_updates_of_one_version_let_exactly_one_win(f: OrderStoreFixture) {
     let order = create(&f, None).await;
-    let t = order.cancel(CancelReason::CustomerRequested, fixed_time()).unwrap();
+    let t = order
+        .cancel(CancelReason::CustomerRequested, fixed_time())
+        .unwrap();
     let env = events(&t);
     let results = join_all((0..200).map(|_| f.store.update(&t.order, 1, &env))).await;
     let wins = results.iter().filter(|r| r.is_ok()).count();
@@ -170,7 +198,10 @@ pub async fn concurrent_updates_of_one_version_let_exactly_one_win(f: OrderStore
         assert!(matches!(r, Error::Conflict(_)), "{r:?}");
     }
     assert_eq!(f.store.get(order.id).await.unwrap().unwrap().version, 2);
-    assert_eq!(order_events(&f, order.id).await, vec!["order.placed", "order.cancelled"]);
+    assert_eq!(
+        order_events(&f, order.id).await,
+        vec!["order.placed", "order.cancelled"]
+    );
 }
 
 /// Updating an order never created is `NotFound`.
@@ -195,9 +226,9 @@ pub async fn update_round_trips_payment_refunds_and_shipments(f: OrderStoreFixtu
     let t = order
         .record_authorization(&auth, now)
         .unwrap()
-        .then(|o| o.record_capture(&capture, now))
-        .unwrap()
         .then(|o| o.confirm(now))
+        .unwrap()
+        .then(|o| o.record_capture(&capture, now))
         .unwrap()
         .then(|o| {
             o.ship(
@@ -220,7 +251,14 @@ pub async fn update_round_trips_payment_refunds_and_shipments(f: OrderStoreFixtu
         refunded_at: now,
     };
     let t = t
-        .then(|o| o.record_refund(&receipt, IdempotencyKey::new(unique("refund")).unwrap(), "damaged", now))
+        .then(|o| {
+            o.record_refund(
+                &receipt,
+                IdempotencyKey::new(unique("refund")).unwrap(),
+                "damaged",
+                now,
+            )
+        })
         .unwrap();
     let stored = f.store.update(&t.order, 1, &events(&t)).await.unwrap();
     let mut expected = t.order.clone();
@@ -237,8 +275,8 @@ pub async fn update_round_trips_payment_refunds_and_shipments(f: OrderStoreFixtu
         vec![
             "order.placed",
             "payment.authorized",
-            "payment.captured",
             "order.confirmed",
+            "payment.captured",
             "fulfilment.partially_shipped",
             "payment.refunded"
         ]
@@ -256,9 +294,16 @@ pub async fn get_for_customer_hides_other_customers_orders(f: OrderStoreFixture)
     let owner = CustomerId::new();
     let order = create(&f, Some(owner)).await;
     let guest_order = create(&f, None).await;
-    assert_eq!(f.store.get_for_customer(order.id, owner).await.unwrap(), order);
+    assert_eq!(
+        f.store.get_for_customer(order.id, owner).await.unwrap(),
+        order
+    );
     let stranger = CustomerId::new();
-    for (id, who) in [(order.id, stranger), (guest_order.id, owner), (OrderId::new(), owner)] {
+    for (id, who) in [
+        (order.id, stranger),
+        (guest_order.id, owner),
+        (OrderId::new(), owner),
+    ] {
         let err = f.store.get_for_customer(id, who).await.unwrap_err();
         match err {
             Error::NotFound { entity, id: shown } => {
@@ -274,7 +319,10 @@ pub async fn get_for_customer_hides_other_customers_orders(f: OrderStoreFixture)
 pub async fn by_idempotency_key_finds_the_order(f: OrderStoreFixture) {
     let order = create(&f, None).await;
     assert_eq!(
-        f.store.by_idempotency_key(&order.idempotency_key).await.unwrap(),
+        f.store
+            .by_idempotency_key(&order.idempotency_key)
+            .await
+            .unwrap(),
         Some(order)
     );
     let other = IdempotencyKey::new(unique("key")).unwrap();
@@ -293,7 +341,11 @@ pub async fn list_for_customer_pages_newest_first(f: OrderStoreFixture) {
         }
     }
     mine.sort_by_key(|o| std::cmp::Reverse(o.id));
-    let first = f.store.list_for_customer(customer, OrderPage::first(2)).await.unwrap();
+    let first = f
+        .store
+        .list_for_customer(customer, OrderPage::first(2))
+        .await
+        .unwrap();
     assert_eq!(first, mine[..2].to_vec());
     let second = f
         .store
@@ -307,13 +359,20 @@ pub async fn list_for_customer_pages_newest_first(f: OrderStoreFixture) {
         .await
         .unwrap();
     assert_eq!(second, mine[2..].to_vec());
-    assert!(f.store.list_for_customer(customer, OrderPage::first(0)).await.unwrap().is_empty());
-    assert!(f
-        .store
-        .list_for_customer(CustomerId::new(), OrderPage::first(10))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        f.store
+            .list_for_customer(customer, OrderPage::first(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .list_for_customer(CustomerId::new(), OrderPage::first(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// `list_recoverable` returns `PendingPayment` orders not updated since the cutoff,
@@ -323,14 +382,35 @@ pub async fn list_recoverable_returns_stale_pending_orders_oldest_first(f: Order
     let base = fixed_time() - Duration::days(3650);
     let mut pending = Vec::new();
     for i in 0..3 {
-        let t = sample_order(None, &unique("key"), Currency::USD, base + Duration::seconds(i));
-        pending.push(f.store.create(&t.order, &events(&t)).await.unwrap().into_order());
+        let t = sample_order(
+            None,
+            &unique("key"),
+            Currency::USD,
+            base + Duration::seconds(i),
+        );
+        pending.push(
+            f.store
+                .create(&t.order, &events(&t))
+                .await
+                .unwrap()
+                .into_order(),
+        );
     }
     let t = sample_order(None, &unique("key"), Currency::USD, base);
-    let cancelled = f.store.create(&t.order, &events(&t)).await.unwrap().into_order();
+    let cancelled = f
+        .store
+        .create(&t.order, &events(&t))
+        .await
+        .unwrap()
+        .into_order();
     let c = cancelled.cancel(CancelReason::Abandoned, base).unwrap();
     f.store.update(&c.order, 1, &events(&c)).await.unwrap();
-    let young = sample_order(None, &unique("key"), Currency::USD, base + Duration::hours(1));
+    let young = sample_order(
+        None,
+        &unique("key"),
+        Currency::USD,
+        base + Duration::hours(1),
+    );
     f.store.create(&young.order, &events(&young)).await.unwrap();
 
     let cutoff = base + Duration::minutes(1);

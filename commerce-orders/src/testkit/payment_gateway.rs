@@ -9,12 +9,12 @@ use commerce_core::Money;
 use crate::error::Error;
 use crate::id::IdempotencyKey;
 use crate::payment::{
-    AuthorizeOutcome, AuthorizeRequest, Authorization, GatewayPaymentStatus, PaymentGateway,
+    Authorization, AuthorizeOutcome, AuthorizeRequest, GatewayPaymentStatus, PaymentGateway,
     RefundRequest,
 };
 
-use super::support::unique;
 use super::PaymentGatewayFixture;
+use super::support::unique;
 
 fn key(prefix: &str) -> IdempotencyKey {
     IdempotencyKey::new(unique(prefix)).unwrap()
@@ -41,7 +41,12 @@ pub async fn authorize_approves_and_lookup_reports_it(f: PaymentGatewayFixture) 
     let k = key("auth");
     let auth = authorize(&f, &k, 4_999).await;
     assert_eq!(auth.amount, Money::from_minor(4_999, f.currency));
-    let record = f.gateway.lookup_by_idempotency_key(&k).await.unwrap().unwrap();
+    let record = f
+        .gateway
+        .lookup_by_idempotency_key(&k)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, GatewayPaymentStatus::Authorized);
     assert_eq!(record.payment_reference, Some(auth.payment_reference));
     assert_eq!(record.authorized, auth.amount);
@@ -72,7 +77,12 @@ pub async fn concurrent_authorizations_with_one_key_hold_once(f: PaymentGatewayF
         })
         .collect();
     assert_eq!(refs.len(), 1);
-    let record = f.gateway.lookup_by_idempotency_key(&k).await.unwrap().unwrap();
+    let record = f
+        .gateway
+        .lookup_by_idempotency_key(&k)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.authorized, Money::from_minor(2_500, f.currency));
 }
 
@@ -89,7 +99,12 @@ pub async fn decline_is_an_outcome_and_repeats_for_the_key(f: PaymentGatewayFixt
         panic!("a declined key must stay declined");
     };
     assert_eq!(first, again);
-    let record = f.gateway.lookup_by_idempotency_key(&k).await.unwrap().unwrap();
+    let record = f
+        .gateway
+        .lookup_by_idempotency_key(&k)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, GatewayPaymentStatus::Declined);
     assert_eq!(record.decline, Some(first));
     assert!(record.payment_reference.is_none());
@@ -100,9 +115,18 @@ pub async fn decline_is_an_outcome_and_repeats_for_the_key(f: PaymentGatewayFixt
 pub async fn key_reused_for_another_amount_conflicts(f: PaymentGatewayFixture) {
     let k = key("auth");
     authorize(&f, &k, 1_000).await;
-    let err = f.gateway.authorize(&request(&f, &k, 2_000)).await.unwrap_err();
+    let err = f
+        .gateway
+        .authorize(&request(&f, &k, 2_000))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
-    let record = f.gateway.lookup_by_idempotency_key(&k).await.unwrap().unwrap();
+    let record = f
+        .gateway
+        .lookup_by_idempotency_key(&k)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.authorized, Money::from_minor(1_000, f.currency));
 }
 
@@ -112,12 +136,30 @@ pub async fn capture_takes_the_authorized_amount_once(f: PaymentGatewayFixture) 
     let k = key("cap");
     let auth = authorize(&f, &k, 3_000).await;
     let too_much = Money::from_minor(3_001, f.currency);
-    assert!(f.gateway.capture(&auth.payment_reference, too_much).await.is_err());
-    let capture = f.gateway.capture(&auth.payment_reference, auth.amount).await.unwrap();
+    assert!(
+        f.gateway
+            .capture(&auth.payment_reference, too_much)
+            .await
+            .is_err()
+    );
+    let capture = f
+        .gateway
+        .capture(&auth.payment_reference, auth.amount)
+        .await
+        .unwrap();
     assert_eq!(capture.amount, auth.amount);
-    let again = f.gateway.capture(&auth.payment_reference, auth.amount).await.unwrap();
+    let again = f
+        .gateway
+        .capture(&auth.payment_reference, auth.amount)
+        .await
+        .unwrap();
     assert_eq!(again, capture);
-    let record = f.gateway.lookup_by_idempotency_key(&k).await.unwrap().unwrap();
+    let record = f
+        .gateway
+        .lookup_by_idempotency_key(&k)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, GatewayPaymentStatus::Captured);
     assert_eq!(record.captured, auth.amount);
     // A captured payment cannot be voided.
@@ -132,7 +174,12 @@ pub async fn void_cancels_the_hold_and_repeats_harmlessly(f: PaymentGatewayFixtu
     let auth = authorize(&f, &k, 1_500).await;
     f.gateway.void(&auth.payment_reference).await.unwrap();
     f.gateway.void(&auth.payment_reference).await.unwrap();
-    let record = f.gateway.lookup_by_idempotency_key(&k).await.unwrap().unwrap();
+    let record = f
+        .gateway
+        .lookup_by_idempotency_key(&k)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, GatewayPaymentStatus::Voided);
     let err = f
         .gateway
@@ -146,7 +193,10 @@ pub async fn void_cancels_the_hold_and_repeats_harmlessly(f: PaymentGatewayFixtu
 pub async fn refund_is_idempotent_by_key_and_bounded_by_the_capture(f: PaymentGatewayFixture) {
     let k = key("refund");
     let auth = authorize(&f, &k, 10_000).await;
-    f.gateway.capture(&auth.payment_reference, auth.amount).await.unwrap();
+    f.gateway
+        .capture(&auth.payment_reference, auth.amount)
+        .await
+        .unwrap();
     let rk = key("r1");
     let part = RefundRequest {
         payment_reference: auth.payment_reference.clone(),
@@ -166,14 +216,22 @@ pub async fn refund_is_idempotent_by_key_and_bounded_by_the_capture(f: PaymentGa
         amount: Money::from_minor(7_501, f.currency),
     };
     let err = f.gateway.refund(&too_much).await.unwrap_err();
-    assert!(matches!(err, Error::RefundExceedsCaptured { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::RefundExceedsCaptured { .. }),
+        "{err:?}"
+    );
     let rest = RefundRequest {
         amount: Money::from_minor(7_500, f.currency),
         ..too_much
     };
     let last = f.gateway.refund(&rest).await.unwrap();
     assert_eq!(last.total_refunded, auth.amount);
-    let record = f.gateway.lookup_by_idempotency_key(&k).await.unwrap().unwrap();
+    let record = f
+        .gateway
+        .lookup_by_idempotency_key(&k)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.status, GatewayPaymentStatus::Refunded);
     assert_eq!(record.refunded, auth.amount);
 }
@@ -181,5 +239,11 @@ pub async fn refund_is_idempotent_by_key_and_bounded_by_the_capture(f: PaymentGa
 /// A key never used is `None`.
 pub async fn lookup_of_an_unknown_key_is_none(f: PaymentGatewayFixture) {
     let gateway: &dyn PaymentGateway = f.gateway.as_ref();
-    assert_eq!(gateway.lookup_by_idempotency_key(&key("none")).await.unwrap(), None);
+    assert_eq!(
+        gateway
+            .lookup_by_idempotency_key(&key("none"))
+            .await
+            .unwrap(),
+        None
+    );
 }
