@@ -1,8 +1,10 @@
-//! # commerce
-//!
-//! Facade over the `commerce` crate family. See the README.
+#![doc = include_str!("../README.md")]
 
 pub use commerce_cart as cart;
 pub use commerce_core as core;
 pub use commerce_inventory as inventory;
 pub use commerce_orders as orders;
+#[cfg(feature = "postgres")]
+pub use commerce_postgres as postgres;
+#[cfg(feature = "redis")]
+pub use commerce_redis as redis;
