@@ -17,9 +17,7 @@ impl CountryCode {
     /// Validates a two-letter upper-case code.
     pub fn new(code: &str) -> Result<Self> {
         match code.as_bytes() {
-            [a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
-                Ok(CountryCode([*a, *b]))
-            }
+            [a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => Ok(CountryCode([*a, *b])),
             _ => Err(Error::validation(
                 "country",
                 format!("{code:?} is not an ISO 3166-1 alpha-2 code"),
@@ -99,7 +97,10 @@ impl Address {
                 return Err(Error::validation(field, "must not be empty"));
             }
             if v.chars().count() > max {
-                return Err(Error::validation(field, format!("at most {max} characters")));
+                return Err(Error::validation(
+                    field,
+                    format!("at most {max} characters"),
+                ));
             }
             Ok(())
         }

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 /// Declares a UUID v7 newtype id with `new`, `from_uuid`, `as_uuid`, `Display`,
 /// `FromStr` and serde as a plain UUID string.

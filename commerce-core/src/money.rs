@@ -307,17 +307,23 @@ impl Money {
     /// Fails with [`Error::InvalidAmount`] when `weights` is empty or all zero.
     pub fn allocate(&self, weights: &[Decimal]) -> Result<Vec<Money>> {
         if weights.is_empty() {
-            return Err(Error::InvalidAmount("allocation needs at least one weight".into()));
+            return Err(Error::InvalidAmount(
+                "allocation needs at least one weight".into(),
+            ));
         }
         if weights.iter().any(|w| w.is_sign_negative() && !w.is_zero()) {
-            return Err(Error::InvalidAmount("allocation weights must not be negative".into()));
+            return Err(Error::InvalidAmount(
+                "allocation weights must not be negative".into(),
+            ));
         }
         let total_weight = weights
             .iter()
             .try_fold(Decimal::ZERO, |acc, w| acc.checked_add(*w))
             .ok_or(Error::Overflow)?;
         if total_weight.is_zero() {
-            return Err(Error::InvalidAmount("allocation weights sum to zero".into()));
+            return Err(Error::InvalidAmount(
+                "allocation weights sum to zero".into(),
+            ));
         }
         let whole = i128::from(self.to_minor()?);
         let sign: i128 = if whole < 0 { -1 } else { 1 };
@@ -426,7 +432,10 @@ mod tests {
         let m = Money::parse("100.00", Currency::USD).unwrap();
         let parts = m.split_evenly(3).unwrap();
         assert_eq!(
-            parts.iter().map(|p| p.to_minor().unwrap()).collect::<Vec<_>>(),
+            parts
+                .iter()
+                .map(|p| p.to_minor().unwrap())
+                .collect::<Vec<_>>(),
             vec![3334, 3333, 3333]
         );
         let neg = m.negate().split_evenly(3).unwrap();
@@ -445,7 +454,13 @@ mod tests {
 
     #[test]
     fn display_pads_minor_units() {
-        assert_eq!(Money::from_minor(1250, Currency::USD).to_string(), "12.50 USD");
-        assert_eq!(Money::from_minor(1250, Currency::JPY).to_string(), "1250 JPY");
+        assert_eq!(
+            Money::from_minor(1250, Currency::USD).to_string(),
+            "12.50 USD"
+        );
+        assert_eq!(
+            Money::from_minor(1250, Currency::JPY).to_string(),
+            "1250 JPY"
+        );
     }
 }

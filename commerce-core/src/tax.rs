@@ -43,7 +43,12 @@ pub struct TaxTable {
 impl TaxTable {
     /// The rate for `class` at `country`/`region`: a regional rate first, else the
     /// country rate, else zero (no tax configured for that destination and class).
-    pub fn rate_for(&self, country: CountryCode, region: Option<&str>, class: &TaxClass) -> Decimal {
+    pub fn rate_for(
+        &self,
+        country: CountryCode,
+        region: Option<&str>,
+        class: &TaxClass,
+    ) -> Decimal {
         let regional = region.and_then(|r| {
             self.rates.iter().find(|t| {
                 t.country == country && &t.tax_class == class && t.region.as_deref() == Some(r)

@@ -84,7 +84,11 @@ impl PgCartStore {
     }
 
     /// Writes `cart` back (deletes the row when the cart has no lines).
-    async fn write(&self, tx: &mut PgConnection, cart: &Cart) -> std::result::Result<(), Failure<Error>> {
+    async fn write(
+        &self,
+        tx: &mut PgConnection,
+        cart: &Cart,
+    ) -> std::result::Result<(), Failure<Error>> {
         if cart.is_empty() {
             sqlx::query("DELETE FROM commerce.carts WHERE cart_key = $1")
                 .bind(cart.key.to_string())
@@ -92,7 +96,8 @@ impl PgCartStore {
                 .await?;
             return Ok(());
         }
-        let lines = serde_json::to_value(&cart.lines).map_err(|e| Failure::Domain(Error::backend(e)))?;
+        let lines =
+            serde_json::to_value(&cart.lines).map_err(|e| Failure::Domain(Error::backend(e)))?;
         sqlx::query(
             "UPDATE commerce.carts SET lines = $2, updated_at = $3, expires_at = $4 WHERE cart_key = $1",
         )
@@ -168,8 +173,10 @@ impl CartStore for PgCartStore {
         limits: CartLimits,
         now: DateTime<Utc>,
     ) -> Result<Cart> {
-        self.change(key, now, |cart| cart.set_line_quantity(sku, quantity, limits))
-            .await
+        self.change(key, now, |cart| {
+            cart.set_line_quantity(sku, quantity, limits)
+        })
+        .await
     }
 
     async fn remove(&self, key: &CartKey, sku: &Sku, now: DateTime<Utc>) -> Result<Cart> {

@@ -50,7 +50,9 @@ fn parse_status(name: &str) -> Result<ProductStatus> {
         "draft" => Ok(ProductStatus::Draft),
         "active" => Ok(ProductStatus::Active),
         "archived" => Ok(ProductStatus::Archived),
-        other => Err(Error::backend(format!("unknown product status {other:?} in storage"))),
+        other => Err(Error::backend(format!(
+            "unknown product status {other:?} in storage"
+        ))),
     }
 }
 
@@ -101,7 +103,10 @@ fn product_from_row(row: &PgRow, variants: Vec<Variant>) -> Result<Product> {
     })
 }
 
-fn conflict_or_backend(e: sqlx::Error, what: impl FnOnce(&str) -> Option<String>) -> Failure<Error> {
+fn conflict_or_backend(
+    e: sqlx::Error,
+    what: impl FnOnce(&str) -> Option<String>,
+) -> Failure<Error> {
     match unique_violation(&e).and_then(what) {
         Some(message) => Failure::Domain(Error::Conflict(message)),
         None => Failure::Db(e),
@@ -146,7 +151,10 @@ impl PgCatalog {
             .collect()
     }
 
-    async fn try_upsert_product(&self, product: &Product) -> std::result::Result<(), Failure<Error>> {
+    async fn try_upsert_product(
+        &self,
+        product: &Product,
+    ) -> std::result::Result<(), Failure<Error>> {
         let skus: Vec<&str> = product.variants.iter().map(|v| v.sku.as_str()).collect();
         let mut tx = self.shared.pool.begin().await?;
         let taken: Option<String> = sqlx::query_scalar(
@@ -204,14 +212,26 @@ impl PgCatalog {
             .await?;
         let names: Vec<&str> = product.variants.iter().map(|v| v.name.as_str()).collect();
         let prices: Vec<Decimal> = product.variants.iter().map(|v| v.price.amount()).collect();
-        let currencies: Vec<&str> = product.variants.iter().map(|v| v.price.currency().code()).collect();
+        let currencies: Vec<&str> = product
+            .variants
+            .iter()
+            .map(|v| v.price.currency().code())
+            .collect();
         let compare: Vec<Option<Decimal>> = product
             .variants
             .iter()
             .map(|v| v.compare_at_price.map(|m| m.amount()))
             .collect();
-        let weights: Vec<i64> = product.variants.iter().map(|v| i64::from(v.weight_grams)).collect();
-        let classes: Vec<&str> = product.variants.iter().map(|v| v.tax_class.0.as_str()).collect();
+        let weights: Vec<i64> = product
+            .variants
+            .iter()
+            .map(|v| i64::from(v.weight_grams))
+            .collect();
+        let classes: Vec<&str> = product
+            .variants
+            .iter()
+            .map(|v| v.tax_class.0.as_str())
+            .collect();
         let written = sqlx::query(
             "INSERT INTO commerce.variants
                  (sku, product_id, position, name, price, currency, compare_at_price, weight_grams, tax_class)
@@ -247,7 +267,8 @@ impl PgCatalog {
         }];
         for v in &product.variants {
             let changed = old.iter().any(|(sku, price, cur)| {
-                sku == v.sku.as_str() && (*price != v.price.amount() || cur != v.price.currency().code())
+                sku == v.sku.as_str()
+                    && (*price != v.price.amount() || cur != v.price.currency().code())
             });
             if changed {
                 events.push(CatalogEvent::PriceChanged {
@@ -268,7 +289,11 @@ impl PgCatalog {
         Ok(())
     }
 
-    async fn try_set_price(&self, sku: &Sku, price: Money) -> std::result::Result<(), Failure<Error>> {
+    async fn try_set_price(
+        &self,
+        sku: &Sku,
+        price: Money,
+    ) -> std::result::Result<(), Failure<Error>> {
         let mut tx = self.shared.pool.begin().await?;
         let row: Option<(uuid::Uuid, Decimal, String)> = sqlx::query_as(
             "SELECT product_id, price, currency FROM commerce.variants WHERE sku = $1 FOR UPDATE",
@@ -312,7 +337,10 @@ impl PgCatalog {
         Ok(())
     }
 
-    async fn try_upsert_category(&self, category: &Category) -> std::result::Result<(), Failure<Error>> {
+    async fn try_upsert_category(
+        &self,
+        category: &Category,
+    ) -> std::result::Result<(), Failure<Error>> {
         let mut tx = self.shared.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(CATEGORY_TREE_LOCK)
@@ -436,7 +464,9 @@ impl CatalogStore for PgCatalog {
                 SkuListing {
                     product_title: row.try_get("product_title").map_err(Error::backend)?,
                     status: parse_status(&status)?,
-                    seller_id: SellerId::from_uuid(row.try_get("seller_id").map_err(Error::backend)?),
+                    seller_id: SellerId::from_uuid(
+                        row.try_get("seller_id").map_err(Error::backend)?,
+                    ),
                     variant,
                 },
             );
@@ -463,16 +493,18 @@ impl CatalogStore for PgCatalog {
             return Err(Error::validation("name", "must not be empty"));
         }
         check_slug(&category.slug)?;
-        retrying("upsert category", move || self.try_upsert_category(category)).await
+        retrying("upsert category", move || {
+            self.try_upsert_category(category)
+        })
+        .await
     }
 
     async fn categories(&self) -> Result<Vec<Category>> {
-        let rows: Vec<(uuid::Uuid, Option<uuid::Uuid>, String, String)> = sqlx::query_as(
-            "SELECT id, parent_id, name, slug FROM commerce.categories ORDER BY id",
-        )
-        .fetch_all(&self.shared.pool)
-        .await
-        .map_err(Error::from_db)?;
+        let rows: Vec<(uuid::Uuid, Option<uuid::Uuid>, String, String)> =
+            sqlx::query_as("SELECT id, parent_id, name, slug FROM commerce.categories ORDER BY id")
+                .fetch_all(&self.shared.pool)
+                .await
+                .map_err(Error::from_db)?;
         Ok(rows
             .into_iter()
             .map(|(id, parent, name, slug)| Category {

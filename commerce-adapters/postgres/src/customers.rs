@@ -75,7 +75,10 @@ impl PgCustomers {
             .fetch_optional(&mut *tx)
             .await?;
         if found.is_none() {
-            return Err(Failure::Domain(Error::not_found("customer", address.customer_id)));
+            return Err(Failure::Domain(Error::not_found(
+                "customer",
+                address.customer_id,
+            )));
         }
         let owner: Option<uuid::Uuid> =
             sqlx::query_scalar("SELECT customer_id FROM commerce.customer_addresses WHERE id = $1")
@@ -172,7 +175,10 @@ impl CustomerStore for PgCustomers {
         address.address.validate()?;
         let document = to_json(&address.address)?;
         let document = &document;
-        retrying("save address", move || self.try_save_address(address, document)).await
+        retrying("save address", move || {
+            self.try_save_address(address, document)
+        })
+        .await
     }
 
     async fn addresses(&self, customer_id: CustomerId) -> Result<Vec<SavedAddress>> {

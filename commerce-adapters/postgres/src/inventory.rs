@@ -9,7 +9,10 @@
 //! rows other sweepers hold (`FOR UPDATE SKIP LOCKED`), and write the
 //! `inventory.*` events to the outbox in the same transaction.
 
+use std::sync::Mutex;
+
 use async_trait::async_trait;
+use tokio::sync::oneshot;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::Row;
@@ -30,6 +33,35 @@ use crate::stores::Shared;
 #[derive(Clone)]
 pub struct PgInventory {
     shared: Shared,
+}
+
+/// A `reserve` call waiting for its batch.
+struct Pending {
+    request: ReserveRequest,
+    lines: Vec<ReservationLine>,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<Result<Reservation>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Pending>,
+    /// Drain tasks running; each takes batches until the queue is empty.
+    draining: usize,
+}
+
+/// Gathers concurrent `reserve` calls so one transaction (one commit, one WAL flush)
+/// serves many of them. See [`PgInventory`]'s `reserve`.
+#[derive(Default)]
+pub(crate) struct Batcher {
+    queue: Mutex<Queue>,
+}
+
+impl Batcher {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // The queue is consistent after every statement: recover from poisoning.
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl std::fmt::Debug for PgInventory {
@@ -102,6 +134,7 @@ fn level_from_row(row: &PgRow) -> Result<StockLevel> {
         location: LocationCode(row.try_get("location").map_err(backend)?),
         on_hand: to_u64(row.try_get("on_hand").map_err(backend)?)?,
         reserved: to_u64(row.try_get("reserved").map_err(backend)?)?,
+        backordered: to_u64(row.try_get("backordered").map_err(backend)?)?,
         backorder: match limit {
             None => BackorderPolicy::Deny,
             Some(limit) => BackorderPolicy::Allow {
@@ -144,6 +177,96 @@ fn classify(e: sqlx::Error) -> Failure<Error> {
 impl PgInventory {
     pub(crate) fn new(shared: Shared) -> Self {
         PgInventory { shared }
+    }
+
+    /// Runs queued requests in batches until the queue is empty.
+    async fn drain(self) {
+        loop {
+            let batch: Vec<Pending> = {
+                let mut queue = self.shared.reserve_queue.lock();
+                if queue.waiting.is_empty() {
+                    queue.draining = queue.draining.saturating_sub(1);
+                    return;
+                }
+                let take = queue.waiting.len().min(self.shared.reserve_batching.max_batch);
+                queue.waiting.drain(..take).collect()
+            };
+            let results = match self.reserve_many(&batch).await {
+                Ok(results) => results,
+                // One bad request must not fail the others: run them one by one.
+                Err(_) if batch.len() > 1 => {
+                    let mut results = Vec::with_capacity(batch.len());
+                    for pending in &batch {
+                        let one = self.reserve_many(std::slice::from_ref(pending)).await;
+                        results.push(one.and_then(|mut r| {
+                            r.pop().unwrap_or_else(|| Err(missing_answer()))
+                        }));
+                    }
+                    results
+                }
+                Err(e) => vec![Err(e)],
+            };
+            for (pending, result) in batch.into_iter().zip(results) {
+                // The caller may have gone away (cancelled): nothing to do then.
+                let _ = pending.reply.send(result);
+            }
+        }
+    }
+
+    /// One database call reserving every request of `batch`; one result per request,
+    /// in order.
+    async fn reserve_many(&self, batch: &[Pending]) -> Result<Vec<Result<Reservation>>> {
+        let ids: Vec<uuid::Uuid> = batch.iter().map(|p| p.request.id.as_uuid()).collect();
+        let references: Vec<&str> = batch.iter().map(|p| p.request.reference.as_str()).collect();
+        let locations: Vec<&str> = batch.iter().map(|p| p.request.location.0.as_str()).collect();
+        let counts = batch
+            .iter()
+            .map(|p| i32::try_from(p.lines.len()))
+            .collect::<std::result::Result<Vec<i32>, _>>()
+            .map_err(|_| Error::Validation {
+                field: "lines",
+                message: "too many lines".to_owned(),
+            })?;
+        let skus: Vec<&str> = batch
+            .iter()
+            .flat_map(|p| p.lines.iter().map(|l| l.sku.as_str()))
+            .collect();
+        let quantities = batch
+            .iter()
+            .flat_map(|p| p.lines.iter().map(|l| to_i64(l.quantity)))
+            .collect::<commerce_core::Result<Vec<i64>>>()?;
+        let nows: Vec<DateTime<Utc>> = batch.iter().map(|p| p.now).collect();
+        let expiries: Vec<DateTime<Utc>> = batch.iter().map(|p| p.request.expires_at).collect();
+        let args = (&ids, &references, &locations, &counts, &skus, &quantities, &nows, &expiries);
+        let rows = retrying("reserve", move || async move {
+            sqlx::query("SELECT * FROM commerce.reserve_many($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(args.0)
+                .bind(args.1)
+                .bind(args.2)
+                .bind(args.3)
+                .bind(args.4)
+                .bind(args.5)
+                .bind(args.6)
+                .bind(args.7)
+                .fetch_all(&self.shared.pool)
+                .await
+                .map_err(Failure::<Error>::Db)
+        })
+        .await?;
+        let mut results: Vec<Result<Reservation>> =
+            batch.iter().map(|_| Err(missing_answer())).collect();
+        for row in &rows {
+            let n: i32 = row.try_get("n").map_err(backend)?;
+            let slot = usize::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|i| results.get_mut(i).zip(batch.get(i)));
+            let Some((slot, pending)) = slot else {
+                return Err(missing_answer());
+            };
+            *slot = answer(row, pending);
+        }
+        Ok(results)
     }
 
     /// Expires due reservations in batches of `batch` until none is left; returns how
@@ -201,38 +324,81 @@ impl PgInventory {
     }
 }
 
+/// The result of one request of a batch.
+fn answer(row: &PgRow, pending: &Pending) -> Result<Reservation> {
+    let outcome: String = row.try_get("outcome").map_err(backend)?;
+    if outcome == "short" {
+        let sku_code: String = row.try_get("short_sku").map_err(backend)?;
+        let requested: i64 = row.try_get("short_requested").map_err(backend)?;
+        let available: i64 = row.try_get("short_available").map_err(backend)?;
+        return Err(Error::InsufficientStock {
+            sku: sku(sku_code)?,
+            requested: to_u64(requested)?,
+            available: to_u64(available)?,
+        });
+    }
+    let reservation = reservation_from_row(row)?;
+    if reservation.lines != pending.lines || reservation.location != pending.request.location {
+        return Err(Error::Conflict(format!(
+            "reservation {} already exists with other lines or location",
+            pending.request.id
+        )));
+    }
+    Ok(reservation)
+}
+
+fn missing_answer() -> Error {
+    Error::Backend("the reservation batch ended without an answer for this request".into())
+}
+
 #[async_trait]
 impl InventoryStore for PgInventory {
+    /// Concurrent calls are gathered into batches (see [`crate::ReserveBatching`]):
+    /// while a batch is in the database, new calls queue, and the next batch takes
+    /// them in one call of `commerce.reserve_many` (one transaction: one commit for
+    /// many reservations, which is what makes a hot SKU fast). Each request stays all
+    /// or nothing on its own; a request that fails never fails the others.
     async fn reserve(&self, request: &ReserveRequest, now: DateTime<Utc>) -> Result<Reservation> {
         let lines = request.summed_lines()?;
-        let skus: Vec<&str> = lines.iter().map(|l| l.sku.as_str()).collect();
-        let quantities = lines
-            .iter()
-            .map(|l| to_i64(l.quantity))
-            .collect::<commerce_core::Result<Vec<i64>>>()?;
-        let (skus, quantities) = (&skus, &quantities);
-        let row = retrying("reserve", move || async move {
-            sqlx::query("SELECT * FROM commerce.reserve($1, $2, $3, $4, $5, $6, $7)")
-                .bind(request.id.as_uuid())
-                .bind(&request.reference)
-                .bind(&request.location.0)
-                .bind(skus)
-                .bind(quantities)
-                .bind(now)
-                .bind(request.expires_at)
-                .fetch_one(&self.shared.pool)
-                .await
-                .map_err(classify)
-        })
-        .await?;
-        let reservation = reservation_from_row(&row)?;
-        if reservation.lines != lines || reservation.location != request.location {
-            return Err(Error::Conflict(format!(
-                "reservation {} already exists with other lines or location",
-                request.id
-            )));
+        for line in &lines {
+            to_i64(line.quantity)?;
         }
-        Ok(reservation)
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            request: request.clone(),
+            lines,
+            now,
+            reply,
+        };
+        let batching = self.shared.reserve_batching;
+        if batching.max_batch <= 1 {
+            return self
+                .reserve_many(std::slice::from_ref(&pending))
+                .await?
+                .pop()
+                .unwrap_or_else(|| Err(missing_answer()));
+        }
+        let start = {
+            let mut queue = self.shared.reserve_queue.lock();
+            queue.waiting.push(pending);
+            let start = queue.draining < batching.in_flight;
+            if start {
+                queue.draining += 1;
+            }
+            start
+        };
+        if start {
+            let drain = self.clone().drain();
+            match tokio::runtime::Handle::try_current() {
+                // A task of its own: a caller that is cancelled never strands the
+                // others queued behind it.
+                Ok(runtime) => {
+                    runtime.spawn(drain);
+                }
+                Err(_) => drain.await,
+            }
+        }
+        answer.await.unwrap_or_else(|_| Err(missing_answer()))
     }
 
     async fn commit(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition> {
@@ -267,12 +433,13 @@ impl InventoryStore for PgInventory {
     }
 
     async fn stock(&self, sku: &Sku, location: &LocationCode) -> Result<Option<StockLevel>> {
-        let row = sqlx::query("SELECT * FROM commerce.stock_levels WHERE location = $1 AND sku = $2")
-            .bind(&location.0)
-            .bind(sku.as_str())
-            .fetch_optional(&self.shared.pool)
-            .await
-            .map_err(Error::from_db)?;
+        let row =
+            sqlx::query("SELECT * FROM commerce.stock_levels WHERE location = $1 AND sku = $2")
+                .bind(&location.0)
+                .bind(sku.as_str())
+                .fetch_optional(&self.shared.pool)
+                .await
+                .map_err(Error::from_db)?;
         row.as_ref().map(level_from_row).transpose()
     }
 

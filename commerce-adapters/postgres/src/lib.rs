@@ -42,8 +42,10 @@ pub use error::{Error, Result};
 pub use inventory::PgInventory;
 pub use orders::PgOrderStore;
 pub use outbox::{MAX_CLAIM, PgOutbox};
-pub use stores::{DEFAULT_MAX_CONNECTIONS, MIGRATIONS_TABLE, PgStores, SCHEMA};
+pub use stores::{DEFAULT_MAX_CONNECTIONS, MIGRATIONS_TABLE, PgStores, ReserveBatching, SCHEMA};
 
 /// The pool type the stores use (re-exported so callers need no direct sqlx
 /// dependency to build one).
 pub use sqlx::PgPool;
+/// Pool settings for [`PgStores::connect_with`].
+pub use sqlx::postgres::PgPoolOptions;

@@ -107,7 +107,10 @@ impl Projection {
                 .collect(),
             refund_amounts: refunds.iter().map(|r| r.amount.amount()).collect(),
             refund_reasons: refunds.iter().map(|r| r.reason.clone()).collect(),
-            refund_references: refunds.iter().map(|r| r.gateway_reference.clone()).collect(),
+            refund_references: refunds
+                .iter()
+                .map(|r| r.gateway_reference.clone())
+                .collect(),
             refund_times: refunds.iter().map(|r| r.refunded_at).collect(),
             event_ids: events.iter().map(|e| e.id.as_uuid()).collect(),
             event_topics: events.iter().map(|e| e.topic.clone()).collect(),
@@ -238,7 +241,9 @@ const UPDATE: &str = concat!(
                     'idempotency_key', document -> 'idempotency_key',
                     'created_at', document -> 'created_at')
           WHERE id = $1 AND version = $43
-         RETURNING id, version, document
+         RETURNING id, version, (document -> 'id') AS stored_id,
+                   (document -> 'idempotency_key') AS stored_key,
+                   (document -> 'created_at') AS stored_created_at
      ),
      l AS (
          UPDATE commerce.order_lines t
@@ -262,7 +267,7 @@ const UPDATE: &str = concat!(
      ",
     refunds_and_events!(),
     "
-     SELECT o.version, o.document FROM o"
+     SELECT o.version, o.stored_id, o.stored_key, o.stored_created_at FROM o"
 );
 
 fn order_from_row(row: &PgRow) -> Result<Order> {
@@ -353,7 +358,16 @@ impl OrderStore for PgOrderStore {
         })
         .await?;
         if let Some(row) = row {
-            return order_from_row(&row);
+            // The order as stored is the one given, with the fields that never change
+            // as they were stored and the new version: no need to read it back.
+            let version: i64 = row.try_get("version").map_err(Error::backend)?;
+            let mut stored = order.clone();
+            stored.id = from_json(row.try_get("stored_id").map_err(Error::backend)?)?;
+            stored.idempotency_key = from_json(row.try_get("stored_key").map_err(Error::backend)?)?;
+            stored.created_at = from_json(row.try_get("stored_created_at").map_err(Error::backend)?)?;
+            stored.version = u64::try_from(version)
+                .map_err(|_| Error::backend(format!("negative order version {version}")))?;
+            return Ok(stored);
         }
         let exists = sqlx::query("SELECT version FROM commerce.orders WHERE id = $1")
             .bind(order.id.as_uuid())
@@ -396,13 +410,12 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn by_idempotency_key(&self, key: &IdempotencyKey) -> Result<Option<Order>> {
-        let row = sqlx::query(
-            "SELECT version, document FROM commerce.orders WHERE idempotency_key = $1",
-        )
-        .bind(key.as_str())
-        .fetch_optional(&self.shared.pool)
-        .await
-        .map_err(Error::from_db)?;
+        let row =
+            sqlx::query("SELECT version, document FROM commerce.orders WHERE idempotency_key = $1")
+                .bind(key.as_str())
+                .fetch_optional(&self.shared.pool)
+                .await
+                .map_err(Error::from_db)?;
         row.as_ref().map(order_from_row).transpose()
     }
 

@@ -103,7 +103,10 @@ impl PgOutbox {
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
-            rows.iter().map(entry_from_row).collect::<Result<Vec<_>>>().map_err(Failure::Domain)
+            rows.iter()
+                .map(entry_from_row)
+                .collect::<Result<Vec<_>>>()
+                .map_err(Failure::Domain)
         })
         .await
     }
@@ -150,7 +153,11 @@ impl PgOutbox {
             .map(entry_from_row)
             .collect::<Result<Vec<_>>>()
             .map_err(Failure::Domain)?;
-        let last = entries.last().map(|e| to_i64(e.seq)).transpose().map_err(Failure::Domain)?;
+        let last = entries
+            .last()
+            .map(|e| to_i64(e.seq))
+            .transpose()
+            .map_err(Failure::Domain)?;
         sqlx::query(
             "UPDATE commerce.outbox_consumers SET claimed_upto = $2, lease_until = $3
               WHERE consumer = $1",
@@ -225,7 +232,10 @@ impl Outbox for PgOutbox {
         let lease_until = now
             .checked_add_signed(lease)
             .ok_or_else(|| Error::validation("lease", "too long"))?;
-        retrying("outbox claim", || self.try_claim(consumer, limit, lease_until, now)).await
+        retrying("outbox claim", || {
+            self.try_claim(consumer, limit, lease_until, now)
+        })
+        .await
     }
 
     async fn ack(&self, consumer: &str, seq: u64) -> Result<()> {

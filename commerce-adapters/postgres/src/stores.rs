@@ -33,6 +33,34 @@ pub(crate) struct Shared {
     pub(crate) pool: PgPool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cart_ttl: Duration,
+    pub(crate) reserve_batching: ReserveBatching,
+    /// Reservations waiting for their batch, shared by every inventory handle.
+    pub(crate) reserve_queue: Arc<crate::inventory::Batcher>,
+}
+
+/// How [`PgInventory`] gathers concurrent `reserve` calls into shared transactions.
+///
+/// Batching is what makes a hot SKU fast: a transaction holds the SKU's row lock
+/// until its commit is flushed, so one reservation per transaction sells at most one
+/// reservation per WAL flush; a batch sells many. Each request stays all or nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReserveBatching {
+    /// Most requests one database call carries; 1 turns batching off (every call is
+    /// its own transaction).
+    pub max_batch: usize,
+    /// Most batches in the database at once (per [`PgInventory`] handle family).
+    pub in_flight: usize,
+}
+
+impl Default for ReserveBatching {
+    /// Batches of up to 64, one in flight (the fastest on a hot SKU measured by
+    /// `benches/hot_sku.rs`; see docs/benchmarks.md).
+    fn default() -> Self {
+        ReserveBatching {
+            max_batch: 64,
+            in_flight: 1,
+        }
+    }
 }
 
 /// The PostgreSQL stores of the commerce crates, sharing one connection pool.
@@ -65,11 +93,16 @@ impl PgStores {
     /// Connects a pool of up to [`DEFAULT_MAX_CONNECTIONS`] connections to `url`
     /// (`postgres://user@host:port/database`). Run [`PgStores::migrate`] once before use.
     pub async fn connect(url: &str) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(DEFAULT_MAX_CONNECTIONS)
-            .connect(url)
-            .await
-            .map_err(Error::Connect)?;
+        PgStores::connect_with(
+            PgPoolOptions::new().max_connections(DEFAULT_MAX_CONNECTIONS),
+            url,
+        )
+        .await
+    }
+
+    /// Connects a pool built from `options` (size, timeouts, ...) to `url`.
+    pub async fn connect_with(options: PgPoolOptions, url: &str) -> Result<Self> {
+        let pool = options.connect(url).await.map_err(Error::Connect)?;
         Ok(PgStores::from_pool(pool))
     }
 
@@ -81,6 +114,8 @@ impl PgStores {
                 pool,
                 clock: Arc::new(SystemClock),
                 cart_ttl: DEFAULT_CART_TTL,
+                reserve_batching: ReserveBatching::default(),
+                reserve_queue: Arc::default(),
             },
         }
     }
@@ -98,6 +133,16 @@ impl PgStores {
     #[must_use]
     pub fn with_cart_ttl(mut self, ttl: Duration) -> Self {
         self.shared.cart_ttl = ttl;
+        self
+    }
+
+    /// Sets how concurrent reservations are batched (see [`ReserveBatching`]).
+    #[must_use]
+    pub fn with_reserve_batching(mut self, batching: ReserveBatching) -> Self {
+        self.shared.reserve_batching = ReserveBatching {
+            max_batch: batching.max_batch.max(1),
+            in_flight: batching.in_flight.max(1),
+        };
         self
     }
 

@@ -10,8 +10,8 @@ use chrono::Utc;
 use commerce_core::ports::{CustomerStore, Outbox};
 use commerce_core::{Customer, CustomerId, DomainEvent};
 use commerce_inventory::{
-    AdjustmentReason, InventoryEvent, InventoryStore, LocationCode, ReservationId,
-    ReservationLine, ReserveRequest, StockAdjustment,
+    AdjustmentReason, InventoryEvent, InventoryStore, LocationCode, ReservationId, ReservationLine,
+    ReserveRequest, StockAdjustment,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,13 +53,19 @@ async fn outbox_event_committed_late_is_not_skipped() {
 
     let fast = commerce_core::testkit::fixtures::event("test.fast", 2);
     outbox.append(std::slice::from_ref(&fast)).await.unwrap();
-    let first = outbox.claim("c", 10, Duration::from_secs(60)).await.unwrap();
+    let first = outbox
+        .claim("c", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].event.topic, "test.fast");
     outbox.ack("c", first[0].seq).await.unwrap();
 
     slow.commit().await.unwrap();
-    let second = outbox.claim("c", 10, Duration::from_secs(60)).await.unwrap();
+    let second = outbox
+        .claim("c", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].event.topic, "test.slow");
     assert!(second[0].seq > first[0].seq);
@@ -114,12 +120,16 @@ async fn inventory_events_written_by_sql_match_the_domain_format() {
         location: LocationCode::default(),
         on_hand,
         reserved,
+        backordered: 0,
     };
     let finished = InventoryEvent::ReservationFinished {
         id,
         status: commerce_inventory::ReservationStatus::Released,
     };
-    assert_eq!(events, vec![stock(5, 0), stock(5, 2), stock(5, 0), finished.clone()]);
+    assert_eq!(
+        events,
+        vec![stock(5, 0), stock(5, 2), stock(5, 0), finished.clone()]
+    );
     for (entry, event) in entries.iter().zip(&events) {
         assert_eq!(entry.event.topic, event.topic());
         assert_eq!(entry.event.aggregate_type, event.aggregate_type());
@@ -152,8 +162,10 @@ async fn unique_violation_maps_to_conflict() {
 /// Without a reachable server, connecting fails with a typed error (no panic).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_server_is_a_connect_error() {
-    let err = commerce_postgres::PgStores::connect("postgres://postgres@127.0.0.1:1/none")
-        .await
-        .unwrap_err();
+    let options = commerce_postgres::PgPoolOptions::new().acquire_timeout(Duration::from_secs(1));
+    let err =
+        commerce_postgres::PgStores::connect_with(options, "postgres://postgres@127.0.0.1:1/none")
+            .await
+            .unwrap_err();
     assert!(matches!(err, commerce_postgres::Error::Connect(_)), "{err}");
 }

@@ -62,3 +62,41 @@ mod carts {
     use super::*;
     commerce_cart::cart_store_conformance!(cart_fixture);
 }
+
+mod orders {
+    use super::*;
+    use commerce_core::ManualClock;
+    use commerce_orders::simulated::SimulatedGateway;
+    use commerce_orders::testkit::{CheckoutFixture, OrderStoreFixture, start_time};
+
+    async fn order_store_fixture() -> OrderStoreFixture {
+        let stores = support::fresh_stores().await;
+        OrderStoreFixture {
+            store: Arc::new(stores.orders()),
+            outbox: Arc::new(stores.outbox()),
+        }
+    }
+
+    /// Every store of the checkout on PostgreSQL (the gateway is simulated), sharing
+    /// the fixture's manual clock.
+    async fn checkout_fixture() -> CheckoutFixture {
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let stores = support::fresh_stores().await.with_clock(clock.clone());
+        CheckoutFixture {
+            carts: Arc::new(stores.carts()),
+            catalog: Arc::new(stores.catalog()),
+            inventory: Arc::new(stores.inventory()),
+            orders: Arc::new(stores.orders()),
+            outbox: Arc::new(stores.outbox()),
+            gateway: Arc::new(SimulatedGateway::with_clock(clock.clone())),
+            clock,
+        }
+    }
+
+    commerce_orders::order_store_conformance!(order_store_fixture);
+
+    mod checkout {
+        use super::*;
+        commerce_orders::checkout_conformance!(checkout_fixture);
+    }
+}

@@ -162,7 +162,11 @@ async fn fifty_multi_line_orders_over_overlapping_skus_never_deadlock() {
             .unwrap()
             .unwrap();
         assert_eq!(level.reserved, 0, "{s}");
-        assert_eq!(level.on_hand, 10_000 - sold.get(s).copied().unwrap_or(0), "{s}");
+        assert_eq!(
+            level.on_hand,
+            10_000 - sold.get(s).copied().unwrap_or(0),
+            "{s}"
+        );
     }
     assert!(expected.values().sum::<u64>() > 0);
 }
@@ -180,7 +184,10 @@ async fn defect_2_release_and_sweeper_at_once_return_stock_once() {
     for i in 0..100u64 {
         let r = store
             .reserve(
-                &request(&[("RACE-A", 1 + i % 3), ("RACE-B", 2)], Duration::seconds(-1)),
+                &request(
+                    &[("RACE-A", 1 + i % 3), ("RACE-B", 2)],
+                    Duration::seconds(-1),
+                ),
                 Utc::now(),
             )
             .await
@@ -218,5 +225,10 @@ async fn defect_2_release_and_sweeper_at_once_return_stock_once() {
         .filter(|e| e.event.topic == "inventory.reservation_finished")
         .count();
     assert_eq!(finished, ids.len());
-    assert!(outbox.claim("audit", 1, std::time::Duration::from_secs(1)).await.is_ok());
+    assert!(
+        outbox
+            .claim("audit", 1, std::time::Duration::from_secs(1))
+            .await
+            .is_ok()
+    );
 }

@@ -1,7 +1,9 @@
 -- Reads a cart as live at `now` (cart_common.lua is prepended).
 -- KEYS[1]: the cart.  ARGV: now (ms), ttl (ms).
--- Returns {0, snapshot}.
+-- Returns {0, stamp or false, lines}.
 local key = KEYS[1]
-local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-live(key, now, ttl)
-return { 0, snapshot(key) }
+if not live(key, tonumber(ARGV[1]), tonumber(ARGV[2])) then
+  return { 0, false, '' }
+end
+local updated, lines = read(key)
+return { 0, updated, lines }

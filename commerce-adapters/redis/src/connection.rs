@@ -52,7 +52,9 @@ impl RedisConnection {
         let client = ClusterClientBuilder::new(nodes)
             .response_timeout(DEFAULT_RESPONSE_TIMEOUT)
             .build()?;
-        Ok(RedisConnection::Cluster(client.get_async_connection().await?))
+        Ok(RedisConnection::Cluster(
+            client.get_async_connection().await?,
+        ))
     }
 
     /// True for a cluster connection: multi-key scripts must then keep to one slot.

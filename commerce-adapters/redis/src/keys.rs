@@ -3,7 +3,7 @@
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `P:cart:{guest:ID}` / `P:cart:{customer:ID}` | hash | SKU → quantity, `:u` = last change (ms) |
+//! | `P:cart:{guest:ID}` / `P:cart:{customer:ID}` | hash | `:u` = last change (ms), `:l` = lines (`;SKU=QTY`) |
 //! | `P:cart:{guest:ID}:merging` | hash | a guest cart being merged (cluster merges) |
 //! | `P:cart:{customer:ID}:merged` | hash | merge id → outcome (cluster merges) |
 //! | `P:session:{DIGEST}` | hash | customer, generation, created, expires |
@@ -14,8 +14,8 @@
 //! | `P:cache:stock:SKU:LOCATION` | hash | fill token, stock level |
 
 use commerce_cart::CartKey;
-use commerce_core::{CustomerId, ProductId, Sku};
 use commerce_core::auth::TokenDigest;
+use commerce_core::{CustomerId, ProductId, Sku};
 use commerce_inventory::LocationCode;
 
 use crate::error::{Error, Result};
@@ -37,7 +37,10 @@ impl KeyPrefix {
         let prefix = prefix.into();
         let reason = if prefix.is_empty() || prefix.len() > 64 {
             Some("must be 1 to 64 characters")
-        } else if !prefix.bytes().all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}') {
+        } else if !prefix
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'{' && b != b'}')
+        {
             Some("must be printable ASCII without spaces or braces")
         } else {
             None

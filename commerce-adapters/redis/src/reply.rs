@@ -10,7 +10,9 @@ pub(crate) fn array(v: Value) -> Result<Vec<Value>> {
     match v {
         Value::Array(items) | Value::Set(items) => Ok(items),
         Value::Nil => Ok(Vec::new()),
-        other => Err(Error::unexpected(format!("expected an array, got {other:?}"))),
+        other => Err(Error::unexpected(format!(
+            "expected an array, got {other:?}"
+        ))),
     }
 }
 
@@ -25,7 +27,9 @@ pub(crate) fn int(v: &Value) -> Result<i64> {
         Value::SimpleString(s) => s
             .parse()
             .map_err(|_| Error::unexpected("expected an integer")),
-        other => Err(Error::unexpected(format!("expected an integer, got {other:?}"))),
+        other => Err(Error::unexpected(format!(
+            "expected an integer, got {other:?}"
+        ))),
     }
 }
 
@@ -38,7 +42,9 @@ pub(crate) fn opt_string(v: Value) -> Result<Option<String>> {
             .map_err(|_| Error::unexpected("expected UTF-8 text")),
         Value::SimpleString(s) => Ok(Some(s)),
         Value::Int(i) => Ok(Some(i.to_string())),
-        other => Err(Error::unexpected(format!("expected a string, got {other:?}"))),
+        other => Err(Error::unexpected(format!(
+            "expected a string, got {other:?}"
+        ))),
     }
 }
 
@@ -50,9 +56,7 @@ pub(crate) fn string(v: Value) -> Result<String> {
 /// Splits off the first element of an array reply.
 pub(crate) fn split_first(items: Vec<Value>) -> Result<(Value, std::vec::IntoIter<Value>)> {
     let mut it = items.into_iter();
-    let first = it
-        .next()
-        .ok_or_else(|| Error::unexpected("empty reply"))?;
+    let first = it.next().ok_or_else(|| Error::unexpected("empty reply"))?;
     Ok((first, it))
 }
 

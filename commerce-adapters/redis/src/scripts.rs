@@ -1,5 +1,6 @@
 //! The Lua scripts (in `lua/`), loaded once per process. Redis caches them by SHA1:
-//! each call is one `EVALSHA` round trip (the first call on a node also loads it).
+//! each call is one `EVALSHA` round trip (the first call on a node also loads it, which
+//! `ScriptInvocation::invoke_async` does on a `NOSCRIPT` reply).
 
 use std::sync::LazyLock;
 
@@ -25,9 +26,8 @@ macro_rules! script {
     };
 }
 
-pub(crate) static CART_ADD: LazyLock<Script> = cart_script!("cart_add.lua");
-pub(crate) static CART_SET: LazyLock<Script> = cart_script!("cart_set.lua");
-pub(crate) static CART_REMOVE: LazyLock<Script> = cart_script!("cart_remove.lua");
+pub(crate) static CART_ADD: LazyLock<Script> = script!("cart_add.lua");
+pub(crate) static CART_SET: LazyLock<Script> = script!("cart_set.lua");
 pub(crate) static CART_READ: LazyLock<Script> = cart_script!("cart_read.lua");
 pub(crate) static CART_MERGE: LazyLock<Script> = cart_script!("cart_merge.lua");
 pub(crate) static CART_MERGE_TAKE: LazyLock<Script> = cart_script!("cart_merge_take.lua");

@@ -28,10 +28,11 @@ const FIRST_GENERATION: &str = "0";
 /// (`P:session-gen:{CUSTOMER}`, absent = `"0"`); a session is valid only while the
 /// generation it was created in is current, and `revoke_all` replaces the generation
 /// with a fresh random one. Every operation touches one key per command, so the store
-/// works unchanged on a Redis Cluster; lookups take two round trips (session, then its
-/// customer's generation). The generation key expires too: it is kept alive at least
-/// as long as the longest session of its generation, and sessions of the first
-/// generation can no longer be extended once it exists.
+/// works unchanged on a Redis Cluster. Round trips: `session` 2 (the session, then its
+/// customer's generation), `create` 2, `touch` 3, `revoke` and `revoke_all` 1. The
+/// generation key expires too: it is kept alive at least as long as the longest
+/// session of its generation, and sessions of the first generation can no longer be
+/// extended once it exists.
 #[derive(Clone, Debug)]
 pub struct RedisSessionStore {
     conn: RedisConnection,
@@ -84,7 +85,12 @@ impl RedisSessionStore {
         let generation = reply::string(reply::next(&mut it, "the generation")?)?;
         let created = reply::int(&reply::next(&mut it, "the creation time")?)?;
         let expires = reply::int(&reply::next(&mut it, "the expiry")?)?;
-        Ok(Some((customer_of(&customer)?, generation, created, expires)))
+        Ok(Some((
+            customer_of(&customer)?,
+            generation,
+            created,
+            expires,
+        )))
     }
 }
 
@@ -127,7 +133,11 @@ impl SessionStore for RedisSessionStore {
         })
     }
 
-    async fn session(&self, token: &SessionToken, now: DateTime<Utc>) -> CoreResult<Option<Session>> {
+    async fn session(
+        &self,
+        token: &SessionToken,
+        now: DateTime<Utc>,
+    ) -> CoreResult<Option<Session>> {
         let Some((customer_id, generation, created, expires)) = self.load(token).await? else {
             return Ok(None);
         };

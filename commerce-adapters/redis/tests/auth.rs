@@ -38,7 +38,10 @@ async fn the_store_keeps_no_usable_token_and_every_key_expires() {
     let store = RedisSessionStore::new(conn.clone(), prefix.clone());
     let customer = CustomerId::new();
     let now = Utc::now();
-    let new = store.create(customer, Duration::hours(1), now).await.unwrap();
+    let new = store
+        .create(customer, Duration::hours(1), now)
+        .await
+        .unwrap();
     store.revoke_all(CustomerId::new()).await.unwrap();
     let keys = common::keys_under(&conn, &prefix).await;
     assert_eq!(keys.len(), 2, "{keys:?}");

@@ -147,7 +147,10 @@ async fn interrupted_staged_merges_lose_no_line_and_count_none_twice() {
     let customer = CartKey::Customer(CustomerId::new());
     let now = Utc::now();
     store.add(&guest, &sku("A"), 2, limits, now).await.unwrap();
-    store.add(&customer, &sku("A"), 1, limits, now).await.unwrap();
+    store
+        .add(&customer, &sku("A"), 1, limits, now)
+        .await
+        .unwrap();
 
     // Crash after step 1: the guest cart was moved aside, nothing applied yet.
     let guest_key = format!("{prefix}:cart:{{{guest}}}");
@@ -169,14 +172,23 @@ async fn interrupted_staged_merges_lose_no_line_and_count_none_twice() {
         .unwrap();
     assert_eq!(store.cart(&guest).await.unwrap(), None);
     let outcome = store.merge(&guest, &customer, limits, now).await.unwrap();
-    assert_eq!(outcome.cart.quantity_of(&sku("A")), 3, "resumed merge applied");
-    assert!(common::keys_under(&conn, &prefix).await.iter().all(|k| k != &staging));
+    assert_eq!(
+        outcome.cart.quantity_of(&sku("A")),
+        3,
+        "resumed merge applied"
+    );
+    assert!(
+        common::keys_under(&conn, &prefix)
+            .await
+            .iter()
+            .all(|k| k != &staging)
+    );
 
     // Crash after step 2: applied, but the staged copy is still there.
     let () = redis::cmd("HSET")
         .arg(&staging)
-        .arg("A")
-        .arg(2)
+        .arg(":l")
+        .arg(";A=2")
         .arg(":into")
         .arg(customer.to_string())
         .arg(":id")
@@ -186,8 +198,21 @@ async fn interrupted_staged_merges_lose_no_line_and_count_none_twice() {
         .unwrap();
     let outcome = store.merge(&guest, &customer, limits, now).await.unwrap();
     assert_eq!(outcome.cart.quantity_of(&sku("A")), 3, "not applied twice");
-    assert_eq!(store.cart(&customer).await.unwrap().unwrap().quantity_of(&sku("A")), 3);
-    assert!(common::keys_under(&conn, &prefix).await.iter().all(|k| k != &staging));
+    assert_eq!(
+        store
+            .cart(&customer)
+            .await
+            .unwrap()
+            .unwrap()
+            .quantity_of(&sku("A")),
+        3
+    );
+    assert!(
+        common::keys_under(&conn, &prefix)
+            .await
+            .iter()
+            .all(|k| k != &staging)
+    );
 }
 
 /// A pending merge into another customer is finished into that customer first; the

@@ -49,7 +49,10 @@ fn process_alive(pid: u32) -> bool {
 
 /// Drops test databases of processes that ended (or that are older than six hours).
 async fn drop_stale(conn: &mut PgConnection) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let names: Vec<String> =
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'commerce\\_t\\_%'")
             .fetch_all(&mut *conn)
@@ -64,7 +67,9 @@ async fn drop_stale(conn: &mut PgConnection) {
         if stale {
             let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
             // Another process may be dropping it at the same moment: ignore errors.
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await;
         }
     }
 }
@@ -72,8 +77,13 @@ async fn drop_stale(conn: &mut PgConnection) {
 /// A fresh, migrated database; stores with a pool of at most `max_connections`.
 pub(crate) async fn fresh_stores_with(max_connections: u32) -> PgStores {
     let mut conn = admin().await;
-    CLEANED.get_or_init(|| async { drop_stale(&mut admin().await).await }).await;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    CLEANED
+        .get_or_init(|| async { drop_stale(&mut admin().await).await })
+        .await;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let name = format!(
         "{PREFIX}{now}_{}_{}",
         std::process::id(),

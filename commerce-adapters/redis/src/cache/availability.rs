@@ -253,7 +253,10 @@ impl InventoryStore for CachedAvailability {
         location: &LocationCode,
         policy: BackorderPolicy,
     ) -> InventoryResult<StockLevel> {
-        let level = self.inner.set_backorder_policy(sku, location, policy).await?;
+        let level = self
+            .inner
+            .set_backorder_policy(sku, location, policy)
+            .await?;
         let _ = self.invalidate_levels([sku], location).await;
         Ok(level)
     }

@@ -33,8 +33,9 @@ fn listing_field(sku: &Sku) -> String {
 /// product, the listings of its SKUs), so one `DEL` invalidates everything derived
 /// from a product; `P:cache:slug:SLUG` and `P:cache:sku:SKU` point at a product id and
 /// are only hints (a hit is used only when the product entry agrees). Listings are
-/// cached once a SKU's pointer exists (the first miss sets it), so their fill can take
-/// the product entry's token before reading the inner store.
+/// cached once a SKU's pointer exists (set by the SKU's first miss or by a read of its
+/// product), so their fill can take the product entry's token before reading the
+/// inner store.
 ///
 /// `list_products`, `categories` and every write go to the inner store; writes then
 /// invalidate the products they touched.
@@ -112,9 +113,14 @@ impl CachedCatalog {
     /// Reads fields of a product entry; `None` when Redis fails (the caller then goes to
     /// the inner store without filling).
     async fn read(&self, id: ProductId, fields: &[String]) -> Option<EntryRead> {
-        read_entry(&self.conn, &self.prefix.cached_product(id), self.ttl, fields)
-            .await
-            .ok()
+        read_entry(
+            &self.conn,
+            &self.prefix.cached_product(id),
+            self.ttl,
+            fields,
+        )
+        .await
+        .ok()
     }
 
     /// Best-effort fill of a product entry (a refused or failed fill only costs a
@@ -134,6 +140,19 @@ impl CachedCatalog {
             .arg(ttl)
             .query_async(&mut conn)
             .await;
+    }
+
+    /// Best-effort pointers from the slug and every SKU of `product` to it, so later
+    /// slug and listing reads find its entry.
+    async fn point_all(&self, product: &Product) {
+        let slug = self.point(self.prefix.slug_pointer(&product.slug), product.id);
+        let skus = join_all(
+            product
+                .variants
+                .iter()
+                .map(|v| self.point(self.prefix.sku_pointer(&v.sku), product.id)),
+        );
+        futures::join!(slug, skus);
     }
 
     /// The product ids the pointers at `keys` name (`None` where absent or on failure).
@@ -183,10 +202,7 @@ impl CatalogStore for CachedCatalog {
             && let Ok(json) = serde_json::to_string(product)
         {
             let pairs = [(PRODUCT_FIELD.to_owned(), json)];
-            futures::join!(
-                self.fill(id, &read.token, &pairs),
-                self.point(self.prefix.slug_pointer(&product.slug), id),
-            );
+            futures::join!(self.fill(id, &read.token, &pairs), self.point_all(product),);
         }
         Ok(fresh)
     }
@@ -220,7 +236,7 @@ impl CatalogStore for CachedCatalog {
                         .await;
                 }
             };
-            futures::join!(fill, self.point(self.prefix.slug_pointer(slug), product.id));
+            futures::join!(fill, self.point_all(product));
         }
         Ok(fresh)
     }
@@ -294,7 +310,10 @@ impl CatalogStore for CachedCatalog {
             Some(self.fill(*id, token, pairs))
         }));
         let point_all = join_all(fresh.iter().map(|l| {
-            self.point(self.prefix.sku_pointer(&l.variant.sku), l.variant.product_id)
+            self.point(
+                self.prefix.sku_pointer(&l.variant.sku),
+                l.variant.product_id,
+            )
         }));
         futures::join!(fill_all, point_all);
         found.extend(fresh);

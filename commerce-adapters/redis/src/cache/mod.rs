@@ -82,7 +82,9 @@ async fn read_entry(
         .map(reply::opt_string)
         .collect::<Result<Vec<_>>>()?;
     if values.len() != fields.len() {
-        return Err(Error::unexpected("cache read returned a different field count"));
+        return Err(Error::unexpected(
+            "cache read returned a different field count",
+        ));
     }
     Ok(EntryRead { token, values })
 }

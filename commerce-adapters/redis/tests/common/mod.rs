@@ -7,13 +7,13 @@
 use commerce_redis::{KeyPrefix, RedisConnection};
 
 /// The URL of the Redis under test.
-pub fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 /// A connection to the Redis under test; panics with how to start Redis when it is
 /// not reachable.
-pub async fn connection() -> RedisConnection {
+pub(crate) async fn connection() -> RedisConnection {
     let url = redis_url();
     let conn = match RedisConnection::connect(&url).await {
         Ok(conn) => conn,
@@ -34,12 +34,12 @@ pub async fn connection() -> RedisConnection {
 }
 
 /// A fresh random prefix (`test:<uuid>`).
-pub fn prefix() -> KeyPrefix {
+pub(crate) fn prefix() -> KeyPrefix {
     KeyPrefix::new(format!("test:{}", uuid::Uuid::now_v7().simple())).unwrap()
 }
 
 /// Every key under `prefix`.
-pub async fn keys_under(conn: &RedisConnection, prefix: &KeyPrefix) -> Vec<String> {
+pub(crate) async fn keys_under(conn: &RedisConnection, prefix: &KeyPrefix) -> Vec<String> {
     let mut conn = conn.clone();
     let mut cursor: u64 = 0;
     let mut keys = Vec::new();
@@ -62,7 +62,7 @@ pub async fn keys_under(conn: &RedisConnection, prefix: &KeyPrefix) -> Vec<Strin
 }
 
 /// The remaining time to live of `key` in ms (-1: no expiry, -2: no key).
-pub async fn pttl(conn: &RedisConnection, key: &str) -> i64 {
+pub(crate) async fn pttl(conn: &RedisConnection, key: &str) -> i64 {
     redis::cmd("PTTL")
         .arg(key)
         .query_async(&mut conn.clone())
