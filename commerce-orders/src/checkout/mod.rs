@@ -165,9 +165,9 @@ impl Checkout {
             .by_idempotency_key(&request.idempotency_key)
             .await?
         {
-            return Self::existing(existing);
+            return Self::existing_for(request, &email, existing);
         }
-        let placed = match self.place(request, email).await {
+        let placed = match self.place(request, email.clone()).await {
             Ok(placed) => placed,
             Err(e) => {
                 // A concurrent duplicate may have placed the order and cleared the
@@ -177,7 +177,7 @@ impl Checkout {
                     .by_idempotency_key(&request.idempotency_key)
                     .await?
                 {
-                    Some(existing) => Self::existing(existing),
+                    Some(existing) => Self::existing_for(request, &email, existing),
                     None => Err(e),
                 };
             }
@@ -191,7 +191,9 @@ impl Checkout {
             .await?;
         let order = match outcome {
             CreateOutcome::Created(order) => order,
-            CreateOutcome::Existing(existing) => return Self::existing(existing),
+            CreateOutcome::Existing(existing) => {
+                return Self::existing_for(request, &email, existing);
+            }
         };
         if stop == Some(CheckoutStep::Placed) {
             return Ok(order);
@@ -218,6 +220,20 @@ impl Checkout {
             let _ = self.carts.clear(&request.cart).await;
         }
         Ok(order)
+    }
+
+    /// The answer to a repeated key from `request`: the order, or the failure it ended
+    /// in. A key reused by another buyer (another customer, or a guest with another
+    /// email) is a `Conflict`: an idempotency key never hands one buyer's order to
+    /// another.
+    fn existing_for(request: &CheckoutRequest, email: &str, order: Order) -> Result<Order> {
+        if order.customer_id != request.customer_id || order.email != email {
+            return Err(Error::Conflict(format!(
+                "idempotency key {} was used for another checkout",
+                request.idempotency_key
+            )));
+        }
+        Self::existing(order)
     }
 
     /// The answer to a repeated key: the order, or the failure it ended in.

@@ -218,6 +218,41 @@ pub async fn retry_with_the_same_key_returns_the_same_order_and_charges_once(f: 
     assert_stock(&f, &sku, 8, 0).await;
 }
 
+/// An idempotency key reused by another buyer (another customer, or a guest with
+/// another email) is a `Conflict` and never returns the first buyer's order.
+pub async fn a_key_reused_by_another_buyer_is_a_conflict(f: CheckoutFixture) {
+    let c = checkout(&f);
+    let sku = stocked_sku(&f, "20.00", 10).await;
+    let cart = cart_with(&f, None, &[(&sku, 1)]).await;
+    let req = request(cart, None, card(test_cards::APPROVED));
+    let first = c.checkout(&req).await.unwrap();
+
+    let other_cart = cart_with(&f, None, &[(&sku, 1)]).await;
+    let mut other = request(other_cart, None, card(test_cards::APPROVED));
+    other.idempotency_key = req.idempotency_key.clone();
+    other.email = "someone.else@example.com".to_owned();
+    match c.checkout(&other).await {
+        Err(Error::Conflict(_)) => {}
+        got => panic!("expected Conflict for a reused key, got {got:?}"),
+    }
+
+    let customer = CustomerId::new();
+    let mut as_customer = request(
+        cart_with(&f, Some(customer), &[(&sku, 1)]).await,
+        Some(customer),
+        card(test_cards::APPROVED),
+    );
+    as_customer.idempotency_key = req.idempotency_key.clone();
+    assert!(matches!(
+        c.checkout(&as_customer).await,
+        Err(Error::Conflict(_))
+    ));
+    // The first buyer still gets their order; one charge in all.
+    assert_eq!(c.checkout(&req).await.unwrap().id, first.id);
+    assert_eq!(f.gateway.stats().authorizations, 1);
+    assert_stock(&f, &sku, 9, 0).await;
+}
+
 /// 50 concurrent checkouts with one key make one order and one authorization.
 pub async fn concurrent_duplicate_checkouts_make_one_order_and_one_charge(f: CheckoutFixture) {
     let c = checkout(&f);

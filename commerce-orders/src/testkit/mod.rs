@@ -260,6 +260,7 @@ macro_rules! checkout_conformance {
             checkout_confirms_the_order_sells_the_stock_and_clears_the_cart,
             checkout_snapshots_prices_tax_and_shipping,
             retry_with_the_same_key_returns_the_same_order_and_charges_once,
+            a_key_reused_by_another_buyer_is_a_conflict,
             concurrent_duplicate_checkouts_make_one_order_and_one_charge,
             last_units_race_sells_exactly_the_stock,
             decline_releases_the_stock_and_cancels_with_the_reason,
