@@ -7,7 +7,15 @@
 //! `cargo bench -p commerce-postgres --bench checkout` (env: `DATABASE_URL`,
 //! `BENCH_SECONDS` per phase, default 5). Uses its own databases
 //! `commerce_bench_checkout` and `commerce_bench_pgbench`; needs `pgbench` on PATH.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::float_arithmetic,
+    clippy::cast_precision_loss,
+    unreachable_pub,
+    missing_docs
+)]
 
 mod support;
 use support as common;
@@ -33,7 +41,12 @@ const CLIENTS: usize = 32;
 const PRODUCTS: usize = 300;
 
 /// Inserts `count` guest carts of `lines` distinct SKUs each in one statement.
-async fn prebuilt_carts(stores: &PgStores, skus: &[Sku], count: usize, lines: usize) -> Vec<CartKey> {
+async fn prebuilt_carts(
+    stores: &PgStores,
+    skus: &[Sku],
+    count: usize,
+    lines: usize,
+) -> Vec<CartKey> {
     let mut keys = Vec::with_capacity(count);
     let mut names = Vec::with_capacity(count);
     let mut docs = Vec::with_capacity(count);
@@ -80,7 +93,10 @@ fn request(cart: CartKey) -> CheckoutRequest {
 fn pgbench_tps() -> (f64, String) {
     let url = common::database_url();
     let db = "commerce_bench_pgbench";
-    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b).to_owned();
+    let base = url
+        .rsplit_once('/')
+        .map_or(url.as_str(), |(b, _)| b)
+        .to_owned();
     let target = format!("{base}/{db}");
     let psql = |sql: &str| {
         let status = Command::new("psql")
@@ -95,19 +111,42 @@ fn pgbench_tps() -> (f64, String) {
         .args(["-i", "-q", "-s", "10", target.as_str()])
         .output()
         .expect("pgbench on PATH");
-    assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
+    assert!(
+        init.status.success(),
+        "pgbench -i: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
     let secs = common::phase().as_secs().to_string();
-    let args = ["-c", "32", "-j", "2", "-T", secs.as_str(), "-n", target.as_str()];
-    let run = Command::new("pgbench").args(args).output().expect("pgbench");
+    let args = [
+        "-c",
+        "32",
+        "-j",
+        "2",
+        "-T",
+        secs.as_str(),
+        "-n",
+        target.as_str(),
+    ];
+    let run = Command::new("pgbench")
+        .args(args)
+        .output()
+        .expect("pgbench");
     let out = String::from_utf8_lossy(&run.stdout).to_string();
-    assert!(run.status.success(), "pgbench: {out}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "pgbench: {out}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let tps = out
         .lines()
         .find(|l| l.starts_with("tps ="))
         .and_then(|l| l.split_whitespace().nth(2))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
-    (tps, format!("pgbench {}", args.join(" ").replace(target.as_str(), db)))
+    (
+        tps,
+        format!("pgbench {}", args.join(" ").replace(target.as_str(), db)),
+    )
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -189,7 +228,10 @@ async fn main() {
     let p99 = common::percentile(&lat, 99);
 
     let (tps, command) = pgbench_tps();
-    println!("{:<46} {:>10} {:>9} {:>9}", "variant", "per s", "p50 ms", "p99 ms");
+    println!(
+        "{:<46} {:>10} {:>9} {:>9}",
+        "variant", "per s", "p50 ms", "p99 ms"
+    );
     println!(
         "{:<46} {:>10.0} {:>9.2} {:>9.2}",
         "checkout (3 lines, PgStores, simulated card)",

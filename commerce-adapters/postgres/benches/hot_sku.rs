@@ -5,7 +5,15 @@
 //!
 //! `cargo bench -p commerce-postgres --bench hot_sku` (env: `DATABASE_URL`,
 //! `BENCH_SECONDS` per phase, default 5). Uses its own database `commerce_bench_hot`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::float_arithmetic,
+    clippy::cast_precision_loss,
+    unreachable_pub,
+    missing_docs
+)]
 
 mod support;
 use support as common;
@@ -15,11 +23,11 @@ use std::sync::Arc;
 use chrono::{Duration as ChronoDuration, Utc};
 
 use commerce_core::Sku;
-use commerce_postgres::{PgStores, ReserveBatching};
 use commerce_inventory::{
     AdjustmentReason, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
     StockAdjustment,
 };
+use commerce_postgres::{PgStores, ReserveBatching};
 
 const CLIENTS: usize = 64;
 const STOCK: i64 = 1_000_000_000;
@@ -125,15 +133,17 @@ async fn main() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(level.reserved, ok, "every successful reservation is held exactly once");
+        assert_eq!(
+            level.reserved, ok,
+            "every successful reservation is held exactly once"
+        );
         assert_eq!(failed, 0, "no reservation may fail with stock left");
-        let rows: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM commerce.reservations WHERE skus = ARRAY[$1]",
-        )
-        .bind(&code)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        let rows: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM commerce.reservations WHERE skus = ARRAY[$1]")
+                .bind(&code)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         assert_eq!(rows as u64, ok, "one reservation record per success");
         measured.push((name, per_second(ok, elapsed), lat));
     }

@@ -36,9 +36,11 @@ CREATE TABLE commerce.reservations (
 );
 CREATE INDEX reservations_due ON commerce.reservations (expires_at, id) WHERE status = 'active';
 
--- Appends one `inventory.stock_changed` event per given stock row.
+-- Appends one `inventory.stock_changed` event per given stock row. PL/pgSQL, not SQL:
+-- its statement plan is cached per session instead of planned on every call.
 CREATE FUNCTION commerce.emit_stock_changed(p_location text, p_skus text[], p_now timestamptz)
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO commerce.outbox (event_id, topic, aggregate_type, aggregate_id, occurred_at, payload)
     SELECT commerce.uuid_v7(), 'inventory.stock_changed', 'sku', s.sku, p_now,
            jsonb_build_object('type', 'stock_changed', 'sku', s.sku, 'location', s.location,
@@ -46,7 +48,8 @@ RETURNS void LANGUAGE sql AS $$
                               'backordered', s.backordered)
       FROM commerce.stock_levels s
      WHERE s.location = p_location AND s.sku = ANY (p_skus)
-     ORDER BY s.sku
+     ORDER BY s.sku;
+END
 $$;
 
 -- Units a new reservation may take from a stock row: available stock under a deny
@@ -60,11 +63,15 @@ $$;
 -- Reserves a batch of requests, each all or nothing, in one transaction (the adapter
 -- gathers concurrent `reserve` calls into one call: one commit for many
 -- reservations). Request i has `p_line_counts[i]` lines, consecutive in `p_skus` /
--- `p_quantities` (summed per SKU, sorted), from `p_locations[i]`. Every stock row of
--- the batch is locked first, in (location, sku) order, so batches never deadlock.
--- Returns one row per request: outcome 'reserved' or 'existing' (the reservation
--- with that id already existed: the caller compares lines) with the reservation, or
--- 'short' with the first short SKU in SKU order (nothing of that request is held).
+-- `p_quantities` (summed per SKU, sorted by SKU), from `p_locations[i]`.
+--
+-- Every stock row of the batch is locked first, in (location, sku) order, so batches
+-- never deadlock. Requests are then admitted in order against the locked levels, as
+-- if they ran one after the other; the writes are set-based (one statement each for
+-- reservations, stock and events, whatever the batch size). Returns one row per
+-- request: outcome 'reserved' or 'existing' (the id was taken before: the caller
+-- compares lines) with the reservation, or 'short' with the first short SKU in SKU
+-- order (nothing of that request is held).
 CREATE FUNCTION commerce.reserve_many(
     p_ids uuid[], p_references text[], p_locations text[], p_line_counts integer[],
     p_skus text[], p_quantities bigint[], p_nows timestamptz[], p_expires_at timestamptz[])
@@ -75,71 +82,125 @@ RETURNS TABLE (n integer, outcome text, short_sku text, short_requested bigint,
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    v_first integer := 1;
-    v_last integer;
-    v_skus text[];
-    v_quantities bigint[];
-    v_short record;
+    v_count integer := cardinality(p_ids);
+    v_line_keys text[] := '{}';
     v_line_locations text[] := '{}';
+    v_keys text[];
+    v_left bigint[];
+    v_existing uuid[];
+    v_outcome text[] := array_fill(NULL::text, ARRAY[v_count]);
+    v_short_sku text[] := array_fill(NULL::text, ARRAY[v_count]);
+    v_short_requested bigint[] := array_fill(NULL::bigint, ARRAY[v_count]);
+    v_short_available bigint[] := array_fill(NULL::bigint, ARRAY[v_count]);
+    v_admitted integer[] := '{}';
+    v_admitted_ids uuid[] := '{}';
+    v_first integer[] := array_fill(0, ARRAY[v_count]);
+    v_last integer[] := array_fill(0, ARRAY[v_count]);
+    v_next integer := 1;
+    v_key integer;
+    v_short integer;
+    v_inserted integer;
 BEGIN
-    FOR i IN 1 .. cardinality(p_ids) LOOP
-        v_line_locations := v_line_locations || array_fill(p_locations[i], ARRAY[p_line_counts[i]]);
+    FOR i IN 1 .. v_count LOOP
+        v_first[i] := v_next;
+        v_last[i] := v_next + p_line_counts[i] - 1;
+        v_next := v_last[i] + 1;
+        FOR j IN v_first[i] .. v_last[i] LOOP
+            v_line_keys := v_line_keys || (p_locations[i] || chr(31) || p_skus[j]);
+            v_line_locations := v_line_locations || p_locations[i];
+        END LOOP;
     END LOOP;
-    PERFORM 1 FROM commerce.stock_levels s
-      JOIN (SELECT DISTINCT k.location, k.sku
-              FROM unnest(v_line_locations, p_skus) AS k (location, sku)) k
-        ON s.location = k.location AND s.sku = k.sku
-     ORDER BY s.location, s.sku
-     FOR UPDATE OF s;
 
-    FOR i IN 1 .. cardinality(p_ids) LOOP
-        v_last := v_first + p_line_counts[i] - 1;
-        v_skus := p_skus[v_first:v_last];
-        v_quantities := p_quantities[v_first:v_last];
-        v_first := v_last + 1;
+    -- Lock and read the stock rows of the batch.
+    SELECT array_agg(l.location || chr(31) || l.sku ORDER BY l.location, l.sku),
+           array_agg(commerce.reservable(l) ORDER BY l.location, l.sku)
+      INTO v_keys, v_left
+      FROM (SELECT s.* FROM commerce.stock_levels s
+             WHERE (s.location, s.sku) IN (SELECT * FROM unnest(v_line_locations, p_skus))
+             ORDER BY s.location, s.sku
+             FOR UPDATE OF s) l;
+    SELECT array_agg(r.id) INTO v_existing FROM commerce.reservations r WHERE r.id = ANY (p_ids);
 
-        IF EXISTS (SELECT 1 FROM commerce.reservations r WHERE r.id = p_ids[i]) THEN
-            RETURN QUERY SELECT i, 'existing'::text, NULL::text, NULL::bigint, NULL::bigint, r.*
-                           FROM commerce.reservations r WHERE r.id = p_ids[i];
+    -- Admit requests in order, each all or nothing.
+    FOR i IN 1 .. v_count LOOP
+        IF p_ids[i] = ANY (v_existing) OR p_ids[i] = ANY (v_admitted_ids) THEN
+            v_outcome[i] := 'existing';
             CONTINUE;
         END IF;
-
-        SELECT l.sku, l.quantity, COALESCE(commerce.reservable(s), 0) AS reservable
-          INTO v_short
-          FROM unnest(v_skus, v_quantities) AS l (sku, quantity)
-          LEFT JOIN commerce.stock_levels s ON s.location = p_locations[i] AND s.sku = l.sku
-         WHERE s.sku IS NULL OR l.quantity > commerce.reservable(s)
-         ORDER BY l.sku
-         LIMIT 1;
-        IF FOUND THEN
-            RETURN QUERY SELECT i, 'short'::text, v_short.sku::text, v_short.quantity::bigint,
-                                v_short.reservable::bigint, p_ids[i], NULL::text, NULL::text,
-                                NULL::text[], NULL::bigint[], NULL::text, NULL::timestamptz,
-                                NULL::timestamptz, NULL::timestamptz;
+        v_short := NULL;
+        FOR j IN v_first[i] .. v_last[i] LOOP
+            v_key := array_position(v_keys, v_line_keys[j]);
+            IF v_key IS NULL OR p_quantities[j] > v_left[v_key] THEN
+                v_short := j;
+                v_short_available[i] := COALESCE(v_left[v_key], 0);
+                EXIT;
+            END IF;
+        END LOOP;
+        IF v_short IS NOT NULL THEN
+            v_outcome[i] := 'short';
+            v_short_sku[i] := p_skus[v_short];
+            v_short_requested[i] := p_quantities[v_short];
             CONTINUE;
         END IF;
+        FOR j IN v_first[i] .. v_last[i] LOOP
+            v_key := array_position(v_keys, v_line_keys[j]);
+            v_left[v_key] := v_left[v_key] - p_quantities[j];
+        END LOOP;
+        v_outcome[i] := 'reserved';
+        v_admitted := v_admitted || i;
+        v_admitted_ids := v_admitted_ids || p_ids[i];
+    END LOOP;
 
+    IF cardinality(v_admitted) > 0 THEN
         INSERT INTO commerce.reservations AS r
             (id, reference, location, skus, quantities, status, created_at, expires_at)
-        VALUES (p_ids[i], p_references[i], p_locations[i], v_skus, v_quantities, 'active',
-                p_nows[i], p_expires_at[i])
+        SELECT p_ids[a.i], p_references[a.i], p_locations[a.i], p_skus[v_first[a.i]:v_last[a.i]],
+               p_quantities[v_first[a.i]:v_last[a.i]], 'active', p_nows[a.i], p_expires_at[a.i]
+          FROM unnest(v_admitted) AS a (i)
+         ORDER BY a.i
         ON CONFLICT (id) DO NOTHING;
-        IF NOT FOUND THEN
-            -- A concurrent call with the same id won; nothing of this request is held.
-            RETURN QUERY SELECT i, 'existing'::text, NULL::text, NULL::bigint, NULL::bigint, r.*
-                           FROM commerce.reservations r WHERE r.id = p_ids[i];
-            CONTINUE;
+        GET DIAGNOSTICS v_inserted = ROW_COUNT;
+        IF v_inserted <> cardinality(v_admitted) THEN
+            -- A concurrent call took one of the ids after we looked: run the batch
+            -- again (the adapter retries serialization failures), it will see it.
+            RAISE EXCEPTION USING ERRCODE = '40001',
+                MESSAGE = 'a reservation id of the batch was taken concurrently';
         END IF;
 
         UPDATE commerce.stock_levels s
-           SET reserved = s.reserved + l.quantity
-          FROM unnest(v_skus, v_quantities) AS l (sku, quantity)
-         WHERE s.location = p_locations[i] AND s.sku = l.sku;
-        PERFORM commerce.emit_stock_changed(p_locations[i], v_skus, p_nows[i]);
+           SET reserved = s.reserved + t.quantity
+          FROM (SELECT p_locations[a.i] AS location, p_skus[j] AS sku,
+                       sum(p_quantities[j])::bigint AS quantity
+                  FROM unnest(v_admitted) AS a (i),
+                       LATERAL generate_series(v_first[a.i], v_last[a.i]) AS j
+                 GROUP BY 1, 2) t
+         WHERE s.location = t.location AND s.sku = t.sku;
 
-        RETURN QUERY SELECT i, 'reserved'::text, NULL::text, NULL::bigint, NULL::bigint, r.*
-                       FROM commerce.reservations r WHERE r.id = p_ids[i];
-    END LOOP;
+        -- One stock_changed event per admitted line, with the level as it was right
+        -- after that request (as if the requests had run one by one).
+        INSERT INTO commerce.outbox
+            (event_id, topic, aggregate_type, aggregate_id, occurred_at, payload)
+        SELECT commerce.uuid_v7(), 'inventory.stock_changed', 'sku', x.sku, x.at,
+               jsonb_build_object('type', 'stock_changed', 'sku', x.sku, 'location', x.location,
+                                  'on_hand', s.on_hand,
+                                  'reserved', s.reserved - x.total + x.running,
+                                  'backordered', s.backordered)
+          FROM (SELECT a.i, p_locations[a.i] AS location, p_skus[j] AS sku, p_nows[a.i] AS at,
+                       sum(p_quantities[j]) OVER w AS running,
+                       sum(p_quantities[j]) OVER (PARTITION BY p_locations[a.i], p_skus[j]) AS total
+                  FROM unnest(v_admitted) AS a (i),
+                       LATERAL generate_series(v_first[a.i], v_last[a.i]) AS j
+                WINDOW w AS (PARTITION BY p_locations[a.i], p_skus[j] ORDER BY a.i)) x
+          JOIN commerce.stock_levels s ON s.location = x.location AND s.sku = x.sku
+         ORDER BY x.i, x.sku;
+    END IF;
+
+    RETURN QUERY
+        SELECT g.i, v_outcome[g.i], v_short_sku[g.i], v_short_requested[g.i],
+               v_short_available[g.i], r.*
+          FROM generate_series(1, v_count) AS g (i)
+          LEFT JOIN commerce.reservations r ON r.id = p_ids[g.i]
+         ORDER BY g.i;
 END
 $$;
 

@@ -12,11 +12,11 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use tokio::sync::oneshot;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
+use tokio::sync::oneshot;
 
 use commerce_core::Sku;
 use commerce_inventory::{
@@ -60,7 +60,9 @@ pub(crate) struct Batcher {
 impl Batcher {
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
         // The queue is consistent after every statement: recover from poisoning.
-        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -188,7 +190,10 @@ impl PgInventory {
                     queue.draining = queue.draining.saturating_sub(1);
                     return;
                 }
-                let take = queue.waiting.len().min(self.shared.reserve_batching.max_batch);
+                let take = queue
+                    .waiting
+                    .len()
+                    .min(self.shared.reserve_batching.max_batch);
                 queue.waiting.drain(..take).collect()
             };
             let results = match self.reserve_many(&batch).await {
@@ -198,9 +203,9 @@ impl PgInventory {
                     let mut results = Vec::with_capacity(batch.len());
                     for pending in &batch {
                         let one = self.reserve_many(std::slice::from_ref(pending)).await;
-                        results.push(one.and_then(|mut r| {
-                            r.pop().unwrap_or_else(|| Err(missing_answer()))
-                        }));
+                        results.push(
+                            one.and_then(|mut r| r.pop().unwrap_or_else(|| Err(missing_answer()))),
+                        );
                     }
                     results
                 }
@@ -218,7 +223,10 @@ impl PgInventory {
     async fn reserve_many(&self, batch: &[Pending]) -> Result<Vec<Result<Reservation>>> {
         let ids: Vec<uuid::Uuid> = batch.iter().map(|p| p.request.id.as_uuid()).collect();
         let references: Vec<&str> = batch.iter().map(|p| p.request.reference.as_str()).collect();
-        let locations: Vec<&str> = batch.iter().map(|p| p.request.location.0.as_str()).collect();
+        let locations: Vec<&str> = batch
+            .iter()
+            .map(|p| p.request.location.0.as_str())
+            .collect();
         let counts = batch
             .iter()
             .map(|p| i32::try_from(p.lines.len()))
@@ -237,7 +245,16 @@ impl PgInventory {
             .collect::<commerce_core::Result<Vec<i64>>>()?;
         let nows: Vec<DateTime<Utc>> = batch.iter().map(|p| p.now).collect();
         let expiries: Vec<DateTime<Utc>> = batch.iter().map(|p| p.request.expires_at).collect();
-        let args = (&ids, &references, &locations, &counts, &skus, &quantities, &nows, &expiries);
+        let args = (
+            &ids,
+            &references,
+            &locations,
+            &counts,
+            &skus,
+            &quantities,
+            &nows,
+            &expiries,
+        );
         let rows = retrying("reserve", move || async move {
             sqlx::query("SELECT * FROM commerce.reserve_many($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(args.0)

@@ -364,7 +364,8 @@ impl OrderStore for PgOrderStore {
             let mut stored = order.clone();
             stored.id = from_json(row.try_get("stored_id").map_err(Error::backend)?)?;
             stored.idempotency_key = from_json(row.try_get("stored_key").map_err(Error::backend)?)?;
-            stored.created_at = from_json(row.try_get("stored_created_at").map_err(Error::backend)?)?;
+            stored.created_at =
+                from_json(row.try_get("stored_created_at").map_err(Error::backend)?)?;
             stored.version = u64::try_from(version)
                 .map_err(|_| Error::backend(format!("negative order version {version}")))?;
             return Ok(stored);

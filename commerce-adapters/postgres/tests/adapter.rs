@@ -1,6 +1,13 @@
 //! Behaviour specific to the PostgreSQL adapter: migrations, the outbox under late
 //! commits, event payloads written by SQL, error mapping.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod support;
 
 use std::time::Duration;

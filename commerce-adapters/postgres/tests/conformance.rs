@@ -1,6 +1,13 @@
 //! Every conformance suite of the domain crates, run against PostgreSQL. Each test
 //! gets a fresh database (see `support`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod support;
 
 use std::sync::Arc;
@@ -56,6 +63,26 @@ commerce_core::outbox_conformance!(outbox_fixture);
 mod inventory {
     use super::*;
     commerce_inventory::inventory_store_conformance!(inventory_fixture);
+}
+
+/// The same suite with reservation batching off: every `reserve` is its own call.
+mod inventory_unbatched {
+    use super::*;
+
+    async fn unbatched_fixture() -> InventoryFixture {
+        let stores = support::fresh_stores().await.with_reserve_batching(
+            commerce_postgres::ReserveBatching {
+                max_batch: 1,
+                in_flight: 1,
+            },
+        );
+        InventoryFixture {
+            store: Arc::new(stores.inventory()),
+            outbox: Arc::new(stores.outbox()),
+        }
+    }
+
+    commerce_inventory::inventory_store_conformance!(unbatched_fixture);
 }
 
 mod carts {

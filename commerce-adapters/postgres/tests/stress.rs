@@ -2,6 +2,13 @@
 //! buyers, no deadlock over overlapping SKUs, and reservations that end once when the
 //! failure path and the sweeper race.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod support;
 
 use std::sync::Arc;
@@ -231,4 +238,32 @@ async fn defect_2_release_and_sweeper_at_once_return_stock_once() {
             .await
             .is_ok()
     );
+}
+
+/// Defect 7 of the seed: one idempotency key sent 50 times at once through the whole
+/// checkout on PostgreSQL (carts, catalog, inventory, orders, outbox; simulated
+/// gateway): one order, one authorization, stock sold once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn defect_7_one_idempotency_key_fifty_times_makes_one_order_and_one_authorization() {
+    use commerce_core::ManualClock;
+    use commerce_orders::simulated::SimulatedGateway;
+    use commerce_orders::testkit::{CheckoutFixture, start_time};
+
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let stores = support::fresh_stores_with(32)
+        .await
+        .with_clock(clock.clone());
+    let fixture = CheckoutFixture {
+        carts: Arc::new(stores.carts()),
+        catalog: Arc::new(stores.catalog()),
+        inventory: Arc::new(stores.inventory()),
+        orders: Arc::new(stores.orders()),
+        outbox: Arc::new(stores.outbox()),
+        gateway: Arc::new(SimulatedGateway::with_clock(clock.clone())),
+        clock,
+    };
+    commerce_orders::testkit::checkout::concurrent_duplicate_checkouts_make_one_order_and_one_charge(
+        fixture,
+    )
+    .await;
 }

@@ -47,7 +47,7 @@ pub enum MergeMode {
 /// change + TTL (`PEXPIREAT`, so Redis itself drops abandoned carts) and returns the
 /// resulting cart as one string. (Lines as one field rather than one field per SKU:
 /// a change then reads and returns one value instead of building a reply of every
-/// line, which measured 2 to 3 times slower end to end; see docs/benchmarks.md.)
+/// line, which gave half the throughput end to end; see docs/benchmarks.md.)
 ///
 /// Changes judge expiry by the `now` they are given (a cart whose last change + TTL
 /// <= now counts as empty), [`CartStore::cart`] by Redis' clock (the key's own

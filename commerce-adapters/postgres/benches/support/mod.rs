@@ -45,7 +45,7 @@ pub async fn fresh_database(name: &str, size: u32) -> PgPool {
         .max_connections(size)
         .min_connections(size)
         .acquire_timeout(Duration::from_secs(60))
-        .connect_with(options.database(name).options([("synchronous_commit", "off")]))
+        .connect_with(options.database(name))
         .await
         .unwrap()
 }
