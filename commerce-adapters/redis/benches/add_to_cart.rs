@@ -191,6 +191,15 @@ async fn run() {
     // Warm up (loads the script into Redis, fills the connection's buffers).
     measure(200, add.clone()).await;
     measure(200, hincrby.clone()).await;
+    // The baseline's hashes get an expiry too, in case the run is interrupted.
+    for key in raw_keys.iter() {
+        let _: i64 = redis::cmd("PEXPIRE")
+            .arg(key)
+            .arg(3_600_000)
+            .query_async(&mut conn.clone())
+            .await
+            .unwrap();
+    }
 
     // One round trip per add: the server receives exactly one EVALSHA per add (the
     // commands the script runs inside Redis are no round trips).

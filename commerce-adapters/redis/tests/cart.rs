@@ -47,28 +47,45 @@ mod staged_merge {
     commerce_cart::cart_store_conformance!(fixture);
 }
 
-/// The expiry checks with the default 30-day TTL.
+/// The expiry checks with the default 30-day TTL. Their carts get expiries months
+/// ahead, so they delete their keys afterwards.
 mod default_ttl {
     use super::*;
 
-    async fn fixture() -> CartFixture {
-        let store = RedisCartStore::new(common::connection().await, common::prefix());
+    async fn fixture() -> (CartFixture, KeyPrefix) {
+        let prefix = common::prefix();
+        let store = RedisCartStore::new(common::connection().await, prefix.clone());
         assert_eq!(store.ttl(), commerce_cart::DEFAULT_CART_TTL);
-        CartFixture {
+        let fixture = CartFixture {
             store: Arc::new(store),
             ttl: commerce_cart::DEFAULT_CART_TTL,
+        };
+        (fixture, prefix)
+    }
+
+    async fn clean_up(prefix: &KeyPrefix) {
+        let conn = common::connection().await;
+        for key in common::keys_under(&conn, prefix).await {
+            let _: i64 = redis::cmd("DEL")
+                .arg(key)
+                .query_async(&mut conn.clone())
+                .await
+                .unwrap();
         }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn expired_cart_reads_as_none_and_restarts_empty() {
-        commerce_cart::testkit::expired_cart_reads_as_none_and_restarts_empty(fixture().await)
-            .await;
+        let (fixture, prefix) = fixture().await;
+        commerce_cart::testkit::expired_cart_reads_as_none_and_restarts_empty(fixture).await;
+        clean_up(&prefix).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn every_change_refreshes_the_expiry() {
-        commerce_cart::testkit::every_change_refreshes_the_expiry(fixture().await).await;
+        let (fixture, prefix) = fixture().await;
+        commerce_cart::testkit::every_change_refreshes_the_expiry(fixture).await;
+        clean_up(&prefix).await;
     }
 }
 
