@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use commerce_core::{Clock, Sku, SystemClock};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{Cart, CartKey, CartLimits, DEFAULT_CART_TTL, MergeOutcome};
 use crate::store::CartStore;
 
@@ -180,15 +180,7 @@ impl CartStore for MemoryCartStore {
         limits: CartLimits,
         now: DateTime<Utc>,
     ) -> Result<MergeOutcome> {
-        if !matches!(from, CartKey::Guest(_)) {
-            return Err(Error::validation("from", "only a guest cart can be merged"));
-        }
-        if !matches!(into, CartKey::Customer(_)) {
-            return Err(Error::validation(
-                "into",
-                "a guest cart merges into a customer cart",
-            ));
-        }
+        crate::rules::check_merge_keys(from, into)?;
         let mut carts = self.lock();
         let guest = carts
             .remove(from)

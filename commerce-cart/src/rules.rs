@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use commerce_core::Sku;
 
 use crate::error::{Error, Result};
-use crate::model::{Cart, CartLimits, CartLine};
+use crate::model::{Cart, CartKey, CartLimits, CartLine};
 
 /// What [`Cart::merge_lines`] could not take over unchanged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -170,6 +170,21 @@ impl Cart {
     }
 }
 
+/// Checks the keys of a merge: only a guest cart merges, and only into a customer's
+/// cart. Every store runs this before touching anything.
+pub fn check_merge_keys(from: &CartKey, into: &CartKey) -> Result<()> {
+    if !matches!(from, CartKey::Guest(_)) {
+        return Err(Error::validation("from", "only a guest cart can be merged"));
+    }
+    if !matches!(into, CartKey::Customer(_)) {
+        return Err(Error::validation(
+            "into",
+            "a guest cart merges into a customer cart",
+        ));
+    }
+    Ok(())
+}
+
 /// `requested` as a line quantity, or `QuantityLimit` above `limits.max_quantity`.
 fn checked_quantity(sku: &Sku, requested: u64, limits: CartLimits) -> Result<u32> {
     match u32::try_from(requested) {
@@ -185,7 +200,6 @@ fn checked_quantity(sku: &Sku, requested: u64, limits: CartLimits) -> Result<u32
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::CartKey;
     use commerce_core::CustomerId;
 
     fn sku(s: &str) -> Sku {

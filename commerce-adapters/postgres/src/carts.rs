@@ -203,15 +203,7 @@ impl CartStore for PgCartStore {
         limits: CartLimits,
         now: DateTime<Utc>,
     ) -> Result<MergeOutcome> {
-        if !matches!(from, CartKey::Guest(_)) {
-            return Err(Error::validation("from", "only a guest cart can be merged"));
-        }
-        if !matches!(into, CartKey::Customer(_)) {
-            return Err(Error::validation(
-                "into",
-                "a guest cart merges into a customer cart",
-            ));
-        }
+        commerce_cart::rules::check_merge_keys(from, into)?;
         retrying("cart merge", move || async move {
             let mut tx = self.shared.pool.begin().await?;
             let guest = sqlx::query(

@@ -379,18 +379,7 @@ impl CartStore for RedisCartStore {
         limits: CartLimits,
         now: DateTime<Utc>,
     ) -> CartResult<MergeOutcome> {
-        if !matches!(from, CartKey::Guest(_)) {
-            return Err(CartError::validation(
-                "from",
-                "only a guest cart can be merged",
-            ));
-        }
-        if !matches!(into, CartKey::Customer(_)) {
-            return Err(CartError::validation(
-                "into",
-                "a guest cart merges into a customer cart",
-            ));
-        }
+        commerce_cart::rules::check_merge_keys(from, into)?;
         let outcome = match self.merge_mode {
             MergeMode::Atomic => self.merge_atomic(from, into, limits, now).await?,
             MergeMode::Staged => self.merge_staged(from, into, limits, now).await?,
