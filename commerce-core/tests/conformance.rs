@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use commerce_core::memory::{MemoryCatalog, MemoryCustomers, MemoryOutbox};
+use commerce_core::memory::{
+    MemoryCatalog, MemoryCustomers, MemoryOutbox, MemoryRateLimiter, MemorySessionStore,
+};
+use commerce_core::testkit::auth::{RateLimiterFixture, SessionFixture};
 use commerce_core::testkit::catalog::CatalogFixture;
 use commerce_core::testkit::customers::CustomerFixture;
 use commerce_core::testkit::outbox::OutboxFixture;
@@ -28,6 +31,16 @@ async fn outbox() -> OutboxFixture {
     }
 }
 
+async fn sessions() -> SessionFixture {
+    SessionFixture::new(Arc::new(MemorySessionStore::new()))
+}
+
+async fn limiter() -> RateLimiterFixture {
+    RateLimiterFixture::new(Arc::new(MemoryRateLimiter::new()))
+}
+
 commerce_core::catalog_store_conformance!(catalog);
+commerce_core::session_store_conformance!(sessions);
+commerce_core::rate_limiter_conformance!(limiter);
 commerce_core::customer_store_conformance!(customers);
 commerce_core::outbox_conformance!(outbox);

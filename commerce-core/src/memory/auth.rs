@@ -228,22 +228,3 @@ impl LoginRateLimiter for MemoryRateLimiter {
         Ok(())
     }
 }
-
-#[cfg(all(test, feature = "testkit"))]
-mod conformance {
-    use std::sync::Arc;
-
-    use super::{MemoryRateLimiter, MemorySessionStore};
-    use crate::testkit::auth::{RateLimiterFixture, SessionFixture};
-
-    async fn sessions() -> SessionFixture {
-        SessionFixture::new(Arc::new(MemorySessionStore::new()))
-    }
-
-    async fn limiter() -> RateLimiterFixture {
-        RateLimiterFixture::new(Arc::new(MemoryRateLimiter::new()))
-    }
-
-    crate::session_store_conformance!(sessions);
-    crate::rate_limiter_conformance!(limiter);
-}
