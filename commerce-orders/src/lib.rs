@@ -2,10 +2,13 @@
 //!
 //! Orders and their three state machines ([`OrderStatus`], [`PaymentStatus`],
 //! [`FulfilmentStatus`]), the [`OrderStore`] and [`PaymentGateway`] ports with
-//! in-memory implementations, and an idempotent [`checkout`] with recovery, cancels,
-//! shipments and refunds.
+//! in-memory implementations, the [`CheckoutStore`] port (the checkout steps that
+//! change orders and stock together; [`SeparateStores`] runs them on the two separate
+//! ports), and an idempotent [`checkout`] with recovery, cancels, shipments and
+//! refunds.
 
 pub mod checkout;
+pub mod checkout_store;
 pub mod error;
 pub mod event;
 pub mod id;
@@ -21,6 +24,7 @@ pub use checkout::{
     CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
     RecoveryOutcome, RecoveryReport,
 };
+pub use checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 pub use error::{Error, Result};
 pub use event::OrderEvent;
 pub use id::{IdempotencyKey, OrderId, RefundId, ShipmentId};

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use commerce_core::memory::MemoryOutbox;
 use commerce_orders::MemoryOrderStore;
-use commerce_orders::testkit::{CheckoutFixture, OrderStoreFixture, PaymentGatewayFixture};
+use commerce_orders::testkit::{
+    CheckoutFixture, CheckoutStoreFixture, OrderStoreFixture, PaymentGatewayFixture,
+};
 
 async fn order_store() -> OrderStoreFixture {
     let outbox = Arc::new(MemoryOutbox::new());
@@ -37,4 +39,16 @@ mod checkout {
     }
 
     commerce_orders::checkout_conformance!(shop);
+}
+
+/// The checkout steps on `SeparateStores` over the in-memory order store and
+/// inventory (what `Checkout::new` uses).
+mod checkout_store {
+    use super::*;
+
+    async fn separate_stores() -> CheckoutStoreFixture {
+        CheckoutStoreFixture::in_memory()
+    }
+
+    commerce_orders::checkout_store_conformance!(separate_stores);
 }

@@ -2,7 +2,9 @@
 //! simulated payment) with 32 concurrent clients: checkouts per second, p50 and p99,
 //! against pgbench's built-in TPC-B-like script on the same server in the same run.
 //! Also times a lone checkout of a 1-line and a 10-line cart (the number of round
-//! trips does not grow with the number of lines).
+//! trips does not grow with the number of lines). The checkout runs its place and
+//! pay steps on `PgCheckoutStore` (`Checkout::with_checkout_store`), each one
+//! transaction, batched across concurrent checkouts.
 //!
 //! `cargo bench -p commerce-postgres --bench checkout` (env: `DATABASE_URL`,
 //! `BENCH_SECONDS` per phase, default 5). Uses its own databases
@@ -179,15 +181,18 @@ async fn main() {
             .unwrap();
         skus.push(sku);
     }
-    let checkout = Arc::new(Checkout::new(
-        Arc::new(stores.carts()),
-        Arc::new(catalog),
-        Arc::new(inventory),
-        Arc::new(stores.orders()),
-        Arc::new(SimulatedGateway::new()),
-        Arc::new(SystemClock),
-        CheckoutConfig::new(Currency::USD, us_tax_table(), vec![standard_shipping()]),
-    ));
+    let checkout = Arc::new(
+        Checkout::new(
+            Arc::new(stores.carts()),
+            Arc::new(catalog),
+            Arc::new(inventory),
+            Arc::new(stores.orders()),
+            Arc::new(SimulatedGateway::new()),
+            Arc::new(SystemClock),
+            CheckoutConfig::new(Currency::USD, us_tax_table(), vec![standard_shipping()]),
+        )
+        .with_checkout_store(Arc::new(stores.checkout())),
+    );
 
     // Latency of one checkout alone, 1-line vs 10-line carts (round trips do not
     // grow with the number of lines, so neither should this, beyond pricing work).

@@ -21,6 +21,32 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// `{sku, requested, available}`).
 pub(crate) const INSUFFICIENT_STOCK: &str = "CM001";
 
+/// SQLSTATE raised by `commerce.commit_for_order` when the reservation cannot be
+/// committed (detail: its status, or `missing`).
+pub(crate) const NOT_COMMITTABLE: &str = "CM002";
+
+/// The shortage reported with [`INSUFFICIENT_STOCK`].
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Shortage {
+    /// The first short SKU.
+    pub(crate) sku: String,
+    /// Units asked for.
+    pub(crate) requested: u64,
+    /// Units available.
+    pub(crate) available: u64,
+}
+
+/// The shortage behind `error`, when it is an [`INSUFFICIENT_STOCK`] error with a
+/// readable detail.
+pub(crate) fn shortage(error: &sqlx::Error) -> Option<Shortage> {
+    if sqlstate(error) != Some(INSUFFICIENT_STOCK) {
+        return None;
+    }
+    pg_error(error)
+        .and_then(|pg| pg.detail())
+        .and_then(|detail| serde_json::from_str::<Shortage>(detail).ok())
+}
+
 /// Errors of setting the stores up: connecting and migrating.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

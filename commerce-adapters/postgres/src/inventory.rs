@@ -9,11 +9,8 @@
 //! rows other sweepers hold (`FOR UPDATE SKIP LOCKED`), and write the
 //! `inventory.*` events to the outbox in the same transaction.
 
-use std::sync::Mutex;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tokio::sync::oneshot;
@@ -25,8 +22,9 @@ use commerce_inventory::{
     Transition,
 };
 
+use crate::batch::{Batcher, run_drain};
 use crate::convert::{to_i64, to_u64};
-use crate::error::{Failure, INSUFFICIENT_STOCK, PortError, pg_error, retrying, sqlstate};
+use crate::error::{Failure, INSUFFICIENT_STOCK, PortError, retrying, shortage, sqlstate};
 use crate::stores::Shared;
 
 /// Stock and reservations. See the module docs for how each call stays exact.
@@ -36,35 +34,15 @@ pub struct PgInventory {
 }
 
 /// A `reserve` call waiting for its batch.
-struct Pending {
+pub(crate) struct Pending {
     request: ReserveRequest,
     lines: Vec<ReservationLine>,
     now: DateTime<Utc>,
     reply: oneshot::Sender<Result<Reservation>>,
 }
 
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Pending>,
-    /// Drain tasks running; each takes batches until the queue is empty.
-    draining: usize,
-}
-
-/// Gathers concurrent `reserve` calls so one transaction (one commit, one WAL flush)
-/// serves many of them. See [`PgInventory`]'s `reserve`.
-#[derive(Default)]
-pub(crate) struct Batcher {
-    queue: Mutex<Queue>,
-}
-
-impl Batcher {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // The queue is consistent after every statement: recover from poisoning.
-        self.queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
+/// The queue of `reserve` calls waiting for their batch.
+pub(crate) type ReserveQueue = Batcher<Pending>;
 
 impl std::fmt::Debug for PgInventory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,7 +59,7 @@ fn status_name(status: ReservationStatus) -> &'static str {
     }
 }
 
-fn parse_status(name: &str) -> Result<ReservationStatus> {
+pub(crate) fn parse_status(name: &str) -> Result<ReservationStatus> {
     Ok(match name {
         "active" => ReservationStatus::Active,
         "committed" => ReservationStatus::Committed,
@@ -146,24 +124,13 @@ fn level_from_row(row: &PgRow) -> Result<StockLevel> {
     })
 }
 
-/// The shortage reported by the SQL functions (SQLSTATE `CM001`).
-#[derive(Deserialize)]
-struct Shortage {
-    sku: String,
-    requested: u64,
-    available: u64,
-}
-
 /// Maps a database error of an inventory function: a shortage becomes
 /// `InsufficientStock`, anything else stays a database error (maybe retried).
 fn classify(e: sqlx::Error) -> Failure<Error> {
     if sqlstate(&e) != Some(INSUFFICIENT_STOCK) {
         return Failure::Db(e);
     }
-    let shortage = pg_error(&e)
-        .and_then(|pg| pg.detail())
-        .and_then(|detail| serde_json::from_str::<Shortage>(detail).ok());
-    match shortage {
+    match shortage(&e) {
         Some(s) => match Sku::new(s.sku) {
             Ok(sku) => Failure::Domain(Error::InsufficientStock {
                 sku,
@@ -183,19 +150,11 @@ impl PgInventory {
 
     /// Runs queued requests in batches until the queue is empty.
     async fn drain(self) {
-        loop {
-            let batch: Vec<Pending> = {
-                let mut queue = self.shared.reserve_queue.lock();
-                if queue.waiting.is_empty() {
-                    queue.draining = queue.draining.saturating_sub(1);
-                    return;
-                }
-                let take = queue
-                    .waiting
-                    .len()
-                    .min(self.shared.reserve_batching.max_batch);
-                queue.waiting.drain(..take).collect()
-            };
+        while let Some(batch) = self
+            .shared
+            .reserve_queue
+            .next_batch(self.shared.reserve_batching.max_batch)
+        {
             let results = match self.reserve_many(&batch).await {
                 Ok(results) => results,
                 // One bad request must not fail the others: run them one by one.
@@ -395,25 +354,8 @@ impl InventoryStore for PgInventory {
                 .pop()
                 .unwrap_or_else(|| Err(missing_answer()));
         }
-        let start = {
-            let mut queue = self.shared.reserve_queue.lock();
-            queue.waiting.push(pending);
-            let start = queue.draining < batching.in_flight;
-            if start {
-                queue.draining += 1;
-            }
-            start
-        };
-        if start {
-            let drain = self.clone().drain();
-            match tokio::runtime::Handle::try_current() {
-                // A task of its own: a caller that is cancelled never strands the
-                // others queued behind it.
-                Ok(runtime) => {
-                    runtime.spawn(drain);
-                }
-                Err(_) => drain.await,
-            }
+        if self.shared.reserve_queue.push(pending, batching.in_flight) {
+            run_drain(self.clone().drain()).await;
         }
         answer.await.unwrap_or_else(|_| Err(missing_answer()))
     }

@@ -2,8 +2,10 @@
 //!
 //! PostgreSQL stores for the commerce crates, on sqlx: the catalog, customers, the
 //! outbox ([`commerce_core::ports`]), inventory ([`commerce_inventory::InventoryStore`]),
-//! carts ([`commerce_cart::CartStore`]) and orders with their payment records and
-//! idempotency keys ([`commerce_orders::OrderStore`]).
+//! carts ([`commerce_cart::CartStore`]), orders with their payment records and
+//! idempotency keys ([`commerce_orders::OrderStore`]), and the checkout steps that
+//! change orders and stock together, each one transaction
+//! ([`commerce_orders::CheckoutStore`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), commerce_postgres::Error> {
@@ -25,8 +27,10 @@
 //! data, and the conformance suites of the domain crates, run against a real server,
 //! check every statement.
 
+mod batch;
 mod carts;
 mod catalog;
+mod checkout;
 mod convert;
 mod customers;
 pub mod error;
@@ -37,6 +41,7 @@ mod stores;
 
 pub use carts::PgCartStore;
 pub use catalog::{MAX_PAGE, PgCatalog};
+pub use checkout::PgCheckoutStore;
 pub use customers::PgCustomers;
 pub use error::{Error, Result};
 pub use inventory::PgInventory;

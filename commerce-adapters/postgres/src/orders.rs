@@ -5,7 +5,10 @@
 //! row, its lines (passed as arrays and expanded with `unnest`, so the statement and
 //! its round trip do not grow with the number of lines), the payment record, refunds
 //! and the outbox events are written together or not at all. The unique idempotency
-//! key of the order makes concurrent duplicate checkouts end in one order.
+//! key of the order makes concurrent duplicate checkouts end in one order. `update`
+//! rewrites only the lines that changed (a refund); an order's lines are otherwise a
+//! snapshot. The same statements, with the reservation (or its commit) added, are
+//! `PgCheckoutStore`'s unbatched steps.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,7 +23,7 @@ use commerce_orders::{
     CreateOutcome, Error, IdempotencyKey, Order, OrderId, OrderPage, OrderStore, Result,
 };
 
-use crate::convert::{from_json, to_json};
+use crate::convert::from_json;
 use crate::error::{Failure, PortError, retrying, unique_violation};
 use crate::stores::Shared;
 
@@ -37,7 +40,7 @@ impl std::fmt::Debug for PgOrderStore {
 }
 
 /// The snake_case name a unit enum serializes to (statuses, method kinds).
-fn name_of<T: Serialize>(value: &T) -> Result<String> {
+pub(crate) fn name_of<T: Serialize>(value: &T) -> Result<String> {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => Ok(s),
         Ok(other) => Err(Error::backend(format!("expected a name, got {other}"))),
@@ -45,15 +48,15 @@ fn name_of<T: Serialize>(value: &T) -> Result<String> {
     }
 }
 
-/// Everything `create` and `update` bind, computed from the order once.
-struct Projection {
-    document: serde_json::Value,
-    status: String,
+/// Everything `create` and `update` bind besides the order's own fields, computed
+/// from the order once and bound by reference (no copies per attempt).
+pub(crate) struct Projection<'a> {
+    status: &'static str,
     payment_status: String,
     fulfilment_status: String,
     method: String,
-    line_skus: Vec<String>,
-    line_names: Vec<String>,
+    line_skus: Vec<&'a str>,
+    line_names: Vec<&'a str>,
     line_quantities: Vec<i32>,
     unit_prices: Vec<Decimal>,
     subtotals: Vec<Decimal>,
@@ -63,31 +66,30 @@ struct Projection {
     totals: Vec<Decimal>,
     line_refunded: Vec<Decimal>,
     refund_ids: Vec<uuid::Uuid>,
-    refund_keys: Vec<String>,
+    refund_keys: Vec<&'a str>,
     refund_amounts: Vec<Decimal>,
-    refund_reasons: Vec<String>,
-    refund_references: Vec<String>,
+    refund_reasons: Vec<&'a str>,
+    refund_references: Vec<&'a str>,
     refund_times: Vec<DateTime<Utc>>,
     event_ids: Vec<uuid::Uuid>,
-    event_topics: Vec<String>,
-    event_kinds: Vec<String>,
-    event_aggregates: Vec<String>,
+    event_topics: Vec<&'a str>,
+    event_kinds: Vec<&'a str>,
+    event_aggregates: Vec<&'a str>,
     event_times: Vec<DateTime<Utc>>,
-    event_payloads: Vec<serde_json::Value>,
+    event_payloads: Vec<&'a serde_json::Value>,
 }
 
-impl Projection {
-    fn new(order: &Order, events: &[EventEnvelope]) -> Result<Self> {
+impl<'a> Projection<'a> {
+    pub(crate) fn new(order: &'a Order, events: &'a [EventEnvelope]) -> Result<Self> {
         let lines = &order.lines;
         let refunds = &order.payment.refunds;
         Ok(Projection {
-            document: to_json(order)?,
-            status: order.status.as_str().to_owned(),
+            status: order.status.as_str(),
             payment_status: name_of(&order.payment.status)?,
             fulfilment_status: name_of(&order.fulfilment.status)?,
             method: name_of(&order.payment.method.kind)?,
-            line_skus: lines.iter().map(|l| l.sku.as_str().to_owned()).collect(),
-            line_names: lines.iter().map(|l| l.name.clone()).collect(),
+            line_skus: lines.iter().map(|l| l.sku.as_str()).collect(),
+            line_names: lines.iter().map(|l| l.name.as_str()).collect(),
             line_quantities: lines
                 .iter()
                 .map(|l| i32::try_from(l.quantity))
@@ -101,80 +103,78 @@ impl Projection {
             totals: lines.iter().map(|l| l.total.amount()).collect(),
             line_refunded: lines.iter().map(|l| l.refunded.amount()).collect(),
             refund_ids: refunds.iter().map(|r| r.id.as_uuid()).collect(),
-            refund_keys: refunds
-                .iter()
-                .map(|r| r.idempotency_key.as_str().to_owned())
-                .collect(),
+            refund_keys: refunds.iter().map(|r| r.idempotency_key.as_str()).collect(),
             refund_amounts: refunds.iter().map(|r| r.amount.amount()).collect(),
-            refund_reasons: refunds.iter().map(|r| r.reason.clone()).collect(),
+            refund_reasons: refunds.iter().map(|r| r.reason.as_str()).collect(),
             refund_references: refunds
                 .iter()
-                .map(|r| r.gateway_reference.clone())
+                .map(|r| r.gateway_reference.as_str())
                 .collect(),
             refund_times: refunds.iter().map(|r| r.refunded_at).collect(),
             event_ids: events.iter().map(|e| e.id.as_uuid()).collect(),
-            event_topics: events.iter().map(|e| e.topic.clone()).collect(),
-            event_kinds: events.iter().map(|e| e.aggregate_type.clone()).collect(),
-            event_aggregates: events.iter().map(|e| e.aggregate_id.clone()).collect(),
+            event_topics: events.iter().map(|e| e.topic.as_str()).collect(),
+            event_kinds: events.iter().map(|e| e.aggregate_type.as_str()).collect(),
+            event_aggregates: events.iter().map(|e| e.aggregate_id.as_str()).collect(),
             event_times: events.iter().map(|e| e.occurred_at).collect(),
-            event_payloads: events.iter().map(|e| e.payload.clone()).collect(),
+            event_payloads: events.iter().map(|e| &e.payload).collect(),
         })
     }
 
-    /// Binds $1..$37 shared by [`CREATE`] and [`UPDATE`].
-    fn bind<'q>(
-        &self,
-        order: &Order,
+    /// Binds $1..$42 shared by [`CREATE`], [`UPDATE`], [`PLACE`] and [`CONFIRM`]
+    /// (`$14`, the document, is `order` serialized straight into the message).
+    pub(crate) fn bind<'q>(
+        &'q self,
+        order: &'q Order,
         query: Query<'q, Postgres, PgArguments>,
     ) -> Query<'q, Postgres, PgArguments> {
         let payment = &order.payment;
         query
             .bind(order.id.as_uuid())
-            .bind(order.idempotency_key.as_str().to_owned())
+            .bind(order.idempotency_key.as_str())
             .bind(order.customer_id.map(|c| c.as_uuid()))
-            .bind(order.number.clone())
-            .bind(order.email.clone())
+            .bind(order.number.as_deref())
+            .bind(order.email.as_str())
             .bind(order.currency.code())
-            .bind(self.status.clone())
-            .bind(self.payment_status.clone())
-            .bind(self.fulfilment_status.clone())
+            .bind(self.status)
+            .bind(self.payment_status.as_str())
+            .bind(self.fulfilment_status.as_str())
             .bind(order.totals.grand_total.amount())
             .bind(order.reservation_id.as_uuid())
             .bind(order.created_at)
             .bind(order.updated_at)
-            .bind(self.document.clone())
-            .bind(self.line_skus.clone())
-            .bind(self.line_names.clone())
-            .bind(self.line_quantities.clone())
-            .bind(self.unit_prices.clone())
-            .bind(self.subtotals.clone())
-            .bind(self.discounts.clone())
-            .bind(self.taxes.clone())
-            .bind(self.tax_rates.clone())
-            .bind(self.totals.clone())
-            .bind(self.line_refunded.clone())
-            .bind(payment.idempotency_key.as_str().to_owned())
-            .bind(self.method.clone())
+            .bind(sqlx::types::Json(order))
+            .bind(&self.line_skus)
+            .bind(&self.line_names)
+            .bind(&self.line_quantities)
+            .bind(&self.unit_prices)
+            .bind(&self.subtotals)
+            .bind(&self.discounts)
+            .bind(&self.taxes)
+            .bind(&self.tax_rates)
+            .bind(&self.totals)
+            .bind(&self.line_refunded)
+            .bind(payment.idempotency_key.as_str())
+            .bind(self.method.as_str())
             .bind(payment.authorized.amount())
             .bind(payment.captured.amount())
             .bind(payment.refunded.amount())
-            .bind(payment.provider_reference.as_ref().map(|r| r.0.clone()))
-            .bind(self.refund_ids.clone())
-            .bind(self.refund_keys.clone())
-            .bind(self.refund_amounts.clone())
-            .bind(self.refund_reasons.clone())
-            .bind(self.refund_references.clone())
-            .bind(self.refund_times.clone())
-            .bind(self.event_ids.clone())
-            .bind(self.event_topics.clone())
-            .bind(self.event_kinds.clone())
-            .bind(self.event_aggregates.clone())
-            .bind(self.event_times.clone())
-            .bind(self.event_payloads.clone())
+            .bind(payment.provider_reference.as_ref().map(|r| r.0.as_str()))
+            .bind(&self.refund_ids)
+            .bind(&self.refund_keys)
+            .bind(&self.refund_amounts)
+            .bind(&self.refund_reasons)
+            .bind(&self.refund_references)
+            .bind(&self.refund_times)
+            .bind(&self.event_ids)
+            .bind(&self.event_topics)
+            .bind(&self.event_kinds)
+            .bind(&self.event_aggregates)
+            .bind(&self.event_times)
+            .bind(&self.event_payloads)
     }
 }
 
-/// The CTEs both statements end with: refunds and outbox events of order `o`.
+/// The CTEs every order statement ends with: refunds and outbox events of order `o`.
 macro_rules! refunds_and_events {
     () => {
         "r AS (
@@ -197,77 +197,130 @@ macro_rules! refunds_and_events {
     };
 }
 
+/// The CTEs of [`CREATE`]: the order row (skipped when the idempotency key is taken),
+/// its lines, payment record, refunds and events. `$1..$42` (see
+/// [`Projection::bind`]); `o` holds the inserted id, if any.
+macro_rules! create_ctes {
+    () => {
+        concat!(
+            "WITH o AS (
+                 INSERT INTO commerce.orders
+                     (id, idempotency_key, customer_id, number, email, currency, status, payment_status,
+                      fulfilment_status, grand_total, reservation_id, created_at, updated_at, version, document)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14)
+                 ON CONFLICT (idempotency_key) DO NOTHING
+                 RETURNING id
+             ),
+             l AS (
+                 INSERT INTO commerce.order_lines
+                     (order_id, position, sku, name, quantity, unit_price, subtotal, discount, tax,
+                      tax_rate, total, refunded)
+                 SELECT o.id, u.n, u.sku, u.name, u.quantity, u.unit_price, u.subtotal, u.discount, u.tax,
+                        u.tax_rate, u.total, u.refunded
+                   FROM o, unnest($15::text[], $16::text[], $17::int4[], $18::numeric[], $19::numeric[],
+                                  $20::numeric[], $21::numeric[], $22::numeric[], $23::numeric[],
+                                  $24::numeric[])
+                           WITH ORDINALITY AS u (sku, name, quantity, unit_price, subtotal, discount, tax,
+                                                 tax_rate, total, refunded, n)
+             ),
+             p AS (
+                 INSERT INTO commerce.payments
+                     (order_id, idempotency_key, status, method, authorized, captured, refunded,
+                      provider_reference, updated_at)
+                 SELECT o.id, $25, $8, $26, $27, $28, $29, $30, $13 FROM o
+             ),
+             ",
+            refunds_and_events!()
+        )
+    };
+}
+
+/// Inserts an order with its refunds unless its idempotency key is taken.
 const CREATE: &str = concat!(
-    "WITH o AS (
-         INSERT INTO commerce.orders
-             (id, idempotency_key, customer_id, number, email, currency, status, payment_status,
-              fulfilment_status, grand_total, reservation_id, created_at, updated_at, version, document)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING id
-     ),
-     l AS (
-         INSERT INTO commerce.order_lines
-             (order_id, position, sku, name, quantity, unit_price, subtotal, discount, tax,
-              tax_rate, total, refunded)
-         SELECT o.id, u.n, u.sku, u.name, u.quantity, u.unit_price, u.subtotal, u.discount, u.tax,
-                u.tax_rate, u.total, u.refunded
-           FROM o, unnest($15::text[], $16::text[], $17::int4[], $18::numeric[], $19::numeric[],
-                          $20::numeric[], $21::numeric[], $22::numeric[], $23::numeric[],
-                          $24::numeric[])
-                   WITH ORDINALITY AS u (sku, name, quantity, unit_price, subtotal, discount, tax,
-                                         tax_rate, total, refunded, n)
-     ),
-     p AS (
-         INSERT INTO commerce.payments
-             (order_id, idempotency_key, status, method, authorized, captured, refunded,
-              provider_reference, updated_at)
-         SELECT o.id, $25, $8, $26, $27, $28, $29, $30, $13 FROM o
-     ),
-     ",
-    refunds_and_events!(),
+    create_ctes!(),
     "
      SELECT EXISTS (SELECT 1 FROM o) AS created"
 );
 
+/// [`CREATE`] and, when the order was inserted, the reservation of its lines
+/// (`commerce.reserve_for_order`, migration 0005) in the same statement: `$43` id,
+/// `$44` reference, `$45` location, `$46` SKUs, `$47` quantities, `$48` now, `$49`
+/// expiry. A shortage raises `CM001`, rolling the order back.
+pub(crate) const PLACE: &str = concat!(
+    create_ctes!(),
+    ",
+     s AS (SELECT commerce.reserve_for_order($43, $44, $45, $46, $47, $48, $49) FROM o)
+     SELECT EXISTS (SELECT 1 FROM o) AS created, (SELECT count(*) FROM s) AS reserved"
+);
+
+/// The CTEs of [`UPDATE`]: the compare-and-set of the order row on `$43` (the
+/// expected version), its lines, payment record, refunds and events. `$1..$42` (see
+/// [`Projection::bind`]); `o` holds the updated row, if any.
+macro_rules! update_ctes {
+    () => {
+        concat!(
+            "WITH o AS (
+                 UPDATE commerce.orders
+                    SET customer_id = $3, number = $4, email = $5, currency = $6, status = $7,
+                        payment_status = $8, fulfilment_status = $9, grand_total = $10,
+                        reservation_id = $11, updated_at = $13, version = version + 1,
+                        document = $14 || jsonb_build_object(
+                            'id', document -> 'id',
+                            'idempotency_key', document -> 'idempotency_key',
+                            'created_at', document -> 'created_at')
+                  WHERE id = $1 AND version = $43
+                 RETURNING id, version, (document -> 'id') AS stored_id,
+                           (document -> 'idempotency_key') AS stored_key,
+                           (document -> 'created_at') AS stored_created_at
+             ),
+             l AS (
+                 UPDATE commerce.order_lines t
+                    SET sku = u.sku, name = u.name, quantity = u.quantity, unit_price = u.unit_price,
+                        subtotal = u.subtotal, discount = u.discount, tax = u.tax, tax_rate = u.tax_rate,
+                        total = u.total, refunded = u.refunded
+                   FROM o, unnest($15::text[], $16::text[], $17::int4[], $18::numeric[], $19::numeric[],
+                                  $20::numeric[], $21::numeric[], $22::numeric[], $23::numeric[],
+                                  $24::numeric[])
+                           WITH ORDINALITY AS u (sku, name, quantity, unit_price, subtotal, discount, tax,
+                                                 tax_rate, total, refunded, n)
+                  WHERE t.order_id = o.id AND t.position = u.n
+                    -- Lines are a snapshot: only a refund changes one.
+                    AND (t.sku, t.name, t.quantity, t.unit_price, t.subtotal, t.discount, t.tax,
+                         t.tax_rate, t.total, t.refunded)
+                        IS DISTINCT FROM
+                        (u.sku, u.name, u.quantity, u.unit_price, u.subtotal, u.discount, u.tax,
+                         u.tax_rate, u.total, u.refunded)
+             ),
+             p AS (
+                 UPDATE commerce.payments t
+                    SET status = $8, method = $26, authorized = $27, captured = $28, refunded = $29,
+                        provider_reference = $30, updated_at = $13
+                   FROM o
+                  WHERE t.order_id = o.id
+             ),
+             ",
+            refunds_and_events!()
+        )
+    };
+}
+
+/// Replaces an order (with its refunds) at the expected version.
 const UPDATE: &str = concat!(
-    "WITH o AS (
-         UPDATE commerce.orders
-            SET customer_id = $3, number = $4, email = $5, currency = $6, status = $7,
-                payment_status = $8, fulfilment_status = $9, grand_total = $10,
-                reservation_id = $11, updated_at = $13, version = version + 1,
-                document = $14 || jsonb_build_object(
-                    'id', document -> 'id',
-                    'idempotency_key', document -> 'idempotency_key',
-                    'created_at', document -> 'created_at')
-          WHERE id = $1 AND version = $43
-         RETURNING id, version, (document -> 'id') AS stored_id,
-                   (document -> 'idempotency_key') AS stored_key,
-                   (document -> 'created_at') AS stored_created_at
-     ),
-     l AS (
-         UPDATE commerce.order_lines t
-            SET sku = u.sku, name = u.name, quantity = u.quantity, unit_price = u.unit_price,
-                subtotal = u.subtotal, discount = u.discount, tax = u.tax, tax_rate = u.tax_rate,
-                total = u.total, refunded = u.refunded
-           FROM o, unnest($15::text[], $16::text[], $17::int4[], $18::numeric[], $19::numeric[],
-                          $20::numeric[], $21::numeric[], $22::numeric[], $23::numeric[],
-                          $24::numeric[])
-                   WITH ORDINALITY AS u (sku, name, quantity, unit_price, subtotal, discount, tax,
-                                         tax_rate, total, refunded, n)
-          WHERE t.order_id = o.id AND t.position = u.n
-     ),
-     p AS (
-         UPDATE commerce.payments t
-            SET status = $8, method = $26, authorized = $27, captured = $28, refunded = $29,
-                provider_reference = $30, updated_at = $13
-           FROM o
-          WHERE t.order_id = o.id
-     ),
-     ",
-    refunds_and_events!(),
+    update_ctes!(),
     "
      SELECT o.version, o.stored_id, o.stored_key, o.stored_created_at FROM o"
+);
+
+/// [`UPDATE`] and, when the order was updated, the commit of its reservation `$11`
+/// (`commerce.commit_for_order`, migration 0005) at `$44` in the same statement. A
+/// reservation that cannot be committed raises `CM002`, rolling the update back.
+pub(crate) const CONFIRM: &str = concat!(
+    update_ctes!(),
+    ",
+     c AS (SELECT commerce.commit_for_order($11, $44) AS outcome FROM o)
+     SELECT o.version, o.stored_id, o.stored_key, o.stored_created_at,
+            (SELECT count(*) FROM c) AS committed
+       FROM o"
 );
 
 fn order_from_row(row: &PgRow) -> Result<Order> {
@@ -279,7 +332,7 @@ fn order_from_row(row: &PgRow) -> Result<Order> {
     Ok(order)
 }
 
-fn map_unique(e: sqlx::Error, order: &Order) -> Failure<Error> {
+pub(crate) fn map_unique(e: sqlx::Error, order: &Order) -> Failure<Error> {
     match unique_violation(&e) {
         Some("orders_pkey") => Failure::Domain(Error::Conflict(format!(
             "order id {} is taken by another order",
@@ -293,9 +346,42 @@ fn map_unique(e: sqlx::Error, order: &Order) -> Failure<Error> {
     }
 }
 
+/// The order as an update statement stored it: the one given, with the fields that
+/// never change as they were stored and the new version (no need to read it back).
+pub(crate) fn updated_from_row(order: &Order, row: &PgRow) -> Result<Order> {
+    let version: i64 = row.try_get("version").map_err(Error::backend)?;
+    let mut stored = order.clone();
+    stored.id = from_json(row.try_get("stored_id").map_err(Error::backend)?)?;
+    stored.idempotency_key = from_json(row.try_get("stored_key").map_err(Error::backend)?)?;
+    stored.created_at = from_json(row.try_get("stored_created_at").map_err(Error::backend)?)?;
+    stored.version = u64::try_from(version)
+        .map_err(|_| Error::backend(format!("negative order version {version}")))?;
+    Ok(stored)
+}
+
 impl PgOrderStore {
     pub(crate) fn new(shared: Shared) -> Self {
         PgOrderStore { shared }
+    }
+
+    /// Why a version-checked update of `order` changed no row: `NotFound` or
+    /// `Conflict`.
+    pub(crate) async fn update_missed(&self, order: &Order, expected_version: u64) -> Error {
+        let exists = sqlx::query("SELECT version FROM commerce.orders WHERE id = $1")
+            .bind(order.id.as_uuid())
+            .fetch_optional(&self.shared.pool)
+            .await;
+        match exists {
+            Err(e) => Error::from_db(e),
+            Ok(None) => Error::not_found("order", order.id),
+            Ok(Some(row)) => match row.try_get::<i64, _>("version") {
+                Ok(version) => Error::Conflict(format!(
+                    "order {} is at version {version}, not {expected_version}: reload and retry",
+                    order.id
+                )),
+                Err(e) => Error::backend(e),
+            },
+        }
     }
 
     async fn fetch_one_where(&self, sql: &'static str, id: uuid::Uuid) -> Result<Option<Order>> {
@@ -357,33 +443,9 @@ impl OrderStore for PgOrderStore {
                 .map_err(|e| map_unique(e, order))
         })
         .await?;
-        if let Some(row) = row {
-            // The order as stored is the one given, with the fields that never change
-            // as they were stored and the new version: no need to read it back.
-            let version: i64 = row.try_get("version").map_err(Error::backend)?;
-            let mut stored = order.clone();
-            stored.id = from_json(row.try_get("stored_id").map_err(Error::backend)?)?;
-            stored.idempotency_key = from_json(row.try_get("stored_key").map_err(Error::backend)?)?;
-            stored.created_at =
-                from_json(row.try_get("stored_created_at").map_err(Error::backend)?)?;
-            stored.version = u64::try_from(version)
-                .map_err(|_| Error::backend(format!("negative order version {version}")))?;
-            return Ok(stored);
-        }
-        let exists = sqlx::query("SELECT version FROM commerce.orders WHERE id = $1")
-            .bind(order.id.as_uuid())
-            .fetch_optional(&self.shared.pool)
-            .await
-            .map_err(Error::from_db)?;
-        match exists {
-            None => Err(Error::not_found("order", order.id)),
-            Some(row) => {
-                let version: i64 = row.try_get("version").map_err(Error::backend)?;
-                Err(Error::Conflict(format!(
-                    "order {} is at version {version}, not {expected_version}: reload and retry",
-                    order.id
-                )))
-            }
+        match row {
+            Some(row) => updated_from_row(order, &row),
+            None => Err(self.update_missed(order, expected_version).await),
         }
     }
 

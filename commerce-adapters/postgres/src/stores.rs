@@ -11,6 +11,7 @@ use commerce_core::{Clock, SystemClock};
 
 use crate::carts::PgCartStore;
 use crate::catalog::PgCatalog;
+use crate::checkout::PgCheckoutStore;
 use crate::customers::PgCustomers;
 use crate::error::{Error, Result};
 use crate::inventory::PgInventory;
@@ -35,14 +36,21 @@ pub(crate) struct Shared {
     pub(crate) cart_ttl: Duration,
     pub(crate) reserve_batching: ReserveBatching,
     /// Reservations waiting for their batch, shared by every inventory handle.
-    pub(crate) reserve_queue: Arc<crate::inventory::Batcher>,
+    pub(crate) reserve_queue: Arc<crate::inventory::ReserveQueue>,
+    /// Checkout place steps waiting for their batch, shared by every checkout handle.
+    pub(crate) place_queue: Arc<crate::batch::Batcher<crate::checkout::PlacePending>>,
+    /// Checkout commit-and-update steps waiting for their batch.
+    pub(crate) confirm_queue: Arc<crate::batch::Batcher<crate::checkout::ConfirmPending>>,
 }
 
-/// How [`PgInventory`] gathers concurrent `reserve` calls into shared transactions.
+/// How [`PgInventory`] gathers concurrent `reserve` calls, and [`PgCheckoutStore`]
+/// its concurrent place and commit steps (a queue each), into shared transactions.
 ///
 /// Batching is what makes a hot SKU fast: a transaction holds the SKU's row lock
 /// until its commit is flushed, so one reservation per transaction sells at most one
-/// reservation per WAL flush; a batch sells many. Each request stays all or nothing.
+/// reservation per WAL flush; a batch sells many. For whole checkouts it also shares
+/// one commit and one statement per table among many orders. Each request stays all
+/// or nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReserveBatching {
     /// Most requests one database call carries; 1 turns batching off (every call is
@@ -116,6 +124,8 @@ impl PgStores {
                 cart_ttl: DEFAULT_CART_TTL,
                 reserve_batching: ReserveBatching::default(),
                 reserve_queue: Arc::default(),
+                place_queue: Arc::default(),
+                confirm_queue: Arc::default(),
             },
         }
     }
@@ -194,5 +204,13 @@ impl PgStores {
     /// ([`commerce_orders::OrderStore`]).
     pub fn orders(&self) -> PgOrderStore {
         PgOrderStore::new(self.shared.clone())
+    }
+
+    /// The checkout steps that change orders and stock together, each one
+    /// transaction ([`commerce_orders::CheckoutStore`]): pass it to
+    /// `Checkout::with_checkout_store` when the checkout's order store and inventory
+    /// are this database's ([`PgStores::orders`], [`PgStores::inventory`]).
+    pub fn checkout(&self) -> PgCheckoutStore {
+        PgCheckoutStore::new(self.shared.clone())
     }
 }

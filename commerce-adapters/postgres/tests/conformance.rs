@@ -93,8 +93,11 @@ mod carts {
 mod orders {
     use super::*;
     use commerce_core::ManualClock;
+    use commerce_orders::SeparateStores;
     use commerce_orders::simulated::SimulatedGateway;
-    use commerce_orders::testkit::{CheckoutFixture, OrderStoreFixture, start_time};
+    use commerce_orders::testkit::{
+        CheckoutFixture, CheckoutStoreFixture, OrderStoreFixture, start_time,
+    };
 
     async fn order_store_fixture() -> OrderStoreFixture {
         let stores = support::fresh_stores().await;
@@ -105,25 +108,100 @@ mod orders {
     }
 
     /// Every store of the checkout on PostgreSQL (the gateway is simulated), sharing
-    /// the fixture's manual clock.
-    async fn checkout_fixture() -> CheckoutFixture {
+    /// the fixture's manual clock; `native` adds `PgCheckoutStore` (else the checkout
+    /// runs on `SeparateStores` over the PostgreSQL order store and inventory).
+    async fn shop(native: bool) -> CheckoutFixture {
         let clock = Arc::new(ManualClock::new(start_time()));
         let stores = support::fresh_stores().await.with_clock(clock.clone());
+        let checkout_store: Option<Arc<dyn commerce_orders::CheckoutStore>> =
+            native.then(|| Arc::new(stores.checkout()) as _);
         CheckoutFixture {
             carts: Arc::new(stores.carts()),
             catalog: Arc::new(stores.catalog()),
             inventory: Arc::new(stores.inventory()),
             orders: Arc::new(stores.orders()),
+            checkout_store,
             outbox: Arc::new(stores.outbox()),
             gateway: Arc::new(SimulatedGateway::with_clock(clock.clone())),
             clock,
         }
     }
 
+    async fn checkout_fixture() -> CheckoutFixture {
+        shop(true).await
+    }
+
+    async fn separate_checkout_fixture() -> CheckoutFixture {
+        shop(false).await
+    }
+
+    async fn checkout_store_fixture() -> CheckoutStoreFixture {
+        let stores = support::fresh_stores().await;
+        CheckoutStoreFixture {
+            store: Arc::new(stores.checkout()),
+            orders: Arc::new(stores.orders()),
+            inventory: Arc::new(stores.inventory()),
+            outbox: Arc::new(stores.outbox()),
+        }
+    }
+
+    /// `PgCheckoutStore` with batching off: every step its own statement.
+    async fn unbatched_checkout_store_fixture() -> CheckoutStoreFixture {
+        let stores = support::fresh_stores().await.with_reserve_batching(
+            commerce_postgres::ReserveBatching {
+                max_batch: 1,
+                in_flight: 1,
+            },
+        );
+        CheckoutStoreFixture {
+            store: Arc::new(stores.checkout()),
+            orders: Arc::new(stores.orders()),
+            inventory: Arc::new(stores.inventory()),
+            outbox: Arc::new(stores.outbox()),
+        }
+    }
+
+    async fn separate_stores_fixture() -> CheckoutStoreFixture {
+        let stores = support::fresh_stores().await;
+        let orders: Arc<dyn commerce_orders::OrderStore> = Arc::new(stores.orders());
+        let inventory: Arc<dyn commerce_inventory::InventoryStore> = Arc::new(stores.inventory());
+        CheckoutStoreFixture {
+            store: Arc::new(SeparateStores::new(orders.clone(), inventory.clone())),
+            orders,
+            inventory,
+            outbox: Arc::new(stores.outbox()),
+        }
+    }
+
     commerce_orders::order_store_conformance!(order_store_fixture);
 
+    /// `PgCheckoutStore`: each step one transaction, concurrent steps batched.
+    mod checkout_store {
+        use super::*;
+        commerce_orders::checkout_store_conformance!(checkout_store_fixture);
+    }
+
+    /// `PgCheckoutStore` with batching off.
+    mod checkout_store_unbatched {
+        use super::*;
+        commerce_orders::checkout_store_conformance!(unbatched_checkout_store_fixture);
+    }
+
+    /// `SeparateStores` over the PostgreSQL order store and inventory.
+    mod separate_stores {
+        use super::*;
+        commerce_orders::checkout_store_conformance!(separate_stores_fixture);
+    }
+
+    /// Whole checkouts with `PgCheckoutStore`.
     mod checkout {
         use super::*;
         commerce_orders::checkout_conformance!(checkout_fixture);
+    }
+
+    /// Whole checkouts on `SeparateStores` (what `Checkout::new` alone gives).
+    mod checkout_separate {
+        use super::*;
+        commerce_orders::checkout_conformance!(separate_checkout_fixture);
     }
 }

@@ -258,6 +258,7 @@ async fn defect_7_one_idempotency_key_fifty_times_makes_one_order_and_one_author
         catalog: Arc::new(stores.catalog()),
         inventory: Arc::new(stores.inventory()),
         orders: Arc::new(stores.orders()),
+        checkout_store: Some(Arc::new(stores.checkout())),
         outbox: Arc::new(stores.outbox()),
         gateway: Arc::new(SimulatedGateway::with_clock(clock.clone())),
         clock,

@@ -3,19 +3,29 @@
 //!
 //! A checkout runs these steps, each one atomic in its port and safe to repeat:
 //!
-//! 1. the idempotency key names an existing order? return it (never a second order);
-//! 2. price the cart (one catalog read) and place a `PendingPayment` order with the
-//!    snapshot; the store's unique key makes concurrent duplicates share one order;
-//! 3. reserve every line (one call; the reservation id is the order id);
-//! 4. authorize the grand total with a payment key derived from the checkout key;
-//! 5. commit the reservation, capture (per [`CapturePolicy`]), confirm the order and
-//!    write its events (one update), clear the cart.
+//! 1. price the cart (one catalog read) and build a `PendingPayment` order with the
+//!    snapshot;
+//! 2. place it and reserve every line in one step
+//!    ([`CheckoutStore::place_and_reserve`]; the reservation id is the order id): the
+//!    store's unique idempotency key makes a repeated or concurrent duplicate checkout
+//!    get the existing order instead (never a second order), and missing stock stores
+//!    the order cancelled;
+//! 3. authorize the grand total with a payment key derived from the checkout key;
+//! 4. capture (per [`CapturePolicy`]), then commit the reservation and confirm the
+//!    order with its events in one step ([`CheckoutStore::commit_and_update`]); clear
+//!    the cart.
 //!
-//! On a decline or missing stock the reservation is released and the order cancelled
-//! with the reason ([`Error::CheckoutFailed`]). A crash or an unreachable gateway
-//! leaves a `PendingPayment` order that [`Checkout::recover`] finishes (the payment
-//! was authorized) or undoes (it was not) once it is older than
+//! On a decline the reservation is released and the order cancelled with the reason
+//! ([`Error::CheckoutFailed`]). A crash or an unreachable gateway leaves a
+//! `PendingPayment` order that [`Checkout::recover`] finishes (the payment was
+//! authorized) or undoes (it was not) once it is older than
 //! [`CheckoutConfig::recovery_grace`].
+//!
+//! The capture comes before the commit only while the reservation is young (it
+//! expires more than [`CheckoutConfig::recovery_grace`] from now), so the commit
+//! cannot find it expired; the recovery pass, which finishes old checkouts whose
+//! reservation may have ended, commits first and captures after (a second update), so
+//! that stock that is gone costs a void, not a refund.
 
 mod after_sales;
 mod config;
@@ -38,6 +48,7 @@ use commerce_inventory::{
 pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest};
 pub use recovery::{RecoveryOutcome, RecoveryReport};
 
+use crate::checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::OrderId;
@@ -53,14 +64,18 @@ use crate::store::{CreateOutcome, OrderStore};
 /// ([`Checkout::checkout_interrupted`]), to test recovery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CheckoutStep {
-    /// The pending order is stored; nothing reserved.
+    /// The pending order is stored; nothing reserved. (Only [`SeparateStores`] can
+    /// stop here for real: a native [`CheckoutStore`] places and reserves at once.
+    /// The interrupted checkout stores the order with [`OrderStore::create`] alone.)
     Placed,
-    /// The stock is reserved; no payment attempted.
+    /// The order is placed and its stock reserved; no payment attempted.
     Reserved,
     /// The payment is authorized; the reservation is still active and the order
     /// still pending (the crash of defect 7).
     Authorized,
-    /// The reservation is committed; the order is still pending.
+    /// The reservation is committed; the order is still pending. (Only
+    /// [`SeparateStores`] can stop here for real; the interrupted checkout commits
+    /// with `InventoryStore::commit` alone.)
     Committed,
 }
 
@@ -71,6 +86,7 @@ pub struct Checkout {
     catalog: Arc<dyn CatalogStore>,
     inventory: Arc<dyn InventoryStore>,
     orders: Arc<dyn OrderStore>,
+    steps: Arc<dyn CheckoutStore>,
     payments: Arc<dyn PaymentGateway>,
     clock: Arc<dyn Clock>,
     config: Arc<CheckoutConfig>,
@@ -100,7 +116,10 @@ fn order_number(id: OrderId) -> String {
 }
 
 impl Checkout {
-    /// A checkout over these stores.
+    /// A checkout over these stores. Placing and paying an order touch `orders` and
+    /// `inventory` through [`SeparateStores`] (two calls per step); when both live in
+    /// one database, pass its native [`CheckoutStore`] with
+    /// [`Checkout::with_checkout_store`] to make each step one transaction.
     pub fn new(
         carts: Arc<dyn CartStore>,
         catalog: Arc<dyn CatalogStore>,
@@ -110,15 +129,26 @@ impl Checkout {
         clock: Arc<dyn Clock>,
         config: CheckoutConfig,
     ) -> Self {
+        let steps = Arc::new(SeparateStores::new(orders.clone(), inventory.clone()));
         Checkout {
             carts,
             catalog,
             inventory,
             orders,
+            steps,
             payments,
             clock,
             config: Arc::new(config),
         }
+    }
+
+    /// Places and pays orders through `store` instead of [`SeparateStores`]. `store`
+    /// must work on the same orders and stock as the order and inventory stores given
+    /// to [`Checkout::new`] (the recovery pass, cancels and refunds use those).
+    #[must_use]
+    pub fn with_checkout_store(mut self, store: Arc<dyn CheckoutStore>) -> Self {
+        self.steps = store;
+        self
     }
 
     /// The configuration.
@@ -160,18 +190,13 @@ impl Checkout {
 
     async fn run(&self, request: &CheckoutRequest, stop: Option<CheckoutStep>) -> Result<Order> {
         let email = request.validate()?;
-        if let Some(existing) = self
-            .orders
-            .by_idempotency_key(&request.idempotency_key)
-            .await?
-        {
-            return Self::existing_for(request, &email, existing);
-        }
+        // No lookup by key first: the place step answers a repeated key with the
+        // existing order (and reserves nothing for it).
         let placed = match self.place(request, email.clone()).await {
             Ok(placed) => placed,
             Err(e) => {
-                // A concurrent duplicate may have placed the order and cleared the
-                // cart since we looked: its order is the answer.
+                // A retry after the cart was cleared (or changed) cannot be priced:
+                // the order of the key, if any, is the answer.
                 return match self
                     .orders
                     .by_idempotency_key(&request.idempotency_key)
@@ -182,25 +207,25 @@ impl Checkout {
                 };
             }
         };
-        let outcome = self
-            .orders
-            .create(
-                &placed.order,
-                &envelopes(&placed.events, placed.order.created_at)?,
-            )
-            .await?;
-        let order = match outcome {
-            CreateOutcome::Created(order) => order,
-            CreateOutcome::Existing(existing) => {
+        let events = envelopes(&placed.events, placed.order.created_at)?;
+        if stop == Some(CheckoutStep::Placed) {
+            return match self.orders.create(&placed.order, &events).await? {
+                CreateOutcome::Created(order) => Ok(order),
+                CreateOutcome::Existing(existing) => Self::existing_for(request, &email, existing),
+            };
+        }
+        let now = self.clock.now();
+        let reservation = self.reserve_request(&placed.order, now);
+        let order = match self
+            .steps
+            .place_and_reserve(&placed.order, &events, &reservation, now)
+            .await?
+        {
+            PlaceOutcome::Placed(order) => order,
+            PlaceOutcome::Existing(existing) => {
                 return Self::existing_for(request, &email, existing);
             }
-        };
-        if stop == Some(CheckoutStep::Placed) {
-            return Ok(order);
-        }
-        let order = match self.reserve(order).await? {
-            Ok(order) => order,
-            Err(failed) => return Err(failed),
+            PlaceOutcome::Rejected(cancelled) => return Err(Self::rejection(cancelled)),
         };
         if stop == Some(CheckoutStep::Reserved) {
             return Ok(order);
@@ -214,12 +239,25 @@ impl Checkout {
         if stop == Some(CheckoutStep::Authorized) {
             return Ok(order);
         }
-        let order = self.finish(order, &auth, stop).await?;
+        let young = self.clock.now() + self.config.recovery_grace < reservation.expires_at;
+        let order = self.finish(order, &auth, stop, young).await?;
         if order.status == OrderStatus::Confirmed {
             // Best effort: the order is confirmed whatever happens to the cart.
             let _ = self.carts.clear(&request.cart).await;
         }
         Ok(order)
+    }
+
+    /// The error for an order the place step stored cancelled.
+    fn rejection(cancelled: Order) -> Error {
+        let reason = cancelled
+            .cancel_reason
+            .clone()
+            .unwrap_or(CancelReason::ReservationExpired);
+        Error::CheckoutFailed {
+            order_id: cancelled.id,
+            reason,
+        }
     }
 
     /// The answer to a repeated key from `request`: the order, or the failure it ended
@@ -386,42 +424,6 @@ impl Checkout {
         }
     }
 
-    /// Reserves the order's stock. `Ok(Err(CheckoutFailed))` when it is short: the
-    /// order is then cancelled.
-    async fn reserve(&self, order: Order) -> Result<Result<Order>> {
-        let now = self.clock.now();
-        match self
-            .inventory
-            .reserve(&self.reserve_request(&order, now), now)
-            .await
-        {
-            Ok(r)
-                if matches!(
-                    r.status,
-                    ReservationStatus::Active | ReservationStatus::Committed
-                ) =>
-            {
-                Ok(Ok(order))
-            }
-            Ok(_) => Ok(Err(self
-                .fail(order, CancelReason::ReservationExpired, None)
-                .await)),
-            Err(commerce_inventory::Error::InsufficientStock {
-                sku,
-                requested,
-                available,
-            }) => {
-                let reason = CancelReason::OutOfStock {
-                    sku,
-                    requested,
-                    available,
-                };
-                Ok(Err(self.fail(order, reason, None).await))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
     async fn authorize(&self, order: &Order, method: &PaymentMethod) -> Result<AuthorizeOutcome> {
         self.payments
             .authorize(&AuthorizeRequest {
@@ -440,15 +442,21 @@ impl Checkout {
         self.orders.update(&t.order, base.version, &events).await
     }
 
-    /// Commits the stock, records the authorization (and capture), confirms.
+    /// Records the authorization, captures (per [`CapturePolicy`]), commits the stock
+    /// and confirms. With `young` (the reservation is far from its expiry: a live
+    /// checkout) the capture comes first and everything is stored in one step; else
+    /// (recovery) the stock is committed and the order confirmed first, then the
+    /// capture is recorded with a second update, so a reservation that ended costs a
+    /// void rather than a refund.
     async fn finish(
         &self,
         order: Order,
         auth: &Authorization,
         stop: Option<CheckoutStep>,
+        young: bool,
     ) -> Result<Order> {
         let id = order.id;
-        match self.try_finish(order, auth, stop).await {
+        match self.try_finish(order, auth, stop, young).await {
             Err(Error::Conflict(_)) => self.after_conflict(id, auth).await,
             other => other,
         }
@@ -459,35 +467,16 @@ impl Checkout {
         order: Order,
         auth: &Authorization,
         stop: Option<CheckoutStep>,
+        young: bool,
     ) -> Result<Order> {
         let now = self.clock.now();
-        match self.inventory.commit(order.reservation_id, now).await {
-            Ok(_) => {}
-            Err(
-                commerce_inventory::Error::IllegalTransition { .. }
-                | commerce_inventory::Error::NotFound { .. },
-            ) => {
-                // Released or expired while the payment was on its way: try holding
-                // the stock again, else give the money back and cancel.
-                match self.rereserve(order).await? {
-                    Ok(order) => return Box::pin(self.try_finish(order, auth, stop)).await,
-                    Err(order) => return Err(self.fail_after_authorization(order, auth).await),
-                }
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if stop == Some(CheckoutStep::Committed) {
-            return Ok(order);
-        }
         let mut t = Transitioned::unchanged(order.clone());
         if t.order.payment.status == PaymentStatus::Pending {
             t = t.then(|o| o.record_authorization(auth, now))?;
         }
         t = t.then(|o| o.confirm(now))?;
-        if self.config.capture == CapturePolicy::OnConfirm
-            && !t.order.payment.method.kind.captures_on_delivery()
-            && t.order.payment.status == PaymentStatus::Authorized
-        {
+        let capture_first = young && stop.is_none();
+        if capture_first && self.captures_on_confirm(&t.order) {
             // A failed capture leaves the payment authorized; shipping captures it.
             if let Ok(capture) = self
                 .payments
@@ -497,7 +486,53 @@ impl Checkout {
                 t = t.then(|o| o.record_capture(&capture, now))?;
             }
         }
-        self.store(&order, t).await
+        let stored = if stop == Some(CheckoutStep::Committed) {
+            self.inventory
+                .commit(order.reservation_id, now)
+                .await
+                .map(|_| order.clone())
+                .map_err(Error::from)
+        } else {
+            let events = envelopes(&t.events, t.order.updated_at)?;
+            self.steps
+                .commit_and_update(&t.order, order.version, &events, now)
+                .await
+        };
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(Error::Inventory(
+                commerce_inventory::Error::IllegalTransition { .. }
+                | commerce_inventory::Error::NotFound { .. },
+            )) => {
+                // Released or expired while the payment was on its way: try holding
+                // the stock again, else give the money back and cancel.
+                return match self.rereserve(order).await? {
+                    Ok(order) => Box::pin(self.try_finish(order, auth, stop, false)).await,
+                    Err(order) => Err(self.fail_after_authorization(order, auth).await),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        if stop == Some(CheckoutStep::Committed) || capture_first {
+            return Ok(stored);
+        }
+        if self.captures_on_confirm(&stored)
+            && let Ok(capture) = self
+                .payments
+                .capture(&auth.payment_reference, auth.amount)
+                .await
+        {
+            let t = stored.record_capture(&capture, now)?;
+            return self.store(&stored, t).await;
+        }
+        Ok(stored)
+    }
+
+    /// True when `order` (confirmed, authorized) is captured at confirmation.
+    fn captures_on_confirm(&self, order: &Order) -> bool {
+        self.config.capture == CapturePolicy::OnConfirm
+            && !order.payment.method.kind.captures_on_delivery()
+            && order.payment.status == PaymentStatus::Authorized
     }
 
     /// Someone else changed the order while we finished it: accept their outcome, and

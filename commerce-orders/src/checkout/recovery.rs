@@ -93,7 +93,7 @@ impl Checkout {
         };
         match record.status {
             GatewayPaymentStatus::Authorized | GatewayPaymentStatus::Captured => {
-                match self.finish(order, &auth, None).await {
+                match self.finish(order, &auth, None, false).await {
                     Ok(o) if o.status == OrderStatus::Confirmed => Ok(RecoveryOutcome::Confirmed),
                     Ok(o) => Ok(o
                         .cancel_reason

@@ -4,10 +4,13 @@
 //!   [`order_store_conformance!`](crate::order_store_conformance);
 //! - [`payment_gateway`]: every [`PaymentGateway`] runs it through
 //!   [`payment_gateway_conformance!`](crate::payment_gateway_conformance);
+//! - [`checkout_store`]: every [`CheckoutStore`] (native ones and
+//!   [`SeparateStores`](crate::SeparateStores)) runs it through
+//!   [`checkout_store_conformance!`](crate::checkout_store_conformance);
 //! - [`checkout`]: whole checkouts, recovery, cancels, shipments and refunds over a
 //!   [`CheckoutFixture`] of all stores, through
 //!   [`checkout_conformance!`](crate::checkout_conformance), so an adapter can run
-//!   them against its real tables.
+//!   them against its real tables (with its native [`CheckoutStore`] or without).
 //!
 //! Each check is a `pub async fn` taking a fresh fixture and panicking (through
 //! `assert!`/`unwrap`) when the implementation misbehaves. Checks use ids, keys and
@@ -48,12 +51,14 @@ use commerce_core::{Clock, ManualClock};
 use commerce_inventory::{InventoryStore, MemoryInventory};
 
 use crate::checkout::{Checkout, CheckoutConfig};
+use crate::checkout_store::{CheckoutStore, SeparateStores};
 use crate::memory::MemoryOrderStore;
 use crate::payment::{PaymentGateway, PaymentMethod};
 use crate::simulated::{SimulatedGateway, test_cards};
 use crate::store::OrderStore;
 
 pub mod checkout;
+pub mod checkout_store;
 pub mod order_store;
 pub mod payment_gateway;
 mod support;
@@ -72,6 +77,43 @@ pub struct OrderStoreFixture {
 impl std::fmt::Debug for OrderStoreFixture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OrderStoreFixture").finish_non_exhaustive()
+    }
+}
+
+/// What every [`checkout_store`] check gets: the store under test and the order
+/// store, inventory and outbox holding the same data, to look at what it did.
+#[derive(Clone)]
+pub struct CheckoutStoreFixture {
+    /// The store under test.
+    pub store: Arc<dyn CheckoutStore>,
+    /// The orders `store` writes.
+    pub orders: Arc<dyn OrderStore>,
+    /// The stock `store` reserves and commits.
+    pub inventory: Arc<dyn InventoryStore>,
+    /// The outbox `store` writes its events to (order and inventory events).
+    pub outbox: Arc<dyn Outbox>,
+}
+
+impl std::fmt::Debug for CheckoutStoreFixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckoutStoreFixture")
+            .finish_non_exhaustive()
+    }
+}
+
+impl CheckoutStoreFixture {
+    /// [`SeparateStores`] over an in-memory order store and inventory sharing one
+    /// outbox.
+    pub fn in_memory() -> Self {
+        let outbox = Arc::new(MemoryOutbox::new());
+        let orders: Arc<dyn OrderStore> = Arc::new(MemoryOrderStore::new(outbox.clone()));
+        let inventory: Arc<dyn InventoryStore> = Arc::new(MemoryInventory::new(outbox.clone()));
+        CheckoutStoreFixture {
+            store: Arc::new(SeparateStores::new(orders.clone(), inventory.clone())),
+            orders,
+            inventory,
+            outbox,
+        }
     }
 }
 
@@ -132,6 +174,9 @@ pub struct CheckoutFixture {
     pub orders: Arc<dyn OrderStore>,
     /// The outbox the order store writes to.
     pub outbox: Arc<dyn Outbox>,
+    /// The native [`CheckoutStore`] over `orders` and `inventory`, if the backend
+    /// has one; `None` runs the checkout on [`SeparateStores`].
+    pub checkout_store: Option<Arc<dyn CheckoutStore>>,
     /// The gateway, built on `clock`.
     pub gateway: Arc<SimulatedGateway>,
     /// The clock of the checkout, the gateway and (where they have one) the stores.
@@ -184,15 +229,17 @@ impl CheckoutFixture {
             )),
             inventory: Arc::new(MemoryInventory::new(memory_outbox)),
             orders,
+            checkout_store: None,
             outbox,
             gateway: Arc::new(SimulatedGateway::with_clock(clock.clone())),
             clock,
         }
     }
 
-    /// A checkout over the fixture's stores with `config`.
+    /// A checkout over the fixture's stores with `config` (and its native
+    /// [`CheckoutStore`], when set).
     pub fn checkout(&self, config: CheckoutConfig) -> Checkout {
-        Checkout::new(
+        let checkout = Checkout::new(
             self.carts.clone(),
             self.catalog.clone(),
             self.inventory.clone(),
@@ -200,7 +247,11 @@ impl CheckoutFixture {
             self.gateway.clone(),
             self.clock.clone(),
             config,
-        )
+        );
+        match &self.checkout_store {
+            Some(store) => checkout.with_checkout_store(store.clone()),
+            None => checkout,
+        }
     }
 }
 
@@ -226,6 +277,31 @@ macro_rules! order_store_conformance {
             list_for_customer_pages_newest_first,
             list_recoverable_returns_stale_pending_orders_oldest_first,
             amounts_keep_their_currency_and_minor_units,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` per
+/// [`checkout_store`] check, each calling `$make_fixture().await` (an
+/// `async fn() -> CheckoutStoreFixture` giving fresh stores).
+#[macro_export]
+macro_rules! checkout_store_conformance {
+    ($make_fixture:path) => {
+        $crate::__orders_conformance_tests!($make_fixture, checkout_store:
+            place_and_reserve_stores_the_order_and_holds_every_line,
+            place_with_a_taken_key_returns_the_existing_order_and_holds_nothing,
+            place_short_of_stock_stores_the_order_cancelled_and_holds_nothing,
+            place_with_the_reservation_of_another_order_is_refused,
+            place_with_a_taken_order_id_and_another_key_conflicts,
+            concurrent_places_with_a_shared_order_id_place_all_others,
+            concurrent_places_with_one_key_make_one_order_and_hold_stock_once,
+            concurrent_places_sell_exactly_the_stock,
+            commit_and_update_sells_the_stock_and_stores_the_order,
+            commit_and_update_of_an_ended_reservation_changes_nothing,
+            commit_and_update_of_an_unknown_reservation_changes_nothing,
+            commit_and_update_with_a_stale_version_conflicts_and_keeps_the_order,
+            commit_and_update_of_a_committed_reservation_sells_once,
+            concurrent_commit_and_updates_let_exactly_one_win,
         );
     };
 }

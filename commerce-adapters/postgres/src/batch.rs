@@ -1,0 +1,74 @@
+//! Gathering concurrent calls into batches: while a batch is in the database, new
+//! calls queue; the next batch takes every call queued meanwhile (up to a limit) in
+//! one database call, so one transaction and one commit serve many of them.
+//!
+//! Used by `PgInventory::reserve` and by `PgCheckoutStore`'s place step. Each queued
+//! item carries its own reply channel; a batch answers every item it took.
+
+use std::future::Future;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Calls waiting for their batch, and how many drain loops are running.
+pub(crate) struct Batcher<T> {
+    queue: Mutex<Queue<T>>,
+}
+
+struct Queue<T> {
+    waiting: Vec<T>,
+    /// Drain loops running; each takes batches until the queue is empty.
+    draining: usize,
+}
+
+impl<T> Default for Batcher<T> {
+    fn default() -> Self {
+        Batcher {
+            queue: Mutex::new(Queue {
+                waiting: Vec::new(),
+                draining: 0,
+            }),
+        }
+    }
+}
+
+impl<T> Batcher<T> {
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
+        // The queue is consistent after every statement: recover from poisoning.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `item`. True when the caller must start a drain loop (fewer than
+    /// `in_flight` are running); the loop then counts as running.
+    pub(crate) fn push(&self, item: T, in_flight: usize) -> bool {
+        let mut queue = self.lock();
+        queue.waiting.push(item);
+        let start = queue.draining < in_flight;
+        if start {
+            queue.draining += 1;
+        }
+        start
+    }
+
+    /// The next batch of at most `max` queued items, oldest first; `None` when the
+    /// queue is empty, and the calling drain loop then counts as stopped.
+    pub(crate) fn next_batch(&self, max: usize) -> Option<Vec<T>> {
+        let mut queue = self.lock();
+        if queue.waiting.is_empty() {
+            queue.draining = queue.draining.saturating_sub(1);
+            return None;
+        }
+        let take = queue.waiting.len().min(max.max(1));
+        Some(queue.waiting.drain(..take).collect())
+    }
+}
+
+/// Runs a drain loop as a task of its own when called inside a tokio runtime (a
+/// caller that is cancelled then never strands the others queued behind it), else
+/// inline.
+pub(crate) async fn run_drain(drain: impl Future<Output = ()> + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(drain);
+        }
+        Err(_) => drain.await,
+    }
+}
