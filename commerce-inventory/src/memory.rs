@@ -235,6 +235,51 @@ impl InventoryStore for MemoryInventory {
         self.finish(&mut state, id, ReservationStatus::Released, now)
     }
 
+    async fn restock(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition> {
+        let mut state = self.lock();
+        let reservation = state.reservations.get(&id).ok_or_else(|| Error::NotFound {
+            entity: "reservation",
+            id: id.to_string(),
+        })?;
+        match reservation.status {
+            ReservationStatus::Committed => {}
+            ReservationStatus::Restocked => return Ok(Transition::AlreadyDone),
+            from => {
+                return Err(Error::IllegalTransition {
+                    id,
+                    from,
+                    to: ReservationStatus::Restocked,
+                });
+            }
+        }
+        let mut levels = Vec::with_capacity(reservation.lines.len());
+        for line in &reservation.lines {
+            let level = state
+                .level(&reservation.location, &line.sku)
+                .ok_or_else(|| inconsistency(&reservation.location, &line.sku))?
+                .take_in(line.quantity)
+                .ok_or_else(|| Error::Validation {
+                    field: "quantity",
+                    message: format!("on hand of {} would overflow", line.sku),
+                })?;
+            levels.push(level);
+        }
+        let mut events: Vec<InventoryEvent> = levels.iter().map(stock_changed).collect();
+        events.push(InventoryEvent::ReservationFinished {
+            id,
+            status: ReservationStatus::Restocked,
+        });
+        let envelopes = envelopes(&events, now)?;
+
+        // Nothing below can fail: the events and the change land together.
+        self.outbox.push(envelopes);
+        state.put_levels(levels);
+        if let Some(reservation) = state.reservations.get_mut(&id) {
+            reservation.status = ReservationStatus::Restocked;
+        }
+        Ok(Transition::Applied)
+    }
+
     async fn expire_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReservationId>> {
         let mut state = self.lock();
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);

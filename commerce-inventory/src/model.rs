@@ -118,7 +118,9 @@ impl StockLevel {
     }
 }
 
-/// Status of a reservation. `Active` ends in exactly one of the other three.
+/// Status of a reservation. `Active` ends in exactly one of `Committed`, `Released`
+/// or `Expired`; a `Committed` reservation may later be `Restocked` (its order was
+/// cancelled before shipment), once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReservationStatus {
@@ -130,10 +132,14 @@ pub enum ReservationStatus {
     Released,
     /// Given back by the expiry sweep after its TTL.
     Expired,
+    /// Sold, then taken back into stock because the order was cancelled before it
+    /// shipped (`InventoryStore::restock`).
+    Restocked,
 }
 
 impl ReservationStatus {
-    /// True for `Committed`, `Released` and `Expired`.
+    /// True when the reservation no longer holds stock: `Committed`, `Released`,
+    /// `Expired` and `Restocked`.
     pub fn is_final(self) -> bool {
         !matches!(self, ReservationStatus::Active)
     }

@@ -43,6 +43,13 @@ pub trait InventoryStore: Send + Sync {
     /// back through release: use a `Restock` adjustment).
     async fn release(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition>;
 
+    /// Takes the units of a committed reservation back into stock (its order was
+    /// cancelled before it shipped), all lines in one atomic step: owed backorders are
+    /// filled first, the rest go on hand; the reservation becomes `Restocked`.
+    /// `AlreadyDone` when already restocked (a retried cancel restocks once);
+    /// `IllegalTransition` from any other status (nothing was sold).
+    async fn restock(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition>;
+
     /// Expires up to `limit` active reservations whose `expires_at <= now`, returning
     /// their stock, earliest expiry first; returns their ids (none for `limit` 0).
     /// Safe to run in several processes at once: each reservation is expired by

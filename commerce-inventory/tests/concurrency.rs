@@ -149,6 +149,7 @@ async fn checkouts_failures_and_racing_sweeps_conserve_stock() {
             ReservationStatus::Expired => expired_count += 1,
             ReservationStatus::Released => {}
             ReservationStatus::Active => panic!("reservation left active after the sweep"),
+            ReservationStatus::Restocked => panic!("nothing restocks in this test"),
         }
     }
     assert_eq!(

@@ -56,6 +56,7 @@ fn status_name(status: ReservationStatus) -> &'static str {
         ReservationStatus::Committed => "committed",
         ReservationStatus::Released => "released",
         ReservationStatus::Expired => "expired",
+        ReservationStatus::Restocked => "restocked",
     }
 }
 
@@ -65,6 +66,7 @@ pub(crate) fn parse_status(name: &str) -> Result<ReservationStatus> {
         "committed" => ReservationStatus::Committed,
         "released" => ReservationStatus::Released,
         "expired" => ReservationStatus::Expired,
+        "restocked" => ReservationStatus::Restocked,
         other => {
             return Err(Error::Backend(
                 format!("unknown reservation status {other:?} in storage").into(),
@@ -366,6 +368,37 @@ impl InventoryStore for PgInventory {
 
     async fn release(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition> {
         self.finish(id, ReservationStatus::Released, now).await
+    }
+
+    async fn restock(&self, id: ReservationId, now: DateTime<Utc>) -> Result<Transition> {
+        let row = retrying("restock reservation", move || async move {
+            sqlx::query("SELECT outcome, status FROM commerce.restock_reservation($1, $2)")
+                .bind(id.as_uuid())
+                .bind(now)
+                .fetch_optional(&self.shared.pool)
+                .await
+                .map_err(Failure::<Error>::Db)
+        })
+        .await?;
+        let Some(row) = row else {
+            return Err(Error::NotFound {
+                entity: "reservation",
+                id: id.to_string(),
+            });
+        };
+        let outcome: String = row.try_get("outcome").map_err(backend)?;
+        let status: String = row.try_get("status").map_err(backend)?;
+        if outcome == "applied" {
+            return Ok(Transition::Applied);
+        }
+        match parse_status(&status)? {
+            ReservationStatus::Restocked => Ok(Transition::AlreadyDone),
+            from => Err(Error::IllegalTransition {
+                id,
+                from,
+                to: ReservationStatus::Restocked,
+            }),
+        }
     }
 
     async fn expire_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReservationId>> {

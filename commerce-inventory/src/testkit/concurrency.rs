@@ -84,6 +84,28 @@ pub async fn concurrent_commit_and_release_end_reservation_once(f: InventoryFixt
     }
 }
 
+/// Concurrent restocks of one committed reservation (a cancel retried while the first
+/// is still running) take its units back exactly once.
+pub async fn concurrent_restocks_return_stock_once(f: InventoryFixture) {
+    let skus = unique_skus(1);
+    let a = &skus[0];
+    receive(&*f.store, a, 10).await;
+    for round in 0..ROUNDS {
+        let req = request(&[(a, 2)]);
+        f.store.reserve(&req, t0()).await.unwrap();
+        f.store.commit(req.id, at(1)).await.unwrap();
+        assert_eq!(counts(&*f.store, a).await, (8, 0), "round {round}");
+        let results = join_all((0..4).map(|_| f.store.restock(req.id, at(2)))).await;
+        let applied = results
+            .into_iter()
+            .map(|r| r.unwrap())
+            .filter(|t| *t == Transition::Applied)
+            .count();
+        assert_eq!(applied, 1, "round {round}: exactly one restock applies");
+        assert_eq!(counts(&*f.store, a).await, (10, 0), "round {round}");
+    }
+}
+
 /// Several sweepers at once: every due reservation is expired by exactly one of them
 /// and its stock comes back once.
 pub async fn concurrent_expire_callers_expire_each_reservation_once(f: InventoryFixture) {

@@ -1,4 +1,4 @@
-//! Checks of `commit` and `release`: each reservation ends once, and only a
+//! Checks of `commit`, `release` and `restock`: each reservation ends once, and only a
 //! transition that happens changes stock.
 
 use crate::error::Error;
@@ -140,6 +140,61 @@ pub async fn overdue_reservation_can_be_committed_before_the_sweep(f: InventoryF
     assert_eq!(counts(&*f.store, a).await, (6, 0));
     let reservation = f.store.reservation(req.id).await.unwrap().unwrap();
     assert_eq!(reservation.status, ReservationStatus::Committed);
+}
+
+/// Restocking a committed reservation takes all its units back at once; a second
+/// restock is `AlreadyDone` and adds nothing; restocking what was never sold is
+/// `IllegalTransition`.
+pub async fn restock_returns_sold_units_once(f: InventoryFixture) {
+    let skus = unique_skus(2);
+    let (a, b) = (&skus[0], &skus[1]);
+    receive(&*f.store, a, 10).await;
+    receive(&*f.store, b, 5).await;
+    let req = request(&[(a, 3), (b, 5)]);
+    f.store.reserve(&req, t0()).await.unwrap();
+    f.store.commit(req.id, at(1)).await.unwrap();
+    assert_eq!(counts(&*f.store, a).await, (7, 0));
+
+    assert_eq!(
+        f.store.restock(req.id, at(2)).await.unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(counts(&*f.store, a).await, (10, 0));
+    assert_eq!(counts(&*f.store, b).await, (5, 0));
+    let reservation = f.store.reservation(req.id).await.unwrap().unwrap();
+    assert_eq!(reservation.status, ReservationStatus::Restocked);
+
+    assert_eq!(
+        f.store.restock(req.id, at(3)).await.unwrap(),
+        Transition::AlreadyDone
+    );
+    assert_eq!(counts(&*f.store, a).await, (10, 0));
+    assert!(matches!(
+        f.store.release(req.id, at(3)).await,
+        Err(Error::IllegalTransition { .. })
+    ));
+
+    let active = request(&[(a, 2)]);
+    f.store.reserve(&active, at(3)).await.unwrap();
+    match f.store.restock(active.id, at(4)).await {
+        Err(Error::IllegalTransition { from, to, .. }) => {
+            assert_eq!(
+                (from, to),
+                (ReservationStatus::Active, ReservationStatus::Restocked)
+            );
+        }
+        other => panic!("restock of an active reservation must be illegal, got {other:?}"),
+    }
+    f.store.release(active.id, at(4)).await.unwrap();
+    assert!(matches!(
+        f.store.restock(active.id, at(5)).await,
+        Err(Error::IllegalTransition { .. })
+    ));
+    assert_eq!(counts(&*f.store, a).await, (10, 0));
+    assert!(matches!(
+        f.store.restock(ReservationId::new(), at(5)).await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 /// Lifecycle calls on an unknown id are `NotFound`; reading it gives `None`.

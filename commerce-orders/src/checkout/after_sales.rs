@@ -45,14 +45,14 @@ impl Checkout {
 
     /// Cancels an order before anything shipped: the hold is voided (or the captured
     /// amount refunded), the order cancelled with `reason`, then the stock returned
-    /// (an active reservation released; sold stock restocked with a `Restock`
-    /// adjustment naming the order). Cancelling a cancelled order returns it
-    /// unchanged. `Conflict` once something shipped; `IllegalTransition` for a
-    /// completed order.
+    /// (an active reservation released; sold stock restocked, all lines at once).
+    /// `Conflict` once something shipped; `IllegalTransition` for a completed order.
     ///
-    /// The stock goes back only after the order update succeeded, so of concurrent
-    /// cancels exactly one restocks; a crash between the two loses a restock (stock
-    /// counted low, never oversold).
+    /// The stock goes back only after the order update succeeded, and each return is
+    /// exactly once in the inventory store (`release`/`restock` are transitions of
+    /// the reservation). Cancelling a cancelled order returns it unchanged after
+    /// making sure its stock is back, so a retry after a crash between the update and
+    /// the stock return finishes the job.
     pub async fn cancel(&self, id: OrderId, reason: CancelReason) -> Result<Order> {
         let order = self.load(id).await?;
         self.cancel_loaded(order, reason).await
@@ -60,6 +60,7 @@ impl Checkout {
 
     async fn cancel_loaded(&self, order: Order, reason: CancelReason) -> Result<Order> {
         if order.status == OrderStatus::Cancelled {
+            self.return_stock(&order).await?;
             return Ok(order);
         }
         order.status.cancel()?;

@@ -41,8 +41,7 @@ use commerce_core::ports::CatalogStore;
 use commerce_core::pricing::Promotion;
 use commerce_core::{Clock, DomainEvent, EventEnvelope, Money};
 use commerce_inventory::{
-    AdjustmentReason, InventoryStore, ReservationId, ReservationLine, ReservationStatus,
-    ReserveRequest, StockAdjustment,
+    InventoryStore, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
 };
 
 pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest};
@@ -601,7 +600,8 @@ impl Checkout {
     }
 
     /// Returns the stock of a cancelled order: releases an active reservation,
-    /// restocks a committed one (a `Restock` adjustment per line naming the order).
+    /// restocks a committed one (all lines at once, exactly once). Safe to repeat: a
+    /// reservation already given back is left alone.
     async fn return_stock(&self, order: &Order) -> Result<()> {
         let now = self.clock.now();
         let Some(reservation) = self.inventory.reservation(order.reservation_id).await? else {
@@ -612,24 +612,11 @@ impl Checkout {
                 self.inventory.release(order.reservation_id, now).await?;
             }
             ReservationStatus::Committed => {
-                for line in &order.lines {
-                    self.inventory
-                        .adjust(
-                            &StockAdjustment {
-                                sku: line.sku.clone(),
-                                location: reservation.location.clone(),
-                                delta: i64::from(line.quantity),
-                                reason: AdjustmentReason::Restock {
-                                    reference: order.id.to_string(),
-                                },
-                                note: Some("order cancelled before shipment".to_owned()),
-                            },
-                            now,
-                        )
-                        .await?;
-                }
+                self.inventory.restock(order.reservation_id, now).await?;
             }
-            ReservationStatus::Released | ReservationStatus::Expired => {}
+            ReservationStatus::Released
+            | ReservationStatus::Expired
+            | ReservationStatus::Restocked => {}
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::id::{IdempotencyKey, OrderId};
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::model::{CancelReason, Order, ShipmentLine};
-use crate::payment::{DeclineReason, PaymentMethod};
+use crate::payment::{DeclineReason, PaymentGateway, PaymentMethod};
 use crate::simulated::{FaultTiming, GatewayOperation, test_cards};
 
 use super::support::unique;
@@ -594,6 +594,45 @@ pub async fn cancel_before_shipment_refunds_and_restocks(f: CheckoutFixture) {
         .unwrap();
     assert_eq!(cancelled.payment.status, PaymentStatus::Voided);
     assert_eq!(f.gateway.stats().voids, 1);
+    assert_stock(&f, &sku, 10, 0).await;
+}
+
+/// A crash between a cancel's order update and its stock return: cancelling the
+/// cancelled order again puts the stock back, exactly once.
+pub async fn retried_cancel_finishes_an_interrupted_restock(f: CheckoutFixture) {
+    let c = f.checkout(test_config().with_capture(CapturePolicy::OnShipment));
+    let sku = stocked_sku(&f, "20.00", 10).await;
+    let cart = cart_with(&f, None, &[(&sku, 3)]).await;
+    let order = c
+        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .await
+        .unwrap();
+    assert_stock(&f, &sku, 7, 0).await;
+
+    // The order update of a cancel lands; the process dies before the stock returns.
+    if let Some(reference) = &order.payment.provider_reference {
+        f.gateway.void(reference).await.unwrap();
+    }
+    let t = order
+        .cancel_voiding(CancelReason::CustomerRequested, f.clock_now())
+        .unwrap();
+    let events = crate::checkout::envelopes(&t.events, f.clock_now()).unwrap();
+    f.orders
+        .update(&t.order, order.version, &events)
+        .await
+        .unwrap();
+    assert_stock(&f, &sku, 7, 0).await;
+
+    let again = c
+        .cancel(order.id, CancelReason::CustomerRequested)
+        .await
+        .unwrap();
+    assert_eq!(again.status, OrderStatus::Cancelled);
+    assert_stock(&f, &sku, 10, 0).await;
+    let _ = c
+        .cancel(order.id, CancelReason::CustomerRequested)
+        .await
+        .unwrap();
     assert_stock(&f, &sku, 10, 0).await;
 }
 

@@ -351,6 +351,7 @@ macro_rules! checkout_conformance {
             recovery_leaves_young_orders_alone,
             cancel_before_shipment_refunds_and_restocks,
             cancel_of_an_interrupted_checkout_voids_its_authorization,
+            retried_cancel_finishes_an_interrupted_restock,
             partial_shipments_then_delivery_complete_the_order,
             cash_on_delivery_is_captured_on_delivery,
             gift_card_balance_is_charged_once_and_restored_by_refund,

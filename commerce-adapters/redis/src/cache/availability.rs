@@ -170,6 +170,14 @@ impl InventoryStore for CachedAvailability {
         Ok(t)
     }
 
+    async fn restock(&self, id: ReservationId, now: DateTime<Utc>) -> InventoryResult<Transition> {
+        let t = self.inner.restock(id, now).await?;
+        if t == Transition::Applied {
+            self.invalidate_reservation(id).await;
+        }
+        Ok(t)
+    }
+
     async fn expire_due(
         &self,
         now: DateTime<Utc>,
