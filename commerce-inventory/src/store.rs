@@ -19,7 +19,7 @@ use crate::model::{
 /// `InventoryEvent::ReservationFinished`, to the outbox in the same transaction,
 /// stamped with the call's `now`; a call that fails writes nothing. Input rules are
 /// shared: [`ReserveRequest::summed_lines`] and [`StockAdjustment::validate`] /
-/// [`StockAdjustment::apply_to`]. The conformance suite (`testkit`) is the spec.
+/// [`StockAdjustment::apply_to_level`]. The conformance suite (`testkit`) is the spec.
 #[async_trait]
 pub trait InventoryStore: Send + Sync {
     /// Reserves every line of `request` or none: quantities of the same SKU are

@@ -5,7 +5,7 @@
 //! - [`payment_gateway`]: every [`PaymentGateway`] runs it through
 //!   [`payment_gateway_conformance!`](crate::payment_gateway_conformance);
 //! - [`checkout_store`]: every [`CheckoutStore`] (native ones and
-//!   [`SeparateStores`](crate::SeparateStores)) runs it through
+//!   [`SeparateStores`]) runs it through
 //!   [`checkout_store_conformance!`](crate::checkout_store_conformance);
 //! - [`checkout`]: whole checkouts, recovery, cancels, shipments and refunds over a
 //!   [`CheckoutFixture`] of all stores, through
