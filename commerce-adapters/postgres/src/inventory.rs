@@ -50,6 +50,39 @@ impl std::fmt::Debug for PgInventory {
     }
 }
 
+/// Reads the `(outcome, status)` row of a lifecycle function: `applied`, or the
+/// status the reservation already had (`AlreadyDone` when it is the target, or when a
+/// release finds it expired; `IllegalTransition` otherwise); no row: `NotFound`.
+fn transition_outcome(
+    id: ReservationId,
+    target: ReservationStatus,
+    row: Option<PgRow>,
+) -> Result<Transition> {
+    let Some(row) = row else {
+        return Err(Error::NotFound {
+            entity: "reservation",
+            id: id.to_string(),
+        });
+    };
+    let outcome: String = row.try_get("outcome").map_err(backend)?;
+    let status: String = row.try_get("status").map_err(backend)?;
+    if outcome == "applied" {
+        return Ok(Transition::Applied);
+    }
+    match parse_status(&status)? {
+        from if from == target => Ok(Transition::AlreadyDone),
+        // A release finds an expired reservation already given back.
+        ReservationStatus::Expired if target == ReservationStatus::Released => {
+            Ok(Transition::AlreadyDone)
+        }
+        from => Err(Error::IllegalTransition {
+            id,
+            from,
+            to: target,
+        }),
+    }
+}
+
 fn status_name(status: ReservationStatus) -> &'static str {
     match status {
         ReservationStatus::Active => "active",
@@ -276,29 +309,7 @@ impl PgInventory {
                 .map_err(Failure::<Error>::Db)
         })
         .await?;
-        let Some(row) = row else {
-            return Err(Error::NotFound {
-                entity: "reservation",
-                id: id.to_string(),
-            });
-        };
-        let outcome: String = row.try_get("outcome").map_err(backend)?;
-        let status: String = row.try_get("status").map_err(backend)?;
-        if outcome == "applied" {
-            return Ok(Transition::Applied);
-        }
-        match parse_status(&status)? {
-            from if from == target => Ok(Transition::AlreadyDone),
-            // A release finds an expired reservation already given back.
-            ReservationStatus::Expired if target == ReservationStatus::Released => {
-                Ok(Transition::AlreadyDone)
-            }
-            from => Err(Error::IllegalTransition {
-                id,
-                from,
-                to: target,
-            }),
-        }
+        transition_outcome(id, target, row)
     }
 }
 
@@ -380,25 +391,7 @@ impl InventoryStore for PgInventory {
                 .map_err(Failure::<Error>::Db)
         })
         .await?;
-        let Some(row) = row else {
-            return Err(Error::NotFound {
-                entity: "reservation",
-                id: id.to_string(),
-            });
-        };
-        let outcome: String = row.try_get("outcome").map_err(backend)?;
-        let status: String = row.try_get("status").map_err(backend)?;
-        if outcome == "applied" {
-            return Ok(Transition::Applied);
-        }
-        match parse_status(&status)? {
-            ReservationStatus::Restocked => Ok(Transition::AlreadyDone),
-            from => Err(Error::IllegalTransition {
-                id,
-                from,
-                to: ReservationStatus::Restocked,
-            }),
-        }
+        transition_outcome(id, ReservationStatus::Restocked, row)
     }
 
     async fn expire_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReservationId>> {
