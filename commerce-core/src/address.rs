@@ -115,6 +115,26 @@ impl Address {
     }
 }
 
+/// The key customer emails are stored and compared by: trimmed and lower-cased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Checks a (normalized) customer email looks like `name@domain`: at most 254
+/// characters, no white space; `Validation` otherwise. Every `CustomerStore` applies it.
+pub fn check_email(email: &str) -> Result<()> {
+    let valid = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::validation("email", "must look like name@domain"))
+    }
+}
+
 /// A customer account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {

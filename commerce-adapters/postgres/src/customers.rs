@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use commerce_core::memory::normalize_email;
+use commerce_core::address::{check_email, normalize_email};
 use commerce_core::ports::CustomerStore;
 use commerce_core::{AddressId, Customer, CustomerId, Error, Result, SavedAddress};
 
@@ -22,19 +22,6 @@ pub struct PgCustomers {
 impl std::fmt::Debug for PgCustomers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgCustomers").finish_non_exhaustive()
-    }
-}
-
-fn check_email(email: &str) -> Result<()> {
-    let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-        && !email.chars().any(char::is_whitespace);
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::validation("email", "must look like name@domain"))
     }
 }
 

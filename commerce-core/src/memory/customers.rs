@@ -5,7 +5,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 
-use crate::address::{Customer, SavedAddress};
+use crate::address::{Customer, SavedAddress, check_email, normalize_email};
 use crate::error::{Error, Result};
 use crate::id::{AddressId, CustomerId};
 use crate::ports::CustomerStore;
@@ -38,24 +38,6 @@ impl MemoryCustomers {
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// The key emails are compared by: trimmed and lower-cased.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-fn check_email(email: &str) -> Result<()> {
-    let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-        && !email.chars().any(char::is_whitespace);
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::validation("email", "must look like name@domain"))
     }
 }
 
