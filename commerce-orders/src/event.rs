@@ -7,7 +7,7 @@ use commerce_core::{CustomerId, DomainEvent, Money};
 
 use crate::id::{OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, PaymentStatus};
-use crate::model::{CancelReason, ShipmentLine};
+use crate::model::{CancelReason, PaymentAction, ShipmentLine};
 use crate::payment::{DeclineReason, PaymentMethodKind};
 
 /// Something that happened to an order. Every state transition emits one.
@@ -15,7 +15,9 @@ use crate::payment::{DeclineReason, PaymentMethodKind};
 /// Topics (stable): `order.placed`, `order.confirmed`, `order.completed`,
 /// `order.cancelled`, `payment.authorized`, `payment.failed`, `payment.captured`,
 /// `payment.voided`, `payment.refunded`, `fulfilment.partially_shipped`,
-/// `fulfilment.shipped`, `fulfilment.delivered`, `fulfilment.returned`.
+/// `fulfilment.shipped`, `fulfilment.delivered`, `fulfilment.returned`,
+/// `payment.action_requested`, `payment.action_failing` (for admins: a capture,
+/// cancel or refund keeps failing at the gateway).
 /// The aggregate is always the order (`aggregate_type` `order`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -104,6 +106,26 @@ pub enum OrderEvent {
         /// Fulfilment status after it (`partially_shipped` or `shipped`).
         status: FulfilmentStatus,
     },
+    /// A gateway call (capture, cancel, refund) was decided and recorded before it
+    /// is made; the recorded outcome follows (or the reconciliation pass finishes it).
+    PaymentActionRequested {
+        /// The order.
+        order_id: OrderId,
+        /// What is to be done.
+        action: PaymentAction,
+    },
+    /// A payment action failed again at the gateway and keeps failing: someone should
+    /// look (an authorization not captured expires at the provider).
+    PaymentActionFailing {
+        /// The order.
+        order_id: OrderId,
+        /// The action.
+        action: PaymentAction,
+        /// Attempts that failed so far.
+        attempts: u32,
+        /// The last failure.
+        error: String,
+    },
     /// Every unit was delivered.
     Delivered {
         /// The order.
@@ -130,6 +152,8 @@ impl OrderEvent {
             | OrderEvent::PaymentVoided { order_id, .. }
             | OrderEvent::PaymentRefunded { order_id, .. }
             | OrderEvent::Shipped { order_id, .. }
+            | OrderEvent::PaymentActionRequested { order_id, .. }
+            | OrderEvent::PaymentActionFailing { order_id, .. }
             | OrderEvent::Delivered { order_id }
             | OrderEvent::Returned { order_id } => *order_id,
         }
@@ -154,6 +178,8 @@ impl DomainEvent for OrderEvent {
             } => "fulfilment.partially_shipped",
             OrderEvent::Shipped { .. } => "fulfilment.shipped",
             OrderEvent::Delivered { .. } => "fulfilment.delivered",
+            OrderEvent::PaymentActionRequested { .. } => "payment.action_requested",
+            OrderEvent::PaymentActionFailing { .. } => "payment.action_failing",
             OrderEvent::Returned { .. } => "fulfilment.returned",
         }
     }

@@ -123,6 +123,63 @@ pub struct PaymentState {
     pub refunds: Vec<Refund>,
     /// The decline, when the authorization failed.
     pub failure: Option<PaymentFailure>,
+    /// A gateway call decided and not yet seen to finish (recorded before the call,
+    /// cleared by the transition that records its outcome); the reconciliation pass
+    /// ([`crate::Checkout::reconcile`]) finishes it when it is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<PaymentIntent>,
+}
+
+/// What a [`PaymentIntent`] is to do at the gateway.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PaymentAction {
+    /// Take the whole authorization (per the capture policy).
+    Capture,
+    /// Give every cent back, whatever our record says (void a hold, refund what was
+    /// taken), then cancel the order for `reason`.
+    Cancel {
+        /// Why the order is cancelled.
+        reason: CancelReason,
+    },
+    /// Refund `amount` with `idempotency_key`.
+    Refund {
+        /// The refund's key at the gateway.
+        idempotency_key: IdempotencyKey,
+        /// Amount to give back.
+        amount: Money,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl PaymentAction {
+    /// Snake_case name: `capture`, `cancel`, `refund`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PaymentAction::Capture => "capture",
+            PaymentAction::Cancel { .. } => "cancel",
+            PaymentAction::Refund { .. } => "refund",
+        }
+    }
+}
+
+/// A payment action recorded before its gateway call (with a
+/// `payment.action_requested` event, in the same update), so that a crash or a lost
+/// answer leaves a trace the reconciliation pass follows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIntent {
+    /// What to do.
+    pub action: PaymentAction,
+    /// When it was decided.
+    pub requested_at: DateTime<Utc>,
+    /// Gateway attempts that failed so far.
+    pub attempts: u32,
+    /// When the reconciliation pass should (re)try it.
+    pub due_at: DateTime<Utc>,
+    /// The last failure, for people.
+    pub last_error: Option<String>,
 }
 
 impl PaymentState {
