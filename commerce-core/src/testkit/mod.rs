@@ -21,6 +21,7 @@ pub mod auth;
 pub mod catalog;
 pub mod customers;
 pub mod fixtures;
+pub mod guard;
 pub mod outbox;
 pub mod support;
 

@@ -208,14 +208,10 @@ pub struct CheckoutRequest {
 impl CheckoutRequest {
     /// Checks what can be checked without I/O; returns the normalised email.
     pub(crate) fn validate(&self) -> Result<String> {
-        let email = self.email.trim().to_lowercase();
-        let well_formed = email.len() <= 254
-            && email
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-            && !email.chars().any(char::is_whitespace);
-        if !well_formed {
-            return Err(Error::validation("email", "is not an email address"));
+        // The one email rule of the project (registration applies it too).
+        let email = commerce_core::address::normalize_email(&self.email);
+        if commerce_core::address::check_email(&email).is_err() {
+            return Err(Error::validation("email", "must look like name@domain"));
         }
         self.shipping_address.validate()?;
         if let Some(b) = &self.billing_address {

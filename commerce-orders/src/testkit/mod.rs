@@ -61,6 +61,7 @@ pub mod checkout;
 pub mod checkout_store;
 pub mod order_store;
 pub mod payment_gateway;
+pub mod payments;
 mod support;
 
 pub use support::{sample_order, unique};
@@ -277,6 +278,7 @@ macro_rules! order_store_conformance {
             list_for_customer_pages_newest_first,
             list_recoverable_returns_stale_pending_orders_oldest_first,
             amounts_keep_their_currency_and_minor_units,
+            list_payment_actions_due_returns_due_intents_earliest_first,
         );
     };
 }
@@ -357,6 +359,15 @@ macro_rules! checkout_conformance {
             gift_card_balance_is_charged_once_and_restored_by_refund,
             partial_refunds_are_allocated_exactly_across_lines,
             customers_see_and_cancel_only_their_own_orders,
+        );
+        $crate::__orders_conformance_tests!($make_fixture, payments:
+            payment_converges_when_the_capture_answer_is_lost_or_the_capture_fails,
+            reconcile_retries_a_failing_capture_with_backoff_and_surfaces_it,
+            payment_converges_when_recovery_is_interrupted_before_its_capture,
+            cancel_converges_to_a_refund_when_the_gateway_captured_behind_our_back,
+            cancel_converges_when_its_gateway_calls_fail_before_or_after_their_work,
+            refund_converges_when_the_gateway_fails_before_or_after_its_work,
+            payment_converges_after_faults_at_every_gateway_call_and_checkout_step,
         );
     };
 }
