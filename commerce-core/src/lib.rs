@@ -11,6 +11,8 @@ pub mod address;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+#[cfg(feature = "generator")]
+pub mod generator;
 pub mod error;
 pub mod event;
 pub mod id;
@@ -18,6 +20,7 @@ pub mod memory;
 pub mod money;
 pub mod ports;
 pub mod pricing;
+pub mod search;
 pub mod shipping;
 pub mod tax;
 #[cfg(feature = "testkit")]
