@@ -12,6 +12,8 @@ pub mod address;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+#[cfg(feature = "generator")]
+pub mod generator;
 pub mod error;
 pub mod event;
 pub mod id;
@@ -19,6 +21,7 @@ pub mod memory;
 pub mod money;
 pub mod ports;
 pub mod pricing;
+pub mod search;
 pub mod shipping;
 pub mod tax;
 #[cfg(feature = "testkit")]
