@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::inventory::PgInventory;
 use crate::orders::PgOrderStore;
 use crate::outbox::PgOutbox;
+use crate::reviews::PgReviewStore;
 
 /// The schema every table, function and the migrations table live in.
 pub const SCHEMA: &str = "commerce";
@@ -212,5 +213,11 @@ impl PgStores {
     /// are this database's ([`PgStores::orders`], [`PgStores::inventory`]).
     pub fn checkout(&self) -> PgCheckoutStore {
         PgCheckoutStore::new(self.shared.clone())
+    }
+
+    /// Reviews, votes, reports and rating aggregates
+    /// ([`commerce_reviews::ReviewStore`]).
+    pub fn reviews(&self) -> PgReviewStore {
+        PgReviewStore::new(self.shared.clone())
     }
 }
