@@ -141,6 +141,15 @@ impl PortError for commerce_reviews::Error {
     }
 }
 
+impl PortError for commerce_recommend::Error {
+    fn conflict(message: String) -> Self {
+        commerce_recommend::Error::backend(message)
+    }
+    fn backend(error: sqlx::Error) -> Self {
+        commerce_recommend::Error::backend(error)
+    }
+}
+
 /// The PostgreSQL error behind `error`, if it came from the server.
 pub(crate) fn pg_error(error: &sqlx::Error) -> Option<&sqlx::postgres::PgDatabaseError> {
     error

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::inventory::PgInventory;
 use crate::orders::PgOrderStore;
 use crate::outbox::PgOutbox;
+use crate::recommend::PgRecommendStore;
 use crate::reviews::PgReviewStore;
 
 /// The schema every table, function and the migrations table live in.
@@ -219,5 +220,11 @@ impl PgStores {
     /// ([`commerce_reviews::ReviewStore`]).
     pub fn reviews(&self) -> PgReviewStore {
         PgReviewStore::new(self.shared.clone())
+    }
+
+    /// The precomputed recommendation tables
+    /// ([`commerce_recommend::RecommendStore`]).
+    pub fn recommendations(&self) -> PgRecommendStore {
+        PgRecommendStore::new(self.shared.clone())
     }
 }
