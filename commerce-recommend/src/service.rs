@@ -100,19 +100,28 @@ impl Recommendations {
             Some(c) => self.store.purchased(c, MAX_EXCLUDED).await?,
             None => Vec::new(),
         };
-        let popular = self.store.popular(ALL_CATEGORIES, &bought, limit).await?;
+        let popular = self.store.popular(ALL_CATEGORIES, &bought, limit);
         if bought.is_empty() {
-            return Ok(popular);
+            return popular.await;
         }
         let seeds = &bought[..bought.len().min(FOR_YOU_SEEDS as usize)];
+        // The parts are independent reads: issue them together.
+        let similar = seeds
+            .iter()
+            .take(FOR_YOU_SIMILAR_SEEDS)
+            .map(|seed| self.store.similar(*seed, &bought, limit));
+        let (popular, together, similar) = futures::future::join3(
+            popular,
+            self.store.bought_together(seeds, &bought, limit),
+            futures::future::try_join_all(similar),
+        )
+        .await;
         let mut fused = HashMap::new();
-        let together = self.store.bought_together(seeds, &bought, limit).await?;
-        fuse(&mut fused, &together, 3.0);
-        for seed in seeds.iter().take(FOR_YOU_SIMILAR_SEEDS) {
-            let similar = self.store.similar(*seed, &bought, limit).await?;
-            fuse(&mut fused, &similar, 1.0);
+        fuse(&mut fused, &together?, 3.0);
+        for list in similar? {
+            fuse(&mut fused, &list, 1.0);
         }
-        fuse(&mut fused, &popular, 0.5);
+        fuse(&mut fused, &popular?, 0.5);
         Ok(rank(
             fused
                 .into_iter()
