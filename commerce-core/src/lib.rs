@@ -22,6 +22,7 @@ pub mod shipping;
 pub mod tax;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod worker;
 
 pub use address::{Address, CountryCode, Customer, SavedAddress};
 pub use catalog::{Category, Product, ProductStatus, Seller, SkuListing, TaxClass, Variant};
@@ -33,6 +34,7 @@ pub use money::{Currency, Money, Rounding};
 pub use pricing::{PriceBreakdown, PricedLine, PricingLine, PricingRequest, Promotion};
 pub use shipping::ShippingMethod;
 pub use tax::{TaxRate, TaxTable};
+pub use worker::{EventConsumer, RunnerConfig, drain, run_once};
 
 #[doc(hidden)]
 pub mod __private {
