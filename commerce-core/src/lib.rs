@@ -26,6 +26,7 @@ pub mod shipping;
 pub mod tax;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod worker;
 
 pub use actor::{Actor, GuestCartId, GuestCartToken};
 pub use address::{Address, CountryCode, Customer, SavedAddress};
@@ -38,6 +39,7 @@ pub use money::{Currency, Money, Rounding};
 pub use pricing::{PriceBreakdown, PricedLine, PricingLine, PricingRequest, Promotion};
 pub use shipping::ShippingMethod;
 pub use tax::{TaxRate, TaxTable};
+pub use worker::{EventConsumer, RunnerConfig, drain, run_once};
 
 #[doc(hidden)]
 pub mod __private {

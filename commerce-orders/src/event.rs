@@ -3,12 +3,23 @@
 
 use serde::{Deserialize, Serialize};
 
-use commerce_core::{CustomerId, DomainEvent, Money};
+use commerce_core::{CustomerId, DomainEvent, Money, Sku};
 
 use crate::id::{OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, PaymentStatus};
 use crate::model::{CancelReason, PaymentAction, ShipmentLine};
 use crate::payment::{DeclineReason, PaymentMethodKind};
+
+/// One line of a placed order as the `order.placed` event carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlacedLine {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units.
+    pub quantity: u32,
+    /// What the customer pays for the line (after discounts, with its tax).
+    pub total: Money,
+}
 
 /// Something that happened to an order. Every state transition emits one.
 ///
@@ -32,6 +43,10 @@ pub enum OrderEvent {
         grand_total: Money,
         /// Units over all lines.
         units: u64,
+        /// What was ordered (analytics counts units and revenue per product from it).
+        /// Empty in events written before it existed.
+        #[serde(default)]
+        lines: Vec<PlacedLine>,
     },
     /// Payment authorized and stock sold: the order will be shipped.
     OrderConfirmed {

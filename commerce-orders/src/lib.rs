@@ -26,7 +26,7 @@ pub use checkout::{
 };
 pub use checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 pub use error::{Error, Result};
-pub use event::OrderEvent;
+pub use event::{OrderEvent, PlacedLine};
 pub use id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
 pub use lifecycle::{NewOrder, Transitioned};
 pub use machine::{

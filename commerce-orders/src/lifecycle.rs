@@ -217,6 +217,15 @@ impl Order {
             customer_id: order.customer_id,
             grand_total: order.totals.grand_total,
             units: order.lines.iter().map(|l| u64::from(l.quantity)).sum(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| crate::event::PlacedLine {
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                    total: l.total,
+                })
+                .collect(),
         }];
         Ok(Transitioned { order, events })
     }
