@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use commerce_core::{CustomerId, DomainEvent, Money};
 
+use crate::carrier::{CarrierCode, TrackingStatus};
 use crate::id::{OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, PaymentStatus};
 use crate::model::{CancelReason, ShipmentLine};
@@ -15,7 +16,9 @@ use crate::payment::{DeclineReason, PaymentMethodKind};
 /// Topics (stable): `order.placed`, `order.confirmed`, `order.completed`,
 /// `order.cancelled`, `payment.authorized`, `payment.failed`, `payment.captured`,
 /// `payment.voided`, `payment.refunded`, `fulfilment.partially_shipped`,
-/// `fulfilment.shipped`, `fulfilment.delivered`, `fulfilment.returned`.
+/// `fulfilment.shipped`, `fulfilment.delivered`, `fulfilment.returned`,
+/// `fulfilment.out_for_delivery`, `fulfilment.exception`,
+/// `fulfilment.tracking_updated` (other scans).
 /// The aggregate is always the order (`aggregate_type` `order`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -114,6 +117,21 @@ pub enum OrderEvent {
         /// The order.
         order_id: OrderId,
     },
+    /// A carrier reported a new scan of one of the order's parcels.
+    TrackingUpdated {
+        /// The order.
+        order_id: OrderId,
+        /// The shipment.
+        shipment_id: ShipmentId,
+        /// The carrier.
+        carrier: CarrierCode,
+        /// The parcel.
+        tracking_number: String,
+        /// What the scan says.
+        status: TrackingStatus,
+        /// The carrier's words.
+        description: String,
+    },
 }
 
 impl OrderEvent {
@@ -131,7 +149,8 @@ impl OrderEvent {
             | OrderEvent::PaymentRefunded { order_id, .. }
             | OrderEvent::Shipped { order_id, .. }
             | OrderEvent::Delivered { order_id }
-            | OrderEvent::Returned { order_id } => *order_id,
+            | OrderEvent::Returned { order_id }
+            | OrderEvent::TrackingUpdated { order_id, .. } => *order_id,
         }
     }
 }
@@ -155,6 +174,15 @@ impl DomainEvent for OrderEvent {
             OrderEvent::Shipped { .. } => "fulfilment.shipped",
             OrderEvent::Delivered { .. } => "fulfilment.delivered",
             OrderEvent::Returned { .. } => "fulfilment.returned",
+            OrderEvent::TrackingUpdated {
+                status: TrackingStatus::OutForDelivery,
+                ..
+            } => "fulfilment.out_for_delivery",
+            OrderEvent::TrackingUpdated {
+                status: TrackingStatus::Exception,
+                ..
+            } => "fulfilment.exception",
+            OrderEvent::TrackingUpdated { .. } => "fulfilment.tracking_updated",
         }
     }
     fn aggregate_type(&self) -> &'static str {

@@ -57,6 +57,7 @@ use crate::payment::{PaymentGateway, PaymentMethod};
 use crate::simulated::{SimulatedGateway, test_cards};
 use crate::store::OrderStore;
 
+pub mod carrier;
 pub mod checkout;
 pub mod checkout_store;
 pub mod order_store;
@@ -322,6 +323,24 @@ macro_rules! payment_gateway_conformance {
             void_cancels_the_hold_and_repeats_harmlessly,
             refund_is_idempotent_by_key_and_bounded_by_the_capture,
             lookup_of_an_unknown_key_is_none,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` per
+/// [`carrier`] check, each calling `$make_fixture().await` (an
+/// `async fn() -> CarrierFixture`).
+#[macro_export]
+macro_rules! carrier_conformance {
+    ($make_fixture:path) => {
+        $crate::__orders_conformance_tests!($make_fixture, carrier:
+            rates_are_deterministic_and_sorted,
+            dimensional_weight_is_billed_and_weight_costs,
+            invalid_parcels_are_rejected,
+            tracking_numbers_are_valid_and_unique,
+            tracking_starts_at_label_and_advances_with_the_clock,
+            unknown_tracking_number_is_not_found,
+            international_quotes_cost_more,
         );
     };
 }
