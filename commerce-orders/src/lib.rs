@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod machine;
 pub mod memory;
 pub mod model;
+pub mod notification;
 pub mod payment;
 pub mod simulated;
 pub mod store;
