@@ -117,6 +117,10 @@ pub enum Error {
     /// unknown. Look the payment up by its idempotency key before doing anything else.
     #[error("payment gateway unavailable: {0}")]
     GatewayUnavailable(#[source] BoxError),
+    /// A signed request (a carrier's tracking webhook) whose signature is missing or
+    /// does not match: reject it (HTTP 401).
+    #[error("invalid signature")]
+    InvalidSignature,
     /// A storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),

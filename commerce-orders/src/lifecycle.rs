@@ -19,6 +19,7 @@ use rust_decimal::Decimal;
 use commerce_core::{Address, Currency, CustomerId, Money, Sku};
 use commerce_inventory::ReservationId;
 
+use crate::carrier::{CarrierCode, TrackingEvent, TrackingStatus};
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::{IdempotencyKey, OrderId, ShipmentId};
@@ -674,6 +675,9 @@ impl Order {
             tracking_number,
             shipped_at: now,
             delivered_at: None,
+            carrier_code: None,
+            label_reference: None,
+            tracking: Vec::new(),
         };
         let events = vec![OrderEvent::Shipped {
             order_id: o.id,
@@ -733,6 +737,91 @@ impl Order {
         let mut o = self.changed(now);
         o.status = status;
         let events = vec![OrderEvent::OrderCompleted { order_id: o.id }];
+        Ok(Transitioned { order: o, events })
+    }
+
+    /// Records the carrier label of the latest shipment (bought through a
+    /// [`crate::carrier::Carrier`]). No event: the `Shipped` event of the shipment
+    /// already names its tracking number.
+    pub fn attach_label(
+        &self,
+        shipment_id: ShipmentId,
+        carrier: CarrierCode,
+        label_reference: String,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        let mut o = self.changed(now);
+        let shipment = o
+            .fulfilment
+            .shipments
+            .iter_mut()
+            .find(|s| s.id == shipment_id)
+            .ok_or_else(|| Error::not_found("shipment", shipment_id))?;
+        shipment.carrier_code = Some(carrier);
+        shipment.label_reference = Some(label_reference);
+        Ok(Transitioned {
+            order: o,
+            events: Vec::new(),
+        })
+    }
+
+    /// Records carrier scans of the order's parcels. A scan already recorded (same
+    /// parcel, status and time) is ignored, so a webhook delivered twice changes
+    /// nothing the second time. Each new scan emits `TrackingUpdated`; a `Delivered`
+    /// scan stamps its shipment, and when every shipment is delivered the fulfilment
+    /// moves `Shipped -> Delivered` (emitting `Delivered`) exactly once, however often
+    /// the scan arrives. An `Exception` scan is recorded on its shipment (see
+    /// [`crate::Shipment::exceptions`]). A scan of a parcel not on the order is
+    /// `NotFound`. Returns the order unchanged, with no events, when nothing is new.
+    pub fn record_tracking(
+        &self,
+        scans: &[TrackingEvent],
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        let mut o = self.clone();
+        let mut events = Vec::new();
+        for scan in scans {
+            let shipment = o
+                .fulfilment
+                .shipments
+                .iter_mut()
+                .find(|s| s.tracking_number.as_deref() == Some(scan.tracking_number.as_str()))
+                .ok_or_else(|| Error::not_found("tracking number", &scan.tracking_number))?;
+            let known = shipment.tracking.iter().any(|e| {
+                e.status == scan.status
+                    && e.occurred_at == scan.occurred_at
+                    && e.carrier == scan.carrier
+            });
+            if known {
+                continue;
+            }
+            shipment.tracking.push(scan.clone());
+            shipment.tracking.sort_by_key(|e| e.occurred_at);
+            if scan.status == TrackingStatus::Delivered {
+                shipment.delivered_at.get_or_insert(scan.occurred_at);
+            }
+            events.push(OrderEvent::TrackingUpdated {
+                order_id: o.id,
+                shipment_id: shipment.id,
+                carrier: scan.carrier,
+                tracking_number: scan.tracking_number.clone(),
+                status: scan.status,
+                description: scan.description.clone(),
+            });
+        }
+        if events.is_empty() {
+            return Ok(Transitioned::unchanged(self.clone()));
+        }
+        o.updated_at = now.max(self.updated_at);
+        let all_delivered = o
+            .fulfilment
+            .shipments
+            .iter()
+            .all(|s| s.delivered_at.is_some());
+        if all_delivered && o.fulfilment.status == FulfilmentStatus::Shipped {
+            o.fulfilment.status = o.fulfilment.status.deliver()?;
+            events.push(OrderEvent::Delivered { order_id: o.id });
+        }
         Ok(Transitioned { order: o, events })
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use commerce_core::{Address, Currency, CustomerId, Money, Sku};
 use commerce_inventory::ReservationId;
 
+use crate::carrier::{CarrierCode, RateQuote, TrackingEvent, TrackingStatus};
 use crate::id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::payment::{DeclineReason, PaymentMethodSummary, PaymentReference};
@@ -76,6 +77,10 @@ pub struct ShippingSnapshot {
     pub name: String,
     /// Price charged (equals `OrderTotals::shipping_total`).
     pub price: Money,
+    /// The carrier's quote, when the method is a carrier option (`ups:ground`) chosen
+    /// by rate shopping; `None` for a zone/weight table method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_rate: Option<RateQuote>,
 }
 
 /// A refund: part or all of the captured payment given back, allocated exactly across
@@ -222,6 +227,29 @@ pub struct Shipment {
     pub shipped_at: DateTime<Utc>,
     /// When it was delivered.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The carrier, when the label was bought through a [`crate::carrier::Carrier`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_code: Option<CarrierCode>,
+    /// The carrier's label reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_reference: Option<String>,
+    /// Tracking scans received so far, oldest first, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracking: Vec<TrackingEvent>,
+}
+
+impl Shipment {
+    /// The latest scan, if any.
+    pub fn last_scan(&self) -> Option<&TrackingEvent> {
+        self.tracking.iter().max_by_key(|e| e.occurred_at)
+    }
+
+    /// The delivery exceptions reported, oldest first.
+    pub fn exceptions(&self) -> impl Iterator<Item = &TrackingEvent> {
+        self.tracking
+            .iter()
+            .filter(|e| e.status == TrackingStatus::Exception)
+    }
 }
 
 /// The order's goods.

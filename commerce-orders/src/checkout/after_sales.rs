@@ -17,7 +17,7 @@ use crate::payment::Capture;
 use super::{CapturePolicy, Checkout};
 
 impl Checkout {
-    async fn load(&self, id: OrderId) -> Result<Order> {
+    pub(super) async fn load(&self, id: OrderId) -> Result<Order> {
         self.orders
             .get(id)
             .await?
@@ -25,7 +25,7 @@ impl Checkout {
     }
 
     /// Captures the whole authorization of `order` at the gateway.
-    async fn capture_all(&self, order: &Order) -> Result<Capture> {
+    pub(super) async fn capture_all(&self, order: &Order) -> Result<Capture> {
         let reference =
             order.payment.provider_reference.as_ref().ok_or_else(|| {
                 Error::Conflict(format!("order {} has no authorization", order.id))

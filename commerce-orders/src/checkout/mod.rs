@@ -31,6 +31,7 @@ mod after_sales;
 mod config;
 mod payments;
 mod recovery;
+pub mod tracking;
 
 use std::sync::Arc;
 
@@ -93,6 +94,8 @@ pub struct Checkout {
     payments: Arc<dyn PaymentGateway>,
     clock: Arc<dyn Clock>,
     config: Arc<CheckoutConfig>,
+    /// Carriers for rate shopping and labels ([`Checkout::with_carriers`]).
+    carriers: Option<Arc<crate::carrier::CarrierSet>>,
 }
 
 impl std::fmt::Debug for Checkout {
@@ -142,6 +145,7 @@ impl Checkout {
             payments,
             clock,
             config: Arc::new(config),
+            carriers: None,
         }
     }
 
@@ -325,12 +329,21 @@ impl Checkout {
             .await?
             .filter(|c| !c.is_empty())
             .ok_or(Error::EmptyCart)?;
-        let method = self
+        let carrier_method;
+        let (method, carrier_rate) = match self
             .config
             .shipping_methods
             .iter()
             .find(|m| m.code == request.shipping_method)
-            .ok_or_else(|| Error::UnknownShippingMethod(request.shipping_method.clone()))?;
+        {
+            Some(m) => (m, None),
+            None => {
+                // A carrier option chosen by rate shopping (`ups:ground`).
+                let (m, quote) = self.carrier_method(&cart, request).await?;
+                carrier_method = m;
+                (&carrier_method, Some(quote))
+            }
+        };
         let promotions = self.promotions(&request.promo_codes)?;
         let context = PricingContext::new(self.config.currency, &self.config.tax)
             .with_promotions(&promotions)
@@ -404,6 +417,7 @@ impl Checkout {
                 code: method.code.clone(),
                 name: method.name.clone(),
                 price: b.shipping_total,
+                carrier_rate,
             },
             promotions: b.applied_promotions,
             payment_method: request.payment_method.summary(),
