@@ -155,12 +155,13 @@ pub(crate) async fn nodes() -> Vec<Node> {
 /// Every key under `prefix`, scanned on every primary.
 pub(crate) async fn keys_under(_conn: &RedisConnection, prefix: &KeyPrefix) -> Vec<String> {
     let mut keys = Vec::new();
-    for node in nodes().await.into_iter().filter(|n| n.primary && !n.failing) {
+    for node in nodes()
+        .await
+        .into_iter()
+        .filter(|n| n.primary && !n.failing)
+    {
         let mut c = node_connection(&node.addr).await;
-        let mut iter: redis::AsyncIter<String> = c
-            .scan_match(format!("{prefix}:*"))
-            .await
-            .unwrap();
+        let mut iter: redis::AsyncIter<String> = c.scan_match(format!("{prefix}:*")).await.unwrap();
         while let Some(key) = iter.next_item().await {
             keys.push(key.unwrap());
         }
