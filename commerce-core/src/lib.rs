@@ -24,7 +24,10 @@ pub mod tax;
 pub mod testkit;
 
 pub use address::{Address, CountryCode, Customer, SavedAddress};
-pub use catalog::{Category, Product, ProductStatus, Seller, SkuListing, TaxClass, Variant};
+pub use catalog::{
+    Category, OptionValue, Product, ProductBuilder, ProductImage, ProductOption, ProductStatus,
+    Seller, SkuListing, TaxClass, Variant, VariantBuilder,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use event::{CatalogEvent, DomainEvent, EventEnvelope};
