@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rust_decimal_macros::dec;
 
-use commerce::cart::{CartKey, CartLimits, CartStore, GuestCartId, MemoryCartStore};
+use commerce::cart::{CartKey, CartLimits, CartStore, GuestCartToken, MemoryCartStore};
 use commerce::core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce::core::ports::CatalogStore;
 use commerce::core::pricing::{DiscountKind, Promotion};
@@ -174,7 +174,7 @@ async fn main() -> Result<()> {
     }
 
     // A guest fills a cart.
-    let cart = CartKey::Guest(GuestCartId::new());
+    let cart = CartKey::guest(&GuestCartToken::generate()?);
     carts
         .add(
             &cart,

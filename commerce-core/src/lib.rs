@@ -7,6 +7,7 @@
 //!
 //! This crate does no I/O and depends on no runtime.
 
+pub mod actor;
 pub mod address;
 pub mod auth;
 pub mod catalog;
@@ -23,6 +24,7 @@ pub mod tax;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use actor::{Actor, GuestCartId, GuestCartToken};
 pub use address::{Address, CountryCode, Customer, SavedAddress};
 pub use catalog::{
     Category, OptionValue, Product, ProductBuilder, ProductImage, ProductOption, ProductStatus,

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use futures::future::join_all;
 
-use commerce_cart::{CartKey, CartLimits, GuestCartId};
+use commerce_cart::{CartKey, CartLimits, GuestCartToken};
 use commerce_core::testkit::fixtures::{product, standard_shipping, us_address, us_tax_table, usd};
 use commerce_core::{Currency, CustomerId, Money, Sku};
 use commerce_inventory::{AdjustmentReason, LocationCode, StockAdjustment, StockLevel};
@@ -64,7 +64,7 @@ pub async fn cart_with(
 ) -> CartKey {
     let key = match customer {
         Some(c) => CartKey::Customer(c),
-        None => CartKey::Guest(GuestCartId::new()),
+        None => CartKey::guest(&GuestCartToken::generate().expect("random guest token")),
     };
     for (sku, qty) in lines {
         f.carts
