@@ -30,7 +30,10 @@ pub mod worker;
 
 pub use actor::{Actor, GuestCartId, GuestCartToken};
 pub use address::{Address, CountryCode, Customer, SavedAddress};
-pub use catalog::{Category, Product, ProductStatus, Seller, SkuListing, TaxClass, Variant};
+pub use catalog::{
+    Category, OptionValue, Product, ProductBuilder, ProductImage, ProductOption, ProductStatus,
+    Seller, SkuListing, TaxClass, Variant, VariantBuilder,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use event::{CatalogEvent, DomainEvent, EventEnvelope};
