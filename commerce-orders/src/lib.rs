@@ -7,6 +7,7 @@
 //! ports), and an idempotent [`checkout`] with recovery, cancels, shipments and
 //! refunds.
 
+pub mod access;
 pub mod checkout;
 pub mod checkout_store;
 pub mod error;
@@ -22,7 +23,7 @@ pub mod store;
 
 pub use checkout::{
     CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
-    RecoveryOutcome, RecoveryReport,
+    RecoveryOutcome, RecoveryReport, RequestFingerprint,
 };
 pub use checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 pub use error::{Error, Result};
