@@ -15,15 +15,22 @@ use crate::error::{Error, Result};
 use crate::id::{IdempotencyKey, OrderId};
 use crate::lifecycle::Transitioned;
 use crate::machine::{OrderStatus, PaymentStatus};
-use crate::model::{CancelReason, Order, ShipmentLine};
-use crate::payment::{Capture, GatewayPaymentStatus, RefundRequest};
+use crate::model::{CancelReason, Order, PaymentAction, PaymentIntent, ShipmentLine};
+use crate::payment::Capture;
 use crate::store::OrderPage;
 
 use super::{CapturePolicy, Checkout};
 
 impl Checkout {
+    pub(super) async fn load(&self, id: OrderId) -> Result<Order> {
+        self.orders
+            .get(id)
+            .await?
+            .ok_or_else(|| Error::not_found("order", id))
+    }
+
     /// Loads the order if `actor` may read it; `NotFound` otherwise.
-    async fn load(&self, actor: &Actor, id: OrderId) -> Result<Order> {
+    pub(super) async fn load_for(&self, actor: &Actor, id: OrderId) -> Result<Order> {
         access::readable(actor, self.orders.get(id).await?, id)
     }
 
@@ -31,7 +38,7 @@ impl Checkout {
     /// it, a seller of one of its lines, or staff. Anyone else gets `NotFound`, as for
     /// an unknown id.
     pub async fn order(&self, actor: &Actor, id: OrderId) -> Result<Order> {
-        self.load(actor, id).await
+        self.load_for(actor, id).await
     }
 
     /// The orders of the acting customer, newest first, one keyset page at a time.
@@ -46,7 +53,7 @@ impl Checkout {
     }
 
     /// Captures the whole authorization of `order` at the gateway.
-    async fn capture_all(&self, order: &Order) -> Result<Capture> {
+    pub(super) async fn capture_all(&self, order: &Order) -> Result<Capture> {
         let reference =
             order.payment.provider_reference.as_ref().ok_or_else(|| {
                 Error::Conflict(format!("order {} has no authorization", order.id))
@@ -72,7 +79,7 @@ impl Checkout {
     /// making sure its stock is back, so a retry after a crash between the update and
     /// the stock return finishes the job.
     pub async fn cancel(&self, actor: &Actor, id: OrderId, reason: CancelReason) -> Result<Order> {
-        let order = self.load(actor, id).await?;
+        let order = self.load_for(actor, id).await?;
         let allowed = actor.is_admin()
             || (access::is_owner(actor, &order) && reason == CancelReason::CustomerRequested);
         if !allowed {
@@ -95,50 +102,23 @@ impl Checkout {
                 order.id
             )));
         }
-        let now = self.clock.now();
-        let mut t = Transitioned::unchanged(order.clone());
-        if t.order.payment.status == PaymentStatus::Pending {
-            // A checkout may be mid-way: a hold made with its key must go too.
-            let record = self
-                .payments
-                .lookup_by_idempotency_key(&order.payment.idempotency_key)
-                .await?;
-            if let Some(record) = record
-                && record.status == GatewayPaymentStatus::Authorized
-                && let Some(auth) = record.authorization(now)
-            {
-                t = t.then(|o| o.record_authorization(&auth, now))?;
+        // Recorded before any gateway call: from here on the cancel ends in a final
+        // state, now or in the reconciliation pass.
+        let order = match &order.payment.intent {
+            Some(intent) if matches!(intent.action, PaymentAction::Cancel { .. }) => order,
+            _ => {
+                self.request_action(&order, PaymentAction::Cancel { reason })
+                    .await?
             }
-        }
-        match t.order.payment.status {
-            PaymentStatus::Authorized => {
-                if let Some(reference) = &t.order.payment.provider_reference {
-                    self.payments.void(reference).await?;
-                }
-                t = t.then(|o| o.cancel_voiding(reason, now))?;
-            }
-            PaymentStatus::Captured | PaymentStatus::PartiallyRefunded => {
-                let amount = t.order.payment.refundable()?;
-                let key = order.idempotency_key.derive("cancel-refund")?;
-                let reference = t.order.payment.provider_reference.clone().ok_or_else(|| {
-                    Error::Conflict(format!("order {} has no authorization", order.id))
-                })?;
-                let receipt = self
-                    .payments
-                    .refund(&RefundRequest {
-                        payment_reference: reference,
-                        idempotency_key: key.clone(),
-                        amount,
-                    })
-                    .await?;
-                t = t.then(|o| o.record_refund(&receipt, key, "order cancelled", now))?;
-                t = t.then(|o| o.cancel(reason, now))?;
-            }
-            _ => t = t.then(|o| o.cancel(reason, now))?,
-        }
-        let cancelled = self.store(&order, t).await?;
-        self.return_stock(&cancelled).await?;
-        Ok(cancelled)
+        };
+        let reason = match &order.payment.intent {
+            Some(PaymentIntent {
+                action: PaymentAction::Cancel { reason },
+                ..
+            }) => reason.clone(),
+            _ => return Err(Error::Conflict(format!("order {} changed", order.id))),
+        };
+        self.settle_cancel(order, reason).await
     }
 
     /// Records a shipment of `lines` (partial shipments by line quantities), by staff
@@ -152,7 +132,7 @@ impl Checkout {
         carrier: Option<String>,
         tracking_number: Option<String>,
     ) -> Result<Order> {
-        let order = self.load(actor, id).await?;
+        let order = self.load_for(actor, id).await?;
         access::check_ship(actor, &order, lines)?;
         let now = self.clock.now();
         // Check the shipment before any money moves.
@@ -172,7 +152,7 @@ impl Checkout {
     /// Records delivery of a shipped order (staff, or the seller of all its lines);
     /// captures a payment still authorized (cash on delivery) and completes the order.
     pub async fn deliver(&self, actor: &Actor, id: OrderId) -> Result<Order> {
-        let order = self.load(actor, id).await?;
+        let order = self.load_for(actor, id).await?;
         access::check_deliver(actor, &order)?;
         let now = self.clock.now();
         let mut t = order.deliver(now)?;
@@ -190,7 +170,7 @@ impl Checkout {
     /// use `InventoryStore::adjust` with `Restock`); refund with [`Checkout::refund`].
     /// Staff only.
     pub async fn mark_returned(&self, actor: &Actor, id: OrderId) -> Result<Order> {
-        let order = self.load(actor, id).await?;
+        let order = self.load_for(actor, id).await?;
         access::check_staff(actor, "only staff record returns")?;
         let t = order.mark_returned(self.clock.now())?;
         self.store(&order, t).await
@@ -209,7 +189,7 @@ impl Checkout {
         key: IdempotencyKey,
         reason: &str,
     ) -> Result<Order> {
-        let order = self.load(actor, id).await?;
+        let order = self.load_for(actor, id).await?;
         access::check_staff(actor, "only staff refund orders")?;
         if order
             .payment
@@ -219,19 +199,35 @@ impl Checkout {
         {
             return Ok(order);
         }
+        if let Some(PaymentIntent {
+            action:
+                PaymentAction::Refund {
+                    idempotency_key,
+                    amount,
+                    reason,
+                },
+            ..
+        }) = order.payment.intent.clone()
+            && idempotency_key == key
+        {
+            // The same refund, interrupted: finish it.
+            return self
+                .settle_refund(order, idempotency_key, amount, &reason)
+                .await;
+        }
         order.plan_refund(amount)?;
-        let reference = order.payment.provider_reference.clone().ok_or_else(|| {
-            Error::Conflict(format!("order {} has no captured payment", order.id))
-        })?;
-        let receipt = self
-            .payments
-            .refund(&RefundRequest {
-                payment_reference: reference,
-                idempotency_key: key.clone(),
-                amount,
-            })
-            .await?;
-        let t = order.record_refund(&receipt, key, reason, self.clock.now())?;
-        self.store(&order, t).await
+        if order.payment.provider_reference.is_none() {
+            return Err(Error::Conflict(format!(
+                "order {} has no captured payment",
+                order.id
+            )));
+        }
+        let action = PaymentAction::Refund {
+            idempotency_key: key.clone(),
+            amount,
+            reason: reason.to_owned(),
+        };
+        let order = self.request_action(&order, action).await?;
+        self.settle_refund(order, key, amount, reason).await
     }
 }
