@@ -9,6 +9,7 @@
 //! policy ([`notification`]).
 
 pub mod carrier;
+pub mod access;
 pub mod checkout;
 pub mod checkout_store;
 pub mod error;
@@ -30,7 +31,7 @@ pub use carrier::{
 pub use checkout::tracking::{OrderTracking, ShipmentTracking};
 pub use checkout::{
     CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
-    RecoveryOutcome, RecoveryReport,
+    RecoveryOutcome, RecoveryReport, RequestFingerprint,
 };
 pub use checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 pub use error::{Error, Result};
