@@ -286,7 +286,7 @@ impl Reviews {
             .ok_or_else(|| Error::not_found("review", id))?;
         if let Moderator::Seller { seller_id } = moderator {
             let product = self.catalog.product(current.product_id).await?;
-            if !product.is_some_and(|p| p.seller_id == seller_id) {
+            if product.is_none_or(|p| p.seller_id != seller_id) {
                 return Err(Error::Forbidden(
                     "sellers moderate reviews of their own products only",
                 ));
