@@ -70,6 +70,11 @@ pub enum CatalogEvent {
         /// The new price.
         price: Money,
     },
+    /// A product stopped being sold (archived or back to draft): search removes it.
+    ProductDeactivated {
+        /// The product.
+        product_id: ProductId,
+    },
     /// The rating aggregate of a product changed (search filters and sorts by it).
     RatingChanged {
         /// The product.
@@ -87,6 +92,7 @@ impl DomainEvent for CatalogEvent {
         match self {
             CatalogEvent::ProductUpserted { .. } => "catalog.product_upserted",
             CatalogEvent::PriceChanged { .. } => "catalog.price_changed",
+            CatalogEvent::ProductDeactivated { .. } => "catalog.product_deactivated",
             CatalogEvent::RatingChanged { .. } => "catalog.rating_changed",
         }
     }
@@ -97,6 +103,7 @@ impl DomainEvent for CatalogEvent {
         match self {
             CatalogEvent::ProductUpserted { product_id }
             | CatalogEvent::PriceChanged { product_id, .. }
+            | CatalogEvent::ProductDeactivated { product_id }
             | CatalogEvent::RatingChanged { product_id, .. } => product_id.to_string(),
         }
     }
