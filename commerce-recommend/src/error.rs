@@ -43,5 +43,19 @@ impl Error {
     }
 }
 
+impl From<Error> for commerce_core::Error {
+    /// For the outbox runner ([`commerce_core::worker::run_once`]), which speaks
+    /// `commerce_core::Error`.
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Core(inner) => inner,
+            Error::Validation { field, message } => {
+                commerce_core::Error::Validation { field, message }
+            }
+            other => commerce_core::Error::backend(other),
+        }
+    }
+}
+
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
