@@ -57,7 +57,9 @@ fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary
         ));
     }
     if w.typos > 0 {
-        let fuzzy = if w.prefix {
+        // Typos and prefix together only on the title: on the body the automaton
+        // would match too many words to stay fast.
+        let fuzzy = if w.prefix && b.exact >= TITLE.exact {
             FuzzyTermQuery::new_prefix(term, w.typos, true)
         } else {
             FuzzyTermQuery::new(term, w.typos, true)
