@@ -75,13 +75,13 @@ pub enum CatalogEvent {
         /// The product.
         product_id: ProductId,
     },
-    /// The ratings of a product changed (emitted by reviews).
+    /// The rating aggregate of a product changed (search filters and sorts by it).
     RatingChanged {
         /// The product.
         product_id: ProductId,
-        /// Number of ratings.
+        /// Visible reviews counted.
         rating_count: u32,
-        /// Average rating, 0 to 5.
+        /// Their average rating, rounded to two decimals (0 when there are none).
         #[serde(with = "rust_decimal::serde::str")]
         rating_average: Decimal,
     },

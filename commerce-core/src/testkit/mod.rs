@@ -22,6 +22,7 @@ pub mod auth;
 pub mod catalog;
 pub mod customers;
 pub mod fixtures;
+pub mod guard;
 pub mod outbox;
 pub mod search;
 pub mod support;
