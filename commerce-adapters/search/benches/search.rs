@@ -334,6 +334,7 @@ fn main() {
         i = end;
     }
     let built = t0.elapsed();
+    println!("tantivy: indexed {n} products in {:.1} s, merging", built.as_secs_f64());
     search.merge_segments().unwrap();
     let merged = t0.elapsed();
     let size = dir_size(&dir);

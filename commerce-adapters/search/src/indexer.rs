@@ -137,7 +137,9 @@ impl SearchIndexer {
     async fn product_change(&self, id: ProductId) -> Result<IndexChange> {
         Ok(match self.catalog.product(id).await? {
             Some(p) if p.status == ProductStatus::Active => {
-                IndexChange::PutCatalog(SearchDocument::from_product(&p, "")?)
+                let seller = self.catalog.seller(p.seller_id).await?;
+                let name = seller.map(|s| s.name).unwrap_or_default();
+                IndexChange::PutCatalog(SearchDocument::from_product(&p, &name)?)
             }
             _ => IndexChange::Remove(id),
         })
