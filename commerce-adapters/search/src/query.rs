@@ -50,16 +50,18 @@ fn term_query(term: Term) -> Box<dyn Query> {
 fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary) -> Vec<(Occur, Box<dyn Query>)> {
     let term = Term::from_field_text(field, &w.folded);
     let mut out: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, boost(term_query(term.clone()), b.exact))];
-    if w.prefix {
+    // Typos and prefix together only on the title (that automaton also covers the
+    // exact prefix); on the body a typo-and-prefix automaton would match too many
+    // words to stay fast.
+    let typo_prefix = w.prefix && w.typos > 0 && b.exact >= TITLE.exact;
+    if w.prefix && !typo_prefix {
         out.push((
             Occur::Should,
             boost(Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)), b.prefix),
         ));
     }
     if w.typos > 0 {
-        // Typos and prefix together only on the title: on the body the automaton
-        // would match too many words to stay fast.
-        let fuzzy = if w.prefix && b.exact >= TITLE.exact {
+        let fuzzy = if typo_prefix {
             FuzzyTermQuery::new_prefix(term, w.typos, true)
         } else {
             FuzzyTermQuery::new(term, w.typos, true)
