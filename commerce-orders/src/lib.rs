@@ -8,8 +8,8 @@
 //! refunds; carriers, rate shopping and tracking ([`carrier`]); the notification
 //! policy ([`notification`]).
 
-pub mod carrier;
 pub mod access;
+pub mod carrier;
 pub mod checkout;
 pub mod checkout_store;
 pub mod error;

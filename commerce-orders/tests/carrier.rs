@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use commerce_core::Actor;
 use commerce_core::testkit::fixtures::us_address;
 use commerce_core::{Clock, CustomerId, ManualClock};
 use commerce_orders::carrier::webhook;
@@ -20,7 +21,6 @@ use commerce_orders::testkit::carrier::CarrierFixture;
 use commerce_orders::testkit::checkout::{
     CheckoutAs, cart_with, request, stocked_sku, test_config,
 };
-use commerce_core::Actor;
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{
     Checkout, Error, FulfilmentStatus, Order, OrderStatus, ShipmentLine, simulated::test_cards,

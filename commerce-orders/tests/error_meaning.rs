@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
+use commerce_core::Actor;
 use commerce_core::testkit::fixtures::usd;
 use commerce_core::{EventEnvelope, Money, Sku};
 use commerce_inventory::{
@@ -21,7 +22,6 @@ use commerce_orders::simulated::test_cards;
 use commerce_orders::testkit::checkout::{
     CheckoutAs, cart_with, request, stocked_sku, test_config,
 };
-use commerce_core::Actor;
 use commerce_orders::testkit::payments::{assert_payments_agree, settle};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{
@@ -85,7 +85,8 @@ async fn error_meaning_exhausted_retries_are_unavailable_never_a_conflict() {
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
     assert!(err.is_retryable() && !err.is_conflict());
     settle(&f, &c).await;
-    let order = c.order_by_key(&req.actor, &req.idempotency_key)
+    let order = c
+        .order_by_key(&req.actor, &req.idempotency_key)
         .await
         .unwrap()
         .unwrap();
@@ -342,7 +343,10 @@ async fn cancel_races_commit_concurrently_and_the_stock_comes_back_once() {
             let id = pending.id;
             (
                 tokio::spawn(async move { c1.recover_order(order).await }),
-                tokio::spawn(async move { c2.cancel(&Actor::Admin, id, CancelReason::CustomerRequested).await }),
+                tokio::spawn(async move {
+                    c2.cancel(&Actor::Admin, id, CancelReason::CustomerRequested)
+                        .await
+                }),
             )
         };
         let _ = recover.await.unwrap();

@@ -159,7 +159,12 @@ impl SearchDocument {
             title: product.title.clone(),
             slug: product.slug.clone(),
             description: product.description.clone(),
-            tags: product.tags.iter().chain(product.brand.as_ref()).cloned().collect(),
+            tags: product
+                .tags
+                .iter()
+                .chain(product.brand.as_ref())
+                .cloned()
+                .collect(),
             category_ids: product.category_ids.clone(),
             seller_id: product.seller_id,
             seller_name: seller_name.to_owned(),

@@ -47,8 +47,8 @@ use commerce_inventory::{
     InventoryStore, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
 };
 
-pub use fingerprint::RequestFingerprint;
 pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest, PaymentRetry};
+pub use fingerprint::RequestFingerprint;
 pub use payments::ReconcileReport;
 pub use recovery::{RecoveryOutcome, RecoveryReport};
 

@@ -362,7 +362,10 @@ pub async fn refund_converges_when_the_gateway_fails_before_or_after_its_work(f:
                 .await
                 .unwrap();
         }
-        let again = c.refund(&Actor::Admin, order.id, ten, key, "goodwill").await.unwrap();
+        let again = c
+            .refund(&Actor::Admin, order.id, ten, key, "goodwill")
+            .await
+            .unwrap();
         assert!(again.payment.intent.is_none());
     }
     let done = reload(&f, order.id).await;
@@ -402,7 +405,8 @@ pub async fn payment_converges_after_faults_at_every_gateway_call_and_checkout_s
             let req = request(cart, None, card(test_cards::APPROVED));
             let order = match c.checkout_as(&req).await {
                 Ok(order) => order,
-                Err(_) => c.order_by_key(&req.actor, &req.idempotency_key)
+                Err(_) => c
+                    .order_by_key(&req.actor, &req.idempotency_key)
                     .await
                     .unwrap()
                     .unwrap(),
@@ -410,7 +414,9 @@ pub async fn payment_converges_after_faults_at_every_gateway_call_and_checkout_s
             f.gateway.clear_faults();
             if n % 2 == 0 {
                 f.gateway.inject_fault(op, timing);
-                let _ = c.cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested).await;
+                let _ = c
+                    .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
+                    .await;
                 f.gateway.clear_faults();
             }
             ids.push(order.id);
