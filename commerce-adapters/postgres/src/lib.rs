@@ -27,6 +27,7 @@
 //! data, and the conformance suites of the domain crates, run against a real server,
 //! check every statement.
 
+mod analytics;
 mod batch;
 mod carts;
 mod catalog;
@@ -39,6 +40,7 @@ mod orders;
 mod outbox;
 mod stores;
 
+pub use analytics::PgAnalyticsStore;
 pub use carts::PgCartStore;
 pub use catalog::{MAX_PAGE, PgCatalog};
 pub use checkout::PgCheckoutStore;
