@@ -66,4 +66,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("DELETE", "/v1/account/addresses/{id}", Access::Customer),
     rule("POST", "/v1/auth/logout", Access::Customer),
     rule("POST", "/v1/auth/logout-everywhere", Access::Customer),
+    rule("GET", "/v1/admin/analytics", Access::Admin),
+    rule("GET", "/v1/admin/analytics/csv/{figure}", Access::Admin),
+    rule("GET", "/v1/admin/analytics/charts/{chart}", Access::Admin),
 ];

@@ -177,6 +177,11 @@ impl PgStores {
         &self.shared.pool
     }
 
+    /// The admin analytics rollups ([`commerce_analytics::AnalyticsStore`]).
+    pub fn analytics(&self) -> crate::PgAnalyticsStore {
+        crate::PgAnalyticsStore::new(self.shared.clone())
+    }
+
     /// Products, variants and categories ([`commerce_core::ports::CatalogStore`]).
     pub fn catalog(&self) -> PgCatalog {
         PgCatalog::new(self.shared.clone())
