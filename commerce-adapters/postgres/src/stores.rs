@@ -32,6 +32,8 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) pool: PgPool,
+    /// Reads that tolerate lag: the read replica's pool, or `pool` when none is set.
+    pub(crate) lagging_reads: PgPool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cart_ttl: Duration,
     pub(crate) reserve_batching: ReserveBatching,
@@ -119,6 +121,7 @@ impl PgStores {
     pub fn from_pool(pool: PgPool) -> Self {
         PgStores {
             shared: Shared {
+                lagging_reads: pool.clone(),
                 pool,
                 clock: Arc::new(SystemClock),
                 cart_ttl: DEFAULT_CART_TTL,
@@ -156,6 +159,24 @@ impl PgStores {
         self
     }
 
+    /// Sends reads that tolerate lag to `replica`, a pool on a streaming read replica
+    /// of this database (hot standby): [`PgStores::browse_catalog`] and whatever other
+    /// store reads [`PgStores::lagging_reads`] (reviews, recommendations, analytics).
+    /// Every write, and every read checkout, stock or orders depend on, stays on the
+    /// primary. A replica is behind the primary by its replay lag (milliseconds on a
+    /// healthy one, unbounded while replay is paused or the link is down).
+    #[must_use]
+    pub fn with_read_replica(mut self, replica: PgPool) -> Self {
+        self.shared.lagging_reads = replica;
+        self
+    }
+
+    /// The pool for reads that tolerate lag: the read replica's when one was set
+    /// with [`PgStores::with_read_replica`], else the primary's.
+    pub fn lagging_reads(&self) -> &PgPool {
+        &self.shared.lagging_reads
+    }
+
     /// Creates the schema [`SCHEMA`] if needed and applies the embedded migrations
     /// that are not applied yet, recording them in [`MIGRATIONS_TABLE`]. Safe to call
     /// from several processes at once (the migrator holds an advisory lock) and on
@@ -175,9 +196,18 @@ impl PgStores {
         &self.shared.pool
     }
 
-    /// Products, variants and categories ([`commerce_core::ports::CatalogStore`]).
+    /// Products, variants and categories ([`commerce_core::ports::CatalogStore`]),
+    /// read from the primary: what checkout prices from.
     pub fn catalog(&self) -> PgCatalog {
         PgCatalog::new(self.shared.clone())
+    }
+
+    /// The catalog for browsing (product pages, category listings, search
+    /// indexing): writes go to the primary, reads to the read replica when one is set
+    /// ([`PgStores::with_read_replica`]), so a read may not yet show a write that just
+    /// returned. Checkout and cart pricing use [`PgStores::catalog`].
+    pub fn browse_catalog(&self) -> PgCatalog {
+        PgCatalog::lagging(self.shared.clone())
     }
 
     /// Customers and address books ([`commerce_core::ports::CustomerStore`]).
