@@ -7,6 +7,8 @@
 #                             # 127.0.0.1 on the primary (pg_hba.conf + reload),
 #                             # takes a pg_basebackup if there is none, starts the
 #                             # replica and pgbouncer if they are not answering
+#   .ci/pg-replica.sh replica # only the replica (what .ci/run starts)
+#   .ci/pg-replica.sh bouncer # only pgbouncer (the pgbouncer_* tests)
 #   .ci/pg-replica.sh stop    # stops both and removes their directories
 #
 # Directories: PG_REPLICA_DIR (default /tmp/commerce-pg-replica) and
@@ -21,6 +23,12 @@ BOUNCER_DIR="${PGBOUNCER_DIR:-/tmp/commerce-pgbouncer}"
 VERSION="$(ls /etc/postgresql | sort -n | tail -1)"
 BIN="/usr/lib/postgresql/$VERSION/bin"
 HBA="/etc/postgresql/$VERSION/main/pg_hba.conf"
+# pgbouncer >= 1.21 tracks protocol-level prepared statements in transaction mode
+# (max_prepared_statements), which sqlx's statement cache needs. Debian bookworm
+# ships 1.18: build a newer one (see docs/scaling.md) and name it here, or it is
+# looked for under /opt/pgbouncer-*/bin.
+PGBOUNCER_BIN="${PGBOUNCER_BIN:-$(ls -d /opt/pgbouncer-*/bin/pgbouncer 2>/dev/null | sort -V | tail -1)}"
+PGBOUNCER_BIN="${PGBOUNCER_BIN:-pgbouncer}"
 
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -86,18 +94,23 @@ unix_socket_dir =
 auth_type = trust
 auth_file = $BOUNCER_DIR/userlist.txt
 pool_mode = transaction
-default_pool_size = 20
+; one small pool per test database, and few server connections in all: the
+; primary's max_connections (100) is shared with every other test
+default_pool_size = 4
 max_client_conn = 500
-max_db_connections = 40
+max_user_connections = 16
+server_idle_timeout = 5
 server_reset_query =
+max_prepared_statements = 200
 ignore_startup_parameters = extra_float_digits,options
 logfile = $BOUNCER_DIR/pgbouncer.log
 pidfile = $BOUNCER_DIR/pgbouncer.pid
 EOF
   echo '"postgres" ""' >"$BOUNCER_DIR/userlist.txt"
   chown -R postgres:postgres "$BOUNCER_DIR" 2>/dev/null || true
-  as_postgres pgbouncer -d "$BOUNCER_DIR/pgbouncer.ini"
+  as_postgres "$PGBOUNCER_BIN" -d "$BOUNCER_DIR/pgbouncer.ini"
   wait_until 50 pg_isready -h 127.0.0.1 -p "$BOUNCER_PORT"
+  "$PGBOUNCER_BIN" --version | head -1
 }
 
 stop() {
@@ -111,12 +124,15 @@ stop() {
 }
 
 case "${1:-}" in
-  start)
+  start|replica)
     allow_replication
     start_replica
+    [ "$1" = replica ] && { echo "replica: postgres://postgres@127.0.0.1:$REPLICA_PORT"; exit 0; }
+    ;;&
+  start|bouncer)
     start_bouncer
     echo "replica: postgres://postgres@127.0.0.1:$REPLICA_PORT  pgbouncer: postgres://postgres@127.0.0.1:$BOUNCER_PORT"
     ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|replica|bouncer|stop" >&2; exit 2 ;;
 esac
