@@ -156,15 +156,11 @@ mod tests {
 
     fn listing(s: &str, variant: &str, status: ProductStatus) -> SkuListing {
         SkuListing {
-            variant: Variant {
-                sku: sku(s),
-                product_id: ProductId::new(),
-                name: variant.to_owned(),
-                price: Money::from_minor(1999, Currency::USD),
-                compare_at_price: None,
-                weight_grams: 250,
-                tax_class: TaxClass::standard(),
-            },
+            variant: Variant::builder(sku(s), Money::from_minor(1999, Currency::USD))
+                .name(variant)
+                .weight_grams(250)
+                .tax_class(TaxClass::standard())
+                .build(ProductId::new()),
             product_title: "T-shirt".to_owned(),
             status,
             seller_id: SellerId::new(),

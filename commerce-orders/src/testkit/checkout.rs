@@ -5,7 +5,7 @@
 use chrono::Duration;
 use futures::future::join_all;
 
-use commerce_cart::{CartKey, CartLimits, GuestCartId};
+use commerce_cart::{CartKey, CartLimits, GuestCartToken};
 use commerce_core::testkit::fixtures::{product, standard_shipping, us_address, us_tax_table, usd};
 use commerce_core::{Currency, CustomerId, Money, Sku};
 use commerce_inventory::{AdjustmentReason, LocationCode, StockAdjustment, StockLevel};
@@ -64,7 +64,7 @@ pub async fn cart_with(
 ) -> CartKey {
     let key = match customer {
         Some(c) => CartKey::Customer(c),
-        None => CartKey::Guest(GuestCartId::new()),
+        None => CartKey::guest(&GuestCartToken::generate().expect("random guest token")),
     };
     for (sku, qty) in lines {
         f.carts
@@ -697,6 +697,8 @@ pub async fn partial_shipments_then_delivery_complete_the_order(f: CheckoutFixtu
             "order.placed",
             "payment.authorized",
             "order.confirmed",
+            // Capture on shipment: due by the end of the authorization window.
+            "payment.action_requested",
             "payment.captured",
             "fulfilment.partially_shipped",
             "fulfilment.shipped",
@@ -905,6 +907,8 @@ pub async fn cancel_of_an_interrupted_checkout_voids_its_authorization(f: Checko
         order_topics(&f, order.id).await,
         vec![
             "order.placed",
+            // The cancel is recorded before any gateway call.
+            "payment.action_requested",
             "payment.authorized",
             "payment.voided",
             "order.cancelled"

@@ -17,7 +17,9 @@ use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce_core::ports::{CatalogStore, ProductQuery};
 use commerce_core::testkit::catalog::CatalogFixture;
 use commerce_core::testkit::fixtures::{product, sku, usd};
-use commerce_core::{Category, Money, Product, ProductId, Result as CoreResult, Sku, SkuListing};
+use commerce_core::{
+    Category, Money, Product, ProductId, Result as CoreResult, Seller, SellerId, Sku, SkuListing,
+};
 use commerce_inventory::testkit::InventoryFixture;
 use commerce_inventory::{
     AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, ReservationId,
@@ -137,6 +139,22 @@ impl CatalogStore for ProbedCatalog {
     }
     async fn categories(&self) -> CoreResult<Vec<Category>> {
         self.inner.categories().await
+    }
+
+    async fn upsert_seller(&self, seller: &Seller) -> CoreResult<()> {
+        self.inner.upsert_seller(seller).await
+    }
+
+    async fn seller(&self, id: SellerId) -> CoreResult<Option<Seller>> {
+        self.inner.seller(id).await
+    }
+
+    async fn seller_by_slug(&self, slug: &str) -> CoreResult<Option<Seller>> {
+        self.inner.seller_by_slug(slug).await
+    }
+
+    async fn sellers(&self) -> CoreResult<Vec<Seller>> {
+        self.inner.sellers().await
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use commerce_cart::testkit::CartFixture;
-use commerce_cart::{CartKey, CartLimits, CartStore, GuestCartId};
+use commerce_cart::{CartKey, CartLimits, CartStore, GuestCartToken};
 use commerce_core::{CustomerId, Sku};
 use commerce_redis::{KeyPrefix, MergeMode, RedisCartStore};
 
@@ -139,7 +139,7 @@ async fn defect_8_fifty_concurrent_tasks_adding_to_one_cart_leave_the_exact_quan
 async fn a_cart_is_one_hash_expiring_ttl_after_its_last_change() {
     let (store, prefix) = store(MergeMode::Atomic).await;
     let conn = common::connection().await;
-    let key = CartKey::Guest(GuestCartId::new());
+    let key = CartKey::guest(&GuestCartToken::generate().expect("random guest token"));
     store
         .add(&key, &sku("A"), 2, CartLimits::default(), Utc::now())
         .await
@@ -167,7 +167,7 @@ async fn interrupted_staged_merges_lose_no_line_and_count_none_twice() {
     let conn = common::connection().await;
     let mut c = conn.clone();
     let limits = CartLimits::default();
-    let guest = CartKey::Guest(GuestCartId::new());
+    let guest = CartKey::guest(&GuestCartToken::generate().expect("random guest token"));
     let customer = CartKey::Customer(CustomerId::new());
     let now = Utc::now();
     store.add(&guest, &sku("A"), 2, limits, now).await.unwrap();
@@ -246,7 +246,7 @@ async fn a_pending_merge_into_another_customer_is_finished_there() {
     let (store, prefix) = store(MergeMode::Staged).await;
     let mut c = common::connection().await;
     let limits = CartLimits::default();
-    let guest = CartKey::Guest(GuestCartId::new());
+    let guest = CartKey::guest(&GuestCartToken::generate().expect("random guest token"));
     let first = CartKey::Customer(CustomerId::new());
     let second = CartKey::Customer(CustomerId::new());
     let now = Utc::now();

@@ -1,0 +1,47 @@
+//! The error type of `commerce-recommend`.
+
+use commerce_core::BoxError;
+
+/// Errors of recommendation reads, their tables and consumers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input that fails validation; `field` names the offending field.
+    #[error("invalid {field}: {message}")]
+    Validation {
+        /// The field that is invalid.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// An error of the catalog, the outbox or another `commerce-core` port.
+    #[error(transparent)]
+    Core(#[from] commerce_core::Error),
+    /// An error of the order store.
+    #[error(transparent)]
+    Orders(#[from] commerce_orders::Error),
+    /// An error of the inventory store.
+    #[error(transparent)]
+    Inventory(#[from] commerce_inventory::Error),
+    /// A storage backend failed.
+    #[error("backend error: {0}")]
+    Backend(#[source] BoxError),
+}
+
+impl Error {
+    /// Shorthand for [`Error::Validation`].
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps a backend error.
+    pub fn backend(e: impl Into<BoxError>) -> Self {
+        Error::Backend(e.into())
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
