@@ -162,8 +162,9 @@ impl PgStores {
     }
 
     /// Sends reads that tolerate lag to `replica`, a pool on a streaming read replica
-    /// of this database (hot standby): [`PgStores::browse_catalog`] and whatever other
-    /// store reads [`PgStores::lagging_reads`] (reviews, recommendations, analytics).
+    /// of this database (hot standby): [`PgStores::browse_catalog`],
+    /// [`PgStores::browse_reviews`], [`PgStores::browse_recommendations`], and whatever
+    /// else reads [`PgStores::lagging_reads`] (analytics dashboards).
     /// Every write, and every read checkout, stock or orders depend on, stays on the
     /// primary. A replica is behind the primary by its replay lag (milliseconds on a
     /// healthy one, unbounded while replay is paused or the link is down).
@@ -256,5 +257,18 @@ impl PgStores {
     /// ([`commerce_recommend::RecommendStore`]).
     pub fn recommendations(&self) -> PgRecommendStore {
         PgRecommendStore::new(self.shared.clone())
+    }
+
+    /// Reviews for product pages: listings and rating aggregates read from the read
+    /// replica when one is set ([`PgStores::with_read_replica`]); `get`, `find` and
+    /// writes on the primary.
+    pub fn browse_reviews(&self) -> PgReviewStore {
+        PgReviewStore::lagging(self.shared.clone())
+    }
+
+    /// Recommendations read from the read replica when one is set
+    /// ([`PgStores::with_read_replica`]); writes on the primary.
+    pub fn browse_recommendations(&self) -> PgRecommendStore {
+        PgRecommendStore::lagging(self.shared.clone())
     }
 }

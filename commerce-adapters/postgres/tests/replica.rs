@@ -199,3 +199,52 @@ async fn replica_catalog_read_paths_match_the_primary_after_replay() {
         );
     }
 }
+
+/// Recommendations for browsing read the replica too: with replay paused, signals
+/// written on the primary are there at once and on the browsing store only after
+/// replay resumes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_browse_recommendations_lag_until_replay() {
+    use commerce_recommend::{ProductSignals, RecommendStore};
+    let _guard = exclusive().lock().await;
+    let (stores, admin) = stores_with_replica().await;
+    let signals = ProductSignals {
+        product_id: commerce_core::ProductId::new(),
+        category_ids: vec![],
+        terms: vec!["mug".into()],
+        active: true,
+        in_stock: true,
+    };
+    sqlx::query("SELECT pg_wal_replay_pause()")
+        .execute(&admin)
+        .await
+        .unwrap();
+    let outcome = AssertUnwindSafe(async {
+        stores
+            .browse_recommendations()
+            .upsert_signals(&signals)
+            .await
+            .expect("writes go to the primary");
+        let id = signals.product_id;
+        assert_eq!(stores.recommendations().signals(id).await.unwrap().as_ref(), Some(&signals));
+        assert_eq!(stores.browse_recommendations().signals(id).await.unwrap(), None);
+    })
+    .catch_unwind()
+    .await;
+    sqlx::query("SELECT pg_wal_replay_resume()")
+        .execute(&admin)
+        .await
+        .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    wait_for_replay(stores.pool(), &admin).await;
+    assert_eq!(
+        stores
+            .browse_recommendations()
+            .signals(signals.product_id)
+            .await
+            .unwrap(),
+        Some(signals)
+    );
+}
