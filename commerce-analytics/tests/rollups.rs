@@ -159,6 +159,7 @@ fn new_order(w: &World, rng: &mut Rng, currency: Currency, at: DateTime<Utc>) ->
             code: "standard".to_owned(),
             name: "Standard".to_owned(),
             price: shipping,
+            carrier_rate: None,
         },
         promotions: Vec::new(),
         payment_method: PaymentMethodSummary {

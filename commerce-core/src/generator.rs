@@ -10,7 +10,10 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 
-use crate::catalog::{Category, Product, ProductStatus, Seller, TaxClass, Variant};
+use crate::catalog::{
+    Category, OptionValue, Product, ProductImage, ProductOption, ProductStatus, Seller, TaxClass,
+    Variant,
+};
 use crate::error::Result;
 use crate::id::{CategoryId, ProductId, SellerId, Sku};
 use crate::money::{Currency, Money};
@@ -210,14 +213,20 @@ impl CatalogGenerator {
             }
         }
         let sellers = (0..sellers.max(1))
-            .map(|i| Seller {
-                id: SellerId::from_uuid(rng.uuid()),
-                name: format!(
+            .map(|i| {
+                let name = format!(
                     "{} {} {}",
                     rng.pick(SELLER_WORDS),
                     rng.pick(SELLER_KINDS),
                     i + 1
-                ),
+                );
+                let handle = slug(&name);
+                Seller::new(
+                    SellerId::from_uuid(rng.uuid()),
+                    name,
+                    handle.clone(),
+                    format!("{handle}@sellers.example"),
+                )
             })
             .collect();
         CatalogGenerator {
@@ -294,6 +303,10 @@ impl CatalogGenerator {
                 compare_at_price: None,
                 weight_grams: 100 + u32::try_from(rng.below(5_000)).unwrap_or(0),
                 tax_class: TaxClass::standard(),
+                options: vec![
+                    OptionValue::new("Colour", color),
+                    OptionValue::new("Size", sizes[v % 3]),
+                ],
             })
             .collect();
         // Popularity follows a steep curve: few products sell a lot.
@@ -319,11 +332,22 @@ impl CatalogGenerator {
             product: Product {
                 id,
                 seller_id: seller.id,
-                title,
+                title: title.clone(),
                 slug: format!("{}-{index}", slug(noun)),
                 description,
                 category_ids: vec![category.id],
                 status: ProductStatus::Active,
+                brand: Some(seller.name.clone()),
+                tags: vec![color.to_owned(), material.to_owned()],
+                images: vec![ProductImage::new(
+                    format!("products/{}.svg", slug(noun)),
+                    title.clone(),
+                    0,
+                )],
+                options: vec![
+                    ProductOption::new("Colour", [color]),
+                    ProductOption::new("Size", sizes.iter().take(n_variants).copied()),
+                ],
                 variants,
                 created_at,
                 updated_at: created_at,

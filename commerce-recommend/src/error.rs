@@ -26,6 +26,10 @@ pub enum Error {
     /// A storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// The backend is unavailable for now (for example it kept hitting concurrent
+    /// transactions and gave up): nothing was changed, try again later.
+    #[error("unavailable, try again: {0}")]
+    Unavailable(#[source] BoxError),
 }
 
 impl Error {
@@ -40,6 +44,21 @@ impl Error {
     /// Wraps a backend error.
     pub fn backend(e: impl Into<BoxError>) -> Self {
         Error::Backend(e.into())
+    }
+
+    /// Wraps the reason a backend is unavailable for now ([`Error::Unavailable`]).
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        Error::Unavailable(e.into())
+    }
+
+    /// True when repeating the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Core(e) => e.is_retryable(),
+            Error::Orders(e) => e.is_retryable(),
+            _ => false,
+        }
     }
 }
 

@@ -165,6 +165,9 @@ impl PortError for commerce_reviews::Error {
     fn backend(error: sqlx::Error) -> Self {
         commerce_reviews::Error::backend(error)
     }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_reviews::Error::unavailable(error)
+    }
 }
 
 impl PortError for commerce_recommend::Error {
@@ -173,6 +176,9 @@ impl PortError for commerce_recommend::Error {
     }
     fn backend(error: sqlx::Error) -> Self {
         commerce_recommend::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_recommend::Error::unavailable(error)
     }
 }
 
