@@ -12,6 +12,8 @@ pub mod address;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+#[cfg(feature = "generator")]
+pub mod generator;
 pub mod error;
 pub mod event;
 pub mod id;
@@ -19,10 +21,12 @@ pub mod memory;
 pub mod money;
 pub mod ports;
 pub mod pricing;
+pub mod search;
 pub mod shipping;
 pub mod tax;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod worker;
 
 pub use actor::{Actor, GuestCartId, GuestCartToken};
 pub use address::{Address, CountryCode, Customer, SavedAddress};
@@ -38,6 +42,7 @@ pub use money::{Currency, Money, Rounding};
 pub use pricing::{PriceBreakdown, PricedLine, PricingLine, PricingRequest, Promotion};
 pub use shipping::ShippingMethod;
 pub use tax::{TaxRate, TaxTable};
+pub use worker::{EventConsumer, RunnerConfig, drain, run_once};
 
 #[doc(hidden)]
 pub mod __private {

@@ -106,7 +106,7 @@ pub enum Error {
     },
     /// Pricing, money or catalog failed (currency mismatch, not serviceable, ...).
     #[error(transparent)]
-    Core(#[from] commerce_core::Error),
+    Core(commerce_core::Error),
     /// The inventory store failed in a way not covered above.
     #[error("inventory: {0}")]
     Inventory(#[source] commerce_inventory::Error),
@@ -117,9 +117,18 @@ pub enum Error {
     /// unknown. Look the payment up by its idempotency key before doing anything else.
     #[error("payment gateway unavailable: {0}")]
     GatewayUnavailable(#[source] BoxError),
+    /// A signed request (a carrier's tracking webhook) whose signature is missing or
+    /// does not match: reject it (HTTP 401).
+    #[error("invalid signature")]
+    InvalidSignature,
     /// A storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// A store is busy or unreachable for now (e.g. a transaction kept hitting
+    /// serialization failures or deadlocks and gave up): retry the same call later
+    /// (with the same idempotency key). Never means that another writer won.
+    #[error("unavailable, try again: {0}")]
+    Unavailable(#[source] BoxError),
 }
 
 impl Error {
@@ -144,9 +153,51 @@ impl Error {
         Error::Backend(e.into())
     }
 
+    /// Wraps the reason a store is unavailable for now ([`Error::Unavailable`]).
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        Error::Unavailable(e.into())
+    }
+
+    /// True when repeating the same call later may succeed: a store or the gateway
+    /// was unavailable ([`Error::Unavailable`], [`Error::GatewayUnavailable`], or one
+    /// of them inside a wrapped error).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) | Error::GatewayUnavailable(_) => true,
+            Error::Core(e) => e.is_retryable(),
+            Error::Inventory(e) => e.is_retryable(),
+            Error::Cart(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// True for a conflict with another writer or an earlier request
+    /// ([`Error::Conflict`], or a conflict of a store inside a wrapped error).
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Error::Conflict(_) => true,
+            Error::Core(commerce_core::Error::Conflict(_))
+            | Error::Inventory(commerce_inventory::Error::Conflict(_)) => true,
+            _ => false,
+        }
+    }
+
     /// Wraps a payment gateway transport error.
     pub fn gateway_unavailable(e: impl Into<BoxError>) -> Self {
         Error::GatewayUnavailable(e.into())
+    }
+}
+
+/// A core store that failed or was unavailable stays [`Error::Backend`] or
+/// [`Error::Unavailable`]; every other core error (money, pricing, conflicts) is
+/// [`Error::Core`].
+impl From<commerce_core::Error> for Error {
+    fn from(e: commerce_core::Error) -> Self {
+        match e {
+            commerce_core::Error::Backend(b) => Error::Backend(b),
+            commerce_core::Error::Unavailable(b) => Error::Unavailable(b),
+            other => Error::Core(other),
+        }
     }
 }
 
@@ -163,6 +214,7 @@ impl From<commerce_inventory::Error> for Error {
                 available,
             },
             commerce_inventory::Error::Backend(b) => Error::Backend(b),
+            commerce_inventory::Error::Unavailable(b) => Error::Unavailable(b),
             other => Error::Inventory(other),
         }
     }
@@ -175,6 +227,7 @@ impl From<commerce_cart::Error> for Error {
             commerce_cart::Error::UnknownSku { sku } => Error::NotPurchasable(sku),
             commerce_cart::Error::NotPurchasable { sku, .. } => Error::NotPurchasable(sku),
             commerce_cart::Error::Backend(b) => Error::Backend(b),
+            commerce_cart::Error::Unavailable(b) => Error::Unavailable(b),
             other => Error::Cart(other),
         }
     }

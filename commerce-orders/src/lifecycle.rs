@@ -19,13 +19,14 @@ use rust_decimal::Decimal;
 use commerce_core::{Address, Currency, CustomerId, Money, Sku};
 use commerce_inventory::ReservationId;
 
+use crate::carrier::{CarrierCode, TrackingEvent, TrackingStatus};
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::{IdempotencyKey, OrderId, ShipmentId};
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::model::{
-    CancelReason, FulfilmentState, Order, OrderLine, OrderTotals, PaymentFailure, PaymentState,
-    Refund, Shipment, ShipmentLine, ShippingSnapshot,
+    CancelReason, FulfilmentState, Order, OrderLine, OrderTotals, PaymentAction, PaymentFailure,
+    PaymentIntent, PaymentState, Refund, Shipment, ShipmentLine, ShippingSnapshot,
 };
 use crate::payment::{Authorization, Capture, Decline, PaymentMethodSummary, RefundReceipt};
 
@@ -199,6 +200,7 @@ impl Order {
                 provider_reference: None,
                 refunds: Vec::new(),
                 failure: None,
+                intent: None,
             },
             fulfilment: FulfilmentState {
                 status: FulfilmentStatus::Unfulfilled,
@@ -216,6 +218,15 @@ impl Order {
             customer_id: order.customer_id,
             grand_total: order.totals.grand_total,
             units: order.lines.iter().map(|l| u64::from(l.quantity)).sum(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| crate::event::PlacedLine {
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                    total: l.total,
+                })
+                .collect(),
         }];
         Ok(Transitioned { order, events })
     }
@@ -306,6 +317,24 @@ impl Order {
     /// Payment `Authorized -> Captured` with the gateway's capture (at most the
     /// authorized amount), for a `Confirmed` order. Emits `PaymentCaptured`.
     pub fn record_capture(&self, capture: &Capture, now: DateTime<Utc>) -> Result<Transitioned> {
+        if self.status != OrderStatus::Confirmed {
+            return Err(conflict(format!(
+                "order {} is {}: only confirmed orders are captured",
+                self.id,
+                self.status.as_str()
+            )));
+        }
+        self.capture_unchecked(capture, now)
+    }
+
+    /// Records a capture the gateway made whatever the order status: a cancel found
+    /// the money taken (a checkout's capture whose answer was lost) and refunds it
+    /// next. Clears a pending capture intent.
+    pub(crate) fn capture_unchecked(
+        &self,
+        capture: &Capture,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
         let status = self.payment.status.capture()?;
         if capture
             .amount
@@ -318,16 +347,15 @@ impl Order {
                 capture.amount, self.payment.authorized
             )));
         }
-        if self.status != OrderStatus::Confirmed {
-            return Err(conflict(format!(
-                "order {} is {}: only confirmed orders are captured",
-                self.id,
-                self.status.as_str()
-            )));
-        }
         let mut o = self.changed(now);
         o.payment.status = status;
         o.payment.captured = capture.amount;
+        if matches!(
+            o.payment.intent.as_ref().map(|i| &i.action),
+            Some(PaymentAction::Capture)
+        ) {
+            o.payment.intent = None;
+        }
         let events = vec![OrderEvent::PaymentCaptured {
             order_id: o.id,
             amount: capture.amount,
@@ -365,6 +393,91 @@ impl Order {
             order_id: o.id,
             amount: o.payment.authorized,
         }];
+        Ok(Transitioned { order: o, events })
+    }
+
+    /// Records that `action` is to be done at the gateway, due at `due_at` for the
+    /// reconciliation pass; call the gateway after this is stored. Emits
+    /// `PaymentActionRequested`. Asking again for the action already pending changes
+    /// nothing (no event). `Conflict` when another action is pending, or for an order
+    /// that is cancelled or completed.
+    pub fn request_payment_action(
+        &self,
+        action: PaymentAction,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        if let Some(pending) = &self.payment.intent {
+            if pending.action == action {
+                return Ok(Transitioned::unchanged(self.clone()));
+            }
+            // A cancel supersedes a capture not made yet (and refunds one made).
+            let supersedes = matches!(
+                (&pending.action, &action),
+                (PaymentAction::Capture, PaymentAction::Cancel { .. })
+            );
+            if !supersedes {
+                return Err(conflict(format!(
+                    "order {} has a pending payment {}",
+                    self.id,
+                    pending.action.name()
+                )));
+            }
+        }
+        if matches!(self.status, OrderStatus::Cancelled | OrderStatus::Completed)
+            && !matches!(action, PaymentAction::Refund { .. })
+        {
+            return Err(conflict(format!(
+                "order {} is {}",
+                self.id,
+                self.status.as_str()
+            )));
+        }
+        let mut o = self.changed(now);
+        o.payment.intent = Some(PaymentIntent {
+            action: action.clone(),
+            requested_at: now,
+            attempts: 0,
+            due_at,
+            last_error: None,
+        });
+        let events = vec![OrderEvent::PaymentActionRequested {
+            order_id: o.id,
+            action,
+        }];
+        Ok(Transitioned { order: o, events })
+    }
+
+    /// Records that the pending payment action failed at the gateway (`error`), to
+    /// be tried again at `due_at`. From the `alert_after`-th failed attempt on, emits
+    /// `PaymentActionFailing` (for admins); before, no event. `Conflict` when no
+    /// action is pending.
+    pub fn record_payment_action_failure(
+        &self,
+        error: &str,
+        due_at: DateTime<Utc>,
+        alert_after: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        let mut o = self.changed(now);
+        let intent = o
+            .payment
+            .intent
+            .as_mut()
+            .ok_or_else(|| conflict(format!("order {} has no pending payment action", self.id)))?;
+        intent.attempts = intent.attempts.saturating_add(1);
+        intent.due_at = due_at;
+        intent.last_error = Some(error.to_owned());
+        let events = if intent.attempts >= alert_after {
+            vec![OrderEvent::PaymentActionFailing {
+                order_id: o.id,
+                action: intent.action.clone(),
+                attempts: intent.attempts,
+                error: error.to_owned(),
+            }]
+        } else {
+            Vec::new()
+        };
         Ok(Transitioned { order: o, events })
     }
 
@@ -431,6 +544,12 @@ impl Order {
         o.totals.shipping_refunded = o.totals.shipping_refunded.checked_add(shipping)?;
         o.payment.status = status;
         o.payment.refunded = refunded;
+        if matches!(
+            o.payment.intent.as_ref().map(|i| &i.action),
+            Some(PaymentAction::Refund { idempotency_key: k, .. }) if *k == idempotency_key
+        ) {
+            o.payment.intent = None;
+        }
         let refund = Refund {
             id: crate::id::RefundId::new(),
             idempotency_key,
@@ -473,6 +592,8 @@ impl Order {
         let mut o = self.changed(now);
         o.status = status;
         o.cancel_reason = Some(reason.clone());
+        // A cancelled order holds no money: nothing is left to do at the gateway.
+        o.payment.intent = None;
         let events = vec![OrderEvent::OrderCancelled {
             order_id: o.id,
             reason,
@@ -554,6 +675,9 @@ impl Order {
             tracking_number,
             shipped_at: now,
             delivered_at: None,
+            carrier_code: None,
+            label_reference: None,
+            tracking: Vec::new(),
         };
         let events = vec![OrderEvent::Shipped {
             order_id: o.id,
@@ -613,6 +737,91 @@ impl Order {
         let mut o = self.changed(now);
         o.status = status;
         let events = vec![OrderEvent::OrderCompleted { order_id: o.id }];
+        Ok(Transitioned { order: o, events })
+    }
+
+    /// Records the carrier label of the latest shipment (bought through a
+    /// [`crate::carrier::Carrier`]). No event: the `Shipped` event of the shipment
+    /// already names its tracking number.
+    pub fn attach_label(
+        &self,
+        shipment_id: ShipmentId,
+        carrier: CarrierCode,
+        label_reference: String,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        let mut o = self.changed(now);
+        let shipment = o
+            .fulfilment
+            .shipments
+            .iter_mut()
+            .find(|s| s.id == shipment_id)
+            .ok_or_else(|| Error::not_found("shipment", shipment_id))?;
+        shipment.carrier_code = Some(carrier);
+        shipment.label_reference = Some(label_reference);
+        Ok(Transitioned {
+            order: o,
+            events: Vec::new(),
+        })
+    }
+
+    /// Records carrier scans of the order's parcels. A scan already recorded (same
+    /// parcel, status and time) is ignored, so a webhook delivered twice changes
+    /// nothing the second time. Each new scan emits `TrackingUpdated`; a `Delivered`
+    /// scan stamps its shipment, and when every shipment is delivered the fulfilment
+    /// moves `Shipped -> Delivered` (emitting `Delivered`) exactly once, however often
+    /// the scan arrives. An `Exception` scan is recorded on its shipment (see
+    /// [`crate::Shipment::exceptions`]). A scan of a parcel not on the order is
+    /// `NotFound`. Returns the order unchanged, with no events, when nothing is new.
+    pub fn record_tracking(
+        &self,
+        scans: &[TrackingEvent],
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        let mut o = self.clone();
+        let mut events = Vec::new();
+        for scan in scans {
+            let shipment = o
+                .fulfilment
+                .shipments
+                .iter_mut()
+                .find(|s| s.tracking_number.as_deref() == Some(scan.tracking_number.as_str()))
+                .ok_or_else(|| Error::not_found("tracking number", &scan.tracking_number))?;
+            let known = shipment.tracking.iter().any(|e| {
+                e.status == scan.status
+                    && e.occurred_at == scan.occurred_at
+                    && e.carrier == scan.carrier
+            });
+            if known {
+                continue;
+            }
+            shipment.tracking.push(scan.clone());
+            shipment.tracking.sort_by_key(|e| e.occurred_at);
+            if scan.status == TrackingStatus::Delivered {
+                shipment.delivered_at.get_or_insert(scan.occurred_at);
+            }
+            events.push(OrderEvent::TrackingUpdated {
+                order_id: o.id,
+                shipment_id: shipment.id,
+                carrier: scan.carrier,
+                tracking_number: scan.tracking_number.clone(),
+                status: scan.status,
+                description: scan.description.clone(),
+            });
+        }
+        if events.is_empty() {
+            return Ok(Transitioned::unchanged(self.clone()));
+        }
+        o.updated_at = now.max(self.updated_at);
+        let all_delivered = o
+            .fulfilment
+            .shipments
+            .iter()
+            .all(|s| s.delivered_at.is_some());
+        if all_delivered && o.fulfilment.status == FulfilmentStatus::Shipped {
+            o.fulfilment.status = o.fulfilment.status.deliver()?;
+            events.push(OrderEvent::Delivered { order_id: o.id });
+        }
         Ok(Transitioned { order: o, events })
     }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use commerce_core::{Address, Currency, CustomerId, Money, Sku};
 use commerce_inventory::ReservationId;
 
+use crate::carrier::{CarrierCode, RateQuote, TrackingEvent, TrackingStatus};
 use crate::id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::payment::{DeclineReason, PaymentMethodSummary, PaymentReference};
@@ -76,6 +77,10 @@ pub struct ShippingSnapshot {
     pub name: String,
     /// Price charged (equals `OrderTotals::shipping_total`).
     pub price: Money,
+    /// The carrier's quote, when the method is a carrier option (`ups:ground`) chosen
+    /// by rate shopping; `None` for a zone/weight table method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_rate: Option<RateQuote>,
 }
 
 /// A refund: part or all of the captured payment given back, allocated exactly across
@@ -123,6 +128,63 @@ pub struct PaymentState {
     pub refunds: Vec<Refund>,
     /// The decline, when the authorization failed.
     pub failure: Option<PaymentFailure>,
+    /// A gateway call decided and not yet seen to finish (recorded before the call,
+    /// cleared by the transition that records its outcome); the reconciliation pass
+    /// ([`crate::Checkout::reconcile`]) finishes it when it is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<PaymentIntent>,
+}
+
+/// What a [`PaymentIntent`] is to do at the gateway.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PaymentAction {
+    /// Take the whole authorization (per the capture policy).
+    Capture,
+    /// Give every cent back, whatever our record says (void a hold, refund what was
+    /// taken), then cancel the order for `reason`.
+    Cancel {
+        /// Why the order is cancelled.
+        reason: CancelReason,
+    },
+    /// Refund `amount` with `idempotency_key`.
+    Refund {
+        /// The refund's key at the gateway.
+        idempotency_key: IdempotencyKey,
+        /// Amount to give back.
+        amount: Money,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl PaymentAction {
+    /// Snake_case name: `capture`, `cancel`, `refund`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PaymentAction::Capture => "capture",
+            PaymentAction::Cancel { .. } => "cancel",
+            PaymentAction::Refund { .. } => "refund",
+        }
+    }
+}
+
+/// A payment action recorded before its gateway call (with a
+/// `payment.action_requested` event, in the same update), so that a crash or a lost
+/// answer leaves a trace the reconciliation pass follows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIntent {
+    /// What to do.
+    pub action: PaymentAction,
+    /// When it was decided.
+    pub requested_at: DateTime<Utc>,
+    /// Gateway attempts that failed so far.
+    pub attempts: u32,
+    /// When the reconciliation pass should (re)try it.
+    pub due_at: DateTime<Utc>,
+    /// The last failure, for people.
+    pub last_error: Option<String>,
 }
 
 impl PaymentState {
@@ -165,6 +227,29 @@ pub struct Shipment {
     pub shipped_at: DateTime<Utc>,
     /// When it was delivered.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The carrier, when the label was bought through a [`crate::carrier::Carrier`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_code: Option<CarrierCode>,
+    /// The carrier's label reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_reference: Option<String>,
+    /// Tracking scans received so far, oldest first, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracking: Vec<TrackingEvent>,
+}
+
+impl Shipment {
+    /// The latest scan, if any.
+    pub fn last_scan(&self) -> Option<&TrackingEvent> {
+        self.tracking.iter().max_by_key(|e| e.occurred_at)
+    }
+
+    /// The delivery exceptions reported, oldest first.
+    pub fn exceptions(&self) -> impl Iterator<Item = &TrackingEvent> {
+        self.tracking
+            .iter()
+            .filter(|e| e.status == TrackingStatus::Exception)
+    }
 }
 
 /// The order's goods.

@@ -119,4 +119,10 @@ pub trait OrderStore: Send + Sync {
     /// first (by `created_at`, then id), at most `limit`: checkouts interrupted
     /// mid-way, for the recovery pass to finish or undo.
     async fn list_recoverable(&self, older_than: DateTime<Utc>, limit: u32) -> Result<Vec<Order>>;
+
+    /// Orders with a payment action (`payment.intent`) due at `now` or before
+    /// (`intent.due_at <= now`), earliest due first (then by id), at most `limit`:
+    /// captures, cancels and refunds the reconciliation pass finishes.
+    async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32)
+    -> Result<Vec<Order>>;
 }

@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 use crate::inventory::PgInventory;
 use crate::orders::PgOrderStore;
 use crate::outbox::PgOutbox;
+use crate::recommend::PgRecommendStore;
+use crate::reviews::PgReviewStore;
 
 /// The schema every table, function and the migrations table live in.
 pub const SCHEMA: &str = "commerce";
@@ -212,5 +214,17 @@ impl PgStores {
     /// are this database's ([`PgStores::orders`], [`PgStores::inventory`]).
     pub fn checkout(&self) -> PgCheckoutStore {
         PgCheckoutStore::new(self.shared.clone())
+    }
+
+    /// Reviews, votes, reports and rating aggregates
+    /// ([`commerce_reviews::ReviewStore`]).
+    pub fn reviews(&self) -> PgReviewStore {
+        PgReviewStore::new(self.shared.clone())
+    }
+
+    /// The precomputed recommendation tables
+    /// ([`commerce_recommend::RecommendStore`]).
+    pub fn recommendations(&self) -> PgRecommendStore {
+        PgRecommendStore::new(self.shared.clone())
     }
 }

@@ -11,13 +11,13 @@ use crate::error::{Error, Result};
 use crate::id::{IdempotencyKey, OrderId};
 use crate::lifecycle::Transitioned;
 use crate::machine::{OrderStatus, PaymentStatus};
-use crate::model::{CancelReason, Order, ShipmentLine};
-use crate::payment::{Capture, GatewayPaymentStatus, RefundRequest};
+use crate::model::{CancelReason, Order, PaymentAction, PaymentIntent, ShipmentLine};
+use crate::payment::Capture;
 
 use super::{CapturePolicy, Checkout};
 
 impl Checkout {
-    async fn load(&self, id: OrderId) -> Result<Order> {
+    pub(super) async fn load(&self, id: OrderId) -> Result<Order> {
         self.orders
             .get(id)
             .await?
@@ -25,7 +25,7 @@ impl Checkout {
     }
 
     /// Captures the whole authorization of `order` at the gateway.
-    async fn capture_all(&self, order: &Order) -> Result<Capture> {
+    pub(super) async fn capture_all(&self, order: &Order) -> Result<Capture> {
         let reference =
             order.payment.provider_reference.as_ref().ok_or_else(|| {
                 Error::Conflict(format!("order {} has no authorization", order.id))
@@ -70,50 +70,23 @@ impl Checkout {
                 order.id
             )));
         }
-        let now = self.clock.now();
-        let mut t = Transitioned::unchanged(order.clone());
-        if t.order.payment.status == PaymentStatus::Pending {
-            // A checkout may be mid-way: a hold made with its key must go too.
-            let record = self
-                .payments
-                .lookup_by_idempotency_key(&order.payment.idempotency_key)
-                .await?;
-            if let Some(record) = record
-                && record.status == GatewayPaymentStatus::Authorized
-                && let Some(auth) = record.authorization(now)
-            {
-                t = t.then(|o| o.record_authorization(&auth, now))?;
+        // Recorded before any gateway call: from here on the cancel ends in a final
+        // state, now or in the reconciliation pass.
+        let order = match &order.payment.intent {
+            Some(intent) if matches!(intent.action, PaymentAction::Cancel { .. }) => order,
+            _ => {
+                self.request_action(&order, PaymentAction::Cancel { reason })
+                    .await?
             }
-        }
-        match t.order.payment.status {
-            PaymentStatus::Authorized => {
-                if let Some(reference) = &t.order.payment.provider_reference {
-                    self.payments.void(reference).await?;
-                }
-                t = t.then(|o| o.cancel_voiding(reason, now))?;
-            }
-            PaymentStatus::Captured | PaymentStatus::PartiallyRefunded => {
-                let amount = t.order.payment.refundable()?;
-                let key = order.idempotency_key.derive("cancel-refund")?;
-                let reference = t.order.payment.provider_reference.clone().ok_or_else(|| {
-                    Error::Conflict(format!("order {} has no authorization", order.id))
-                })?;
-                let receipt = self
-                    .payments
-                    .refund(&RefundRequest {
-                        payment_reference: reference,
-                        idempotency_key: key.clone(),
-                        amount,
-                    })
-                    .await?;
-                t = t.then(|o| o.record_refund(&receipt, key, "order cancelled", now))?;
-                t = t.then(|o| o.cancel(reason, now))?;
-            }
-            _ => t = t.then(|o| o.cancel(reason, now))?,
-        }
-        let cancelled = self.store(&order, t).await?;
-        self.return_stock(&cancelled).await?;
-        Ok(cancelled)
+        };
+        let reason = match &order.payment.intent {
+            Some(PaymentIntent {
+                action: PaymentAction::Cancel { reason },
+                ..
+            }) => reason.clone(),
+            _ => return Err(Error::Conflict(format!("order {} changed", order.id))),
+        };
+        self.settle_cancel(order, reason).await
     }
 
     /// Records a shipment of `lines` (partial shipments by line quantities). With
@@ -186,19 +159,35 @@ impl Checkout {
         {
             return Ok(order);
         }
+        if let Some(PaymentIntent {
+            action:
+                PaymentAction::Refund {
+                    idempotency_key,
+                    amount,
+                    reason,
+                },
+            ..
+        }) = order.payment.intent.clone()
+            && idempotency_key == key
+        {
+            // The same refund, interrupted: finish it.
+            return self
+                .settle_refund(order, idempotency_key, amount, &reason)
+                .await;
+        }
         order.plan_refund(amount)?;
-        let reference = order.payment.provider_reference.clone().ok_or_else(|| {
-            Error::Conflict(format!("order {} has no captured payment", order.id))
-        })?;
-        let receipt = self
-            .payments
-            .refund(&RefundRequest {
-                payment_reference: reference,
-                idempotency_key: key.clone(),
-                amount,
-            })
-            .await?;
-        let t = order.record_refund(&receipt, key, reason, self.clock.now())?;
-        self.store(&order, t).await
+        if order.payment.provider_reference.is_none() {
+            return Err(Error::Conflict(format!(
+                "order {} has no captured payment",
+                order.id
+            )));
+        }
+        let action = PaymentAction::Refund {
+            idempotency_key: key.clone(),
+            amount,
+            reason: reason.to_owned(),
+        };
+        let order = self.request_action(&order, action).await?;
+        self.settle_refund(order, key, amount, reason).await
     }
 }

@@ -29,7 +29,9 @@
 
 mod after_sales;
 mod config;
+mod payments;
 mod recovery;
+pub mod tracking;
 
 use std::sync::Arc;
 
@@ -44,8 +46,11 @@ use commerce_inventory::{
     InventoryStore, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
 };
 
-pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest};
+pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest, PaymentRetry};
+pub use payments::ReconcileReport;
 pub use recovery::{RecoveryOutcome, RecoveryReport};
+
+use config::after;
 
 use crate::checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 use crate::error::{Error, Result};
@@ -53,7 +58,7 @@ use crate::event::OrderEvent;
 use crate::id::OrderId;
 use crate::lifecycle::{NewOrder, Transitioned};
 use crate::machine::{OrderStatus, PaymentStatus};
-use crate::model::{CancelReason, Order, OrderLine, OrderTotals, ShippingSnapshot};
+use crate::model::{CancelReason, Order, OrderLine, OrderTotals, PaymentAction, ShippingSnapshot};
 use crate::payment::{
     Authorization, AuthorizeOutcome, AuthorizeRequest, Decline, PaymentGateway, PaymentMethod,
 };
@@ -89,6 +94,8 @@ pub struct Checkout {
     payments: Arc<dyn PaymentGateway>,
     clock: Arc<dyn Clock>,
     config: Arc<CheckoutConfig>,
+    /// Carriers for rate shopping and labels ([`Checkout::with_carriers`]).
+    carriers: Option<Arc<crate::carrier::CarrierSet>>,
 }
 
 impl std::fmt::Debug for Checkout {
@@ -138,6 +145,7 @@ impl Checkout {
             payments,
             clock,
             config: Arc::new(config),
+            carriers: None,
         }
     }
 
@@ -214,7 +222,7 @@ impl Checkout {
             };
         }
         let now = self.clock.now();
-        let reservation = self.reserve_request(&placed.order, now);
+        let reservation = self.reserve_request(&placed.order, now)?;
         let order = match self
             .steps
             .place_and_reserve(&placed.order, &events, &reservation, now)
@@ -238,7 +246,11 @@ impl Checkout {
         if stop == Some(CheckoutStep::Authorized) {
             return Ok(order);
         }
-        let young = self.clock.now() + self.config.recovery_grace < reservation.expires_at;
+        let young = after(
+            self.clock.now(),
+            self.config.recovery_grace,
+            "recovery_grace",
+        )? < reservation.expires_at;
         let order = self.finish(order, &auth, stop, young).await?;
         if order.status == OrderStatus::Confirmed {
             // Best effort: the order is confirmed whatever happens to the cart.
@@ -317,12 +329,21 @@ impl Checkout {
             .await?
             .filter(|c| !c.is_empty())
             .ok_or(Error::EmptyCart)?;
-        let method = self
+        let carrier_method;
+        let (method, carrier_rate) = match self
             .config
             .shipping_methods
             .iter()
             .find(|m| m.code == request.shipping_method)
-            .ok_or_else(|| Error::UnknownShippingMethod(request.shipping_method.clone()))?;
+        {
+            Some(m) => (m, None),
+            None => {
+                // A carrier option chosen by rate shopping (`ups:ground`).
+                let (m, quote) = self.carrier_method(&cart, request).await?;
+                carrier_method = m;
+                (&carrier_method, Some(quote))
+            }
+        };
         let promotions = self.promotions(&request.promo_codes)?;
         let context = PricingContext::new(self.config.currency, &self.config.tax)
             .with_promotions(&promotions)
@@ -396,6 +417,7 @@ impl Checkout {
                 code: method.code.clone(),
                 name: method.name.clone(),
                 price: b.shipping_total,
+                carrier_rate,
             },
             promotions: b.applied_promotions,
             payment_method: request.payment_method.summary(),
@@ -406,8 +428,8 @@ impl Checkout {
         })
     }
 
-    fn reserve_request(&self, order: &Order, now: DateTime<Utc>) -> ReserveRequest {
-        ReserveRequest {
+    fn reserve_request(&self, order: &Order, now: DateTime<Utc>) -> Result<ReserveRequest> {
+        Ok(ReserveRequest {
             id: order.reservation_id,
             reference: order.id.to_string(),
             location: self.config.location.clone(),
@@ -419,8 +441,8 @@ impl Checkout {
                     quantity: u64::from(l.quantity),
                 })
                 .collect(),
-            expires_at: now + self.config.reservation_ttl,
-        }
+            expires_at: after(now, self.config.reservation_ttl, "reservation_ttl")?,
+        })
     }
 
     async fn authorize(&self, order: &Order, method: &PaymentMethod) -> Result<AuthorizeOutcome> {
@@ -476,14 +498,33 @@ impl Checkout {
         t = t.then(|o| o.confirm(now))?;
         let capture_first = young && stop.is_none();
         if capture_first && self.captures_on_confirm(&t.order) {
-            // A failed capture leaves the payment authorized; shipping captures it.
-            if let Ok(capture) = self
+            // A capture that failed or whose answer was lost is recorded as due with
+            // the confirm step; the reconciliation pass finishes it.
+            match self
                 .payments
                 .capture(&auth.payment_reference, auth.amount)
                 .await
             {
-                t = t.then(|o| o.record_capture(&capture, now))?;
+                Ok(capture) => t = t.then(|o| o.record_capture(&capture, now))?,
+                Err(e) => {
+                    let retry = &self.config.payment_retry;
+                    let due = after(now, retry.delay(0), "payment_retry")?;
+                    t = t
+                        .then(|o| o.request_payment_action(PaymentAction::Capture, due, now))?
+                        .then(|o| {
+                            o.record_payment_action_failure(
+                                &e.to_string(),
+                                due,
+                                retry.alert_after,
+                                now,
+                            )
+                        })?;
+                }
             }
+        } else if let Some(due) = self.capture_due(&t.order, now)? {
+            // Recorded with the confirm step, before any capture call: a crash after
+            // it leaves the capture to the reconciliation pass.
+            t = t.then(|o| o.request_payment_action(PaymentAction::Capture, due, now))?;
         }
         let stored = if stop == Some(CheckoutStep::Committed) {
             self.inventory
@@ -515,16 +556,32 @@ impl Checkout {
         if stop == Some(CheckoutStep::Committed) || capture_first {
             return Ok(stored);
         }
-        if self.captures_on_confirm(&stored)
-            && let Ok(capture) = self
-                .payments
-                .capture(&auth.payment_reference, auth.amount)
-                .await
-        {
-            let t = stored.record_capture(&capture, now)?;
-            return self.store(&stored, t).await;
+        if self.captures_on_confirm(&stored) {
+            let id = stored.id;
+            return match self.settle_capture(stored.clone()).await {
+                Ok(captured) => Ok(captured),
+                // Recorded as failing; the reconciliation pass retries it.
+                Err(_) => Ok(self.load_order(id).await.unwrap_or(stored)),
+            };
         }
         Ok(stored)
+    }
+
+    /// When the capture of `order` (confirmed now, authorized) falls due, if it is
+    /// ever captured before delivery: now ([`CapturePolicy::OnConfirm`]), or at the
+    /// end of [`CheckoutConfig::authorization_window`] when no shipment captured it
+    /// first ([`CapturePolicy::OnShipment`]). `None` for cash on delivery.
+    fn capture_due(&self, order: &Order, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        if order.payment.status != PaymentStatus::Authorized
+            || order.payment.method.kind.captures_on_delivery()
+        {
+            return Ok(None);
+        }
+        let wait = match self.config.capture {
+            CapturePolicy::OnConfirm => self.config.payment_retry.first_delay,
+            CapturePolicy::OnShipment => self.config.authorization_window,
+        };
+        after(now, wait, "authorization_window").map(Some)
     }
 
     /// True when `order` (confirmed, authorized) is captured at confirmation.
@@ -560,7 +617,7 @@ impl Checkout {
         let moved = self.orders.update(&moved, order.version, &[]).await?;
         match self
             .inventory
-            .reserve(&self.reserve_request(&moved, now), now)
+            .reserve(&self.reserve_request(&moved, now)?, now)
             .await
         {
             Ok(r) if r.status == ReservationStatus::Active => Ok(Ok(moved)),
@@ -604,21 +661,32 @@ impl Checkout {
     /// reservation already given back is left alone.
     async fn return_stock(&self, order: &Order) -> Result<()> {
         let now = self.clock.now();
-        let Some(reservation) = self.inventory.reservation(order.reservation_id).await? else {
-            return Ok(());
-        };
-        match reservation.status {
-            ReservationStatus::Active => {
-                self.inventory.release(order.reservation_id, now).await?;
+        // A commit (or an expiry) may land between reading the status and acting on
+        // it: the transition then fails and the status is read again. Each status
+        // moves forward only, so this ends within a few rounds.
+        for _ in 0..4 {
+            let Some(reservation) = self.inventory.reservation(order.reservation_id).await? else {
+                return Ok(());
+            };
+            let done = match reservation.status {
+                ReservationStatus::Active => self.inventory.release(order.reservation_id, now).await,
+                ReservationStatus::Committed => {
+                    self.inventory.restock(order.reservation_id, now).await
+                }
+                ReservationStatus::Released
+                | ReservationStatus::Expired
+                | ReservationStatus::Restocked => return Ok(()),
+            };
+            match done {
+                Ok(_) => return Ok(()),
+                Err(commerce_inventory::Error::IllegalTransition { .. }) => continue,
+                Err(e) => return Err(e.into()),
             }
-            ReservationStatus::Committed => {
-                self.inventory.restock(order.reservation_id, now).await?;
-            }
-            ReservationStatus::Released
-            | ReservationStatus::Expired
-            | ReservationStatus::Restocked => {}
         }
-        Ok(())
+        Err(Error::unavailable(format!(
+            "the reservation of order {} kept changing while its stock was returned",
+            order.id
+        )))
     }
 
     /// The authorization was granted but the stock is gone: void it, cancel.

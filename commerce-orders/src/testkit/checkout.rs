@@ -697,6 +697,8 @@ pub async fn partial_shipments_then_delivery_complete_the_order(f: CheckoutFixtu
             "order.placed",
             "payment.authorized",
             "order.confirmed",
+            // Capture on shipment: due by the end of the authorization window.
+            "payment.action_requested",
             "payment.captured",
             "fulfilment.partially_shipped",
             "fulfilment.shipped",
@@ -905,6 +907,8 @@ pub async fn cancel_of_an_interrupted_checkout_voids_its_authorization(f: Checko
         order_topics(&f, order.id).await,
         vec![
             "order.placed",
+            // The cancel is recorded before any gateway call.
+            "payment.action_requested",
             "payment.authorized",
             "payment.voided",
             "order.cancelled"

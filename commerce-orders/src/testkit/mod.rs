@@ -57,10 +57,14 @@ use crate::payment::{PaymentGateway, PaymentMethod};
 use crate::simulated::{SimulatedGateway, test_cards};
 use crate::store::OrderStore;
 
+pub mod carrier;
 pub mod checkout;
 pub mod checkout_store;
+pub mod delivery_log;
 pub mod order_store;
 pub mod payment_gateway;
+pub mod payments;
+pub mod preference_store;
 mod support;
 
 pub use support::{sample_order, unique};
@@ -277,6 +281,7 @@ macro_rules! order_store_conformance {
             list_for_customer_pages_newest_first,
             list_recoverable_returns_stale_pending_orders_oldest_first,
             amounts_keep_their_currency_and_minor_units,
+            list_payment_actions_due_returns_due_intents_earliest_first,
         );
     };
 }
@@ -326,6 +331,54 @@ macro_rules! payment_gateway_conformance {
     };
 }
 
+/// Expands to one test per [`preference_store`] check, each calling
+/// `$make_store().await` (an `async fn() -> Arc<dyn PreferenceStore>`).
+#[macro_export]
+macro_rules! preference_store_conformance {
+    ($make_store:path) => {
+        $crate::__orders_conformance_tests!($make_store, preference_store:
+            unknown_customers_get_the_defaults,
+            choices_are_stored_and_replaced,
+            transactional_mail_cannot_be_turned_off,
+            concurrent_choices_are_all_kept,
+            contact_points_are_validated_and_kept_with_choices,
+        );
+    };
+}
+
+/// Expands to one test per [`delivery_log`] check, each calling `$make_log().await`
+/// (an `async fn() -> Arc<dyn DeliveryLog>`).
+#[macro_export]
+macro_rules! delivery_log_conformance {
+    ($make_log:path) => {
+        $crate::__orders_conformance_tests!($make_log, delivery_log:
+            claim_then_sent_is_never_claimed_again,
+            concurrent_claims_have_one_winner,
+            keys_are_per_event_channel_and_recipient,
+            release_reopens_a_claim_but_not_a_sent_message,
+            stale_claims_list_unknown_outcomes,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` per
+/// [`carrier`] check, each calling `$make_fixture().await` (an
+/// `async fn() -> CarrierFixture`).
+#[macro_export]
+macro_rules! carrier_conformance {
+    ($make_fixture:path) => {
+        $crate::__orders_conformance_tests!($make_fixture, carrier:
+            rates_are_deterministic_and_sorted,
+            dimensional_weight_is_billed_and_weight_costs,
+            invalid_parcels_are_rejected,
+            tracking_numbers_are_valid_and_unique,
+            tracking_starts_at_label_and_advances_with_the_clock,
+            unknown_tracking_number_is_not_found,
+            international_quotes_cost_more,
+        );
+    };
+}
+
 /// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` per
 /// [`checkout`] check, each calling `$make_fixture().await` (an
 /// `async fn() -> CheckoutFixture` giving fresh stores).
@@ -357,6 +410,15 @@ macro_rules! checkout_conformance {
             gift_card_balance_is_charged_once_and_restored_by_refund,
             partial_refunds_are_allocated_exactly_across_lines,
             customers_see_and_cancel_only_their_own_orders,
+        );
+        $crate::__orders_conformance_tests!($make_fixture, payments:
+            payment_converges_when_the_capture_answer_is_lost_or_the_capture_fails,
+            reconcile_retries_a_failing_capture_with_backoff_and_surfaces_it,
+            payment_converges_when_recovery_is_interrupted_before_its_capture,
+            cancel_converges_to_a_refund_when_the_gateway_captured_behind_our_back,
+            cancel_converges_when_its_gateway_calls_fail_before_or_after_their_work,
+            refund_converges_when_the_gateway_fails_before_or_after_its_work,
+            payment_converges_after_faults_at_every_gateway_call_and_checkout_step,
         );
     };
 }

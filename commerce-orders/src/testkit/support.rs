@@ -75,6 +75,7 @@ pub fn sample_order(
             code: "standard".to_owned(),
             name: "Standard".to_owned(),
             price: shipping,
+            carrier_rate: None,
         },
         promotions: vec!["WELCOME".to_owned()],
         payment_method: PaymentMethodSummary {
