@@ -13,3 +13,16 @@ pub use commerce_postgres as postgres;
 #[cfg(feature = "redis")]
 pub use commerce_redis as redis;
 pub use shop::{BuildError, Shop, ShopBuilder, default_config};
+
+#[cfg(test)]
+mod tests {
+    /// The README's in-memory example (the doctest of this crate) stays short.
+    #[test]
+    fn readme_example_fits_in_30_lines() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```rust\n").map(|i| i + 8);
+        let body = start.and_then(|s| readme[s..].find("```").map(|e| &readme[s..s + e]));
+        let lines = body.map(|b| b.lines().count());
+        assert!(matches!(lines, Some(n) if n <= 30), "{lines:?} lines");
+    }
+}
