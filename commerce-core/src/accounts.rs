@@ -110,6 +110,11 @@ pub fn check_password(password: &str) -> Result<()> {
     Ok(())
 }
 
+/// What a login for an unknown email is verified against, so that it costs the same
+/// as a wrong password: an argon2id hash at the same parameters of a password no
+/// account can have (whatever matches it, the login fails: there is no account).
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$vBzAXbUtSBSNCiaLwZxVow$VZrvaY4GoNblc2poBDwzs0gqfeOBB2H00daUyD2IsdE";
+
 /// The argon2id hasher at OWASP's parameters.
 fn argon2() -> Result<Argon2<'static>> {
     let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| Error::backend(e.to_string()))?;
@@ -139,9 +144,6 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 pub struct Accounts {
     customers: Arc<dyn CustomerStore>,
     credentials: Arc<dyn CredentialStore>,
-    /// A hash of a random password nobody knows: what an unknown email is checked
-    /// against, so that it costs as much as a wrong password.
-    dummy_hash: Arc<str>,
     reset_ttl: Duration,
 }
 
@@ -155,18 +157,12 @@ impl fmt::Debug for Accounts {
 
 impl Accounts {
     /// The service over these stores, reset tokens living [`DEFAULT_RESET_TTL`].
-    /// `Backend` when the random generator fails.
-    pub fn new(
-        customers: Arc<dyn CustomerStore>,
-        credentials: Arc<dyn CredentialStore>,
-    ) -> Result<Self> {
-        let dummy = SessionToken::generate()?;
-        Ok(Accounts {
+    pub fn new(customers: Arc<dyn CustomerStore>, credentials: Arc<dyn CredentialStore>) -> Self {
+        Accounts {
             customers,
             credentials,
-            dummy_hash: hash_password(dummy.as_str())?.into(),
             reset_ttl: DEFAULT_RESET_TTL,
-        })
+        }
     }
 
     /// With reset tokens living `ttl` (positive).
@@ -220,7 +216,7 @@ impl Accounts {
         };
         let hash = credentials
             .as_ref()
-            .map_or(&*self.dummy_hash, |c| c.password_hash.as_str());
+            .map_or(DUMMY_HASH, |c| c.password_hash.as_str());
         let matches = verify_password(password, hash);
         match (credentials, matches) {
             (Some(c), true) => Ok(c.customer_id),
@@ -237,7 +233,7 @@ impl Accounts {
         let credentials = self.credentials.credentials(customer_id).await?;
         let hash = credentials
             .as_ref()
-            .map_or(&*self.dummy_hash, |c| c.password_hash.as_str());
+            .map_or(DUMMY_HASH, |c| c.password_hash.as_str());
         if !verify_password(current, hash) || credentials.is_none() {
             return Err(Error::InvalidCredentials);
         }
@@ -335,6 +331,14 @@ mod tests {
         assert!(check_password("1234567").is_err());
         assert!(check_password("12345678").is_ok());
         assert!(check_password(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn account_unknown_email_is_checked_against_a_hash_of_the_same_cost() {
+        let real = hash_password("whatever").unwrap();
+        let params = |h: &str| h.split('$').nth(3).map(str::to_owned);
+        assert_eq!(params(DUMMY_HASH), params(&real));
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
     }
 
     #[test]

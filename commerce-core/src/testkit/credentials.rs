@@ -97,7 +97,7 @@ pub async fn account_reset_token_taken_concurrently_is_used_once(f: CredentialFi
 /// The account service over the store: register, login, wrong password and unknown
 /// email alike, password change, reset with a single-use token, email verification.
 pub async fn account_register_login_change_and_reset(f: CredentialFixture) {
-    let accounts = Accounts::new(Arc::new(MemoryCustomers::new()), f.store.clone()).unwrap();
+    let accounts = Accounts::new(Arc::new(MemoryCustomers::new()), f.store.clone());
     let now = fixed_time();
     let ada = accounts
         .register(" Ada@Example.com ", "Ada", "correct horse", now)
