@@ -198,8 +198,17 @@ pub fn average_order_value(revenue: Decimal, orders: i64, currency: &str) -> Dec
         return Decimal::ZERO;
     }
     match revenue.checked_div(Decimal::from(orders)) {
-        Some(avg) => Money::new_unrounded(avg, c).round(Rounding::HalfEven).amount(),
+        Some(avg) => Money::new_unrounded(avg, c)
+            .round(Rounding::HalfEven)
+            .amount(),
         None => Decimal::ZERO,
+    }
+}
+
+impl Dashboard {
+    /// The currencies with sales or refunds in the range, by code.
+    pub fn currencies(&self) -> Vec<String> {
+        self.summary.iter().map(|s| s.currency.clone()).collect()
     }
 }
 
@@ -215,7 +224,11 @@ impl Analytics {
     }
 
     /// Every figure for `range`.
-    pub async fn dashboard(&self, range: DateRange, options: DashboardOptions) -> Result<Dashboard> {
+    pub async fn dashboard(
+        &self,
+        range: DateRange,
+        options: DashboardOptions,
+    ) -> Result<Dashboard> {
         let orders = self.store.daily(Metric::Orders, range).await?;
         let refunds = self.store.daily(Metric::Refunds, range).await?;
         let mut per_day: BTreeMap<(String, NaiveDate), DayFigures> = BTreeMap::new();
@@ -337,7 +350,11 @@ impl Analytics {
         })
     }
 
-    async fn day_counts(&self, metric: Metric, range: DateRange) -> Result<BTreeMap<NaiveDate, i64>> {
+    async fn day_counts(
+        &self,
+        metric: Metric,
+        range: DateRange,
+    ) -> Result<BTreeMap<NaiveDate, i64>> {
         let mut out = BTreeMap::new();
         for row in self.store.daily(metric, range).await? {
             *out.entry(row.counter.day).or_insert(0) += row.count;

@@ -1,6 +1,11 @@
 //! The rollups against a brute-force computation over the same orders, and
 //! idempotency per event id.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,9 +24,9 @@ use commerce_core::{
 };
 use commerce_inventory::{InventoryEvent, LocationCode, ReservationId, ReservationStatus};
 use commerce_orders::{
-    Authorization, CancelReason, Decline, DeclineReason, IdempotencyKey, NewOrder, Order,
-    OrderId, OrderLine, OrderTotals, PaymentMethodKind, PaymentMethodSummary,
-    PaymentReference, RefundReceipt, ShippingSnapshot, Transitioned,
+    Authorization, CancelReason, Decline, DeclineReason, IdempotencyKey, NewOrder, Order, OrderId,
+    OrderLine, OrderTotals, PaymentMethodKind, PaymentMethodSummary, PaymentReference,
+    RefundReceipt, ShippingSnapshot, Transitioned,
 };
 
 /// A small deterministic generator (xorshift), so a failure replays.
@@ -62,7 +67,10 @@ async fn world() -> World {
     let mut products = Vec::new();
     for i in 0..7 {
         let code = format!("SKU-{i}");
-        let mut p = product(&code, Money::from_minor(1000, Currency::from_code("USD").unwrap()));
+        let mut p = product(
+            &code,
+            Money::from_minor(1000, Currency::from_code("USD").unwrap()),
+        );
         // Product 6 has no category.
         if i < 6 {
             p.category_ids = vec![cats[i % 3].id];
@@ -379,11 +387,7 @@ fn brute(w: &World, records: &[Record]) -> Brute {
         m.0 += 1;
         m.1 += o.totals.grand_total.amount();
         for l in &o.lines {
-            let p = w
-                .products
-                .iter()
-                .find(|p| p.0 == l.sku.as_str())
-                .unwrap();
+            let p = w.products.iter().find(|p| p.0 == l.sku.as_str()).unwrap();
             for (map, key) in [(&mut b.products, &p.1), (&mut b.categories, &p.3)] {
                 let e = map
                     .entry((key.clone(), cur.clone()))
@@ -432,29 +436,55 @@ fn check(d: &Dashboard, b: &Brute, w: &World, carts: i64, expiries: i64) {
             .per_day
             .iter()
             .filter(|(k, _)| k.0 == s.currency)
-            .fold((0, 0, Decimal::ZERO), |a, (_, v)| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+            .fold((0, 0, Decimal::ZERO), |a, (_, v)| {
+                (a.0 + v.0, a.1 + v.1, a.2 + v.2)
+            });
         assert_eq!((s.orders, s.units, s.revenue), (orders, units, revenue));
         let c = Currency::from_code(&s.currency).unwrap();
         let aov = if orders == 0 {
             Decimal::ZERO
         } else {
-            (revenue / Decimal::from(orders))
-                .round_dp_with_strategy(c.minor_units(), rust_decimal::RoundingStrategy::MidpointNearestEven)
+            (revenue / Decimal::from(orders)).round_dp_with_strategy(
+                c.minor_units(),
+                rust_decimal::RoundingStrategy::MidpointNearestEven,
+            )
         };
-        assert_eq!(s.average_order_value, aov, "average order value {}", s.currency);
-        let (n, amount) = b.refunds.get(&s.currency).copied().unwrap_or((0, Decimal::ZERO));
-        assert_eq!((s.refunds, s.refunded), (n, amount), "refunds {}", s.currency);
+        assert_eq!(
+            s.average_order_value, aov,
+            "average order value {}",
+            s.currency
+        );
+        let (n, amount) = b
+            .refunds
+            .get(&s.currency)
+            .copied()
+            .unwrap_or((0, Decimal::ZERO));
+        assert_eq!(
+            (s.refunds, s.refunded),
+            (n, amount),
+            "refunds {}",
+            s.currency
+        );
     }
     let ranked = |items: &[commerce_analytics::Ranked]| -> BTreeMap<(String, String), Money3> {
         items
             .iter()
-            .map(|r| ((r.key.clone(), r.currency.clone()), (r.orders, r.units, r.revenue)))
+            .map(|r| {
+                (
+                    (r.key.clone(), r.currency.clone()),
+                    (r.orders, r.units, r.revenue),
+                )
+            })
             .collect()
     };
     assert_eq!(ranked(&d.top_products), b.products, "per product");
     assert_eq!(ranked(&d.top_categories), b.categories, "per category");
     // Ranked by revenue, descending.
-    assert!(d.top_products.windows(2).all(|p| p[0].revenue >= p[1].revenue));
+    assert!(
+        d.top_products
+            .windows(2)
+            .all(|p| p[0].revenue >= p[1].revenue)
+    );
     let methods: BTreeMap<(String, String), (i64, Decimal)> = d
         .payment_methods
         .iter()
@@ -462,12 +492,19 @@ fn check(d: &Dashboard, b: &Brute, w: &World, carts: i64, expiries: i64) {
         .collect();
     assert_eq!(methods, b.methods, "payment method mix");
     assert_eq!(
-        (d.funnel.carts_created, d.funnel.checkouts_started, d.funnel.orders_confirmed),
+        (
+            d.funnel.carts_created,
+            d.funnel.checkouts_started,
+            d.funnel.orders_confirmed
+        ),
         (carts, b.checkouts, b.confirmed),
         "funnel"
     );
     assert_eq!(d.cancellations, b.cancelled);
-    assert_eq!(d.reservation_expiries.iter().map(|e| e.count).sum::<i64>(), expiries);
+    assert_eq!(
+        d.reservation_expiries.iter().map(|e| e.count).sum::<i64>(),
+        expiries
+    );
     // Labels come from the catalog.
     for p in &d.top_products {
         let known = w.products.iter().find(|x| x.1 == p.key).unwrap();
@@ -534,13 +571,106 @@ async fn analytics_reads_only_the_range_asked() {
     let full = dashboard(store.clone()).await;
     let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     let one = Analytics::new(store)
-        .dashboard(DateRange::new(day, day).unwrap(), DashboardOptions::default())
+        .dashboard(
+            DateRange::new(day, day).unwrap(),
+            DashboardOptions::default(),
+        )
         .await
         .unwrap();
     let expected: Vec<_> = full.days.iter().filter(|f| f.day == day).cloned().collect();
     assert_eq!(one.days, expected);
     assert_eq!(
         one.funnel.checkouts_started,
-        full.funnel_days.iter().find(|f| f.day == day).unwrap().checkouts_started
+        full.funnel_days
+            .iter()
+            .find(|f| f.day == day)
+            .unwrap()
+            .checkouts_started
     );
+}
+
+/// Where test artefacts go: `$CARGO_TARGET_DIR/analytics` (or the workspace's
+/// `target/analytics`).
+fn artefacts() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("analytics");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn analytics_charts_and_csv_show_every_figure() {
+    use commerce_analytics::{Figure, chart, to_csv};
+    let w = world().await;
+    simulate(&w, 11, 120).await;
+    let store = Arc::new(MemoryAnalyticsStore::new());
+    let consumer = RollupConsumer::new(store.clone(), w.catalog.clone());
+    drain(w.outbox.as_ref(), &consumer, RunnerConfig::default())
+        .await
+        .unwrap();
+    let d = Analytics::new(store)
+        .dashboard(
+            DateRange::new(
+                NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
+            )
+            .unwrap(),
+            DashboardOptions::default(),
+        )
+        .await
+        .unwrap();
+    let usd = "USD";
+    let charts = [
+        chart::revenue_chart(&d, usd),
+        chart::orders_chart(&d),
+        chart::funnel(&d),
+        chart::top_products_chart(&d, usd),
+        chart::top_categories_chart(&d, usd),
+        chart::payment_methods_chart(&d),
+    ];
+    for svg in &charts {
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains(r#"role="img""#) && svg.contains("<title id="));
+    }
+    // Every currency has its line; every product its bar with its label.
+    for s in &d.summary {
+        assert!(charts[1].contains(&format!(">{}</text>", s.currency)));
+    }
+    assert!(charts[0].contains(">USD</text>") && !charts[0].contains(">EUR</text>"));
+    for p in d.top_products.iter().filter(|p| p.currency == usd) {
+        assert!(charts[3].contains(&p.label));
+    }
+    assert!(charts[2].contains("Orders confirmed"));
+    // JSON keeps amounts as strings.
+    let json = serde_json::to_value(&d).unwrap();
+    assert!(json["summary"][0]["revenue"].is_string());
+    // CSV: a header and one row per record.
+    for figure in Figure::ALL {
+        let csv = to_csv(&d, figure).unwrap();
+        let lines = csv.lines().count();
+        let expected = match figure {
+            Figure::Summary => d.summary.len(),
+            Figure::Daily => d.days.len(),
+            Figure::Funnel => d.funnel_days.len(),
+            Figure::TopProducts => d.top_products.len(),
+            Figure::TopCategories => d.top_categories.len(),
+            Figure::PaymentMethods => d.payment_methods.len(),
+            Figure::ReservationExpiries => d.reservation_expiries.len(),
+            Figure::LowStock => d.low_stock.len(),
+        };
+        assert_eq!(lines, expected + 1, "{figure:?}: {csv}");
+        assert_eq!(Figure::parse(figure.as_str()).unwrap(), figure);
+    }
+    assert!(
+        to_csv(&d, Figure::Daily)
+            .unwrap()
+            .starts_with("day,currency,orders,revenue,units,refunded\n")
+    );
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><title>charts</title><body style=\"max-width:760px;margin:auto\">{}</body>",
+        charts.join("\n")
+    );
+    std::fs::write(artefacts().join("charts.html"), page).unwrap();
 }

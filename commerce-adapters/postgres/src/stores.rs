@@ -199,6 +199,11 @@ impl PgStores {
         &self.shared.pool
     }
 
+    /// The admin analytics rollups ([`commerce_analytics::AnalyticsStore`]).
+    pub fn analytics(&self) -> crate::PgAnalyticsStore {
+        crate::PgAnalyticsStore::new(self.shared.clone())
+    }
+
     /// Products, variants and categories ([`commerce_core::ports::CatalogStore`]),
     /// read from the primary: what checkout prices from.
     pub fn catalog(&self) -> PgCatalog {

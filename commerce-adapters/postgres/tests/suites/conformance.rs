@@ -205,3 +205,12 @@ mod orders {
         commerce_orders::checkout_conformance!(separate_checkout_fixture);
     }
 }
+
+async fn analytics_fixture() -> commerce_analytics::testkit::AnalyticsFixture {
+    let stores = support::fresh_stores().await;
+    commerce_analytics::testkit::AnalyticsFixture {
+        store: Arc::new(stores.analytics()),
+    }
+}
+
+commerce_analytics::analytics_store_conformance!(analytics_fixture);
