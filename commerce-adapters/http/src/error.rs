@@ -297,6 +297,10 @@ impl From<OrderError> for ApiError {
             OrderError::Cart(e) => e.into(),
             OrderError::GatewayUnavailable(e) => ApiError::unavailable(&e),
             OrderError::Backend(e) => ApiError::unavailable(&e),
+            OrderError::IdempotencyKeyReused { .. } => {
+                ApiError::new(UNPROCESSABLE, "idempotency_key_reused", message)
+            }
+            OrderError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
             other => ApiError::internal(&other),
         }
     }
