@@ -3,12 +3,24 @@
 
 use serde::{Deserialize, Serialize};
 
-use commerce_core::{CustomerId, DomainEvent, Money};
+use commerce_core::{CustomerId, DomainEvent, Money, Sku};
 
+use crate::carrier::{CarrierCode, TrackingStatus};
 use crate::id::{OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, PaymentStatus};
 use crate::model::{CancelReason, PaymentAction, ShipmentLine};
 use crate::payment::{DeclineReason, PaymentMethodKind};
+
+/// One line of a placed order as the `order.placed` event carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlacedLine {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units.
+    pub quantity: u32,
+    /// What the customer pays for the line (after discounts, with its tax).
+    pub total: Money,
+}
 
 /// Something that happened to an order. Every state transition emits one.
 ///
@@ -17,7 +29,9 @@ use crate::payment::{DeclineReason, PaymentMethodKind};
 /// `payment.voided`, `payment.refunded`, `fulfilment.partially_shipped`,
 /// `fulfilment.shipped`, `fulfilment.delivered`, `fulfilment.returned`,
 /// `payment.action_requested`, `payment.action_failing` (for admins: a capture,
-/// cancel or refund keeps failing at the gateway).
+/// cancel or refund keeps failing at the gateway),
+/// `fulfilment.out_for_delivery`, `fulfilment.exception`,
+/// `fulfilment.tracking_updated` (other scans).
 /// The aggregate is always the order (`aggregate_type` `order`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -32,6 +46,10 @@ pub enum OrderEvent {
         grand_total: Money,
         /// Units over all lines.
         units: u64,
+        /// What was ordered (analytics counts units and revenue per product from it).
+        /// Empty in events written before it existed.
+        #[serde(default)]
+        lines: Vec<PlacedLine>,
     },
     /// Payment authorized and stock sold: the order will be shipped.
     OrderConfirmed {
@@ -136,6 +154,21 @@ pub enum OrderEvent {
         /// The order.
         order_id: OrderId,
     },
+    /// A carrier reported a new scan of one of the order's parcels.
+    TrackingUpdated {
+        /// The order.
+        order_id: OrderId,
+        /// The shipment.
+        shipment_id: ShipmentId,
+        /// The carrier.
+        carrier: CarrierCode,
+        /// The parcel.
+        tracking_number: String,
+        /// What the scan says.
+        status: TrackingStatus,
+        /// The carrier's words.
+        description: String,
+    },
 }
 
 impl OrderEvent {
@@ -155,7 +188,8 @@ impl OrderEvent {
             | OrderEvent::PaymentActionRequested { order_id, .. }
             | OrderEvent::PaymentActionFailing { order_id, .. }
             | OrderEvent::Delivered { order_id }
-            | OrderEvent::Returned { order_id } => *order_id,
+            | OrderEvent::Returned { order_id }
+            | OrderEvent::TrackingUpdated { order_id, .. } => *order_id,
         }
     }
 }
@@ -181,6 +215,15 @@ impl DomainEvent for OrderEvent {
             OrderEvent::PaymentActionRequested { .. } => "payment.action_requested",
             OrderEvent::PaymentActionFailing { .. } => "payment.action_failing",
             OrderEvent::Returned { .. } => "fulfilment.returned",
+            OrderEvent::TrackingUpdated {
+                status: TrackingStatus::OutForDelivery,
+                ..
+            } => "fulfilment.out_for_delivery",
+            OrderEvent::TrackingUpdated {
+                status: TrackingStatus::Exception,
+                ..
+            } => "fulfilment.exception",
+            OrderEvent::TrackingUpdated { .. } => "fulfilment.tracking_updated",
         }
     }
     fn aggregate_type(&self) -> &'static str {

@@ -16,9 +16,11 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use commerce_core::{Address, Currency, CustomerId, Money, Sku};
+use commerce_core::{Address, Currency, CustomerId, GuestCartId, Money, Sku};
 use commerce_inventory::ReservationId;
 
+use crate::carrier::{CarrierCode, TrackingEvent, TrackingStatus};
+use crate::checkout::RequestFingerprint;
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::{IdempotencyKey, OrderId, ShipmentId};
@@ -90,8 +92,12 @@ pub struct NewOrder {
     pub payment_idempotency_key: IdempotencyKey,
     /// Reservation that will hold the stock.
     pub reservation_id: ReservationId,
-    /// Checkout key.
+    /// Checkout key (scoped to the buyer).
     pub idempotency_key: IdempotencyKey,
+    /// Fingerprint of the checkout request.
+    pub request_fingerprint: Option<RequestFingerprint>,
+    /// The guest cart of a guest order.
+    pub guest_cart: Option<GuestCartId>,
     /// When.
     pub placed_at: DateTime<Utc>,
 }
@@ -207,6 +213,8 @@ impl Order {
             },
             reservation_id: new.reservation_id,
             idempotency_key: new.idempotency_key,
+            request_fingerprint: new.request_fingerprint,
+            guest_cart: new.guest_cart,
             cancel_reason: None,
             created_at: new.placed_at,
             updated_at: new.placed_at,
@@ -217,6 +225,15 @@ impl Order {
             customer_id: order.customer_id,
             grand_total: order.totals.grand_total,
             units: order.lines.iter().map(|l| u64::from(l.quantity)).sum(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| crate::event::PlacedLine {
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                    total: l.total,
+                })
+                .collect(),
         }];
         Ok(Transitioned { order, events })
     }
@@ -671,6 +688,9 @@ impl Order {
             tracking_number,
             shipped_at: now,
             delivered_at: None,
+            carrier_code: None,
+            label_reference: None,
+            tracking: Vec::new(),
         };
         let events = vec![OrderEvent::Shipped {
             order_id: o.id,
@@ -730,6 +750,91 @@ impl Order {
         let mut o = self.changed(now);
         o.status = status;
         let events = vec![OrderEvent::OrderCompleted { order_id: o.id }];
+        Ok(Transitioned { order: o, events })
+    }
+
+    /// Records the carrier label of the latest shipment (bought through a
+    /// [`crate::carrier::Carrier`]). No event: the `Shipped` event of the shipment
+    /// already names its tracking number.
+    pub fn attach_label(
+        &self,
+        shipment_id: ShipmentId,
+        carrier: CarrierCode,
+        label_reference: String,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        let mut o = self.changed(now);
+        let shipment = o
+            .fulfilment
+            .shipments
+            .iter_mut()
+            .find(|s| s.id == shipment_id)
+            .ok_or_else(|| Error::not_found("shipment", shipment_id))?;
+        shipment.carrier_code = Some(carrier);
+        shipment.label_reference = Some(label_reference);
+        Ok(Transitioned {
+            order: o,
+            events: Vec::new(),
+        })
+    }
+
+    /// Records carrier scans of the order's parcels. A scan already recorded (same
+    /// parcel, status and time) is ignored, so a webhook delivered twice changes
+    /// nothing the second time. Each new scan emits `TrackingUpdated`; a `Delivered`
+    /// scan stamps its shipment, and when every shipment is delivered the fulfilment
+    /// moves `Shipped -> Delivered` (emitting `Delivered`) exactly once, however often
+    /// the scan arrives. An `Exception` scan is recorded on its shipment (see
+    /// [`crate::Shipment::exceptions`]). A scan of a parcel not on the order is
+    /// `NotFound`. Returns the order unchanged, with no events, when nothing is new.
+    pub fn record_tracking(
+        &self,
+        scans: &[TrackingEvent],
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        let mut o = self.clone();
+        let mut events = Vec::new();
+        for scan in scans {
+            let shipment = o
+                .fulfilment
+                .shipments
+                .iter_mut()
+                .find(|s| s.tracking_number.as_deref() == Some(scan.tracking_number.as_str()))
+                .ok_or_else(|| Error::not_found("tracking number", &scan.tracking_number))?;
+            let known = shipment.tracking.iter().any(|e| {
+                e.status == scan.status
+                    && e.occurred_at == scan.occurred_at
+                    && e.carrier == scan.carrier
+            });
+            if known {
+                continue;
+            }
+            shipment.tracking.push(scan.clone());
+            shipment.tracking.sort_by_key(|e| e.occurred_at);
+            if scan.status == TrackingStatus::Delivered {
+                shipment.delivered_at.get_or_insert(scan.occurred_at);
+            }
+            events.push(OrderEvent::TrackingUpdated {
+                order_id: o.id,
+                shipment_id: shipment.id,
+                carrier: scan.carrier,
+                tracking_number: scan.tracking_number.clone(),
+                status: scan.status,
+                description: scan.description.clone(),
+            });
+        }
+        if events.is_empty() {
+            return Ok(Transitioned::unchanged(self.clone()));
+        }
+        o.updated_at = now.max(self.updated_at);
+        let all_delivered = o
+            .fulfilment
+            .shipments
+            .iter()
+            .all(|s| s.delivered_at.is_some());
+        if all_delivered && o.fulfilment.status == FulfilmentStatus::Shipped {
+            o.fulfilment.status = o.fulfilment.status.deliver()?;
+            events.push(OrderEvent::Delivered { order_id: o.id });
+        }
         Ok(Transitioned { order: o, events })
     }
 

@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use commerce_core::{Address, Currency, CustomerId, Money, Sku};
+use commerce_core::{Address, Currency, CustomerId, GuestCartId, Money, SellerId, Sku};
 use commerce_inventory::ReservationId;
 
+use crate::carrier::{CarrierCode, RateQuote, TrackingEvent, TrackingStatus};
+use crate::checkout::RequestFingerprint;
 use crate::id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::payment::{DeclineReason, PaymentMethodSummary, PaymentReference};
@@ -40,6 +42,10 @@ pub struct OrderLine {
     pub total: Money,
     /// Amount of `total` refunded so far (sum of this line's refund allocations).
     pub refunded: Money,
+    /// Seller of the line's product, snapshotted at checkout (`None` on orders placed
+    /// before sellers were recorded).
+    #[serde(default)]
+    pub seller_id: Option<SellerId>,
 }
 
 /// The order's totals, to the minor unit.
@@ -76,6 +82,10 @@ pub struct ShippingSnapshot {
     pub name: String,
     /// Price charged (equals `OrderTotals::shipping_total`).
     pub price: Money,
+    /// The carrier's quote, when the method is a carrier option (`ups:ground`) chosen
+    /// by rate shopping; `None` for a zone/weight table method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_rate: Option<RateQuote>,
 }
 
 /// A refund: part or all of the captured payment given back, allocated exactly across
@@ -222,6 +232,29 @@ pub struct Shipment {
     pub shipped_at: DateTime<Utc>,
     /// When it was delivered.
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The carrier, when the label was bought through a [`crate::carrier::Carrier`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_code: Option<CarrierCode>,
+    /// The carrier's label reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_reference: Option<String>,
+    /// Tracking scans received so far, oldest first, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracking: Vec<TrackingEvent>,
+}
+
+impl Shipment {
+    /// The latest scan, if any.
+    pub fn last_scan(&self) -> Option<&TrackingEvent> {
+        self.tracking.iter().max_by_key(|e| e.occurred_at)
+    }
+
+    /// The delivery exceptions reported, oldest first.
+    pub fn exceptions(&self) -> impl Iterator<Item = &TrackingEvent> {
+        self.tracking
+            .iter()
+            .filter(|e| e.status == TrackingStatus::Exception)
+    }
 }
 
 /// The order's goods.
@@ -328,8 +361,17 @@ pub struct Order {
     pub fulfilment: FulfilmentState,
     /// The inventory reservation holding (then selling) the order's stock.
     pub reservation_id: ReservationId,
-    /// The checkout's idempotency key: unique across orders.
+    /// The checkout's idempotency key, scoped to the buyer
+    /// ([`IdempotencyKey::scoped`]): unique across orders.
     pub idempotency_key: IdempotencyKey,
+    /// The fingerprint of the checkout request, kept beside the key: a repeat of the
+    /// key with another request is [`crate::Error::IdempotencyKeyReused`].
+    #[serde(default)]
+    pub request_fingerprint: Option<RequestFingerprint>,
+    /// The guest cart a guest order was placed from (its holder may read the order);
+    /// `None` for a customer's order.
+    #[serde(default)]
+    pub guest_cart: Option<GuestCartId>,
     /// Why it was cancelled, when cancelled.
     pub cancel_reason: Option<CancelReason>,
     /// When it was placed.

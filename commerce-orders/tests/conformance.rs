@@ -52,3 +52,27 @@ mod checkout_store {
 
     commerce_orders::checkout_store_conformance!(separate_stores);
 }
+
+mod notify_preference_store {
+    use std::sync::Arc;
+
+    use commerce_orders::notification::{MemoryPreferenceStore, PreferenceStore};
+
+    async fn store() -> Arc<dyn PreferenceStore> {
+        Arc::new(MemoryPreferenceStore::new())
+    }
+
+    commerce_orders::preference_store_conformance!(store);
+}
+
+mod notify_delivery_log {
+    use std::sync::Arc;
+
+    use commerce_orders::notification::{DeliveryLog, MemoryDeliveryLog};
+
+    async fn log() -> Arc<dyn DeliveryLog> {
+        Arc::new(MemoryDeliveryLog::new())
+    }
+
+    commerce_orders::delivery_log_conformance!(log);
+}

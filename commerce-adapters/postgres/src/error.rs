@@ -158,6 +158,30 @@ impl PortError for commerce_orders::Error {
     }
 }
 
+impl PortError for commerce_reviews::Error {
+    fn conflict(message: String) -> Self {
+        commerce_reviews::Error::Conflict(message)
+    }
+    fn backend(error: sqlx::Error) -> Self {
+        commerce_reviews::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_reviews::Error::unavailable(error)
+    }
+}
+
+impl PortError for commerce_recommend::Error {
+    fn conflict(message: String) -> Self {
+        commerce_recommend::Error::backend(message)
+    }
+    fn backend(error: sqlx::Error) -> Self {
+        commerce_recommend::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_recommend::Error::unavailable(error)
+    }
+}
+
 /// The PostgreSQL error behind `error`, if it came from the server.
 pub(crate) fn pg_error(error: &sqlx::Error) -> Option<&sqlx::postgres::PgDatabaseError> {
     error

@@ -57,11 +57,14 @@ use crate::payment::{PaymentGateway, PaymentMethod};
 use crate::simulated::{SimulatedGateway, test_cards};
 use crate::store::OrderStore;
 
+pub mod carrier;
 pub mod checkout;
 pub mod checkout_store;
+pub mod delivery_log;
 pub mod order_store;
 pub mod payment_gateway;
 pub mod payments;
+pub mod preference_store;
 mod support;
 
 pub use support::{sample_order, unique};
@@ -328,6 +331,54 @@ macro_rules! payment_gateway_conformance {
     };
 }
 
+/// Expands to one test per [`preference_store`] check, each calling
+/// `$make_store().await` (an `async fn() -> Arc<dyn PreferenceStore>`).
+#[macro_export]
+macro_rules! preference_store_conformance {
+    ($make_store:path) => {
+        $crate::__orders_conformance_tests!($make_store, preference_store:
+            unknown_customers_get_the_defaults,
+            choices_are_stored_and_replaced,
+            transactional_mail_cannot_be_turned_off,
+            concurrent_choices_are_all_kept,
+            contact_points_are_validated_and_kept_with_choices,
+        );
+    };
+}
+
+/// Expands to one test per [`delivery_log`] check, each calling `$make_log().await`
+/// (an `async fn() -> Arc<dyn DeliveryLog>`).
+#[macro_export]
+macro_rules! delivery_log_conformance {
+    ($make_log:path) => {
+        $crate::__orders_conformance_tests!($make_log, delivery_log:
+            claim_then_sent_is_never_claimed_again,
+            concurrent_claims_have_one_winner,
+            keys_are_per_event_channel_and_recipient,
+            release_reopens_a_claim_but_not_a_sent_message,
+            stale_claims_list_unknown_outcomes,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` per
+/// [`carrier`] check, each calling `$make_fixture().await` (an
+/// `async fn() -> CarrierFixture`).
+#[macro_export]
+macro_rules! carrier_conformance {
+    ($make_fixture:path) => {
+        $crate::__orders_conformance_tests!($make_fixture, carrier:
+            rates_are_deterministic_and_sorted,
+            dimensional_weight_is_billed_and_weight_costs,
+            invalid_parcels_are_rejected,
+            tracking_numbers_are_valid_and_unique,
+            tracking_starts_at_label_and_advances_with_the_clock,
+            unknown_tracking_number_is_not_found,
+            international_quotes_cost_more,
+        );
+    };
+}
+
 /// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` per
 /// [`checkout`] check, each calling `$make_fixture().await` (an
 /// `async fn() -> CheckoutFixture` giving fresh stores).
@@ -338,7 +389,8 @@ macro_rules! checkout_conformance {
             checkout_confirms_the_order_sells_the_stock_and_clears_the_cart,
             checkout_snapshots_prices_tax_and_shipping,
             retry_with_the_same_key_returns_the_same_order_and_charges_once,
-            a_key_reused_by_another_buyer_is_a_conflict,
+            idempotency_scope_same_key_from_another_buyer_is_an_independent_checkout,
+            idempotency_scope_same_key_with_another_request_is_an_error,
             concurrent_duplicate_checkouts_make_one_order_and_one_charge,
             last_units_race_sells_exactly_the_stock,
             decline_releases_the_stock_and_cancels_with_the_reason,
@@ -358,7 +410,9 @@ macro_rules! checkout_conformance {
             cash_on_delivery_is_captured_on_delivery,
             gift_card_balance_is_charged_once_and_restored_by_refund,
             partial_refunds_are_allocated_exactly_across_lines,
-            customers_see_and_cancel_only_their_own_orders,
+            actor_customers_and_guests_see_and_cancel_only_their_own_orders,
+            actor_seller_ships_only_lines_of_their_own_products,
+            actor_checkout_takes_the_cart_and_credit_of_the_actor_only,
         );
         $crate::__orders_conformance_tests!($make_fixture, payments:
             payment_converges_when_the_capture_answer_is_lost_or_the_capture_fails,

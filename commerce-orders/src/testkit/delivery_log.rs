@@ -1,0 +1,116 @@
+//! Conformance suite of [`DeliveryLog`]: every log runs it through
+//! [`delivery_log_conformance!`](crate::delivery_log_conformance). Checks use new
+//! event ids, so a shared log is fine.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use futures::future::join_all;
+
+use commerce_core::EventId;
+
+use crate::error::Error;
+use crate::notification::{Channel, Claim, DeliveryKey, DeliveryLog, DeliveryState};
+
+fn key(channel: Channel) -> DeliveryKey {
+    DeliveryKey::new(EventId::new(), channel, "Someone@Example.com")
+}
+
+/// The first claim wins; after `mark_sent` every claim finds it sent.
+pub async fn claim_then_sent_is_never_claimed_again(log: Arc<dyn DeliveryLog>) {
+    let k = key(Channel::Email);
+    let now = Utc::now();
+    assert_eq!(log.claim(&k, now).await.unwrap(), Claim::Claimed);
+    assert!(matches!(
+        log.claim(&k, now).await.unwrap(),
+        Claim::InFlight(_)
+    ));
+    log.mark_sent(&k, Some("queue-id-1"), now).await.unwrap();
+    match log.claim(&k, now).await.unwrap() {
+        Claim::AlreadySent(r) => {
+            assert_eq!(r.state, DeliveryState::Sent);
+            assert_eq!(r.provider_id.as_deref(), Some("queue-id-1"));
+        }
+        other => panic!("expected sent, got {other:?}"),
+    }
+    // A repeated mark is a no-op.
+    log.mark_sent(&k, Some("other"), now).await.unwrap();
+    let r = log.get(&k).await.unwrap().unwrap();
+    assert_eq!(r.provider_id.as_deref(), Some("queue-id-1"));
+}
+
+/// Of many concurrent claims of one key exactly one is `Claimed`.
+pub async fn concurrent_claims_have_one_winner(log: Arc<dyn DeliveryLog>) {
+    let k = key(Channel::Sms);
+    let now = Utc::now();
+    let claims = join_all((0..16).map(|_| {
+        let log = log.clone();
+        let k = k.clone();
+        async move { log.claim(&k, now).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(claims.iter().filter(|c| **c == Claim::Claimed).count(), 1);
+}
+
+/// Keys differ by event, channel and recipient; email recipients compare without
+/// case.
+pub async fn keys_are_per_event_channel_and_recipient(log: Arc<dyn DeliveryLog>) {
+    let event = EventId::new();
+    let now = Utc::now();
+    let a = DeliveryKey::new(event, Channel::Email, "a@example.com");
+    let a_upper = DeliveryKey::new(event, Channel::Email, "A@Example.com");
+    assert_eq!(a, a_upper);
+    for k in [
+        a.clone(),
+        DeliveryKey::new(event, Channel::Email, "b@example.com"),
+        DeliveryKey::new(event, Channel::Sms, "a@example.com"),
+        DeliveryKey::new(EventId::new(), Channel::Email, "a@example.com"),
+    ] {
+        assert_eq!(log.claim(&k, now).await.unwrap(), Claim::Claimed, "{k}");
+    }
+}
+
+/// A released claim can be claimed again; a sent one cannot be released; marking an
+/// unknown key is `NotFound`.
+pub async fn release_reopens_a_claim_but_not_a_sent_message(log: Arc<dyn DeliveryLog>) {
+    let k = key(Channel::Push);
+    let now = Utc::now();
+    log.claim(&k, now).await.unwrap();
+    log.release(&k).await.unwrap();
+    assert_eq!(log.get(&k).await.unwrap(), None);
+    assert_eq!(log.claim(&k, now).await.unwrap(), Claim::Claimed);
+    log.mark_sent(&k, None, now).await.unwrap();
+    assert!(matches!(log.release(&k).await, Err(Error::Conflict(_))));
+    let unknown = key(Channel::Email);
+    log.release(&unknown).await.unwrap();
+    assert!(matches!(
+        log.mark_sent(&unknown, None, now).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+/// Claims never marked sent are listed once old enough, oldest first.
+pub async fn stale_claims_list_unknown_outcomes(log: Arc<dyn DeliveryLog>) {
+    // A time far in the past so other checks' claims on a shared log sort after.
+    let t0 = Utc::now() - Duration::days(3650);
+    let old = key(Channel::Email);
+    let older = key(Channel::Email);
+    let sent = key(Channel::Email);
+    log.claim(&older, t0).await.unwrap();
+    log.claim(&old, t0 + Duration::seconds(1)).await.unwrap();
+    log.claim(&sent, t0).await.unwrap();
+    log.mark_sent(&sent, None, t0).await.unwrap();
+    let stale = log
+        .stale_claims(t0 + Duration::seconds(1), 100)
+        .await
+        .unwrap();
+    let ours: Vec<_> = stale
+        .iter()
+        .filter(|r| [&old, &older, &sent].contains(&&r.key))
+        .map(|r| r.key.clone())
+        .collect();
+    assert_eq!(ours, vec![older.clone(), old.clone()]);
+    let stale = log.stale_claims(t0, 100).await.unwrap();
+    assert!(stale.iter().any(|r| r.key == older));
+    assert!(!stale.iter().any(|r| r.key == old));
+}
