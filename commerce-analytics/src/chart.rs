@@ -108,7 +108,14 @@ pub fn line_chart(id: &str, title: &str, series: &[Series]) -> String {
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .max()
         .unwrap_or(Decimal::ZERO);
-    let top = nice_ceiling(max);
+    let integers = series
+        .iter()
+        .all(|s| s.points.iter().all(|p| p.1.fract().is_zero()));
+    let mut top = nice_ceiling(max);
+    if integers && !(top / Decimal::from(4)).fract().is_zero() {
+        // Whole-number ticks for counts: 10 -> 12, 2 -> 4.
+        top = (top / Decimal::from(4)).ceil() * Decimal::from(4);
+    }
     let plot_w = Decimal::from(WIDTH - LEFT - RIGHT);
     let plot_h = Decimal::from(HEIGHT - TOP - BOTTOM);
     let n = days.len();
@@ -209,7 +216,7 @@ pub fn bar_chart(id: &str, title: &str, bars: &[Bar]) -> String {
     };
     let label_w: i64 = 200;
     let x0 = Decimal::from(label_w + 16);
-    let plot_w = Decimal::from(WIDTH - label_w - 16 - 120);
+    let plot_w = Decimal::from(WIDTH - label_w - 16 - 200);
     let rows = i64::try_from(bars.len().max(1)).unwrap_or(1);
     let row_h = ((HEIGHT - TOP - 16) / rows).clamp(14, 40);
     let desc = if bars.is_empty() {
@@ -307,10 +314,26 @@ pub fn funnel_chart(id: &str, title: &str, steps: &[Bar]) -> String {
     out
 }
 
-/// Revenue per day, one line per currency.
-pub fn revenue_chart(d: &Dashboard) -> String {
-    let series = per_currency(d, |f| f.revenue);
-    line_chart("revenue", "Revenue per day", &series)
+/// Revenue per day in `currency` (amounts of different currencies are never drawn
+/// on one axis).
+pub fn revenue_chart(d: &Dashboard, currency: &str) -> String {
+    let series: Vec<Series> = per_currency(d, |f| f.revenue)
+        .into_iter()
+        .filter(|s| s.name == currency)
+        .collect();
+    let series = if series.is_empty() {
+        vec![Series {
+            name: currency.to_owned(),
+            points: d.range.days().map(|day| (day, Decimal::ZERO)).collect(),
+        }]
+    } else {
+        series
+    };
+    line_chart(
+        &format!("revenue-{}", currency.to_lowercase()),
+        &format!("Revenue per day ({currency})"),
+        &series,
+    )
 }
 
 /// Orders per day, one line per currency.
@@ -342,21 +365,21 @@ fn per_currency(
     series
 }
 
-/// Top products by revenue.
-pub fn top_products_chart(d: &Dashboard) -> String {
+/// Top products by revenue in `currency`.
+pub fn top_products_chart(d: &Dashboard, currency: &str) -> String {
     bar_chart(
-        "top-products",
-        "Top products by revenue",
-        &ranked(&d.top_products),
+        &format!("top-products-{}", currency.to_lowercase()),
+        &format!("Top products by revenue ({currency})"),
+        &ranked(&d.top_products, currency),
     )
 }
 
-/// Top categories by revenue.
-pub fn top_categories_chart(d: &Dashboard) -> String {
+/// Top categories by revenue in `currency`.
+pub fn top_categories_chart(d: &Dashboard, currency: &str) -> String {
     bar_chart(
-        "top-categories",
-        "Top categories by revenue",
-        &ranked(&d.top_categories),
+        &format!("top-categories-{}", currency.to_lowercase()),
+        &format!("Top categories by revenue ({currency})"),
+        &ranked(&d.top_categories, currency),
     )
 }
 
@@ -374,9 +397,10 @@ pub fn payment_methods_chart(d: &Dashboard) -> String {
     bar_chart("payment-methods", "Payment methods", &bars)
 }
 
-fn ranked(items: &[crate::report::Ranked]) -> Vec<Bar> {
+fn ranked(items: &[crate::report::Ranked], currency: &str) -> Vec<Bar> {
     items
         .iter()
+        .filter(|r| r.currency == currency)
         .map(|r| Bar {
             label: r.label.clone(),
             value: r.revenue,
@@ -395,7 +419,7 @@ pub fn funnel(d: &Dashboard) -> String {
     };
     funnel_chart(
         "funnel",
-        "Conversion funnel",
+        &format!("Conversion funnel, {} to {}", d.range.from, d.range.to),
         &[
             step("Carts created", f.carts_created),
             step("Checkouts started", f.checkouts_started),

@@ -205,6 +205,13 @@ pub fn average_order_value(revenue: Decimal, orders: i64, currency: &str) -> Dec
     }
 }
 
+impl Dashboard {
+    /// The currencies with sales or refunds in the range, by code.
+    pub fn currencies(&self) -> Vec<String> {
+        self.summary.iter().map(|s| s.currency.clone()).collect()
+    }
+}
+
 impl Analytics {
     /// Reports over `store`.
     pub fn new(store: Arc<dyn AnalyticsStore>) -> Self {

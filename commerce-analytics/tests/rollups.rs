@@ -167,6 +167,7 @@ fn new_order(w: &World, rng: &mut Rng, currency: Currency, at: DateTime<Utc>) ->
             code: "standard".to_owned(),
             name: "Standard".to_owned(),
             price: shipping,
+            carrier_rate: None,
         },
         promotions: Vec::new(),
         payment_method: PaymentMethodSummary {
@@ -586,4 +587,90 @@ async fn analytics_reads_only_the_range_asked() {
             .unwrap()
             .checkouts_started
     );
+}
+
+/// Where test artefacts go: `$CARGO_TARGET_DIR/analytics` (or the workspace's
+/// `target/analytics`).
+fn artefacts() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("analytics");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn analytics_charts_and_csv_show_every_figure() {
+    use commerce_analytics::{Figure, chart, to_csv};
+    let w = world().await;
+    simulate(&w, 11, 120).await;
+    let store = Arc::new(MemoryAnalyticsStore::new());
+    let consumer = RollupConsumer::new(store.clone(), w.catalog.clone());
+    drain(w.outbox.as_ref(), &consumer, RunnerConfig::default())
+        .await
+        .unwrap();
+    let d = Analytics::new(store)
+        .dashboard(
+            DateRange::new(
+                NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
+            )
+            .unwrap(),
+            DashboardOptions::default(),
+        )
+        .await
+        .unwrap();
+    let usd = "USD";
+    let charts = [
+        chart::revenue_chart(&d, usd),
+        chart::orders_chart(&d),
+        chart::funnel(&d),
+        chart::top_products_chart(&d, usd),
+        chart::top_categories_chart(&d, usd),
+        chart::payment_methods_chart(&d),
+    ];
+    for svg in &charts {
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains(r#"role="img""#) && svg.contains("<title id="));
+    }
+    // Every currency has its line; every product its bar with its label.
+    for s in &d.summary {
+        assert!(charts[1].contains(&format!(">{}</text>", s.currency)));
+    }
+    assert!(charts[0].contains(">USD</text>") && !charts[0].contains(">EUR</text>"));
+    for p in d.top_products.iter().filter(|p| p.currency == usd) {
+        assert!(charts[3].contains(&p.label));
+    }
+    assert!(charts[2].contains("Orders confirmed"));
+    // JSON keeps amounts as strings.
+    let json = serde_json::to_value(&d).unwrap();
+    assert!(json["summary"][0]["revenue"].is_string());
+    // CSV: a header and one row per record.
+    for figure in Figure::ALL {
+        let csv = to_csv(&d, figure).unwrap();
+        let lines = csv.lines().count();
+        let expected = match figure {
+            Figure::Summary => d.summary.len(),
+            Figure::Daily => d.days.len(),
+            Figure::Funnel => d.funnel_days.len(),
+            Figure::TopProducts => d.top_products.len(),
+            Figure::TopCategories => d.top_categories.len(),
+            Figure::PaymentMethods => d.payment_methods.len(),
+            Figure::ReservationExpiries => d.reservation_expiries.len(),
+            Figure::LowStock => d.low_stock.len(),
+        };
+        assert_eq!(lines, expected + 1, "{figure:?}: {csv}");
+        assert_eq!(Figure::parse(figure.as_str()).unwrap(), figure);
+    }
+    assert!(
+        to_csv(&d, Figure::Daily)
+            .unwrap()
+            .starts_with("day,currency,orders,revenue,units,refunded\n")
+    );
+    let page = format!(
+        "<!doctype html><meta charset=utf-8><title>charts</title><body style=\"max-width:760px;margin:auto\">{}</body>",
+        charts.join("\n")
+    );
+    std::fs::write(artefacts().join("charts.html"), page).unwrap();
 }

@@ -29,6 +29,7 @@
 //! data, and the conformance suites of the domain crates, run against a real server,
 //! check every statement.
 
+mod analytics;
 mod batch;
 mod carts;
 mod catalog;
@@ -44,6 +45,7 @@ mod recommend;
 mod reviews;
 mod stores;
 
+pub use analytics::PgAnalyticsStore;
 pub use carts::PgCartStore;
 pub use catalog::{MAX_PAGE, PgCatalog};
 pub use checkout::PgCheckoutStore;
