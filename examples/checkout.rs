@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 use rust_decimal_macros::dec;
 
-use commerce::cart::{CartKey, CartLimits, CartStore, GuestCartId, MemoryCartStore};
+use commerce::cart::{CartKey, CartLimits, CartStore, GuestCartToken, MemoryCartStore};
 use commerce::core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce::core::ports::CatalogStore;
 use commerce::core::pricing::{DiscountKind, Promotion};
 use commerce::core::shipping::{ShippingZone, WeightTier};
 use commerce::core::{
-    Address, Clock, CountryCode, Currency, Money, Product, ProductId, ProductStatus, SellerId,
-    ShippingMethod, Sku, SystemClock, TaxClass, TaxRate, TaxTable, Variant,
+    Address, Clock, CountryCode, Currency, Money, Product, ProductStatus, SellerId, ShippingMethod,
+    Sku, SystemClock, TaxClass, TaxRate, TaxTable, Variant,
 };
 use commerce::inventory::{
     AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, StockAdjustment,
@@ -36,28 +36,15 @@ fn usd(amount: rust_decimal::Decimal) -> Result<Money> {
 
 /// A product with one variant.
 fn product(title: &str, slug: &str, sku: &str, price: Money, grams: u32) -> Result<Product> {
-    let id = ProductId::new();
-    let now = SystemClock.now();
-    Ok(Product {
-        id,
-        seller_id: SellerId::new(),
-        title: title.to_owned(),
-        slug: slug.to_owned(),
-        description: String::new(),
-        category_ids: Vec::new(),
-        status: ProductStatus::Active,
-        variants: vec![Variant {
-            sku: Sku::new(sku)?,
-            product_id: id,
-            name: String::new(),
-            price,
-            compare_at_price: None,
-            weight_grams: grams,
-            tax_class: TaxClass::standard(),
-        }],
-        created_at: now,
-        updated_at: now,
-    })
+    Ok(Product::builder(SellerId::new(), title, slug)
+        .status(ProductStatus::Active)
+        .variant(
+            Variant::builder(Sku::new(sku)?, price)
+                .name("")
+                .weight_grams(grams)
+                .tax_class(TaxClass::standard()),
+        )
+        .build()?)
 }
 
 /// US sales tax (California 7.25 %), prices exclusive of tax.
@@ -187,7 +174,7 @@ async fn main() -> Result<()> {
     }
 
     // A guest fills a cart.
-    let cart = CartKey::Guest(GuestCartId::new());
+    let cart = CartKey::guest(&GuestCartToken::generate()?);
     carts
         .add(
             &cart,

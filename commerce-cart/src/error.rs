@@ -60,6 +60,11 @@ pub enum Error {
     /// The storage backend (cart store or catalog) failed.
     #[error("backend error: {0}")]
     Backend(#[source] commerce_core::BoxError),
+    /// The backend is busy or unreachable for now (e.g. a transaction kept hitting
+    /// serialization failures or deadlocks and gave up): nothing was changed, try
+    /// again later. Never a conflict with another request.
+    #[error("unavailable, try again: {0}")]
+    Unavailable(#[source] commerce_core::BoxError),
 }
 
 impl Error {
@@ -75,6 +80,15 @@ impl Error {
     pub fn backend(e: impl Into<commerce_core::BoxError>) -> Self {
         Error::Backend(e.into())
     }
+
+    /// True when repeating the same call later may succeed ([`Error::Unavailable`]).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Pricing(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
 }
 
 /// Keeps the variants a caller acts on the same way across crates: a backend failure
@@ -85,6 +99,7 @@ impl From<commerce_core::Error> for Error {
     fn from(e: commerce_core::Error) -> Self {
         match e {
             commerce_core::Error::Backend(inner) => Error::Backend(inner),
+            commerce_core::Error::Unavailable(inner) => Error::Unavailable(inner),
             commerce_core::Error::NotFound { entity, id } => Error::NotFound { entity, id },
             commerce_core::Error::Validation { field, message } => {
                 Error::Validation { field, message }

@@ -7,16 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use commerce_core::{CustomerId, Sku};
 
-commerce_core::typed_id!(
-    /// Identifies a guest's cart (kept in a cookie or on the device).
-    GuestCartId, "guest_cart_id"
-);
+pub use commerce_core::actor::{GuestCartId, GuestCartToken};
 
 /// Default time a cart is kept after its last change: 30 days.
 pub const DEFAULT_CART_TTL: Duration = Duration::days(30);
 
-/// Whose cart: a guest's (by a random id) or a signed-in customer's (one per
-/// customer, shared by all their devices).
+/// Whose cart: a guest's (by the digest of the secret token the guest holds, see
+/// [`GuestCartToken`]) or a signed-in customer's (one per customer, shared by all
+/// their devices).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum CartKey {
@@ -24,6 +22,22 @@ pub enum CartKey {
     Guest(GuestCartId),
     /// A customer's cart.
     Customer(CustomerId),
+}
+
+impl CartKey {
+    /// The cart of a guest holding `token`.
+    pub fn guest(token: &GuestCartToken) -> Self {
+        CartKey::Guest(token.cart_id())
+    }
+
+    /// The cart `actor` acts on: a guest's cart or a customer's own; `None` for
+    /// sellers and staff, who have no cart.
+    pub fn of(actor: &commerce_core::Actor) -> Option<Self> {
+        if let Some(id) = actor.guest_cart() {
+            return Some(CartKey::Guest(id));
+        }
+        actor.customer_id().map(CartKey::Customer)
+    }
 }
 
 impl fmt::Display for CartKey {

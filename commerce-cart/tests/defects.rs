@@ -15,7 +15,8 @@ use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce_core::ports::{CatalogStore, ProductQuery};
 use commerce_core::testkit::fixtures;
 use commerce_core::{
-    Category, Currency, CustomerId, Money, Product, ProductId, Result, Sku, SkuListing,
+    Category, Currency, CustomerId, Money, Product, ProductId, Result, Seller, SellerId, Sku,
+    SkuListing,
 };
 
 /// Defect 8: add-to-cart read the quantity and wrote it back, so two devices adding
@@ -91,6 +92,21 @@ impl CatalogStore for CountingCatalog {
     async fn categories(&self) -> Result<Vec<Category>> {
         self.read();
         self.inner.categories().await
+    }
+    async fn upsert_seller(&self, seller: &Seller) -> Result<()> {
+        self.inner.upsert_seller(seller).await
+    }
+    async fn seller(&self, id: SellerId) -> Result<Option<Seller>> {
+        self.read();
+        self.inner.seller(id).await
+    }
+    async fn seller_by_slug(&self, slug: &str) -> Result<Option<Seller>> {
+        self.read();
+        self.inner.seller_by_slug(slug).await
+    }
+    async fn sellers(&self) -> Result<Vec<Seller>> {
+        self.read();
+        self.inner.sellers().await
     }
 }
 

@@ -54,6 +54,11 @@ pub enum Error {
     /// A storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// The backend is busy or unreachable for now (e.g. a transaction kept hitting
+    /// serialization failures or deadlocks and gave up): nothing was changed, try
+    /// again later. Never a conflict with another request.
+    #[error("unavailable, try again: {0}")]
+    Unavailable(#[source] BoxError),
 }
 
 impl Error {
@@ -76,6 +81,16 @@ impl Error {
     /// Wraps a backend error.
     pub fn backend(e: impl Into<BoxError>) -> Self {
         Error::Backend(e.into())
+    }
+
+    /// Wraps the reason a backend is unavailable for now ([`Error::Unavailable`]).
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        Error::Unavailable(e.into())
+    }
+
+    /// True when repeating the same call later may succeed ([`Error::Unavailable`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Unavailable(_))
     }
 }
 

@@ -5,6 +5,7 @@
 //! in the same transaction as the state change they describe.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -69,6 +70,21 @@ pub enum CatalogEvent {
         /// The new price.
         price: Money,
     },
+    /// A product stopped being sold (archived or back to draft): search removes it.
+    ProductDeactivated {
+        /// The product.
+        product_id: ProductId,
+    },
+    /// The rating aggregate of a product changed (search filters and sorts by it).
+    RatingChanged {
+        /// The product.
+        product_id: ProductId,
+        /// Visible reviews counted.
+        rating_count: u32,
+        /// Their average rating, rounded to two decimals (0 when there are none).
+        #[serde(with = "rust_decimal::serde::str")]
+        rating_average: Decimal,
+    },
 }
 
 impl DomainEvent for CatalogEvent {
@@ -76,6 +92,8 @@ impl DomainEvent for CatalogEvent {
         match self {
             CatalogEvent::ProductUpserted { .. } => "catalog.product_upserted",
             CatalogEvent::PriceChanged { .. } => "catalog.price_changed",
+            CatalogEvent::ProductDeactivated { .. } => "catalog.product_deactivated",
+            CatalogEvent::RatingChanged { .. } => "catalog.rating_changed",
         }
     }
     fn aggregate_type(&self) -> &'static str {
@@ -84,7 +102,9 @@ impl DomainEvent for CatalogEvent {
     fn aggregate_id(&self) -> String {
         match self {
             CatalogEvent::ProductUpserted { product_id }
-            | CatalogEvent::PriceChanged { product_id, .. } => product_id.to_string(),
+            | CatalogEvent::PriceChanged { product_id, .. }
+            | CatalogEvent::ProductDeactivated { product_id }
+            | CatalogEvent::RatingChanged { product_id, .. } => product_id.to_string(),
         }
     }
 }

@@ -7,24 +7,33 @@
 //!
 //! This crate does no I/O and depends on no runtime.
 
+pub mod actor;
 pub mod address;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod event;
+#[cfg(feature = "generator")]
+pub mod generator;
 pub mod id;
 pub mod memory;
 pub mod money;
 pub mod ports;
 pub mod pricing;
+pub mod search;
 pub mod shipping;
 pub mod tax;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod worker;
 
+pub use actor::{Actor, GuestCartId, GuestCartToken};
 pub use address::{Address, CountryCode, Customer, SavedAddress};
-pub use catalog::{Category, Product, ProductStatus, Seller, SkuListing, TaxClass, Variant};
+pub use catalog::{
+    Category, OptionValue, Product, ProductBuilder, ProductImage, ProductOption, ProductStatus,
+    Seller, SkuListing, TaxClass, Variant, VariantBuilder,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use event::{CatalogEvent, DomainEvent, EventEnvelope};
@@ -33,6 +42,7 @@ pub use money::{Currency, Money, Rounding};
 pub use pricing::{PriceBreakdown, PricedLine, PricingLine, PricingRequest, Promotion};
 pub use shipping::ShippingMethod;
 pub use tax::{TaxRate, TaxTable};
+pub use worker::{EventConsumer, RunnerConfig, drain, run_once};
 
 #[doc(hidden)]
 pub mod __private {

@@ -124,12 +124,39 @@ impl Rounding {
 /// The amount may carry more decimals than the currency's minor unit while a
 /// computation is in progress (a tax of 8.875 %); [`Money::round`] brings it back to
 /// the minor unit with a named strategy. Serializes as
-/// `{"amount": "12.34", "currency": "USD"}` with the amount as a string.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// `{"amount": "12.34", "currency": "USD"}` with the amount as a string;
+/// deserializing validates like [`Money::new`] (`{"amount": "1.234", "currency":
+/// "USD"}` is an error).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Money {
     #[serde(with = "rust_decimal::serde::str")]
     amount: Decimal,
     currency: Currency,
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(with = "rust_decimal::serde::str")]
+            amount: Decimal,
+            currency: Currency,
+        }
+        let raw = Raw::deserialize(d)?;
+        // The same rule as `Money::new`, keeping the amount's scale as written.
+        if raw.amount.normalize().scale() > raw.currency.minor_units() {
+            return Err(serde::de::Error::custom(format!(
+                "{} has more decimals than {} allows ({})",
+                raw.amount,
+                raw.currency,
+                raw.currency.minor_units()
+            )));
+        }
+        Ok(Money {
+            amount: raw.amount,
+            currency: raw.currency,
+        })
+    }
 }
 
 impl Money {

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::address::{Customer, SavedAddress};
-use crate::catalog::{Category, Product, ProductStatus, SkuListing};
+use crate::catalog::{Category, Product, ProductStatus, Seller, SkuListing};
 use crate::error::Result;
 use crate::event::EventEnvelope;
 use crate::id::{AddressId, CategoryId, CustomerId, ProductId, SellerId, Sku};
@@ -60,6 +60,16 @@ pub trait CatalogStore: Send + Sync {
     async fn upsert_category(&self, category: &Category) -> Result<()>;
     /// All categories (the tree is rebuilt from `parent_id`).
     async fn categories(&self) -> Result<Vec<Category>>;
+    /// Creates or replaces a seller record, its contact email stored trimmed and
+    /// lower-cased. `Conflict` when the slug belongs to another seller;
+    /// `Validation` when malformed ([`Seller::validate`]).
+    async fn upsert_seller(&self, seller: &Seller) -> Result<()>;
+    /// A seller by id.
+    async fn seller(&self, id: SellerId) -> Result<Option<Seller>>;
+    /// A seller by slug.
+    async fn seller_by_slug(&self, slug: &str) -> Result<Option<Seller>>;
+    /// All sellers, ordered by id.
+    async fn sellers(&self) -> Result<Vec<Seller>>;
 }
 
 /// Customer accounts and address books. Password hashes and sessions live with the

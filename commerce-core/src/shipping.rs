@@ -42,6 +42,32 @@ pub struct ShippingMethod {
 }
 
 impl ShippingMethod {
+    /// A method with one price for any weight, delivering to the whole of each of
+    /// `countries`, never free.
+    pub fn flat_rate(
+        code: impl Into<String>,
+        name: impl Into<String>,
+        price: Money,
+        countries: &[CountryCode],
+    ) -> Self {
+        ShippingMethod {
+            code: code.into(),
+            name: name.into(),
+            zones: countries
+                .iter()
+                .map(|c| ShippingZone {
+                    country: *c,
+                    regions: Vec::new(),
+                })
+                .collect(),
+            tiers: vec![WeightTier {
+                max_grams: None,
+                price,
+            }],
+            free_over: None,
+        }
+    }
+
     /// Whether the method delivers to `address`.
     pub fn serves(&self, address: &Address) -> bool {
         self.zones.iter().any(|z| {

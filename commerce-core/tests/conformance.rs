@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use commerce_core::memory::{
-    MemoryCatalog, MemoryCustomers, MemoryOutbox, MemoryRateLimiter, MemorySessionStore,
+    MemoryCatalog, MemoryCustomers, MemoryOutbox, MemoryRateLimiter, MemorySearch,
+    MemorySessionStore,
 };
 use commerce_core::testkit::auth::{RateLimiterFixture, SessionFixture};
 use commerce_core::testkit::catalog::CatalogFixture;
 use commerce_core::testkit::customers::CustomerFixture;
 use commerce_core::testkit::outbox::OutboxFixture;
+use commerce_core::testkit::search::SearchFixture;
 
 async fn catalog() -> CatalogFixture {
     let outbox = Arc::new(MemoryOutbox::new());
@@ -39,7 +41,15 @@ async fn limiter() -> RateLimiterFixture {
     RateLimiterFixture::new(Arc::new(MemoryRateLimiter::new()))
 }
 
+async fn search() -> SearchFixture {
+    SearchFixture {
+        search: Arc::new(MemorySearch::new()),
+        capabilities: MemorySearch::capabilities(),
+    }
+}
+
 commerce_core::catalog_store_conformance!(catalog);
+commerce_core::product_search_conformance!(search);
 commerce_core::session_store_conformance!(sessions);
 commerce_core::rate_limiter_conformance!(limiter);
 commerce_core::customer_store_conformance!(customers);

@@ -198,3 +198,24 @@ fn defect_13_tax_and_shipping_depend_on_address() {
     .unwrap_err();
     assert!(matches!(err, Error::NotServiceable(_)), "{err}");
 }
+
+/// Deserializing `Money` validates like `Money::new`: more decimals than the
+/// currency's minor unit is an error, whatever the source of the JSON.
+#[test]
+fn error_meaning_money_deserialization_validates_like_money_new() {
+    let bad: Result<commerce_core::Money, _> =
+        serde_json::from_str(r#"{"amount":"1.234","currency":"USD"}"#);
+    assert!(bad.is_err(), "{bad:?}");
+    let bad: Result<commerce_core::Money, _> =
+        serde_json::from_str(r#"{"amount":"1.5","currency":"JPY"}"#);
+    assert!(bad.is_err(), "{bad:?}");
+    let ok: commerce_core::Money =
+        serde_json::from_str(r#"{"amount":"1.230","currency":"USD"}"#).unwrap();
+    assert_eq!(
+        ok,
+        commerce_core::Money::parse("1.23", commerce_core::Currency::USD).unwrap()
+    );
+    let number: Result<commerce_core::Money, _> =
+        serde_json::from_str(r#"{"amount":1.23,"currency":"USD"}"#);
+    assert!(number.is_err(), "a JSON number is never an amount");
+}

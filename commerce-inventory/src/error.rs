@@ -50,6 +50,18 @@ pub enum Error {
     /// The storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] commerce_core::BoxError),
+    /// The backend is busy or unreachable for now (e.g. a transaction kept hitting
+    /// serialization failures or deadlocks and gave up): nothing was changed, try
+    /// again later. Never a conflict with another request.
+    #[error("unavailable, try again: {0}")]
+    Unavailable(#[source] commerce_core::BoxError),
+}
+
+impl Error {
+    /// True when repeating the same call later may succeed ([`Error::Unavailable`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Unavailable(_))
+    }
 }
 
 impl From<commerce_core::Error> for Error {
@@ -61,6 +73,7 @@ impl From<commerce_core::Error> for Error {
             commerce_core::Error::NotFound { entity, id } => Error::NotFound { entity, id },
             commerce_core::Error::Conflict(m) => Error::Conflict(m),
             commerce_core::Error::Backend(b) => Error::Backend(b),
+            commerce_core::Error::Unavailable(b) => Error::Unavailable(b),
             other => Error::Backend(Box::new(other)),
         }
     }

@@ -340,6 +340,7 @@ impl InventoryStore for MemoryInventory {
         sku: &Sku,
         location: &LocationCode,
         policy: BackorderPolicy,
+        now: DateTime<Utc>,
     ) -> Result<StockLevel> {
         let mut state = self.lock();
         let level = state
@@ -356,6 +357,8 @@ impl InventoryStore for MemoryInventory {
                 backorder: policy,
             });
         level.backorder = policy;
-        Ok(level.clone())
+        let level = level.clone();
+        self.outbox.push(envelopes(&[stock_changed(&level)], now)?);
+        Ok(level)
     }
 }

@@ -72,12 +72,14 @@ pub trait InventoryStore: Send + Sync {
     /// `InsufficientStock` and changes nothing.
     async fn adjust(&self, adjustment: &StockAdjustment, now: DateTime<Utc>) -> Result<StockLevel>;
 
-    /// Sets the backorder policy of a SKU at a location (creating the row at zero).
-    /// Stock does not change, so no event is written.
+    /// Sets the backorder policy of a SKU at a location (creating the row at zero),
+    /// and writes an `inventory.stock_changed` event stamped `now` with the level in
+    /// the same step: what can be sold changed, so caches over the level must drop it.
     async fn set_backorder_policy(
         &self,
         sku: &Sku,
         location: &LocationCode,
         policy: BackorderPolicy,
+        now: DateTime<Utc>,
     ) -> Result<StockLevel>;
 }

@@ -272,7 +272,7 @@ async fn run(ops: Vec<Op>) {
         .collect();
     for (i, sku) in skus.iter().enumerate() {
         store
-            .set_backorder_policy(sku, &location, policy(i))
+            .set_backorder_policy(sku, &location, policy(i), start())
             .await
             .unwrap();
     }

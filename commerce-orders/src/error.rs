@@ -43,6 +43,19 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A checkout idempotency key the same buyer already used for a different request
+    /// (another cart content, amount, address, shipping or payment method kind): the
+    /// old order is not returned. Use a new key for a new checkout.
+    #[error("idempotency key {key} was already used for a different checkout request")]
+    IdempotencyKeyReused {
+        /// The key as the client sent it.
+        key: String,
+    },
+    /// The actor may not do this at all (a seller or staff member checking out, a
+    /// guest paying with store credit...). Access to something owned by someone else
+    /// is [`Error::NotFound`] instead, so its existence does not leak.
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
     /// Checkout of a cart with no lines.
     #[error("the cart is empty")]
     EmptyCart,
@@ -106,7 +119,7 @@ pub enum Error {
     },
     /// Pricing, money or catalog failed (currency mismatch, not serviceable, ...).
     #[error(transparent)]
-    Core(#[from] commerce_core::Error),
+    Core(commerce_core::Error),
     /// The inventory store failed in a way not covered above.
     #[error("inventory: {0}")]
     Inventory(#[source] commerce_inventory::Error),
@@ -124,6 +137,11 @@ pub enum Error {
     /// A storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// A store is busy or unreachable for now (e.g. a transaction kept hitting
+    /// serialization failures or deadlocks and gave up): retry the same call later
+    /// (with the same idempotency key). Never means that another writer won.
+    #[error("unavailable, try again: {0}")]
+    Unavailable(#[source] BoxError),
 }
 
 impl Error {
@@ -148,9 +166,51 @@ impl Error {
         Error::Backend(e.into())
     }
 
+    /// Wraps the reason a store is unavailable for now ([`Error::Unavailable`]).
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        Error::Unavailable(e.into())
+    }
+
+    /// True when repeating the same call later may succeed: a store or the gateway
+    /// was unavailable ([`Error::Unavailable`], [`Error::GatewayUnavailable`], or one
+    /// of them inside a wrapped error).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) | Error::GatewayUnavailable(_) => true,
+            Error::Core(e) => e.is_retryable(),
+            Error::Inventory(e) => e.is_retryable(),
+            Error::Cart(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// True for a conflict with another writer or an earlier request
+    /// ([`Error::Conflict`], or a conflict of a store inside a wrapped error).
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Error::Conflict(_) => true,
+            Error::Core(commerce_core::Error::Conflict(_))
+            | Error::Inventory(commerce_inventory::Error::Conflict(_)) => true,
+            _ => false,
+        }
+    }
+
     /// Wraps a payment gateway transport error.
     pub fn gateway_unavailable(e: impl Into<BoxError>) -> Self {
         Error::GatewayUnavailable(e.into())
+    }
+}
+
+/// A core store that failed or was unavailable stays [`Error::Backend`] or
+/// [`Error::Unavailable`]; every other core error (money, pricing, conflicts) is
+/// [`Error::Core`].
+impl From<commerce_core::Error> for Error {
+    fn from(e: commerce_core::Error) -> Self {
+        match e {
+            commerce_core::Error::Backend(b) => Error::Backend(b),
+            commerce_core::Error::Unavailable(b) => Error::Unavailable(b),
+            other => Error::Core(other),
+        }
     }
 }
 
@@ -167,6 +227,7 @@ impl From<commerce_inventory::Error> for Error {
                 available,
             },
             commerce_inventory::Error::Backend(b) => Error::Backend(b),
+            commerce_inventory::Error::Unavailable(b) => Error::Unavailable(b),
             other => Error::Inventory(other),
         }
     }
@@ -179,6 +240,7 @@ impl From<commerce_cart::Error> for Error {
             commerce_cart::Error::UnknownSku { sku } => Error::NotPurchasable(sku),
             commerce_cart::Error::NotPurchasable { sku, .. } => Error::NotPurchasable(sku),
             commerce_cart::Error::Backend(b) => Error::Backend(b),
+            commerce_cart::Error::Unavailable(b) => Error::Unavailable(b),
             other => Error::Cart(other),
         }
     }

@@ -3,13 +3,24 @@
 
 use serde::{Deserialize, Serialize};
 
-use commerce_core::{CustomerId, DomainEvent, Money};
+use commerce_core::{CustomerId, DomainEvent, Money, Sku};
 
 use crate::carrier::{CarrierCode, TrackingStatus};
 use crate::id::{OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, PaymentStatus};
-use crate::model::{CancelReason, ShipmentLine};
+use crate::model::{CancelReason, PaymentAction, ShipmentLine};
 use crate::payment::{DeclineReason, PaymentMethodKind};
+
+/// One line of a placed order as the `order.placed` event carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlacedLine {
+    /// The SKU.
+    pub sku: Sku,
+    /// Units.
+    pub quantity: u32,
+    /// What the customer pays for the line (after discounts, with its tax).
+    pub total: Money,
+}
 
 /// Something that happened to an order. Every state transition emits one.
 ///
@@ -17,6 +28,8 @@ use crate::payment::{DeclineReason, PaymentMethodKind};
 /// `order.cancelled`, `payment.authorized`, `payment.failed`, `payment.captured`,
 /// `payment.voided`, `payment.refunded`, `fulfilment.partially_shipped`,
 /// `fulfilment.shipped`, `fulfilment.delivered`, `fulfilment.returned`,
+/// `payment.action_requested`, `payment.action_failing` (for admins: a capture,
+/// cancel or refund keeps failing at the gateway),
 /// `fulfilment.out_for_delivery`, `fulfilment.exception`,
 /// `fulfilment.tracking_updated` (other scans).
 /// The aggregate is always the order (`aggregate_type` `order`).
@@ -33,6 +46,10 @@ pub enum OrderEvent {
         grand_total: Money,
         /// Units over all lines.
         units: u64,
+        /// What was ordered (analytics counts units and revenue per product from it).
+        /// Empty in events written before it existed.
+        #[serde(default)]
+        lines: Vec<PlacedLine>,
     },
     /// Payment authorized and stock sold: the order will be shipped.
     OrderConfirmed {
@@ -107,6 +124,26 @@ pub enum OrderEvent {
         /// Fulfilment status after it (`partially_shipped` or `shipped`).
         status: FulfilmentStatus,
     },
+    /// A gateway call (capture, cancel, refund) was decided and recorded before it
+    /// is made; the recorded outcome follows (or the reconciliation pass finishes it).
+    PaymentActionRequested {
+        /// The order.
+        order_id: OrderId,
+        /// What is to be done.
+        action: PaymentAction,
+    },
+    /// A payment action failed again at the gateway and keeps failing: someone should
+    /// look (an authorization not captured expires at the provider).
+    PaymentActionFailing {
+        /// The order.
+        order_id: OrderId,
+        /// The action.
+        action: PaymentAction,
+        /// Attempts that failed so far.
+        attempts: u32,
+        /// The last failure.
+        error: String,
+    },
     /// Every unit was delivered.
     Delivered {
         /// The order.
@@ -148,6 +185,8 @@ impl OrderEvent {
             | OrderEvent::PaymentVoided { order_id, .. }
             | OrderEvent::PaymentRefunded { order_id, .. }
             | OrderEvent::Shipped { order_id, .. }
+            | OrderEvent::PaymentActionRequested { order_id, .. }
+            | OrderEvent::PaymentActionFailing { order_id, .. }
             | OrderEvent::Delivered { order_id }
             | OrderEvent::Returned { order_id }
             | OrderEvent::TrackingUpdated { order_id, .. } => *order_id,
@@ -173,6 +212,8 @@ impl DomainEvent for OrderEvent {
             } => "fulfilment.partially_shipped",
             OrderEvent::Shipped { .. } => "fulfilment.shipped",
             OrderEvent::Delivered { .. } => "fulfilment.delivered",
+            OrderEvent::PaymentActionRequested { .. } => "payment.action_requested",
+            OrderEvent::PaymentActionFailing { .. } => "payment.action_failing",
             OrderEvent::Returned { .. } => "fulfilment.returned",
             OrderEvent::TrackingUpdated {
                 status: TrackingStatus::OutForDelivery,

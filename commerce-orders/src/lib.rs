@@ -8,6 +8,7 @@
 //! refunds; carriers, rate shopping and tracking ([`carrier`]); the notification
 //! policy ([`notification`]).
 
+pub mod access;
 pub mod carrier;
 pub mod checkout;
 pub mod checkout_store;
@@ -30,11 +31,11 @@ pub use carrier::{
 pub use checkout::tracking::{OrderTracking, ShipmentTracking};
 pub use checkout::{
     CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
-    RecoveryOutcome, RecoveryReport,
+    RecoveryOutcome, RecoveryReport, RequestFingerprint,
 };
 pub use checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 pub use error::{Error, Result};
-pub use event::OrderEvent;
+pub use event::{OrderEvent, PlacedLine};
 pub use id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
 pub use lifecycle::{NewOrder, Transitioned};
 pub use machine::{

@@ -16,17 +16,18 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use commerce_core::{Address, Currency, CustomerId, Money, Sku};
+use commerce_core::{Address, Currency, CustomerId, GuestCartId, Money, Sku};
 use commerce_inventory::ReservationId;
 
 use crate::carrier::{CarrierCode, TrackingEvent, TrackingStatus};
+use crate::checkout::RequestFingerprint;
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::{IdempotencyKey, OrderId, ShipmentId};
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::model::{
-    CancelReason, FulfilmentState, Order, OrderLine, OrderTotals, PaymentFailure, PaymentState,
-    Refund, Shipment, ShipmentLine, ShippingSnapshot,
+    CancelReason, FulfilmentState, Order, OrderLine, OrderTotals, PaymentAction, PaymentFailure,
+    PaymentIntent, PaymentState, Refund, Shipment, ShipmentLine, ShippingSnapshot,
 };
 use crate::payment::{Authorization, Capture, Decline, PaymentMethodSummary, RefundReceipt};
 
@@ -91,8 +92,12 @@ pub struct NewOrder {
     pub payment_idempotency_key: IdempotencyKey,
     /// Reservation that will hold the stock.
     pub reservation_id: ReservationId,
-    /// Checkout key.
+    /// Checkout key (scoped to the buyer).
     pub idempotency_key: IdempotencyKey,
+    /// Fingerprint of the checkout request.
+    pub request_fingerprint: Option<RequestFingerprint>,
+    /// The guest cart of a guest order.
+    pub guest_cart: Option<GuestCartId>,
     /// When.
     pub placed_at: DateTime<Utc>,
 }
@@ -200,6 +205,7 @@ impl Order {
                 provider_reference: None,
                 refunds: Vec::new(),
                 failure: None,
+                intent: None,
             },
             fulfilment: FulfilmentState {
                 status: FulfilmentStatus::Unfulfilled,
@@ -207,6 +213,8 @@ impl Order {
             },
             reservation_id: new.reservation_id,
             idempotency_key: new.idempotency_key,
+            request_fingerprint: new.request_fingerprint,
+            guest_cart: new.guest_cart,
             cancel_reason: None,
             created_at: new.placed_at,
             updated_at: new.placed_at,
@@ -217,6 +225,15 @@ impl Order {
             customer_id: order.customer_id,
             grand_total: order.totals.grand_total,
             units: order.lines.iter().map(|l| u64::from(l.quantity)).sum(),
+            lines: order
+                .lines
+                .iter()
+                .map(|l| crate::event::PlacedLine {
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                    total: l.total,
+                })
+                .collect(),
         }];
         Ok(Transitioned { order, events })
     }
@@ -307,6 +324,24 @@ impl Order {
     /// Payment `Authorized -> Captured` with the gateway's capture (at most the
     /// authorized amount), for a `Confirmed` order. Emits `PaymentCaptured`.
     pub fn record_capture(&self, capture: &Capture, now: DateTime<Utc>) -> Result<Transitioned> {
+        if self.status != OrderStatus::Confirmed {
+            return Err(conflict(format!(
+                "order {} is {}: only confirmed orders are captured",
+                self.id,
+                self.status.as_str()
+            )));
+        }
+        self.capture_unchecked(capture, now)
+    }
+
+    /// Records a capture the gateway made whatever the order status: a cancel found
+    /// the money taken (a checkout's capture whose answer was lost) and refunds it
+    /// next. Clears a pending capture intent.
+    pub(crate) fn capture_unchecked(
+        &self,
+        capture: &Capture,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
         let status = self.payment.status.capture()?;
         if capture
             .amount
@@ -319,16 +354,15 @@ impl Order {
                 capture.amount, self.payment.authorized
             )));
         }
-        if self.status != OrderStatus::Confirmed {
-            return Err(conflict(format!(
-                "order {} is {}: only confirmed orders are captured",
-                self.id,
-                self.status.as_str()
-            )));
-        }
         let mut o = self.changed(now);
         o.payment.status = status;
         o.payment.captured = capture.amount;
+        if matches!(
+            o.payment.intent.as_ref().map(|i| &i.action),
+            Some(PaymentAction::Capture)
+        ) {
+            o.payment.intent = None;
+        }
         let events = vec![OrderEvent::PaymentCaptured {
             order_id: o.id,
             amount: capture.amount,
@@ -366,6 +400,90 @@ impl Order {
             order_id: o.id,
             amount: o.payment.authorized,
         }];
+        Ok(Transitioned { order: o, events })
+    }
+
+    /// Records that `action` is to be done at the gateway, due at `due_at` for the
+    /// reconciliation pass; call the gateway after this is stored. Emits
+    /// `PaymentActionRequested`. Asking again for the action already pending changes
+    /// nothing (no event). `Conflict` when another action is pending, or for an order
+    /// that is cancelled or completed.
+    pub fn request_payment_action(
+        &self,
+        action: PaymentAction,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        if let Some(pending) = &self.payment.intent {
+            if pending.action == action {
+                return Ok(Transitioned::unchanged(self.clone()));
+            }
+            // A cancel supersedes a capture not made yet (and refunds one made).
+            let supersedes = matches!(
+                (&pending.action, &action),
+                (PaymentAction::Capture, PaymentAction::Cancel { .. })
+            );
+            if !supersedes {
+                return Err(conflict(format!(
+                    "order {} has a pending payment {}",
+                    self.id,
+                    pending.action.name()
+                )));
+            }
+        }
+        if matches!(self.status, OrderStatus::Cancelled | OrderStatus::Completed)
+            && !matches!(action, PaymentAction::Refund { .. })
+        {
+            return Err(conflict(format!(
+                "order {} is {}",
+                self.id,
+                self.status.as_str()
+            )));
+        }
+        let mut o = self.changed(now);
+        o.payment.intent = Some(PaymentIntent {
+            action: action.clone(),
+            requested_at: now,
+            attempts: 0,
+            due_at,
+            last_error: None,
+        });
+        let events = vec![OrderEvent::PaymentActionRequested {
+            order_id: o.id,
+            action,
+        }];
+        Ok(Transitioned { order: o, events })
+    }
+
+    /// Records that the pending payment action failed at the gateway (`error`), to
+    /// be tried again at `due_at`. From the `alert_after`-th failed attempt on, emits
+    /// `PaymentActionFailing` (for admins); before, no event. `Conflict` when no
+    /// action is pending.
+    pub fn record_payment_action_failure(
+        &self,
+        error: &str,
+        due_at: DateTime<Utc>,
+        alert_after: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Transitioned> {
+        let mut o = self.changed(now);
+        let intent =
+            o.payment.intent.as_mut().ok_or_else(|| {
+                conflict(format!("order {} has no pending payment action", self.id))
+            })?;
+        intent.attempts = intent.attempts.saturating_add(1);
+        intent.due_at = due_at;
+        intent.last_error = Some(error.to_owned());
+        let events = if intent.attempts >= alert_after {
+            vec![OrderEvent::PaymentActionFailing {
+                order_id: o.id,
+                action: intent.action.clone(),
+                attempts: intent.attempts,
+                error: error.to_owned(),
+            }]
+        } else {
+            Vec::new()
+        };
         Ok(Transitioned { order: o, events })
     }
 
@@ -432,6 +550,12 @@ impl Order {
         o.totals.shipping_refunded = o.totals.shipping_refunded.checked_add(shipping)?;
         o.payment.status = status;
         o.payment.refunded = refunded;
+        if matches!(
+            o.payment.intent.as_ref().map(|i| &i.action),
+            Some(PaymentAction::Refund { idempotency_key: k, .. }) if *k == idempotency_key
+        ) {
+            o.payment.intent = None;
+        }
         let refund = Refund {
             id: crate::id::RefundId::new(),
             idempotency_key,
@@ -474,6 +598,8 @@ impl Order {
         let mut o = self.changed(now);
         o.status = status;
         o.cancel_reason = Some(reason.clone());
+        // A cancelled order holds no money: nothing is left to do at the gateway.
+        o.payment.intent = None;
         let events = vec![OrderEvent::OrderCancelled {
             order_id: o.id,
             reason,

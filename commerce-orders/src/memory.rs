@@ -175,4 +175,20 @@ impl OrderStore for MemoryOrderStore {
         stuck.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(stuck.into_iter().take(limit as usize).cloned().collect())
     }
+
+    async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Order>> {
+        let state = self.lock();
+        let mut due: Vec<(DateTime<Utc>, &Order)> = state
+            .orders
+            .values()
+            .filter_map(|o| o.payment.intent.as_ref().map(|i| (i.due_at, o)))
+            .filter(|(at, _)| *at <= now)
+            .collect();
+        due.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+        Ok(due
+            .into_iter()
+            .take(limit as usize)
+            .map(|(_, o)| o.clone())
+            .collect())
+    }
 }

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use commerce_core::{Address, Currency, CustomerId, Money, Sku};
+use commerce_core::{Address, Currency, CustomerId, GuestCartId, Money, SellerId, Sku};
 use commerce_inventory::ReservationId;
 
 use crate::carrier::{CarrierCode, RateQuote, TrackingEvent, TrackingStatus};
+use crate::checkout::RequestFingerprint;
 use crate::id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::payment::{DeclineReason, PaymentMethodSummary, PaymentReference};
@@ -41,6 +42,10 @@ pub struct OrderLine {
     pub total: Money,
     /// Amount of `total` refunded so far (sum of this line's refund allocations).
     pub refunded: Money,
+    /// Seller of the line's product, snapshotted at checkout (`None` on orders placed
+    /// before sellers were recorded).
+    #[serde(default)]
+    pub seller_id: Option<SellerId>,
 }
 
 /// The order's totals, to the minor unit.
@@ -128,6 +133,63 @@ pub struct PaymentState {
     pub refunds: Vec<Refund>,
     /// The decline, when the authorization failed.
     pub failure: Option<PaymentFailure>,
+    /// A gateway call decided and not yet seen to finish (recorded before the call,
+    /// cleared by the transition that records its outcome); the reconciliation pass
+    /// ([`crate::Checkout::reconcile`]) finishes it when it is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<PaymentIntent>,
+}
+
+/// What a [`PaymentIntent`] is to do at the gateway.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PaymentAction {
+    /// Take the whole authorization (per the capture policy).
+    Capture,
+    /// Give every cent back, whatever our record says (void a hold, refund what was
+    /// taken), then cancel the order for `reason`.
+    Cancel {
+        /// Why the order is cancelled.
+        reason: CancelReason,
+    },
+    /// Refund `amount` with `idempotency_key`.
+    Refund {
+        /// The refund's key at the gateway.
+        idempotency_key: IdempotencyKey,
+        /// Amount to give back.
+        amount: Money,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl PaymentAction {
+    /// Snake_case name: `capture`, `cancel`, `refund`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PaymentAction::Capture => "capture",
+            PaymentAction::Cancel { .. } => "cancel",
+            PaymentAction::Refund { .. } => "refund",
+        }
+    }
+}
+
+/// A payment action recorded before its gateway call (with a
+/// `payment.action_requested` event, in the same update), so that a crash or a lost
+/// answer leaves a trace the reconciliation pass follows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentIntent {
+    /// What to do.
+    pub action: PaymentAction,
+    /// When it was decided.
+    pub requested_at: DateTime<Utc>,
+    /// Gateway attempts that failed so far.
+    pub attempts: u32,
+    /// When the reconciliation pass should (re)try it.
+    pub due_at: DateTime<Utc>,
+    /// The last failure, for people.
+    pub last_error: Option<String>,
 }
 
 impl PaymentState {
@@ -299,8 +361,17 @@ pub struct Order {
     pub fulfilment: FulfilmentState,
     /// The inventory reservation holding (then selling) the order's stock.
     pub reservation_id: ReservationId,
-    /// The checkout's idempotency key: unique across orders.
+    /// The checkout's idempotency key, scoped to the buyer
+    /// ([`IdempotencyKey::scoped`]): unique across orders.
     pub idempotency_key: IdempotencyKey,
+    /// The fingerprint of the checkout request, kept beside the key: a repeat of the
+    /// key with another request is [`crate::Error::IdempotencyKeyReused`].
+    #[serde(default)]
+    pub request_fingerprint: Option<RequestFingerprint>,
+    /// The guest cart a guest order was placed from (its holder may read the order);
+    /// `None` for a customer's order.
+    #[serde(default)]
+    pub guest_cart: Option<GuestCartId>,
     /// Why it was cancelled, when cancelled.
     pub cancel_reason: Option<CancelReason>,
     /// When it was placed.

@@ -104,7 +104,8 @@ pub trait OrderStore: Send + Sync {
     /// cannot tell whether someone else's order exists.
     async fn get_for_customer(&self, id: OrderId, customer_id: CustomerId) -> Result<Order>;
 
-    /// The order placed with checkout key `key`; `None` when none.
+    /// The order stored with idempotency key `key` (checkout stores the client's key
+    /// scoped to the buyer: see [`crate::Checkout::order_by_key`]); `None` when none.
     async fn by_idempotency_key(&self, key: &IdempotencyKey) -> Result<Option<Order>>;
 
     /// Orders of `customer_id`, newest first (descending id), at most
@@ -119,4 +120,9 @@ pub trait OrderStore: Send + Sync {
     /// first (by `created_at`, then id), at most `limit`: checkouts interrupted
     /// mid-way, for the recovery pass to finish or undo.
     async fn list_recoverable(&self, older_than: DateTime<Utc>, limit: u32) -> Result<Vec<Order>>;
+
+    /// Orders with a payment action (`payment.intent`) due at `now` or before
+    /// (`intent.due_at <= now`), earliest due first (then by id), at most `limit`:
+    /// captures, cancels and refunds the reconciliation pass finishes.
+    async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Order>>;
 }

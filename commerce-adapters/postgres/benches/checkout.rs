@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Utc;
 
-use commerce_cart::{CartKey, CartLine, GuestCartId};
+use commerce_cart::{CartKey, CartLine, GuestCartToken};
 use commerce_core::ports::CatalogStore;
 use commerce_core::testkit::fixtures::{product, standard_shipping, us_address, us_tax_table, usd};
 use commerce_core::{Currency, Sku, SystemClock};
@@ -53,7 +53,7 @@ async fn prebuilt_carts(
     let mut names = Vec::with_capacity(count);
     let mut docs = Vec::with_capacity(count);
     for i in 0..count {
-        let key = CartKey::Guest(GuestCartId::new());
+        let key = CartKey::guest(&GuestCartToken::generate().expect("random guest token"));
         let mut cart_lines: Vec<CartLine> = (0..lines)
             .map(|k| CartLine {
                 sku: skus[(i * 7 + k * 13) % skus.len()].clone(),

@@ -6,11 +6,13 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 
 use commerce_core::ports::{CatalogStore, ProductQuery};
 use commerce_core::{
-    CatalogEvent, Category, CategoryId, DomainEvent, Error, Money, Product, ProductId,
-    ProductStatus, Result, SellerId, Sku, SkuListing, TaxClass, Variant,
+    CatalogEvent, Category, CategoryId, DomainEvent, Error, Money, OptionValue, Product, ProductId,
+    ProductImage, ProductOption, ProductStatus, Result, Seller, SellerId, Sku, SkuListing,
+    TaxClass, Variant,
 };
 
 use crate::convert::{currency, money};
@@ -26,9 +28,16 @@ const CATEGORY_TREE_LOCK: i64 = 0x636f_6d6d_6361_7431;
 
 /// Products, variants and categories. Writes append their catalog events to the
 /// outbox in the same transaction.
+///
+/// Writes always go to the primary. Reads go to the primary for
+/// [`PgStores::catalog`](crate::PgStores::catalog) (what checkout prices from) and to
+/// the read replica, when one is configured, for
+/// [`PgStores::browse_catalog`](crate::PgStores::browse_catalog).
 #[derive(Clone)]
 pub struct PgCatalog {
     shared: Shared,
+    /// The pool reads run on: the primary's, or the read replica's.
+    reads: sqlx::PgPool,
 }
 
 impl std::fmt::Debug for PgCatalog {
@@ -56,51 +65,58 @@ fn parse_status(name: &str) -> Result<ProductStatus> {
     }
 }
 
-fn check_slug(slug: &str) -> Result<()> {
-    if slug.is_empty()
-        || !slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(Error::validation(
-            "slug",
-            "must be lower-case ASCII letters, digits and '-'",
-        ));
-    }
-    Ok(())
-}
-
 fn variant_from_row(row: &PgRow) -> Result<Variant> {
     let cur = currency(row.try_get("currency").map_err(Error::backend)?)?;
     let compare_at: Option<Decimal> = row.try_get("compare_at_price").map_err(Error::backend)?;
     let weight: i64 = row.try_get("weight_grams").map_err(Error::backend)?;
-    Ok(Variant {
-        sku: Sku::new(row.try_get::<String, _>("sku").map_err(Error::backend)?)?,
-        product_id: ProductId::from_uuid(row.try_get("product_id").map_err(Error::backend)?),
-        name: row.try_get("name").map_err(Error::backend)?,
-        price: money(row.try_get("price").map_err(Error::backend)?, cur),
-        compare_at_price: compare_at.map(|a| money(a, cur)),
-        weight_grams: u32::try_from(weight)
-            .map_err(|_| Error::backend(format!("weight {weight} out of range in storage")))?,
-        tax_class: TaxClass(row.try_get("tax_class").map_err(Error::backend)?),
-    })
+    let mut variant = Variant::builder(
+        Sku::new(row.try_get::<String, _>("sku").map_err(Error::backend)?)?,
+        money(row.try_get("price").map_err(Error::backend)?, cur),
+    )
+    .build(ProductId::from_uuid(
+        row.try_get("product_id").map_err(Error::backend)?,
+    ));
+    variant.name = row.try_get("name").map_err(Error::backend)?;
+    variant.compare_at_price = compare_at.map(|a| money(a, cur));
+    variant.weight_grams = u32::try_from(weight)
+        .map_err(|_| Error::backend(format!("weight {weight} out of range in storage")))?;
+    variant.tax_class = TaxClass(row.try_get("tax_class").map_err(Error::backend)?);
+    variant.options = row
+        .try_get::<Json<Vec<OptionValue>>, _>("options")
+        .map_err(Error::backend)?
+        .0;
+    Ok(variant)
 }
 
 fn product_from_row(row: &PgRow, variants: Vec<Variant>) -> Result<Product> {
     let categories: Vec<uuid::Uuid> = row.try_get("category_ids").map_err(Error::backend)?;
     let status: String = row.try_get("status").map_err(Error::backend)?;
-    Ok(Product {
-        id: ProductId::from_uuid(row.try_get("id").map_err(Error::backend)?),
-        seller_id: SellerId::from_uuid(row.try_get("seller_id").map_err(Error::backend)?),
-        title: row.try_get("title").map_err(Error::backend)?,
-        slug: row.try_get("slug").map_err(Error::backend)?,
-        description: row.try_get("description").map_err(Error::backend)?,
-        category_ids: categories.into_iter().map(CategoryId::from_uuid).collect(),
-        status: parse_status(&status)?,
-        variants,
-        created_at: row.try_get("created_at").map_err(Error::backend)?,
-        updated_at: row.try_get("updated_at").map_err(Error::backend)?,
-    })
+    let mut product = Product::builder(
+        SellerId::from_uuid(row.try_get("seller_id").map_err(Error::backend)?),
+        row.try_get::<String, _>("title").map_err(Error::backend)?,
+        row.try_get::<String, _>("slug").map_err(Error::backend)?,
+    )
+    .id(ProductId::from_uuid(
+        row.try_get("id").map_err(Error::backend)?,
+    ))
+    .status(parse_status(&status)?)
+    .created_at(row.try_get("created_at").map_err(Error::backend)?)
+    .updated_at(row.try_get("updated_at").map_err(Error::backend)?)
+    .build_unchecked();
+    product.description = row.try_get("description").map_err(Error::backend)?;
+    product.category_ids = categories.into_iter().map(CategoryId::from_uuid).collect();
+    product.brand = row.try_get("brand").map_err(Error::backend)?;
+    product.tags = row.try_get("tags").map_err(Error::backend)?;
+    product.images = row
+        .try_get::<Json<Vec<ProductImage>>, _>("images")
+        .map_err(Error::backend)?
+        .0;
+    product.options = row
+        .try_get::<Json<Vec<ProductOption>>, _>("options")
+        .map_err(Error::backend)?
+        .0;
+    product.variants = variants;
+    Ok(product)
 }
 
 fn conflict_or_backend(
@@ -114,8 +130,16 @@ fn conflict_or_backend(
 }
 
 impl PgCatalog {
+    /// A catalog reading from the primary.
     pub(crate) fn new(shared: Shared) -> Self {
-        PgCatalog { shared }
+        let reads = shared.pool.clone();
+        PgCatalog { shared, reads }
+    }
+
+    /// A catalog reading from the read replica (the primary when none is configured).
+    pub(crate) fn lagging(shared: Shared) -> Self {
+        let reads = shared.lagging_reads.clone();
+        PgCatalog { shared, reads }
     }
 
     /// Loads the products of `rows` (product rows) with their variants, in row order.
@@ -132,7 +156,7 @@ impl PgCatalog {
             "SELECT * FROM commerce.variants WHERE product_id = ANY ($1) ORDER BY product_id, position",
         )
         .bind(&ids)
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         let mut by_product: HashMap<ProductId, Vec<Variant>> = HashMap::new();
@@ -173,13 +197,15 @@ impl PgCatalog {
             product.category_ids.iter().map(|c| c.as_uuid()).collect();
         sqlx::query(
             "INSERT INTO commerce.products
-                 (id, seller_id, title, slug, description, category_ids, status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 (id, seller_id, title, slug, description, category_ids, status, created_at,
+                  updated_at, brand, tags, images, options)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (id) DO UPDATE SET
                  seller_id = EXCLUDED.seller_id, title = EXCLUDED.title, slug = EXCLUDED.slug,
                  description = EXCLUDED.description, category_ids = EXCLUDED.category_ids,
                  status = EXCLUDED.status, created_at = EXCLUDED.created_at,
-                 updated_at = EXCLUDED.updated_at",
+                 updated_at = EXCLUDED.updated_at, brand = EXCLUDED.brand,
+                 tags = EXCLUDED.tags, images = EXCLUDED.images, options = EXCLUDED.options",
         )
         .bind(product.id.as_uuid())
         .bind(product.seller_id.as_uuid())
@@ -190,6 +216,10 @@ impl PgCatalog {
         .bind(status_name(product.status))
         .bind(product.created_at)
         .bind(product.updated_at)
+        .bind(&product.brand)
+        .bind(&product.tags)
+        .bind(Json(&product.images))
+        .bind(Json(&product.options))
         .execute(&mut *tx)
         .await
         .map_err(|e| {
@@ -232,17 +262,23 @@ impl PgCatalog {
             .iter()
             .map(|v| v.tax_class.0.as_str())
             .collect();
+        let options: Vec<Json<&Vec<OptionValue>>> =
+            product.variants.iter().map(|v| Json(&v.options)).collect();
         let written = sqlx::query(
             "INSERT INTO commerce.variants
-                 (sku, product_id, position, name, price, currency, compare_at_price, weight_grams, tax_class)
-             SELECT v.sku, $1, v.n, v.name, v.price, v.currency, v.compare_at, v.weight, v.tax_class
+                 (sku, product_id, position, name, price, currency, compare_at_price, weight_grams,
+                  tax_class, options)
+             SELECT v.sku, $1, v.n, v.name, v.price, v.currency, v.compare_at, v.weight,
+                    v.tax_class, v.options
                FROM unnest($2::text[], $3::text[], $4::numeric[], $5::text[], $6::numeric[],
-                           $7::bigint[], $8::text[])
-                    WITH ORDINALITY AS v (sku, name, price, currency, compare_at, weight, tax_class, n)
+                           $7::bigint[], $8::text[], $9::jsonb[])
+                    WITH ORDINALITY
+                    AS v (sku, name, price, currency, compare_at, weight, tax_class, options, n)
              ON CONFLICT (sku) DO UPDATE SET
                  position = EXCLUDED.position, name = EXCLUDED.name, price = EXCLUDED.price,
                  currency = EXCLUDED.currency, compare_at_price = EXCLUDED.compare_at_price,
-                 weight_grams = EXCLUDED.weight_grams, tax_class = EXCLUDED.tax_class
+                 weight_grams = EXCLUDED.weight_grams, tax_class = EXCLUDED.tax_class,
+                 options = EXCLUDED.options
              WHERE variants.product_id = EXCLUDED.product_id",
         )
         .bind(product.id.as_uuid())
@@ -253,6 +289,7 @@ impl PgCatalog {
         .bind(&compare)
         .bind(&weights)
         .bind(&classes)
+        .bind(&options)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -402,7 +439,7 @@ impl CatalogStore for PgCatalog {
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
         let rows = sqlx::query("SELECT * FROM commerce.products WHERE id = $1")
             .bind(id.as_uuid())
-            .fetch_all(&self.shared.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(Error::from_db)?;
         Ok(self.with_variants(rows).await?.pop())
@@ -411,7 +448,7 @@ impl CatalogStore for PgCatalog {
     async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>> {
         let rows = sqlx::query("SELECT * FROM commerce.products WHERE slug = $1")
             .bind(slug)
-            .fetch_all(&self.shared.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(Error::from_db)?;
         Ok(self.with_variants(rows).await?.pop())
@@ -435,7 +472,7 @@ impl CatalogStore for PgCatalog {
         .bind(query.status.map(status_name))
         .bind(query.after.map(|a| a.as_uuid()))
         .bind(i64::from(query.limit.min(MAX_PAGE)))
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         self.with_variants(rows).await
@@ -452,7 +489,7 @@ impl CatalogStore for PgCatalog {
               WHERE v.sku = ANY ($1)",
         )
         .bind(&codes)
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         let mut found: HashMap<Sku, SkuListing> = HashMap::with_capacity(rows.len());
@@ -492,7 +529,7 @@ impl CatalogStore for PgCatalog {
         if category.name.trim().is_empty() {
             return Err(Error::validation("name", "must not be empty"));
         }
-        check_slug(&category.slug)?;
+        commerce_core::catalog::rules::check_slug("slug", &category.slug)?;
         retrying("upsert category", move || {
             self.try_upsert_category(category)
         })
@@ -502,7 +539,7 @@ impl CatalogStore for PgCatalog {
     async fn categories(&self) -> Result<Vec<Category>> {
         let rows: Vec<(uuid::Uuid, Option<uuid::Uuid>, String, String)> =
             sqlx::query_as("SELECT id, parent_id, name, slug FROM commerce.categories ORDER BY id")
-                .fetch_all(&self.shared.pool)
+                .fetch_all(&self.reads)
                 .await
                 .map_err(Error::from_db)?;
         Ok(rows
@@ -515,4 +552,66 @@ impl CatalogStore for PgCatalog {
             })
             .collect())
     }
+
+    async fn upsert_seller(&self, seller: &Seller) -> Result<()> {
+        let mut seller = seller.clone();
+        seller.contact_email = commerce_core::address::normalize_email(&seller.contact_email);
+        seller.validate()?;
+        sqlx::query(
+            "INSERT INTO commerce.sellers (id, name, slug, contact_email) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET
+                 name = EXCLUDED.name, slug = EXCLUDED.slug, contact_email = EXCLUDED.contact_email",
+        )
+        .bind(seller.id.as_uuid())
+        .bind(&seller.name)
+        .bind(&seller.slug)
+        .bind(&seller.contact_email)
+        .execute(&self.shared.pool)
+        .await
+        .map_err(|e| match unique_violation(&e) {
+            Some("sellers_slug_key") => {
+                Error::Conflict(format!("seller slug {} is taken", seller.slug))
+            }
+            _ => Error::from_db(e),
+        })?;
+        Ok(())
+    }
+
+    async fn seller(&self, id: SellerId) -> Result<Option<Seller>> {
+        let row: Option<SellerRow> = sqlx::query_as(
+            "SELECT id, name, slug, contact_email FROM commerce.sellers WHERE id = $1",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        Ok(row.map(seller_from_row))
+    }
+
+    async fn seller_by_slug(&self, slug: &str) -> Result<Option<Seller>> {
+        let row: Option<SellerRow> = sqlx::query_as(
+            "SELECT id, name, slug, contact_email FROM commerce.sellers WHERE slug = $1",
+        )
+        .bind(slug)
+        .fetch_optional(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        Ok(row.map(seller_from_row))
+    }
+
+    async fn sellers(&self) -> Result<Vec<Seller>> {
+        let rows: Vec<SellerRow> = sqlx::query_as(
+            "SELECT id, name, slug, contact_email FROM commerce.sellers ORDER BY id",
+        )
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        Ok(rows.into_iter().map(seller_from_row).collect())
+    }
+}
+
+type SellerRow = (uuid::Uuid, String, String, String);
+
+fn seller_from_row((id, name, slug, contact_email): SellerRow) -> Seller {
+    Seller::new(SellerId::from_uuid(id), name, slug, contact_email)
 }

@@ -7,14 +7,15 @@
 //! - a unique violation is a `Conflict` naming the constraint;
 //! - a serialization failure or a deadlock aborts the transaction, which is retried
 //!   from the start up to [`MAX_ATTEMPTS`] times with a short jittered backoff, then
-//!   reported as a `Conflict` (the caller may retry later);
+//!   reported as `Unavailable` (retryable: nothing was written; never a `Conflict`,
+//!   which would tell the caller another writer won);
 //! - anything else (connection lost, pool timeout, ...) is `Backend`.
 
 use std::future::Future;
 use std::time::Duration;
 
 /// How many times a transaction that hit a serialization failure or a deadlock is
-/// tried in all before the store gives up with a `Conflict`.
+/// tried in all before the store gives up with `Unavailable`.
 pub const MAX_ATTEMPTS: u32 = 8;
 
 /// SQLSTATE raised by the inventory functions on a shortage (detail: JSON
@@ -84,6 +85,8 @@ pub(crate) trait PortError: Sized {
     fn conflict(message: String) -> Self;
     /// A failure of the database.
     fn backend(error: sqlx::Error) -> Self;
+    /// The database stayed too busy to finish the operation (retries exhausted).
+    fn unavailable(error: GaveUp) -> Self;
 
     /// Maps a non-transient database error.
     fn from_db(error: sqlx::Error) -> Self {
@@ -94,12 +97,26 @@ pub(crate) trait PortError: Sized {
     }
 }
 
+/// Why a transaction was given up: it hit concurrent transactions (serialization
+/// failures, deadlocks) on every attempt. The last database error is the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: gave up after {attempts} attempts that hit concurrent transactions; retry later")]
+pub struct GaveUp {
+    what: String,
+    attempts: u32,
+    #[source]
+    last: sqlx::Error,
+}
+
 impl PortError for commerce_core::Error {
     fn conflict(message: String) -> Self {
         commerce_core::Error::Conflict(message)
     }
     fn backend(error: sqlx::Error) -> Self {
         commerce_core::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_core::Error::Unavailable(Box::new(error))
     }
 }
 
@@ -110,16 +127,22 @@ impl PortError for commerce_inventory::Error {
     fn backend(error: sqlx::Error) -> Self {
         commerce_inventory::Error::Backend(Box::new(error))
     }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_inventory::Error::Unavailable(Box::new(error))
+    }
 }
 
 impl PortError for commerce_cart::Error {
     fn conflict(message: String) -> Self {
         // Carts have no conflict variant: every change is applied under a row lock,
-        // so only an exhausted retry of a deadlock lands here.
+        // so only a unique violation of a bug lands here.
         commerce_cart::Error::Backend(message.into())
     }
     fn backend(error: sqlx::Error) -> Self {
         commerce_cart::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_cart::Error::Unavailable(Box::new(error))
     }
 }
 
@@ -129,6 +152,33 @@ impl PortError for commerce_orders::Error {
     }
     fn backend(error: sqlx::Error) -> Self {
         commerce_orders::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_orders::Error::Unavailable(Box::new(error))
+    }
+}
+
+impl PortError for commerce_reviews::Error {
+    fn conflict(message: String) -> Self {
+        commerce_reviews::Error::Conflict(message)
+    }
+    fn backend(error: sqlx::Error) -> Self {
+        commerce_reviews::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_reviews::Error::unavailable(error)
+    }
+}
+
+impl PortError for commerce_recommend::Error {
+    fn conflict(message: String) -> Self {
+        commerce_recommend::Error::backend(message)
+    }
+    fn backend(error: sqlx::Error) -> Self {
+        commerce_recommend::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_recommend::Error::unavailable(error)
     }
 }
 
@@ -172,10 +222,11 @@ where
             Err(Failure::Domain(e)) => return Err(e),
             Err(Failure::Db(e)) if is_transient(&e) => {
                 if attempt >= MAX_ATTEMPTS {
-                    return Err(E::conflict(format!(
-                        "{what}: gave up after {MAX_ATTEMPTS} attempts that hit \
-                         concurrent transactions ({e}); retry later"
-                    )));
+                    return Err(E::unavailable(GaveUp {
+                        what: what.to_owned(),
+                        attempts: attempt,
+                        last: e,
+                    }));
                 }
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;

@@ -470,6 +470,7 @@ impl InventoryStore for PgInventory {
         sku: &Sku,
         location: &LocationCode,
         policy: BackorderPolicy,
+        now: DateTime<Utc>,
     ) -> Result<StockLevel> {
         let limit = match policy {
             BackorderPolicy::Deny => None,
@@ -477,14 +478,27 @@ impl InventoryStore for PgInventory {
         };
         let row = retrying("set backorder policy", move || async move {
             sqlx::query(
-                "INSERT INTO commerce.stock_levels (location, sku, backorder_limit)
-                 VALUES ($1, $2, $3)
-                 ON CONFLICT (location, sku) DO UPDATE SET backorder_limit = EXCLUDED.backorder_limit
-                 RETURNING *",
+                "WITH level AS (
+                     INSERT INTO commerce.stock_levels (location, sku, backorder_limit)
+                     VALUES ($1, $2, $3)
+                     ON CONFLICT (location, sku) DO UPDATE SET backorder_limit = EXCLUDED.backorder_limit
+                     RETURNING *
+                 ), event AS (
+                     INSERT INTO commerce.outbox
+                         (event_id, topic, aggregate_type, aggregate_id, occurred_at, payload)
+                     SELECT commerce.uuid_v7(), 'inventory.stock_changed', 'sku', l.sku, $4,
+                            jsonb_build_object('type', 'stock_changed', 'sku', l.sku,
+                                               'location', l.location, 'on_hand', l.on_hand,
+                                               'reserved', l.reserved,
+                                               'backordered', l.backordered)
+                       FROM level l
+                 )
+                 SELECT * FROM level",
             )
             .bind(&location.0)
             .bind(sku.as_str())
             .bind(limit)
+            .bind(now)
             .fetch_one(&self.shared.pool)
             .await
             .map_err(Failure::<Error>::Db)

@@ -5,7 +5,9 @@
 //! carts ([`commerce_cart::CartStore`]), orders with their payment records and
 //! idempotency keys ([`commerce_orders::OrderStore`]), and the checkout steps that
 //! change orders and stock together, each one transaction
-//! ([`commerce_orders::CheckoutStore`]).
+//! ([`commerce_orders::CheckoutStore`]), and reviews with their rating aggregates
+//! ([`commerce_reviews::ReviewStore`]), and the recommendation tables
+//! ([`commerce_recommend::RecommendStore`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), commerce_postgres::Error> {
@@ -27,6 +29,7 @@
 //! data, and the conformance suites of the domain crates, run against a real server,
 //! check every statement.
 
+mod analytics;
 mod batch;
 mod carts;
 mod catalog;
@@ -37,8 +40,11 @@ pub mod error;
 mod inventory;
 mod orders;
 mod outbox;
+mod recommend;
+mod reviews;
 mod stores;
 
+pub use analytics::PgAnalyticsStore;
 pub use carts::PgCartStore;
 pub use catalog::{MAX_PAGE, PgCatalog};
 pub use checkout::PgCheckoutStore;
@@ -47,6 +53,8 @@ pub use error::{Error, Result};
 pub use inventory::PgInventory;
 pub use orders::PgOrderStore;
 pub use outbox::{MAX_CLAIM, PgOutbox};
+pub use recommend::PgRecommendStore;
+pub use reviews::PgReviewStore;
 pub use stores::{DEFAULT_MAX_CONNECTIONS, MIGRATIONS_TABLE, PgStores, ReserveBatching, SCHEMA};
 
 /// The pool type the stores use (re-exported so callers need no direct sqlx

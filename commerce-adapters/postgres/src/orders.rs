@@ -520,4 +520,21 @@ impl OrderStore for PgOrderStore {
         .map_err(Error::from_db)?;
         rows.iter().map(order_from_row).collect()
     }
+
+    /// Uses `payment_action_due_at`, which a trigger derives from the document
+    /// (migration `0020_payment_actions.sql`).
+    async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Order>> {
+        let rows = sqlx::query(
+            "SELECT version, document FROM commerce.orders
+              WHERE payment_action_due_at <= $1
+              ORDER BY payment_action_due_at, id
+              LIMIT $2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        rows.iter().map(order_from_row).collect()
+    }
 }

@@ -236,7 +236,7 @@ impl RedisCartStore {
     }
 }
 
-/// Parses the text of a [`CartKey`] (`guest:<uuid>` or `customer:<uuid>`).
+/// Parses the text of a [`CartKey`] (`guest:<token digest hex>` or `customer:<uuid>`).
 fn parse_cart_key(text: &str) -> Option<CartKey> {
     let (kind, id) = text.split_once(':')?;
     match kind {
@@ -394,9 +394,12 @@ mod tests {
 
     #[test]
     fn cart_keys_parse_back() {
-        let g = CartKey::Guest(GuestCartId::new());
+        let token = commerce_cart::GuestCartToken::generate().unwrap();
+        let g = CartKey::guest(&token);
         let c = CartKey::Customer(CustomerId::new());
         assert_eq!(parse_cart_key(&g.to_string()), Some(g));
+        // guest_token_: the Redis key holds the digest, never the token.
+        assert!(!g.to_string().contains(token.as_str()));
         assert_eq!(parse_cart_key(&c.to_string()), Some(c));
         assert_eq!(parse_cart_key("admin:x"), None);
         assert_eq!(parse_cart_key("guest"), None);

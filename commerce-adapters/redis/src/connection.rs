@@ -6,7 +6,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisFuture, Value};
+use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value};
 
 use crate::error::Result;
 
@@ -75,11 +75,50 @@ impl From<ClusterConnection> for RedisConnection {
     }
 }
 
+/// How many times a single cluster command answered with a redirection the client
+/// could not follow is sent again (see [`RedisConnection`]'s `ConnectionLike`).
+const CLUSTER_REDIRECT_RESENDS: u32 = 8;
+
+/// True for the replies that prove the server did not run the command: a
+/// redirection (`ASK`, `MOVED`) or `TRYAGAIN` (keys of one command split by a slot
+/// being migrated).
+fn not_run_redirect(e: &RedisError) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Server(
+            ServerErrorKind::Ask | ServerErrorKind::Moved | ServerErrorKind::TryAgain
+        )
+    )
+}
+
+/// Sends one command on a cluster connection, sending it again when it comes back
+/// with a redirection the client gave up on.
+///
+/// The `redis` crate follows `ASK` by sending `ASKING` and then the command as two
+/// separate requests on a multiplexed connection, so another task's command can take
+/// the one-shot `ASKING` flag in between; the command is then answered `MOVED` back to
+/// the source, which answers `ASK` again, until the client's retries run out (seen
+/// with 8 tasks writing one cart while its slot migrates: `tests/cluster_failover.rs`).
+/// A redirection means the command did not run, so sending it again is safe even for
+/// a non-idempotent script; a short pause lets the racing commands drain.
+async fn cluster_command(conn: &mut ClusterConnection, cmd: &Cmd) -> redis::RedisResult<Value> {
+    let mut attempt = 0;
+    loop {
+        match conn.req_packed_command(cmd).await {
+            Err(e) if attempt < CLUSTER_REDIRECT_RESENDS && not_run_redirect(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl ConnectionLike for RedisConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             RedisConnection::Single(c) => c.req_packed_command(cmd),
-            RedisConnection::Cluster(c) => c.req_packed_command(cmd),
+            RedisConnection::Cluster(c) => Box::pin(cluster_command(c, cmd)),
         }
     }
 

@@ -113,7 +113,7 @@ impl std::fmt::Display for KeyPrefix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use commerce_cart::GuestCartId;
+    use commerce_cart::GuestCartToken;
 
     #[test]
     fn prefixes_are_validated() {
@@ -127,7 +127,7 @@ mod tests {
     #[test]
     fn a_carts_keys_share_its_hash_tag() {
         let p = KeyPrefix::new("t").unwrap();
-        let key = CartKey::Guest(GuestCartId::new());
+        let key = CartKey::guest(&GuestCartToken::generate().expect("random guest token"));
         let tag = format!("{{{key}}}");
         assert!(p.cart(&key).contains(&tag));
         assert!(p.cart_merging(&key).contains(&tag));

@@ -6,11 +6,11 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 
-use crate::catalog::{Category, Product, SkuListing};
+use crate::catalog::{Category, Product, Seller, SkuListing};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::event::{CatalogEvent, DomainEvent, EventEnvelope};
-use crate::id::{CategoryId, ProductId, Sku};
+use crate::id::{CategoryId, ProductId, SellerId, Sku};
 use crate::memory::outbox::MemoryOutbox;
 use crate::money::Money;
 use crate::ports::{CatalogStore, ProductQuery};
@@ -28,6 +28,8 @@ struct State {
     skus: HashMap<Sku, ProductId>,
     /// Categories by id.
     categories: BTreeMap<CategoryId, Category>,
+    /// Sellers by id.
+    sellers: BTreeMap<SellerId, Seller>,
 }
 
 /// The in-memory [`CatalogStore`]. Writes push [`CatalogEvent`]s to the shared
@@ -73,20 +75,6 @@ impl MemoryCatalog {
         let now = self.clock.now();
         events.iter().map(|e| e.envelope(now)).collect()
     }
-}
-
-fn check_slug(field: &'static str, slug: &str) -> Result<()> {
-    if slug.is_empty()
-        || !slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(Error::validation(
-            field,
-            "must be lower-case ASCII letters, digits and '-'",
-        ));
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -257,7 +245,7 @@ impl CatalogStore for MemoryCatalog {
         if category.name.trim().is_empty() {
             return Err(Error::validation("name", "must not be empty"));
         }
-        check_slug("slug", &category.slug)?;
+        crate::catalog::rules::check_slug("slug", &category.slug)?;
         let mut state = self.write();
         if state
             .categories
@@ -296,5 +284,41 @@ impl CatalogStore for MemoryCatalog {
 
     async fn categories(&self) -> Result<Vec<Category>> {
         Ok(self.read().categories.values().cloned().collect())
+    }
+
+    async fn upsert_seller(&self, seller: &Seller) -> Result<()> {
+        let mut seller = seller.clone();
+        seller.contact_email = crate::address::normalize_email(&seller.contact_email);
+        seller.validate()?;
+        let mut state = self.write();
+        if state
+            .sellers
+            .values()
+            .any(|s| s.slug == seller.slug && s.id != seller.id)
+        {
+            return Err(Error::Conflict(format!(
+                "seller slug {} is taken",
+                seller.slug
+            )));
+        }
+        state.sellers.insert(seller.id, seller);
+        Ok(())
+    }
+
+    async fn seller(&self, id: SellerId) -> Result<Option<Seller>> {
+        Ok(self.read().sellers.get(&id).cloned())
+    }
+
+    async fn seller_by_slug(&self, slug: &str) -> Result<Option<Seller>> {
+        Ok(self
+            .read()
+            .sellers
+            .values()
+            .find(|s| s.slug == slug)
+            .cloned())
+    }
+
+    async fn sellers(&self) -> Result<Vec<Seller>> {
+        Ok(self.read().sellers.values().cloned().collect())
     }
 }

@@ -5,8 +5,10 @@ mod auth;
 mod catalog;
 mod customers;
 mod outbox;
+mod search;
 
 pub use auth::*;
 pub use catalog::*;
 pub use customers::*;
 pub use outbox::*;
+pub use search::*;

@@ -9,13 +9,15 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 
-use crate::catalog::{Category, ProductStatus};
+use crate::catalog::{Category, OptionValue, ProductImage, ProductStatus};
 use crate::error::Error;
 use crate::event::{CatalogEvent, EventEnvelope};
 use crate::id::{CategoryId, ProductId, SellerId};
 use crate::money::Currency;
 use crate::ports::{CatalogStore, Outbox, ProductQuery};
-use crate::testkit::fixtures::{category, eur, product, product_with_variants, sku, usd, variant};
+use crate::testkit::fixtures::{
+    category, described_product, eur, product, product_with_variants, seller, sku, usd, variant,
+};
 use crate::testkit::support::drain;
 
 /// What every catalog check gets: a fresh, empty catalog and the outbox its events
@@ -473,6 +475,135 @@ pub async fn concurrent_slug_race_has_one_winner(fx: CatalogFixture) {
     );
 }
 
+/// Brand, tags, images (with their positions and stored order), options and
+/// variant option values read back exactly, by id, by slug, in lists and in
+/// listings.
+pub async fn descriptors_round_trip(fx: CatalogFixture) {
+    let p = described_product("described");
+    fx.store.upsert_product(&p).await.expect("upsert");
+    assert_eq!(fx.store.product(p.id).await.expect("read"), Some(p.clone()));
+    assert_eq!(
+        fx.store.product_by_slug("described").await.expect("read"),
+        Some(p.clone())
+    );
+    assert_eq!(
+        fx.store.list_products(&page(10)).await.expect("list"),
+        vec![p.clone()]
+    );
+    let listings = fx
+        .store
+        .listings(&[p.variants[1].sku.clone()])
+        .await
+        .expect("listings");
+    assert_eq!(listings[0].variant.option("size"), Some("M"));
+    let first = p.images_in_order()[0].clone();
+    assert_eq!(first.url, "https://img.example.com/front.jpg");
+    // Changing descriptors replaces them.
+    let mut changed = p.clone();
+    changed.brand = None;
+    changed.tags = vec!["winter".into()];
+    changed.images = vec![ProductImage::new("products/only.jpg", "", 0)];
+    fx.store.upsert_product(&changed).await.expect("upsert");
+    assert_eq!(fx.store.product(p.id).await.expect("read"), Some(changed));
+}
+
+/// Malformed descriptors are `Validation` errors and write nothing: duplicate
+/// tags, an empty brand, an image URL with white space or another scheme, an
+/// option value outside the option, a variant missing an option, two variants with
+/// the same options.
+pub async fn malformed_descriptors_are_rejected(fx: CatalogFixture) {
+    let good = described_product("bad-descriptors");
+    let mut cases = Vec::new();
+    let mut p = good.clone();
+    p.tags = vec!["a".into(), "a".into()];
+    cases.push(p);
+    let mut p = good.clone();
+    p.brand = Some("  ".into());
+    cases.push(p);
+    let mut p = good.clone();
+    p.images = vec![ProductImage::new("products/a b.jpg", "", 0)];
+    cases.push(p);
+    let mut p = good.clone();
+    p.images = vec![ProductImage::new("javascript://x", "", 0)];
+    cases.push(p);
+    let mut p = good.clone();
+    p.variants[0].options[0] = OptionValue::new("size", "XXL");
+    cases.push(p);
+    let mut p = good.clone();
+    p.variants[0].options.pop();
+    cases.push(p);
+    let mut p = good.clone();
+    p.variants[1].options = p.variants[0].options.clone();
+    cases.push(p);
+    for case in cases {
+        let err = fx.store.upsert_product(&case).await.expect_err("rejected");
+        assert!(
+            matches!(err, Error::Validation { .. }),
+            "{err:?} for {case:?}"
+        );
+    }
+    assert_eq!(fx.store.product(good.id).await.expect("read"), None);
+    assert!(catalog_events(&fx).await.is_empty());
+}
+
+/// Seller records read back by id and slug with the contact email normalized;
+/// `sellers` lists them by id; a slug of another seller is a `Conflict`; a bad
+/// email or slug is a `Validation` error; an upsert replaces the record.
+pub async fn sellers_round_trip(fx: CatalogFixture) {
+    let mut a = seller("north-shop");
+    a.contact_email = "  Sales@North.Example ".into();
+    let b = seller("south-shop");
+    fx.store.upsert_seller(&a).await.expect("upsert a");
+    fx.store.upsert_seller(&b).await.expect("upsert b");
+    let read = fx.store.seller(a.id).await.expect("read").expect("a");
+    assert_eq!(read.contact_email, "sales@north.example");
+    assert_eq!(read.name, "north-shop");
+    assert_eq!(
+        fx.store.seller_by_slug("south-shop").await.expect("read"),
+        Some(b.clone())
+    );
+    assert_eq!(fx.store.seller(SellerId::new()).await.expect("read"), None);
+    assert_eq!(fx.store.seller_by_slug("nobody").await.expect("read"), None);
+    let mut ids = vec![a.id, b.id];
+    ids.sort();
+    let listed: Vec<SellerId> = fx
+        .store
+        .sellers()
+        .await
+        .expect("list")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, ids);
+    let mut thief = seller("north-shop");
+    thief.name = "Thief".into();
+    assert!(matches!(
+        fx.store.upsert_seller(&thief).await,
+        Err(Error::Conflict(_))
+    ));
+    let mut bad = seller("bad-email");
+    bad.contact_email = "no-at-sign".into();
+    assert!(matches!(
+        fx.store.upsert_seller(&bad).await,
+        Err(Error::Validation { .. })
+    ));
+    let mut bad = seller("x");
+    bad.slug = "Not A Slug".into();
+    assert!(matches!(
+        fx.store.upsert_seller(&bad).await,
+        Err(Error::Validation { .. })
+    ));
+    let mut renamed = b.clone();
+    renamed.name = "South Shop Ltd".into();
+    renamed.slug = "south".into();
+    fx.store.upsert_seller(&renamed).await.expect("rename");
+    assert_eq!(fx.store.seller(b.id).await.expect("read"), Some(renamed));
+    assert_eq!(
+        fx.store.seller_by_slug("south-shop").await.expect("read"),
+        None
+    );
+}
+
 /// Runs every catalog check against a backend: one tokio test per check.
 ///
 /// `make` is the path of an `async fn() -> CatalogFixture` returning a fresh, empty
@@ -513,6 +644,9 @@ macro_rules! catalog_store_conformance {
                 category_parent_cycle_is_rejected,
                 concurrent_upserts_all_land,
                 concurrent_slug_race_has_one_winner,
+                descriptors_round_trip,
+                malformed_descriptors_are_rejected,
+                sellers_round_trip,
             );
         }
     };

@@ -11,7 +11,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
 
 use crate::address::{Address, CountryCode, Customer, SavedAddress};
-use crate::catalog::{Category, Product, ProductStatus, SkuListing, TaxClass, Variant};
+use crate::catalog::{
+    Category, Product, ProductImage, ProductStatus, Seller, SkuListing, TaxClass, Variant,
+};
 use crate::event::EventEnvelope;
 use crate::id::{AddressId, CategoryId, CustomerId, EventId, ProductId, SellerId, Sku};
 use crate::money::{Currency, Money, Rounding};
@@ -83,6 +85,7 @@ pub fn variant(product_id: ProductId, sku_code: &str, price: Money) -> Variant {
         compare_at_price: None,
         weight_grams: DEFAULT_WEIGHT_GRAMS,
         tax_class: TaxClass::standard(),
+        options: Vec::new(),
     }
 }
 
@@ -103,6 +106,10 @@ pub fn product_with_variants(slug: &str, variants: &[(&str, Money)]) -> Product 
         description: String::new(),
         category_ids: Vec::new(),
         status: ProductStatus::Active,
+        brand: None,
+        tags: Vec::new(),
+        images: Vec::new(),
+        options: Vec::new(),
         variants: variants
             .iter()
             .map(|(code, price)| variant(id, code, *price))
@@ -303,6 +310,44 @@ pub fn category(slug: &str, parent_id: Option<CategoryId>) -> Category {
         name: slug.to_owned(),
         slug: slug.to_owned(),
     }
+}
+
+/// A product with every descriptor set: brand, two tags, two images (given out of
+/// order), options `size` (S, M) and `colour` (red) and one variant per size.
+pub fn described_product(slug: &str) -> Product {
+    let sku_s = format!("{}-S", slug.to_uppercase());
+    let sku_m = format!("{}-M", slug.to_uppercase());
+    let mut p = Product::builder(SellerId::new(), format!("Product {slug}"), slug)
+        .status(ProductStatus::Active)
+        .brand("Acme Ünïcode")
+        .tag("cotton")
+        .tag("summer")
+        .option("size", ["S", "M"])
+        .option("colour", ["red"])
+        .variant(
+            Variant::builder(sku(&sku_s), usd("10.00"))
+                .option("size", "S")
+                .option("colour", "red"),
+        )
+        .variant(
+            Variant::builder(sku(&sku_m), usd("11.00"))
+                .option("size", "M")
+                .option("colour", "red")
+                .weight_grams(DEFAULT_WEIGHT_GRAMS),
+        )
+        .created_at(fixed_time())
+        .build_unchecked();
+    p.images = vec![
+        ProductImage::new("https://img.example.com/front.jpg", "Front view", 0),
+        ProductImage::new("products/back.jpg", "Back view", 1),
+    ];
+    p.images.reverse();
+    p
+}
+
+/// A seller record with a new id, name = slug, contact `<slug>@example.com`.
+pub fn seller(slug: &str) -> Seller {
+    Seller::new(SellerId::new(), slug, slug, format!("{slug}@example.com"))
 }
 
 /// An event envelope with a new id, aggregate `test`/`aggregate_id`, payload

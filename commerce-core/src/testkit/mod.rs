@@ -6,7 +6,8 @@
 //!
 //! - [`crate::catalog_store_conformance!`] runs [`catalog`],
 //! - [`crate::customer_store_conformance!`] runs [`customers`],
-//! - [`crate::outbox_conformance!`] runs [`outbox`].
+//! - [`crate::outbox_conformance!`] runs [`outbox`],
+//! - [`crate::product_search_conformance!`] runs [`search`].
 //!
 //! Each macro takes the path of an `async fn() -> Fixture` that returns a fresh,
 //! isolated store, and expands to a module of
@@ -21,7 +22,9 @@ pub mod auth;
 pub mod catalog;
 pub mod customers;
 pub mod fixtures;
+pub mod guard;
 pub mod outbox;
+pub mod search;
 pub mod support;
 
 /// Expands to one tokio test per check: `$crate::testkit::$module::$check(make().await)`.

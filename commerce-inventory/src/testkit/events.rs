@@ -141,3 +141,27 @@ pub async fn failed_operations_write_no_events(f: InventoryFixture) {
     let after = events_about(&*f.outbox, &skus, &[sold.id]).await.len();
     assert_eq!(after, before, "a failed call wrote events");
 }
+
+/// Setting a backorder policy writes a `StockChanged` event with the level, stamped
+/// with the call's `now`, so caches of displayed availability drop the level.
+pub async fn set_backorder_policy_writes_a_stock_changed_event(f: InventoryFixture) {
+    let skus = unique_skus(1);
+    let a = &skus[0];
+    receive(&*f.store, a, 4).await;
+    f.store
+        .set_backorder_policy(
+            a,
+            &here(),
+            crate::model::BackorderPolicy::Allow { limit: 2 },
+            at(7),
+        )
+        .await
+        .unwrap();
+    let events = events_about(&*f.outbox, &skus, &[]).await;
+    let last = events.last().unwrap();
+    assert_eq!(last.0.topic, "inventory.stock_changed");
+    assert_eq!(
+        (last.0.occurred_at, last.1.clone()),
+        (at(7), stock_changed(a, 4, 0))
+    );
+}

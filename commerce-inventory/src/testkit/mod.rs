@@ -110,6 +110,7 @@ macro_rules! inventory_store_conformance {
             set_backorder_policy_creates_row,
             stock_levels_reads_many_skus_at_once,
             stock_changes_write_stock_changed_events,
+            set_backorder_policy_writes_a_stock_changed_event,
             reservation_end_writes_reservation_finished_event,
             failed_operations_write_no_events,
         );

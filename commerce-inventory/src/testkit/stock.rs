@@ -106,7 +106,7 @@ pub async fn adjust_cannot_take_on_hand_below_zero(f: InventoryFixture) {
 
     // Backorders never make on_hand negative either.
     f.store
-        .set_backorder_policy(b, &here(), BackorderPolicy::Allow { limit: 10 })
+        .set_backorder_policy(b, &here(), BackorderPolicy::Allow { limit: 10 }, t0())
         .await
         .unwrap();
     receive(&*f.store, b, 2).await;
@@ -174,7 +174,7 @@ pub async fn backorder_allow_reserves_up_to_limit(f: InventoryFixture) {
 
     let level = f
         .store
-        .set_backorder_policy(a, &here(), BackorderPolicy::Allow { limit: 3 })
+        .set_backorder_policy(a, &here(), BackorderPolicy::Allow { limit: 3 }, t0())
         .await
         .unwrap();
     assert_eq!(level.backorder, BackorderPolicy::Allow { limit: 3 });
@@ -247,7 +247,7 @@ pub async fn set_backorder_policy_creates_row(f: InventoryFixture) {
     let policy = BackorderPolicy::Allow { limit: 7 };
     let level = f
         .store
-        .set_backorder_policy(a, &here(), policy)
+        .set_backorder_policy(a, &here(), policy, t0())
         .await
         .unwrap();
     let expected = StockLevel {
@@ -264,7 +264,7 @@ pub async fn set_backorder_policy_creates_row(f: InventoryFixture) {
     receive(&*f.store, a, 3).await;
     let level = f
         .store
-        .set_backorder_policy(a, &here(), BackorderPolicy::Deny)
+        .set_backorder_policy(a, &here(), BackorderPolicy::Deny, t0())
         .await
         .unwrap();
     assert_eq!((level.on_hand, level.backorder), (3, BackorderPolicy::Deny));

@@ -3,9 +3,8 @@
 use chrono::Duration;
 use serde::Deserialize;
 
-use commerce_cart::CartKey;
 use commerce_core::pricing::Promotion;
-use commerce_core::{Address, Currency, CustomerId, Money, ShippingMethod, TaxTable};
+use commerce_core::{Address, Currency, Money, ShippingMethod, TaxTable};
 use commerce_inventory::{DEFAULT_RESERVATION_TTL, LocationCode};
 
 use crate::error::{Error, Result};
@@ -21,6 +20,62 @@ pub enum CapturePolicy {
     OnConfirm,
     /// At the first shipment.
     OnShipment,
+}
+
+/// How failed gateway calls of recorded payment actions (capture, cancel, refund) are
+/// retried by the reconciliation pass.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PaymentRetry {
+    /// Delay before the first retry; doubled after each failed attempt.
+    pub first_delay: Duration,
+    /// Longest delay between attempts.
+    pub max_delay: Duration,
+    /// From this many failed attempts on, each failure emits
+    /// `payment.action_failing` (an event for admins).
+    pub alert_after: u32,
+}
+
+impl Default for PaymentRetry {
+    /// 30 seconds, doubling up to 1 hour; alert from the 3rd failure.
+    fn default() -> Self {
+        PaymentRetry {
+            first_delay: Duration::seconds(30),
+            max_delay: Duration::hours(1),
+            alert_after: 3,
+        }
+    }
+}
+
+impl PaymentRetry {
+    /// The delay after `failed` failed attempts: `first_delay * 2^failed`, at most
+    /// `max_delay` (never overflows).
+    pub fn delay(&self, failed: u32) -> Duration {
+        let factor = 1i32.checked_shl(failed.min(30)).unwrap_or(i32::MAX);
+        self.first_delay
+            .checked_mul(factor)
+            .map_or(self.max_delay, |d| d.min(self.max_delay))
+    }
+}
+
+/// `now + d`, or a `Validation` error naming `field` when the sum leaves the
+/// calendar (a configuration with a huge duration never panics).
+pub(crate) fn after(
+    now: chrono::DateTime<chrono::Utc>,
+    d: Duration,
+    field: &'static str,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    now.checked_add_signed(d)
+        .ok_or_else(|| Error::validation(field, format!("{d} from {now} is out of range")))
+}
+
+/// `now - d`, or a `Validation` error naming `field` (see [`after`]).
+pub(crate) fn before(
+    now: chrono::DateTime<chrono::Utc>,
+    d: Duration,
+    field: &'static str,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    now.checked_sub_signed(d)
+        .ok_or_else(|| Error::validation(field, format!("{d} before {now} is out of range")))
 }
 
 /// Limits a checkout must respect.
@@ -73,6 +128,20 @@ pub struct CheckoutConfig {
     pub recovery_grace: Duration,
     /// Orders handled per batch of the recovery pass.
     pub recovery_batch: u32,
+    /// How failed captures, cancels and refunds are retried (default
+    /// [`PaymentRetry::default`]).
+    #[serde(default)]
+    pub payment_retry: PaymentRetry,
+    /// With [`CapturePolicy::OnShipment`], how long after confirmation an
+    /// authorization not yet captured by a shipment is captured anyway by the
+    /// reconciliation pass, before it expires at the provider (default 6 days;
+    /// providers typically hold for 7).
+    #[serde(default = "default_authorization_window")]
+    pub authorization_window: Duration,
+}
+
+fn default_authorization_window() -> Duration {
+    Duration::days(6)
 }
 
 impl CheckoutConfig {
@@ -90,6 +159,8 @@ impl CheckoutConfig {
             capture: CapturePolicy::default(),
             recovery_grace: Duration::minutes(2),
             recovery_batch: 100,
+            payment_retry: PaymentRetry::default(),
+            authorization_window: default_authorization_window(),
         }
     }
 
@@ -108,51 +179,80 @@ impl CheckoutConfig {
     }
 }
 
-/// A request to turn a cart into an order.
+/// A request to turn the acting buyer's cart into an order: what a buyer sends.
+///
+/// Whose cart and whose order are not part of it: they come from the
+/// [`Actor`](commerce_core::Actor) passed to [`Checkout::checkout`](super::Checkout::checkout)
+/// (a guest's cart token, or the signed-in customer), never from a request body.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct CheckoutRequest {
     /// Chosen by the client once per checkout attempt and sent again on every retry:
-    /// the same key always gives the same order and at most one charge.
+    /// the same key from the same buyer with the same request always gives the same
+    /// order and at most one charge. Keys are scoped to the buyer: the same key from
+    /// another buyer is another checkout.
     pub idempotency_key: IdempotencyKey,
-    /// The cart to buy.
-    pub cart: CartKey,
-    /// The signed-in customer; `None` for a guest. A customer cart can only be
-    /// checked out by its customer.
-    pub customer_id: Option<CustomerId>,
     /// Contact email.
     pub email: String,
     /// Where the goods go (decides tax and shipping).
     pub shipping_address: Address,
     /// Where the invoice goes; `None` for the shipping address.
+    #[serde(default)]
     pub billing_address: Option<Address>,
     /// Code of the shipping method.
     pub shipping_method: String,
     /// How to pay.
     pub payment_method: PaymentMethod,
     /// Promotion codes entered.
+    #[serde(default)]
     pub promo_codes: Vec<String>,
 }
 
 impl CheckoutRequest {
+    /// A request with no billing address (the shipping address is used) and no
+    /// promotion code.
+    pub fn new(
+        idempotency_key: IdempotencyKey,
+        email: impl Into<String>,
+        shipping_address: Address,
+        shipping_method: impl Into<String>,
+        payment_method: PaymentMethod,
+    ) -> Self {
+        CheckoutRequest {
+            idempotency_key,
+            email: email.into(),
+            shipping_address,
+            billing_address: None,
+            shipping_method: shipping_method.into(),
+            payment_method,
+            promo_codes: Vec::new(),
+        }
+    }
+
+    /// With this billing address.
+    #[must_use]
+    pub fn with_billing_address(mut self, address: Address) -> Self {
+        self.billing_address = Some(address);
+        self
+    }
+
+    /// With this promotion code added.
+    #[must_use]
+    pub fn with_promo_code(mut self, code: impl Into<String>) -> Self {
+        self.promo_codes.push(code.into());
+        self
+    }
+
     /// Checks what can be checked without I/O; returns the normalised email.
     pub(crate) fn validate(&self) -> Result<String> {
-        let email = self.email.trim().to_lowercase();
-        let well_formed = email.len() <= 254
-            && email
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-            && !email.chars().any(char::is_whitespace);
-        if !well_formed {
-            return Err(Error::validation("email", "is not an email address"));
+        // The one email rule of the project (registration applies it too).
+        let email = commerce_core::address::normalize_email(&self.email);
+        if commerce_core::address::check_email(&email).is_err() {
+            return Err(Error::validation("email", "must look like name@domain"));
         }
         self.shipping_address.validate()?;
         if let Some(b) = &self.billing_address {
             b.validate()?;
-        }
-        if let CartKey::Customer(owner) = self.cart
-            && self.customer_id != Some(owner)
-        {
-            return Err(Error::not_found("cart", self.cart));
         }
         Ok(email)
     }

@@ -29,6 +29,8 @@
 
 mod after_sales;
 mod config;
+mod fingerprint;
+mod payments;
 mod recovery;
 pub mod tracking;
 
@@ -36,25 +38,29 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use commerce_cart::CartStore;
 use commerce_cart::pricing::{PricingContext, price_cart};
+use commerce_cart::{CartKey, CartStore};
 use commerce_core::ports::CatalogStore;
 use commerce_core::pricing::Promotion;
-use commerce_core::{Clock, DomainEvent, EventEnvelope, Money};
+use commerce_core::{Actor, Clock, CustomerId, DomainEvent, EventEnvelope, GuestCartId, Money};
 use commerce_inventory::{
     InventoryStore, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
 };
 
-pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest};
+pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest, PaymentRetry};
+pub use fingerprint::RequestFingerprint;
+pub use payments::ReconcileReport;
 pub use recovery::{RecoveryOutcome, RecoveryReport};
+
+use config::after;
 
 use crate::checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
-use crate::id::OrderId;
+use crate::id::{IdempotencyKey, OrderId};
 use crate::lifecycle::{NewOrder, Transitioned};
 use crate::machine::{OrderStatus, PaymentStatus};
-use crate::model::{CancelReason, Order, OrderLine, OrderTotals, ShippingSnapshot};
+use crate::model::{CancelReason, Order, OrderLine, OrderTotals, PaymentAction, ShippingSnapshot};
 use crate::payment::{
     Authorization, AuthorizeOutcome, AuthorizeRequest, Decline, PaymentGateway, PaymentMethod,
 };
@@ -108,6 +114,44 @@ pub(crate) fn envelopes(events: &[OrderEvent], now: DateTime<Utc>) -> Result<Vec
         .iter()
         .map(|e| e.envelope(now).map_err(Error::from))
         .collect()
+}
+
+/// Who is buying, from the actor: their cart, their scope of idempotency keys.
+struct Buyer {
+    cart: CartKey,
+    customer_id: Option<CustomerId>,
+    guest_cart: Option<GuestCartId>,
+    /// The request's key scoped to this buyer (what the order is stored under).
+    key: IdempotencyKey,
+}
+
+impl Buyer {
+    /// The buyer `actor` is: a guest (their cart) or a customer (their own cart).
+    /// Sellers and staff have no cart; a guest cannot pay with store credit.
+    fn of(actor: &Actor, request: &CheckoutRequest) -> Result<Self> {
+        let cart =
+            CartKey::of(actor).ok_or(Error::Forbidden("only guests and customers check out"))?;
+        let customer_id = actor.customer_id();
+        if customer_id.is_none() && request.payment_method == PaymentMethod::StoreCredit {
+            return Err(Error::Forbidden("store credit needs a signed-in customer"));
+        }
+        Ok(Buyer {
+            cart,
+            customer_id,
+            guest_cart: actor.guest_cart(),
+            key: Self::scoped_key(cart, &request.idempotency_key)?,
+        })
+    }
+
+    /// `key` in the scope of the buyer of `cart`.
+    fn scoped_key(cart: CartKey, key: &IdempotencyKey) -> Result<IdempotencyKey> {
+        let scope = match cart {
+            // 128 bits of the digest: as unguessable as the token it comes from.
+            CartKey::Guest(id) => format!("g-{}", id.to_string().get(..32).unwrap_or_default()),
+            CartKey::Customer(id) => format!("c-{}", id.as_uuid().simple()),
+        };
+        key.scoped(&scope)
+    }
 }
 
 /// A number for people: the last eight hex digits of the (random part of the) id.
@@ -164,70 +208,97 @@ impl Checkout {
         &self.orders
     }
 
-    /// Turns the cart into a confirmed order, idempotently.
+    /// Turns the cart of `actor` (a guest's cart, or a customer's own) into a
+    /// confirmed order, idempotently.
     ///
-    /// The same `idempotency_key` always gives the same order and at most one charge:
-    /// a retry after success returns the order; a retry while the first attempt is
-    /// still running (or crashed mid-way) returns the order as it is (`PendingPayment`
-    /// until the attempt or the recovery pass finishes it); a retry after a failed
-    /// attempt returns the same [`Error::CheckoutFailed`].
+    /// The idempotency key is scoped to the buyer: the same key from another buyer is
+    /// an independent checkout, never their order. From the same buyer, the same key
+    /// with the same request (cart content, amount, addresses, shipping method,
+    /// payment method kind, email, promotion codes) always gives the same order and at
+    /// most one charge: a retry after success returns the order; a retry while the
+    /// first attempt is still running (or crashed mid-way) returns the order as it is
+    /// (`PendingPayment` until the attempt or the recovery pass finishes it); a retry
+    /// after a failed attempt returns the same [`Error::CheckoutFailed`]. The same key
+    /// with another request is [`Error::IdempotencyKeyReused`].
     ///
-    /// Errors before an order exists: `Validation`, `EmptyCart`,
+    /// Errors before an order exists: `Forbidden` (a seller or staff member has no
+    /// cart; a guest cannot pay with store credit), `Validation`, `EmptyCart`,
     /// `UnknownShippingMethod`, `UnknownPromotion`, `NotPurchasable`,
     /// `LimitExceeded`, `Core` (pricing: destination not served, currency...).
     /// After: `CheckoutFailed` (cancelled: out of stock, declined), or
     /// `GatewayUnavailable` / `Backend` (the order stays pending for recovery).
-    pub async fn checkout(&self, request: &CheckoutRequest) -> Result<Order> {
-        self.run(request, None).await
+    pub async fn checkout(&self, actor: &Actor, request: &CheckoutRequest) -> Result<Order> {
+        self.run(actor, request, None).await
+    }
+
+    /// The order `actor` placed with checkout key `key` (as the client sent it), as
+    /// it is now; `None` when none. For a client that lost the answer of a checkout.
+    pub async fn order_by_key(&self, actor: &Actor, key: &IdempotencyKey) -> Result<Option<Order>> {
+        let Some(cart) = CartKey::of(actor) else {
+            return Ok(None);
+        };
+        self.orders
+            .by_idempotency_key(&Buyer::scoped_key(cart, key)?)
+            .await
     }
 
     /// Runs a checkout that "crashes" right after `step`: returns the order as it is
     /// then, leaving the rest to [`Checkout::recover`]. For recovery tests.
     pub async fn checkout_interrupted(
         &self,
+        actor: &Actor,
         request: &CheckoutRequest,
         step: CheckoutStep,
     ) -> Result<Order> {
-        self.run(request, Some(step)).await
+        self.run(actor, request, Some(step)).await
     }
 
-    async fn run(&self, request: &CheckoutRequest, stop: Option<CheckoutStep>) -> Result<Order> {
+    async fn run(
+        &self,
+        actor: &Actor,
+        request: &CheckoutRequest,
+        stop: Option<CheckoutStep>,
+    ) -> Result<Order> {
+        let buyer = Buyer::of(actor, request)?;
         let email = request.validate()?;
+        let request_digest = fingerprint::request_digest(request, &email)?;
         // No lookup by key first: the place step answers a repeated key with the
         // existing order (and reserves nothing for it).
-        let placed = match self.place(request, email.clone()).await {
+        let placed = match self.place(&buyer, request, email, &request_digest).await {
             Ok(placed) => placed,
             Err(e) => {
                 // A retry after the cart was cleared (or changed) cannot be priced:
                 // the order of the key, if any, is the answer.
-                return match self
-                    .orders
-                    .by_idempotency_key(&request.idempotency_key)
-                    .await?
-                {
-                    Some(existing) => Self::existing_for(request, &email, existing),
+                return match self.orders.by_idempotency_key(&buyer.key).await? {
+                    Some(existing) => Self::existing_for(request, &request_digest, None, existing),
                     None => Err(e),
                 };
             }
+        };
+        let cart_digest = placed
+            .order
+            .request_fingerprint
+            .as_ref()
+            .map(|f| f.cart.clone());
+        let repeat = |existing: Order| {
+            Self::existing_for(request, &request_digest, cart_digest.as_deref(), existing)
         };
         let events = envelopes(&placed.events, placed.order.created_at)?;
         if stop == Some(CheckoutStep::Placed) {
             return match self.orders.create(&placed.order, &events).await? {
                 CreateOutcome::Created(order) => Ok(order),
-                CreateOutcome::Existing(existing) => Self::existing_for(request, &email, existing),
+                CreateOutcome::Existing(existing) => repeat(existing),
             };
         }
         let now = self.clock.now();
-        let reservation = self.reserve_request(&placed.order, now);
+        let reservation = self.reserve_request(&placed.order, now)?;
         let order = match self
             .steps
             .place_and_reserve(&placed.order, &events, &reservation, now)
             .await?
         {
             PlaceOutcome::Placed(order) => order,
-            PlaceOutcome::Existing(existing) => {
-                return Self::existing_for(request, &email, existing);
-            }
+            PlaceOutcome::Existing(existing) => return repeat(existing),
             PlaceOutcome::Rejected(cancelled) => return Err(Self::rejection(cancelled)),
         };
         if stop == Some(CheckoutStep::Reserved) {
@@ -242,11 +313,15 @@ impl Checkout {
         if stop == Some(CheckoutStep::Authorized) {
             return Ok(order);
         }
-        let young = self.clock.now() + self.config.recovery_grace < reservation.expires_at;
+        let young = after(
+            self.clock.now(),
+            self.config.recovery_grace,
+            "recovery_grace",
+        )? < reservation.expires_at;
         let order = self.finish(order, &auth, stop, young).await?;
         if order.status == OrderStatus::Confirmed {
             // Best effort: the order is confirmed whatever happens to the cart.
-            let _ = self.carts.clear(&request.cart).await;
+            let _ = self.carts.clear(&buyer.cart).await;
         }
         Ok(order)
     }
@@ -263,16 +338,22 @@ impl Checkout {
         }
     }
 
-    /// The answer to a repeated key from `request`: the order, or the failure it ended
-    /// in. A key reused by another buyer (another customer, or a guest with another
-    /// email) is a `Conflict`: an idempotency key never hands one buyer's order to
-    /// another.
-    fn existing_for(request: &CheckoutRequest, email: &str, order: Order) -> Result<Order> {
-        if order.customer_id != request.customer_id || order.email != email {
-            return Err(Error::Conflict(format!(
-                "idempotency key {} was used for another checkout",
-                request.idempotency_key
-            )));
+    /// The answer to a repeated key from the same buyer (keys are scoped to the
+    /// buyer, so `order` is theirs): the order, or the failure it ended in, when the
+    /// request matches the one stored beside the key; `IdempotencyKeyReused` when it
+    /// does not. `cart_digest` is `None` when the repeat could not price its cart.
+    fn existing_for(
+        request: &CheckoutRequest,
+        request_digest: &str,
+        cart_digest: Option<&str>,
+        order: Order,
+    ) -> Result<Order> {
+        if let Some(stored) = &order.request_fingerprint
+            && !stored.matches(request_digest, cart_digest)
+        {
+            return Err(Error::IdempotencyKeyReused {
+                key: request.idempotency_key.to_string(),
+            });
         }
         Self::existing(order)
     }
@@ -313,11 +394,17 @@ impl Checkout {
         Ok(chosen)
     }
 
-    /// Prices the cart and builds the pending order (not stored yet).
-    async fn place(&self, request: &CheckoutRequest, email: String) -> Result<Transitioned> {
+    /// Prices the buyer's cart and builds the pending order (not stored yet).
+    async fn place(
+        &self,
+        buyer: &Buyer,
+        request: &CheckoutRequest,
+        email: String,
+        request_digest: &str,
+    ) -> Result<Transitioned> {
         let cart = self
             .carts
-            .cart(&request.cart)
+            .cart(&buyer.cart)
             .await?
             .filter(|c| !c.is_empty())
             .ok_or(Error::EmptyCart)?;
@@ -381,12 +468,17 @@ impl Checkout {
                 tax_rate: l.tax_rate,
                 total: l.total,
                 refunded: zero,
+                seller_id: priced.sellers.get(&l.sku).copied(),
             })
             .collect();
+        let fingerprint = RequestFingerprint::new(
+            request_digest.to_owned(),
+            fingerprint::cart_digest(&cart, b.grand_total)?,
+        );
         Order::place(NewOrder {
             id,
             number: Some(order_number(id)),
-            customer_id: request.customer_id,
+            customer_id: buyer.customer_id,
             email,
             currency,
             lines,
@@ -413,15 +505,17 @@ impl Checkout {
             },
             promotions: b.applied_promotions,
             payment_method: request.payment_method.summary(),
-            payment_idempotency_key: request.idempotency_key.derive("authorize")?,
+            payment_idempotency_key: buyer.key.derive("authorize")?,
             reservation_id: ReservationId::from_uuid(id.as_uuid()),
-            idempotency_key: request.idempotency_key.clone(),
+            idempotency_key: buyer.key.clone(),
+            request_fingerprint: Some(fingerprint),
+            guest_cart: buyer.guest_cart,
             placed_at: self.clock.now(),
         })
     }
 
-    fn reserve_request(&self, order: &Order, now: DateTime<Utc>) -> ReserveRequest {
-        ReserveRequest {
+    fn reserve_request(&self, order: &Order, now: DateTime<Utc>) -> Result<ReserveRequest> {
+        Ok(ReserveRequest {
             id: order.reservation_id,
             reference: order.id.to_string(),
             location: self.config.location.clone(),
@@ -433,18 +527,21 @@ impl Checkout {
                     quantity: u64::from(l.quantity),
                 })
                 .collect(),
-            expires_at: now + self.config.reservation_ttl,
-        }
+            expires_at: after(now, self.config.reservation_ttl, "reservation_ttl")?,
+        })
     }
 
     async fn authorize(&self, order: &Order, method: &PaymentMethod) -> Result<AuthorizeOutcome> {
         self.payments
-            .authorize(&AuthorizeRequest {
-                idempotency_key: order.payment.idempotency_key.clone(),
-                amount: order.totals.grand_total,
-                method: method.clone(),
-                reference: order.id.to_string(),
-            })
+            .authorize(
+                &AuthorizeRequest::new(
+                    order.payment.idempotency_key.clone(),
+                    order.totals.grand_total,
+                    method.clone(),
+                    order.id.to_string(),
+                )
+                .for_customer(order.customer_id),
+            )
             .await
     }
 
@@ -490,14 +587,33 @@ impl Checkout {
         t = t.then(|o| o.confirm(now))?;
         let capture_first = young && stop.is_none();
         if capture_first && self.captures_on_confirm(&t.order) {
-            // A failed capture leaves the payment authorized; shipping captures it.
-            if let Ok(capture) = self
+            // A capture that failed or whose answer was lost is recorded as due with
+            // the confirm step; the reconciliation pass finishes it.
+            match self
                 .payments
                 .capture(&auth.payment_reference, auth.amount)
                 .await
             {
-                t = t.then(|o| o.record_capture(&capture, now))?;
+                Ok(capture) => t = t.then(|o| o.record_capture(&capture, now))?,
+                Err(e) => {
+                    let retry = &self.config.payment_retry;
+                    let due = after(now, retry.delay(0), "payment_retry")?;
+                    t = t
+                        .then(|o| o.request_payment_action(PaymentAction::Capture, due, now))?
+                        .then(|o| {
+                            o.record_payment_action_failure(
+                                &e.to_string(),
+                                due,
+                                retry.alert_after,
+                                now,
+                            )
+                        })?;
+                }
             }
+        } else if let Some(due) = self.capture_due(&t.order, now)? {
+            // Recorded with the confirm step, before any capture call: a crash after
+            // it leaves the capture to the reconciliation pass.
+            t = t.then(|o| o.request_payment_action(PaymentAction::Capture, due, now))?;
         }
         let stored = if stop == Some(CheckoutStep::Committed) {
             self.inventory
@@ -529,16 +645,32 @@ impl Checkout {
         if stop == Some(CheckoutStep::Committed) || capture_first {
             return Ok(stored);
         }
-        if self.captures_on_confirm(&stored)
-            && let Ok(capture) = self
-                .payments
-                .capture(&auth.payment_reference, auth.amount)
-                .await
-        {
-            let t = stored.record_capture(&capture, now)?;
-            return self.store(&stored, t).await;
+        if self.captures_on_confirm(&stored) {
+            let id = stored.id;
+            return match self.settle_capture(stored.clone()).await {
+                Ok(captured) => Ok(captured),
+                // Recorded as failing; the reconciliation pass retries it.
+                Err(_) => Ok(self.load_order(id).await.unwrap_or(stored)),
+            };
         }
         Ok(stored)
+    }
+
+    /// When the capture of `order` (confirmed now, authorized) falls due, if it is
+    /// ever captured before delivery: now ([`CapturePolicy::OnConfirm`]), or at the
+    /// end of [`CheckoutConfig::authorization_window`] when no shipment captured it
+    /// first ([`CapturePolicy::OnShipment`]). `None` for cash on delivery.
+    fn capture_due(&self, order: &Order, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        if order.payment.status != PaymentStatus::Authorized
+            || order.payment.method.kind.captures_on_delivery()
+        {
+            return Ok(None);
+        }
+        let wait = match self.config.capture {
+            CapturePolicy::OnConfirm => self.config.payment_retry.first_delay,
+            CapturePolicy::OnShipment => self.config.authorization_window,
+        };
+        after(now, wait, "authorization_window").map(Some)
     }
 
     /// True when `order` (confirmed, authorized) is captured at confirmation.
@@ -574,7 +706,7 @@ impl Checkout {
         let moved = self.orders.update(&moved, order.version, &[]).await?;
         match self
             .inventory
-            .reserve(&self.reserve_request(&moved, now), now)
+            .reserve(&self.reserve_request(&moved, now)?, now)
             .await
         {
             Ok(r) if r.status == ReservationStatus::Active => Ok(Ok(moved)),
@@ -618,21 +750,34 @@ impl Checkout {
     /// reservation already given back is left alone.
     async fn return_stock(&self, order: &Order) -> Result<()> {
         let now = self.clock.now();
-        let Some(reservation) = self.inventory.reservation(order.reservation_id).await? else {
-            return Ok(());
-        };
-        match reservation.status {
-            ReservationStatus::Active => {
-                self.inventory.release(order.reservation_id, now).await?;
+        // A commit (or an expiry) may land between reading the status and acting on
+        // it: the transition then fails and the status is read again. Each status
+        // moves forward only, so this ends within a few rounds.
+        for _ in 0..4 {
+            let Some(reservation) = self.inventory.reservation(order.reservation_id).await? else {
+                return Ok(());
+            };
+            let done = match reservation.status {
+                ReservationStatus::Active => {
+                    self.inventory.release(order.reservation_id, now).await
+                }
+                ReservationStatus::Committed => {
+                    self.inventory.restock(order.reservation_id, now).await
+                }
+                ReservationStatus::Released
+                | ReservationStatus::Expired
+                | ReservationStatus::Restocked => return Ok(()),
+            };
+            match done {
+                Ok(_) => return Ok(()),
+                Err(commerce_inventory::Error::IllegalTransition { .. }) => continue,
+                Err(e) => return Err(e.into()),
             }
-            ReservationStatus::Committed => {
-                self.inventory.restock(order.reservation_id, now).await?;
-            }
-            ReservationStatus::Released
-            | ReservationStatus::Expired
-            | ReservationStatus::Restocked => {}
         }
-        Ok(())
+        Err(Error::unavailable(format!(
+            "the reservation of order {} kept changing while its stock was returned",
+            order.id
+        )))
     }
 
     /// The authorization was granted but the stock is gone: void it, cancel.

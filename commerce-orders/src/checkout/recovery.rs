@@ -10,6 +10,7 @@ use crate::model::{CancelReason, Order};
 use crate::payment::GatewayPaymentStatus;
 
 use super::Checkout;
+use super::config::before;
 
 /// What the recovery pass did with one order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,8 +32,11 @@ pub struct RecoveryReport {
     /// Orders undone.
     pub cancelled: Vec<OrderId>,
     /// Orders that could not be resolved now (gateway or store down); they stay
-    /// pending and the next pass tries again.
+    /// pending (or keep their payment action) and the next pass tries again.
     pub failed: Vec<(OrderId, String)>,
+    /// Orders whose recorded payment action (capture, cancel, refund) the
+    /// reconciliation part of the pass finished ([`Checkout::reconcile`]).
+    pub reconciled: Vec<OrderId>,
 }
 
 impl Checkout {
@@ -49,8 +53,12 @@ impl Checkout {
     /// - declined: the stock is released and the order cancelled with the decline;
     /// - unknown to the gateway, voided or refunded: the stock is released and the
     ///   order cancelled as `Abandoned`.
+    ///
+    /// Then it reconciles payments ([`Checkout::reconcile`]): every capture, cancel
+    /// or refund recorded and not seen to finish, when due, for confirmed orders as
+    /// much as pending ones. A failure of one order never stops the pass.
     pub async fn recover(&self, now: DateTime<Utc>) -> Result<RecoveryReport> {
-        let cutoff = now - self.config.recovery_grace;
+        let cutoff = before(now, self.config.recovery_grace, "recovery_grace")?;
         let stuck = self
             .orders
             .list_recoverable(cutoff, self.config.recovery_batch)
@@ -65,6 +73,9 @@ impl Checkout {
                 Err(e) => report.failed.push((id, e.to_string())),
             }
         }
+        let reconciled = self.reconcile(now).await?;
+        report.reconciled = reconciled.settled;
+        report.failed.extend(reconciled.failed);
         Ok(report)
     }
 

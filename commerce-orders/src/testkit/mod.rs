@@ -63,6 +63,7 @@ pub mod checkout_store;
 pub mod delivery_log;
 pub mod order_store;
 pub mod payment_gateway;
+pub mod payments;
 pub mod preference_store;
 mod support;
 
@@ -280,6 +281,7 @@ macro_rules! order_store_conformance {
             list_for_customer_pages_newest_first,
             list_recoverable_returns_stale_pending_orders_oldest_first,
             amounts_keep_their_currency_and_minor_units,
+            list_payment_actions_due_returns_due_intents_earliest_first,
         );
     };
 }
@@ -387,7 +389,8 @@ macro_rules! checkout_conformance {
             checkout_confirms_the_order_sells_the_stock_and_clears_the_cart,
             checkout_snapshots_prices_tax_and_shipping,
             retry_with_the_same_key_returns_the_same_order_and_charges_once,
-            a_key_reused_by_another_buyer_is_a_conflict,
+            idempotency_scope_same_key_from_another_buyer_is_an_independent_checkout,
+            idempotency_scope_same_key_with_another_request_is_an_error,
             concurrent_duplicate_checkouts_make_one_order_and_one_charge,
             last_units_race_sells_exactly_the_stock,
             decline_releases_the_stock_and_cancels_with_the_reason,
@@ -407,7 +410,18 @@ macro_rules! checkout_conformance {
             cash_on_delivery_is_captured_on_delivery,
             gift_card_balance_is_charged_once_and_restored_by_refund,
             partial_refunds_are_allocated_exactly_across_lines,
-            customers_see_and_cancel_only_their_own_orders,
+            actor_customers_and_guests_see_and_cancel_only_their_own_orders,
+            actor_seller_ships_only_lines_of_their_own_products,
+            actor_checkout_takes_the_cart_and_credit_of_the_actor_only,
+        );
+        $crate::__orders_conformance_tests!($make_fixture, payments:
+            payment_converges_when_the_capture_answer_is_lost_or_the_capture_fails,
+            reconcile_retries_a_failing_capture_with_backoff_and_surfaces_it,
+            payment_converges_when_recovery_is_interrupted_before_its_capture,
+            cancel_converges_to_a_refund_when_the_gateway_captured_behind_our_back,
+            cancel_converges_when_its_gateway_calls_fail_before_or_after_their_work,
+            refund_converges_when_the_gateway_fails_before_or_after_its_work,
+            payment_converges_after_faults_at_every_gateway_call_and_checkout_step,
         );
     };
 }

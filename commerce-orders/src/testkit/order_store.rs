@@ -434,3 +434,68 @@ pub async fn amounts_keep_their_currency_and_minor_units(f: OrderStoreFixture) {
         assert_eq!(read.lines, t.order.lines);
     }
 }
+
+/// `list_payment_actions_due` returns the orders whose recorded payment action is
+/// due, earliest first; an action recorded and then finished (or not due) is not
+/// listed, and the intent round-trips.
+pub async fn list_payment_actions_due_returns_due_intents_earliest_first(f: OrderStoreFixture) {
+    use crate::model::PaymentAction;
+    // Far in the past, so actions of other checks on a shared store are not earlier.
+    let base = fixed_time() - Duration::days(7300);
+    let mut due = Vec::new();
+    for i in [2, 0, 1] {
+        let order = create(&f, None).await;
+        let at = base + Duration::seconds(i);
+        let t = order
+            .request_payment_action(
+                PaymentAction::Cancel {
+                    reason: CancelReason::CustomerRequested,
+                },
+                at,
+                order.updated_at,
+            )
+            .unwrap();
+        let stored = f.store.update(&t.order, 1, &events(&t)).await.unwrap();
+        assert_eq!(stored.payment.intent, t.order.payment.intent);
+        due.push((i, stored));
+    }
+    let later = create(&f, None).await;
+    let t = later
+        .request_payment_action(
+            PaymentAction::Capture,
+            base + Duration::hours(1),
+            later.updated_at,
+        )
+        .unwrap();
+    f.store.update(&t.order, 1, &events(&t)).await.unwrap();
+    // Recorded then finished: no longer listed.
+    let done = create(&f, None).await;
+    let t = done
+        .request_payment_action(PaymentAction::Capture, base, done.updated_at)
+        .unwrap();
+    let stored = f.store.update(&t.order, 1, &events(&t)).await.unwrap();
+    let mut cleared = stored.clone();
+    cleared.payment.intent = None;
+    f.store.update(&cleared, stored.version, &[]).await.unwrap();
+
+    due.sort_by_key(|(i, _)| *i);
+    let expected: Vec<OrderId> = due.iter().map(|(_, o)| o.id).collect();
+    let found = f
+        .store
+        .list_payment_actions_due(base + Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|o| o.id).collect::<Vec<_>>(), expected);
+    let limited = f
+        .store
+        .list_payment_actions_due(base + Duration::minutes(1), 2)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 2);
+    assert_eq!(limited[0].id, expected[0]);
+    assert!(
+        order_events(&f, expected[0])
+            .await
+            .contains(&"payment.action_requested".to_owned())
+    );
+}

@@ -260,10 +260,11 @@ impl InventoryStore for CachedAvailability {
         sku: &Sku,
         location: &LocationCode,
         policy: BackorderPolicy,
+        now: DateTime<Utc>,
     ) -> InventoryResult<StockLevel> {
         let level = self
             .inner
-            .set_backorder_policy(sku, location, policy)
+            .set_backorder_policy(sku, location, policy, now)
             .await?;
         let _ = self.invalidate_levels([sku], location).await;
         Ok(level)

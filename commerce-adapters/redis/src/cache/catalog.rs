@@ -11,7 +11,7 @@ use futures::future::join_all;
 use commerce_core::ports::{CatalogStore, ProductQuery};
 use commerce_core::{
     CatalogEvent, Category, Error as CoreError, EventEnvelope, Money, Product, ProductId,
-    Result as CoreResult, Sku, SkuListing,
+    Result as CoreResult, Seller, SellerId, Sku, SkuListing,
 };
 
 use super::{EntryRead, delete, fill_entry, read_entry, validated_ttl};
@@ -100,7 +100,9 @@ impl CachedCatalog {
         let id = match serde_json::from_value::<CatalogEvent>(event.payload.clone()) {
             Ok(
                 CatalogEvent::ProductUpserted { product_id }
-                | CatalogEvent::PriceChanged { product_id, .. },
+                | CatalogEvent::PriceChanged { product_id, .. }
+                | CatalogEvent::ProductDeactivated { product_id }
+                | CatalogEvent::RatingChanged { product_id, .. },
             ) => product_id,
             Err(_) => event.aggregate_id.parse::<ProductId>().map_err(|_| {
                 CoreError::validation("event", format!("{} names no product", event.topic))
@@ -336,5 +338,21 @@ impl CatalogStore for CachedCatalog {
 
     async fn categories(&self) -> CoreResult<Vec<Category>> {
         self.inner.categories().await
+    }
+
+    async fn upsert_seller(&self, seller: &Seller) -> CoreResult<()> {
+        self.inner.upsert_seller(seller).await
+    }
+
+    async fn seller(&self, id: SellerId) -> CoreResult<Option<Seller>> {
+        self.inner.seller(id).await
+    }
+
+    async fn seller_by_slug(&self, slug: &str) -> CoreResult<Option<Seller>> {
+        self.inner.seller_by_slug(slug).await
+    }
+
+    async fn sellers(&self) -> CoreResult<Vec<Seller>> {
+        self.inner.sellers().await
     }
 }

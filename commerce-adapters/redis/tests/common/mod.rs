@@ -6,6 +6,9 @@
 
 use commerce_redis::{KeyPrefix, RedisConnection};
 
+/// False: these tests run against a single node (see `cluster.rs` beside this file).
+pub(crate) const CLUSTER: bool = false;
+
 /// The URL of the Redis under test.
 pub(crate) fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())

@@ -1,0 +1,10 @@
+//! The routes, one module per area; each module's doc states its queries per
+//! request.
+
+pub mod account;
+pub mod analytics;
+pub mod cart;
+pub mod catalog;
+pub mod checkout;
+pub mod ops;
+pub mod orders;

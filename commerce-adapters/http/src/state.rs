@@ -1,0 +1,172 @@
+//! [`AppState`]: what every handler reaches: the [`Shop`], the HTTP configuration,
+//! readiness probes and the workers' board.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use commerce::Shop;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Configuration of the HTTP layer.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// Base URL image paths are served under (`https://cdn.example.com/shop`).
+    pub cdn_base_url: String,
+    /// Origins allowed by CORS; empty allows none (same origin only), `*` any.
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Whether cookies carry `Secure` (true behind HTTPS).
+    pub secure_cookies: bool,
+    /// How long a session lasts after login.
+    pub session_ttl: Duration,
+    /// How long a guest cart cookie lasts.
+    pub cart_ttl: Duration,
+    /// A stock level at or below this (and above 0) shows as `low`.
+    pub low_stock_threshold: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            cdn_base_url: "/static".to_owned(),
+            cors_origins: Vec::new(),
+            body_limit: 64 * 1024,
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            cart_ttl: Duration::from_secs(30 * 24 * 3600),
+            low_stock_threshold: 5,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// With the CDN base URL images are served under.
+    #[must_use]
+    pub fn with_cdn_base_url(mut self, url: impl Into<String>) -> Self {
+        self.cdn_base_url = url.into();
+        self
+    }
+
+    /// With the origins CORS allows.
+    #[must_use]
+    pub fn with_cors_origins(mut self, origins: Vec<String>) -> Self {
+        self.cors_origins = origins;
+        self
+    }
+
+    /// With the body size limit.
+    #[must_use]
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// With `Secure` cookies.
+    #[must_use]
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+}
+
+/// The progress of one background worker, shown at `/v1/admin/workers` and in
+/// readiness details.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct WorkerStatus {
+    /// Worker name (`expiry_sweeper`, `checkout_recovery`, ...).
+    pub name: String,
+    /// Cadence, in milliseconds.
+    pub every_ms: u64,
+    /// When the last pass finished.
+    pub last_run: Option<DateTime<Utc>>,
+    /// Items handled by the last pass.
+    pub last_handled: u64,
+    /// Outbox events not yet handled by this worker's consumer group, when it
+    /// consumes the outbox.
+    pub lag: Option<u64>,
+    /// The last error, until a pass succeeds.
+    pub last_error: Option<String>,
+}
+
+/// Where workers report their progress; cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerBoard {
+    workers: Arc<RwLock<BTreeMap<String, WorkerStatus>>>,
+}
+
+impl WorkerBoard {
+    /// Records the status of a worker (replacing its previous one).
+    pub fn report(&self, status: WorkerStatus) {
+        let mut map = self.workers.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(status.name.clone(), status);
+    }
+
+    /// Every worker's status, by name.
+    pub fn snapshot(&self) -> Vec<WorkerStatus> {
+        let map = self.workers.read().unwrap_or_else(|p| p.into_inner());
+        map.values().cloned().collect()
+    }
+}
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The shop.
+    pub shop: Shop,
+    /// HTTP configuration.
+    pub config: Arc<HttpConfig>,
+    /// Checks readiness runs (a database ping, a Redis ping...).
+    pub probes: Arc<Vec<Arc<dyn Probe>>>,
+    /// Background workers' progress.
+    pub workers: WorkerBoard,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over `shop` with `config`, no probes, an empty worker board.
+    pub fn new(shop: Shop, config: HttpConfig) -> Self {
+        AppState {
+            shop,
+            config: Arc::new(config),
+            probes: Arc::new(Vec::new()),
+            workers: WorkerBoard::default(),
+        }
+    }
+
+    /// Adds a readiness probe.
+    #[must_use]
+    pub fn with_probe(mut self, probe: Arc<dyn Probe>) -> Self {
+        Arc::make_mut(&mut self.probes).push(probe);
+        self
+    }
+
+    /// Uses `board` for worker progress (shared with the workers).
+    #[must_use]
+    pub fn with_workers(mut self, board: WorkerBoard) -> Self {
+        self.workers = board;
+        self
+    }
+}
+
+/// A readiness check of one required service: `Err` with a short reason while the
+/// service is down.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// The service's name (`postgres`, `redis`).
+    fn name(&self) -> &str;
+    /// Checks the service.
+    async fn check(&self) -> Result<(), String>;
+}

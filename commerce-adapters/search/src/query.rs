@@ -1,0 +1,176 @@
+//! Builds the tantivy query of a search: every word must match (exactly, as a prefix
+//! for the last word, within its typo budget, or through a synonym), filters as
+//! zero-scored required clauses. No query parser: shopper text is never syntax.
+
+use std::ops::Bound;
+
+use commerce_core::search::text::QueryWord;
+use commerce_core::search::{SearchFilters, Vocabulary};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+
+use crate::schema::{Fields, category_key};
+
+/// Boosts of a field: exact (BM25), prefix and typo matches (constant scores). Title
+/// matches weigh three times body matches; a typo match weighs less than a prefix
+/// match, and an exact match adds its BM25 score to both, so exact ranks first.
+#[derive(Clone, Copy)]
+struct Boosts {
+    exact: f32,
+    prefix: f32,
+    typo: f32,
+}
+
+const TITLE: Boosts = Boosts {
+    exact: 3.0,
+    prefix: 1.5,
+    typo: 0.6,
+};
+const BODY: Boosts = Boosts {
+    exact: 1.0,
+    prefix: 0.5,
+    typo: 0.2,
+};
+
+fn boost(q: Box<dyn Query>, by: f32) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(q, by))
+}
+
+fn term_query(term: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+}
+
+/// The clauses that let one query word match in one field.
+fn word_in_field(
+    field: Field,
+    b: Boosts,
+    w: &QueryWord,
+    vocabulary: &Vocabulary,
+) -> Vec<(Occur, Box<dyn Query>)> {
+    let term = Term::from_field_text(field, &w.folded);
+    let mut out: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Should, boost(term_query(term.clone()), b.exact))];
+    // Typos and prefix together only on the title (that automaton also covers the
+    // exact prefix); on the body a typo-and-prefix automaton would match too many
+    // words to stay fast.
+    let typo_prefix = w.prefix && w.typos > 0 && b.exact >= TITLE.exact;
+    if w.prefix && !typo_prefix {
+        out.push((
+            Occur::Should,
+            boost(
+                Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                b.prefix,
+            ),
+        ));
+    }
+    if w.typos > 0 {
+        let fuzzy = if typo_prefix {
+            FuzzyTermQuery::new_prefix(term, w.typos, true)
+        } else {
+            FuzzyTermQuery::new(term, w.typos, true)
+        };
+        out.push((Occur::Should, boost(Box::new(fuzzy), b.typo)));
+    }
+    for alt in vocabulary.alternatives(&w.folded) {
+        let q: Box<dyn Query> = match alt.as_slice() {
+            [one] => term_query(Term::from_field_text(field, one)),
+            many => Box::new(PhraseQuery::new(
+                many.iter()
+                    .map(|s| Term::from_field_text(field, s))
+                    .collect(),
+            )),
+        };
+        out.push((Occur::Should, boost(q, b.exact)));
+    }
+    out
+}
+
+/// A query where every word matches in the title or the body.
+pub(crate) fn words_query(
+    f: &Fields,
+    words: &[QueryWord],
+    vocabulary: &Vocabulary,
+    title_only: bool,
+) -> Box<dyn Query> {
+    if words.is_empty() {
+        return Box::new(AllQuery);
+    }
+    let clauses = words
+        .iter()
+        .map(|w| {
+            let mut should = word_in_field(f.title, TITLE, w, vocabulary);
+            if !title_only {
+                should.extend(word_in_field(f.body, BODY, w, vocabulary));
+            }
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(should)) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn filter(q: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
+    (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
+}
+
+/// The minimum rating in hundredths, rounded up.
+fn min_rating_centi(r: Decimal) -> u64 {
+    (r * Decimal::from(100)).ceil().to_u64().unwrap_or(0)
+}
+
+/// The full query: words and filters.
+pub(crate) fn search_query(
+    f: &Fields,
+    words: &[QueryWord],
+    vocabulary: &Vocabulary,
+    filters: &SearchFilters,
+) -> Box<dyn Query> {
+    let mut clauses = vec![(Occur::Must, words_query(f, words, vocabulary, false))];
+    if let Some(c) = filters.category_id {
+        clauses.push(filter(term_query(Term::from_field_u64(
+            f.category,
+            category_key(c),
+        ))));
+    }
+    if filters.price_min.is_some() || filters.price_max.is_some() {
+        let lower = filters.price_min.map_or(Bound::Unbounded, |m| {
+            Bound::Included(Term::from_field_i64(f.price, m))
+        });
+        let upper = filters.price_max.map_or(Bound::Unbounded, |m| {
+            Bound::Included(Term::from_field_i64(f.price, m))
+        });
+        clauses.push(filter(Box::new(RangeQuery::new(lower, upper))));
+    }
+    if let Some(c) = filters.currency {
+        clauses.push(filter(term_query(Term::from_field_text(
+            f.currency,
+            c.code(),
+        ))));
+    }
+    if let Some(s) = filters.seller_id {
+        let (hi, lo) = s.as_uuid().as_u64_pair();
+        clauses.push(filter(term_query(Term::from_field_u64(f.seller_hi, hi))));
+        clauses.push(filter(term_query(Term::from_field_u64(f.seller_lo, lo))));
+    }
+    if filters.in_stock {
+        clauses.push(filter(term_query(Term::from_field_u64(f.in_stock, 1))));
+    }
+    if let Some(r) = filters.min_rating {
+        let lower = Bound::Included(Term::from_field_u64(f.rating, min_rating_centi(r)));
+        clauses.push(filter(Box::new(RangeQuery::new(lower, Bound::Unbounded))));
+    }
+    if clauses.len() == 1 {
+        if let Some((_, q)) = clauses.pop() {
+            return q;
+        }
+    }
+    Box::new(BooleanQuery::new(clauses))
+}

@@ -1,0 +1,219 @@
+//! Outbox consumers that keep the tables current, driven by
+//! [`commerce_core::worker::run_once`] (claim, handle, ack), idempotent per event.
+//!
+//! - [`PurchaseRecorder`] records each `order.confirmed` order's products
+//!   (co-purchase counts, popularity, the customer's purchases), once per event;
+//! - [`SignalsIndexer`] refreshes a product's signals on `catalog.product_upserted`
+//!   and on `inventory.stock_changed` of one of its SKUs.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use commerce_core::ports::CatalogStore;
+use commerce_core::worker::EventConsumer;
+use commerce_core::{CatalogEvent, EventEnvelope, ProductId, Sku};
+use commerce_inventory::{InventoryEvent, InventoryStore, LocationCode};
+use commerce_orders::{OrderEvent, OrderId, OrderStatus, OrderStore};
+
+use crate::error::{Error, Result};
+use crate::model::{Purchase, PurchaseLine};
+use crate::signals::product_signals;
+use crate::store::RecommendStore;
+
+/// Records confirmed orders into the co-purchase and popularity tables.
+#[derive(Clone)]
+pub struct PurchaseRecorder {
+    orders: Arc<dyn OrderStore>,
+    catalog: Arc<dyn CatalogStore>,
+    store: Arc<dyn RecommendStore>,
+}
+
+impl std::fmt::Debug for PurchaseRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PurchaseRecorder").finish_non_exhaustive()
+    }
+}
+
+impl PurchaseRecorder {
+    /// Reads orders and SKU listings, writes `store`.
+    pub fn new(
+        orders: Arc<dyn OrderStore>,
+        catalog: Arc<dyn CatalogStore>,
+        store: Arc<dyn RecommendStore>,
+    ) -> Self {
+        PurchaseRecorder {
+            orders,
+            catalog,
+            store,
+        }
+    }
+
+    /// Records order `order_id` as of `event` (its id deduplicates). Returns whether
+    /// this call recorded it (`false`: recorded before, or the order is not confirmed
+    /// or completed).
+    pub async fn record(&self, event: &EventEnvelope, order_id: OrderId) -> Result<bool> {
+        let Some(order) = self.orders.get(order_id).await? else {
+            return Ok(false);
+        };
+        if !matches!(
+            order.status,
+            OrderStatus::Confirmed | OrderStatus::Completed
+        ) {
+            return Ok(false);
+        }
+        let skus: Vec<Sku> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        let products: HashMap<Sku, ProductId> = self
+            .catalog
+            .listings(&skus)
+            .await?
+            .into_iter()
+            .map(|l| (l.variant.sku, l.variant.product_id))
+            .collect();
+        let lines = order
+            .lines
+            .iter()
+            .filter_map(|l| {
+                products.get(&l.sku).map(|p| PurchaseLine {
+                    product_id: *p,
+                    units: l.quantity,
+                })
+            })
+            .collect();
+        let purchase = Purchase {
+            event_id: event.id,
+            customer_id: order.customer_id,
+            lines,
+            at: event.occurred_at,
+        };
+        self.store.record_purchase(&purchase).await
+    }
+}
+
+/// Consumer group of [`PurchaseRecorder`].
+pub const PURCHASES_GROUP: &str = "recommend.purchases";
+/// Consumer group of [`SignalsIndexer`].
+pub const SIGNALS_GROUP: &str = "recommend.signals";
+
+impl PurchaseRecorder {
+    /// Handles one outbox event: records `order.confirmed` orders, ignores the rest.
+    pub async fn handle_event(&self, event: &EventEnvelope) -> Result<()> {
+        if event.topic != "order.confirmed" {
+            return Ok(());
+        }
+        let order_id = match serde_json::from_value::<OrderEvent>(event.payload.clone()) {
+            Ok(OrderEvent::OrderConfirmed { order_id }) => order_id,
+            _ => {
+                return Err(Error::validation(
+                    "event",
+                    format!("{} {} names no order", event.topic, event.id),
+                ));
+            }
+        };
+        self.record(event, order_id).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl EventConsumer for PurchaseRecorder {
+    fn group(&self) -> &str {
+        PURCHASES_GROUP
+    }
+    async fn handle(&self, event: &EventEnvelope) -> commerce_core::Result<()> {
+        Ok(self.handle_event(event).await?)
+    }
+}
+
+/// Keeps product signals (terms, categories, availability) current.
+#[derive(Clone)]
+pub struct SignalsIndexer {
+    catalog: Arc<dyn CatalogStore>,
+    inventory: Arc<dyn InventoryStore>,
+    store: Arc<dyn RecommendStore>,
+    location: LocationCode,
+}
+
+impl std::fmt::Debug for SignalsIndexer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignalsIndexer")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignalsIndexer {
+    /// Reads the catalog and stock at `location`, writes `store`.
+    pub fn new(
+        catalog: Arc<dyn CatalogStore>,
+        inventory: Arc<dyn InventoryStore>,
+        store: Arc<dyn RecommendStore>,
+        location: LocationCode,
+    ) -> Self {
+        SignalsIndexer {
+            catalog,
+            inventory,
+            store,
+            location,
+        }
+    }
+
+    /// Rebuilds the signals of `product_id` from the catalog and stock now; an
+    /// unknown product is stored as not recommendable if it had signals.
+    pub async fn refresh(&self, product_id: ProductId) -> Result<()> {
+        let Some(product) = self.catalog.product(product_id).await? else {
+            if let Some(mut old) = self.store.signals(product_id).await? {
+                old.active = false;
+                self.store.upsert_signals(&old).await?;
+            }
+            return Ok(());
+        };
+        let skus: Vec<Sku> = product.variants.iter().map(|v| v.sku.clone()).collect();
+        let levels = self.inventory.stock_levels(&skus, &self.location).await?;
+        let in_stock = levels.iter().any(|l| l.available() > 0);
+        self.store
+            .upsert_signals(&product_signals(&product, in_stock))
+            .await
+    }
+}
+
+impl SignalsIndexer {
+    /// Handles one outbox event: refreshes the product of `catalog.product_upserted`,
+    /// `catalog.product_deactivated` and `inventory.stock_changed` (at its location).
+    pub async fn handle_event(&self, event: &EventEnvelope) -> Result<()> {
+        match event.topic.as_str() {
+            "catalog.product_upserted" | "catalog.product_deactivated" => {
+                if let Ok(
+                    CatalogEvent::ProductUpserted { product_id }
+                    | CatalogEvent::ProductDeactivated { product_id },
+                ) = serde_json::from_value(event.payload.clone())
+                {
+                    self.refresh(product_id).await?;
+                }
+            }
+            "inventory.stock_changed" => {
+                if let Ok(InventoryEvent::StockChanged { sku, location, .. }) =
+                    serde_json::from_value(event.payload.clone())
+                    && location == self.location
+                {
+                    let listings = self.catalog.listings(std::slice::from_ref(&sku)).await?;
+                    if let Some(listing) = listings.first() {
+                        self.refresh(listing.variant.product_id).await?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventConsumer for SignalsIndexer {
+    fn group(&self) -> &str {
+        SIGNALS_GROUP
+    }
+    async fn handle(&self, event: &EventEnvelope) -> commerce_core::Result<()> {
+        Ok(self.handle_event(event).await?)
+    }
+}

@@ -1,0 +1,40 @@
+//! # commerce-recommend
+//!
+//! Recommendation lists served from precomputed tables, so a read is a few index
+//! lookups:
+//!
+//! - **frequently bought together** for a product or a cart: item-to-item
+//!   co-purchase counts (Linden, Smith and York's item-to-item collaborative
+//!   filtering), updated incrementally by [`PurchaseRecorder`] from confirmed orders,
+//!   once per event, and normalised by cosine (`together / sqrt(orders_a *
+//!   orders_b)`) so best-sellers do not crowd every list;
+//! - **similar products** by shared title/description terms and categories, for
+//!   products nobody bought yet (cold start);
+//! - **popular now** per category: units sold with exponential time decay;
+//! - **for you**: a blend of the above from a customer's purchases, excluding what
+//!   they bought; popular for a new customer.
+//!
+//! Every list holds only active, in-stock products and never the product (or cart
+//! items) asked about. [`SignalsIndexer`] keeps each product's terms, categories and
+//! availability current from catalog and stock events.
+//!
+//! Scores are `f64` rankings (cosines, decayed sums), never amounts.
+#![allow(clippy::float_arithmetic)]
+
+pub mod consumer;
+pub mod decay;
+pub mod error;
+pub mod memory;
+pub mod model;
+pub mod service;
+pub mod signals;
+pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use consumer::{PURCHASES_GROUP, PurchaseRecorder, SIGNALS_GROUP, SignalsIndexer};
+pub use error::{Error, Result};
+pub use memory::MemoryRecommendStore;
+pub use model::{ALL_CATEGORIES, ProductSignals, Purchase, PurchaseLine, Scored};
+pub use service::Recommendations;
+pub use store::{MAX_LIST, PAIR_CANDIDATES, RecommendStore};

@@ -1,0 +1,379 @@
+//! The conformance suite of [`RecommendStore`]: every implementation (memory,
+//! PostgreSQL) runs these checks through [`crate::recommend_store_conformance!`].
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use commerce_core::testkit::fixtures::fixed_time;
+use commerce_core::{CategoryId, CustomerId, EventId, ProductId};
+
+use crate::model::{ALL_CATEGORIES, ProductSignals, Purchase, PurchaseLine, Scored};
+use crate::store::RecommendStore;
+
+/// A fresh, isolated store.
+pub struct RecommendFixture {
+    /// The store under test.
+    pub store: Arc<dyn RecommendStore>,
+}
+
+/// Signals of a new, active, in-stock product in `categories` with `terms`.
+pub fn signals(categories: &[CategoryId], terms: &[&str]) -> ProductSignals {
+    ProductSignals {
+        product_id: ProductId::new(),
+        category_ids: categories.to_vec(),
+        terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+        active: true,
+        in_stock: true,
+    }
+}
+
+/// A purchase of one unit of each of `products` at `at`, with a new event id.
+pub fn purchase(
+    customer_id: Option<CustomerId>,
+    products: &[ProductId],
+    at: DateTime<Utc>,
+) -> Purchase {
+    Purchase {
+        event_id: EventId::new(),
+        customer_id,
+        lines: products
+            .iter()
+            .map(|p| PurchaseLine {
+                product_id: *p,
+                units: 1,
+            })
+            .collect(),
+        at,
+    }
+}
+
+async fn products(
+    store: &dyn RecommendStore,
+    n: usize,
+    categories: &[CategoryId],
+) -> Vec<ProductId> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let s = signals(categories, &["thing"]);
+        store.upsert_signals(&s).await.unwrap();
+        out.push(s.product_id);
+    }
+    out
+}
+
+fn ids(list: &[Scored]) -> Vec<ProductId> {
+    list.iter().map(|s| s.product_id).collect()
+}
+
+/// Signals read back as stored; an upsert replaces them.
+pub async fn signals_round_trip(f: RecommendFixture) {
+    let mut s = signals(&[CategoryId::new()], &["blue", "mug"]);
+    f.store.upsert_signals(&s).await.unwrap();
+    assert_eq!(
+        f.store.signals(s.product_id).await.unwrap().as_ref(),
+        Some(&s)
+    );
+    s.in_stock = false;
+    s.terms = vec!["red".into()];
+    f.store.upsert_signals(&s).await.unwrap();
+    assert_eq!(f.store.signals(s.product_id).await.unwrap(), Some(s));
+    assert_eq!(f.store.signals(ProductId::new()).await.unwrap(), None);
+}
+
+/// An event recorded twice, even concurrently, counts once.
+pub async fn record_purchase_counts_an_event_once(f: RecommendFixture) {
+    let p = products(f.store.as_ref(), 2, &[]).await;
+    let c = CustomerId::new();
+    let once = purchase(Some(c), &p, fixed_time());
+    assert!(f.store.record_purchase(&once).await.unwrap());
+    assert!(!f.store.record_purchase(&once).await.unwrap());
+    let twice = purchase(None, &p, fixed_time());
+    let racers = (0..8).map(|_| {
+        let store = f.store.clone();
+        let twice = twice.clone();
+        async move { store.record_purchase(&twice).await.unwrap() }
+    });
+    let firsts = futures::future::join_all(racers)
+        .await
+        .into_iter()
+        .filter(|x| *x)
+        .count();
+    assert_eq!(firsts, 1);
+    // Two orders with both products: cosine 2 / sqrt(2 * 2) = 1.
+    let together = f.store.bought_together(&[p[0]], &[], 10).await.unwrap();
+    assert_eq!(ids(&together), vec![p[1]]);
+    assert!((together[0].score - 1.0).abs() < 1e-9, "{together:?}");
+    assert_eq!(f.store.purchased(c, 10).await.unwrap().len(), 2);
+}
+
+/// A best-seller bought with everything ranks below a product bought mostly with the
+/// anchor (cosine normalisation), though it co-occurs more often.
+pub async fn bought_together_normalises_best_sellers(f: RecommendFixture) {
+    let p = products(f.store.as_ref(), 3, &[]).await;
+    let (anchor, niche, best) = (p[0], p[1], p[2]);
+    let fillers = products(f.store.as_ref(), 30, &[]).await;
+    let t = fixed_time();
+    for _ in 0..4 {
+        f.store
+            .record_purchase(&purchase(None, &[anchor, niche], t))
+            .await
+            .unwrap();
+    }
+    for _ in 0..6 {
+        f.store
+            .record_purchase(&purchase(None, &[anchor, best], t))
+            .await
+            .unwrap();
+    }
+    for x in &fillers {
+        f.store
+            .record_purchase(&purchase(None, &[best, *x], t))
+            .await
+            .unwrap();
+    }
+    let list = f.store.bought_together(&[anchor], &[], 10).await.unwrap();
+    assert_eq!(ids(&list), vec![niche, best], "{list:?}");
+}
+
+/// A cart's list sums over its products and never holds one of them.
+pub async fn bought_together_for_a_cart_excludes_its_products(f: RecommendFixture) {
+    let p = products(f.store.as_ref(), 4, &[]).await;
+    let t = fixed_time();
+    f.store
+        .record_purchase(&purchase(None, &[p[0], p[1], p[2]], t))
+        .await
+        .unwrap();
+    f.store
+        .record_purchase(&purchase(None, &[p[1], p[3]], t))
+        .await
+        .unwrap();
+    let list = f
+        .store
+        .bought_together(&[p[0], p[1]], &[], 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&list)[0], p[2]);
+    assert!(!ids(&list).contains(&p[0]) && !ids(&list).contains(&p[1]));
+    assert_eq!(list.len(), 2);
+    let excluded = f
+        .store
+        .bought_together(&[p[0], p[1]], &[p[2]], 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&excluded), vec![p[3]]);
+}
+
+/// Inactive and out-of-stock products (and products with no signals) appear in no
+/// list; the anchor never does.
+pub async fn lists_hold_only_recommendable_products(f: RecommendFixture) {
+    let category = CategoryId::new();
+    let mut anchor = signals(&[category], &["lamp", "brass"]);
+    let ok = signals(&[category], &["lamp", "brass"]);
+    let mut inactive = signals(&[category], &["lamp", "brass"]);
+    inactive.active = false;
+    let mut sold_out = signals(&[category], &["lamp", "brass"]);
+    sold_out.in_stock = false;
+    for s in [&anchor, &ok, &inactive, &sold_out] {
+        f.store.upsert_signals(s).await.unwrap();
+    }
+    let unknown = ProductId::new();
+    let all = [
+        anchor.product_id,
+        ok.product_id,
+        inactive.product_id,
+        sold_out.product_id,
+        unknown,
+    ];
+    f.store
+        .record_purchase(&purchase(None, &all, fixed_time()))
+        .await
+        .unwrap();
+    let want = vec![ok.product_id];
+    assert_eq!(
+        ids(&f
+            .store
+            .bought_together(&[anchor.product_id], &[], 10)
+            .await
+            .unwrap()),
+        want
+    );
+    assert_eq!(
+        ids(&f.store.similar(anchor.product_id, &[], 10).await.unwrap()),
+        want
+    );
+    let popular = f.store.popular(category, &[], 10).await.unwrap();
+    assert_eq!(ids(&popular).len(), 2);
+    assert!(ids(&popular).contains(&anchor.product_id) && ids(&popular).contains(&ok.product_id));
+    // Going out of stock takes the anchor itself out of popular lists.
+    anchor.in_stock = false;
+    f.store.upsert_signals(&anchor).await.unwrap();
+    assert_eq!(
+        ids(&f.store.popular(category, &[], 10).await.unwrap()),
+        want
+    );
+    assert_eq!(
+        ids(&f.store.popular(ALL_CATEGORIES, &[], 10).await.unwrap()),
+        want
+    );
+}
+
+/// Similar products rank by shared terms plus twice the shared categories; products
+/// sharing nothing are left out.
+pub async fn similar_ranks_by_terms_and_categories(f: RecommendFixture) {
+    let (kitchen, garden) = (CategoryId::new(), CategoryId::new());
+    let anchor = signals(&[kitchen], &["blue", "ceramic", "mug"]);
+    let same_category = signals(&[kitchen], &["kettle"]);
+    let two_terms = signals(&[garden], &["blue", "ceramic"]);
+    let three_terms_same = signals(&[kitchen], &["blue", "ceramic", "mug"]);
+    let nothing = signals(&[garden], &["rake"]);
+    for s in [
+        &anchor,
+        &same_category,
+        &two_terms,
+        &three_terms_same,
+        &nothing,
+    ] {
+        f.store.upsert_signals(s).await.unwrap();
+    }
+    let list = f.store.similar(anchor.product_id, &[], 10).await.unwrap();
+    assert_eq!(
+        ids(&list),
+        vec![
+            three_terms_same.product_id,
+            same_category.product_id,
+            two_terms.product_id
+        ]
+        .into_iter()
+        .take(1)
+        .chain(order_by_id(same_category.product_id, two_terms.product_id))
+        .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        list.iter().map(|s| s.score).collect::<Vec<_>>(),
+        vec![5.0, 2.0, 2.0]
+    );
+    assert!(
+        f.store
+            .similar(ProductId::new(), &[], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn order_by_id(a: ProductId, b: ProductId) -> Vec<ProductId> {
+    if a < b { vec![a, b] } else { vec![b, a] }
+}
+
+/// Popular now weighs recent sales more (a 7-day half-life) and is kept per category
+/// and shop-wide.
+pub async fn popular_decays_with_time_per_category(f: RecommendFixture) {
+    let (mugs, lamps) = (CategoryId::new(), CategoryId::new());
+    let old_hit = signals(&[mugs], &["mug"]);
+    let new_hit = signals(&[mugs], &["mug"]);
+    let lamp = signals(&[lamps], &["lamp"]);
+    for s in [&old_hit, &new_hit, &lamp] {
+        f.store.upsert_signals(s).await.unwrap();
+    }
+    let t = fixed_time();
+    for _ in 0..3 {
+        f.store
+            .record_purchase(&purchase(None, &[old_hit.product_id], t))
+            .await
+            .unwrap();
+    }
+    // One sale four weeks later outweighs three then (3 / 16 < 1).
+    let later = t + Duration::days(28);
+    f.store
+        .record_purchase(&purchase(None, &[new_hit.product_id], later))
+        .await
+        .unwrap();
+    f.store
+        .record_purchase(&purchase(
+            None,
+            &[lamp.product_id],
+            later - Duration::days(1),
+        ))
+        .await
+        .unwrap();
+    let list = f.store.popular(mugs, &[], 10).await.unwrap();
+    assert_eq!(ids(&list), vec![new_hit.product_id, old_hit.product_id]);
+    assert_eq!(
+        ids(&f.store.popular(lamps, &[], 10).await.unwrap()),
+        vec![lamp.product_id]
+    );
+    let all = f
+        .store
+        .popular(ALL_CATEGORIES, &[new_hit.product_id], 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&all), vec![lamp.product_id, old_hit.product_id]);
+    assert_eq!(f.store.popular(mugs, &[], 1).await.unwrap().len(), 1);
+}
+
+/// A customer's purchases come most recent first.
+pub async fn purchased_lists_most_recent_first(f: RecommendFixture) {
+    let p = products(f.store.as_ref(), 3, &[]).await;
+    let c = CustomerId::new();
+    let t = fixed_time();
+    f.store
+        .record_purchase(&purchase(Some(c), &[p[0], p[1]], t))
+        .await
+        .unwrap();
+    f.store
+        .record_purchase(&purchase(Some(c), &[p[2]], t + Duration::hours(1)))
+        .await
+        .unwrap();
+    f.store
+        .record_purchase(&purchase(Some(c), &[p[0]], t + Duration::hours(2)))
+        .await
+        .unwrap();
+    let list = f.store.purchased(c, 10).await.unwrap();
+    assert_eq!(&list[..2], &[p[0], p[2]]);
+    assert_eq!(list.len(), 3);
+    assert!(
+        f.store
+            .purchased(CustomerId::new(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Expands to one tokio test per check of this suite for a backend; `$make` is the
+/// path of an `async fn() -> RecommendFixture` returning a fresh, isolated store.
+#[macro_export]
+macro_rules! recommend_store_conformance {
+    ($make:path) => {
+        #[allow(unused_imports)]
+        mod recommend_store_conformance {
+            use super::*;
+            $crate::__recommend_conformance_tests!($make:
+                signals_round_trip,
+                record_purchase_counts_an_event_once,
+                bought_together_normalises_best_sellers,
+                bought_together_for_a_cart_excludes_its_products,
+                lists_hold_only_recommendable_products,
+                similar_ranks_by_terms_and_categories,
+                popular_decays_with_time_per_category,
+                purchased_lists_most_recent_first,
+            );
+        }
+    };
+}
+
+/// One tokio test per check.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __recommend_conformance_tests {
+    ($make:path: $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::testkit::$check($make().await).await;
+            }
+        )*
+    };
+}

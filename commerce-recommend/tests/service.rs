@@ -1,0 +1,215 @@
+//! Recommendations end to end on in-memory stores: catalog, stock and orders write
+//! their events to the outbox, the consumers fill the tables, the lists read them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
+use commerce_core::ports::CatalogStore;
+use commerce_core::testkit::fixtures::{fixed_time, product_with_variants, usd};
+use commerce_core::worker::{EventConsumer, RunnerConfig, drain};
+use commerce_core::{
+    Actor, CategoryId, Currency, CustomerId, DomainEvent, Product, ProductId, ProductStatus,
+};
+use commerce_inventory::{
+    AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, StockAdjustment,
+};
+use commerce_orders::testkit::{sample_order, unique};
+use commerce_orders::{MemoryOrderStore, OrderEvent, OrderStatus, OrderStore};
+use commerce_recommend::*;
+
+struct Shop {
+    outbox: Arc<MemoryOutbox>,
+    catalog: Arc<MemoryCatalog>,
+    inventory: Arc<MemoryInventory>,
+    orders: Arc<MemoryOrderStore>,
+    store: Arc<MemoryRecommendStore>,
+    recorder: PurchaseRecorder,
+    indexer: SignalsIndexer,
+    lists: Recommendations,
+}
+
+fn shop() -> Shop {
+    let outbox = Arc::new(MemoryOutbox::new());
+    let catalog = Arc::new(MemoryCatalog::new(outbox.clone()));
+    let inventory = Arc::new(MemoryInventory::new(outbox.clone()));
+    let orders = Arc::new(MemoryOrderStore::new(outbox.clone()));
+    let store = Arc::new(MemoryRecommendStore::new());
+    Shop {
+        recorder: PurchaseRecorder::new(orders.clone(), catalog.clone(), store.clone()),
+        indexer: SignalsIndexer::new(
+            catalog.clone(),
+            inventory.clone(),
+            store.clone(),
+            LocationCode::default_location(),
+        ),
+        lists: Recommendations::new(store.clone()),
+        outbox,
+        catalog,
+        inventory,
+        orders,
+        store,
+    }
+}
+
+impl Shop {
+    async fn product(&self, title: &str, category: CategoryId, stock: i64) -> Product {
+        let code = unique("SKU");
+        let mut p = product_with_variants(&code.to_lowercase(), &[(&code, usd("4.00"))]);
+        p.title = title.into();
+        p.category_ids = vec![category];
+        self.catalog.upsert_product(&p).await.unwrap();
+        if stock > 0 {
+            self.set_stock(&p, stock).await;
+        }
+        p
+    }
+
+    async fn set_stock(&self, p: &Product, delta: i64) {
+        let adjustment = StockAdjustment {
+            sku: p.variants[0].sku.clone(),
+            location: LocationCode::default_location(),
+            delta,
+            reason: AdjustmentReason::Correction,
+            note: None,
+        };
+        self.inventory
+            .adjust(&adjustment, fixed_time())
+            .await
+            .unwrap();
+    }
+
+    /// A confirmed order of `products` writing `order.confirmed` to the outbox.
+    async fn confirmed_order(&self, customer: Option<CustomerId>, products: &[&Product]) {
+        let mut order = sample_order(customer, &unique("k"), Currency::USD, fixed_time()).order;
+        let template = order.lines[0].clone();
+        order.lines = products
+            .iter()
+            .map(|p| commerce_orders::OrderLine {
+                sku: p.variants[0].sku.clone(),
+                ..template.clone()
+            })
+            .collect();
+        order.status = OrderStatus::Confirmed;
+        let event = OrderEvent::OrderConfirmed { order_id: order.id }
+            .envelope(fixed_time())
+            .unwrap();
+        self.orders.create(&order, &[event]).await.unwrap();
+    }
+
+    /// Runs both consumers over everything in the outbox.
+    async fn drain(&self) {
+        let config = RunnerConfig::default();
+        drain(self.outbox.as_ref(), &self.indexer, config)
+            .await
+            .unwrap();
+        drain(self.outbox.as_ref(), &self.recorder, config)
+            .await
+            .unwrap();
+    }
+}
+
+fn ids(list: &[Scored]) -> Vec<ProductId> {
+    list.iter().map(|s| s.product_id).collect()
+}
+
+#[tokio::test]
+async fn recommend_lists_exclude_inactive_out_of_stock_and_bought_products() {
+    let s = shop();
+    let kitchen = CategoryId::new();
+    let mug = s.product("Blue mug", kitchen, 10).await;
+    let saucer = s.product("Blue saucer", kitchen, 10).await;
+    let teapot = s.product("Blue teapot", kitchen, 10).await;
+    let archived = s.product("Blue kettle", kitchen, 10).await;
+    let sold_out = s.product("Blue jug", kitchen, 1).await;
+    for _ in 0..3 {
+        s.confirmed_order(None, &[&mug, &saucer, &teapot, &archived, &sold_out])
+            .await;
+    }
+    let customer = CustomerId::new();
+    s.confirmed_order(Some(customer), &[&mug, &saucer]).await;
+    s.drain().await;
+    assert_eq!(s.lists.bought_together(mug.id, 10).await.unwrap().len(), 4);
+
+    let mut gone = archived.clone();
+    gone.status = ProductStatus::Archived;
+    s.catalog.upsert_product(&gone).await.unwrap();
+    s.set_stock(&sold_out, -1).await;
+    s.drain().await;
+
+    let want = {
+        let mut v = vec![saucer.id, teapot.id];
+        v.sort();
+        v
+    };
+    let mut together = ids(&s.lists.bought_together(mug.id, 10).await.unwrap());
+    together.sort();
+    assert_eq!(together, want);
+    let mut similar = ids(&s.lists.similar(mug.id, 10).await.unwrap());
+    similar.sort();
+    assert_eq!(similar, want);
+    let popular = ids(&s.lists.popular(Some(kitchen), 10).await.unwrap());
+    assert!(!popular.contains(&archived.id) && !popular.contains(&sold_out.id));
+    assert_eq!(popular.len(), 3);
+    // For the customer who bought the mug and the saucer: the teapot only.
+    let for_you = ids(&s
+        .lists
+        .for_you(&Actor::customer(customer), 10)
+        .await
+        .unwrap());
+    assert_eq!(for_you, vec![teapot.id]);
+    let cart = ids(&s.lists.for_cart(&[mug.id, saucer.id], 10).await.unwrap());
+    assert_eq!(cart, vec![teapot.id]);
+}
+
+#[tokio::test]
+async fn recommend_copurchase_consumer_counts_an_event_handled_twice_once() {
+    let s = shop();
+    let c = CategoryId::new();
+    let (a, b, x) = (
+        s.product("Alpha", c, 5).await,
+        s.product("Beta", c, 5).await,
+        s.product("Gamma", c, 5).await,
+    );
+    s.confirmed_order(None, &[&a, &b]).await;
+    s.confirmed_order(None, &[&a, &x]).await;
+    s.drain().await;
+    let confirmed = s.outbox.events_with_topic("order.confirmed");
+    assert_eq!(confirmed.len(), 2);
+    // Redelivery (a lease that ran out, a second worker): the same event again.
+    s.recorder.handle(&confirmed[0]).await.unwrap();
+    s.recorder.handle(&confirmed[0]).await.unwrap();
+    let list = s.lists.bought_together(a.id, 10).await.unwrap();
+    let score_b = list.iter().find(|x| x.product_id == b.id).unwrap().score;
+    // Counted once: 1 / sqrt(orders(a) = 2 * orders(b) = 1). Twice would give 2 / sqrt(3 * 2).
+    assert!((score_b - 1.0 / 2f64.sqrt()).abs() < 1e-9, "{score_b}");
+    let popular = s.store.popular(ALL_CATEGORIES, &[], 10).await.unwrap();
+    assert_eq!(popular[0].product_id, a.id);
+}
+
+#[tokio::test]
+async fn recommend_new_customer_gets_popular_and_cold_product_gets_similar() {
+    let s = shop();
+    let c = CategoryId::new();
+    let hit = s.product("Garden hose", c, 5).await;
+    let other = s.product("Garden rake", c, 5).await;
+    let fresh = s.product("Garden hose reel", c, 5).await;
+    s.confirmed_order(None, &[&hit]).await;
+    s.confirmed_order(None, &[&hit]).await;
+    s.confirmed_order(None, &[&other]).await;
+    s.drain().await;
+    let for_new = ids(&s
+        .lists
+        .for_you(&Actor::customer(CustomerId::new()), 2)
+        .await
+        .unwrap());
+    assert_eq!(for_new, vec![hit.id, other.id]);
+    assert_eq!(
+        ids(&s.lists.for_you(&Actor::Admin, 1).await.unwrap()),
+        vec![hit.id]
+    );
+    // Nobody bought the reel: its list is made of similar products, best match first.
+    let cold = ids(&s.lists.for_product(fresh.id, 5).await.unwrap());
+    assert_eq!(cold.first(), Some(&hit.id));
+    assert!(!cold.contains(&fresh.id));
+}

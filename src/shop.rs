@@ -1,0 +1,372 @@
+//! [`Shop`], the composition root: every port as an `Arc<dyn Port>` and the domain
+//! services built on them.
+//!
+//! [`Shop::in_memory`] wires the in-memory stores, the simulated payment gateway and
+//! [`default_config`]; [`Shop::builder`] takes the stores one by one (for example
+//! PostgreSQL stores for the system of record and Redis carts), and
+//! [`ShopBuilder::with_memory_defaults`] fills whatever was not given with the
+//! in-memory store.
+//!
+//! Every service call that reads or changes something owned takes the
+//! [`Actor`](commerce_core::Actor) as an argument.
+
+use std::fmt;
+use std::sync::Arc;
+
+use commerce_analytics::{Analytics, AnalyticsStore, MemoryAnalyticsStore, RollupConsumer};
+use commerce_cart::{CartStore, MemoryCartStore};
+use commerce_core::auth::{LoginRateLimiter, SessionStore};
+use commerce_core::memory::{
+    MemoryCatalog, MemoryCustomers, MemoryOutbox, MemoryRateLimiter, MemorySessionStore,
+};
+use commerce_core::ports::{CatalogStore, CustomerStore, Outbox};
+use commerce_core::shipping::ShippingMethod;
+use commerce_core::{Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
+use commerce_inventory::{InventoryStore, MemoryInventory};
+use commerce_orders::{
+    Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore, PaymentGateway,
+};
+
+/// What can go wrong assembling a [`Shop`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A port was not given (and [`ShopBuilder::with_memory_defaults`] was not
+    /// asked for).
+    #[error("the shop needs a {0} (or call with_memory_defaults)")]
+    Missing(&'static str),
+}
+
+/// The shop: its stores, payment gateway, clock and configuration, and the services
+/// built on them. Cheap to clone (everything is shared).
+#[derive(Clone)]
+pub struct Shop {
+    catalog: Arc<dyn CatalogStore>,
+    customers: Arc<dyn CustomerStore>,
+    outbox: Arc<dyn Outbox>,
+    inventory: Arc<dyn InventoryStore>,
+    carts: Arc<dyn CartStore>,
+    orders: Arc<dyn OrderStore>,
+    payments: Arc<dyn PaymentGateway>,
+    sessions: Arc<dyn SessionStore>,
+    login_limits: Arc<dyn LoginRateLimiter>,
+    clock: Arc<dyn Clock>,
+    analytics: Arc<dyn AnalyticsStore>,
+    checkout: Checkout,
+}
+
+impl fmt::Debug for Shop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shop")
+            .field("checkout", &self.checkout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The configuration of [`Shop::in_memory`]: US dollars, no tax, and two shipping
+/// methods to the United States: `standard` (5.00 flat) and `pickup` (free).
+pub fn default_config() -> CheckoutConfig {
+    let us = CountryCode::new("US").ok().into_iter().collect::<Vec<_>>();
+    let five = Money::from_minor(500, Currency::USD);
+    CheckoutConfig::new(
+        Currency::USD,
+        TaxTable::default(),
+        vec![
+            ShippingMethod::flat_rate("standard", "Standard shipping", five, &us),
+            ShippingMethod::flat_rate(
+                "pickup",
+                "Pick up in store",
+                Money::zero(Currency::USD),
+                &us,
+            ),
+        ],
+    )
+}
+
+impl Shop {
+    /// A shop held entirely in memory: the in-memory stores (sharing one outbox), the
+    /// simulated payment gateway, the system clock and [`default_config`].
+    pub fn in_memory() -> Shop {
+        Shop::in_memory_with(default_config())
+    }
+
+    /// [`Shop::in_memory`] with another checkout configuration.
+    pub fn in_memory_with(config: CheckoutConfig) -> Shop {
+        ShopBuilder::new(config).with_memory_defaults().assemble()
+    }
+
+    /// A builder taking the stores one by one.
+    pub fn builder(config: CheckoutConfig) -> ShopBuilder {
+        ShopBuilder::new(config)
+    }
+
+    /// The checkout service: placing orders, and what happens to them after.
+    pub fn checkout(&self) -> &Checkout {
+        &self.checkout
+    }
+
+    /// The catalog store.
+    pub fn catalog(&self) -> &Arc<dyn CatalogStore> {
+        &self.catalog
+    }
+
+    /// The customer store.
+    pub fn customers(&self) -> &Arc<dyn CustomerStore> {
+        &self.customers
+    }
+
+    /// The outbox every store writes its events to.
+    pub fn outbox(&self) -> &Arc<dyn Outbox> {
+        &self.outbox
+    }
+
+    /// The inventory store.
+    pub fn inventory(&self) -> &Arc<dyn InventoryStore> {
+        &self.inventory
+    }
+
+    /// The cart store.
+    pub fn carts(&self) -> &Arc<dyn CartStore> {
+        &self.carts
+    }
+
+    /// The order store.
+    pub fn orders(&self) -> &Arc<dyn OrderStore> {
+        &self.orders
+    }
+
+    /// The payment gateway.
+    pub fn payments(&self) -> &Arc<dyn PaymentGateway> {
+        &self.payments
+    }
+
+    /// Login sessions.
+    pub fn sessions(&self) -> &Arc<dyn SessionStore> {
+        &self.sessions
+    }
+
+    /// Login rate limits.
+    pub fn login_limits(&self) -> &Arc<dyn LoginRateLimiter> {
+        &self.login_limits
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The admin analytics reports, read from the rollups.
+    pub fn analytics(&self) -> Analytics {
+        Analytics::new(self.analytics.clone())
+    }
+
+    /// The outbox consumer that keeps the analytics rollups (drive it with
+    /// [`commerce_core::run_once`] over [`Shop::outbox`]).
+    pub fn analytics_consumer(&self) -> RollupConsumer {
+        RollupConsumer::new(self.analytics.clone(), self.catalog.clone())
+    }
+}
+
+/// Builds a [`Shop`] from the ports given; see [`Shop::builder`].
+///
+/// Each setter replaces one port. [`ShopBuilder::build`] fails with
+/// [`BuildError::Missing`] for a port not given, unless
+/// [`ShopBuilder::with_memory_defaults`] asked for in-memory stores in their place.
+#[must_use]
+pub struct ShopBuilder {
+    config: CheckoutConfig,
+    memory_defaults: bool,
+    catalog: Option<Arc<dyn CatalogStore>>,
+    customers: Option<Arc<dyn CustomerStore>>,
+    outbox: Option<Arc<dyn Outbox>>,
+    inventory: Option<Arc<dyn InventoryStore>>,
+    carts: Option<Arc<dyn CartStore>>,
+    orders: Option<Arc<dyn OrderStore>>,
+    checkout_store: Option<Arc<dyn CheckoutStore>>,
+    payments: Option<Arc<dyn PaymentGateway>>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    login_limits: Option<Arc<dyn LoginRateLimiter>>,
+    clock: Option<Arc<dyn Clock>>,
+    analytics: Option<Arc<dyn AnalyticsStore>>,
+}
+
+impl fmt::Debug for ShopBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShopBuilder")
+            .field("config", &self.config)
+            .field("memory_defaults", &self.memory_defaults)
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $port:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, port: Arc<$port>) -> Self {
+                self.$name = Some(port);
+                self
+            }
+        )*
+    };
+}
+
+impl ShopBuilder {
+    /// A builder with `config` and no port yet.
+    pub fn new(config: CheckoutConfig) -> Self {
+        ShopBuilder {
+            config,
+            memory_defaults: false,
+            catalog: None,
+            customers: None,
+            outbox: None,
+            inventory: None,
+            carts: None,
+            orders: None,
+            checkout_store: None,
+            payments: None,
+            sessions: None,
+            login_limits: None,
+            clock: None,
+            analytics: None,
+        }
+    }
+
+    setters! {
+        /// The catalog store.
+        catalog: dyn CatalogStore;
+        /// The customer store.
+        customers: dyn CustomerStore;
+        /// The outbox the stores write to (for consumers).
+        outbox: dyn Outbox;
+        /// The inventory store.
+        inventory: dyn InventoryStore;
+        /// The cart store.
+        carts: dyn CartStore;
+        /// The order store.
+        orders: dyn OrderStore;
+        /// A native checkout store over the same orders and stock (one transaction
+        /// per checkout step); without it the order and inventory stores are used
+        /// one call at a time.
+        checkout_store: dyn CheckoutStore;
+        /// The payment gateway.
+        payments: dyn PaymentGateway;
+        /// Login sessions.
+        sessions: dyn SessionStore;
+        /// Login rate limits.
+        login_limits: dyn LoginRateLimiter;
+        /// The clock (the system clock when not given).
+        clock: dyn Clock;
+        /// The analytics rollups (in memory when not given).
+        analytics: dyn AnalyticsStore;
+    }
+
+    /// Every store of `stores` (catalog, customers, outbox, inventory, carts,
+    /// orders, analytics, and its native checkout store).
+    #[cfg(feature = "postgres")]
+    pub fn postgres(self, stores: &commerce_postgres::PgStores) -> Self {
+        self.catalog(Arc::new(stores.catalog()))
+            .customers(Arc::new(stores.customers()))
+            .outbox(Arc::new(stores.outbox()))
+            .inventory(Arc::new(stores.inventory()))
+            .carts(Arc::new(stores.carts()))
+            .orders(Arc::new(stores.orders()))
+            .checkout_store(Arc::new(stores.checkout()))
+            .analytics(Arc::new(stores.analytics()))
+    }
+
+    /// Fills every port not given with its in-memory implementation (stores sharing
+    /// one in-memory outbox, the simulated gateway). For tests, demos and the
+    /// embedded default; a real shop gives its stores.
+    pub fn with_memory_defaults(mut self) -> Self {
+        self.memory_defaults = true;
+        self
+    }
+
+    /// The shop. [`BuildError::Missing`] names the first port neither given nor
+    /// defaulted.
+    pub fn build(self) -> Result<Shop, BuildError> {
+        if !self.memory_defaults {
+            let missing = [
+                ("catalog", self.catalog.is_none()),
+                ("customer store", self.customers.is_none()),
+                ("outbox", self.outbox.is_none()),
+                ("inventory store", self.inventory.is_none()),
+                ("cart store", self.carts.is_none()),
+                ("order store", self.orders.is_none()),
+                ("payment gateway", self.payments.is_none()),
+                ("session store", self.sessions.is_none()),
+                ("login rate limiter", self.login_limits.is_none()),
+            ];
+            if let Some((name, _)) = missing.iter().find(|(_, m)| *m) {
+                return Err(BuildError::Missing(name));
+            }
+        }
+        Ok(self.with_memory_defaults().assemble())
+    }
+
+    /// Assembles the shop, filling missing ports with memory stores.
+    fn assemble(self) -> Shop {
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let memory_outbox = Arc::new(MemoryOutbox::with_clock(clock.clone()));
+        let outbox = self
+            .outbox
+            .unwrap_or_else(|| memory_outbox.clone() as Arc<dyn Outbox>);
+        let catalog = self.catalog.unwrap_or_else(|| {
+            Arc::new(MemoryCatalog::with_clock(
+                memory_outbox.clone(),
+                clock.clone(),
+            ))
+        });
+        let customers = self
+            .customers
+            .unwrap_or_else(|| Arc::new(MemoryCustomers::new()));
+        let inventory = self
+            .inventory
+            .unwrap_or_else(|| Arc::new(MemoryInventory::new(memory_outbox.clone())));
+        let carts = self
+            .carts
+            .unwrap_or_else(|| Arc::new(MemoryCartStore::new()));
+        let orders = self
+            .orders
+            .unwrap_or_else(|| Arc::new(MemoryOrderStore::new(memory_outbox.clone())));
+        let payments = self
+            .payments
+            .unwrap_or_else(|| Arc::new(commerce_orders::SimulatedGateway::new()));
+        let sessions = self
+            .sessions
+            .unwrap_or_else(|| Arc::new(MemorySessionStore::new()));
+        let login_limits = self
+            .login_limits
+            .unwrap_or_else(|| Arc::new(MemoryRateLimiter::new()));
+        let mut checkout = Checkout::new(
+            carts.clone(),
+            catalog.clone(),
+            inventory.clone(),
+            orders.clone(),
+            payments.clone(),
+            clock.clone(),
+            self.config,
+        );
+        let analytics = self
+            .analytics
+            .unwrap_or_else(|| Arc::new(MemoryAnalyticsStore::new()));
+        if let Some(store) = self.checkout_store {
+            checkout = checkout.with_checkout_store(store);
+        }
+        Shop {
+            catalog,
+            customers,
+            outbox,
+            inventory,
+            carts,
+            orders,
+            payments,
+            sessions,
+            login_limits,
+            clock,
+            analytics,
+            checkout,
+        }
+    }
+}
