@@ -297,6 +297,9 @@ impl From<OrderError> for ApiError {
             OrderError::Cart(e) => e.into(),
             OrderError::GatewayUnavailable(e) => ApiError::unavailable(&e),
             OrderError::Backend(e) => ApiError::unavailable(&e),
+            OrderError::InvalidSignature => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", message)
+            }
             other => ApiError::internal(&other),
         }
     }
