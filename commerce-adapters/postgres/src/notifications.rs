@@ -184,7 +184,9 @@ impl DeliveryLog for PgDeliveryLog {
                 });
             }
         }
-        Err(Error::Conflict(format!("{key} is being claimed and released")))
+        Err(Error::Conflict(format!(
+            "{key} is being claimed and released"
+        )))
     }
 
     async fn mark_sent(
