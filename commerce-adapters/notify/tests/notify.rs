@@ -22,7 +22,9 @@ use commerce_orders::notification::{
     Channel, DeliveryLog, MemoryDeliveryLog, MemoryPreferenceStore, MessageContext,
     NotificationKind, PreferenceStore,
 };
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{Checkout, Order, ShipmentLine, simulated::test_cards};
 
@@ -66,7 +68,7 @@ impl World {
         let sku = stocked_sku(&self.f, "12.50", 10).await;
         let cart = cart_with(&self.f, customer, &[(&sku, 3)]).await;
         self.checkout
-            .checkout(&request(cart, customer, card(test_cards::APPROVED)))
+            .checkout_as(&request(cart, customer, card(test_cards::APPROVED)))
             .await
             .unwrap()
     }
@@ -261,6 +263,7 @@ async fn notify_sms_opt_out_is_honoured() {
         let shipped = w
             .checkout
             .ship_with_carrier(
+                &commerce_core::Actor::Admin,
                 order.id,
                 &lines,
                 CarrierCode::Ups,
@@ -424,6 +427,7 @@ async fn notify_sms_and_push_go_through_http_providers_on_loopback() {
         .collect();
     w.checkout
         .ship_with_carrier(
+            &commerce_core::Actor::Admin,
             order.id,
             &lines,
             CarrierCode::Ups,

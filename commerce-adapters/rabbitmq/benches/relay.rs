@@ -33,7 +33,9 @@ use commerce_core::{DomainEvent, EventEnvelope, EventId, Money};
 use commerce_notify::smtp_sink::SmtpSink;
 use commerce_notify::{NotificationHandler, SmtpMailer, Templates};
 use commerce_orders::notification::{MemoryDeliveryLog, MemoryPreferenceStore};
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{OrderEvent, OrderId, simulated::test_cards};
 use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology, amqp_url, connect, event_properties};
@@ -216,7 +218,7 @@ async fn latency(conn: &Connection) {
     for i in 0..orders {
         let cart = cart_with(&f, None, &[(&sku, 2)]).await;
         checkout
-            .checkout(&request(cart, None, card(test_cards::APPROVED)))
+            .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
             .await
             .unwrap();
         let confirmed = Instant::now();
