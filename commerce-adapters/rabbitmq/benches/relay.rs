@@ -140,6 +140,9 @@ async fn throughput(conn: &Connection) {
     let id = EventId::new();
     let t = Topology::new(format!("bench.relay.{id}"), format!("bench.relay.{id}.q"));
     let events = sample_events(n);
+    t.declare(&conn.create_channel().await.unwrap())
+        .await
+        .unwrap();
     println!(
         "relay throughput: {n} events per round, batches of {BATCH}, persistent, one durable queue bound"
     );
