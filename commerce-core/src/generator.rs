@@ -421,7 +421,7 @@ const SELLER_KINDS: &[&str] = &[
     "Outlet",
 ];
 
-/// A generated product with what the catalog does not hold: seller name, tags,
+/// A generated product with what the catalog does not hold: its seller's name,
 /// stock, ratings and sales.
 #[derive(Clone, Debug)]
 pub struct GeneratedProduct {
@@ -429,8 +429,6 @@ pub struct GeneratedProduct {
     pub product: Product,
     /// Its seller's name.
     pub seller_name: String,
-    /// Tags (color, material, language).
-    pub tags: Vec<String>,
     /// Stock, ratings and units sold.
     pub signals: Signals,
 }
@@ -439,7 +437,6 @@ impl GeneratedProduct {
     /// The search document of this product, signals included.
     pub fn search_document(&self) -> Result<SearchDocument> {
         let mut doc = SearchDocument::from_product(&self.product, &self.seller_name)?;
-        doc.tags = self.tags.clone();
         doc.signals = self.signals.clone();
         Ok(doc)
     }
@@ -504,14 +501,20 @@ impl CatalogGenerator {
             }
         }
         let sellers = (0..sellers.max(1))
-            .map(|i| Seller {
-                id: SellerId::from_uuid(rng.uuid()),
-                name: format!(
+            .map(|i| {
+                let name = format!(
                     "{} {} {}",
                     rng.pick(SELLER_WORDS),
                     rng.pick(SELLER_KINDS),
                     i + 1
-                ),
+                );
+                let handle = slug(&name);
+                Seller::new(
+                    SellerId::from_uuid(rng.uuid()),
+                    name,
+                    handle.clone(),
+                    format!("{handle}@sellers.example.com"),
+                )
             })
             .collect();
         CatalogGenerator {
@@ -592,6 +595,7 @@ impl CatalogGenerator {
                 compare_at_price: None,
                 weight_grams: 100 + u32::try_from(rng.below(5_000)).unwrap_or(0),
                 tax_class: TaxClass::standard(),
+                options: Vec::new(),
             })
             .collect();
         // Popularity follows a steep curve: few products sell a lot.
@@ -627,12 +631,15 @@ impl CatalogGenerator {
                 description,
                 category_ids: vec![category.id],
                 status: ProductStatus::Active,
+                brand: None,
+                tags: vec![color.to_owned(), material.to_owned()],
+                images: Vec::new(),
+                options: Vec::new(),
                 variants,
                 created_at,
                 updated_at: created_at,
             },
             seller_name: seller.name,
-            tags: vec![color.to_owned(), material.to_owned()],
             signals: Signals {
                 stock,
                 rating_count,

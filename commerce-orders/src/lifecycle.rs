@@ -16,10 +16,11 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use commerce_core::{Address, Currency, CustomerId, Money, Sku};
+use commerce_core::{Address, Currency, CustomerId, GuestCartId, Money, Sku};
 use commerce_inventory::ReservationId;
 
 use crate::carrier::{CarrierCode, TrackingEvent, TrackingStatus};
+use crate::checkout::RequestFingerprint;
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::{IdempotencyKey, OrderId, ShipmentId};
@@ -91,8 +92,12 @@ pub struct NewOrder {
     pub payment_idempotency_key: IdempotencyKey,
     /// Reservation that will hold the stock.
     pub reservation_id: ReservationId,
-    /// Checkout key.
+    /// Checkout key (scoped to the buyer).
     pub idempotency_key: IdempotencyKey,
+    /// Fingerprint of the checkout request.
+    pub request_fingerprint: Option<RequestFingerprint>,
+    /// The guest cart of a guest order.
+    pub guest_cart: Option<GuestCartId>,
     /// When.
     pub placed_at: DateTime<Utc>,
 }
@@ -208,6 +213,8 @@ impl Order {
             },
             reservation_id: new.reservation_id,
             idempotency_key: new.idempotency_key,
+            request_fingerprint: new.request_fingerprint,
+            guest_cart: new.guest_cart,
             cancel_reason: None,
             created_at: new.placed_at,
             updated_at: new.placed_at,

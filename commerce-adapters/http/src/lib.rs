@@ -110,6 +110,10 @@ fn cors(origins: &[String]) -> CorsLayer {
 /// limit, CORS).
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        access::enforce,
+    ));
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let config = state.config.clone();
     let doc_json = doc.clone();

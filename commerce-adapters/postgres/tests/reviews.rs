@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use commerce_core::ports::CatalogStore;
 use commerce_core::testkit::fixtures::{fixed_time, product_with_variants, usd};
-use commerce_core::{Currency, CustomerId, SystemClock};
+use commerce_core::{Actor, Currency, CustomerId, SystemClock};
 use commerce_orders::testkit::{sample_order, unique};
 use commerce_orders::{OrderStatus, OrderStore};
 use commerce_reviews::testkit::ReviewFixture;
@@ -64,7 +64,11 @@ async fn review_one_per_customer_per_product_under_concurrent_posts() {
     let posts = (0..12u8).map(|i| {
         let reviews = reviews.clone();
         let id = product.id;
-        tokio::spawn(async move { reviews.post(buyer, id, draft(i % 5 + 1)).await })
+        tokio::spawn(async move {
+            reviews
+                .post(&Actor::customer(buyer), id, draft(i % 5 + 1))
+                .await
+        })
     });
     let results: Vec<_> = futures::future::join_all(posts)
         .await
@@ -81,7 +85,9 @@ async fn review_one_per_customer_per_product_under_concurrent_posts() {
     assert_eq!(aggregate.count(), 1);
     // A stranger cannot post: the shop takes verified reviews only.
     assert!(matches!(
-        reviews.post(CustomerId::new(), product.id, draft(1)).await,
+        reviews
+            .post(&Actor::customer(CustomerId::new()), product.id, draft(1))
+            .await,
         Err(Error::PurchaseRequired { .. })
     ));
 }

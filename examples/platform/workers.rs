@@ -1,0 +1,87 @@
+//! The workers started with the server: expiry sweeper and checkout recovery,
+//! each on a configurable cadence, reporting to the `/workers` board.
+
+use std::time::Duration;
+
+use commerce::Shop;
+use commerce_http::{WorkerBoard, WorkerStatus};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+fn report(
+    board: &WorkerBoard,
+    name: &str,
+    every: Duration,
+    outcome: Result<u64, String>,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let (handled, error) = match outcome {
+        Ok(n) => (n, None),
+        Err(e) => (0, Some(e)),
+    };
+    board.report(WorkerStatus {
+        name: name.to_owned(),
+        every_ms: u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
+        last_run: Some(now),
+        last_handled: handled,
+        lag: None,
+        last_error: error,
+    });
+}
+
+/// Starts the workers; they stop when `stop` turns true.
+pub(crate) fn start(
+    shop: Shop,
+    board: WorkerBoard,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let sweeper = {
+        let (shop, board, mut stop) = (shop.clone(), board.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let outcome = commerce::inventory::sweeper::sweep_once(
+                    shop.inventory().as_ref(),
+                    shop.clock().as_ref(),
+                    500,
+                )
+                .await
+                .map(|ids| ids.len() as u64)
+                .map_err(|e| e.to_string());
+                report(&board, "expiry_sweeper", every, outcome, shop.clock().now());
+            }
+        })
+    };
+    let recovery = {
+        let (shop, board, mut stop) = (shop, board, stop);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let now = shop.clock().now();
+                let outcome = shop
+                    .checkout()
+                    .recover(now)
+                    .await
+                    .map(|r| (r.confirmed.len() + r.cancelled.len()) as u64)
+                    .map_err(|e| e.to_string());
+                report(
+                    &board,
+                    "checkout_recovery",
+                    every,
+                    outcome,
+                    shop.clock().now(),
+                );
+            }
+        })
+    };
+    vec![sweeper, recovery]
+}
