@@ -196,7 +196,11 @@ impl IndexerRunner {
     /// A runner for `indexer` reading `outbox` as consumer group `consumer`
     /// (e.g. `format!("{CONSUMER}-{instance}")`): batches of 500, 30 s leases,
     /// 200 ms idle wait.
-    pub fn new(outbox: Arc<dyn Outbox>, indexer: SearchIndexer, consumer: impl Into<String>) -> Self {
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        indexer: SearchIndexer,
+        consumer: impl Into<String>,
+    ) -> Self {
         IndexerRunner {
             outbox,
             indexer,
@@ -210,7 +214,10 @@ impl IndexerRunner {
     /// One step: claims a batch, handles it and acknowledges it. Returns how many
     /// events it handled (0: nothing to do, or another worker holds the lease).
     pub async fn run_once(&self) -> Result<usize> {
-        let entries = self.outbox.claim(&self.consumer, self.batch, self.lease).await?;
+        let entries = self
+            .outbox
+            .claim(&self.consumer, self.batch, self.lease)
+            .await?;
         let Some(last) = entries.last() else {
             return Ok(0);
         };

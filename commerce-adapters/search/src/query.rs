@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery,
-    Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
@@ -47,13 +47,22 @@ fn term_query(term: Term) -> Box<dyn Query> {
 }
 
 /// The clauses that let one query word match in one field.
-fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary) -> Vec<(Occur, Box<dyn Query>)> {
+fn word_in_field(
+    field: Field,
+    b: Boosts,
+    w: &QueryWord,
+    vocabulary: &Vocabulary,
+) -> Vec<(Occur, Box<dyn Query>)> {
     let term = Term::from_field_text(field, &w.folded);
-    let mut out: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, boost(term_query(term.clone()), b.exact))];
+    let mut out: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Should, boost(term_query(term.clone()), b.exact))];
     if w.prefix {
         out.push((
             Occur::Should,
-            boost(Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)), b.prefix),
+            boost(
+                Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                b.prefix,
+            ),
         ));
     }
     if w.typos > 0 {
@@ -68,7 +77,9 @@ fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary
         let q: Box<dyn Query> = match alt.as_slice() {
             [one] => term_query(Term::from_field_text(field, one)),
             many => Box::new(PhraseQuery::new(
-                many.iter().map(|s| Term::from_field_text(field, s)).collect(),
+                many.iter()
+                    .map(|s| Term::from_field_text(field, s))
+                    .collect(),
             )),
         };
         out.push((Occur::Should, boost(q, b.exact)));
@@ -77,7 +88,12 @@ fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary
 }
 
 /// A query where every word matches in the title or the body.
-pub(crate) fn words_query(f: &Fields, words: &[QueryWord], vocabulary: &Vocabulary, title_only: bool) -> Box<dyn Query> {
+pub(crate) fn words_query(
+    f: &Fields,
+    words: &[QueryWord],
+    vocabulary: &Vocabulary,
+    title_only: bool,
+) -> Box<dyn Query> {
     if words.is_empty() {
         return Box::new(AllQuery);
     }
@@ -88,7 +104,10 @@ pub(crate) fn words_query(f: &Fields, words: &[QueryWord], vocabulary: &Vocabula
             if !title_only {
                 should.extend(word_in_field(f.body, BODY, w, vocabulary));
             }
-            (Occur::Must, Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(should)) as Box<dyn Query>,
+            )
         })
         .collect();
     Box::new(BooleanQuery::new(clauses))
@@ -104,22 +123,33 @@ fn min_rating_centi(r: Decimal) -> u64 {
 }
 
 /// The full query: words and filters.
-pub(crate) fn search_query(f: &Fields, words: &[QueryWord], vocabulary: &Vocabulary, filters: &SearchFilters) -> Box<dyn Query> {
+pub(crate) fn search_query(
+    f: &Fields,
+    words: &[QueryWord],
+    vocabulary: &Vocabulary,
+    filters: &SearchFilters,
+) -> Box<dyn Query> {
     let mut clauses = vec![(Occur::Must, words_query(f, words, vocabulary, false))];
     if let Some(c) = filters.category_id {
-        clauses.push(filter(term_query(Term::from_field_u64(f.category, category_key(c)))));
+        clauses.push(filter(term_query(Term::from_field_u64(
+            f.category,
+            category_key(c),
+        ))));
     }
     if filters.price_min.is_some() || filters.price_max.is_some() {
-        let lower = filters
-            .price_min
-            .map_or(Bound::Unbounded, |m| Bound::Included(Term::from_field_i64(f.price, m)));
-        let upper = filters
-            .price_max
-            .map_or(Bound::Unbounded, |m| Bound::Included(Term::from_field_i64(f.price, m)));
+        let lower = filters.price_min.map_or(Bound::Unbounded, |m| {
+            Bound::Included(Term::from_field_i64(f.price, m))
+        });
+        let upper = filters.price_max.map_or(Bound::Unbounded, |m| {
+            Bound::Included(Term::from_field_i64(f.price, m))
+        });
         clauses.push(filter(Box::new(RangeQuery::new(lower, upper))));
     }
     if let Some(c) = filters.currency {
-        clauses.push(filter(term_query(Term::from_field_text(f.currency, c.code()))));
+        clauses.push(filter(term_query(Term::from_field_text(
+            f.currency,
+            c.code(),
+        ))));
     }
     if let Some(s) = filters.seller_id {
         let (hi, lo) = s.as_uuid().as_u64_pair();

@@ -29,7 +29,9 @@ fn progress_bar() -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} reindexing: {pos} products ({per_sec}) {elapsed}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} reindexing: {pos} products ({per_sec}) {elapsed}")
+    {
         bar.set_style(style);
     }
     bar
@@ -37,11 +39,17 @@ fn progress_bar() -> ProgressBar {
 
 /// Rebuilds the catalog fields of every document from `catalog` (signals the index
 /// holds are kept; inactive products are removed). Safe while searches run.
-pub async fn reindex(search: &dyn ProductSearch, catalog: &dyn CatalogStore) -> Result<ReindexReport> {
+pub async fn reindex(
+    search: &dyn ProductSearch,
+    catalog: &dyn CatalogStore,
+) -> Result<ReindexReport> {
     let bar = progress_bar();
     let mut report = ReindexReport::default();
     search
-        .apply(vec![IndexChange::Categories(catalog.categories().await?)], None)
+        .apply(
+            vec![IndexChange::Categories(catalog.categories().await?)],
+            None,
+        )
         .await?;
     let mut after = None;
     loop {
@@ -60,7 +68,9 @@ pub async fn reindex(search: &dyn ProductSearch, catalog: &dyn CatalogStore) -> 
         let mut changes = Vec::with_capacity(page.len());
         for p in &page {
             if p.status == ProductStatus::Active {
-                changes.push(IndexChange::PutCatalog(SearchDocument::from_product(p, "")?));
+                changes.push(IndexChange::PutCatalog(SearchDocument::from_product(
+                    p, "",
+                )?));
                 report.indexed += 1;
             } else {
                 changes.push(IndexChange::Remove(p.id));

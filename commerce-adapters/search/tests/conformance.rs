@@ -26,7 +26,9 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
 
 async fn on_disk() -> SearchFixture {
     SearchFixture {
-        search: Arc::new(TantivySearch::open(SearchConfig::on_disk(temp_dir("conformance"))).unwrap()),
+        search: Arc::new(
+            TantivySearch::open(SearchConfig::on_disk(temp_dir("conformance"))).unwrap(),
+        ),
         capabilities: TantivySearch::capabilities(),
     }
 }

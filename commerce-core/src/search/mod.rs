@@ -497,7 +497,9 @@ impl Vocabulary {
                 vec!["hoodie".into(), "sweatshirt".into()],
                 vec!["sofa".into(), "couch".into()],
             ],
-            stop_words: words("a an and the of for with in on to de la le et und der die das va cho"),
+            stop_words: words(
+                "a an and the of for with in on to de la le et und der die das va cho",
+            ),
         }
     }
 
@@ -523,11 +525,7 @@ impl Vocabulary {
     pub fn query_words(&self, text: &str) -> Vec<text::QueryWord> {
         let stop: Vec<String> = self.stop_words.iter().map(|s| text::fold(s)).collect();
         let all = text::folded_words(text);
-        let kept: Vec<String> = all
-            .iter()
-            .filter(|w| !stop.contains(w))
-            .cloned()
-            .collect();
+        let kept: Vec<String> = all.iter().filter(|w| !stop.contains(w)).cloned().collect();
         let mut words = if kept.is_empty() { all } else { kept };
         words.truncate(MAX_QUERY_WORDS);
         let ends_open = text.chars().last().is_some_and(char::is_alphanumeric);
