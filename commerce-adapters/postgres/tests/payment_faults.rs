@@ -80,7 +80,10 @@ async fn terminate_backends(database: String, stop: Arc<AtomicBool>) -> u64 {
 
 async fn order_of(c: &Checkout, attempt: &Attempt) -> Option<OrderId> {
     for _ in 0..50 {
-        match c.order_by_key(&attempt.actor, &attempt.idempotency_key).await {
+        match c
+            .order_by_key(&attempt.actor, &attempt.idempotency_key)
+            .await
+        {
             Ok(found) => return found.map(|o| o.id),
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
         }
