@@ -301,6 +301,9 @@ impl From<OrderError> for ApiError {
                 ApiError::new(UNPROCESSABLE, "idempotency_key_reused", message)
             }
             OrderError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            OrderError::InvalidSignature => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", message)
+            }
             other => ApiError::internal(&other),
         }
     }

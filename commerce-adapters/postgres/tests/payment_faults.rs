@@ -27,14 +27,14 @@ use futures::future::join_all;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-use commerce_core::{Clock, ManualClock};
+use commerce_core::{Actor, Clock, ManualClock};
 use commerce_orders::simulated::{FaultTiming, GatewayOperation, SimulatedGateway, test_cards};
 use commerce_orders::testkit::checkout::{
-    CheckoutAs, cart_with, request, stocked_sku, test_config,
+    Attempt, CheckoutAs, cart_with, request, stocked_sku, test_config,
 };
 use commerce_orders::testkit::payments::{assert_payments_agree, settle};
 use commerce_orders::testkit::{CheckoutFixture, card, start_time};
-use commerce_orders::{CancelReason, OrderId};
+use commerce_orders::{CancelReason, Checkout, OrderId};
 
 const OPS: [GatewayOperation; 5] = [
     GatewayOperation::Authorize,
@@ -78,12 +78,12 @@ async fn terminate_backends(database: String, stop: Arc<AtomicBool>) -> u64 {
     killed.load(Ordering::Relaxed)
 }
 
-async fn order_of(
-    c: &commerce_orders::Checkout,
-    req: &commerce_orders::testkit::checkout::Attempt,
-) -> Option<OrderId> {
+async fn order_of(c: &Checkout, attempt: &Attempt) -> Option<OrderId> {
     for _ in 0..50 {
-        match c.order_by_key(&req.actor, &req.idempotency_key).await {
+        match c
+            .order_by_key(&attempt.actor, &attempt.idempotency_key)
+            .await
+        {
             Ok(found) => return found.map(|o| o.id),
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
         }
@@ -142,11 +142,7 @@ async fn payment_converges_on_postgres_while_backends_are_terminated_and_the_gat
             let id = order_of(&c, &req).await?;
             if i % 3 == 0 {
                 let _ = c
-                    .cancel(
-                        &commerce_core::Actor::Admin,
-                        id,
-                        CancelReason::CustomerRequested,
-                    )
+                    .cancel(&Actor::Admin, id, CancelReason::CustomerRequested)
                     .await;
             }
             Some(id)

@@ -58,6 +58,7 @@ fn sample_events(n: usize) -> Vec<EventEnvelope> {
                 customer_id: None,
                 grand_total: Money::from_minor(1_000 + i as i64, commerce_core::Currency::USD),
                 units: 3,
+                lines: Vec::new(),
             }
             .envelope(now)
             .unwrap()
@@ -140,6 +141,9 @@ async fn throughput(conn: &Connection) {
     let id = EventId::new();
     let t = Topology::new(format!("bench.relay.{id}"), format!("bench.relay.{id}.q"));
     let events = sample_events(n);
+    t.declare(&conn.create_channel().await.unwrap())
+        .await
+        .unwrap();
     println!(
         "relay throughput: {n} events per round, batches of {BATCH}, persistent, one durable queue bound"
     );
