@@ -2,6 +2,9 @@
 //! email-verified flag, reset tokens used at most once and never after they expire.
 //! Also checks of the [`Accounts`] service over the store.
 
+// Conformance checks assert by unwrapping, as tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use chrono::Duration;
