@@ -8,6 +8,8 @@ pub use commerce_cart as cart;
 pub use commerce_core as core;
 pub use commerce_inventory as inventory;
 pub use commerce_orders as orders;
+pub use commerce_recommend as recommend;
+pub use commerce_reviews as reviews;
 #[cfg(feature = "postgres")]
 pub use commerce_postgres as postgres;
 #[cfg(feature = "redis")]
