@@ -8,10 +8,10 @@ pub use commerce_cart as cart;
 pub use commerce_core as core;
 pub use commerce_inventory as inventory;
 pub use commerce_orders as orders;
-pub use commerce_recommend as recommend;
-pub use commerce_reviews as reviews;
 #[cfg(feature = "postgres")]
 pub use commerce_postgres as postgres;
+pub use commerce_recommend as recommend;
 #[cfg(feature = "redis")]
 pub use commerce_redis as redis;
+pub use commerce_reviews as reviews;
 pub use shop::{BuildError, Shop, ShopBuilder, default_config};
