@@ -259,6 +259,18 @@ impl PgStores {
         PgReviewStore::new(self.shared.clone())
     }
 
+    /// Customers' notification preferences
+    /// ([`commerce_orders::notification::PreferenceStore`]).
+    pub fn notification_preferences(&self) -> crate::PgPreferenceStore {
+        crate::PgPreferenceStore::new(self.shared.clone())
+    }
+
+    /// The notification delivery log
+    /// ([`commerce_orders::notification::DeliveryLog`]).
+    pub fn deliveries(&self) -> crate::PgDeliveryLog {
+        crate::PgDeliveryLog::new(self.shared.clone())
+    }
+
     /// The precomputed recommendation tables
     /// ([`commerce_recommend::RecommendStore`]).
     pub fn recommendations(&self) -> PgRecommendStore {
