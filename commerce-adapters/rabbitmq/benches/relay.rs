@@ -58,6 +58,7 @@ fn sample_events(n: usize) -> Vec<EventEnvelope> {
                 customer_id: None,
                 grand_total: Money::from_minor(1_000 + i as i64, commerce_core::Currency::USD),
                 units: 3,
+                lines: Vec::new(),
             }
             .envelope(now)
             .unwrap()
