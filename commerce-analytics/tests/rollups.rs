@@ -137,6 +137,7 @@ fn new_order(w: &World, rng: &mut Rng, currency: Currency, at: DateTime<Utc>) ->
             tax_rate: Decimal::ZERO,
             total: subtotal,
             refunded: Money::zero(currency),
+            seller_id: None,
         });
     }
     let subtotal = Money::sum(currency, lines.iter().map(|l| l.total)).unwrap();
@@ -177,6 +178,8 @@ fn new_order(w: &World, rng: &mut Rng, currency: Currency, at: DateTime<Utc>) ->
         payment_idempotency_key: key.derive("authorize").unwrap(),
         reservation_id: ReservationId::from_uuid(id.as_uuid()),
         idempotency_key: key,
+        request_fingerprint: None,
+        guest_cart: None,
         placed_at: at,
     }
 }
