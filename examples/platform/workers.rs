@@ -4,8 +4,12 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use commerce::Shop;
+use commerce::core::search::ProductSearch;
 use commerce_http::{WorkerBoard, WorkerStatus};
+use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -28,6 +32,38 @@ fn report(
         lag: None,
         last_error: error,
     });
+}
+
+/// Starts the search indexer: it feeds `search` from the outbox (its own consumer
+/// group) on the cadence; stops when `stop` turns true.
+pub(crate) fn start_indexer(
+    shop: Shop,
+    search: Arc<dyn ProductSearch>,
+    board: WorkerBoard,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let indexer = SearchIndexer::new(search, shop.catalog().clone(), Some(shop.orders().clone()));
+    let runner = IndexerRunner::new(shop.outbox().clone(), indexer, CONSUMER);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            // Drain what is there (batches), then wait for the next tick.
+            let mut handled = 0u64;
+            let outcome = loop {
+                match runner.run_once().await {
+                    Ok(0) => break Ok(handled),
+                    Ok(n) => handled += n as u64,
+                    Err(e) => break Err(e.to_string()),
+                }
+            };
+            report(&board, "search_indexer", every, outcome, shop.clock().now());
+        }
+    })
 }
 
 /// Starts the workers; they stop when `stop` turns true.

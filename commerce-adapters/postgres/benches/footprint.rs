@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Uses its own database `commerce_bench_footprint`; reads `commerce_bench_checkout`
-//! if it exists.
+//! if it exists (leaving out its carts, which that benchmark prebuilds in bulk, and
+//! its 300 stock rows).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -44,9 +45,8 @@ async fn sizes(pool: &PgPool, tables: &[&str]) -> Vec<(String, i64, i64)> {
         if !exists {
             continue;
         }
-        let sql = format!(
-            "SELECT count(*), pg_total_relation_size('commerce.{t}') FROM commerce.{t}"
-        );
+        let sql =
+            format!("SELECT count(*), pg_total_relation_size('commerce.{t}') FROM commerce.{t}");
         let (rows, bytes): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_one(pool)
             .await
@@ -67,7 +67,13 @@ fn print(title: &str, per: &str, count: i64, rows: &[(String, i64, i64)]) {
             *b as f64 / count.max(1) as f64
         );
     }
-    println!("  {:<22} {:>9}      {:>12} bytes  {:>8.0} bytes per {per}", "total", "", total, total as f64 / count.max(1) as f64);
+    println!(
+        "  {:<22} {:>9}      {:>12} bytes  {:>8.0} bytes per {per}",
+        "total",
+        "",
+        total,
+        total as f64 / count.max(1) as f64
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -78,7 +84,9 @@ async fn main() {
         .unwrap_or(20_000);
     println!(
         "footprint: {n} generated products; load: {}",
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     let pool = support::fresh_database("commerce_bench_footprint", 16).await;
     let stores = support::stores(pool.clone()).await;
@@ -112,7 +120,10 @@ async fn main() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    println!("{variants} variants ({:.2} per product)", variants as f64 / n as f64);
+    println!(
+        "{variants} variants ({:.2} per product)",
+        variants as f64 / n as f64
+    );
     print(
         "catalog",
         "product",
@@ -134,10 +145,15 @@ async fn main() {
         .connect_with(options.database("commerce_bench_checkout"))
         .await
     else {
-        println!("\nno commerce_bench_checkout database: run the checkout benchmark first for orders");
+        println!(
+            "\nno commerce_bench_checkout database: run the checkout benchmark first for orders"
+        );
         return;
     };
-    sqlx::query("VACUUM ANALYZE").execute(&orders).await.unwrap();
+    sqlx::query("VACUUM ANALYZE")
+        .execute(&orders)
+        .await
+        .unwrap();
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.orders")
         .fetch_one(&orders)
         .await
@@ -146,11 +162,15 @@ async fn main() {
         .fetch_one(&orders)
         .await
         .unwrap();
-    println!("\n{count} orders, {lines} order lines ({:.2} per order)", lines as f64 / count.max(1) as f64);
+    println!(
+        "\n{count} orders, {lines} order lines ({:.2} per order)",
+        lines as f64 / count.max(1) as f64
+    );
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE n.nspname = 'commerce' AND c.relkind = 'r'
-            AND c.relname NOT IN ('products', 'variants', 'categories', '_sqlx_migrations')
+            AND c.relname NOT IN ('products', 'variants', 'categories', '_sqlx_migrations',
+                                  'carts', 'stock_levels')
           ORDER BY 1",
     )
     .fetch_all(&orders)

@@ -27,7 +27,8 @@ use commerce_core::{Category, CategoryId};
 use commerce_postgres::PgStores;
 
 fn replica_url() -> String {
-    std::env::var("PG_REPLICA_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433".to_owned())
+    std::env::var("PG_REPLICA_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433".to_owned())
 }
 
 fn exclusive() -> &'static tokio::sync::Mutex<()> {
@@ -118,7 +119,10 @@ async fn replica_browse_catalog_lags_checkout_catalog_reads_the_primary() {
     let browse = stores.browse_catalog();
     let checkout_catalog = stores.catalog();
     let p = product("MUG-1", usd("10.00"));
-    browse.upsert_product(&p).await.expect("writes go to the primary");
+    browse
+        .upsert_product(&p)
+        .await
+        .expect("writes go to the primary");
     wait_for_replay(stores.pool(), &admin).await;
     assert_eq!(browse.product(p.id).await.unwrap().unwrap().id, p.id);
 
@@ -129,10 +133,18 @@ async fn replica_browse_catalog_lags_checkout_catalog_reads_the_primary() {
     let outcome = AssertUnwindSafe(async {
         browse.set_price(&sku("MUG-1"), usd("12.00")).await.unwrap();
         let on_primary = checkout_catalog.listings(&[sku("MUG-1")]).await.unwrap();
-        assert_eq!(on_primary[0].variant.price, usd("12.00"), "checkout reads the primary");
+        assert_eq!(
+            on_primary[0].variant.price,
+            usd("12.00"),
+            "checkout reads the primary"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
         let browsed = browse.listings(&[sku("MUG-1")]).await.unwrap();
-        assert_eq!(browsed[0].variant.price, usd("10.00"), "browsing reads the paused replica");
+        assert_eq!(
+            browsed[0].variant.price,
+            usd("10.00"),
+            "browsing reads the paused replica"
+        );
     })
     .catch_unwind()
     .await;
@@ -145,7 +157,11 @@ async fn replica_browse_catalog_lags_checkout_catalog_reads_the_primary() {
     }
     wait_for_replay(stores.pool(), &admin).await;
     let browsed = browse.product(p.id).await.unwrap().unwrap();
-    assert_eq!(browsed.variants[0].price, usd("12.00"), "caught up after replay");
+    assert_eq!(
+        browsed.variants[0].price,
+        usd("12.00"),
+        "caught up after replay"
+    );
 }
 
 /// Every read path of the browsing catalog returns, once the replica has caught up,
@@ -186,7 +202,10 @@ async fn replica_catalog_read_paths_match_the_primary_after_replay() {
         primary.list_products(&query).await.unwrap()
     );
     assert_eq!(browse.list_products(&query).await.unwrap().len(), 5);
-    assert_eq!(browse.categories().await.unwrap(), primary.categories().await.unwrap());
+    assert_eq!(
+        browse.categories().await.unwrap(),
+        primary.categories().await.unwrap()
+    );
     for p in &products {
         assert_eq!(
             browse.product_by_slug(&p.slug).await.unwrap(),
@@ -226,8 +245,14 @@ async fn replica_browse_recommendations_lag_until_replay() {
             .await
             .expect("writes go to the primary");
         let id = signals.product_id;
-        assert_eq!(stores.recommendations().signals(id).await.unwrap().as_ref(), Some(&signals));
-        assert_eq!(stores.browse_recommendations().signals(id).await.unwrap(), None);
+        assert_eq!(
+            stores.recommendations().signals(id).await.unwrap().as_ref(),
+            Some(&signals)
+        );
+        assert_eq!(
+            stores.browse_recommendations().signals(id).await.unwrap(),
+            None
+        );
     })
     .catch_unwind()
     .await;

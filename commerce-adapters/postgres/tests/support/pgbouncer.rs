@@ -6,14 +6,15 @@
 #[path = "mod.rs"]
 mod direct;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use commerce_postgres::PgStores;
 
 /// pgbouncer, in front of `DATABASE_URL`'s server.
 pub(crate) fn pgbouncer_url() -> String {
-    std::env::var("PGBOUNCER_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:6432".to_owned())
+    std::env::var("PGBOUNCER_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:6432".to_owned())
 }
 
 /// A fresh, migrated database; stores reaching it through pgbouncer with a pool of
