@@ -326,7 +326,7 @@ impl ShopBuilder {
             .unwrap_or_else(|| Arc::new(MemoryInventory::new(memory_outbox.clone())));
         let carts = self
             .carts
-            .unwrap_or_else(|| Arc::new(MemoryCartStore::new()));
+            .unwrap_or_else(|| Arc::new(MemoryCartStore::new().with_outbox(memory_outbox.clone())));
         let orders = self
             .orders
             .unwrap_or_else(|| Arc::new(MemoryOrderStore::new(memory_outbox.clone())));

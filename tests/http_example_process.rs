@@ -104,26 +104,50 @@ async fn http_example_serves_health_openapi_and_a_checkout() {
     assert_eq!(status, 200);
     assert!(doc["paths"]["/v1/checkout"]["post"].is_object());
 
-    // A guest buys the first product with stock.
-    let (_, page) = request(&addr, "GET", "/v1/catalog/products?limit=5", &[], None).await;
-    let slug = page["items"][0]["slug"].as_str().unwrap().to_owned();
-    let (_, product) = request(
-        &addr,
-        "GET",
-        &format!("/v1/catalog/products/{slug}"),
-        &[],
-        None,
-    )
-    .await;
-    let sku = product["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["stock"] == "available")
-        .unwrap()["sku"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // Search answers from the index the indexer worker fed from the outbox.
+    let mut searched = Value::Null;
+    for _ in 0..50 {
+        let (status, found) = request(
+            &addr,
+            "GET",
+            "/v1/catalog/search?q=shirt&limit=3",
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{found}");
+        searched = found;
+        if searched["total"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(searched["total"].as_u64().unwrap() > 0, "{searched}");
+
+    // A guest buys a variant with stock.
+    let (_, page) = request(&addr, "GET", "/v1/catalog/products?limit=50", &[], None).await;
+    let mut sku = None;
+    for item in page["items"].as_array().unwrap() {
+        let slug = item["slug"].as_str().unwrap();
+        let (_, product) = request(
+            &addr,
+            "GET",
+            &format!("/v1/catalog/products/{slug}"),
+            &[],
+            None,
+        )
+        .await;
+        sku = product["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["stock"] == "available")
+            .map(|v| v["sku"].as_str().unwrap().to_owned());
+        if sku.is_some() {
+            break;
+        }
+    }
+    let sku = sku.expect("a variant in stock among the first products");
     let (status, cart) = request(&addr, "POST", "/v1/cart", &[], None).await;
     assert_eq!(status, 201);
     let token = cart["cart_token"].as_str().unwrap().to_owned();

@@ -83,14 +83,27 @@ fn fmt_num(d: Decimal) -> String {
     d.round_dp(2).normalize().to_string()
 }
 
+/// An amount with its currency's minor units (`841.80 USD`).
+fn money_text(amount: Decimal, currency: &str) -> String {
+    let dp = commerce_core::Currency::from_code(currency)
+        .map(|c| c.minor_units())
+        .unwrap_or(2);
+    let rounded = amount.round_dp(dp);
+    format!("{rounded:.prec$} {currency}", prec = dp as usize)
+}
+
 fn px(d: Decimal) -> String {
     d.round_dp(1).normalize().to_string()
 }
 
 fn open(out: &mut String, id: &str, title: &str, desc: &str) {
+    open_sized(out, id, title, desc, HEIGHT);
+}
+
+fn open_sized(out: &mut String, id: &str, title: &str, desc: &str, height: i64) {
     let _ = write!(
         out,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-labelledby="{id}-t {id}-d" font-family="system-ui, sans-serif" font-size="13"><title id="{id}-t">{t}</title><desc id="{id}-d">{d}</desc><rect width="{WIDTH}" height="{HEIGHT}" fill="#fff"/><text x="{LEFT}" y="24" font-size="16" font-weight="600" fill="#111">{t}</text>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-labelledby="{id}-t {id}-d" font-family="system-ui, sans-serif" font-size="13"><title id="{id}-t">{t}</title><desc id="{id}-d">{d}</desc><rect width="{WIDTH}" height="{height}" fill="#fff"/><text x="{LEFT}" y="24" font-size="16" font-weight="600" fill="#111">{t}</text>"##,
         t = escape(title),
         d = escape(desc),
     );
@@ -218,7 +231,8 @@ pub fn bar_chart(id: &str, title: &str, bars: &[Bar]) -> String {
     let x0 = Decimal::from(label_w + 16);
     let plot_w = Decimal::from(WIDTH - label_w - 16 - 200);
     let rows = i64::try_from(bars.len().max(1)).unwrap_or(1);
-    let row_h = ((HEIGHT - TOP - 16) / rows).clamp(14, 40);
+    let row_h: i64 = 30;
+    let height = TOP + rows * row_h + 16;
     let desc = if bars.is_empty() {
         "no data in the range".to_owned()
     } else {
@@ -228,13 +242,13 @@ pub fn bar_chart(id: &str, title: &str, bars: &[Bar]) -> String {
             .join("; ")
     };
     let mut out = String::new();
-    open(&mut out, id, title, &desc);
+    open_sized(&mut out, id, title, &desc, height);
     if bars.is_empty() {
         let _ = write!(
             out,
             r##"<text x="{}" y="{}" text-anchor="middle" fill="#333">No data in this range</text>"##,
             WIDTH / 2,
-            HEIGHT / 2
+            TOP + 20
         );
     }
     for (i, b) in bars.iter().enumerate() {
@@ -385,13 +399,24 @@ pub fn top_categories_chart(d: &Dashboard, currency: &str) -> String {
 
 /// Orders per payment method.
 pub fn payment_methods_chart(d: &Dashboard) -> String {
-    let bars: Vec<Bar> = d
-        .payment_methods
-        .iter()
+    let mut methods: Vec<&crate::report::Ranked> = d.payment_methods.iter().collect();
+    methods.sort_by(|a, b| {
+        (&a.currency, std::cmp::Reverse(a.orders), &a.key).cmp(&(
+            &b.currency,
+            std::cmp::Reverse(b.orders),
+            &b.key,
+        ))
+    });
+    let bars: Vec<Bar> = methods
+        .into_iter()
         .map(|r| Bar {
             label: format!("{} ({})", r.label.replace('_', " "), r.currency),
             value: Decimal::from(r.orders),
-            text: format!("{} orders, {} {}", r.orders, fmt_num(r.revenue), r.currency),
+            text: format!(
+                "{} orders, {}",
+                r.orders,
+                money_text(r.revenue, &r.currency)
+            ),
         })
         .collect();
     bar_chart("payment-methods", "Payment methods", &bars)
@@ -404,7 +429,7 @@ fn ranked(items: &[crate::report::Ranked], currency: &str) -> Vec<Bar> {
         .map(|r| Bar {
             label: r.label.clone(),
             value: r.revenue,
-            text: format!("{} {} · {} units", fmt_num(r.revenue), r.currency, r.units),
+            text: format!("{} · {} units", money_text(r.revenue, &r.currency), r.units),
         })
         .collect()
 }

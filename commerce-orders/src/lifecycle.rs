@@ -598,8 +598,15 @@ impl Order {
         let mut o = self.changed(now);
         o.status = status;
         o.cancel_reason = Some(reason.clone());
-        // A cancelled order holds no money: nothing is left to do at the gateway.
-        o.payment.intent = None;
+        // A cancelled order holds no money: nothing is left to do at the gateway. A
+        // `Cancel` intent stays until the stock is back (the canceller clears it),
+        // so a crash between this update and the stock return leaves a trace.
+        if !matches!(
+            o.payment.intent.as_ref().map(|i| &i.action),
+            Some(PaymentAction::Cancel { .. })
+        ) {
+            o.payment.intent = None;
+        }
         let events = vec![OrderEvent::OrderCancelled {
             order_id: o.id,
             reason,

@@ -169,8 +169,18 @@ async fn main() -> Result<()> {
     if backends.contains(&"redis") {
         state = state.with_probe(Arc::new(SessionProbe(shop.clone())));
     }
+    let search: Arc<dyn commerce::core::search::ProductSearch> =
+        Arc::new(commerce_search::TantivySearch::in_ram()?);
+    state = state.with_search(search.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let handles = workers::start(shop, board, config.worker_every, stop_rx);
+    let mut handles = vec![workers::start_indexer(
+        shop.clone(),
+        search,
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    )];
+    handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
     let backend = if backends.is_empty() {

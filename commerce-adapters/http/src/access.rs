@@ -56,6 +56,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/catalog/products", Access::Public),
     rule("GET", "/v1/catalog/products/{slug}", Access::Public),
     rule("GET", "/v1/catalog/sellers/{slug}", Access::Public),
+    rule("GET", "/v1/catalog/search", Access::Public),
+    rule("GET", "/v1/catalog/suggest", Access::Public),
     rule("POST", "/v1/cart", Access::Public),
     rule("GET", "/v1/cart", Access::Shopper),
     rule("DELETE", "/v1/cart", Access::Shopper),

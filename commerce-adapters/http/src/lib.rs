@@ -69,6 +69,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::ops::router())
         .merge(routes::catalog::router())
+        .merge(routes::search::router())
         .merge(routes::cart::router())
         .merge(routes::checkout::router())
         .merge(routes::orders::router())

@@ -1,6 +1,11 @@
 //! The admin analytics routes: admins only, in the OpenAPI document, and the chart
 //! and CSV shapes they serve.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -74,7 +79,10 @@ async fn web_admin_analytics_draws_every_chart_of_an_empty_shop() {
     .unwrap();
     for name in commerce_http::routes::analytics::CHARTS {
         let svg = commerce_http::routes::analytics::draw(&d, name, None).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("role=\"img\""), "{name}");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("role=\"img\""),
+            "{name}"
+        );
     }
     assert!(commerce_http::routes::analytics::draw(&d, "nope", None).is_none());
 }

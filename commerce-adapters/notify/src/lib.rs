@@ -5,7 +5,8 @@
 //! - channel ports ([`EmailTransport`], [`SmsTransport`], [`PushTransport`]) with
 //!   email over SMTP ([`SmtpMailer`], `lettre`), an in-memory mailbox
 //!   ([`MemoryMailbox`], the default when `SMTP_URL` is unset) and in-memory SMS and
-//!   push recorders;
+//!   push recorders, SMS and push over HTTP providers ([`TwilioSms`], [`FcmPush`],
+//!   with [`SimulatedProviders`] to run on loopback);
 //! - [`Templates`]: the messages, compiled into the binary and rendered with
 //!   minijinja (a template per kind, a block per part: subject, text, HTML, SMS,
 //!   push);
@@ -18,6 +19,7 @@
 pub mod channel;
 pub mod error;
 pub mod handler;
+pub mod http_providers;
 pub mod memory;
 pub mod runner;
 pub mod smtp;
@@ -27,6 +29,7 @@ pub mod templates;
 pub use channel::{Accepted, Email, EmailTransport, Push, PushTransport, Sms, SmsTransport};
 pub use error::{NotifyError, Result};
 pub use handler::{EventHandler, NotificationHandler, Outcome};
+pub use http_providers::{FcmPush, SimulatedProviders, TwilioSms};
 pub use memory::{MemoryMailbox, MemoryPush, MemorySms};
 pub use runner::{OutboxRunner, Pass};
 pub use smtp::SmtpMailer;

@@ -22,7 +22,9 @@ use commerce_orders::notification::{
     Channel, DeliveryLog, MemoryDeliveryLog, MemoryPreferenceStore, MessageContext,
     NotificationKind, PreferenceStore,
 };
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{Checkout, Order, ShipmentLine, simulated::test_cards};
 
@@ -66,7 +68,7 @@ impl World {
         let sku = stocked_sku(&self.f, "12.50", 10).await;
         let cart = cart_with(&self.f, customer, &[(&sku, 3)]).await;
         self.checkout
-            .checkout(&request(cart, customer, card(test_cards::APPROVED)))
+            .checkout_as(&request(cart, customer, card(test_cards::APPROVED)))
             .await
             .unwrap()
     }
@@ -261,6 +263,7 @@ async fn notify_sms_opt_out_is_honoured() {
         let shipped = w
             .checkout
             .ship_with_carrier(
+                &commerce_core::Actor::Admin,
                 order.id,
                 &lines,
                 CarrierCode::Ups,
@@ -334,4 +337,109 @@ async fn notify_in_process_runner_sets_aside_an_event_that_always_fails() {
     assert_eq!(dead, 1);
     assert_eq!(runner.dead_letters()[0].topic, "order.confirmed");
     assert_eq!(runner.dead_letters()[0].aggregate_id, order.id.to_string());
+}
+
+#[tokio::test]
+async fn notify_sms_and_push_go_through_http_providers_on_loopback() {
+    use commerce_notify::SimulatedProviders;
+    use commerce_notify::{PushTransport, SmsTransport};
+
+    let providers = SimulatedProviders::start().await.unwrap();
+    let sms = providers.sms("+15005550006");
+    let accepted = sms
+        .send(&commerce_notify::Sms {
+            to: "+14155550100".into(),
+            body: "Order AB12 is out for delivery today.".into(),
+        })
+        .await
+        .unwrap();
+    assert!(accepted.provider_id.unwrap().starts_with("SM"));
+    let push = providers.push("shop");
+    let accepted = push
+        .send(&commerce_notify::Push {
+            token: "device-1".into(),
+            title: "Order AB12 shipped".into(),
+            body: "On its way".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        accepted.provider_id.as_deref(),
+        Some("projects/shop/messages/1")
+    );
+    assert_eq!(providers.sms_received()[0].to, "+14155550100");
+    assert_eq!(
+        providers.push_received()[0].title.as_deref(),
+        Some("Order AB12 shipped")
+    );
+
+    // Wrong credentials and bad numbers are refused: nothing sent, retryable.
+    let bad = commerce_notify::TwilioSms::new(
+        providers.base_url(),
+        SimulatedProviders::ACCOUNT,
+        "wrong",
+        "+1",
+    );
+    let err = bad
+        .send(&commerce_notify::Sms {
+            to: "+14155550100".into(),
+            body: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, NotifyError::NotSent { .. }) && err.is_retryable(),
+        "{err:?}"
+    );
+    let err = sms
+        .send(&commerce_notify::Sms {
+            to: "0800".into(),
+            body: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, NotifyError::NotSent { .. }), "{err:?}");
+    assert_eq!(providers.sms_received().len(), 1);
+
+    // The handler sends through them like any channel.
+    let w = world();
+    let customer = CustomerId::new();
+    w.prefs
+        .set_contact(
+            customer,
+            Some("+14155550199".into()),
+            Some("device-9".into()),
+        )
+        .await
+        .unwrap();
+    let handler = w
+        .handler(Arc::new(MemoryMailbox::new()))
+        .with_sms(Arc::new(sms))
+        .with_push(Arc::new(push));
+    let order = w.order(Some(customer)).await;
+    let lines: Vec<ShipmentLine> = order
+        .lines
+        .iter()
+        .map(|l| ShipmentLine {
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+        })
+        .collect();
+    w.checkout
+        .ship_with_carrier(
+            &commerce_core::Actor::Admin,
+            order.id,
+            &lines,
+            CarrierCode::Ups,
+            ServiceLevel::Express,
+            Parcel::standard_box(500),
+        )
+        .await
+        .unwrap();
+    let shipped = w.events(&order, "fulfilment.shipped").await.remove(0);
+    let outcome = handler.handle(&shipped).await.unwrap();
+    assert_eq!(outcome.sent.len(), 3, "{outcome:?}");
+    assert_eq!(providers.sms_received().len(), 2);
+    assert!(providers.sms_received()[1].body.contains("ups.com"));
+    assert_eq!(providers.push_received().len(), 2);
 }

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::inventory::PgInventory;
 use crate::orders::PgOrderStore;
 use crate::outbox::PgOutbox;
+use crate::purchases::PgPurchaseHistory;
 use crate::recommend::PgRecommendStore;
 use crate::reviews::PgReviewStore;
 
@@ -258,10 +259,28 @@ impl PgStores {
         PgReviewStore::new(self.shared.clone())
     }
 
+    /// Customers' notification preferences
+    /// ([`commerce_orders::notification::PreferenceStore`]).
+    pub fn notification_preferences(&self) -> crate::PgPreferenceStore {
+        crate::PgPreferenceStore::new(self.shared.clone())
+    }
+
+    /// The notification delivery log
+    /// ([`commerce_orders::notification::DeliveryLog`]).
+    pub fn deliveries(&self) -> crate::PgDeliveryLog {
+        crate::PgDeliveryLog::new(self.shared.clone())
+    }
+
     /// The precomputed recommendation tables
     /// ([`commerce_recommend::RecommendStore`]).
     pub fn recommendations(&self) -> PgRecommendStore {
         PgRecommendStore::new(self.shared.clone())
+    }
+
+    /// The verified-purchase lookups of reviews over this database's orders
+    /// ([`commerce_reviews::PurchaseHistory`]).
+    pub fn purchase_history(&self) -> PgPurchaseHistory {
+        PgPurchaseHistory::new(self.shared.clone())
     }
 
     /// Reviews for product pages: listings and rating aggregates read from the read

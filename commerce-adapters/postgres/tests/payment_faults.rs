@@ -27,12 +27,14 @@ use futures::future::join_all;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-use commerce_core::{Clock, ManualClock};
+use commerce_core::{Actor, Clock, ManualClock};
 use commerce_orders::simulated::{FaultTiming, GatewayOperation, SimulatedGateway, test_cards};
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    Attempt, CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::payments::{assert_payments_agree, settle};
 use commerce_orders::testkit::{CheckoutFixture, card, start_time};
-use commerce_orders::{CancelReason, OrderId};
+use commerce_orders::{CancelReason, Checkout, OrderId};
 
 const OPS: [GatewayOperation; 5] = [
     GatewayOperation::Authorize,
@@ -76,9 +78,12 @@ async fn terminate_backends(database: String, stop: Arc<AtomicBool>) -> u64 {
     killed.load(Ordering::Relaxed)
 }
 
-async fn order_of(f: &CheckoutFixture, key: &commerce_orders::IdempotencyKey) -> Option<OrderId> {
+async fn order_of(c: &Checkout, attempt: &Attempt) -> Option<OrderId> {
     for _ in 0..50 {
-        match f.orders.by_idempotency_key(key).await {
+        match c
+            .order_by_key(&attempt.actor, &attempt.idempotency_key)
+            .await
+        {
             Ok(found) => return found.map(|o| o.id),
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
         }
@@ -130,13 +135,15 @@ async fn payment_converges_on_postgres_while_backends_are_terminated_and_the_gat
             let req = request(cart, None, card(test_cards::APPROVED));
             // A client retries with the same key when the answer is an error.
             for _ in 0..3 {
-                if c.checkout(&req).await.is_ok() {
+                if c.checkout_as(&req).await.is_ok() {
                     break;
                 }
             }
-            let id = order_of(&f, &req.idempotency_key).await?;
+            let id = order_of(&c, &req).await?;
             if i % 3 == 0 {
-                let _ = c.cancel(id, CancelReason::CustomerRequested).await;
+                let _ = c
+                    .cancel(&Actor::Admin, id, CancelReason::CustomerRequested)
+                    .await;
             }
             Some(id)
         }

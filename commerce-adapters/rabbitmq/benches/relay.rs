@@ -33,7 +33,9 @@ use commerce_core::{DomainEvent, EventEnvelope, EventId, Money};
 use commerce_notify::smtp_sink::SmtpSink;
 use commerce_notify::{NotificationHandler, SmtpMailer, Templates};
 use commerce_orders::notification::{MemoryDeliveryLog, MemoryPreferenceStore};
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{OrderEvent, OrderId, simulated::test_cards};
 use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology, amqp_url, connect, event_properties};
@@ -56,6 +58,7 @@ fn sample_events(n: usize) -> Vec<EventEnvelope> {
                 customer_id: None,
                 grand_total: Money::from_minor(1_000 + i as i64, commerce_core::Currency::USD),
                 units: 3,
+                lines: Vec::new(),
             }
             .envelope(now)
             .unwrap()
@@ -138,6 +141,9 @@ async fn throughput(conn: &Connection) {
     let id = EventId::new();
     let t = Topology::new(format!("bench.relay.{id}"), format!("bench.relay.{id}.q"));
     let events = sample_events(n);
+    t.declare(&conn.create_channel().await.unwrap())
+        .await
+        .unwrap();
     println!(
         "relay throughput: {n} events per round, batches of {BATCH}, persistent, one durable queue bound"
     );
@@ -213,7 +219,7 @@ async fn latency(conn: &Connection) {
     for i in 0..orders {
         let cart = cart_with(&f, None, &[(&sku, 2)]).await;
         checkout
-            .checkout(&request(cart, None, card(test_cards::APPROVED)))
+            .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
             .await
             .unwrap();
         let confirmed = Instant::now();

@@ -18,7 +18,9 @@ use commerce_core::{EventEnvelope, EventId};
 use commerce_notify::smtp_sink::SmtpSink;
 use commerce_notify::{EventHandler, NotificationHandler, SmtpMailer, Templates};
 use commerce_orders::notification::{MemoryDeliveryLog, MemoryPreferenceStore};
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{Order, simulated::test_cards};
 use commerce_rabbitmq::{
@@ -95,7 +97,7 @@ impl Shop {
         let cart = cart_with(&self.f, None, &[(&sku, 4)]).await;
         self.f
             .checkout(test_config())
-            .checkout(&request(cart, None, card(test_cards::APPROVED)))
+            .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
             .await
             .unwrap()
     }

@@ -68,9 +68,13 @@ impl Checkout {
     /// with any reason. Anyone who may not read the order gets `NotFound`; a seller,
     /// or an owner giving another reason, `Forbidden`.
     ///
-    /// The hold is voided (or the captured
-    /// amount refunded), the order cancelled with `reason`, then the stock returned
-    /// (an active reservation released; sold stock restocked, all lines at once).
+    /// The cancel is recorded first (a `Cancel` payment intent); then the payment is
+    /// looked up at the gateway and whatever it holds is given back, whatever our
+    /// record said (a hold voided, money taken refunded), the order cancelled with
+    /// `reason`, and the stock returned (an active reservation released; sold stock
+    /// restocked, all lines at once; a commit landing meanwhile is restocked). When a
+    /// gateway call fails the error is returned and the recorded cancel is finished
+    /// by [`Checkout::reconcile`] (or by calling `cancel` again).
     /// `Conflict` once something shipped; `IllegalTransition` for a completed order.
     ///
     /// The stock goes back only after the order update succeeded, and each return is
@@ -92,8 +96,7 @@ impl Checkout {
 
     async fn cancel_loaded(&self, order: Order, reason: CancelReason) -> Result<Order> {
         if order.status == OrderStatus::Cancelled {
-            self.return_stock(&order).await?;
-            return Ok(order);
+            return self.settle_cancel(order, reason).await;
         }
         order.status.cancel()?;
         if !order.nothing_shipped() {

@@ -24,8 +24,12 @@
 //! The capture comes before the commit only while the reservation is young (it
 //! expires more than [`CheckoutConfig::recovery_grace`] from now), so the commit
 //! cannot find it expired; the recovery pass, which finishes old checkouts whose
-//! reservation may have ended, commits first and captures after (a second update), so
-//! that stock that is gone costs a void, not a refund.
+//! reservation may have ended, commits first and captures after, so that stock that
+//! is gone costs a void, not a refund. Its confirm step records the capture as due
+//! (a [`crate::PaymentIntent`]) so a crash before the capture is recorded leaves a
+//! trace; a live checkout's capture that fails or whose answer is lost is recorded
+//! the same way. [`Checkout::reconcile`] (run by [`Checkout::recover`]) finishes
+//! every recorded capture, cancel and refund: see `payments.rs`.
 
 mod after_sales;
 mod config;

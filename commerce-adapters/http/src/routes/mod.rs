@@ -8,3 +8,4 @@ pub mod catalog;
 pub mod checkout;
 pub mod ops;
 pub mod orders;
+pub mod search;

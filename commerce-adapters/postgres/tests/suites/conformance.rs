@@ -214,3 +214,25 @@ async fn analytics_fixture() -> commerce_analytics::testkit::AnalyticsFixture {
 }
 
 commerce_analytics::analytics_store_conformance!(analytics_fixture);
+
+mod notify_preference_store {
+    use super::*;
+    use commerce_orders::notification::PreferenceStore;
+
+    async fn store() -> Arc<dyn PreferenceStore> {
+        Arc::new(support::fresh_stores().await.notification_preferences())
+    }
+
+    commerce_orders::preference_store_conformance!(store);
+}
+
+mod notify_delivery_log {
+    use super::*;
+    use commerce_orders::notification::DeliveryLog;
+
+    async fn log() -> Arc<dyn DeliveryLog> {
+        Arc::new(support::fresh_stores().await.deliveries())
+    }
+
+    commerce_orders::delivery_log_conformance!(log);
+}
