@@ -10,10 +10,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rust_decimal::Decimal;
 
-use crate::catalog::{
-    Category, OptionValue, Product, ProductImage, ProductOption, ProductStatus, Seller, TaxClass,
-    Variant,
-};
+use crate::catalog::{Category, Product, ProductStatus, Seller, TaxClass, Variant};
 use crate::error::Result;
 use crate::id::{CategoryId, ProductId, SellerId, Sku};
 use crate::money::{Currency, Money};
@@ -424,7 +421,7 @@ const SELLER_KINDS: &[&str] = &[
     "Outlet",
 ];
 
-/// A generated product with what the catalog does not hold: seller name, tags,
+/// A generated product with what the catalog does not hold: its seller's name,
 /// stock, ratings and sales.
 #[derive(Clone, Debug)]
 pub struct GeneratedProduct {
@@ -432,8 +429,6 @@ pub struct GeneratedProduct {
     pub product: Product,
     /// Its seller's name.
     pub seller_name: String,
-    /// Tags (color, material, language).
-    pub tags: Vec<String>,
     /// Stock, ratings and units sold.
     pub signals: Signals,
 }
@@ -442,7 +437,6 @@ impl GeneratedProduct {
     /// The search document of this product, signals included.
     pub fn search_document(&self) -> Result<SearchDocument> {
         let mut doc = SearchDocument::from_product(&self.product, &self.seller_name)?;
-        doc.tags = self.tags.clone();
         doc.signals = self.signals.clone();
         Ok(doc)
     }
@@ -519,7 +513,7 @@ impl CatalogGenerator {
                     SellerId::from_uuid(rng.uuid()),
                     name,
                     handle.clone(),
-                    format!("{handle}@sellers.example"),
+                    format!("{handle}@sellers.example.com"),
                 )
             })
             .collect();
@@ -601,10 +595,7 @@ impl CatalogGenerator {
                 compare_at_price: None,
                 weight_grams: 100 + u32::try_from(rng.below(5_000)).unwrap_or(0),
                 tax_class: TaxClass::standard(),
-                options: vec![
-                    OptionValue::new("Colour", color),
-                    OptionValue::new("Size", sizes[v % 3]),
-                ],
+                options: Vec::new(),
             })
             .collect();
         // Popularity follows a steep curve: few products sell a lot.
@@ -635,28 +626,20 @@ impl CatalogGenerator {
             product: Product {
                 id,
                 seller_id: seller.id,
-                title: title.clone(),
+                title,
                 slug: format!("{}-{index}", slug(noun)),
                 description,
                 category_ids: vec![category.id],
                 status: ProductStatus::Active,
-                brand: Some(seller.name.clone()),
+                brand: None,
                 tags: vec![color.to_owned(), material.to_owned()],
-                images: vec![ProductImage::new(
-                    format!("products/{}.svg", slug(noun)),
-                    title.clone(),
-                    0,
-                )],
-                options: vec![
-                    ProductOption::new("Colour", [color]),
-                    ProductOption::new("Size", sizes.iter().take(n_variants).copied()),
-                ],
+                images: Vec::new(),
+                options: Vec::new(),
                 variants,
                 created_at,
                 updated_at: created_at,
             },
             seller_name: seller.name,
-            tags: vec![color.to_owned(), material.to_owned()],
             signals: Signals {
                 stock,
                 rating_count,

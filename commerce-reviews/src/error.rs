@@ -52,9 +52,9 @@ pub enum Error {
     /// A storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
-    /// The backend is unavailable for now (for example it kept hitting concurrent
-    /// transactions and gave up): nothing was changed, try again later.
-    #[error("unavailable, try again: {0}")]
+    /// The store stayed too busy to finish (concurrent transactions every retry):
+    /// nothing was written; the same call may succeed later.
+    #[error("unavailable: {0}")]
     Unavailable(#[source] BoxError),
 }
 
@@ -80,19 +80,9 @@ impl Error {
         Error::Backend(e.into())
     }
 
-    /// Wraps the reason a backend is unavailable for now ([`Error::Unavailable`]).
+    /// Wraps the reason a store is unavailable for now ([`Error::Unavailable`]).
     pub fn unavailable(e: impl Into<BoxError>) -> Self {
         Error::Unavailable(e.into())
-    }
-
-    /// True when repeating the same call later may succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Unavailable(_) => true,
-            Error::Core(e) => e.is_retryable(),
-            Error::Orders(e) => e.is_retryable(),
-            _ => false,
-        }
     }
 }
 

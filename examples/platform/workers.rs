@@ -1,5 +1,6 @@
-//! The workers started with the server: expiry sweeper and checkout recovery,
-//! each on a configurable cadence, reporting to the `/workers` board.
+//! The workers started with the server: expiry sweeper, checkout recovery and the
+//! analytics rollups, each on a configurable cadence, reporting to the `/workers`
+//! board.
 
 use std::time::Duration;
 
@@ -93,6 +94,35 @@ pub(crate) fn start(
             }
         })
     };
+    let analytics = {
+        let (shop, board, mut stop) = (shop.clone(), board.clone(), stop.clone());
+        tokio::spawn(async move {
+            let consumer = shop.analytics_consumer();
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                // Claim, handle, ack until the outbox has nothing new for the group.
+                let outcome = commerce::core::drain(
+                    shop.outbox().as_ref(),
+                    &consumer,
+                    commerce::core::RunnerConfig::default(),
+                )
+                .await
+                .map(|n| n as u64)
+                .map_err(|e| e.to_string());
+                report(
+                    &board,
+                    "analytics_rollups",
+                    every,
+                    outcome,
+                    shop.clock().now(),
+                );
+            }
+        })
+    };
     let recovery = {
         let (shop, board, mut stop) = (shop, board, stop);
         tokio::spawn(async move {
@@ -119,5 +149,5 @@ pub(crate) fn start(
             }
         })
     };
-    vec![sweeper, recovery]
+    vec![sweeper, analytics, recovery]
 }

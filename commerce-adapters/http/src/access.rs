@@ -76,6 +76,9 @@ pub const ROUTES: &[RouteRule] = &[
     rule("DELETE", "/v1/account/addresses/{id}", Access::Customer),
     rule("POST", "/v1/auth/logout", Access::Customer),
     rule("POST", "/v1/auth/logout-everywhere", Access::Customer),
+    rule("GET", "/v1/admin/analytics", Access::Admin),
+    rule("GET", "/v1/admin/analytics/csv/{figure}", Access::Admin),
+    rule("GET", "/v1/admin/analytics/charts/{chart}", Access::Admin),
 ];
 
 /// The rule of `method path` (`path` as matched, `/v1/orders/{id}`), if any.

@@ -297,6 +297,13 @@ impl From<OrderError> for ApiError {
             OrderError::Cart(e) => e.into(),
             OrderError::GatewayUnavailable(e) => ApiError::unavailable(&e),
             OrderError::Backend(e) => ApiError::unavailable(&e),
+            OrderError::IdempotencyKeyReused { .. } => {
+                ApiError::new(UNPROCESSABLE, "idempotency_key_reused", message)
+            }
+            OrderError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            OrderError::InvalidSignature => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", message)
+            }
             other => ApiError::internal(&other),
         }
     }

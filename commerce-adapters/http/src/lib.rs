@@ -59,6 +59,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         (name = "checkout", description = "Orders from carts, idempotent"),
         (name = "orders", description = "The customer's orders"),
         (name = "account", description = "Profile, addresses, sessions"),
+        (name = "admin", description = "Shop staff: analytics"),
     )
 )]
 struct ApiDoc;
@@ -73,6 +74,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::checkout::router())
         .merge(routes::orders::router())
         .merge(routes::account::router())
+        .merge(routes::analytics::router())
         .split_for_parts()
 }
 

@@ -116,7 +116,7 @@ impl PortError for commerce_core::Error {
         commerce_core::Error::backend(error)
     }
     fn unavailable(error: GaveUp) -> Self {
-        commerce_core::Error::unavailable(error)
+        commerce_core::Error::Unavailable(Box::new(error))
     }
 }
 
@@ -154,7 +154,7 @@ impl PortError for commerce_orders::Error {
         commerce_orders::Error::backend(error)
     }
     fn unavailable(error: GaveUp) -> Self {
-        commerce_orders::Error::unavailable(error)
+        commerce_orders::Error::Unavailable(Box::new(error))
     }
 }
 

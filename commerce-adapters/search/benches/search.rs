@@ -384,6 +384,10 @@ fn main() {
         i = end;
     }
     let built = t0.elapsed();
+    println!(
+        "tantivy: indexed {n} products in {:.1} s, merging",
+        built.as_secs_f64()
+    );
     search.merge_segments().unwrap();
     let merged = t0.elapsed();
     let size = dir_size(&dir);
@@ -512,18 +516,27 @@ fn main() {
         let outbox = outbox.clone();
         let g = g.clone();
         std::thread::spawn(move || {
-            let mut rng = Rng::new(7);
             let mut k = 0u64;
             while started.elapsed() < Duration::from_secs(fresh_secs) {
-                let p = g.product(rng.below(n));
-                let sku = p.product.variants[0].sku.clone();
+                // Distinct products (k * prime mod n), so no update hides another.
+                let p = g.product((k * 1_000_003) % n);
+                // Every variant gets the new price, so the product's (lowest) price is it.
                 let price = Money::from_minor(1_000_000 + k as i64, commerce_core::Currency::USD);
-                let ev = CatalogEvent::PriceChanged {
-                    product_id: p.product.id,
-                    sku,
-                    price,
-                };
-                outbox.push(vec![ev.envelope(chrono::Utc::now()).unwrap()]);
+                let events = p
+                    .product
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        CatalogEvent::PriceChanged {
+                            product_id: p.product.id,
+                            sku: v.sku.clone(),
+                            price,
+                        }
+                        .envelope(chrono::Utc::now())
+                        .unwrap()
+                    })
+                    .collect();
+                outbox.push(events);
                 pushed.lock().unwrap().push(Instant::now());
                 k += 1;
                 let next = started + Duration::from_millis(10 * k);
@@ -567,8 +580,8 @@ fn main() {
     println!(
         "freshness: {} updates in {:.1} s ({:.0}/s); change visible to search after p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         k,
-        started.elapsed().as_secs_f64(),
-        k as f64 / started.elapsed().as_secs_f64(),
+        fresh_secs as f64,
+        k as f64 / fresh_secs as f64,
         percentile(&lags, 0.5).as_secs_f64() * 1e3,
         percentile(&lags, 0.99).as_secs_f64() * 1e3,
         lags.last().copied().unwrap_or_default().as_secs_f64() * 1e3

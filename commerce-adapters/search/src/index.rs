@@ -152,14 +152,32 @@ impl TantivySearch {
         Ok(total)
     }
 
-    /// Merges segments down to at most `max` (after a bulk load, for query speed).
+    /// Merges all segments into one (after a bulk load, for query speed). Retries
+    /// when a background merge changed the segments meanwhile.
     pub fn merge_segments(&self) -> Result<()> {
-        let ids = self.inner.index.searchable_segment_ids().map_err(backend)?;
-        if ids.len() > 1 {
-            let mut w = self.inner.writer();
-            w.merge(&ids).wait().map_err(backend)?;
-            let _ = w.garbage_collect_files().wait();
+        let mut last_error = None;
+        for _ in 0..10 {
+            let ids = self.inner.index.searchable_segment_ids().map_err(backend)?;
+            if ids.len() <= 1 {
+                last_error = None;
+                break;
+            }
+            let merged = self.inner.writer().merge(&ids).wait();
+            match merged {
+                Ok(_) => {
+                    last_error = None;
+                    break;
+                }
+                Err(e) => {
+                    last_error = Some(e);
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            }
         }
+        if let Some(e) = last_error {
+            return Err(backend(e));
+        }
+        let _ = self.inner.writer().garbage_collect_files().wait();
         self.inner.reader.reload().map_err(backend)
     }
 }

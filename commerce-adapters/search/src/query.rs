@@ -56,7 +56,11 @@ fn word_in_field(
     let term = Term::from_field_text(field, &w.folded);
     let mut out: Vec<(Occur, Box<dyn Query>)> =
         vec![(Occur::Should, boost(term_query(term.clone()), b.exact))];
-    if w.prefix {
+    // Typos and prefix together only on the title (that automaton also covers the
+    // exact prefix); on the body a typo-and-prefix automaton would match too many
+    // words to stay fast.
+    let typo_prefix = w.prefix && w.typos > 0 && b.exact >= TITLE.exact;
+    if w.prefix && !typo_prefix {
         out.push((
             Occur::Should,
             boost(
@@ -66,7 +70,7 @@ fn word_in_field(
         ));
     }
     if w.typos > 0 {
-        let fuzzy = if w.prefix {
+        let fuzzy = if typo_prefix {
             FuzzyTermQuery::new_prefix(term, w.typos, true)
         } else {
             FuzzyTermQuery::new(term, w.typos, true)

@@ -1,13 +1,14 @@
-//! Full reindex from the catalog store: categories once, then products in keyset
+//! Full reindex from the catalog store: categories and sellers once, then products in keyset
 //! pages of 500 (one read per page, no per-product reads), each page one commit so
 //! searches keep being served from the last commit meanwhile. A progress bar shows on
 //! a terminal.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 
 use commerce_core::ports::{CatalogStore, ProductQuery};
 use commerce_core::search::{IndexChange, ProductSearch, SearchDocument};
-use commerce_core::{ProductStatus, Result};
+use commerce_core::{ProductStatus, Result, SellerId};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Products read per page.
@@ -51,6 +52,12 @@ pub async fn reindex(
             None,
         )
         .await?;
+    let sellers: HashMap<SellerId, String> = catalog
+        .sellers()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
     let mut after = None;
     loop {
         let page = catalog
@@ -69,7 +76,8 @@ pub async fn reindex(
         for p in &page {
             if p.status == ProductStatus::Active {
                 changes.push(IndexChange::PutCatalog(SearchDocument::from_product(
-                    p, "",
+                    p,
+                    sellers.get(&p.seller_id).map_or("", String::as_str),
                 )?));
                 report.indexed += 1;
             } else {

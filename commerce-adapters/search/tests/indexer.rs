@@ -80,6 +80,13 @@ async fn search_indexer_follows_catalog_events() {
     w.catalog.upsert_category(&shoes).await.unwrap();
     let mut boots = titled("BOOT-1", "Leather boots", "80.00");
     boots.category_ids = vec![shoes.id];
+    let seller = commerce_core::Seller::new(
+        boots.seller_id,
+        "Saigon Bootmakers",
+        "saigon-bootmakers",
+        "hi@example.com",
+    );
+    w.catalog.upsert_seller(&seller).await.unwrap();
     w.catalog.upsert_product(&boots).await.unwrap();
     let mut draft = titled("BOOT-2", "Rubber boots", "30.00");
     draft.status = ProductStatus::Draft;
@@ -92,6 +99,11 @@ async fn search_indexer_follows_catalog_events() {
         w.search.search(&q).await.unwrap().total,
         1,
         "category names are searched"
+    );
+    assert_eq!(
+        titles(&w, "bootmakers").await,
+        vec!["Leather boots"],
+        "seller names are searched"
     );
 
     // Activated: appears. Deactivated (archived): disappears.

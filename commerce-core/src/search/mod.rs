@@ -109,7 +109,7 @@ pub struct SearchDocument {
     pub slug: String,
     /// Description (searched).
     pub description: String,
-    /// Tags (searched).
+    /// Tags and brand (searched).
     #[serde(default)]
     pub tags: Vec<String>,
     /// Categories the product is listed in (their ancestors are added by the backend
@@ -159,7 +159,12 @@ impl SearchDocument {
             title: product.title.clone(),
             slug: product.slug.clone(),
             description: product.description.clone(),
-            tags: Vec::new(),
+            tags: product
+                .tags
+                .iter()
+                .chain(product.brand.as_ref())
+                .cloned()
+                .collect(),
             category_ids: product.category_ids.clone(),
             seller_id: product.seller_id,
             seller_name: seller_name.to_owned(),

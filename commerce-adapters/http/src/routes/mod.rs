@@ -2,6 +2,7 @@
 //! request.
 
 pub mod account;
+pub mod analytics;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
