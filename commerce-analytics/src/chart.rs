@@ -202,7 +202,11 @@ pub fn line_chart(id: &str, title: &str, series: &[Series]) -> String {
 /// A horizontal bar chart (rankings read best with the labels on the left).
 pub fn bar_chart(id: &str, title: &str, bars: &[Bar]) -> String {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(Decimal::ZERO);
-    let top = if max > Decimal::ZERO { max } else { Decimal::ONE };
+    let top = if max > Decimal::ZERO {
+        max
+    } else {
+        Decimal::ONE
+    };
     let label_w: i64 = 200;
     let x0 = Decimal::from(label_w + 16);
     let plot_w = Decimal::from(WIDTH - label_w - 16 - 120);
@@ -315,7 +319,10 @@ pub fn orders_chart(d: &Dashboard) -> String {
     line_chart("orders", "Orders per day", &series)
 }
 
-fn per_currency(d: &Dashboard, value: impl Fn(&crate::report::DayFigures) -> Decimal) -> Vec<Series> {
+fn per_currency(
+    d: &Dashboard,
+    value: impl Fn(&crate::report::DayFigures) -> Decimal,
+) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
     for f in &d.days {
         match series.last_mut() {
@@ -337,7 +344,11 @@ fn per_currency(d: &Dashboard, value: impl Fn(&crate::report::DayFigures) -> Dec
 
 /// Top products by revenue.
 pub fn top_products_chart(d: &Dashboard) -> String {
-    bar_chart("top-products", "Top products by revenue", &ranked(&d.top_products))
+    bar_chart(
+        "top-products",
+        "Top products by revenue",
+        &ranked(&d.top_products),
+    )
 }
 
 /// Top categories by revenue.

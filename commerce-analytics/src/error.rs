@@ -47,7 +47,9 @@ impl From<Error> for commerce_core::Error {
     fn from(e: Error) -> Self {
         match e {
             Error::Core(inner) => inner,
-            Error::Validation { field, message } => commerce_core::Error::Validation { field, message },
+            Error::Validation { field, message } => {
+                commerce_core::Error::Validation { field, message }
+            }
             other => commerce_core::Error::backend(other),
         }
     }

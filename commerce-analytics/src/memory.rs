@@ -114,12 +114,7 @@ impl AnalyticsStore for MemoryAnalyticsStore {
         Ok(rows)
     }
 
-    async fn totals(
-        &self,
-        metric: Metric,
-        range: DateRange,
-        limit: u32,
-    ) -> Result<Vec<KeyTotal>> {
+    async fn totals(&self, metric: Metric, range: DateRange, limit: u32) -> Result<Vec<KeyTotal>> {
         let rows = self.daily(metric, range).await?;
         let mut by_key: BTreeMap<(String, String), KeyTotal> = BTreeMap::new();
         for row in rows {

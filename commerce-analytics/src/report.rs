@@ -198,7 +198,9 @@ pub fn average_order_value(revenue: Decimal, orders: i64, currency: &str) -> Dec
         return Decimal::ZERO;
     }
     match revenue.checked_div(Decimal::from(orders)) {
-        Some(avg) => Money::new_unrounded(avg, c).round(Rounding::HalfEven).amount(),
+        Some(avg) => Money::new_unrounded(avg, c)
+            .round(Rounding::HalfEven)
+            .amount(),
         None => Decimal::ZERO,
     }
 }
@@ -215,7 +217,11 @@ impl Analytics {
     }
 
     /// Every figure for `range`.
-    pub async fn dashboard(&self, range: DateRange, options: DashboardOptions) -> Result<Dashboard> {
+    pub async fn dashboard(
+        &self,
+        range: DateRange,
+        options: DashboardOptions,
+    ) -> Result<Dashboard> {
         let orders = self.store.daily(Metric::Orders, range).await?;
         let refunds = self.store.daily(Metric::Refunds, range).await?;
         let mut per_day: BTreeMap<(String, NaiveDate), DayFigures> = BTreeMap::new();
@@ -337,7 +343,11 @@ impl Analytics {
         })
     }
 
-    async fn day_counts(&self, metric: Metric, range: DateRange) -> Result<BTreeMap<NaiveDate, i64>> {
+    async fn day_counts(
+        &self,
+        metric: Metric,
+        range: DateRange,
+    ) -> Result<BTreeMap<NaiveDate, i64>> {
         let mut out = BTreeMap::new();
         for row in self.store.daily(metric, range).await? {
             *out.entry(row.counter.day).or_insert(0) += row.count;

@@ -25,8 +25,7 @@ pub trait AnalyticsStore: Send + Sync {
 
     /// The rows of `metric` over `range` summed per `(key, currency)`, ordered by
     /// amount then units then count (all descending), then key; at most `limit`.
-    async fn totals(&self, metric: Metric, range: DateRange, limit: u32)
-    -> Result<Vec<KeyTotal>>;
+    async fn totals(&self, metric: Metric, range: DateRange, limit: u32) -> Result<Vec<KeyTotal>>;
 
     /// Stock levels with `available <= threshold`, lowest first (then SKU,
     /// location); at most `limit`.

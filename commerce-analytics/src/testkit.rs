@@ -30,7 +30,15 @@ fn dec(s: &str) -> Decimal {
     s.parse().unwrap()
 }
 
-fn inc(d: u32, metric: Metric, key: &str, label: &str, cur: &str, units: i64, amount: &str) -> Change {
+fn inc(
+    d: u32,
+    metric: Metric,
+    key: &str,
+    label: &str,
+    cur: &str,
+    units: i64,
+    amount: &str,
+) -> Change {
     Change::Add(Increment {
         counter: CounterKey {
             day: day(d),
@@ -111,7 +119,11 @@ pub async fn totals_rank_keys_with_latest_label(fx: AnalyticsFixture) {
         inc(2, Metric::Category, "c1", "Cat", "USD", 1, "999"),
     ];
     fx.store.apply(EventId::new(), &changes).await.unwrap();
-    let top = fx.store.totals(Metric::Product, range(1, 3), 3).await.unwrap();
+    let top = fx
+        .store
+        .totals(Metric::Product, range(1, 3), 3)
+        .await
+        .unwrap();
     let seen: Vec<(&str, &str, i64, i64, Decimal)> = top
         .iter()
         .map(|t| (t.key.as_str(), t.label.as_str(), t.count, t.units, t.amount))
@@ -151,7 +163,10 @@ pub async fn facts_round_trip_and_replace(fx: AnalyticsFixture) {
         .apply(EventId::new(), &[Change::PutFact(fact.clone())])
         .await
         .unwrap();
-    assert_eq!(fx.store.order_fact(order).await.unwrap(), Some(fact.clone()));
+    assert_eq!(
+        fx.store.order_fact(order).await.unwrap(),
+        Some(fact.clone())
+    );
     fact.payment_method = Some("card".to_owned());
     fact.confirmed = true;
     fx.store

@@ -1,5 +1,10 @@
 //! The AnalyticsStore conformance suite against the memory store.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 
 use std::sync::Arc;
 

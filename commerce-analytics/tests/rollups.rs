@@ -1,6 +1,11 @@
 //! The rollups against a brute-force computation over the same orders, and
 //! idempotency per event id.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,9 +24,9 @@ use commerce_core::{
 };
 use commerce_inventory::{InventoryEvent, LocationCode, ReservationId, ReservationStatus};
 use commerce_orders::{
-    Authorization, CancelReason, Decline, DeclineReason, IdempotencyKey, NewOrder, Order,
-    OrderId, OrderLine, OrderTotals, PaymentMethodKind, PaymentMethodSummary,
-    PaymentReference, RefundReceipt, ShippingSnapshot, Transitioned,
+    Authorization, CancelReason, Decline, DeclineReason, IdempotencyKey, NewOrder, Order, OrderId,
+    OrderLine, OrderTotals, PaymentMethodKind, PaymentMethodSummary, PaymentReference,
+    RefundReceipt, ShippingSnapshot, Transitioned,
 };
 
 /// A small deterministic generator (xorshift), so a failure replays.
@@ -62,7 +67,10 @@ async fn world() -> World {
     let mut products = Vec::new();
     for i in 0..7 {
         let code = format!("SKU-{i}");
-        let mut p = product(&code, Money::from_minor(1000, Currency::from_code("USD").unwrap()));
+        let mut p = product(
+            &code,
+            Money::from_minor(1000, Currency::from_code("USD").unwrap()),
+        );
         // Product 6 has no category.
         if i < 6 {
             p.category_ids = vec![cats[i % 3].id];
@@ -378,11 +386,7 @@ fn brute(w: &World, records: &[Record]) -> Brute {
         m.0 += 1;
         m.1 += o.totals.grand_total.amount();
         for l in &o.lines {
-            let p = w
-                .products
-                .iter()
-                .find(|p| p.0 == l.sku.as_str())
-                .unwrap();
+            let p = w.products.iter().find(|p| p.0 == l.sku.as_str()).unwrap();
             for (map, key) in [(&mut b.products, &p.1), (&mut b.categories, &p.3)] {
                 let e = map
                     .entry((key.clone(), cur.clone()))
@@ -431,29 +435,55 @@ fn check(d: &Dashboard, b: &Brute, w: &World, carts: i64, expiries: i64) {
             .per_day
             .iter()
             .filter(|(k, _)| k.0 == s.currency)
-            .fold((0, 0, Decimal::ZERO), |a, (_, v)| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+            .fold((0, 0, Decimal::ZERO), |a, (_, v)| {
+                (a.0 + v.0, a.1 + v.1, a.2 + v.2)
+            });
         assert_eq!((s.orders, s.units, s.revenue), (orders, units, revenue));
         let c = Currency::from_code(&s.currency).unwrap();
         let aov = if orders == 0 {
             Decimal::ZERO
         } else {
-            (revenue / Decimal::from(orders))
-                .round_dp_with_strategy(c.minor_units(), rust_decimal::RoundingStrategy::MidpointNearestEven)
+            (revenue / Decimal::from(orders)).round_dp_with_strategy(
+                c.minor_units(),
+                rust_decimal::RoundingStrategy::MidpointNearestEven,
+            )
         };
-        assert_eq!(s.average_order_value, aov, "average order value {}", s.currency);
-        let (n, amount) = b.refunds.get(&s.currency).copied().unwrap_or((0, Decimal::ZERO));
-        assert_eq!((s.refunds, s.refunded), (n, amount), "refunds {}", s.currency);
+        assert_eq!(
+            s.average_order_value, aov,
+            "average order value {}",
+            s.currency
+        );
+        let (n, amount) = b
+            .refunds
+            .get(&s.currency)
+            .copied()
+            .unwrap_or((0, Decimal::ZERO));
+        assert_eq!(
+            (s.refunds, s.refunded),
+            (n, amount),
+            "refunds {}",
+            s.currency
+        );
     }
     let ranked = |items: &[commerce_analytics::Ranked]| -> BTreeMap<(String, String), Money3> {
         items
             .iter()
-            .map(|r| ((r.key.clone(), r.currency.clone()), (r.orders, r.units, r.revenue)))
+            .map(|r| {
+                (
+                    (r.key.clone(), r.currency.clone()),
+                    (r.orders, r.units, r.revenue),
+                )
+            })
             .collect()
     };
     assert_eq!(ranked(&d.top_products), b.products, "per product");
     assert_eq!(ranked(&d.top_categories), b.categories, "per category");
     // Ranked by revenue, descending.
-    assert!(d.top_products.windows(2).all(|p| p[0].revenue >= p[1].revenue));
+    assert!(
+        d.top_products
+            .windows(2)
+            .all(|p| p[0].revenue >= p[1].revenue)
+    );
     let methods: BTreeMap<(String, String), (i64, Decimal)> = d
         .payment_methods
         .iter()
@@ -461,12 +491,19 @@ fn check(d: &Dashboard, b: &Brute, w: &World, carts: i64, expiries: i64) {
         .collect();
     assert_eq!(methods, b.methods, "payment method mix");
     assert_eq!(
-        (d.funnel.carts_created, d.funnel.checkouts_started, d.funnel.orders_confirmed),
+        (
+            d.funnel.carts_created,
+            d.funnel.checkouts_started,
+            d.funnel.orders_confirmed
+        ),
         (carts, b.checkouts, b.confirmed),
         "funnel"
     );
     assert_eq!(d.cancellations, b.cancelled);
-    assert_eq!(d.reservation_expiries.iter().map(|e| e.count).sum::<i64>(), expiries);
+    assert_eq!(
+        d.reservation_expiries.iter().map(|e| e.count).sum::<i64>(),
+        expiries
+    );
     // Labels come from the catalog.
     for p in &d.top_products {
         let known = w.products.iter().find(|x| x.1 == p.key).unwrap();
@@ -533,13 +570,20 @@ async fn analytics_reads_only_the_range_asked() {
     let full = dashboard(store.clone()).await;
     let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
     let one = Analytics::new(store)
-        .dashboard(DateRange::new(day, day).unwrap(), DashboardOptions::default())
+        .dashboard(
+            DateRange::new(day, day).unwrap(),
+            DashboardOptions::default(),
+        )
         .await
         .unwrap();
     let expected: Vec<_> = full.days.iter().filter(|f| f.day == day).cloned().collect();
     assert_eq!(one.days, expected);
     assert_eq!(
         one.funnel.checkouts_started,
-        full.funnel_days.iter().find(|f| f.day == day).unwrap().checkouts_started
+        full.funnel_days
+            .iter()
+            .find(|f| f.day == day)
+            .unwrap()
+            .checkouts_started
     );
 }

@@ -8,6 +8,9 @@ const SUITE: &str = include_str!("../src/testkit.rs");
 #[test]
 fn conformance_guard_every_cart_check_runs_from_the_macro() {
     let (missing, unknown) = unlisted(&[(SUITE, "@checks $make_fixture;")], &[SUITE]);
-    assert!(missing.is_empty(), "checks the macro does not run: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "checks the macro does not run: {missing:?}"
+    );
     assert!(unknown.is_empty(), "macro runs unknown checks: {unknown:?}");
 }

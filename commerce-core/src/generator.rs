@@ -66,64 +66,360 @@ struct Leaf {
 }
 
 const LEAVES: &[Leaf] = &[
-    Leaf { path: ["Fashion", "Tops", "T-shirts"], nouns: &["T-shirt", "Tee", "Áo thun", "Áo phông", "T-Shirt Herren", "Tee-shirt", "Camiseta"], price: (900, 4_500) },
-    Leaf { path: ["Fashion", "Tops", "Shirts"], nouns: &["Shirt", "Áo sơ mi", "Hemd", "Chemise", "Camisa"], price: (1_500, 8_000) },
-    Leaf { path: ["Fashion", "Tops", "Hoodies"], nouns: &["Hoodie", "Sweatshirt", "Áo hoodie", "Kapuzenpullover", "Sudadera"], price: (2_500, 9_000) },
-    Leaf { path: ["Fashion", "Bottoms", "Jeans"], nouns: &["Jeans", "Quần jean", "Quần bò", "Jeanshose", "Vaqueros"], price: (2_500, 12_000) },
-    Leaf { path: ["Fashion", "Shoes", "Sneakers"], nouns: &["Sneakers", "Trainers", "Giày thể thao", "Turnschuhe", "Baskets", "Zapatillas"], price: (4_000, 20_000) },
-    Leaf { path: ["Fashion", "Accessories", "Bags"], nouns: &["Backpack", "Handbag", "Túi xách", "Ba lô", "Rucksack", "Sac à dos", "Mochila"], price: (1_500, 30_000) },
-    Leaf { path: ["Fashion", "Accessories", "Watches"], nouns: &["Watch", "Đồng hồ", "Armbanduhr", "Montre", "Reloj"], price: (3_000, 90_000) },
-    Leaf { path: ["Electronics", "Audio", "Headphones"], nouns: &["Headphones", "Earbuds", "Tai nghe", "Kopfhörer", "Casque", "Auriculares"], price: (1_500, 40_000) },
-    Leaf { path: ["Electronics", "Audio", "Speakers"], nouns: &["Speaker", "Loa", "Lautsprecher", "Enceinte", "Altavoz"], price: (2_000, 50_000) },
-    Leaf { path: ["Electronics", "Phones", "Smartphones"], nouns: &["Smartphone", "Điện thoại", "Handy", "Téléphone", "Teléfono"], price: (10_000, 150_000) },
-    Leaf { path: ["Electronics", "Computers", "Keyboards"], nouns: &["Keyboard", "Bàn phím", "Tastatur", "Clavier", "Teclado"], price: (1_500, 25_000) },
-    Leaf { path: ["Electronics", "Computers", "Laptops"], nouns: &["Laptop", "Máy tính xách tay", "Notebook", "Ordinateur portable", "Portátil"], price: (30_000, 300_000) },
-    Leaf { path: ["Home", "Kitchen", "Cookware"], nouns: &["Frying pan", "Saucepan", "Chảo", "Nồi", "Bratpfanne", "Poêle", "Sartén"], price: (1_200, 15_000) },
-    Leaf { path: ["Home", "Kitchen", "Appliances"], nouns: &["Kettle", "Blender", "Nồi cơm điện", "Ấm đun nước", "Wasserkocher", "Bouilloire", "Licuadora"], price: (2_000, 30_000) },
-    Leaf { path: ["Home", "Furniture", "Chairs"], nouns: &["Chair", "Armchair", "Ghế", "Stuhl", "Chaise", "Silla"], price: (3_000, 60_000) },
-    Leaf { path: ["Home", "Furniture", "Sofas"], nouns: &["Sofa", "Couch", "Ghế sofa", "Sofa Größe L", "Canapé"], price: (30_000, 250_000) },
-    Leaf { path: ["Home", "Lighting", "Lamps"], nouns: &["Lamp", "Desk lamp", "Đèn bàn", "Đèn ngủ", "Lampe", "Lámpara"], price: (1_500, 20_000) },
-    Leaf { path: ["Sports", "Outdoor", "Tents"], nouns: &["Tent", "Lều cắm trại", "Zelt", "Tente", "Tienda de campaña"], price: (4_000, 60_000) },
-    Leaf { path: ["Sports", "Fitness", "Yoga"], nouns: &["Yoga mat", "Thảm yoga", "Yogamatte", "Tapis de yoga", "Esterilla"], price: (1_500, 9_000) },
-    Leaf { path: ["Sports", "Cycling", "Bicycles"], nouns: &["Bicycle", "Xe đạp", "Fahrrad", "Vélo", "Bicicleta"], price: (15_000, 200_000) },
-    Leaf { path: ["Beauty", "Skincare", "Creams"], nouns: &["Face cream", "Kem dưỡng da", "Gesichtscreme", "Crème visage", "Crema facial"], price: (800, 12_000) },
-    Leaf { path: ["Toys", "Building", "Blocks"], nouns: &["Building blocks", "Đồ chơi xếp hình", "Bausteine", "Jeu de construction", "Bloques"], price: (1_000, 20_000) },
-    Leaf { path: ["Books", "Fiction", "Novels"], nouns: &["Novel", "Tiểu thuyết", "Roman", "Novela"], price: (500, 4_000) },
-    Leaf { path: ["Garden", "Tools", "Shovels"], nouns: &["Shovel", "Xẻng", "Schaufel", "Pelle", "Pala"], price: (1_000, 8_000) },
+    Leaf {
+        path: ["Fashion", "Tops", "T-shirts"],
+        nouns: &[
+            "T-shirt",
+            "Tee",
+            "Áo thun",
+            "Áo phông",
+            "T-Shirt Herren",
+            "Tee-shirt",
+            "Camiseta",
+        ],
+        price: (900, 4_500),
+    },
+    Leaf {
+        path: ["Fashion", "Tops", "Shirts"],
+        nouns: &["Shirt", "Áo sơ mi", "Hemd", "Chemise", "Camisa"],
+        price: (1_500, 8_000),
+    },
+    Leaf {
+        path: ["Fashion", "Tops", "Hoodies"],
+        nouns: &[
+            "Hoodie",
+            "Sweatshirt",
+            "Áo hoodie",
+            "Kapuzenpullover",
+            "Sudadera",
+        ],
+        price: (2_500, 9_000),
+    },
+    Leaf {
+        path: ["Fashion", "Bottoms", "Jeans"],
+        nouns: &["Jeans", "Quần jean", "Quần bò", "Jeanshose", "Vaqueros"],
+        price: (2_500, 12_000),
+    },
+    Leaf {
+        path: ["Fashion", "Shoes", "Sneakers"],
+        nouns: &[
+            "Sneakers",
+            "Trainers",
+            "Giày thể thao",
+            "Turnschuhe",
+            "Baskets",
+            "Zapatillas",
+        ],
+        price: (4_000, 20_000),
+    },
+    Leaf {
+        path: ["Fashion", "Accessories", "Bags"],
+        nouns: &[
+            "Backpack",
+            "Handbag",
+            "Túi xách",
+            "Ba lô",
+            "Rucksack",
+            "Sac à dos",
+            "Mochila",
+        ],
+        price: (1_500, 30_000),
+    },
+    Leaf {
+        path: ["Fashion", "Accessories", "Watches"],
+        nouns: &["Watch", "Đồng hồ", "Armbanduhr", "Montre", "Reloj"],
+        price: (3_000, 90_000),
+    },
+    Leaf {
+        path: ["Electronics", "Audio", "Headphones"],
+        nouns: &[
+            "Headphones",
+            "Earbuds",
+            "Tai nghe",
+            "Kopfhörer",
+            "Casque",
+            "Auriculares",
+        ],
+        price: (1_500, 40_000),
+    },
+    Leaf {
+        path: ["Electronics", "Audio", "Speakers"],
+        nouns: &["Speaker", "Loa", "Lautsprecher", "Enceinte", "Altavoz"],
+        price: (2_000, 50_000),
+    },
+    Leaf {
+        path: ["Electronics", "Phones", "Smartphones"],
+        nouns: &["Smartphone", "Điện thoại", "Handy", "Téléphone", "Teléfono"],
+        price: (10_000, 150_000),
+    },
+    Leaf {
+        path: ["Electronics", "Computers", "Keyboards"],
+        nouns: &["Keyboard", "Bàn phím", "Tastatur", "Clavier", "Teclado"],
+        price: (1_500, 25_000),
+    },
+    Leaf {
+        path: ["Electronics", "Computers", "Laptops"],
+        nouns: &[
+            "Laptop",
+            "Máy tính xách tay",
+            "Notebook",
+            "Ordinateur portable",
+            "Portátil",
+        ],
+        price: (30_000, 300_000),
+    },
+    Leaf {
+        path: ["Home", "Kitchen", "Cookware"],
+        nouns: &[
+            "Frying pan",
+            "Saucepan",
+            "Chảo",
+            "Nồi",
+            "Bratpfanne",
+            "Poêle",
+            "Sartén",
+        ],
+        price: (1_200, 15_000),
+    },
+    Leaf {
+        path: ["Home", "Kitchen", "Appliances"],
+        nouns: &[
+            "Kettle",
+            "Blender",
+            "Nồi cơm điện",
+            "Ấm đun nước",
+            "Wasserkocher",
+            "Bouilloire",
+            "Licuadora",
+        ],
+        price: (2_000, 30_000),
+    },
+    Leaf {
+        path: ["Home", "Furniture", "Chairs"],
+        nouns: &["Chair", "Armchair", "Ghế", "Stuhl", "Chaise", "Silla"],
+        price: (3_000, 60_000),
+    },
+    Leaf {
+        path: ["Home", "Furniture", "Sofas"],
+        nouns: &["Sofa", "Couch", "Ghế sofa", "Sofa Größe L", "Canapé"],
+        price: (30_000, 250_000),
+    },
+    Leaf {
+        path: ["Home", "Lighting", "Lamps"],
+        nouns: &[
+            "Lamp",
+            "Desk lamp",
+            "Đèn bàn",
+            "Đèn ngủ",
+            "Lampe",
+            "Lámpara",
+        ],
+        price: (1_500, 20_000),
+    },
+    Leaf {
+        path: ["Sports", "Outdoor", "Tents"],
+        nouns: &["Tent", "Lều cắm trại", "Zelt", "Tente", "Tienda de campaña"],
+        price: (4_000, 60_000),
+    },
+    Leaf {
+        path: ["Sports", "Fitness", "Yoga"],
+        nouns: &[
+            "Yoga mat",
+            "Thảm yoga",
+            "Yogamatte",
+            "Tapis de yoga",
+            "Esterilla",
+        ],
+        price: (1_500, 9_000),
+    },
+    Leaf {
+        path: ["Sports", "Cycling", "Bicycles"],
+        nouns: &["Bicycle", "Xe đạp", "Fahrrad", "Vélo", "Bicicleta"],
+        price: (15_000, 200_000),
+    },
+    Leaf {
+        path: ["Beauty", "Skincare", "Creams"],
+        nouns: &[
+            "Face cream",
+            "Kem dưỡng da",
+            "Gesichtscreme",
+            "Crème visage",
+            "Crema facial",
+        ],
+        price: (800, 12_000),
+    },
+    Leaf {
+        path: ["Toys", "Building", "Blocks"],
+        nouns: &[
+            "Building blocks",
+            "Đồ chơi xếp hình",
+            "Bausteine",
+            "Jeu de construction",
+            "Bloques",
+        ],
+        price: (1_000, 20_000),
+    },
+    Leaf {
+        path: ["Books", "Fiction", "Novels"],
+        nouns: &["Novel", "Tiểu thuyết", "Roman", "Novela"],
+        price: (500, 4_000),
+    },
+    Leaf {
+        path: ["Garden", "Tools", "Shovels"],
+        nouns: &["Shovel", "Xẻng", "Schaufel", "Pelle", "Pala"],
+        price: (1_000, 8_000),
+    },
 ];
 
 const ADJECTIVES: &[&str] = &[
-    "Classic", "Premium", "Organic", "Wireless", "Vintage", "Compact", "Ergonomic", "Waterproof",
-    "Lightweight", "Portable", "Cozy", "Modern", "Elegant", "Durable", "Cao cấp", "Chính hãng",
-    "Thời trang", "Giá rẻ", "Mới", "Nhẹ", "Bền", "Hochwertig", "Leicht", "Wasserdicht",
-    "Élégant", "Léger", "Moderne", "Ligero", "Elegante", "Resistente",
+    "Classic",
+    "Premium",
+    "Organic",
+    "Wireless",
+    "Vintage",
+    "Compact",
+    "Ergonomic",
+    "Waterproof",
+    "Lightweight",
+    "Portable",
+    "Cozy",
+    "Modern",
+    "Elegant",
+    "Durable",
+    "Cao cấp",
+    "Chính hãng",
+    "Thời trang",
+    "Giá rẻ",
+    "Mới",
+    "Nhẹ",
+    "Bền",
+    "Hochwertig",
+    "Leicht",
+    "Wasserdicht",
+    "Élégant",
+    "Léger",
+    "Moderne",
+    "Ligero",
+    "Elegante",
+    "Resistente",
 ];
 
 const COLORS: &[&str] = &[
-    "Black", "White", "Red", "Blue", "Green", "Grey", "Beige", "Navy", "Màu đen", "Màu trắng",
-    "Màu đỏ", "Màu xanh", "Schwarz", "Weiß", "Grün", "Noir", "Bleu", "Rouge", "Negro", "Azul",
+    "Black",
+    "White",
+    "Red",
+    "Blue",
+    "Green",
+    "Grey",
+    "Beige",
+    "Navy",
+    "Màu đen",
+    "Màu trắng",
+    "Màu đỏ",
+    "Màu xanh",
+    "Schwarz",
+    "Weiß",
+    "Grün",
+    "Noir",
+    "Bleu",
+    "Rouge",
+    "Negro",
+    "Azul",
 ];
 
 const MATERIALS: &[&str] = &[
-    "Cotton", "Leather", "Steel", "Bamboo", "Wool", "Linen", "Aluminium", "Ceramic", "Oak",
-    "Bằng da", "Vải cotton", "Gỗ sồi", "Baumwolle", "Leder", "Edelstahl", "Coton", "Cuir",
-    "Algodón", "Cuero",
+    "Cotton",
+    "Leather",
+    "Steel",
+    "Bamboo",
+    "Wool",
+    "Linen",
+    "Aluminium",
+    "Ceramic",
+    "Oak",
+    "Bằng da",
+    "Vải cotton",
+    "Gỗ sồi",
+    "Baumwolle",
+    "Leder",
+    "Edelstahl",
+    "Coton",
+    "Cuir",
+    "Algodón",
+    "Cuero",
 ];
 
 const DESCRIPTION: &[&str] = &[
-    "designed", "for", "everyday", "use", "with", "a", "comfortable", "fit", "and", "long",
-    "lasting", "quality", "easy", "to", "clean", "perfect", "gift", "sản", "phẩm", "chất",
-    "lượng", "cao", "phù", "hợp", "mọi", "lứa", "tuổi", "giao", "hàng", "nhanh", "für", "den",
-    "Alltag", "mit", "hoher", "Qualität", "pour", "tous", "les", "jours", "qualité", "para",
-    "uso", "diario", "calidad", "garantía", "warranty", "included", "eco", "friendly",
-    "handmade", "imported", "bestseller", "limited", "edition",
+    "designed",
+    "for",
+    "everyday",
+    "use",
+    "with",
+    "a",
+    "comfortable",
+    "fit",
+    "and",
+    "long",
+    "lasting",
+    "quality",
+    "easy",
+    "to",
+    "clean",
+    "perfect",
+    "gift",
+    "sản",
+    "phẩm",
+    "chất",
+    "lượng",
+    "cao",
+    "phù",
+    "hợp",
+    "mọi",
+    "lứa",
+    "tuổi",
+    "giao",
+    "hàng",
+    "nhanh",
+    "für",
+    "den",
+    "Alltag",
+    "mit",
+    "hoher",
+    "Qualität",
+    "pour",
+    "tous",
+    "les",
+    "jours",
+    "qualité",
+    "para",
+    "uso",
+    "diario",
+    "calidad",
+    "garantía",
+    "warranty",
+    "included",
+    "eco",
+    "friendly",
+    "handmade",
+    "imported",
+    "bestseller",
+    "limited",
+    "edition",
 ];
 
 const SELLER_WORDS: &[&str] = &[
-    "Saigon", "Hanoi", "Berlin", "Lyon", "Madrid", "Austin", "Nordic", "Golden", "Lotus",
-    "Maple", "Harbor", "Summit",
+    "Saigon", "Hanoi", "Berlin", "Lyon", "Madrid", "Austin", "Nordic", "Golden", "Lotus", "Maple",
+    "Harbor", "Summit",
 ];
-const SELLER_KINDS: &[&str] = &["Store", "Shop", "Cửa hàng", "Laden", "Boutique", "Tienda", "Outlet"];
+const SELLER_KINDS: &[&str] = &[
+    "Store",
+    "Shop",
+    "Cửa hàng",
+    "Laden",
+    "Boutique",
+    "Tienda",
+    "Outlet",
+];
 
 /// A generated product with what the catalog does not hold: its seller's name,
 /// stock, ratings and sales.
@@ -185,9 +481,7 @@ impl CatalogGenerator {
                     path_slug.push('-');
                 }
                 path_slug.push_str(&slug(name));
-                let found = categories
-                    .iter()
-                    .position(|c| c.slug == path_slug);
+                let found = categories.iter().position(|c| c.slug == path_slug);
                 let index = match found {
                     Some(i) => i,
                     None => {
@@ -271,21 +565,26 @@ impl CatalogGenerator {
         let adjective = *rng.pick(ADJECTIVES);
         let color = *rng.pick(COLORS);
         let material = *rng.pick(MATERIALS);
-        let model = format!("{}{}", (b'A' + (rng.below(26) as u8)) as char, rng.below(1000));
+        let model = format!(
+            "{}{}",
+            (b'A' + (rng.below(26) as u8)) as char,
+            rng.below(1000)
+        );
         let title = format!("{adjective} {noun} {material} {model}");
         let words = 12 + rng.below(14);
         let mut description = format!("{noun} {color}.");
         for _ in 0..words {
             description.push(' ');
-            description.push_str(*rng.pick(DESCRIPTION));
+            let word: &&str = rng.pick(DESCRIPTION);
+            description.push_str(word);
         }
         let id = ProductId::from_uuid(rng.uuid());
         let seller = rng.pick(&self.sellers).clone();
         let (lo, hi) = leaf.price;
-        let base = (lo + i64::try_from(rng.below(u64::try_from(hi - lo).unwrap_or(1))).unwrap_or(0))
-            / 100
-            * 100
-            + 99;
+        let base =
+            (lo + i64::try_from(rng.below(u64::try_from(hi - lo).unwrap_or(1))).unwrap_or(0)) / 100
+                * 100
+                + 99;
         let sizes = ["S", "M", "L"];
         let n_variants = 1 + rng.below(3) as usize;
         let variants: Vec<Variant> = (0..n_variants)
@@ -314,10 +613,15 @@ impl CatalogGenerator {
             .map(|v| StockLevel {
                 sku: v.sku.clone(),
                 location: "main".to_owned(),
-                available: if rng.chance(15) { 0 } else { 1 + rng.below(200) },
+                available: if rng.chance(15) {
+                    0
+                } else {
+                    1 + rng.below(200)
+                },
             })
             .collect();
-        let created_at = self.epoch + Duration::minutes(i64::try_from(rng.below(1_000_000)).unwrap_or(0));
+        let created_at =
+            self.epoch + Duration::minutes(i64::try_from(rng.below(1_000_000)).unwrap_or(0));
         let category = &self.categories[self.leaves[leaf_no]];
         GeneratedProduct {
             product: Product {
@@ -347,7 +651,10 @@ impl CatalogGenerator {
     }
 
     /// Products `range.start .. range.end`.
-    pub fn products(&self, range: std::ops::Range<u64>) -> impl Iterator<Item = GeneratedProduct> + '_ {
+    pub fn products(
+        &self,
+        range: std::ops::Range<u64>,
+    ) -> impl Iterator<Item = GeneratedProduct> + '_ {
         range.map(|i| self.product(i))
     }
 }
@@ -375,9 +682,14 @@ mod tests {
             let doc = x.search_document().unwrap();
             assert!(doc.price_minor() > 0);
         }
-        let vi = (0..500).any(|i| a.product(i).product.title.contains('ệ') || a.product(i).product.title.contains('ồ'));
+        let vi = (0..500).any(|i| {
+            a.product(i).product.title.contains('ệ') || a.product(i).product.title.contains('ồ')
+        });
         assert!(vi, "Vietnamese titles with accents");
-        assert_ne!(a.product(1).product.id, CatalogGenerator::new(8, 20).product(1).product.id);
+        assert_ne!(
+            a.product(1).product.id,
+            CatalogGenerator::new(8, 20).product(1).product.id
+        );
         assert!(CatalogGenerator::vocabulary().len() > 100);
     }
 }

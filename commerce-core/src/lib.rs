@@ -12,10 +12,10 @@ pub mod address;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
-#[cfg(feature = "generator")]
-pub mod generator;
 pub mod error;
 pub mod event;
+#[cfg(feature = "generator")]
+pub mod generator;
 pub mod id;
 pub mod memory;
 pub mod money;

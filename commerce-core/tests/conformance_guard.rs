@@ -10,7 +10,10 @@ const OUTBOX: &str = include_str!("../src/testkit/outbox.rs");
 
 fn assert_all_run(lists: &[(&str, &str)], suites: &[&str]) {
     let (missing, unknown) = unlisted(lists, suites);
-    assert!(missing.is_empty(), "checks the macro does not run: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "checks the macro does not run: {missing:?}"
+    );
     assert!(unknown.is_empty(), "macro runs unknown checks: {unknown:?}");
 }
 

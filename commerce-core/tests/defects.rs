@@ -211,7 +211,10 @@ fn error_meaning_money_deserialization_validates_like_money_new() {
     assert!(bad.is_err(), "{bad:?}");
     let ok: commerce_core::Money =
         serde_json::from_str(r#"{"amount":"1.230","currency":"USD"}"#).unwrap();
-    assert_eq!(ok, commerce_core::Money::parse("1.23", commerce_core::Currency::USD).unwrap());
+    assert_eq!(
+        ok,
+        commerce_core::Money::parse("1.23", commerce_core::Currency::USD).unwrap()
+    );
     let number: Result<commerce_core::Money, _> =
         serde_json::from_str(r#"{"amount":1.23,"currency":"USD"}"#);
     assert!(number.is_err(), "a JSON number is never an amount");

@@ -19,6 +19,9 @@ fn conformance_guard_every_inventory_check_runs_from_the_macro() {
         "@checks $make_fixture;",
     )];
     let (missing, unknown) = unlisted(&lists, &suites);
-    assert!(missing.is_empty(), "checks the macro does not run: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "checks the macro does not run: {missing:?}"
+    );
     assert!(unknown.is_empty(), "macro runs unknown checks: {unknown:?}");
 }

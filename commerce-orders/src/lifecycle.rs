@@ -460,11 +460,10 @@ impl Order {
         now: DateTime<Utc>,
     ) -> Result<Transitioned> {
         let mut o = self.changed(now);
-        let intent = o
-            .payment
-            .intent
-            .as_mut()
-            .ok_or_else(|| conflict(format!("order {} has no pending payment action", self.id)))?;
+        let intent =
+            o.payment.intent.as_mut().ok_or_else(|| {
+                conflict(format!("order {} has no pending payment action", self.id))
+            })?;
         intent.attempts = intent.attempts.saturating_add(1);
         intent.due_at = due_at;
         intent.last_error = Some(error.to_owned());

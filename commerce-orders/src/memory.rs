@@ -176,11 +176,7 @@ impl OrderStore for MemoryOrderStore {
         Ok(stuck.into_iter().take(limit as usize).cloned().collect())
     }
 
-    async fn list_payment_actions_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Order>> {
+    async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Order>> {
         let state = self.lock();
         let mut due: Vec<(DateTime<Utc>, &Order)> = state
             .orders

@@ -123,6 +123,5 @@ pub trait OrderStore: Send + Sync {
     /// Orders with a payment action (`payment.intent`) due at `now` or before
     /// (`intent.due_at <= now`), earliest due first (then by id), at most `limit`:
     /// captures, cancels and refunds the reconciliation pass finishes.
-    async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32)
-    -> Result<Vec<Order>>;
+    async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Order>>;
 }

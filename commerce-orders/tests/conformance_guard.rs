@@ -8,7 +8,10 @@ const MACROS: &str = include_str!("../src/testkit/mod.rs");
 fn assert_all_run(marker: &str, suites: &[&str]) {
     let (missing, unknown) = unlisted(&[(MACROS, marker)], suites);
     assert!(missing.is_empty(), "{marker} does not run: {missing:?}");
-    assert!(unknown.is_empty(), "{marker} runs unknown checks: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "{marker} runs unknown checks: {unknown:?}"
+    );
 }
 
 #[test]

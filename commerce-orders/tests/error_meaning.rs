@@ -124,8 +124,8 @@ async fn error_meaning_plan_refund_rejects_negative_and_sub_minor_unit_amounts()
     let sku = stocked_sku(&f, "20.00", 5).await;
     let order = confirmed_order(&f, &sku, 2).await;
     for bad in ["-1.00", "0.001", "0.00", "1.005"] {
-        let amount = Money::new(bad.parse().unwrap(), order.currency)
-            .unwrap_or_else(|_| usd("0.00"));
+        let amount =
+            Money::new(bad.parse().unwrap(), order.currency).unwrap_or_else(|_| usd("0.00"));
         let err = order.plan_refund(amount).unwrap_err();
         assert!(matches!(err, Error::Validation { .. }), "{bad}: {err:?}");
     }

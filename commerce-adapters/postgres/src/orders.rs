@@ -523,11 +523,7 @@ impl OrderStore for PgOrderStore {
 
     /// Uses `payment_action_due_at`, which a trigger derives from the document
     /// (migration `0020_payment_actions.sql`).
-    async fn list_payment_actions_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Order>> {
+    async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Order>> {
         let rows = sqlx::query(
             "SELECT version, document FROM commerce.orders
               WHERE payment_action_due_at <= $1

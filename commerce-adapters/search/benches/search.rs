@@ -11,7 +11,12 @@
 //! `SEARCH_BENCH_PG` (`0` skips PostgreSQL), `DATABASE_URL` (default
 //! postgres://postgres@127.0.0.1:5432/postgres; a database `search_bench` is
 //! created), `SEARCH_BENCH_FRESHNESS_SECONDS` (default 10).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::float_arithmetic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::float_arithmetic
+)]
 #![allow(missing_docs)]
 
 use std::sync::Arc;
@@ -21,23 +26,30 @@ use std::time::{Duration, Instant};
 use commerce_core::generator::{CatalogGenerator, Rng};
 use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce_core::search::text::fold;
-use commerce_core::search::{IndexChange, ProductSearch, SearchFilters, SearchQuery, category_path};
+use commerce_core::search::{
+    IndexChange, ProductSearch, SearchFilters, SearchQuery, category_path,
+};
 use commerce_core::{CatalogEvent, CategoryId, DomainEvent, Money};
 use commerce_search::{IndexerRunner, SearchConfig, SearchIndexer, TantivySearch};
 use rust_decimal::Decimal;
 use sqlx::{Connection, Executor, PgPool};
 
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn rss_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
         })
         .unwrap_or(0)
         / 1024
@@ -49,7 +61,11 @@ fn dir_size(path: &std::path::Path) -> u64 {
             rd.filter_map(Result::ok)
                 .map(|e| {
                     let m = e.metadata().unwrap();
-                    if m.is_dir() { dir_size(&e.path()) } else { m.len() }
+                    if m.is_dir() {
+                        dir_size(&e.path())
+                    } else {
+                        m.len()
+                    }
                 })
                 .sum()
         })
@@ -86,10 +102,10 @@ fn query_mix(g: &CatalogGenerator, n: usize) -> Vec<Q> {
     while out.len() < n {
         let words = 1 + rng.below(3) as usize;
         let mut ws: Vec<String> = (0..words).map(|_| rng.pick(&vocab).clone()).collect();
-        if rng.chance(20) {
-            if let Some(w) = ws.iter_mut().find(|w| w.chars().count() >= 5) {
-                *w = typo(&mut rng, w);
-            }
+        if rng.chance(20)
+            && let Some(w) = ws.iter_mut().find(|w| w.chars().count() >= 5)
+        {
+            *w = typo(&mut rng, w);
         }
         let text = ws.join(" ");
         let mut filters = SearchFilters::default();
@@ -197,6 +213,16 @@ fn pg_tsquery(text: &str) -> Option<String> {
     )
 }
 
+/// Total, then hits and facet counts as JSON text.
+type PgRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 const PG_QUERY: &str = r#"
 WITH m AS MATERIALIZED (
   SELECT id, title, price, seller, categories, rating, in_stock, popularity,
@@ -227,11 +253,19 @@ fn category_key(id: CategoryId) -> i64 {
 
 async fn load_postgres(url: &str, g: &CatalogGenerator, n: u64) -> PgPool {
     let admin = format!("{}/postgres", url.rsplit_once('/').map_or(url, |x| x.0));
-    let mut c = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL reachable (DATABASE_URL)");
-    let _ = c.execute("DROP DATABASE IF EXISTS search_bench WITH (FORCE)").await;
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable (DATABASE_URL)");
+    let _ = c
+        .execute("DROP DATABASE IF EXISTS search_bench WITH (FORCE)")
+        .await;
     c.execute("CREATE DATABASE search_bench").await.unwrap();
     let db = format!("{}/search_bench", url.rsplit_once('/').map_or(url, |x| x.0));
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&db).await.unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&db)
+        .await
+        .unwrap();
     pool.execute(
         "CREATE UNLOGGED TABLE search_products (id uuid PRIMARY KEY, title text, body text, tsv tsvector,
            categories bigint[], seller uuid, currency text, price bigint, rating int, in_stock bool,
@@ -239,14 +273,15 @@ async fn load_postgres(url: &str, g: &CatalogGenerator, n: u64) -> PgPool {
     )
     .await
     .unwrap();
-    let tree: std::collections::BTreeMap<_, _> = g.categories().iter().map(|c| (c.id, c.clone())).collect();
+    let tree: std::collections::BTreeMap<_, _> =
+        g.categories().iter().map(|c| (c.id, c.clone())).collect();
     let t0 = Instant::now();
     let mut conn = pool.acquire().await.unwrap();
     let mut copy = conn
         .copy_in_raw("COPY search_products (id, title, body, categories, seller, currency, price, rating, in_stock, popularity, created) FROM STDIN")
         .await
         .unwrap();
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('\t', " ").replace('\n', " ");
+    let esc = |s: &str| s.replace('\\', "\\\\").replace(['\t', '\n'], " ");
     let mut buf = String::new();
     for i in 0..n {
         let p = g.product(i);
@@ -260,7 +295,11 @@ async fn load_postgres(url: &str, g: &CatalogGenerator, n: u64) -> PgPool {
                 body.push_str(&fold(&tree[&id].name));
             }
         }
-        let cats = cats.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let cats = cats
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         buf.push_str(&format!(
             "{}\t{}\t{}\t{{{}}}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             d.product_id,
@@ -286,10 +325,18 @@ async fn load_postgres(url: &str, g: &CatalogGenerator, n: u64) -> PgPool {
     pool.execute("UPDATE search_products SET tsv = setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', body), 'B')")
         .await
         .unwrap();
-    pool.execute("CREATE INDEX ON search_products USING gin (tsv)").await.unwrap();
-    pool.execute("CREATE INDEX ON search_products USING gin (categories)").await.unwrap();
-    pool.execute("CREATE INDEX ON search_products (price)").await.unwrap();
-    pool.execute("VACUUM ANALYZE search_products").await.unwrap();
+    pool.execute("CREATE INDEX ON search_products USING gin (tsv)")
+        .await
+        .unwrap();
+    pool.execute("CREATE INDEX ON search_products USING gin (categories)")
+        .await
+        .unwrap();
+    pool.execute("CREATE INDEX ON search_products (price)")
+        .await
+        .unwrap();
+    pool.execute("VACUUM ANALYZE search_products")
+        .await
+        .unwrap();
     let size: i64 = sqlx::query_scalar("SELECT pg_total_relation_size('search_products')")
         .fetch_one(&pool)
         .await
@@ -308,10 +355,18 @@ fn main() {
     let secs = env("SEARCH_BENCH_SECONDS", 20);
     let fresh_secs = env("SEARCH_BENCH_FRESHNESS_SECONDS", 10);
     let with_pg = env("SEARCH_BENCH_PG", 1) == 1;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let g = CatalogGenerator::new(2026, 500);
-    println!("search bench: {n} products, {n_queries} distinct queries, {secs} s per engine; load: {}",
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+    println!(
+        "search bench: {n} products, {n_queries} distinct queries, {secs} s per engine; load: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
 
     // Build the tantivy index on disk.
     let dir = std::env::temp_dir().join(format!("commerce-search-bench-{}", std::process::id()));
@@ -321,7 +376,8 @@ fn main() {
     config.writer_threads = 2;
     let search = Arc::new(TantivySearch::open(config).unwrap());
     let t0 = Instant::now();
-    rt.block_on(search.apply(vec![IndexChange::Categories(g.categories().to_vec())], None)).unwrap();
+    rt.block_on(search.apply(vec![IndexChange::Categories(g.categories().to_vec())], None))
+        .unwrap();
     let batch = 100_000;
     let mut i = 0;
     while i < n {
@@ -334,7 +390,10 @@ fn main() {
         i = end;
     }
     let built = t0.elapsed();
-    println!("tantivy: indexed {n} products in {:.1} s, merging", built.as_secs_f64());
+    println!(
+        "tantivy: indexed {n} products in {:.1} s, merging",
+        built.as_secs_f64()
+    );
     search.merge_segments().unwrap();
     let merged = t0.elapsed();
     let size = dir_size(&dir);
@@ -348,9 +407,23 @@ fn main() {
     );
 
     let queries = query_mix(&g, n_queries);
-    let typos = queries.iter().filter(|q| q.text.split(' ').any(|w| !CatalogGenerator::vocabulary().contains(&w.to_owned()))).count();
-    println!("query mix: {} distinct, {} with a typo, {} filtered, all with facets", queries.len(), typos,
-        queries.iter().filter(|q| q.filters != SearchFilters::default()).count());
+    let typos = queries
+        .iter()
+        .filter(|q| {
+            q.text
+                .split(' ')
+                .any(|w| !CatalogGenerator::vocabulary().contains(&w.to_owned()))
+        })
+        .count();
+    println!(
+        "query mix: {} distinct, {} with a typo, {} filtered, all with facets",
+        queries.len(),
+        typos,
+        queries
+            .iter()
+            .filter(|q| q.filters != SearchFilters::default())
+            .count()
+    );
 
     // Warm up, then measure.
     let to_query = |q: &Q| {
@@ -360,7 +433,12 @@ fn main() {
         s
     };
     let rts: Vec<tokio::runtime::Runtime> = (0..2)
-        .map(|_| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap())
+        .map(|_| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        })
         .collect();
     for q in queries.iter().take(200) {
         rts[0].block_on(search.search(&to_query(q))).unwrap();
@@ -371,12 +449,15 @@ fn main() {
     println!("tantivy: RSS while serving {} MB", rss_mb());
 
     if with_pg {
-        let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
         let pool = rt.block_on(load_postgres(&url, &g, n));
         let pg_run = |q: &Q, rt: &tokio::runtime::Runtime| -> u64 {
-            let Some(tsq) = pg_tsquery(&q.text) else { return 0 };
+            let Some(tsq) = pg_tsquery(&q.text) else {
+                return 0;
+            };
             let f = &q.filters;
-            let row: (i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>) = rt
+            let row: PgRow = rt
                 .block_on(
                     sqlx::query_as(PG_QUERY)
                         .bind(tsq)
@@ -384,7 +465,13 @@ fn main() {
                         .bind(f.price_min)
                         .bind(f.price_max)
                         .bind(f.in_stock)
-                        .bind(f.min_rating.map(|r| (r * Decimal::from(100)).trunc().to_string().parse::<i32>().unwrap()))
+                        .bind(f.min_rating.map(|r| {
+                            (r * Decimal::from(100))
+                                .trunc()
+                                .to_string()
+                                .parse::<i32>()
+                                .unwrap()
+                        }))
                         .fetch_one(&pool),
                 )
                 .unwrap();
@@ -428,7 +515,6 @@ fn main() {
         let outbox = outbox.clone();
         let g = g.clone();
         std::thread::spawn(move || {
-
             let mut k = 0u64;
             while started.elapsed() < Duration::from_secs(fresh_secs) {
                 // Distinct products (k * prime mod n), so no update hides another.
@@ -440,9 +526,13 @@ fn main() {
                     .variants
                     .iter()
                     .map(|v| {
-                        CatalogEvent::PriceChanged { product_id: p.product.id, sku: v.sku.clone(), price }
-                            .envelope(chrono::Utc::now())
-                            .unwrap()
+                        CatalogEvent::PriceChanged {
+                            product_id: p.product.id,
+                            sku: v.sku.clone(),
+                            price,
+                        }
+                        .envelope(chrono::Utc::now())
+                        .unwrap()
                     })
                     .collect();
                 outbox.push(events);
@@ -474,7 +564,9 @@ fn main() {
         q.filters.price_max = Some(1_000_000 + target as i64);
         q.facets = false;
         q.limit = 1;
-        while rts[0].block_on(search.search(&q)).unwrap().total == 0 && at.elapsed() < Duration::from_secs(10) {
+        while rts[0].block_on(search.search(&q)).unwrap().total == 0
+            && at.elapsed() < Duration::from_secs(10)
+        {
             std::thread::sleep(Duration::from_millis(2));
         }
         lags.push(at.elapsed());
@@ -493,7 +585,13 @@ fn main() {
         percentile(&lags, 0.99).as_secs_f64() * 1e3,
         lags.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
-    println!("summary: tantivy p50 {:.2} ms p99 {:.2} ms {:.0} q/s; RSS {} MB; index {} MB",
-        tantivy.p50.as_secs_f64() * 1e3, tantivy.p99.as_secs_f64() * 1e3, tantivy.qps, rss_mb(), size >> 20);
+    println!(
+        "summary: tantivy p50 {:.2} ms p99 {:.2} ms {:.0} q/s; RSS {} MB; index {} MB",
+        tantivy.p50.as_secs_f64() * 1e3,
+        tantivy.p99.as_secs_f64() * 1e3,
+        tantivy.qps,
+        rss_mb(),
+        size >> 20
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -70,7 +70,11 @@ impl Collector for FacetCounter {
     type Fruit = Counts;
     type Child = SegmentFacetCounter;
 
-    fn for_segment(&self, _: SegmentOrdinal, r: &SegmentReader) -> tantivy::Result<SegmentFacetCounter> {
+    fn for_segment(
+        &self,
+        _: SegmentOrdinal,
+        r: &SegmentReader,
+    ) -> tantivy::Result<SegmentFacetCounter> {
         let ff = r.fast_fields();
         Ok(SegmentFacetCounter {
             enabled: self.enabled,

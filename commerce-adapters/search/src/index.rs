@@ -19,7 +19,9 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 
 use crate::config::{SearchConfig, Storage};
 use crate::facets::FacetCounter;
@@ -45,7 +47,10 @@ struct Meta {
 
 impl Meta {
     fn set_tree(&mut self, categories: Vec<Category>) {
-        self.by_key = categories.iter().map(|c| (category_key(c.id), c.id)).collect();
+        self.by_key = categories
+            .iter()
+            .map(|c| (category_key(c.id), c.id))
+            .collect();
         self.tree = categories.into_iter().map(|c| (c.id, c)).collect();
     }
 }
@@ -101,7 +106,10 @@ impl TantivySearch {
             meta.set_tree(p.categories);
         }
         let writer = index
-            .writer_with_num_threads(config.writer_threads.max(1), config.writer_memory_bytes.max(15 << 20))
+            .writer_with_num_threads(
+                config.writer_threads.max(1),
+                config.writer_memory_bytes.max(15 << 20),
+            )
             .map_err(backend)?;
         let reader = index
             .reader_builder()
@@ -204,11 +212,17 @@ impl Inner {
     }
 
     fn by_id(&self, searcher: &Searcher, id: ProductId) -> Result<Option<SearchDocument>> {
-        self.find(searcher, Term::from_field_text(self.fields.id, &id.to_string()))
+        self.find(
+            searcher,
+            Term::from_field_text(self.fields.id, &id.to_string()),
+        )
     }
 
     fn by_sku(&self, searcher: &Searcher, sku: &Sku) -> Result<Option<SearchDocument>> {
-        self.find(searcher, Term::from_field_text(self.fields.sku, sku.as_str()))
+        self.find(
+            searcher,
+            Term::from_field_text(self.fields.sku, sku.as_str()),
+        )
     }
 
     /// Applies a batch and commits it (blocking).
@@ -221,13 +235,18 @@ impl Inner {
         let mut pending: HashMap<ProductId, Option<SearchDocument>> = HashMap::new();
         let mut skus: HashMap<Sku, ProductId> = HashMap::new();
         let mut order: Vec<ProductId> = Vec::new();
-        let current = |pending: &HashMap<ProductId, Option<SearchDocument>>, id: ProductId| -> Result<Option<SearchDocument>> {
+        let current = |pending: &HashMap<ProductId, Option<SearchDocument>>,
+                       id: ProductId|
+         -> Result<Option<SearchDocument>> {
             match pending.get(&id) {
                 Some(d) => Ok(d.clone()),
                 None => self.by_id(&searcher, id),
             }
         };
-        let mut stage = |doc: Option<SearchDocument>, id: ProductId, pending: &mut HashMap<ProductId, Option<SearchDocument>>, skus: &mut HashMap<Sku, ProductId>| {
+        let mut stage = |doc: Option<SearchDocument>,
+                         id: ProductId,
+                         pending: &mut HashMap<ProductId, Option<SearchDocument>>,
+                         skus: &mut HashMap<Sku, ProductId>| {
             if let Some(d) = &doc {
                 for v in &d.variants {
                     skus.insert(v.sku.clone(), id);
@@ -269,11 +288,11 @@ impl Inner {
                         Some(id) => current(&pending, *id)?,
                         None => self.by_sku(&searcher, sku)?,
                     };
-                    if let Some(mut doc) = doc {
-                        if apply_signal(&mut doc, &change) {
-                            let id = doc.product_id;
-                            stage(Some(doc), id, &mut pending, &mut skus);
-                        }
+                    if let Some(mut doc) = doc
+                        && apply_signal(&mut doc, &change)
+                    {
+                        let id = doc.product_id;
+                        stage(Some(doc), id, &mut pending, &mut skus);
                     }
                 }
             }
@@ -326,12 +345,16 @@ impl Inner {
         let limit = usize::try_from(query.limit).map_err(|_| Error::Overflow)?;
         let offset = usize::try_from(query.offset).map_err(|_| Error::Overflow)?;
         let edges = Arc::new(query.edges());
-        let top = TopDocs::with_limit(limit).and_offset(offset).order_by(SortKeys(query.sort));
+        let top = TopDocs::with_limit(limit)
+            .and_offset(offset)
+            .order_by(SortKeys(query.sort));
         let facets = FacetCounter {
             enabled: query.facets,
             edges: Arc::clone(&edges),
         };
-        let (top, total, counts) = searcher.search(&*q, &(top, Count, facets)).map_err(backend)?;
+        let (top, total, counts) = searcher
+            .search(&*q, &(top, Count, facets))
+            .map_err(backend)?;
         let mut hits = Vec::with_capacity(top.len());
         for (_, addr) in top {
             hits.push(self.hit(&self.load(&searcher, addr)?, &words));
@@ -355,7 +378,9 @@ impl Inner {
                     counts
                         .sellers
                         .iter()
-                        .map(|((hi, lo), n)| (SellerId::from_uuid(uuid::Uuid::from_u64_pair(*hi, *lo)), *n))
+                        .map(|((hi, lo), n)| {
+                            (SellerId::from_uuid(uuid::Uuid::from_u64_pair(*hi, *lo)), *n)
+                        })
                         .collect(),
                 ),
                 ratings_at_least: counts.ratings,
@@ -387,7 +412,11 @@ impl Inner {
                 let inverted = seg.inverted_index(field).map_err(backend)?;
                 let terms = inverted.terms();
                 let range = terms.range().ge([first]);
-                let range = if first < u8::MAX { range.lt([first + 1]) } else { range };
+                let range = if first < u8::MAX {
+                    range.lt([first + 1])
+                } else {
+                    range
+                };
                 let mut stream = range.into_stream().map_err(backend)?;
                 while stream.advance() {
                     if let Ok(w) = std::str::from_utf8(stream.key()) {
@@ -401,7 +430,13 @@ impl Inner {
         Ok(freq)
     }
 
-    fn did_you_mean(&self, searcher: &Searcher, query: &SearchQuery, words: &[QueryWord], total: u64) -> Result<Option<String>> {
+    fn did_you_mean(
+        &self,
+        searcher: &Searcher,
+        query: &SearchQuery,
+        words: &[QueryWord],
+        total: u64,
+    ) -> Result<Option<String>> {
         let mut changed = false;
         let mut corrected = Vec::with_capacity(words.len());
         for w in words {
@@ -425,7 +460,9 @@ impl Inner {
                     }
                     let better = match &best {
                         None => true,
-                        Some((bd, bf, bw)) => (d, std::cmp::Reverse(f), &cand) < (*bd, std::cmp::Reverse(*bf), bw),
+                        Some((bd, bf, bw)) => {
+                            (d, std::cmp::Reverse(f), &cand) < (*bd, std::cmp::Reverse(*bf), bw)
+                        }
                     };
                     if better {
                         best = Some((d, f, cand));
@@ -475,7 +512,11 @@ impl Inner {
             let meta = self.meta();
             meta.tree
                 .values()
-                .filter(|c| text::folded_words(&c.name).iter().any(|w| w.starts_with(&last.folded)))
+                .filter(|c| {
+                    text::folded_words(&c.name)
+                        .iter()
+                        .any(|w| w.starts_with(&last.folded))
+                })
                 .take(limit)
                 .map(|c| Suggestion {
                     text: c.name.clone(),
@@ -486,7 +527,8 @@ impl Inner {
         if out.len() < limit {
             let searcher = self.reader.searcher();
             let q: Box<dyn Query> = words_query(&self.fields, &words, &self.vocabulary, true);
-            let top = TopDocs::with_limit(limit * 2).order_by(SortKeys(commerce_core::search::SearchSort::Relevance));
+            let top = TopDocs::with_limit(limit * 2)
+                .order_by(SortKeys(commerce_core::search::SearchSort::Relevance));
             // Popularity first: rank by popularity, ties by title score.
             let found = searcher.search(&*q, &top).map_err(backend)?;
             let mut docs = Vec::with_capacity(found.len());
@@ -545,7 +587,7 @@ impl ProductSearch for TantivySearch {
         self.inner.by_id(&searcher, id)
     }
 
-    async fn len(&self) -> Result<u64> {
+    async fn document_count(&self) -> Result<u64> {
         Ok(self.inner.reader.searcher().num_docs())
     }
 }

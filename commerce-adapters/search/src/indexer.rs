@@ -116,7 +116,7 @@ impl SearchIndexer {
                 else {
                     return Ok(Vec::new());
                 };
-                match orders.get(order_id).await.map_err(|e| Error::backend(e))? {
+                match orders.get(order_id).await.map_err(Error::backend)? {
                     Some(order) => order
                         .lines
                         .into_iter()
@@ -145,9 +145,9 @@ impl SearchIndexer {
         })
     }
 
-    /// Applies a claimed batch: skips entries the index already holds, reads the
-    /// category tree once when products changed, applies everything in one commit
-    /// with the batch's last position.
+    /// Applies a claimed batch: skips entries the index already holds (and events
+    /// whose payload cannot be read), reads the category tree once when products
+    /// changed, applies everything in one commit with the batch's last position.
     pub async fn handle(&self, entries: &[OutboxEntry]) -> Result<()> {
         let Some(last) = entries.last() else {
             return Ok(());
@@ -162,7 +162,13 @@ impl SearchIndexer {
             if entry.event.topic.starts_with("catalog.product_") {
                 products.insert(entry.seq);
             }
-            changes.extend(self.changes(&entry.event).await?);
+            match self.changes(&entry.event).await {
+                Ok(c) => changes.extend(c),
+                // A payload this version cannot read would block the group forever:
+                // skip it (the catalog stays the source of truth; a reindex repairs).
+                Err(Error::Validation { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         if !products.is_empty() {
             changes.insert(0, IndexChange::Categories(self.catalog.categories().await?));
@@ -198,7 +204,11 @@ impl IndexerRunner {
     /// A runner for `indexer` reading `outbox` as consumer group `consumer`
     /// (e.g. `format!("{CONSUMER}-{instance}")`): batches of 500, 30 s leases,
     /// 100 ms idle wait.
-    pub fn new(outbox: Arc<dyn Outbox>, indexer: SearchIndexer, consumer: impl Into<String>) -> Self {
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        indexer: SearchIndexer,
+        consumer: impl Into<String>,
+    ) -> Self {
         IndexerRunner {
             outbox,
             indexer,
@@ -212,7 +222,10 @@ impl IndexerRunner {
     /// One step: claims a batch, handles it and acknowledges it. Returns how many
     /// events it handled (0: nothing to do, or another worker holds the lease).
     pub async fn run_once(&self) -> Result<usize> {
-        let entries = self.outbox.claim(&self.consumer, self.batch, self.lease).await?;
+        let entries = self
+            .outbox
+            .claim(&self.consumer, self.batch, self.lease)
+            .await?;
         let Some(last) = entries.last() else {
             return Ok(0);
         };

@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery,
-    Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
@@ -47,9 +47,15 @@ fn term_query(term: Term) -> Box<dyn Query> {
 }
 
 /// The clauses that let one query word match in one field.
-fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary) -> Vec<(Occur, Box<dyn Query>)> {
+fn word_in_field(
+    field: Field,
+    b: Boosts,
+    w: &QueryWord,
+    vocabulary: &Vocabulary,
+) -> Vec<(Occur, Box<dyn Query>)> {
     let term = Term::from_field_text(field, &w.folded);
-    let mut out: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, boost(term_query(term.clone()), b.exact))];
+    let mut out: Vec<(Occur, Box<dyn Query>)> =
+        vec![(Occur::Should, boost(term_query(term.clone()), b.exact))];
     // Typos and prefix together only on the title (that automaton also covers the
     // exact prefix); on the body a typo-and-prefix automaton would match too many
     // words to stay fast.
@@ -57,7 +63,10 @@ fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary
     if w.prefix && !typo_prefix {
         out.push((
             Occur::Should,
-            boost(Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)), b.prefix),
+            boost(
+                Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                b.prefix,
+            ),
         ));
     }
     if w.typos > 0 {
@@ -72,7 +81,9 @@ fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary
         let q: Box<dyn Query> = match alt.as_slice() {
             [one] => term_query(Term::from_field_text(field, one)),
             many => Box::new(PhraseQuery::new(
-                many.iter().map(|s| Term::from_field_text(field, s)).collect(),
+                many.iter()
+                    .map(|s| Term::from_field_text(field, s))
+                    .collect(),
             )),
         };
         out.push((Occur::Should, boost(q, b.exact)));
@@ -81,7 +92,12 @@ fn word_in_field(field: Field, b: Boosts, w: &QueryWord, vocabulary: &Vocabulary
 }
 
 /// A query where every word matches in the title or the body.
-pub(crate) fn words_query(f: &Fields, words: &[QueryWord], vocabulary: &Vocabulary, title_only: bool) -> Box<dyn Query> {
+pub(crate) fn words_query(
+    f: &Fields,
+    words: &[QueryWord],
+    vocabulary: &Vocabulary,
+    title_only: bool,
+) -> Box<dyn Query> {
     if words.is_empty() {
         return Box::new(AllQuery);
     }
@@ -92,7 +108,10 @@ pub(crate) fn words_query(f: &Fields, words: &[QueryWord], vocabulary: &Vocabula
             if !title_only {
                 should.extend(word_in_field(f.body, BODY, w, vocabulary));
             }
-            (Occur::Must, Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(should)) as Box<dyn Query>,
+            )
         })
         .collect();
     Box::new(BooleanQuery::new(clauses))
@@ -108,22 +127,33 @@ fn min_rating_centi(r: Decimal) -> u64 {
 }
 
 /// The full query: words and filters.
-pub(crate) fn search_query(f: &Fields, words: &[QueryWord], vocabulary: &Vocabulary, filters: &SearchFilters) -> Box<dyn Query> {
+pub(crate) fn search_query(
+    f: &Fields,
+    words: &[QueryWord],
+    vocabulary: &Vocabulary,
+    filters: &SearchFilters,
+) -> Box<dyn Query> {
     let mut clauses = vec![(Occur::Must, words_query(f, words, vocabulary, false))];
     if let Some(c) = filters.category_id {
-        clauses.push(filter(term_query(Term::from_field_u64(f.category, category_key(c)))));
+        clauses.push(filter(term_query(Term::from_field_u64(
+            f.category,
+            category_key(c),
+        ))));
     }
     if filters.price_min.is_some() || filters.price_max.is_some() {
-        let lower = filters
-            .price_min
-            .map_or(Bound::Unbounded, |m| Bound::Included(Term::from_field_i64(f.price, m)));
-        let upper = filters
-            .price_max
-            .map_or(Bound::Unbounded, |m| Bound::Included(Term::from_field_i64(f.price, m)));
+        let lower = filters.price_min.map_or(Bound::Unbounded, |m| {
+            Bound::Included(Term::from_field_i64(f.price, m))
+        });
+        let upper = filters.price_max.map_or(Bound::Unbounded, |m| {
+            Bound::Included(Term::from_field_i64(f.price, m))
+        });
         clauses.push(filter(Box::new(RangeQuery::new(lower, upper))));
     }
     if let Some(c) = filters.currency {
-        clauses.push(filter(term_query(Term::from_field_text(f.currency, c.code()))));
+        clauses.push(filter(term_query(Term::from_field_text(
+            f.currency,
+            c.code(),
+        ))));
     }
     if let Some(s) = filters.seller_id {
         let (hi, lo) = s.as_uuid().as_u64_pair();
@@ -137,10 +167,10 @@ pub(crate) fn search_query(f: &Fields, words: &[QueryWord], vocabulary: &Vocabul
         let lower = Bound::Included(Term::from_field_u64(f.rating, min_rating_centi(r)));
         clauses.push(filter(Box::new(RangeQuery::new(lower, Bound::Unbounded))));
     }
-    if clauses.len() == 1 {
-        if let Some((_, q)) = clauses.pop() {
-            return q;
-        }
+    if clauses.len() == 1
+        && let Some((_, q)) = clauses.pop()
+    {
+        return q;
     }
     Box::new(BooleanQuery::new(clauses))
 }

@@ -30,7 +30,9 @@ fn progress_bar() -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} reindexing: {pos} products ({per_sec}) {elapsed}") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} reindexing: {pos} products ({per_sec}) {elapsed}")
+    {
         bar.set_style(style);
     }
     bar
@@ -38,11 +40,17 @@ fn progress_bar() -> ProgressBar {
 
 /// Rebuilds the catalog fields of every document from `catalog` (signals the index
 /// holds are kept; inactive products are removed). Safe while searches run.
-pub async fn reindex(search: &dyn ProductSearch, catalog: &dyn CatalogStore) -> Result<ReindexReport> {
+pub async fn reindex(
+    search: &dyn ProductSearch,
+    catalog: &dyn CatalogStore,
+) -> Result<ReindexReport> {
     let bar = progress_bar();
     let mut report = ReindexReport::default();
     search
-        .apply(vec![IndexChange::Categories(catalog.categories().await?)], None)
+        .apply(
+            vec![IndexChange::Categories(catalog.categories().await?)],
+            None,
+        )
         .await?;
     let sellers: HashMap<SellerId, String> = catalog
         .sellers()

@@ -65,7 +65,12 @@ impl SegmentSortKeyComputer for SegmentKeys {
         let created = self.created.get_val(doc);
         match self.sort {
             SearchSort::Relevance => [score, pop, created, 0],
-            SearchSort::PriceAsc => [self.price.get_val(doc).saturating_neg(), score, pop, created],
+            SearchSort::PriceAsc => [
+                self.price.get_val(doc).saturating_neg(),
+                score,
+                pop,
+                created,
+            ],
             SearchSort::PriceDesc => [self.price.get_val(doc), score, pop, created],
             SearchSort::Newest => [created, score, pop, 0],
             SearchSort::Rating => [

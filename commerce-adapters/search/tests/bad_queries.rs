@@ -1,5 +1,6 @@
 //! Property test: no query text, however hostile, makes search or suggest fail with
 //! anything but a `Validation` error, or panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use commerce_core::Error;
 use commerce_core::generator::CatalogGenerator;
@@ -16,7 +17,10 @@ fn index() -> (tokio::runtime::Runtime, TantivySearch) {
     let search = TantivySearch::in_ram().unwrap();
     let g = CatalogGenerator::new(1, 5);
     let mut changes = vec![IndexChange::Categories(g.categories().to_vec())];
-    changes.extend(g.products(0..200).map(|p| IndexChange::Put(p.search_document().unwrap())));
+    changes.extend(
+        g.products(0..200)
+            .map(|p| IndexChange::Put(p.search_document().unwrap())),
+    );
     rt.block_on(search.apply(changes, None)).unwrap();
     (rt, search)
 }
@@ -54,7 +58,10 @@ proptest! {
 fn search_ten_kilobytes_of_text_is_a_validation_error() {
     let (rt, search) = index();
     let q = SearchQuery::text("ao thun ".repeat(1280));
-    assert!(matches!(rt.block_on(search.search(&q)), Err(Error::Validation { .. })));
+    assert!(matches!(
+        rt.block_on(search.search(&q)),
+        Err(Error::Validation { .. })
+    ));
     let control = SearchQuery::text("\u{0}\u{1}\u{7f}\t\n ao\u{200b}thun");
     assert!(rt.block_on(search.search(&control)).is_ok());
 }

@@ -1,4 +1,5 @@
 //! The tantivy backend runs the `ProductSearch` conformance suite, in RAM and on disk.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
@@ -26,7 +27,9 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
 
 async fn on_disk() -> SearchFixture {
     SearchFixture {
-        search: Arc::new(TantivySearch::open(SearchConfig::on_disk(temp_dir("conformance"))).unwrap()),
+        search: Arc::new(
+            TantivySearch::open(SearchConfig::on_disk(temp_dir("conformance"))).unwrap(),
+        ),
         capabilities: TantivySearch::capabilities(),
     }
 }

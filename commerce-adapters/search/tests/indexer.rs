@@ -1,6 +1,7 @@
 //! The outbox feeds the index: catalog, stock, rating and order events become
 //! searchable within the documented bound; redelivery is harmless; a reindex rebuilds
 //! from the catalog; a disk index reopens with its position.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,7 +81,12 @@ async fn search_indexer_follows_catalog_events() {
     w.catalog.upsert_category(&shoes).await.unwrap();
     let mut boots = titled("BOOT-1", "Leather boots", "80.00");
     boots.category_ids = vec![shoes.id];
-    let seller = commerce_core::Seller::new(boots.seller_id, "Saigon Bootmakers", "saigon-bootmakers", "hi@example.com");
+    let seller = commerce_core::Seller::new(
+        boots.seller_id,
+        "Saigon Bootmakers",
+        "saigon-bootmakers",
+        "hi@example.com",
+    );
     w.catalog.upsert_seller(&seller).await.unwrap();
     w.catalog.upsert_product(&boots).await.unwrap();
     let mut draft = titled("BOOT-2", "Rubber boots", "30.00");
@@ -90,14 +96,25 @@ async fn search_indexer_follows_catalog_events() {
     assert_eq!(titles(&w, "boots").await, vec!["Leather boots"]);
     let mut q = SearchQuery::text("shoes");
     q.filters.category_id = Some(shoes.id);
-    assert_eq!(w.search.search(&q).await.unwrap().total, 1, "category names are searched");
-    assert_eq!(titles(&w, "bootmakers").await, vec!["Leather boots"], "seller names are searched");
+    assert_eq!(
+        w.search.search(&q).await.unwrap().total,
+        1,
+        "category names are searched"
+    );
+    assert_eq!(
+        titles(&w, "bootmakers").await,
+        vec!["Leather boots"],
+        "seller names are searched"
+    );
 
     // Activated: appears. Deactivated (archived): disappears.
     draft.status = ProductStatus::Active;
     w.catalog.upsert_product(&draft).await.unwrap();
     drain(&w).await;
-    assert_eq!(titles(&w, "boots").await, vec!["Rubber boots", "Leather boots"]);
+    assert_eq!(
+        titles(&w, "boots").await,
+        vec!["Rubber boots", "Leather boots"]
+    );
     boots.status = ProductStatus::Archived;
     w.catalog.upsert_product(&boots).await.unwrap();
     drain(&w).await;
@@ -115,7 +132,8 @@ async fn search_indexer_follows_catalog_events() {
         })
         .await
         .unwrap();
-    w.outbox.push(vec![gone.envelope(chrono::Utc::now()).unwrap()]);
+    w.outbox
+        .push(vec![gone.envelope(chrono::Utc::now()).unwrap()]);
     drain(&w).await;
     assert!(titles(&w, "boots").await.is_empty());
 }
@@ -123,8 +141,14 @@ async fn search_indexer_follows_catalog_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_price_change_resorts_within_the_bound() {
     let w = world();
-    w.catalog.upsert_product(&titled("MUG-1", "Mug one", "10.00")).await.unwrap();
-    w.catalog.upsert_product(&titled("MUG-2", "Mug two", "20.00")).await.unwrap();
+    w.catalog
+        .upsert_product(&titled("MUG-1", "Mug one", "10.00"))
+        .await
+        .unwrap();
+    w.catalog
+        .upsert_product(&titled("MUG-2", "Mug two", "20.00"))
+        .await
+        .unwrap();
     drain(&w).await;
     assert_eq!(titles(&w, "mug").await, vec!["Mug one", "Mug two"]);
     let runner = w.runner.clone();
@@ -169,8 +193,18 @@ async fn search_change_is_searchable_within_one_second() {
         let started = Instant::now();
         let p = titled(&format!("LAMP-{i}"), &format!("Lantern model{i}"), "12.00");
         w.catalog.upsert_product(&p).await.unwrap();
-        while w.search.search(&SearchQuery::text(format!("model{i}"))).await.unwrap().total == 0 {
-            assert!(started.elapsed() < Duration::from_secs(1), "not searchable within 1 s");
+        while w
+            .search
+            .search(&SearchQuery::text(format!("model{i}")))
+            .await
+            .unwrap()
+            .total
+            == 0
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "not searchable within 1 s"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -197,7 +231,13 @@ async fn search_stock_rating_and_units_sold_come_from_events() {
         rating_count: 4,
         rating_average: Decimal::new(425, 2),
     };
-    let mut order = sample_order(None, "k-1", commerce_core::Currency::USD, chrono::Utc::now()).order;
+    let mut order = sample_order(
+        None,
+        "k-1",
+        commerce_core::Currency::USD,
+        chrono::Utc::now(),
+    )
+    .order;
     order.lines[0].sku = sku.clone();
     order.lines[0].quantity = 3;
     w.orders.create(&order, &[]).await.unwrap();
@@ -219,7 +259,16 @@ async fn search_stock_rating_and_units_sold_come_from_events() {
     let entries = w.outbox.entries();
     let indexer = SearchIndexer::new(w.search.clone(), w.catalog.clone(), Some(w.orders.clone()));
     indexer.handle(&entries).await.unwrap();
-    assert_eq!(w.search.document(p.id).await.unwrap().unwrap().signals.units_sold, 3);
+    assert_eq!(
+        w.search
+            .document(p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .signals
+            .units_sold,
+        3
+    );
 
     // A catalog change keeps the signals.
     let mut renamed = p.clone();
@@ -240,17 +289,30 @@ async fn search_reindex_rebuilds_from_the_catalog() {
     let w = world();
     for i in 0..1_203 {
         w.catalog
-            .upsert_product(&titled(&format!("SKU-{i}"), &format!("Poster number{i}"), "5.00"))
+            .upsert_product(&titled(
+                &format!("SKU-{i}"),
+                &format!("Poster number{i}"),
+                "5.00",
+            ))
             .await
             .unwrap();
     }
     // Nothing consumed from the outbox: the reindex alone fills the index.
-    let report = reindex(w.search.as_ref(), w.catalog.as_ref()).await.unwrap();
+    let report = reindex(w.search.as_ref(), w.catalog.as_ref())
+        .await
+        .unwrap();
     assert_eq!(report.indexed, 1_203);
     assert_eq!(report.pages, 3);
-    assert_eq!(w.search.len().await.unwrap(), 1_203);
-    let r = w.search.search(&SearchQuery::text("number1202 ")).await.unwrap();
-    assert_eq!(r.hits[0].title, "Poster number1202", "the exact match ranks first");
+    assert_eq!(w.search.document_count().await.unwrap(), 1_203);
+    let r = w
+        .search
+        .search(&SearchQuery::text("number1202 "))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.hits[0].title, "Poster number1202",
+        "the exact match ranks first"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,13 +320,26 @@ async fn search_disk_index_reopens_with_its_position() {
     let dir = std::env::temp_dir().join(format!("commerce-search-reopen-{}", uuid::Uuid::now_v7()));
     {
         let w = world_with(TantivySearch::open(SearchConfig::on_disk(&dir)).unwrap());
-        w.catalog.upsert_product(&titled("KEY-1", "Mechanical keyboard", "99.00")).await.unwrap();
+        w.catalog
+            .upsert_product(&titled("KEY-1", "Mechanical keyboard", "99.00"))
+            .await
+            .unwrap();
         drain(&w).await;
-        assert_eq!(w.search.position().await.unwrap(), Some(w.outbox.len() as u64));
+        assert_eq!(
+            w.search.position().await.unwrap(),
+            Some(w.outbox.len() as u64)
+        );
     }
     let again = TantivySearch::open(SearchConfig::on_disk(&dir)).unwrap();
     assert!(again.position().await.unwrap().is_some());
-    assert_eq!(again.search(&SearchQuery::text("keybaord")).await.unwrap().total, 1);
+    assert_eq!(
+        again
+            .search(&SearchQuery::text("keybaord"))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -277,7 +352,11 @@ async fn search_two_instances_converge() {
     for n in 0..2 {
         let search = Arc::new(TantivySearch::in_ram().unwrap());
         let indexer = SearchIndexer::new(search.clone(), catalog.clone(), None);
-        runners.push(IndexerRunner::new(outbox.clone(), indexer, format!("search-{n}")));
+        runners.push(IndexerRunner::new(
+            outbox.clone(),
+            indexer,
+            format!("search-{n}"),
+        ));
         indexes.push(search);
     }
     for i in 0..20 {
@@ -287,7 +366,10 @@ async fn search_two_instances_converge() {
             .unwrap();
         if i % 3 == 0 {
             catalog
-                .set_price(&commerce_core::Sku::new(format!("S-{i}")).unwrap(), Money::from_minor(100 + i, commerce_core::Currency::USD))
+                .set_price(
+                    &commerce_core::Sku::new(format!("S-{i}")).unwrap(),
+                    Money::from_minor(100 + i, commerce_core::Currency::USD),
+                )
                 .await
                 .unwrap();
         }
@@ -310,4 +392,18 @@ async fn search_two_instances_converge() {
         v
     };
     assert_eq!(key(&a), key(&b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_indexer_skips_unreadable_events() {
+    let w = world();
+    let mut bad = commerce_core::testkit::fixtures::event("catalog.price_changed", 1);
+    bad.payload = serde_json::json!({ "type": "price_changed", "sku": 42 });
+    w.outbox.push(vec![bad]);
+    w.catalog
+        .upsert_product(&titled("PEN-1", "Fountain pen", "25.00"))
+        .await
+        .unwrap();
+    drain(&w).await;
+    assert_eq!(titles(&w, "fountain").await, vec!["Fountain pen"]);
 }

@@ -14,8 +14,8 @@ use crate::id::{CategoryId, ProductId, SellerId};
 use crate::search::text::{self, QueryWord};
 use crate::search::{
     Facets, IndexChange, PriceBucket, ProductSearch, SearchCapabilities, SearchDocument,
-    SearchFilters, SearchHit, SearchQuery, SearchResults, SearchSort, Suggestion,
-    SuggestionTarget, Vocabulary, category_counts, category_path,
+    SearchFilters, SearchHit, SearchQuery, SearchResults, SearchSort, Suggestion, SuggestionTarget,
+    Vocabulary, category_counts, category_path,
 };
 
 /// Results below this count make a backend look for a "did you mean".
@@ -100,9 +100,7 @@ fn passes(doc: &SearchDocument, paths: &BTreeSet<CategoryId>, f: &SearchFilters)
         && f.currency.is_none_or(|c| doc.currency == c)
         && f.seller_id.is_none_or(|s| doc.seller_id == s)
         && (!f.in_stock || doc.signals.in_stock())
-        && f
-            .min_rating
-            .is_none_or(|r| doc.signals.rating_average >= r)
+        && f.min_rating.is_none_or(|r| doc.signals.rating_average >= r)
 }
 
 /// How well one query word matches a list of folded words: 3 exact, 2 prefix, 1 typo.
@@ -113,7 +111,9 @@ fn word_score(q: &QueryWord, words: &[String], typo_tolerance: bool) -> u32 {
             3
         } else if q.prefix && w.starts_with(&q.folded) {
             2
-        } else if typo_tolerance && q.typos > 0 && text::word_matches(&q.folded, w, q.typos, q.prefix)
+        } else if typo_tolerance
+            && q.typos > 0
+            && text::word_matches(&q.folded, w, q.typos, q.prefix)
         {
             1
         } else {
@@ -359,7 +359,11 @@ fn closest_word(state: &State, word: &str) -> Option<String> {
             let d = text::edit_distance(word, &w);
             (d <= budget).then_some((d, f, w))
         })
-        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)).then_with(|| a.2.cmp(&b.2)))
+        .min_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| b.1.cmp(&a.1))
+                .then_with(|| a.2.cmp(&b.2))
+        })
         .map(|(_, _, w)| w)
 }
 
@@ -518,7 +522,7 @@ impl ProductSearch for MemorySearch {
         Ok(self.read().docs.get(&id).cloned())
     }
 
-    async fn len(&self) -> Result<u64> {
+    async fn document_count(&self) -> Result<u64> {
         Ok(self.read().docs.len() as u64)
     }
 }

@@ -159,7 +159,12 @@ impl SearchDocument {
             title: product.title.clone(),
             slug: product.slug.clone(),
             description: product.description.clone(),
-            tags: product.tags.iter().chain(product.brand.as_ref()).cloned().collect(),
+            tags: product
+                .tags
+                .iter()
+                .chain(product.brand.as_ref())
+                .cloned()
+                .collect(),
             category_ids: product.category_ids.clone(),
             seller_id: product.seller_id,
             seller_name: seller_name.to_owned(),
@@ -351,15 +356,15 @@ impl SearchQuery {
                 format!("offset + limit must be at most {MAX_WINDOW}"),
             ));
         }
-        if let (Some(min), Some(max)) = (self.filters.price_min, self.filters.price_max) {
-            if min > max {
-                return Err(Error::validation("price_min", "must not exceed price_max"));
-            }
+        if let (Some(min), Some(max)) = (self.filters.price_min, self.filters.price_max)
+            && min > max
+        {
+            return Err(Error::validation("price_min", "must not exceed price_max"));
         }
-        if let Some(r) = self.filters.min_rating {
-            if r < Decimal::ZERO || r > Decimal::from(5) {
-                return Err(Error::validation("min_rating", "must be 0 to 5"));
-            }
+        if let Some(r) = self.filters.min_rating
+            && (r < Decimal::ZERO || r > Decimal::from(5))
+        {
+            return Err(Error::validation("min_rating", "must be 0 to 5"));
         }
         if self.price_edges.windows(2).any(|w| w[0] >= w[1]) {
             return Err(Error::validation("price_edges", "must increase"));
@@ -497,7 +502,9 @@ impl Vocabulary {
                 vec!["hoodie".into(), "sweatshirt".into()],
                 vec!["sofa".into(), "couch".into()],
             ],
-            stop_words: words("a an and the of for with in on to de la le et und der die das va cho"),
+            stop_words: words(
+                "a an and the of for with in on to de la le et und der die das va cho",
+            ),
         }
     }
 
@@ -510,7 +517,7 @@ impl Vocabulary {
                 out.extend(
                     forms
                         .into_iter()
-                        .filter(|f| !(f.len() == 1 && f[0] == folded) && !f.is_empty()),
+                        .filter(|f| !(f.is_empty() || (f.len() == 1 && f[0] == folded))),
                 );
             }
         }
@@ -523,11 +530,7 @@ impl Vocabulary {
     pub fn query_words(&self, text: &str) -> Vec<text::QueryWord> {
         let stop: Vec<String> = self.stop_words.iter().map(|s| text::fold(s)).collect();
         let all = text::folded_words(text);
-        let kept: Vec<String> = all
-            .iter()
-            .filter(|w| !stop.contains(w))
-            .cloned()
-            .collect();
+        let kept: Vec<String> = all.iter().filter(|w| !stop.contains(w)).cloned().collect();
         let mut words = if kept.is_empty() { all } else { kept };
         words.truncate(MAX_QUERY_WORDS);
         let ends_open = text.chars().last().is_some_and(char::is_alphanumeric);
@@ -625,5 +628,5 @@ pub trait ProductSearch: Send + Sync {
     /// A stored document by product id (what the index holds).
     async fn document(&self, id: ProductId) -> Result<Option<SearchDocument>>;
     /// Number of documents.
-    async fn len(&self) -> Result<u64>;
+    async fn document_count(&self) -> Result<u64>;
 }

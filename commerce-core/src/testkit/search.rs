@@ -1,7 +1,7 @@
 //! Conformance checks for [`ProductSearch`] backends.
 //!
 //! Run them for a backend with [`crate::product_search_conformance!`], giving a
-//! function that returns a fresh, empty index with [`Vocabulary::default_shop`] and
+//! function that returns a fresh, empty index with [`crate::search::Vocabulary::default_shop`] and
 //! the backend's [`SearchCapabilities`]. Checks a backend cannot pass by design
 //! (typo tolerance, did you mean) are skipped by its capabilities, not by its tests.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -141,9 +141,15 @@ pub async fn search_typos_by_word_length(fx: SearchFixture) {
     let speaker = doc("Wireless speaker", "Loud", 9000);
     let speakers = doc("Wireles speakr", "Misspelled listing", 9000);
     put(&fx, &[lamp.clone(), speaker.clone(), speakers.clone()]).await;
-    assert_eq!(ids(&fx, q("wireless ")).await, vec![speaker.product_id, speakers.product_id]);
+    assert_eq!(
+        ids(&fx, q("wireless ")).await,
+        vec![speaker.product_id, speakers.product_id]
+    );
     assert_eq!(ids(&fx, q("wirelless speaker ")).await.len(), 2);
-    assert_eq!(ids(&fx, q("spekaer ")).await.first(), Some(&speaker.product_id));
+    assert_eq!(
+        ids(&fx, q("spekaer ")).await.first(),
+        Some(&speaker.product_id)
+    );
     assert_eq!(ids(&fx, q("lanp ")).await, Vec::<ProductId>::new());
     assert_eq!(ids(&fx, q("lamp ")).await, vec![lamp.product_id]);
 }
@@ -168,13 +174,25 @@ pub async fn search_did_you_mean(fx: SearchFixture) {
     assert_eq!(r.did_you_mean, None);
 }
 
-fn tree() -> (Vec<Category>, CategoryId, CategoryId, CategoryId, CategoryId) {
+fn tree() -> (
+    Vec<Category>,
+    CategoryId,
+    CategoryId,
+    CategoryId,
+    CategoryId,
+) {
     let clothing = category("clothing", None);
     let shirts = category("shirts", Some(clothing.id));
     let tees = category("tees", Some(shirts.id));
     let home = category("home", None);
     let ids = (clothing.id, shirts.id, tees.id, home.id);
-    (vec![clothing, shirts, tees, home], ids.0, ids.1, ids.2, ids.3)
+    (
+        vec![clothing, shirts, tees, home],
+        ids.0,
+        ids.1,
+        ids.2,
+        ids.3,
+    )
 }
 
 /// A category filter includes products of every descendant category; the category
@@ -204,7 +222,11 @@ pub async fn search_category_filter_includes_descendants(fx: SearchFixture) {
     let r = fx.search.search(&q("shirt")).await.unwrap();
     let f = r.facets.unwrap();
     assert_eq!(f.categories.len(), 2);
-    let top = f.categories.iter().find(|c| c.category_id == clothing).unwrap();
+    let top = f
+        .categories
+        .iter()
+        .find(|c| c.category_id == clothing)
+        .unwrap();
     assert_eq!(top.count, 2);
     assert_eq!(top.name, "clothing");
     assert_eq!(top.children[0].category_id, shirts);
@@ -227,7 +249,11 @@ pub async fn search_filters(fx: SearchFixture) {
     cheap.signals.rating_average = Decimal::new(45, 1);
     cheap.signals.rating_count = 2;
     edge.signals.rating_average = Decimal::new(399, 2);
-    put(&fx, &[cheap.clone(), edge.clone(), dear.clone(), euro.clone()]).await;
+    put(
+        &fx,
+        &[cheap.clone(), edge.clone(), dear.clone(), euro.clone()],
+    )
+    .await;
     let run = |f: SearchFilters| {
         let mut query = q("mug");
         query.filters = f;
@@ -351,7 +377,7 @@ pub async fn search_pagination_with_total(fx: SearchFixture) {
         r.hits.iter().map(|h| h.product_id).collect::<Vec<_>>(),
         want
     );
-    assert_eq!(fx.search.len().await.unwrap(), 25);
+    assert_eq!(fx.search.document_count().await.unwrap(), 25);
 }
 
 /// Facet counts equal a brute-force count over the same products, for a query and
@@ -485,7 +511,10 @@ pub async fn search_signal_changes_apply(fx: SearchFixture) {
     put(&fx, &[a.clone(), b.clone()]).await;
     let mut query = q("teapot");
     query.sort = SearchSort::PriceAsc;
-    assert_eq!(ids(&fx, query.clone()).await, vec![a.product_id, b.product_id]);
+    assert_eq!(
+        ids(&fx, query.clone()).await,
+        vec![a.product_id, b.product_id]
+    );
     let sku = a.variants[0].sku.clone();
     fx.search
         .apply(
@@ -514,7 +543,10 @@ pub async fn search_signal_changes_apply(fx: SearchFixture) {
         )
         .await
         .unwrap();
-    assert_eq!(ids(&fx, query.clone()).await, vec![b.product_id, a.product_id]);
+    assert_eq!(
+        ids(&fx, query.clone()).await,
+        vec![b.product_id, a.product_id]
+    );
     let hit = fx.search.search(&query).await.unwrap().hits.remove(1);
     assert!(!hit.in_stock);
     assert_eq!(hit.rating_count, 3);
@@ -545,7 +577,10 @@ pub async fn search_highlights_title_and_description(fx: SearchFixture) {
     put(&fx, &[doc("Steel kettle", &long, 3000)]).await;
     let r = fx.search.search(&q("kettle")).await.unwrap();
     let hit = &r.hits[0];
-    assert_eq!(hit.title_highlight.marked("<b>", "</b>"), "Steel <b>kettle</b>");
+    assert_eq!(
+        hit.title_highlight.marked("<b>", "</b>"),
+        "Steel <b>kettle</b>"
+    );
     let d = &hit.description_highlight;
     assert!(d.text.len() <= 200, "snippet of {} bytes", d.text.len());
     assert!(d.marked("<b>", "</b>").contains("The <b>kettle</b> boils"));

@@ -160,5 +160,8 @@ pub async fn set_backorder_policy_writes_a_stock_changed_event(f: InventoryFixtu
     let events = events_about(&*f.outbox, &skus, &[]).await;
     let last = events.last().unwrap();
     assert_eq!(last.0.topic, "inventory.stock_changed");
-    assert_eq!((last.0.occurred_at, last.1.clone()), (at(7), stock_changed(a, 4, 0)));
+    assert_eq!(
+        (last.0.occurred_at, last.1.clone()),
+        (at(7), stock_changed(a, 4, 0))
+    );
 }

@@ -669,7 +669,9 @@ impl Checkout {
                 return Ok(());
             };
             let done = match reservation.status {
-                ReservationStatus::Active => self.inventory.release(order.reservation_id, now).await,
+                ReservationStatus::Active => {
+                    self.inventory.release(order.reservation_id, now).await
+                }
                 ReservationStatus::Committed => {
                     self.inventory.restock(order.reservation_id, now).await
                 }

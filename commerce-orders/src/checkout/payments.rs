@@ -64,7 +64,11 @@ impl Checkout {
     }
 
     /// Records `action` on `order` (stored with its event) before its gateway call.
-    pub(super) async fn request_action(&self, order: &Order, action: PaymentAction) -> Result<Order> {
+    pub(super) async fn request_action(
+        &self,
+        order: &Order,
+        action: PaymentAction,
+    ) -> Result<Order> {
         let now = self.clock.now();
         let due = after(now, self.config.payment_retry.first_delay, "payment_retry")?;
         let t = order.request_payment_action(action, due, now)?;

@@ -461,7 +461,11 @@ pub async fn list_payment_actions_due_returns_due_intents_earliest_first(f: Orde
     }
     let later = create(&f, None).await;
     let t = later
-        .request_payment_action(PaymentAction::Capture, base + Duration::hours(1), later.updated_at)
+        .request_payment_action(
+            PaymentAction::Capture,
+            base + Duration::hours(1),
+            later.updated_at,
+        )
         .unwrap();
     f.store.update(&t.order, 1, &events(&t)).await.unwrap();
     // Recorded then finished: no longer listed.
@@ -489,7 +493,9 @@ pub async fn list_payment_actions_due_returns_due_intents_earliest_first(f: Orde
         .unwrap();
     assert_eq!(limited.len(), 2);
     assert_eq!(limited[0].id, expected[0]);
-    assert!(order_events(&f, expected[0])
-        .await
-        .contains(&"payment.action_requested".to_owned()));
+    assert!(
+        order_events(&f, expected[0])
+            .await
+            .contains(&"payment.action_requested".to_owned())
+    );
 }

@@ -61,7 +61,12 @@ pub async fn settle(f: &CheckoutFixture, c: &Checkout) {
 /// Asserts the invariants of payments against the gateway (see the module
 /// documentation) for `orders`, whose lines are all of `sku`, which received
 /// `received` units.
-pub async fn assert_payments_agree(f: &CheckoutFixture, orders: &[OrderId], sku: &Sku, received: u64) {
+pub async fn assert_payments_agree(
+    f: &CheckoutFixture,
+    orders: &[OrderId],
+    sku: &Sku,
+    received: u64,
+) {
     let mut sold = 0u64;
     for id in orders {
         let order = reload(f, *id).await;
@@ -94,7 +99,11 @@ pub async fn assert_payments_agree(f: &CheckoutFixture, orders: &[OrderId], sku:
                         "invariant 3: order {id} authorized with no capture due"
                     );
                 }
-                sold += order.lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>();
+                sold += order
+                    .lines
+                    .iter()
+                    .map(|l| u64::from(l.quantity))
+                    .sum::<u64>();
             }
             OrderStatus::Cancelled => {
                 assert!(
@@ -209,9 +218,7 @@ pub async fn reconcile_retries_a_failing_capture_with_backoff_and_surfaces_it(f:
 /// The recovery pass confirms an interrupted checkout and its capture fails or is
 /// lost: the confirm step recorded the capture as due, so the next pass captures it
 /// (the recovery itself is recoverable).
-pub async fn payment_converges_when_recovery_is_interrupted_before_its_capture(
-    f: CheckoutFixture,
-) {
+pub async fn payment_converges_when_recovery_is_interrupted_before_its_capture(f: CheckoutFixture) {
     let c = f.checkout(test_config());
     let sku = stocked_sku(&f, "20.00", 10).await;
     let mut ids = Vec::new();
@@ -302,7 +309,11 @@ pub async fn cancel_converges_when_its_gateway_calls_fail_before_or_after_their_
             );
             settle(&f, &c).await;
             let done = reload(&f, order.id).await;
-            assert_eq!(done.status, OrderStatus::Cancelled, "{policy:?} {op:?} {timing:?}");
+            assert_eq!(
+                done.status,
+                OrderStatus::Cancelled,
+                "{policy:?} {op:?} {timing:?}"
+            );
             match policy {
                 CapturePolicy::OnShipment => {
                     assert_eq!(done.payment.status, PaymentStatus::Voided);
@@ -325,9 +336,7 @@ pub async fn cancel_converges_when_its_gateway_calls_fail_before_or_after_their_
 
 /// A refund whose gateway call fails before or after its work is recorded as
 /// intended; the reconciliation pass (or the same call again) records it once.
-pub async fn refund_converges_when_the_gateway_fails_before_or_after_its_work(
-    f: CheckoutFixture,
-) {
+pub async fn refund_converges_when_the_gateway_fails_before_or_after_its_work(f: CheckoutFixture) {
     let c = f.checkout(test_config());
     let sku = stocked_sku(&f, "20.00", 10).await;
     let order = one_order(&f, &c, &sku).await.unwrap();
