@@ -2,6 +2,8 @@
 //! email-verified flag, reset tokens used at most once and never after they expire.
 //! Also checks of the [`Accounts`] service over the store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use chrono::Duration;
