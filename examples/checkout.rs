@@ -16,8 +16,8 @@ use commerce::core::ports::CatalogStore;
 use commerce::core::pricing::{DiscountKind, Promotion};
 use commerce::core::shipping::{ShippingZone, WeightTier};
 use commerce::core::{
-    Address, Clock, CountryCode, Currency, Money, Product, ProductStatus, SellerId, ShippingMethod,
-    Sku, SystemClock, TaxClass, TaxRate, TaxTable, Variant,
+    Actor, Address, Clock, CountryCode, Currency, Money, Product, ProductStatus, SellerId,
+    ShippingMethod, Sku, SystemClock, TaxClass, TaxRate, TaxTable, Variant,
 };
 use commerce::inventory::{
     AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, StockAdjustment,
@@ -174,7 +174,10 @@ async fn main() -> Result<()> {
     }
 
     // A guest fills a cart.
-    let cart = CartKey::guest(&GuestCartToken::generate()?);
+    // The guest holds a secret cart token (a cookie); the shop knows its digest.
+    let token = GuestCartToken::generate()?;
+    let guest = Actor::guest(&token);
+    let cart = CartKey::guest(&token);
     carts
         .add(
             &cart,
@@ -212,36 +215,28 @@ async fn main() -> Result<()> {
         config,
     );
 
-    let request = CheckoutRequest {
-        idempotency_key: IdempotencyKey::new("example-checkout-1")?,
-        cart,
-        customer_id: None,
-        email: "ada@example.com".to_owned(),
-        shipping_address: Address {
-            name: "Ada Lovelace".to_owned(),
-            line1: "1 Analytical Way".to_owned(),
-            line2: None,
-            city: "San Francisco".to_owned(),
-            region: Some("CA".to_owned()),
-            postal_code: "94105".to_owned(),
-            country: CountryCode::new("US")?,
-            phone: None,
-        },
-        billing_address: None,
-        shipping_method: "standard".to_owned(),
-        payment_method: PaymentMethod::Card {
-            number: test_cards::APPROVED.to_owned(),
-            expiry_month: 12,
-            expiry_year: 2099,
-            cvc: "123".to_owned(),
-        },
-        promo_codes: vec!["welcome10".to_owned()],
+    let address = Address::new(
+        "Ada Lovelace",
+        "1 Analytical Way",
+        "San Francisco",
+        "94105",
+        CountryCode::new("US")?,
+    )
+    .with_region("CA");
+    let card = PaymentMethod::Card {
+        number: test_cards::APPROVED.to_owned(),
+        expiry_month: 12,
+        expiry_year: 2099,
+        cvc: "123".to_owned(),
     };
-    let order = checkout.checkout(&request).await?;
+    let key = IdempotencyKey::new("example-checkout-1")?;
+    let request = CheckoutRequest::new(key, "ada@example.com", address, "standard", card)
+        .with_promo_code("welcome10");
+    let order = checkout.checkout(&guest, &request).await?;
     print_order(&order);
 
     // A retry with the same key (a double click) returns the same order, no charge.
-    let again = checkout.checkout(&request).await?;
+    let again = checkout.checkout(&guest, &request).await?;
     let stock = inventory
         .stock(&mug.variants[0].sku, &LocationCode::default_location())
         .await?
@@ -251,7 +246,7 @@ async fn main() -> Result<()> {
         "Retry returned the same order: {}; authorizations: {}; mugs left: {stock}; cart empty: {}; outbox events: {}",
         again.id == order.id,
         gateway.stats().authorizations,
-        carts.cart(&request.cart).await?.is_none(),
+        carts.cart(&cart).await?.is_none(),
         outbox.len()
     );
     Ok(())

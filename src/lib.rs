@@ -3,6 +3,7 @@
 pub mod prelude;
 pub mod shop;
 
+pub use commerce_analytics as analytics;
 pub use commerce_cart as cart;
 pub use commerce_core as core;
 pub use commerce_inventory as inventory;

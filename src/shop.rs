@@ -13,6 +13,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use commerce_analytics::{Analytics, AnalyticsStore, MemoryAnalyticsStore, RollupConsumer};
 use commerce_cart::{CartStore, MemoryCartStore};
 use commerce_core::auth::{LoginRateLimiter, SessionStore};
 use commerce_core::memory::{
@@ -50,6 +51,7 @@ pub struct Shop {
     sessions: Arc<dyn SessionStore>,
     login_limits: Arc<dyn LoginRateLimiter>,
     clock: Arc<dyn Clock>,
+    analytics: Arc<dyn AnalyticsStore>,
     checkout: Checkout,
 }
 
@@ -152,6 +154,17 @@ impl Shop {
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
+
+    /// The admin analytics reports, read from the rollups.
+    pub fn analytics(&self) -> Analytics {
+        Analytics::new(self.analytics.clone())
+    }
+
+    /// The outbox consumer that keeps the analytics rollups (drive it with
+    /// [`commerce_core::run_once`] over [`Shop::outbox`]).
+    pub fn analytics_consumer(&self) -> RollupConsumer {
+        RollupConsumer::new(self.analytics.clone(), self.catalog.clone())
+    }
 }
 
 /// Builds a [`Shop`] from the ports given; see [`Shop::builder`].
@@ -174,6 +187,7 @@ pub struct ShopBuilder {
     sessions: Option<Arc<dyn SessionStore>>,
     login_limits: Option<Arc<dyn LoginRateLimiter>>,
     clock: Option<Arc<dyn Clock>>,
+    analytics: Option<Arc<dyn AnalyticsStore>>,
 }
 
 impl fmt::Debug for ShopBuilder {
@@ -214,6 +228,7 @@ impl ShopBuilder {
             sessions: None,
             login_limits: None,
             clock: None,
+            analytics: None,
         }
     }
 
@@ -242,10 +257,12 @@ impl ShopBuilder {
         login_limits: dyn LoginRateLimiter;
         /// The clock (the system clock when not given).
         clock: dyn Clock;
+        /// The analytics rollups (in memory when not given).
+        analytics: dyn AnalyticsStore;
     }
 
     /// Every store of `stores` (catalog, customers, outbox, inventory, carts,
-    /// orders, and its native checkout store).
+    /// orders, analytics, and its native checkout store).
     #[cfg(feature = "postgres")]
     pub fn postgres(self, stores: &commerce_postgres::PgStores) -> Self {
         self.catalog(Arc::new(stores.catalog()))
@@ -255,6 +272,7 @@ impl ShopBuilder {
             .carts(Arc::new(stores.carts()))
             .orders(Arc::new(stores.orders()))
             .checkout_store(Arc::new(stores.checkout()))
+            .analytics(Arc::new(stores.analytics()))
     }
 
     /// Fills every port not given with its in-memory implementation (stores sharing
@@ -308,7 +326,7 @@ impl ShopBuilder {
             .unwrap_or_else(|| Arc::new(MemoryInventory::new(memory_outbox.clone())));
         let carts = self
             .carts
-            .unwrap_or_else(|| Arc::new(MemoryCartStore::new()));
+            .unwrap_or_else(|| Arc::new(MemoryCartStore::new().with_outbox(memory_outbox.clone())));
         let orders = self
             .orders
             .unwrap_or_else(|| Arc::new(MemoryOrderStore::new(memory_outbox.clone())));
@@ -330,6 +348,9 @@ impl ShopBuilder {
             clock.clone(),
             self.config,
         );
+        let analytics = self
+            .analytics
+            .unwrap_or_else(|| Arc::new(MemoryAnalyticsStore::new()));
         if let Some(store) = self.checkout_store {
             checkout = checkout.with_checkout_store(store);
         }
@@ -344,6 +365,7 @@ impl ShopBuilder {
             sessions,
             login_limits,
             clock,
+            analytics,
             checkout,
         }
     }

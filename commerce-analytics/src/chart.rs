@@ -83,14 +83,27 @@ fn fmt_num(d: Decimal) -> String {
     d.round_dp(2).normalize().to_string()
 }
 
+/// An amount with its currency's minor units (`841.80 USD`).
+fn money_text(amount: Decimal, currency: &str) -> String {
+    let dp = commerce_core::Currency::from_code(currency)
+        .map(|c| c.minor_units())
+        .unwrap_or(2);
+    let rounded = amount.round_dp(dp);
+    format!("{rounded:.prec$} {currency}", prec = dp as usize)
+}
+
 fn px(d: Decimal) -> String {
     d.round_dp(1).normalize().to_string()
 }
 
 fn open(out: &mut String, id: &str, title: &str, desc: &str) {
+    open_sized(out, id, title, desc, HEIGHT);
+}
+
+fn open_sized(out: &mut String, id: &str, title: &str, desc: &str, height: i64) {
     let _ = write!(
         out,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-labelledby="{id}-t {id}-d" font-family="system-ui, sans-serif" font-size="13"><title id="{id}-t">{t}</title><desc id="{id}-d">{d}</desc><rect width="{WIDTH}" height="{HEIGHT}" fill="#fff"/><text x="{LEFT}" y="24" font-size="16" font-weight="600" fill="#111">{t}</text>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-labelledby="{id}-t {id}-d" font-family="system-ui, sans-serif" font-size="13"><title id="{id}-t">{t}</title><desc id="{id}-d">{d}</desc><rect width="{WIDTH}" height="{height}" fill="#fff"/><text x="{LEFT}" y="24" font-size="16" font-weight="600" fill="#111">{t}</text>"##,
         t = escape(title),
         d = escape(desc),
     );
@@ -108,7 +121,14 @@ pub fn line_chart(id: &str, title: &str, series: &[Series]) -> String {
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .max()
         .unwrap_or(Decimal::ZERO);
-    let top = nice_ceiling(max);
+    let integers = series
+        .iter()
+        .all(|s| s.points.iter().all(|p| p.1.fract().is_zero()));
+    let mut top = nice_ceiling(max);
+    if integers && !(top / Decimal::from(4)).fract().is_zero() {
+        // Whole-number ticks for counts: 10 -> 12, 2 -> 4.
+        top = (top / Decimal::from(4)).ceil() * Decimal::from(4);
+    }
     let plot_w = Decimal::from(WIDTH - LEFT - RIGHT);
     let plot_h = Decimal::from(HEIGHT - TOP - BOTTOM);
     let n = days.len();
@@ -209,9 +229,10 @@ pub fn bar_chart(id: &str, title: &str, bars: &[Bar]) -> String {
     };
     let label_w: i64 = 200;
     let x0 = Decimal::from(label_w + 16);
-    let plot_w = Decimal::from(WIDTH - label_w - 16 - 120);
+    let plot_w = Decimal::from(WIDTH - label_w - 16 - 200);
     let rows = i64::try_from(bars.len().max(1)).unwrap_or(1);
-    let row_h = ((HEIGHT - TOP - 16) / rows).clamp(14, 40);
+    let row_h: i64 = 30;
+    let height = TOP + rows * row_h + 16;
     let desc = if bars.is_empty() {
         "no data in the range".to_owned()
     } else {
@@ -221,13 +242,13 @@ pub fn bar_chart(id: &str, title: &str, bars: &[Bar]) -> String {
             .join("; ")
     };
     let mut out = String::new();
-    open(&mut out, id, title, &desc);
+    open_sized(&mut out, id, title, &desc, height);
     if bars.is_empty() {
         let _ = write!(
             out,
             r##"<text x="{}" y="{}" text-anchor="middle" fill="#333">No data in this range</text>"##,
             WIDTH / 2,
-            HEIGHT / 2
+            TOP + 20
         );
     }
     for (i, b) in bars.iter().enumerate() {
@@ -307,10 +328,26 @@ pub fn funnel_chart(id: &str, title: &str, steps: &[Bar]) -> String {
     out
 }
 
-/// Revenue per day, one line per currency.
-pub fn revenue_chart(d: &Dashboard) -> String {
-    let series = per_currency(d, |f| f.revenue);
-    line_chart("revenue", "Revenue per day", &series)
+/// Revenue per day in `currency` (amounts of different currencies are never drawn
+/// on one axis).
+pub fn revenue_chart(d: &Dashboard, currency: &str) -> String {
+    let series: Vec<Series> = per_currency(d, |f| f.revenue)
+        .into_iter()
+        .filter(|s| s.name == currency)
+        .collect();
+    let series = if series.is_empty() {
+        vec![Series {
+            name: currency.to_owned(),
+            points: d.range.days().map(|day| (day, Decimal::ZERO)).collect(),
+        }]
+    } else {
+        series
+    };
+    line_chart(
+        &format!("revenue-{}", currency.to_lowercase()),
+        &format!("Revenue per day ({currency})"),
+        &series,
+    )
 }
 
 /// Orders per day, one line per currency.
@@ -342,45 +379,57 @@ fn per_currency(
     series
 }
 
-/// Top products by revenue.
-pub fn top_products_chart(d: &Dashboard) -> String {
+/// Top products by revenue in `currency`.
+pub fn top_products_chart(d: &Dashboard, currency: &str) -> String {
     bar_chart(
-        "top-products",
-        "Top products by revenue",
-        &ranked(&d.top_products),
+        &format!("top-products-{}", currency.to_lowercase()),
+        &format!("Top products by revenue ({currency})"),
+        &ranked(&d.top_products, currency),
     )
 }
 
-/// Top categories by revenue.
-pub fn top_categories_chart(d: &Dashboard) -> String {
+/// Top categories by revenue in `currency`.
+pub fn top_categories_chart(d: &Dashboard, currency: &str) -> String {
     bar_chart(
-        "top-categories",
-        "Top categories by revenue",
-        &ranked(&d.top_categories),
+        &format!("top-categories-{}", currency.to_lowercase()),
+        &format!("Top categories by revenue ({currency})"),
+        &ranked(&d.top_categories, currency),
     )
 }
 
 /// Orders per payment method.
 pub fn payment_methods_chart(d: &Dashboard) -> String {
-    let bars: Vec<Bar> = d
-        .payment_methods
-        .iter()
+    let mut methods: Vec<&crate::report::Ranked> = d.payment_methods.iter().collect();
+    methods.sort_by(|a, b| {
+        (&a.currency, std::cmp::Reverse(a.orders), &a.key).cmp(&(
+            &b.currency,
+            std::cmp::Reverse(b.orders),
+            &b.key,
+        ))
+    });
+    let bars: Vec<Bar> = methods
+        .into_iter()
         .map(|r| Bar {
             label: format!("{} ({})", r.label.replace('_', " "), r.currency),
             value: Decimal::from(r.orders),
-            text: format!("{} orders, {} {}", r.orders, fmt_num(r.revenue), r.currency),
+            text: format!(
+                "{} orders, {}",
+                r.orders,
+                money_text(r.revenue, &r.currency)
+            ),
         })
         .collect();
     bar_chart("payment-methods", "Payment methods", &bars)
 }
 
-fn ranked(items: &[crate::report::Ranked]) -> Vec<Bar> {
+fn ranked(items: &[crate::report::Ranked], currency: &str) -> Vec<Bar> {
     items
         .iter()
+        .filter(|r| r.currency == currency)
         .map(|r| Bar {
             label: r.label.clone(),
             value: r.revenue,
-            text: format!("{} {} · {} units", fmt_num(r.revenue), r.currency, r.units),
+            text: format!("{} · {} units", money_text(r.revenue, &r.currency), r.units),
         })
         .collect()
 }
@@ -395,7 +444,7 @@ pub fn funnel(d: &Dashboard) -> String {
     };
     funnel_chart(
         "funnel",
-        "Conversion funnel",
+        &format!("Conversion funnel, {} to {}", d.range.from, d.range.to),
         &[
             step("Carts created", f.carts_created),
             step("Checkouts started", f.checkouts_started),

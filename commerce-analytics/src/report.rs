@@ -123,9 +123,9 @@ pub struct Dashboard {
     pub funnel: Funnel,
     /// Funnel steps per day (carts, checkouts, orders), every day of the range.
     pub funnel_days: Vec<FunnelDay>,
-    /// Best-selling products by revenue.
+    /// Best-selling products by revenue, the best `top` of each currency.
     pub top_products: Vec<Ranked>,
-    /// Best-selling categories by revenue.
+    /// Best-selling categories by revenue, the best `top` of each currency.
     pub top_categories: Vec<Ranked>,
     /// Confirmed orders per payment method.
     pub payment_methods: Vec<Ranked>,
@@ -153,7 +153,7 @@ pub struct FunnelDay {
 /// Options of a dashboard read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DashboardOptions {
-    /// How many products and categories to rank.
+    /// How many products and categories to rank in each currency.
     pub top: u32,
     /// Available units at or under which a SKU is low on stock.
     pub low_stock_threshold: u64,
@@ -170,6 +170,9 @@ impl Default for DashboardOptions {
         }
     }
 }
+
+/// Most ranked rows read before keeping the best of each currency.
+const RANKED_SCAN: u32 = 5_000;
 
 /// Reads the dashboard from an [`AnalyticsStore`]: a fixed number of store reads
 /// (nine) whatever the number of orders.
@@ -202,6 +205,13 @@ pub fn average_order_value(revenue: Decimal, orders: i64, currency: &str) -> Dec
             .round(Rounding::HalfEven)
             .amount(),
         None => Decimal::ZERO,
+    }
+}
+
+impl Dashboard {
+    /// The currencies with sales or refunds in the range, by code.
+    pub fn currencies(&self) -> Vec<String> {
+        self.summary.iter().map(|s| s.currency.clone()).collect()
     }
 }
 
@@ -355,12 +365,20 @@ impl Analytics {
         Ok(out)
     }
 
+    /// The best `limit` keys of each currency (amounts of different currencies are
+    /// never ranked against each other), in the store's order.
     async fn ranked(&self, metric: Metric, range: DateRange, limit: u32) -> Result<Vec<Ranked>> {
+        let mut per_currency: BTreeMap<String, u32> = BTreeMap::new();
         Ok(self
             .store
-            .totals(metric, range, limit)
+            .totals(metric, range, RANKED_SCAN)
             .await?
             .into_iter()
+            .filter(|t| {
+                let n = per_currency.entry(t.currency.clone()).or_insert(0);
+                *n += 1;
+                *n <= limit
+            })
             .map(Ranked::from)
             .collect())
     }

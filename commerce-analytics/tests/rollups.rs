@@ -137,6 +137,7 @@ fn new_order(w: &World, rng: &mut Rng, currency: Currency, at: DateTime<Utc>) ->
             tax_rate: Decimal::ZERO,
             total: subtotal,
             refunded: Money::zero(currency),
+            seller_id: None,
         });
     }
     let subtotal = Money::sum(currency, lines.iter().map(|l| l.total)).unwrap();
@@ -167,6 +168,7 @@ fn new_order(w: &World, rng: &mut Rng, currency: Currency, at: DateTime<Utc>) ->
             code: "standard".to_owned(),
             name: "Standard".to_owned(),
             price: shipping,
+            carrier_rate: None,
         },
         promotions: Vec::new(),
         payment_method: PaymentMethodSummary {
@@ -176,6 +178,8 @@ fn new_order(w: &World, rng: &mut Rng, currency: Currency, at: DateTime<Utc>) ->
         payment_idempotency_key: key.derive("authorize").unwrap(),
         reservation_id: ReservationId::from_uuid(id.as_uuid()),
         idempotency_key: key,
+        request_fingerprint: None,
+        guest_cart: None,
         placed_at: at,
     }
 }
@@ -586,4 +590,170 @@ async fn analytics_reads_only_the_range_asked() {
             .unwrap()
             .checkouts_started
     );
+}
+
+/// Where test artefacts go: `$CARGO_TARGET_DIR/analytics` (or the workspace's
+/// `target/analytics`).
+fn artefacts() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("analytics");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A week of simulated history, its dashboard, and a page with every chart.
+async fn charts_page() -> (Dashboard, [String; 6], String) {
+    use commerce_analytics::chart;
+    let w = world().await;
+    simulate(&w, 11, 120).await;
+    let store = Arc::new(MemoryAnalyticsStore::new());
+    let consumer = RollupConsumer::new(store.clone(), w.catalog.clone());
+    drain(w.outbox.as_ref(), &consumer, RunnerConfig::default())
+        .await
+        .unwrap();
+    let d = Analytics::new(store)
+        .dashboard(
+            DateRange::new(
+                NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
+            )
+            .unwrap(),
+            DashboardOptions::default(),
+        )
+        .await
+        .unwrap();
+    let usd = "USD";
+    let charts = [
+        chart::revenue_chart(&d, usd),
+        chart::orders_chart(&d),
+        chart::funnel(&d),
+        chart::top_products_chart(&d, usd),
+        chart::top_categories_chart(&d, usd),
+        chart::payment_methods_chart(&d),
+    ];
+    let page = format!(
+        "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><title>Analytics</title><body style=\"max-width:760px;margin:auto;font-family:system-ui\"><h1>Analytics, {} to {}</h1>{}</body></html>",
+        d.range.from,
+        d.range.to,
+        charts.join("\n")
+    );
+    (d, charts, page)
+}
+
+#[tokio::test]
+async fn analytics_charts_and_csv_show_every_figure() {
+    use commerce_analytics::{Figure, to_csv};
+    let (d, charts, page) = charts_page().await;
+    let usd = "USD";
+    for svg in &charts {
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains(r#"role="img""#) && svg.contains("<title id="));
+    }
+    // Every currency has its line; every product its bar with its label.
+    for s in &d.summary {
+        assert!(charts[1].contains(&format!(">{}</text>", s.currency)));
+    }
+    assert!(charts[0].contains(">USD</text>") && !charts[0].contains(">EUR</text>"));
+    for p in d.top_products.iter().filter(|p| p.currency == usd) {
+        assert!(charts[3].contains(&p.label));
+    }
+    assert!(charts[2].contains("Orders confirmed"));
+    // JSON keeps amounts as strings.
+    let json = serde_json::to_value(&d).unwrap();
+    assert!(json["summary"][0]["revenue"].is_string());
+    // CSV: a header and one row per record.
+    for figure in Figure::ALL {
+        let csv = to_csv(&d, figure).unwrap();
+        let lines = csv.lines().count();
+        let expected = match figure {
+            Figure::Summary => d.summary.len(),
+            Figure::Daily => d.days.len(),
+            Figure::Funnel => d.funnel_days.len(),
+            Figure::TopProducts => d.top_products.len(),
+            Figure::TopCategories => d.top_categories.len(),
+            Figure::PaymentMethods => d.payment_methods.len(),
+            Figure::ReservationExpiries => d.reservation_expiries.len(),
+            Figure::LowStock => d.low_stock.len(),
+        };
+        assert_eq!(lines, expected + 1, "{figure:?}: {csv}");
+        assert_eq!(Figure::parse(figure.as_str()).unwrap(), figure);
+    }
+    assert!(
+        to_csv(&d, Figure::Daily)
+            .unwrap()
+            .starts_with("day,currency,orders,revenue,units,refunded\n")
+    );
+    std::fs::write(artefacts().join("charts.html"), page).unwrap();
+}
+
+/// Chromium from Debian's packages (`CHROMIUM` names another binary).
+fn chromium() -> String {
+    let bin = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_owned());
+    let found = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "Chromium ({bin}) is not installed: browser tests need it.\n\
+         Install it with: apt-get update && apt-get install -y chromium chromium-driver"
+    );
+    bin
+}
+
+/// Renders `page` in headless Chromium and saves a screenshot as `name`
+/// under `target/analytics/`; returns the PNG's path.
+fn screenshot(page: &str, name: &str, width: u32, height: u32) -> std::path::PathBuf {
+    let dir = artefacts();
+    let html = dir.join(format!("{name}.html"));
+    std::fs::write(&html, page).unwrap();
+    let png = dir.join(format!("{name}.png"));
+    let _ = std::fs::remove_file(&png);
+    let profile = dir.join(format!("chromium-profile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let out = std::process::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    png
+}
+
+#[tokio::test]
+async fn browser_analytics_charts_render_in_chromium() {
+    let (_, _, page) = charts_page().await;
+    let png = screenshot(&page, "dashboard", 800, 2200);
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+    // A blank page compresses to a few kilobytes; six charts do not.
+    assert!(
+        bytes.len() > 40_000,
+        "screenshot too small: {} bytes",
+        bytes.len()
+    );
+    // The same page on a phone.
+    let phone = screenshot(&page, "dashboard-phone", 390, 1600);
+    assert!(std::fs::metadata(phone).unwrap().len() > 20_000);
 }

@@ -28,6 +28,7 @@ pub struct MemoryCartStore {
     carts: Mutex<HashMap<CartKey, Cart>>,
     ttl: Duration,
     clock: Arc<dyn Clock>,
+    outbox: Option<Arc<commerce_core::memory::MemoryOutbox>>,
 }
 
 impl MemoryCartStore {
@@ -37,7 +38,16 @@ impl MemoryCartStore {
             carts: Mutex::new(HashMap::new()),
             ttl: DEFAULT_CART_TTL,
             clock: Arc::new(SystemClock),
+            outbox: None,
         }
+    }
+
+    /// Writes `cart.created` into `outbox` when a cart gets its first line, inside the
+    /// same critical section as the change.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: Arc<commerce_core::memory::MemoryOutbox>) -> Self {
+        self.outbox = Some(outbox);
+        self
     }
 
     /// Keeps carts for `ttl` after their last change instead (a TTL of zero or less
@@ -98,8 +108,20 @@ impl MemoryCartStore {
     ) -> Result<Cart> {
         let mut carts = self.lock();
         let mut cart = self.live_or_empty(&carts, key, now);
+        let was_empty = cart.is_empty();
         change(&mut cart)?;
         cart.updated_at = now;
+        if was_empty && !cart.is_empty() {
+            if let Some(outbox) = &self.outbox {
+                let created = crate::model::CartEvent::CartCreated {
+                    cart: key.to_string(),
+                };
+                outbox.push(vec![
+                    commerce_core::DomainEvent::envelope(&created, now)
+                        .map_err(crate::error::Error::from)?,
+                ]);
+            }
+        }
         store(&mut carts, &cart);
         Ok(cart)
     }

@@ -127,3 +127,32 @@ pub struct MergeOutcome {
     /// SKUs whose summed quantity was capped at the per-line limit.
     pub capped: Vec<Sku>,
 }
+
+/// Events of carts, written by the stores that have an outbox in the same atomic step
+/// as the change (the in-memory store given one, PostgreSQL).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CartEvent {
+    /// A cart got its first line (it did not exist, was empty or had expired): the
+    /// first step of the analytics funnel.
+    CartCreated {
+        /// The cart's key as text (`guest:<digest>` or `customer:<id>`).
+        cart: String,
+    },
+}
+
+impl commerce_core::DomainEvent for CartEvent {
+    fn topic(&self) -> &'static str {
+        match self {
+            CartEvent::CartCreated { .. } => "cart.created",
+        }
+    }
+    fn aggregate_type(&self) -> &'static str {
+        "cart"
+    }
+    fn aggregate_id(&self) -> String {
+        match self {
+            CartEvent::CartCreated { cart } => cart.clone(),
+        }
+    }
+}

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use commerce_core::ports::CatalogStore;
 use commerce_core::pricing::{self, PriceBreakdown, PricingLine, PricingRequest, Promotion};
-use commerce_core::{Address, Currency, ProductStatus, ShippingMethod, Sku, SkuListing, TaxTable};
+use commerce_core::{
+    Address, Currency, ProductStatus, SellerId, ShippingMethod, Sku, SkuListing, TaxTable,
+};
 
 use crate::error::{Error, Result};
 use crate::model::Cart;
@@ -68,6 +70,9 @@ pub struct PricedCart {
     pub cart: Cart,
     /// Lines, discounts, tax, shipping and totals, lines in the cart's (SKU) order.
     pub breakdown: PriceBreakdown,
+    /// The seller of each line's product (order lines snapshot it, so a seller can
+    /// be shown and ship only their own lines).
+    pub sellers: HashMap<Sku, SellerId>,
 }
 
 /// Prices `cart` with current catalog prices, reading the listings of all its lines
@@ -98,9 +103,14 @@ pub async fn price_cart(
         shipping: context.shipping,
     };
     let breakdown = pricing::price(&request).map_err(Error::Pricing)?;
+    let sellers = listings
+        .iter()
+        .map(|l| (l.variant.sku.clone(), l.seller_id))
+        .collect();
     Ok(PricedCart {
         cart: cart.clone(),
         breakdown,
+        sellers,
     })
 }
 

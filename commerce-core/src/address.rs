@@ -66,7 +66,18 @@ impl fmt::Debug for CountryCode {
 
 /// A postal address. `region` is the state/province code used by tax and shipping
 /// zones (e.g. `CA` for California).
+///
+/// Built with [`Address::new`] and the `with_*` methods (or deserialized):
+///
+/// ```
+/// # use commerce_core::{Address, CountryCode};
+/// let home = Address::new("Ada", "1 Main St", "Springfield", "62701", CountryCode::new("US")?)
+///     .with_region("IL");
+/// assert!(home.validate().is_ok());
+/// # Ok::<(), commerce_core::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Address {
     /// Recipient name.
     pub name: String,
@@ -90,6 +101,47 @@ pub struct Address {
 }
 
 impl Address {
+    /// An address with the required fields; no second line, region or phone.
+    pub fn new(
+        name: impl Into<String>,
+        line1: impl Into<String>,
+        city: impl Into<String>,
+        postal_code: impl Into<String>,
+        country: CountryCode,
+    ) -> Self {
+        Address {
+            name: name.into(),
+            line1: line1.into(),
+            line2: None,
+            city: city.into(),
+            region: None,
+            postal_code: postal_code.into(),
+            country,
+            phone: None,
+        }
+    }
+
+    /// With this second address line.
+    #[must_use]
+    pub fn with_line2(mut self, line2: impl Into<String>) -> Self {
+        self.line2 = Some(line2.into());
+        self
+    }
+
+    /// With this state, province or region code.
+    #[must_use]
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// With this contact phone.
+    #[must_use]
+    pub fn with_phone(mut self, phone: impl Into<String>) -> Self {
+        self.phone = Some(phone.into());
+        self
+    }
+
     /// Checks required fields are present and within length limits.
     pub fn validate(&self) -> Result<()> {
         fn check(field: &'static str, v: &str, max: usize) -> Result<()> {

@@ -21,5 +21,5 @@ mod validation;
 pub use error::{Error, Result};
 pub use memory::MemoryInventory;
 pub use model::*;
-pub use store::InventoryStore;
+pub use store::{InventoryStore, StockReader};
 pub use sweeper::{ExpirySweeper, sweep_once};

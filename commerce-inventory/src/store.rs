@@ -83,3 +83,16 @@ pub trait InventoryStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<StockLevel>;
 }
+
+/// Reading displayed stock levels (product pages, listings). Read-only on purpose:
+/// caches implement this trait and not [`InventoryStore`], so a cache can never be
+/// handed to a checkout, which decides stock on the system of record.
+#[async_trait]
+pub trait StockReader: Send + Sync {
+    /// The stock of `sku` at `location`, if tracked (see [`InventoryStore::stock`]).
+    async fn stock(&self, sku: &Sku, location: &LocationCode) -> Result<Option<StockLevel>>;
+
+    /// The stock of every tracked SKU of `skus` at `location`, each once (see
+    /// [`InventoryStore::stock_levels`]).
+    async fn stock_levels(&self, skus: &[Sku], location: &LocationCode) -> Result<Vec<StockLevel>>;
+}

@@ -43,6 +43,19 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A checkout idempotency key the same buyer already used for a different request
+    /// (another cart content, amount, address, shipping or payment method kind): the
+    /// old order is not returned. Use a new key for a new checkout.
+    #[error("idempotency key {key} was already used for a different checkout request")]
+    IdempotencyKeyReused {
+        /// The key as the client sent it.
+        key: String,
+    },
+    /// The actor may not do this at all (a seller or staff member checking out, a
+    /// guest paying with store credit...). Access to something owned by someone else
+    /// is [`Error::NotFound`] instead, so its existence does not leak.
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
     /// Checkout of a cart with no lines.
     #[error("the cart is empty")]
     EmptyCart,

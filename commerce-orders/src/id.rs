@@ -75,6 +75,27 @@ impl IdempotencyKey {
         Ok(IdempotencyKey(key))
     }
 
+    /// This client key scoped to one buyer, `"{scope}/{self}"`: checkout stores orders
+    /// under the scoped key, so the same client key from two buyers names two
+    /// checkouts. `scope` is 1 to 40 visible ASCII characters.
+    pub fn scoped(&self, scope: &str) -> Result<Self> {
+        if scope.is_empty() || scope.len() > 40 {
+            return Err(Error::validation(
+                "idempotency_key",
+                "a key scope is 1 to 40 characters",
+            ));
+        }
+        Self::check_chars(scope)?;
+        let key = format!("{scope}/{}", self.0);
+        if key.len() > Self::MAX_DERIVED_LEN {
+            return Err(Error::validation(
+                "idempotency_key",
+                format!("must be 1 to {} characters", Self::MAX_LEN),
+            ));
+        }
+        Ok(IdempotencyKey(key))
+    }
+
     /// The key as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -8,6 +8,7 @@
 //! refunds; carriers, rate shopping and tracking ([`carrier`]); the notification
 //! policy ([`notification`]).
 
+pub mod access;
 pub mod carrier;
 pub mod checkout;
 pub mod checkout_store;
@@ -30,7 +31,7 @@ pub use carrier::{
 pub use checkout::tracking::{OrderTracking, ShipmentTracking};
 pub use checkout::{
     CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
-    RecoveryOutcome, RecoveryReport,
+    RecoveryOutcome, RecoveryReport, RequestFingerprint,
 };
 pub use checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 pub use error::{Error, Result};

@@ -16,10 +16,11 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use commerce_core::{Address, Currency, CustomerId, Money, Sku};
+use commerce_core::{Address, Currency, CustomerId, GuestCartId, Money, Sku};
 use commerce_inventory::ReservationId;
 
 use crate::carrier::{CarrierCode, TrackingEvent, TrackingStatus};
+use crate::checkout::RequestFingerprint;
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::{IdempotencyKey, OrderId, ShipmentId};
@@ -91,8 +92,12 @@ pub struct NewOrder {
     pub payment_idempotency_key: IdempotencyKey,
     /// Reservation that will hold the stock.
     pub reservation_id: ReservationId,
-    /// Checkout key.
+    /// Checkout key (scoped to the buyer).
     pub idempotency_key: IdempotencyKey,
+    /// Fingerprint of the checkout request.
+    pub request_fingerprint: Option<RequestFingerprint>,
+    /// The guest cart of a guest order.
+    pub guest_cart: Option<GuestCartId>,
     /// When.
     pub placed_at: DateTime<Utc>,
 }
@@ -208,6 +213,8 @@ impl Order {
             },
             reservation_id: new.reservation_id,
             idempotency_key: new.idempotency_key,
+            request_fingerprint: new.request_fingerprint,
+            guest_cart: new.guest_cart,
             cancel_reason: None,
             created_at: new.placed_at,
             updated_at: new.placed_at,
@@ -591,8 +598,15 @@ impl Order {
         let mut o = self.changed(now);
         o.status = status;
         o.cancel_reason = Some(reason.clone());
-        // A cancelled order holds no money: nothing is left to do at the gateway.
-        o.payment.intent = None;
+        // A cancelled order holds no money: nothing is left to do at the gateway. A
+        // `Cancel` intent stays until the stock is back (the canceller clears it),
+        // so a crash between this update and the stock return leaves a trace.
+        if !matches!(
+            o.payment.intent.as_ref().map(|i| &i.action),
+            Some(PaymentAction::Cancel { .. })
+        ) {
+            o.payment.intent = None;
+        }
         let events = vec![OrderEvent::OrderCancelled {
             order_id: o.id,
             reason,

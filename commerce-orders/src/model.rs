@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use commerce_core::{Address, Currency, CustomerId, Money, Sku};
+use commerce_core::{Address, Currency, CustomerId, GuestCartId, Money, SellerId, Sku};
 use commerce_inventory::ReservationId;
 
 use crate::carrier::{CarrierCode, RateQuote, TrackingEvent, TrackingStatus};
+use crate::checkout::RequestFingerprint;
 use crate::id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::payment::{DeclineReason, PaymentMethodSummary, PaymentReference};
@@ -41,6 +42,10 @@ pub struct OrderLine {
     pub total: Money,
     /// Amount of `total` refunded so far (sum of this line's refund allocations).
     pub refunded: Money,
+    /// Seller of the line's product, snapshotted at checkout (`None` on orders placed
+    /// before sellers were recorded).
+    #[serde(default)]
+    pub seller_id: Option<SellerId>,
 }
 
 /// The order's totals, to the minor unit.
@@ -356,8 +361,17 @@ pub struct Order {
     pub fulfilment: FulfilmentState,
     /// The inventory reservation holding (then selling) the order's stock.
     pub reservation_id: ReservationId,
-    /// The checkout's idempotency key: unique across orders.
+    /// The checkout's idempotency key, scoped to the buyer
+    /// ([`IdempotencyKey::scoped`]): unique across orders.
     pub idempotency_key: IdempotencyKey,
+    /// The fingerprint of the checkout request, kept beside the key: a repeat of the
+    /// key with another request is [`crate::Error::IdempotencyKeyReused`].
+    #[serde(default)]
+    pub request_fingerprint: Option<RequestFingerprint>,
+    /// The guest cart a guest order was placed from (its holder may read the order);
+    /// `None` for a customer's order.
+    #[serde(default)]
+    pub guest_cart: Option<GuestCartId>,
     /// Why it was cancelled, when cancelled.
     pub cancel_reason: Option<CancelReason>,
     /// When it was placed.

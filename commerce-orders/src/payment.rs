@@ -44,16 +44,16 @@ pub enum PaymentMethod {
         /// Token issued by the wallet for this payment.
         token: String,
     },
-    /// A gift card with a balance.
+    /// A gift card with a balance, found by its code (a secret: whoever holds the
+    /// code may spend the card).
     GiftCard {
         /// The card's code.
         code: String,
     },
-    /// The store credit balance of a customer account.
-    StoreCredit {
-        /// The account.
-        customer_id: CustomerId,
-    },
+    /// The store credit of the acting customer. The account is never named by the
+    /// request: the checkout charges the customer it acts for
+    /// ([`AuthorizeRequest::customer_id`]); a guest cannot pay with store credit.
+    StoreCredit,
     /// Cash paid to the courier on delivery: authorized without funds, captured when
     /// the order is delivered.
     CashOnDelivery,
@@ -66,7 +66,7 @@ impl PaymentMethod {
             PaymentMethod::Card { .. } => PaymentMethodKind::Card,
             PaymentMethod::Wallet { .. } => PaymentMethodKind::Wallet,
             PaymentMethod::GiftCard { .. } => PaymentMethodKind::GiftCard,
-            PaymentMethod::StoreCredit { .. } => PaymentMethodKind::StoreCredit,
+            PaymentMethod::StoreCredit => PaymentMethodKind::StoreCredit,
             PaymentMethod::CashOnDelivery => PaymentMethodKind::CashOnDelivery,
         }
     }
@@ -82,7 +82,7 @@ impl PaymentMethod {
             PaymentMethod::Card { number, .. } => format!("card ending {}", last4(number)),
             PaymentMethod::Wallet { provider, .. } => format!("wallet {provider}"),
             PaymentMethod::GiftCard { code } => format!("gift card ending {}", last4(code)),
-            PaymentMethod::StoreCredit { .. } => "store credit".to_owned(),
+            PaymentMethod::StoreCredit => "store credit".to_owned(),
             PaymentMethod::CashOnDelivery => "cash on delivery".to_owned(),
         };
         PaymentMethodSummary {
@@ -161,6 +161,35 @@ pub struct AuthorizeRequest {
     pub method: PaymentMethod,
     /// What the payment is for (the order id), shown in the gateway's dashboard.
     pub reference: String,
+    /// The customer paying, set by the checkout from the actor (`None` for a guest).
+    /// Store credit is drawn from this account and no other.
+    pub customer_id: Option<CustomerId>,
+}
+
+impl AuthorizeRequest {
+    /// A request to hold `amount` with `method` for `reference`, by a guest (see
+    /// [`AuthorizeRequest::for_customer`]).
+    pub fn new(
+        idempotency_key: IdempotencyKey,
+        amount: Money,
+        method: PaymentMethod,
+        reference: impl Into<String>,
+    ) -> Self {
+        AuthorizeRequest {
+            idempotency_key,
+            amount,
+            method,
+            reference: reference.into(),
+            customer_id: None,
+        }
+    }
+
+    /// Paid by `customer_id` (whose store credit the method may draw on).
+    #[must_use]
+    pub fn for_customer(mut self, customer_id: Option<CustomerId>) -> Self {
+        self.customer_id = customer_id;
+        self
+    }
 }
 
 /// A successful authorization.

@@ -263,10 +263,10 @@ impl SimulatedGateway {
     fn check_method(
         &self,
         state: &State,
-        method: &PaymentMethod,
+        request: &AuthorizeRequest,
         amount: Money,
     ) -> std::result::Result<Option<String>, Decline> {
-        match method {
+        match &request.method {
             PaymentMethod::Card {
                 number,
                 expiry_month,
@@ -333,7 +333,13 @@ impl SimulatedGateway {
                 Self::check_balance(balance, amount)?;
                 Ok(Some(account))
             }
-            PaymentMethod::StoreCredit { customer_id } => {
+            PaymentMethod::StoreCredit => {
+                let Some(customer_id) = request.customer_id else {
+                    return Err(decline(
+                        DeclineReason::InvalidDetails,
+                        "store credit needs a signed-in customer",
+                    ));
+                };
                 let account = format!("credit:{customer_id}");
                 let Some(balance) = state.balances.get(&account) else {
                     return Err(decline(DeclineReason::InsufficientFunds, "no store credit"));
@@ -423,7 +429,7 @@ impl PaymentGateway for SimulatedGateway {
         let now = self.clock.now();
         let zero = Money::zero(amount.currency());
         let summary = request.method.summary();
-        let outcome = match self.check_method(&state, &request.method, amount) {
+        let outcome = match self.check_method(&state, request, amount) {
             Err(d) => {
                 state.stats.declines += 1;
                 state.payments.insert(

@@ -104,7 +104,8 @@ pub trait OrderStore: Send + Sync {
     /// cannot tell whether someone else's order exists.
     async fn get_for_customer(&self, id: OrderId, customer_id: CustomerId) -> Result<Order>;
 
-    /// The order placed with checkout key `key`; `None` when none.
+    /// The order stored with idempotency key `key` (checkout stores the client's key
+    /// scoped to the buyer: see [`crate::Checkout::order_by_key`]); `None` when none.
     async fn by_idempotency_key(&self, key: &IdempotencyKey) -> Result<Option<Order>>;
 
     /// Orders of `customer_id`, newest first (descending id), at most

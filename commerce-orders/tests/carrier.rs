@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use commerce_core::Actor;
 use commerce_core::testkit::fixtures::us_address;
 use commerce_core::{Clock, CustomerId, ManualClock};
 use commerce_orders::carrier::webhook;
@@ -17,7 +18,9 @@ use commerce_orders::carrier::{
     tracking_number,
 };
 use commerce_orders::testkit::carrier::CarrierFixture;
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{
     Checkout, Error, FulfilmentStatus, Order, OrderStatus, ShipmentLine, simulated::test_cards,
@@ -119,7 +122,7 @@ impl Shop {
         let cart = cart_with(&self.f, customer, &[(&sku, 2)]).await;
         let mut req = request(cart, customer, card(test_cards::APPROVED));
         req.shipping_method = method.to_owned();
-        self.checkout.checkout(&req).await.unwrap()
+        self.checkout.checkout_as(&req).await.unwrap()
     }
 
     async fn shipped_order(&self, code: CarrierCode) -> Order {
@@ -134,6 +137,7 @@ impl Shop {
             .collect();
         self.checkout
             .ship_with_carrier(
+                &Actor::Admin,
                 order.id,
                 &lines,
                 code,
@@ -169,7 +173,7 @@ async fn carrier_rate_shopping_marks_cheapest_and_fastest_and_snapshots_the_choi
     let mut req = request(cart, None, card(test_cards::APPROVED));
     req.shipping_address = us_address("NY");
     req.shipping_method = fastest.code.clone();
-    let order = shop.checkout.checkout(&req).await.unwrap();
+    let order = shop.checkout.checkout_as(&req).await.unwrap();
     assert_eq!(order.status, OrderStatus::Confirmed);
     assert_eq!(order.shipping.code, fastest.code);
     assert_eq!(order.shipping.carrier_rate.as_ref(), Some(&fastest.quote));
@@ -179,7 +183,7 @@ async fn carrier_rate_shopping_marks_cheapest_and_fastest_and_snapshots_the_choi
     let cart = cart_with(&shop.f, None, &[(&sku, 1)]).await;
     let mut req = request(cart, None, card(test_cards::APPROVED));
     req.shipping_method = "dhl:ground".into();
-    let err = shop.checkout.checkout(&req).await.unwrap_err();
+    let err = shop.checkout.checkout_as(&req).await.unwrap_err();
     assert!(matches!(err, Error::UnknownShippingMethod(_)), "{err:?}");
 }
 

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use commerce_inventory::LocationCode;
 use commerce_orders::simulated::test_cards;
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{CancelReason, Error, Order, OrderStatus};
 
@@ -27,7 +29,7 @@ async fn hundreds_of_tasks_buying_the_last_units_sell_exactly_the_stock() {
         tasks.push(tokio::spawn(async move {
             // Every fourth shopper double-clicks: the same key twice, concurrently.
             if i % 4 == 0 {
-                let (a, b) = tokio::join!(checkout.checkout(&req), checkout.checkout(&req));
+                let (a, b) = tokio::join!(checkout.checkout_as(&req), checkout.checkout_as(&req));
                 let id = |r: &Result<Order, Error>| match r {
                     Ok(o) => Some(o.id),
                     Err(Error::CheckoutFailed { order_id, .. }) => Some(*order_id),
@@ -38,7 +40,7 @@ async fn hundreds_of_tasks_buying_the_last_units_sell_exactly_the_stock() {
                 // the stored order is the outcome.
                 let final_order = checkout
                     .orders()
-                    .by_idempotency_key(&req.idempotency_key)
+                    .get(id(&a).unwrap())
                     .await
                     .unwrap()
                     .unwrap();
@@ -50,7 +52,7 @@ async fn hundreds_of_tasks_buying_the_last_units_sell_exactly_the_stock() {
                     None => Ok(final_order),
                 }
             } else {
-                checkout.checkout(&req).await
+                checkout.checkout_as(&req).await
             }
         }));
     }

@@ -5,7 +5,7 @@
 
 use commerce_core::CustomerId;
 use commerce_orders::simulated::test_cards;
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku};
+use commerce_orders::testkit::checkout::{CheckoutAs, cart_with, request, stocked_sku};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{
     CheckoutStep, Error, FaultTiming, GatewayOperation, OrderStatus, PaymentStatus,
@@ -22,9 +22,9 @@ async fn defect_7_retried_checkout_charges_once() {
     let sku = stocked_sku(&f, "30.00", 5).await;
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
-    let first = c.checkout(&req).await.unwrap();
+    let first = c.checkout_as(&req).await.unwrap();
     for _ in 0..5 {
-        assert_eq!(c.checkout(&req).await.unwrap().id, first.id);
+        assert_eq!(c.checkout_as(&req).await.unwrap().id, first.id);
     }
     assert_eq!(f.gateway.stats().authorizations, 1);
 
@@ -32,7 +32,7 @@ async fn defect_7_retried_checkout_charges_once() {
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
     let pending = c
-        .checkout_interrupted(&req, CheckoutStep::Authorized)
+        .interrupted_as(&req, CheckoutStep::Authorized)
         .await
         .unwrap();
     assert_eq!(pending.status, OrderStatus::PendingPayment);
@@ -44,7 +44,7 @@ async fn defect_7_retried_checkout_charges_once() {
         .await
         .unwrap();
     assert_eq!(report.confirmed, vec![pending.id]);
-    let done = c.checkout(&req).await.unwrap();
+    let done = c.checkout_as(&req).await.unwrap();
     assert_eq!(done.id, pending.id);
     assert_eq!(done.status, OrderStatus::Confirmed);
     assert_eq!(done.payment.status, PaymentStatus::Captured);
@@ -60,7 +60,7 @@ async fn defect_7_retried_checkout_charges_once() {
     f.gateway
         .inject_fault(GatewayOperation::Authorize, FaultTiming::AfterProcessing);
     assert!(matches!(
-        c.checkout(&req).await,
+        c.checkout_as(&req).await,
         Err(Error::GatewayUnavailable(_))
     ));
     f.clock
@@ -69,7 +69,7 @@ async fn defect_7_retried_checkout_charges_once() {
         .await
         .unwrap();
     assert_eq!(
-        c.checkout(&req).await.unwrap().status,
+        c.checkout_as(&req).await.unwrap().status,
         OrderStatus::Confirmed
     );
     assert_eq!(f.gateway.stats().authorizations, 3);
@@ -85,7 +85,7 @@ async fn defect_10_order_readable_only_by_owner() {
     let owner = CustomerId::new();
     let cart = cart_with(&f, Some(owner), &[(&sku, 1)]).await;
     let order = c
-        .checkout(&request(cart, Some(owner), card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, Some(owner), card(test_cards::APPROVED)))
         .await
         .unwrap();
     assert_eq!(
@@ -124,7 +124,12 @@ async fn defect_10_order_readable_only_by_owner() {
         .unwrap();
     assert!(listed.is_empty());
     assert!(matches!(
-        c.cancel_for_customer(order.id, stranger).await,
+        c.cancel(
+            &commerce_core::Actor::Customer(stranger),
+            order.id,
+            commerce_orders::CancelReason::CustomerRequested
+        )
+        .await,
         Err(Error::NotFound { .. })
     ));
 }

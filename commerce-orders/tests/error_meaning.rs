@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
+use commerce_core::Actor;
 use commerce_core::testkit::fixtures::usd;
 use commerce_core::{EventEnvelope, Money, Sku};
 use commerce_inventory::{
@@ -18,7 +19,9 @@ use commerce_inventory::{
 };
 use commerce_orders::checkout_store::SeparateStores;
 use commerce_orders::simulated::test_cards;
-use commerce_orders::testkit::checkout::{cart_with, request, stocked_sku, test_config};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
 use commerce_orders::testkit::payments::{assert_payments_agree, settle};
 use commerce_orders::testkit::{CheckoutFixture, card};
 use commerce_orders::{
@@ -78,13 +81,12 @@ async fn error_meaning_exhausted_retries_are_unavailable_never_a_conflict() {
     let sku = stocked_sku(&f, "20.00", 5).await;
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
-    let err = c.checkout(&req).await.unwrap_err();
+    let err = c.checkout_as(&req).await.unwrap_err();
     assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
     assert!(err.is_retryable() && !err.is_conflict());
     settle(&f, &c).await;
-    let order = f
-        .orders
-        .by_idempotency_key(&req.idempotency_key)
+    let order = c
+        .order_by_key(&req.actor, &req.idempotency_key)
         .await
         .unwrap()
         .unwrap();
@@ -111,7 +113,7 @@ fn error_meaning_store_errors_keep_their_category_across_crates() {
 async fn confirmed_order(f: &CheckoutFixture, sku: &Sku, units: u32) -> Order {
     let c = f.checkout(test_config());
     let cart = cart_with(f, None, &[(sku, units)]).await;
-    c.checkout(&request(cart, None, card(test_cards::APPROVED)))
+    c.checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap()
 }
@@ -183,7 +185,7 @@ async fn error_meaning_huge_configured_durations_are_errors_not_panics() {
     let c = f.checkout(config);
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let err = c
-        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Validation { .. }), "{err:?}");
@@ -288,7 +290,7 @@ async fn cancel_races_commit_returns_the_stock_exactly_once() {
     let c = f.checkout(test_config());
     let cart = cart_with(&f, None, &[(&sku, 3)]).await;
     let pending = c
-        .checkout_interrupted(
+        .interrupted_as(
             &request(cart, None, card(test_cards::APPROVED)),
             CheckoutStep::Authorized,
         )
@@ -299,7 +301,7 @@ async fn cancel_races_commit_returns_the_stock_exactly_once() {
     });
     let c = f.checkout(test_config());
     let cancelled = c
-        .cancel(pending.id, CancelReason::CustomerRequested)
+        .cancel(&Actor::Admin, pending.id, CancelReason::CustomerRequested)
         .await
         .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
@@ -311,7 +313,7 @@ async fn cancel_races_commit_returns_the_stock_exactly_once() {
         .unwrap()
         .unwrap();
     assert_eq!((level.on_hand, level.reserved), (10, 0));
-    c.cancel(pending.id, CancelReason::CustomerRequested)
+    c.cancel(&Actor::Admin, pending.id, CancelReason::CustomerRequested)
         .await
         .unwrap();
     assert_payments_agree(&f, &[pending.id], &sku, 10).await;
@@ -329,7 +331,7 @@ async fn cancel_races_commit_concurrently_and_the_stock_comes_back_once() {
     for _ in 0..20 {
         let cart = cart_with(&f, None, &[(&sku, 2)]).await;
         let pending = c
-            .checkout_interrupted(
+            .interrupted_as(
                 &request(cart, None, card(test_cards::APPROVED)),
                 CheckoutStep::Authorized,
             )
@@ -341,14 +343,17 @@ async fn cancel_races_commit_concurrently_and_the_stock_comes_back_once() {
             let id = pending.id;
             (
                 tokio::spawn(async move { c1.recover_order(order).await }),
-                tokio::spawn(async move { c2.cancel(id, CancelReason::CustomerRequested).await }),
+                tokio::spawn(async move {
+                    c2.cancel(&Actor::Admin, id, CancelReason::CustomerRequested)
+                        .await
+                }),
             )
         };
         let _ = recover.await.unwrap();
         let _ = cancel.await.unwrap();
         // The caller retries a cancel that lost the race until it ends.
         for _ in 0..3 {
-            if c.cancel(pending.id, CancelReason::CustomerRequested)
+            if c.cancel(&Actor::Admin, pending.id, CancelReason::CustomerRequested)
                 .await
                 .is_ok()
             {

@@ -30,12 +30,12 @@ async fn authorize(
     minor: i64,
     method: PaymentMethod,
 ) -> Result<AuthorizeOutcome, Error> {
-    g.authorize(&AuthorizeRequest {
-        idempotency_key: IdempotencyKey::new(key).unwrap(),
-        amount: usd(minor),
+    g.authorize(&AuthorizeRequest::new(
+        IdempotencyKey::new(key).unwrap(),
+        usd(minor),
         method,
-        reference: "order-1".to_owned(),
-    })
+        "order-1",
+    ))
     .await
 }
 
@@ -161,26 +161,69 @@ async fn gift_card_balance_is_held_captured_voided_and_refunded_exactly() {
     );
 }
 
+async fn credit_outcome(
+    g: &SimulatedGateway,
+    key: &str,
+    minor: i64,
+    customer: Option<CustomerId>,
+) -> AuthorizeOutcome {
+    g.authorize(
+        &AuthorizeRequest::new(
+            IdempotencyKey::new(key).unwrap(),
+            usd(minor),
+            PaymentMethod::StoreCredit,
+            "order-1",
+        )
+        .for_customer(customer),
+    )
+    .await
+    .unwrap()
+}
+
+fn decline_reason(outcome: AuthorizeOutcome) -> DeclineReason {
+    match outcome {
+        AuthorizeOutcome::Declined(d) => d.reason,
+        AuthorizeOutcome::Authorized(a) => panic!("expected a decline, got {a:?}"),
+    }
+}
+
 #[tokio::test]
 async fn store_credit_is_a_balance_per_customer() {
     let g = SimulatedGateway::new();
     let customer = CustomerId::new();
-    let credit = PaymentMethod::StoreCredit {
-        customer_id: customer,
-    };
     assert_eq!(
-        declined(&g, "s0", 100, credit.clone()).await,
+        decline_reason(credit_outcome(&g, "s0", 100, Some(customer)).await),
         DeclineReason::InsufficientFunds
     );
     g.set_store_credit(customer, usd(1_000));
-    let a = approved(&g, "s1", 1_000, credit.clone()).await;
+    let AuthorizeOutcome::Authorized(a) = credit_outcome(&g, "s1", 1_000, Some(customer)).await
+    else {
+        panic!("store credit declined");
+    };
     g.capture(&a.payment_reference, usd(1_000)).await.unwrap();
     assert_eq!(g.store_credit(customer), Some(usd(0)));
     g.set_store_credit(customer, Money::from_minor(1_000, Currency::EUR));
     assert_eq!(
-        declined(&g, "s2", 100, credit).await,
+        decline_reason(credit_outcome(&g, "s2", 100, Some(customer)).await),
         DeclineReason::CurrencyNotSupported
     );
+}
+
+#[tokio::test]
+async fn actor_store_credit_is_drawn_only_from_the_paying_customer() {
+    let g = SimulatedGateway::new();
+    let owner = CustomerId::new();
+    g.set_store_credit(owner, usd(1_000));
+    // Another customer, or a guest, cannot reach the owner's balance.
+    assert_eq!(
+        decline_reason(credit_outcome(&g, "o1", 100, Some(CustomerId::new())).await),
+        DeclineReason::InsufficientFunds
+    );
+    assert_eq!(
+        decline_reason(credit_outcome(&g, "o2", 100, None).await),
+        DeclineReason::InvalidDetails
+    );
+    assert_eq!(g.store_credit(owner), Some(usd(1_000)));
 }
 
 #[tokio::test]

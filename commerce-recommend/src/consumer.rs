@@ -1,5 +1,5 @@
-//! Outbox consumers that keep the tables current, and a small runner (claim,
-//! handle, ack) to drive them.
+//! Outbox consumers that keep the tables current, driven by
+//! [`commerce_core::worker::run_once`] (claim, handle, ack), idempotent per event.
 //!
 //! - [`PurchaseRecorder`] records each `order.confirmed` order's products
 //!   (co-purchase counts, popularity, the customer's purchases), once per event;
@@ -8,11 +8,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
-use commerce_core::ports::{CatalogStore, Outbox};
+use commerce_core::ports::CatalogStore;
+use commerce_core::worker::EventConsumer;
 use commerce_core::{CatalogEvent, EventEnvelope, ProductId, Sku};
 use commerce_inventory::{InventoryEvent, InventoryStore, LocationCode};
 use commerce_orders::{OrderEvent, OrderId, OrderStatus, OrderStore};
@@ -21,41 +21,6 @@ use crate::error::{Error, Result};
 use crate::model::{Purchase, PurchaseLine};
 use crate::signals::product_signals;
 use crate::store::RecommendStore;
-
-/// Something that handles outbox events, idempotently per event.
-#[async_trait]
-pub trait EventHandler: Send + Sync {
-    /// Handles one event (ignoring topics it does not consume).
-    async fn handle(&self, event: &EventEnvelope) -> Result<()>;
-}
-
-/// Claims up to `limit` events for `group`, hands each to `handler` in order and
-/// acknowledges them; returns how many it handled. On a handler error it
-/// acknowledges the events before the failing one and returns the error: the
-/// failing event is claimed again when the lease runs out.
-pub async fn drain_once(
-    outbox: &dyn Outbox,
-    group: &str,
-    limit: u32,
-    lease: Duration,
-    handler: &dyn EventHandler,
-) -> Result<usize> {
-    let entries = outbox.claim(group, limit, lease).await?;
-    let mut done = None;
-    for entry in &entries {
-        if let Err(e) = handler.handle(&entry.event).await {
-            if let Some(seq) = done {
-                outbox.ack(group, seq).await?;
-            }
-            return Err(e);
-        }
-        done = Some(entry.seq);
-    }
-    if let Some(seq) = done {
-        outbox.ack(group, seq).await?;
-    }
-    Ok(entries.len())
-}
 
 /// Records confirmed orders into the co-purchase and popularity tables.
 #[derive(Clone)]
@@ -126,9 +91,14 @@ impl PurchaseRecorder {
     }
 }
 
-#[async_trait]
-impl EventHandler for PurchaseRecorder {
-    async fn handle(&self, event: &EventEnvelope) -> Result<()> {
+/// Consumer group of [`PurchaseRecorder`].
+pub const PURCHASES_GROUP: &str = "recommend.purchases";
+/// Consumer group of [`SignalsIndexer`].
+pub const SIGNALS_GROUP: &str = "recommend.signals";
+
+impl PurchaseRecorder {
+    /// Handles one outbox event: records `order.confirmed` orders, ignores the rest.
+    pub async fn handle_event(&self, event: &EventEnvelope) -> Result<()> {
         if event.topic != "order.confirmed" {
             return Ok(());
         }
@@ -142,6 +112,16 @@ impl EventHandler for PurchaseRecorder {
             }
         };
         self.record(event, order_id).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl EventConsumer for PurchaseRecorder {
+    fn group(&self) -> &str {
+        PURCHASES_GROUP
+    }
+    async fn handle(&self, event: &EventEnvelope) -> commerce_core::Result<()> {
+        Ok(self.handle_event(event).await?)
     }
 }
 
@@ -197,13 +177,16 @@ impl SignalsIndexer {
     }
 }
 
-#[async_trait]
-impl EventHandler for SignalsIndexer {
-    async fn handle(&self, event: &EventEnvelope) -> Result<()> {
+impl SignalsIndexer {
+    /// Handles one outbox event: refreshes the product of `catalog.product_upserted`,
+    /// `catalog.product_deactivated` and `inventory.stock_changed` (at its location).
+    pub async fn handle_event(&self, event: &EventEnvelope) -> Result<()> {
         match event.topic.as_str() {
-            "catalog.product_upserted" => {
-                if let Ok(CatalogEvent::ProductUpserted { product_id }) =
-                    serde_json::from_value(event.payload.clone())
+            "catalog.product_upserted" | "catalog.product_deactivated" => {
+                if let Ok(
+                    CatalogEvent::ProductUpserted { product_id }
+                    | CatalogEvent::ProductDeactivated { product_id },
+                ) = serde_json::from_value(event.payload.clone())
                 {
                     self.refresh(product_id).await?;
                 }
@@ -222,5 +205,15 @@ impl EventHandler for SignalsIndexer {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl EventConsumer for SignalsIndexer {
+    fn group(&self) -> &str {
+        SIGNALS_GROUP
+    }
+    async fn handle(&self, event: &EventEnvelope) -> commerce_core::Result<()> {
+        Ok(self.handle_event(event).await?)
     }
 }

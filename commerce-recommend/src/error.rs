@@ -26,6 +26,10 @@ pub enum Error {
     /// A storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// The store stayed too busy to finish (concurrent transactions every retry):
+    /// nothing was written; the same call may succeed later.
+    #[error("unavailable: {0}")]
+    Unavailable(#[source] BoxError),
 }
 
 impl Error {
@@ -40,6 +44,26 @@ impl Error {
     /// Wraps a backend error.
     pub fn backend(e: impl Into<BoxError>) -> Self {
         Error::Backend(e.into())
+    }
+
+    /// Wraps the reason a store is unavailable for now ([`Error::Unavailable`]).
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        Error::Unavailable(e.into())
+    }
+}
+
+impl From<Error> for commerce_core::Error {
+    /// For the outbox runner ([`commerce_core::worker::run_once`]), which speaks
+    /// `commerce_core::Error`.
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Core(inner) => inner,
+            Error::Validation { field, message } => {
+                commerce_core::Error::Validation { field, message }
+            }
+            Error::Unavailable(e) => commerce_core::Error::Unavailable(e),
+            other => commerce_core::Error::backend(other),
+        }
     }
 }
 

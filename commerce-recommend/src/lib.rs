@@ -32,7 +32,7 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use consumer::{EventHandler, PurchaseRecorder, SignalsIndexer, drain_once};
+pub use consumer::{PURCHASES_GROUP, PurchaseRecorder, SIGNALS_GROUP, SignalsIndexer};
 pub use error::{Error, Result};
 pub use memory::MemoryRecommendStore;
 pub use model::{ALL_CATEGORIES, ProductSignals, Purchase, PurchaseLine, Scored};

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use commerce_core::{CategoryId, CustomerId, ProductId};
+use commerce_core::{Actor, CategoryId, ProductId};
 
 use crate::error::Result;
 use crate::model::{ALL_CATEGORIES, Scored};
@@ -87,16 +87,12 @@ impl Recommendations {
             .await
     }
 
-    /// For a customer: what is bought with their purchases, like them, and popular,
-    /// blended by reciprocal rank, never what they bought; popular for a guest or a
-    /// customer with no purchases.
-    pub async fn for_you(
-        &self,
-        customer_id: Option<CustomerId>,
-        limit: u32,
-    ) -> Result<Vec<Scored>> {
+    /// For the acting customer: what is bought with their purchases, like them, and
+    /// popular, blended by reciprocal rank, never what they bought; popular for a
+    /// customer with no purchases and for any other actor.
+    pub async fn for_you(&self, actor: &Actor, limit: u32) -> Result<Vec<Scored>> {
         let limit = limit.min(MAX_LIST);
-        let bought = match customer_id {
+        let bought = match actor.customer_id() {
             Some(c) => self.store.purchased(c, MAX_EXCLUDED).await?,
             None => Vec::new(),
         };

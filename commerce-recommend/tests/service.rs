@@ -3,13 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce_core::ports::CatalogStore;
 use commerce_core::testkit::fixtures::{fixed_time, product_with_variants, usd};
+use commerce_core::worker::{EventConsumer, RunnerConfig, drain};
 use commerce_core::{
-    CategoryId, Currency, CustomerId, DomainEvent, Product, ProductId, ProductStatus,
+    Actor, CategoryId, Currency, CustomerId, DomainEvent, Product, ProductId, ProductStatus,
 };
 use commerce_inventory::{
     AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, StockAdjustment,
@@ -99,23 +99,13 @@ impl Shop {
 
     /// Runs both consumers over everything in the outbox.
     async fn drain(&self) {
-        let lease = Duration::from_secs(30);
-        while drain_once(self.outbox.as_ref(), "signals", 100, lease, &self.indexer)
+        let config = RunnerConfig::default();
+        drain(self.outbox.as_ref(), &self.indexer, config)
             .await
-            .unwrap()
-            > 0
-        {}
-        while drain_once(
-            self.outbox.as_ref(),
-            "purchases",
-            100,
-            lease,
-            &self.recorder,
-        )
-        .await
-        .unwrap()
-            > 0
-        {}
+            .unwrap();
+        drain(self.outbox.as_ref(), &self.recorder, config)
+            .await
+            .unwrap();
     }
 }
 
@@ -162,7 +152,11 @@ async fn recommend_lists_exclude_inactive_out_of_stock_and_bought_products() {
     assert!(!popular.contains(&archived.id) && !popular.contains(&sold_out.id));
     assert_eq!(popular.len(), 3);
     // For the customer who bought the mug and the saucer: the teapot only.
-    let for_you = ids(&s.lists.for_you(Some(customer), 10).await.unwrap());
+    let for_you = ids(&s
+        .lists
+        .for_you(&Actor::customer(customer), 10)
+        .await
+        .unwrap());
     assert_eq!(for_you, vec![teapot.id]);
     let cart = ids(&s.lists.for_cart(&[mug.id, saucer.id], 10).await.unwrap());
     assert_eq!(cart, vec![teapot.id]);
@@ -204,9 +198,16 @@ async fn recommend_new_customer_gets_popular_and_cold_product_gets_similar() {
     s.confirmed_order(None, &[&hit]).await;
     s.confirmed_order(None, &[&other]).await;
     s.drain().await;
-    let for_new = ids(&s.lists.for_you(Some(CustomerId::new()), 2).await.unwrap());
+    let for_new = ids(&s
+        .lists
+        .for_you(&Actor::customer(CustomerId::new()), 2)
+        .await
+        .unwrap());
     assert_eq!(for_new, vec![hit.id, other.id]);
-    assert_eq!(ids(&s.lists.for_you(None, 1).await.unwrap()), vec![hit.id]);
+    assert_eq!(
+        ids(&s.lists.for_you(&Actor::Admin, 1).await.unwrap()),
+        vec![hit.id]
+    );
     // Nobody bought the reel: its list is made of similar products, best match first.
     let cold = ids(&s.lists.for_product(fresh.id, 5).await.unwrap());
     assert_eq!(cold.first(), Some(&hit.id));

@@ -52,6 +52,10 @@ pub enum Error {
     /// A storage backend failed.
     #[error("backend error: {0}")]
     Backend(#[source] BoxError),
+    /// The store stayed too busy to finish (concurrent transactions every retry):
+    /// nothing was written; the same call may succeed later.
+    #[error("unavailable: {0}")]
+    Unavailable(#[source] BoxError),
 }
 
 impl Error {
@@ -74,6 +78,11 @@ impl Error {
     /// Wraps a backend error.
     pub fn backend(e: impl Into<BoxError>) -> Self {
         Error::Backend(e.into())
+    }
+
+    /// Wraps the reason a store is unavailable for now ([`Error::Unavailable`]).
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        Error::Unavailable(e.into())
     }
 }
 

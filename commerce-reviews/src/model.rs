@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use commerce_core::{CustomerId, ProductId, SellerId, Sku};
+use commerce_core::{Actor, CustomerId, ProductId, SellerId, Sku};
 
 use crate::error::{Error, Result};
 
@@ -102,6 +102,20 @@ pub enum Moderator {
     },
     /// Staff of the shop (any review).
     Admin,
+}
+
+impl Moderator {
+    /// The moderator an actor acts as: a seller or an admin; `None` for customers and
+    /// guests.
+    pub fn of(actor: &Actor) -> Option<Moderator> {
+        match actor {
+            Actor::Seller(seller_id) => Some(Moderator::Seller {
+                seller_id: *seller_id,
+            }),
+            Actor::Admin => Some(Moderator::Admin),
+            _ => None,
+        }
+    }
 }
 
 /// What a moderator did.

@@ -1,16 +1,16 @@
 //! [`Reviews`]: posting, editing, deleting, reporting, voting and moderating, with
 //! who is acting as an argument.
 //!
-//! Customer operations take the acting customer's id; moderation takes a
-//! [`Moderator`] (the product's seller or an admin). The HTTP layer derives both from
-//! its authenticated actor.
+//! Every operation takes the [`Actor`]: customers post, edit and delete their own
+//! reviews, report and vote; the product's seller and admins moderate. Anyone else
+//! gets `Forbidden`.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use commerce_core::ports::CatalogStore;
-use commerce_core::{Clock, CustomerId, DomainEvent, EventEnvelope, ProductId};
+use commerce_core::{Actor, Clock, CustomerId, DomainEvent, EventEnvelope, ProductId};
 
 use crate::aggregate::RatingAggregate;
 use crate::error::{Error, Result};
@@ -50,6 +50,12 @@ impl std::fmt::Debug for Reviews {
     }
 }
 
+fn customer(actor: &Actor) -> Result<CustomerId> {
+    actor
+        .customer_id()
+        .ok_or(Error::Forbidden("only a signed-in customer does this"))
+}
+
 fn envelope(event: &ReviewEvent, review: &Review) -> Result<Vec<EventEnvelope>> {
     Ok(vec![event.envelope(review.updated_at)?])
 }
@@ -77,17 +83,18 @@ impl Reviews {
         &self.settings
     }
 
-    /// Posts `customer_id`'s review of `product_id`. Verified when the customer has a
+    /// Posts the acting customer's review of `product_id`. Verified when the customer has a
     /// confirmed (not cancelled) order line of the product; otherwise allowed only
     /// when the shop takes unverified reviews (`PurchaseRequired` if not).
     /// `AlreadyReviewed` when the customer reviewed the product before; `NotFound`
     /// for an unknown product; `Validation` for bad text or a SKU of another product.
     pub async fn post(
         &self,
-        customer_id: CustomerId,
+        actor: &Actor,
         product_id: ProductId,
         draft: ReviewDraft,
     ) -> Result<Review> {
+        let customer_id = customer(actor)?;
         let draft = self.settings.limits.check_draft(draft)?;
         let product = self
             .catalog
@@ -143,7 +150,8 @@ impl Reviews {
             .ok_or_else(|| Error::not_found("review", review.id))
     }
 
-    async fn authored(&self, customer_id: CustomerId, id: ReviewId) -> Result<Review> {
+    async fn authored(&self, actor: &Actor, id: ReviewId) -> Result<Review> {
+        let customer_id = customer(actor)?;
         let review = self
             .store
             .get(id)
@@ -157,14 +165,9 @@ impl Reviews {
 
     /// The author replaces the text, rating and variant of their review.
     /// `Forbidden` for anyone else; `Conflict` when a concurrent change won.
-    pub async fn edit(
-        &self,
-        customer_id: CustomerId,
-        id: ReviewId,
-        draft: ReviewDraft,
-    ) -> Result<Review> {
+    pub async fn edit(&self, actor: &Actor, id: ReviewId, draft: ReviewDraft) -> Result<Review> {
         let draft = self.settings.limits.check_draft(draft)?;
-        let current = self.authored(customer_id, id).await?;
+        let current = self.authored(actor, id).await?;
         if let Some(sku) = &draft.sku {
             let product = self.catalog.product(current.product_id).await?;
             if !product.is_some_and(|p| p.variants.iter().any(|v| &v.sku == sku)) {
@@ -192,8 +195,8 @@ impl Reviews {
     }
 
     /// The author deletes their review.
-    pub async fn delete(&self, customer_id: CustomerId, id: ReviewId) -> Result<()> {
-        let current = self.authored(customer_id, id).await?;
+    pub async fn delete(&self, actor: &Actor, id: ReviewId) -> Result<()> {
+        let current = self.authored(actor, id).await?;
         let now = self.clock.now();
         let event = ReviewEvent::Deleted {
             review_id: id,
@@ -214,12 +217,8 @@ impl Reviews {
 
     /// A customer reports a published review as abusive; once per customer (a repeat
     /// returns `false`). `NotFound` for an unknown or hidden review.
-    pub async fn report(
-        &self,
-        customer_id: CustomerId,
-        id: ReviewId,
-        reason: &str,
-    ) -> Result<bool> {
+    pub async fn report(&self, actor: &Actor, id: ReviewId, reason: &str) -> Result<bool> {
+        let customer_id = customer(actor)?;
         let reason = self.settings.limits.check_reason(reason)?;
         let review = self.published(id).await?;
         let at = self.clock.now();
@@ -239,7 +238,8 @@ impl Reviews {
 
     /// A customer finds a published review helpful; once per customer (a repeat
     /// returns `false`). `Forbidden` on one's own review.
-    pub async fn vote_helpful(&self, customer_id: CustomerId, id: ReviewId) -> Result<bool> {
+    pub async fn vote_helpful(&self, actor: &Actor, id: ReviewId) -> Result<bool> {
+        let customer_id = customer(actor)?;
         let review = self.published(id).await?;
         if review.customer_id == customer_id {
             return Err(Error::Forbidden("authors do not vote on their own review"));
@@ -253,31 +253,30 @@ impl Reviews {
             .await
     }
 
-    /// Hides a review (it leaves lists and the aggregate). Idempotent: hiding a
+    /// The product's seller or an admin hides a review (it leaves lists and the
+    /// aggregate). Idempotent: hiding a
     /// hidden review changes nothing.
-    pub async fn hide(&self, moderator: Moderator, id: ReviewId, reason: &str) -> Result<Review> {
-        self.moderate(moderator, id, reason, ModerationAction::Hide)
+    pub async fn hide(&self, actor: &Actor, id: ReviewId, reason: &str) -> Result<Review> {
+        self.moderate(actor, id, reason, ModerationAction::Hide)
             .await
     }
 
     /// Publishes a hidden review again. Idempotent like [`Reviews::hide`].
-    pub async fn restore(
-        &self,
-        moderator: Moderator,
-        id: ReviewId,
-        reason: &str,
-    ) -> Result<Review> {
-        self.moderate(moderator, id, reason, ModerationAction::Restore)
+    pub async fn restore(&self, actor: &Actor, id: ReviewId, reason: &str) -> Result<Review> {
+        self.moderate(actor, id, reason, ModerationAction::Restore)
             .await
     }
 
     async fn moderate(
         &self,
-        moderator: Moderator,
+        actor: &Actor,
         id: ReviewId,
         reason: &str,
         action: ModerationAction,
     ) -> Result<Review> {
+        let moderator = Moderator::of(actor).ok_or(Error::Forbidden(
+            "only the product's seller or an admin moderates reviews",
+        ))?;
         let reason = self.settings.limits.check_reason(reason)?;
         let current = self
             .store
@@ -286,7 +285,7 @@ impl Reviews {
             .ok_or_else(|| Error::not_found("review", id))?;
         if let Moderator::Seller { seller_id } = moderator {
             let product = self.catalog.product(current.product_id).await?;
-            if !product.is_some_and(|p| p.seller_id == seller_id) {
+            if product.is_none_or(|p| p.seller_id != seller_id) {
                 return Err(Error::Forbidden(
                     "sellers moderate reviews of their own products only",
                 ));
@@ -341,10 +340,10 @@ impl Reviews {
     /// A page of the acting customer's own reviews (hidden ones included).
     pub async fn of_customer(
         &self,
-        customer_id: CustomerId,
+        actor: &Actor,
         page: CustomerReviewPage,
     ) -> Result<Vec<Review>> {
-        self.store.list_for_customer(customer_id, page).await
+        self.store.list_for_customer(customer(actor)?, page).await
     }
 
     /// The product's rating aggregate.

@@ -715,3 +715,57 @@ macro_rules! __review_conformance_tests {
         )*
     };
 }
+
+/// What [`purchase_history_counts_confirmed_and_completed_orders_only`] needs: a
+/// history and the order store it reads.
+pub struct PurchaseFixture {
+    /// The history under test.
+    pub history: Arc<dyn crate::purchases::PurchaseHistory>,
+    /// The orders it reads (the check writes orders here).
+    pub orders: Arc<dyn commerce_orders::OrderStore>,
+}
+
+/// Only confirmed and completed orders of the customer count; pending, cancelled and
+/// other customers' orders never do.
+pub async fn purchase_history_counts_confirmed_and_completed_orders_only(f: PurchaseFixture) {
+    use commerce_orders::OrderStatus;
+    use commerce_orders::testkit::{sample_order, unique};
+
+    let sku = commerce_core::Sku::new(unique("BOUGHT")).unwrap();
+    let other_sku = commerce_core::Sku::new(unique("OTHER")).unwrap();
+    let order = |customer: CustomerId, status: OrderStatus| {
+        let mut o = sample_order(
+            Some(customer),
+            &unique("key"),
+            commerce_core::Currency::USD,
+            fixed_time(),
+        )
+        .order;
+        o.lines[0].sku = sku.clone();
+        o.status = status;
+        o
+    };
+    let c = CustomerId::new();
+    let skus = [other_sku.clone(), sku.clone()];
+    for status in [OrderStatus::PendingPayment, OrderStatus::Cancelled] {
+        f.orders.create(&order(c, status), &[]).await.unwrap();
+    }
+    f.orders
+        .create(&order(CustomerId::new(), OrderStatus::Confirmed), &[])
+        .await
+        .unwrap();
+    assert!(!f.history.has_bought(c, &skus).await.unwrap());
+    f.orders
+        .create(&order(c, OrderStatus::Confirmed), &[])
+        .await
+        .unwrap();
+    assert!(f.history.has_bought(c, &skus).await.unwrap());
+    assert!(!f.history.has_bought(c, &[other_sku]).await.unwrap());
+    let d = CustomerId::new();
+    f.orders
+        .create(&order(d, OrderStatus::Completed), &[])
+        .await
+        .unwrap();
+    assert!(f.history.has_bought(d, &skus).await.unwrap());
+    assert!(!f.history.has_bought(d, &[]).await.unwrap());
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce_core::ports::CatalogStore;
 use commerce_core::testkit::fixtures::{fixed_time, product_with_variants, usd};
-use commerce_core::{Currency, CustomerId, ManualClock, Product, SellerId};
+use commerce_core::{Actor, Currency, CustomerId, ManualClock, Product, SellerId};
 use commerce_orders::testkit::sample_order;
 use commerce_orders::{MemoryOrderStore, OrderStatus, OrderStore};
 use commerce_reviews::*;
@@ -74,12 +74,20 @@ fn draft(stars: u8) -> ReviewDraft {
 async fn review_verified_purchase_requires_a_confirmed_order_line() {
     let w = world(false).await;
     let (buyer, stranger) = (CustomerId::new(), CustomerId::new());
-    match w.reviews.post(stranger, w.product.id, draft(5)).await {
+    match w
+        .reviews
+        .post(&Actor::customer(stranger), w.product.id, draft(5))
+        .await
+    {
         Err(Error::PurchaseRequired { product_id }) => assert_eq!(product_id, w.product.id),
         other => panic!("expected PurchaseRequired, got {other:?}"),
     }
     w.order(buyer, OrderStatus::Confirmed).await;
-    let review = w.reviews.post(buyer, w.product.id, draft(5)).await.unwrap();
+    let review = w
+        .reviews
+        .post(&Actor::customer(buyer), w.product.id, draft(5))
+        .await
+        .unwrap();
     assert!(review.verified);
     assert_eq!(w.reviews.aggregate(w.product.id).await.unwrap().count(), 1);
 }
@@ -91,14 +99,16 @@ async fn review_after_a_cancelled_order_is_not_verified() {
     w.order(c, OrderStatus::Cancelled).await;
     w.order(c, OrderStatus::PendingPayment).await;
     assert!(matches!(
-        w.reviews.post(c, w.product.id, draft(4)).await,
+        w.reviews
+            .post(&Actor::customer(c), w.product.id, draft(4))
+            .await,
         Err(Error::PurchaseRequired { .. })
     ));
     let open = world(true).await;
     open.order(c, OrderStatus::Cancelled).await;
     let review = open
         .reviews
-        .post(c, open.product.id, draft(4))
+        .post(&Actor::customer(c), open.product.id, draft(4))
         .await
         .unwrap();
     assert!(
@@ -112,7 +122,7 @@ async fn review_unverified_allowed_by_shop_setting() {
     let w = world(true).await;
     let review = w
         .reviews
-        .post(CustomerId::new(), w.product.id, draft(3))
+        .post(&Actor::customer(CustomerId::new()), w.product.id, draft(3))
         .await
         .unwrap();
     assert!(!review.verified);
@@ -122,8 +132,16 @@ async fn review_unverified_allowed_by_shop_setting() {
 async fn review_one_per_customer_per_product() {
     let w = world(true).await;
     let c = CustomerId::new();
-    let first = w.reviews.post(c, w.product.id, draft(3)).await.unwrap();
-    match w.reviews.post(c, w.product.id, draft(1)).await {
+    let first = w
+        .reviews
+        .post(&Actor::customer(c), w.product.id, draft(3))
+        .await
+        .unwrap();
+    match w
+        .reviews
+        .post(&Actor::customer(c), w.product.id, draft(1))
+        .await
+    {
         Err(Error::AlreadyReviewed { review_id }) => assert_eq!(review_id, first.id),
         other => panic!("expected AlreadyReviewed, got {other:?}"),
     }
@@ -135,24 +153,33 @@ async fn review_edit_and_delete_by_author_only() {
     let (author, other) = (CustomerId::new(), CustomerId::new());
     let r = w
         .reviews
-        .post(author, w.product.id, draft(2))
+        .post(&Actor::customer(author), w.product.id, draft(2))
         .await
         .unwrap();
     assert!(matches!(
-        w.reviews.edit(other, r.id, draft(5)).await,
+        w.reviews
+            .edit(&Actor::customer(other), r.id, draft(5))
+            .await,
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        w.reviews.delete(other, r.id).await,
+        w.reviews.delete(&Actor::customer(other), r.id).await,
         Err(Error::Forbidden(_))
     ));
-    let edited = w.reviews.edit(author, r.id, draft(5)).await.unwrap();
+    let edited = w
+        .reviews
+        .edit(&Actor::customer(author), r.id, draft(5))
+        .await
+        .unwrap();
     assert_eq!((edited.rating.stars(), edited.version), (5, 2));
     assert_eq!(
         w.reviews.aggregate(w.product.id).await.unwrap().histogram,
         [0, 0, 0, 0, 1]
     );
-    w.reviews.delete(author, r.id).await.unwrap();
+    w.reviews
+        .delete(&Actor::customer(author), r.id)
+        .await
+        .unwrap();
     assert_eq!(w.reviews.aggregate(w.product.id).await.unwrap().count(), 0);
 }
 
@@ -165,7 +192,9 @@ async fn review_draft_rules_are_checked() {
         ..draft(3)
     };
     assert!(matches!(
-        w.reviews.post(c, w.product.id, long).await,
+        w.reviews
+            .post(&Actor::customer(c), w.product.id, long)
+            .await,
         Err(Error::Validation { field: "title", .. })
     ));
     let foreign_sku = ReviewDraft {
@@ -173,17 +202,28 @@ async fn review_draft_rules_are_checked() {
         ..draft(3)
     };
     assert!(matches!(
-        w.reviews.post(c, w.product.id, foreign_sku).await,
+        w.reviews
+            .post(&Actor::customer(c), w.product.id, foreign_sku)
+            .await,
         Err(Error::Validation { field: "sku", .. })
     ));
     let variant = ReviewDraft {
         sku: Some(w.product.variants[0].sku.clone()),
         ..draft(3)
     };
-    assert!(w.reviews.post(c, w.product.id, variant).await.is_ok());
+    assert!(
+        w.reviews
+            .post(&Actor::customer(c), w.product.id, variant)
+            .await
+            .is_ok()
+    );
     assert!(matches!(
         w.reviews
-            .post(c, commerce_core::ProductId::new(), draft(3))
+            .post(
+                &Actor::customer(c),
+                commerce_core::ProductId::new(),
+                draft(3)
+            )
             .await,
         Err(Error::NotFound { .. })
     ));
@@ -194,24 +234,33 @@ async fn review_moderation_hides_from_aggregates_and_lists() {
     let w = world(true).await;
     let bad = w
         .reviews
-        .post(CustomerId::new(), w.product.id, draft(1))
+        .post(&Actor::customer(CustomerId::new()), w.product.id, draft(1))
         .await
         .unwrap();
     w.reviews
-        .post(CustomerId::new(), w.product.id, draft(5))
+        .post(&Actor::customer(CustomerId::new()), w.product.id, draft(5))
         .await
         .unwrap();
-    let stranger = Moderator::Seller {
-        seller_id: SellerId::new(),
-    };
+    // Customers do not moderate; sellers do not post.
     assert!(matches!(
-        w.reviews.hide(stranger, bad.id, "spam").await,
+        w.reviews
+            .hide(&Actor::customer(CustomerId::new()), bad.id, "spam")
+            .await,
         Err(Error::Forbidden(_))
     ));
-    let seller = Moderator::Seller {
-        seller_id: w.product.seller_id,
-    };
-    let hidden = w.reviews.hide(seller, bad.id, "spam").await.unwrap();
+    assert!(matches!(
+        w.reviews
+            .post(&Actor::seller(w.product.seller_id), w.product.id, draft(5))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    let stranger = Actor::seller(SellerId::new());
+    assert!(matches!(
+        w.reviews.hide(&stranger, bad.id, "spam").await,
+        Err(Error::Forbidden(_))
+    ));
+    let seller = Actor::seller(w.product.seller_id);
+    let hidden = w.reviews.hide(&seller, bad.id, "spam").await.unwrap();
     assert_eq!(hidden.status, ReviewStatus::Hidden);
     assert_eq!(hidden.moderation.as_ref().unwrap().reason, "spam");
     let aggregate = w.reviews.aggregate(w.product.id).await.unwrap();
@@ -231,13 +280,15 @@ async fn review_moderation_hides_from_aggregates_and_lists() {
     assert!(list.iter().all(|r| r.id != bad.id));
     // Hidden reviews take no votes or reports.
     assert!(matches!(
-        w.reviews.vote_helpful(CustomerId::new(), bad.id).await,
+        w.reviews
+            .vote_helpful(&Actor::customer(CustomerId::new()), bad.id)
+            .await,
         Err(Error::NotFound { .. })
     ));
     assert_eq!(w.outbox.events_with_topic("review.hidden").len(), 1);
     let restored = w
         .reviews
-        .restore(Moderator::Admin, bad.id, "appeal accepted")
+        .restore(&Actor::Admin, bad.id, "appeal accepted")
         .await
         .unwrap();
     assert_eq!(restored.status, ReviewStatus::Published);
@@ -252,22 +303,42 @@ async fn review_votes_and_reports_once_per_customer() {
     let author = CustomerId::new();
     let r = w
         .reviews
-        .post(author, w.product.id, draft(4))
+        .post(&Actor::customer(author), w.product.id, draft(4))
         .await
         .unwrap();
     assert!(matches!(
-        w.reviews.vote_helpful(author, r.id).await,
+        w.reviews.vote_helpful(&Actor::customer(author), r.id).await,
         Err(Error::Forbidden(_))
     ));
     let fan = CustomerId::new();
-    assert!(w.reviews.vote_helpful(fan, r.id).await.unwrap());
-    assert!(!w.reviews.vote_helpful(fan, r.id).await.unwrap());
-    assert!(w.reviews.report(fan, r.id, "off topic").await.unwrap());
-    assert!(!w.reviews.report(fan, r.id, "off topic").await.unwrap());
+    assert!(
+        w.reviews
+            .vote_helpful(&Actor::customer(fan), r.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !w.reviews
+            .vote_helpful(&Actor::customer(fan), r.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        w.reviews
+            .report(&Actor::customer(fan), r.id, "off topic")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !w.reviews
+            .report(&Actor::customer(fan), r.id, "off topic")
+            .await
+            .unwrap()
+    );
     let own = w
         .reviews
         .of_customer(
-            author,
+            &Actor::customer(author),
             CustomerReviewPage {
                 before: None,
                 limit: 10,

@@ -2,7 +2,15 @@
 //! rule through [`crate::extract::Caller`]; the table is what tests check every
 //! route against (a route without a rule fails them).
 
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use commerce::core::Actor;
 use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::state::AppState;
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -48,6 +56,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/catalog/products", Access::Public),
     rule("GET", "/v1/catalog/products/{slug}", Access::Public),
     rule("GET", "/v1/catalog/sellers/{slug}", Access::Public),
+    rule("GET", "/v1/catalog/search", Access::Public),
+    rule("GET", "/v1/catalog/suggest", Access::Public),
     rule("POST", "/v1/cart", Access::Public),
     rule("GET", "/v1/cart", Access::Shopper),
     rule("DELETE", "/v1/cart", Access::Shopper),
@@ -66,4 +76,60 @@ pub const ROUTES: &[RouteRule] = &[
     rule("DELETE", "/v1/account/addresses/{id}", Access::Customer),
     rule("POST", "/v1/auth/logout", Access::Customer),
     rule("POST", "/v1/auth/logout-everywhere", Access::Customer),
+    rule("GET", "/v1/admin/analytics", Access::Admin),
+    rule("GET", "/v1/admin/analytics/csv/{figure}", Access::Admin),
+    rule("GET", "/v1/admin/analytics/charts/{chart}", Access::Admin),
 ];
+
+/// The rule of `method path` (`path` as matched, `/v1/orders/{id}`), if any.
+pub fn rule_of(method: &str, path: &str) -> Option<Access> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.access)
+}
+
+/// Whether `actor` (None: anonymous) may use a route with rule `access`: `Ok`, or
+/// the 401/403 to answer.
+pub fn check(access: Access, actor: Option<&Actor>) -> Result<(), ApiError> {
+    let allowed = match (access, actor) {
+        (Access::Public, _) => true,
+        (Access::Shopper, Some(Actor::Guest(_) | Actor::Customer(_))) => true,
+        (Access::Customer, Some(Actor::Customer(_))) => true,
+        (Access::Seller, Some(Actor::Seller(_))) => true,
+        (Access::Admin, Some(Actor::Admin)) => true,
+        _ => false,
+    };
+    match (allowed, actor) {
+        (true, _) => Ok(()),
+        (false, None | Some(Actor::Guest(_))) => Err(ApiError::unauthenticated()),
+        (false, Some(_)) => Err(ApiError::forbidden()),
+    }
+}
+
+/// Middleware enforcing [`ROUTES`] before any handler runs (so a refused caller
+/// learns nothing from body validation): establishes the [`Caller`], checks the
+/// route's rule and hands the caller to the handler. A route without a rule is
+/// refused with 403 (deny by default).
+pub async fn enforce(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let rule = matched.and_then(|m| rule_of(parts.method.as_str(), m.as_str()));
+    let Some(access) = rule else {
+        tracing::error!(method = %parts.method, path = %parts.uri.path(), "route without an access rule refused");
+        return ApiError::forbidden().into_response();
+    };
+    if let Err(e) = check(access, caller.actor.as_ref()) {
+        return e.into_response();
+    }
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, body)).await
+}

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use commerce::cart::Error as CartError;
 use commerce::core::Error as CoreError;
 use commerce::inventory::Error as InventoryError;
-use commerce::orders::Error as OrderError;
+use commerce::orders::{CancelReason, Error as OrderError};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -243,10 +243,26 @@ impl From<OrderError> for ApiError {
                     .with_details(json!({ "sku": sku.as_str() }))
             }
             OrderError::LimitExceeded(_) => ApiError::new(UNPROCESSABLE, "limit_exceeded", message),
-            OrderError::CheckoutFailed { order_id, .. } => {
-                ApiError::new(StatusCode::CONFLICT, "checkout_failed", message)
-                    .with_details(json!({ "order_id": order_id.to_string() }))
-            }
+            OrderError::CheckoutFailed { order_id, reason } => match reason {
+                CancelReason::PaymentDeclined {
+                    reason,
+                    message: why,
+                } => ApiError::new(
+                    StatusCode::PAYMENT_REQUIRED,
+                    "payment_declined",
+                    format!("payment declined: {why}"),
+                )
+                .with_details(json!({ "reason": reason, "order_id": order_id.to_string() })),
+                CancelReason::OutOfStock {
+                    sku,
+                    requested,
+                    available,
+                } => ApiError::new(StatusCode::CONFLICT, "insufficient_stock", message)
+                    .with_details(json!({ "sku": sku.as_str(), "requested": requested,
+                                "available": available, "order_id": order_id.to_string() })),
+                _ => ApiError::new(StatusCode::CONFLICT, "checkout_failed", message)
+                    .with_details(json!({ "order_id": order_id.to_string() })),
+            },
             OrderError::PaymentDeclined {
                 reason,
                 message: why,
@@ -281,6 +297,13 @@ impl From<OrderError> for ApiError {
             OrderError::Cart(e) => e.into(),
             OrderError::GatewayUnavailable(e) => ApiError::unavailable(&e),
             OrderError::Backend(e) => ApiError::unavailable(&e),
+            OrderError::IdempotencyKeyReused { .. } => {
+                ApiError::new(UNPROCESSABLE, "idempotency_key_reused", message)
+            }
+            OrderError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            OrderError::InvalidSignature => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", message)
+            }
             other => ApiError::internal(&other),
         }
     }

@@ -59,6 +59,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         (name = "checkout", description = "Orders from carts, idempotent"),
         (name = "orders", description = "The customer's orders"),
         (name = "account", description = "Profile, addresses, sessions"),
+        (name = "admin", description = "Shop staff: analytics"),
     )
 )]
 struct ApiDoc;
@@ -68,10 +69,12 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::ops::router())
         .merge(routes::catalog::router())
+        .merge(routes::search::router())
         .merge(routes::cart::router())
         .merge(routes::checkout::router())
         .merge(routes::orders::router())
         .merge(routes::account::router())
+        .merge(routes::analytics::router())
         .split_for_parts()
 }
 
@@ -108,6 +111,10 @@ fn cors(origins: &[String]) -> CorsLayer {
 /// limit, CORS).
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
+    let api = api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        access::enforce,
+    ));
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let config = state.config.clone();
     let doc_json = doc.clone();

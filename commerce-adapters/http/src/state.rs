@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commerce::Shop;
+use commerce::core::search::ProductSearch;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -125,6 +126,9 @@ pub struct AppState {
     pub probes: Arc<Vec<Arc<dyn Probe>>>,
     /// Background workers' progress.
     pub workers: WorkerBoard,
+    /// Product search, when the shop has an index (search routes answer 503
+    /// `search_unavailable` without one).
+    pub search: Option<Arc<dyn ProductSearch>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -143,7 +147,15 @@ impl AppState {
             config: Arc::new(config),
             probes: Arc::new(Vec::new()),
             workers: WorkerBoard::default(),
+            search: None,
         }
+    }
+
+    /// Serves search from `search`.
+    #[must_use]
+    pub fn with_search(mut self, search: Arc<dyn ProductSearch>) -> Self {
+        self.search = Some(search);
+        self
     }
 
     /// Adds a readiness probe.

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::Utc;
 
 use commerce_cart::{CartKey, CartLine, GuestCartToken};
+use commerce_core::Actor;
 use commerce_core::ports::CatalogStore;
 use commerce_core::testkit::fixtures::{product, standard_shipping, us_address, us_tax_table, usd};
 use commerce_core::{Currency, Sku, SystemClock};
@@ -78,17 +79,21 @@ async fn prebuilt_carts(
     keys
 }
 
-fn request(cart: CartKey) -> CheckoutRequest {
-    CheckoutRequest {
-        idempotency_key: IdempotencyKey::new(uuid::Uuid::now_v7().to_string()).unwrap(),
-        cart,
-        customer_id: None,
-        email: "bench@example.com".to_owned(),
-        shipping_address: us_address("CA"),
-        billing_address: None,
-        shipping_method: standard_shipping().code,
-        payment_method: card(test_cards::APPROVED),
-        promo_codes: Vec::new(),
+fn request() -> CheckoutRequest {
+    CheckoutRequest::new(
+        IdempotencyKey::new(uuid::Uuid::now_v7().to_string()).unwrap(),
+        "bench@example.com",
+        us_address("CA"),
+        standard_shipping().code,
+        card(test_cards::APPROVED),
+    )
+}
+
+/// The guest holding `cart`.
+fn buyer(cart: &CartKey) -> Actor {
+    match cart {
+        CartKey::Guest(id) => Actor::Guest(*id),
+        CartKey::Customer(id) => Actor::Customer(*id),
     }
 }
 
@@ -202,7 +207,7 @@ async fn main() {
         let mut lat = Vec::new();
         for cart in &carts {
             let t = std::time::Instant::now();
-            let order = checkout.checkout(&request(*cart)).await.unwrap();
+            let order = checkout.checkout(&buyer(cart), &request()).await.unwrap();
             lat.push(t.elapsed());
             assert_eq!(order.status, OrderStatus::Confirmed);
             assert_eq!(order.lines.len(), lines);
@@ -224,7 +229,7 @@ async fn main() {
             let Some(cart) = carts.get(i) else {
                 return false;
             };
-            matches!(checkout.checkout(&request(*cart)).await, Ok(o) if o.status == OrderStatus::Confirmed)
+            matches!(checkout.checkout(&buyer(cart), &request()).await, Ok(o) if o.status == OrderStatus::Confirmed)
         }
     })
     .await;

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
-use commerce_core::{CategoryId, CustomerId, EventId, ProductId};
+use commerce_core::{Actor, CategoryId, CustomerId, EventId, ProductId};
 use commerce_recommend::{
     ALL_CATEGORIES, MemoryRecommendStore, ProductSignals, Purchase, PurchaseLine, RecommendStore,
     Recommendations,
@@ -232,7 +232,7 @@ async fn evaluate(store: Arc<dyn RecommendStore>, world: &World, split: usize) {
                 .await
                 .unwrap(),
             lists.for_product(query[query.len() - 1], K).await.unwrap(),
-            lists.for_you(Some(*customer), K).await.unwrap(),
+            lists.for_you(&Actor::customer(*customer), K).await.unwrap(),
         ];
         for (i, list) in results.iter().enumerate() {
             if list.iter().any(|s| s.product_id == held) {
@@ -289,7 +289,7 @@ async fn latency(label: &str, store: Arc<dyn RecommendStore>, world: &Arc<World>
                     }
                     _ => {
                         lists
-                            .for_you(Some(world.customers[i * 5 % CUSTOMERS]), K)
+                            .for_you(&Actor::customer(world.customers[i * 5 % CUSTOMERS]), K)
                             .await
                     }
                 };

@@ -11,8 +11,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
 
-use commerce_cart::{Cart, CartKey, CartLimits, CartLine, CartStore, Error, MergeOutcome, Result};
-use commerce_core::Sku;
+use commerce_cart::{
+    Cart, CartEvent, CartKey, CartLimits, CartLine, CartStore, Error, MergeOutcome, Result,
+};
+use commerce_core::{DomainEvent, Sku};
 
 use crate::error::{Failure, PortError, retrying};
 use crate::stores::Shared;
@@ -120,9 +122,19 @@ impl PgCartStore {
         retrying("cart change", move || async move {
             let mut tx = self.shared.pool.begin().await?;
             let mut cart = self.lock_cart(&mut tx, key, now).await?;
+            let was_empty = cart.is_empty();
             change(&mut cart).map_err(Failure::Domain)?;
             cart.updated_at = now;
             self.write(&mut tx, &cart).await?;
+            if was_empty && !cart.is_empty() {
+                // The analytics funnel's first step, in the change's transaction.
+                let created = CartEvent::CartCreated {
+                    cart: key.to_string(),
+                }
+                .envelope(now)
+                .map_err(|e| Failure::Domain(Error::from(e)))?;
+                crate::outbox::append_events(&mut *tx, &[created]).await?;
+            }
             tx.commit().await?;
             Ok(cart)
         })

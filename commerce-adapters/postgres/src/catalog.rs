@@ -28,9 +28,16 @@ const CATEGORY_TREE_LOCK: i64 = 0x636f_6d6d_6361_7431;
 
 /// Products, variants and categories. Writes append their catalog events to the
 /// outbox in the same transaction.
+///
+/// Writes always go to the primary. Reads go to the primary for
+/// [`PgStores::catalog`](crate::PgStores::catalog) (what checkout prices from) and to
+/// the read replica, when one is configured, for
+/// [`PgStores::browse_catalog`](crate::PgStores::browse_catalog).
 #[derive(Clone)]
 pub struct PgCatalog {
     shared: Shared,
+    /// The pool reads run on: the primary's, or the read replica's.
+    reads: sqlx::PgPool,
 }
 
 impl std::fmt::Debug for PgCatalog {
@@ -123,8 +130,16 @@ fn conflict_or_backend(
 }
 
 impl PgCatalog {
+    /// A catalog reading from the primary.
     pub(crate) fn new(shared: Shared) -> Self {
-        PgCatalog { shared }
+        let reads = shared.pool.clone();
+        PgCatalog { shared, reads }
+    }
+
+    /// A catalog reading from the read replica (the primary when none is configured).
+    pub(crate) fn lagging(shared: Shared) -> Self {
+        let reads = shared.lagging_reads.clone();
+        PgCatalog { shared, reads }
     }
 
     /// Loads the products of `rows` (product rows) with their variants, in row order.
@@ -141,7 +156,7 @@ impl PgCatalog {
             "SELECT * FROM commerce.variants WHERE product_id = ANY ($1) ORDER BY product_id, position",
         )
         .bind(&ids)
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         let mut by_product: HashMap<ProductId, Vec<Variant>> = HashMap::new();
@@ -424,7 +439,7 @@ impl CatalogStore for PgCatalog {
     async fn product(&self, id: ProductId) -> Result<Option<Product>> {
         let rows = sqlx::query("SELECT * FROM commerce.products WHERE id = $1")
             .bind(id.as_uuid())
-            .fetch_all(&self.shared.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(Error::from_db)?;
         Ok(self.with_variants(rows).await?.pop())
@@ -433,7 +448,7 @@ impl CatalogStore for PgCatalog {
     async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>> {
         let rows = sqlx::query("SELECT * FROM commerce.products WHERE slug = $1")
             .bind(slug)
-            .fetch_all(&self.shared.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(Error::from_db)?;
         Ok(self.with_variants(rows).await?.pop())
@@ -457,7 +472,7 @@ impl CatalogStore for PgCatalog {
         .bind(query.status.map(status_name))
         .bind(query.after.map(|a| a.as_uuid()))
         .bind(i64::from(query.limit.min(MAX_PAGE)))
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         self.with_variants(rows).await
@@ -474,7 +489,7 @@ impl CatalogStore for PgCatalog {
               WHERE v.sku = ANY ($1)",
         )
         .bind(&codes)
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         let mut found: HashMap<Sku, SkuListing> = HashMap::with_capacity(rows.len());
@@ -524,7 +539,7 @@ impl CatalogStore for PgCatalog {
     async fn categories(&self) -> Result<Vec<Category>> {
         let rows: Vec<(uuid::Uuid, Option<uuid::Uuid>, String, String)> =
             sqlx::query_as("SELECT id, parent_id, name, slug FROM commerce.categories ORDER BY id")
-                .fetch_all(&self.shared.pool)
+                .fetch_all(&self.reads)
                 .await
                 .map_err(Error::from_db)?;
         Ok(rows

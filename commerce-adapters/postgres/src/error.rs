@@ -116,7 +116,7 @@ impl PortError for commerce_core::Error {
         commerce_core::Error::backend(error)
     }
     fn unavailable(error: GaveUp) -> Self {
-        commerce_core::Error::unavailable(error)
+        commerce_core::Error::Unavailable(Box::new(error))
     }
 }
 
@@ -154,7 +154,7 @@ impl PortError for commerce_orders::Error {
         commerce_orders::Error::backend(error)
     }
     fn unavailable(error: GaveUp) -> Self {
-        commerce_orders::Error::unavailable(error)
+        commerce_orders::Error::Unavailable(Box::new(error))
     }
 }
 
@@ -165,6 +165,9 @@ impl PortError for commerce_reviews::Error {
     fn backend(error: sqlx::Error) -> Self {
         commerce_reviews::Error::backend(error)
     }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_reviews::Error::unavailable(error)
+    }
 }
 
 impl PortError for commerce_recommend::Error {
@@ -173,6 +176,9 @@ impl PortError for commerce_recommend::Error {
     }
     fn backend(error: sqlx::Error) -> Self {
         commerce_recommend::Error::backend(error)
+    }
+    fn unavailable(error: GaveUp) -> Self {
+        commerce_recommend::Error::unavailable(error)
     }
 }
 

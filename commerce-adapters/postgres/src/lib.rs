@@ -29,6 +29,7 @@
 //! data, and the conformance suites of the domain crates, run against a real server,
 //! check every statement.
 
+mod analytics;
 mod batch;
 mod carts;
 mod catalog;
@@ -37,20 +38,25 @@ mod convert;
 mod customers;
 pub mod error;
 mod inventory;
+mod notifications;
 mod orders;
 mod outbox;
+mod purchases;
 mod recommend;
 mod reviews;
 mod stores;
 
+pub use analytics::PgAnalyticsStore;
 pub use carts::PgCartStore;
 pub use catalog::{MAX_PAGE, PgCatalog};
 pub use checkout::PgCheckoutStore;
 pub use customers::PgCustomers;
 pub use error::{Error, Result};
 pub use inventory::PgInventory;
+pub use notifications::{PgDeliveryLog, PgPreferenceStore};
 pub use orders::PgOrderStore;
 pub use outbox::{MAX_CLAIM, PgOutbox};
+pub use purchases::PgPurchaseHistory;
 pub use recommend::PgRecommendStore;
 pub use reviews::PgReviewStore;
 pub use stores::{DEFAULT_MAX_CONNECTIONS, MIGRATIONS_TABLE, PgStores, ReserveBatching, SCHEMA};

@@ -25,6 +25,10 @@ use crate::stores::Shared;
 #[derive(Clone)]
 pub struct PgRecommendStore {
     shared: Shared,
+    /// Where the tables are read: the primary, or the read replica for
+    /// [`PgStores::browse_recommendations`](crate::PgStores::browse_recommendations).
+    /// Writes use the primary.
+    reads: sqlx::PgPool,
 }
 
 impl std::fmt::Debug for PgRecommendStore {
@@ -54,7 +58,14 @@ fn limit(limit: u32) -> i64 {
 
 impl PgRecommendStore {
     pub(crate) fn new(shared: Shared) -> Self {
-        PgRecommendStore { shared }
+        let reads = shared.pool.clone();
+        PgRecommendStore { shared, reads }
+    }
+
+    /// Reads from the read replica, if one is configured.
+    pub(crate) fn lagging(shared: Shared) -> Self {
+        let reads = shared.lagging_reads.clone();
+        PgRecommendStore { shared, reads }
     }
 
     async fn try_record(&self, purchase: &Purchase) -> std::result::Result<bool, Failure<Error>> {
@@ -164,7 +175,7 @@ impl RecommendStore for PgRecommendStore {
     async fn signals(&self, product_id: ProductId) -> Result<Option<ProductSignals>> {
         let row = sqlx::query("SELECT * FROM commerce.rec_products WHERE product_id = $1")
             .bind(product_id.as_uuid())
-            .fetch_optional(&self.shared.pool)
+            .fetch_optional(&self.reads)
             .await
             .map_err(Error::from_db)?;
         row.map(|r| {
@@ -209,7 +220,7 @@ impl RecommendStore for PgRecommendStore {
         .bind(uuids(exclude))
         .bind(limit(limit_))
         .bind(i64::from(PAIR_CANDIDATES))
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         // Re-rank in Rust so ties and float sums order exactly as in memory.
@@ -237,7 +248,7 @@ impl RecommendStore for PgRecommendStore {
         .bind(product_id.as_uuid())
         .bind(uuids(exclude))
         .bind(limit(limit_))
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         scored(rows)
@@ -259,7 +270,7 @@ impl RecommendStore for PgRecommendStore {
         .bind(category_id.as_uuid())
         .bind(uuids(exclude))
         .bind(limit(limit_))
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         scored(rows)
@@ -272,7 +283,7 @@ impl RecommendStore for PgRecommendStore {
         )
         .bind(customer_id.as_uuid())
         .bind(i64::from(limit_))
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?;
         Ok(ids.into_iter().map(ProductId::from_uuid).collect())

@@ -27,6 +27,10 @@ use crate::stores::Shared;
 #[derive(Clone)]
 pub struct PgReviewStore {
     shared: Shared,
+    /// Where listings and aggregates are read: the primary, or the read replica for
+    /// [`PgStores::browse_reviews`](crate::PgStores::browse_reviews). `get` and `find`
+    /// (which edits depend on) and every write use the primary.
+    reads: sqlx::PgPool,
 }
 
 impl std::fmt::Debug for PgReviewStore {
@@ -146,7 +150,14 @@ async fn settle(
 
 impl PgReviewStore {
     pub(crate) fn new(shared: Shared) -> Self {
-        PgReviewStore { shared }
+        let reads = shared.pool.clone();
+        PgReviewStore { shared, reads }
+    }
+
+    /// Listings and aggregates read from the read replica, if one is configured.
+    pub(crate) fn lagging(shared: Shared) -> Self {
+        let reads = shared.lagging_reads.clone();
+        PgReviewStore { shared, reads }
     }
 
     /// The review `id` locked for update, checked against `expected_version`.
@@ -446,7 +457,7 @@ impl ReviewStore for PgReviewStore {
             .bind(query.after.map(|c| c.id.as_uuid()))
             .bind(query.after.map_or(0, |c| c.key))
             .bind(i64::from(query.limit.min(MAX_PAGE)))
-            .fetch_all(&self.shared.pool)
+            .fetch_all(&self.reads)
             .await
             .map_err(Error::from_db)?
             .iter()
@@ -467,7 +478,7 @@ impl ReviewStore for PgReviewStore {
         .bind(customer_id.as_uuid())
         .bind(page.before.map(|b| b.as_uuid()))
         .bind(i64::from(page.limit.min(MAX_PAGE)))
-        .fetch_all(&self.shared.pool)
+        .fetch_all(&self.reads)
         .await
         .map_err(Error::from_db)?
         .iter()
@@ -480,7 +491,7 @@ impl ReviewStore for PgReviewStore {
             "SELECT r1, r2, r3, r4, r5 FROM commerce.review_aggregates WHERE product_id = $1",
         )
         .bind(product_id.as_uuid())
-        .fetch_optional(&self.shared.pool)
+        .fetch_optional(&self.reads)
         .await
         .map_err(Error::from_db)?;
         aggregate_from_row(product_id, row.as_ref())

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::inventory::PgInventory;
 use crate::orders::PgOrderStore;
 use crate::outbox::PgOutbox;
+use crate::purchases::PgPurchaseHistory;
 use crate::recommend::PgRecommendStore;
 use crate::reviews::PgReviewStore;
 
@@ -34,6 +35,8 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) pool: PgPool,
+    /// Reads that tolerate lag: the read replica's pool, or `pool` when none is set.
+    pub(crate) lagging_reads: PgPool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cart_ttl: Duration,
     pub(crate) reserve_batching: ReserveBatching,
@@ -121,6 +124,7 @@ impl PgStores {
     pub fn from_pool(pool: PgPool) -> Self {
         PgStores {
             shared: Shared {
+                lagging_reads: pool.clone(),
                 pool,
                 clock: Arc::new(SystemClock),
                 cart_ttl: DEFAULT_CART_TTL,
@@ -158,6 +162,25 @@ impl PgStores {
         self
     }
 
+    /// Sends reads that tolerate lag to `replica`, a pool on a streaming read replica
+    /// of this database (hot standby): [`PgStores::browse_catalog`],
+    /// [`PgStores::browse_reviews`], [`PgStores::browse_recommendations`], and whatever
+    /// else reads [`PgStores::lagging_reads`] (analytics dashboards).
+    /// Every write, and every read checkout, stock or orders depend on, stays on the
+    /// primary. A replica is behind the primary by its replay lag (milliseconds on a
+    /// healthy one, unbounded while replay is paused or the link is down).
+    #[must_use]
+    pub fn with_read_replica(mut self, replica: PgPool) -> Self {
+        self.shared.lagging_reads = replica;
+        self
+    }
+
+    /// The pool for reads that tolerate lag: the read replica's when one was set
+    /// with [`PgStores::with_read_replica`], else the primary's.
+    pub fn lagging_reads(&self) -> &PgPool {
+        &self.shared.lagging_reads
+    }
+
     /// Creates the schema [`SCHEMA`] if needed and applies the embedded migrations
     /// that are not applied yet, recording them in [`MIGRATIONS_TABLE`]. Safe to call
     /// from several processes at once (the migrator holds an advisory lock) and on
@@ -177,9 +200,23 @@ impl PgStores {
         &self.shared.pool
     }
 
-    /// Products, variants and categories ([`commerce_core::ports::CatalogStore`]).
+    /// The admin analytics rollups ([`commerce_analytics::AnalyticsStore`]).
+    pub fn analytics(&self) -> crate::PgAnalyticsStore {
+        crate::PgAnalyticsStore::new(self.shared.clone())
+    }
+
+    /// Products, variants and categories ([`commerce_core::ports::CatalogStore`]),
+    /// read from the primary: what checkout prices from.
     pub fn catalog(&self) -> PgCatalog {
         PgCatalog::new(self.shared.clone())
+    }
+
+    /// The catalog for browsing (product pages, category listings, search
+    /// indexing): writes go to the primary, reads to the read replica when one is set
+    /// ([`PgStores::with_read_replica`]), so a read may not yet show a write that just
+    /// returned. Checkout and cart pricing use [`PgStores::catalog`].
+    pub fn browse_catalog(&self) -> PgCatalog {
+        PgCatalog::lagging(self.shared.clone())
     }
 
     /// Customers and address books ([`commerce_core::ports::CustomerStore`]).
@@ -222,9 +259,40 @@ impl PgStores {
         PgReviewStore::new(self.shared.clone())
     }
 
+    /// Customers' notification preferences
+    /// ([`commerce_orders::notification::PreferenceStore`]).
+    pub fn notification_preferences(&self) -> crate::PgPreferenceStore {
+        crate::PgPreferenceStore::new(self.shared.clone())
+    }
+
+    /// The notification delivery log
+    /// ([`commerce_orders::notification::DeliveryLog`]).
+    pub fn deliveries(&self) -> crate::PgDeliveryLog {
+        crate::PgDeliveryLog::new(self.shared.clone())
+    }
+
     /// The precomputed recommendation tables
     /// ([`commerce_recommend::RecommendStore`]).
     pub fn recommendations(&self) -> PgRecommendStore {
         PgRecommendStore::new(self.shared.clone())
+    }
+
+    /// The verified-purchase lookups of reviews over this database's orders
+    /// ([`commerce_reviews::PurchaseHistory`]).
+    pub fn purchase_history(&self) -> PgPurchaseHistory {
+        PgPurchaseHistory::new(self.shared.clone())
+    }
+
+    /// Reviews for product pages: listings and rating aggregates read from the read
+    /// replica when one is set ([`PgStores::with_read_replica`]); `get`, `find` and
+    /// writes on the primary.
+    pub fn browse_reviews(&self) -> PgReviewStore {
+        PgReviewStore::lagging(self.shared.clone())
+    }
+
+    /// Recommendations read from the read replica when one is set
+    /// ([`PgStores::with_read_replica`]); writes on the primary.
+    pub fn browse_recommendations(&self) -> PgRecommendStore {
+        PgRecommendStore::lagging(self.shared.clone())
     }
 }

@@ -176,3 +176,36 @@ async fn unreachable_server_is_a_connect_error() {
             .unwrap_err();
     assert!(matches!(err, commerce_postgres::Error::Connect(_)), "{err}");
 }
+
+#[tokio::test]
+async fn analytics_cart_created_is_written_in_the_cart_change_transaction() {
+    use commerce_cart::{CartKey, CartLimits, CartStore};
+    use commerce_core::ports::Outbox;
+    let stores = support::fresh_stores().await;
+    let carts = stores.carts();
+    let key = CartKey::Customer(commerce_core::CustomerId::new());
+    let now = commerce_core::testkit::fixtures::fixed_time();
+    let limits = CartLimits::default();
+    let a = commerce_core::Sku::new("CC-A").unwrap();
+    let b = commerce_core::Sku::new("CC-B").unwrap();
+    carts.add(&key, &a, 1, limits, now).await.unwrap();
+    carts.add(&key, &b, 1, limits, now).await.unwrap();
+    // A change refused by the limits writes no event.
+    let other = CartKey::Customer(commerce_core::CustomerId::new());
+    let one = CartLimits {
+        max_quantity: 1,
+        ..limits
+    };
+    assert!(carts.add(&other, &a, 5, one, now).await.is_err());
+    let events = stores
+        .outbox()
+        .claim("t", 100, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let created: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.topic == "cart.created")
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].event.aggregate_id, key.to_string());
+}

@@ -14,11 +14,11 @@ use std::sync::Arc;
 
 use commerce_core::ports::CatalogStore;
 use commerce_core::testkit::fixtures::{fixed_time, product_with_variants, usd};
-use commerce_core::{Currency, CustomerId, SystemClock};
+use commerce_core::{Actor, Currency, CustomerId, SystemClock};
 use commerce_orders::testkit::{sample_order, unique};
 use commerce_orders::{OrderStatus, OrderStore};
 use commerce_reviews::testkit::ReviewFixture;
-use commerce_reviews::{Error, OrderPurchases, Rating, ReviewDraft, ReviewSettings, Reviews};
+use commerce_reviews::{Error, Rating, ReviewDraft, ReviewSettings, Reviews};
 
 async fn review_fixture() -> ReviewFixture {
     let stores = support::fresh_stores().await;
@@ -29,6 +29,18 @@ async fn review_fixture() -> ReviewFixture {
 }
 
 commerce_reviews::review_store_conformance!(review_fixture);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn review_pg_purchase_history_counts_confirmed_and_completed_orders_only() {
+    let stores = support::fresh_stores().await;
+    commerce_reviews::testkit::purchase_history_counts_confirmed_and_completed_orders_only(
+        commerce_reviews::testkit::PurchaseFixture {
+            history: Arc::new(stores.purchase_history()),
+            orders: Arc::new(stores.orders()),
+        },
+    )
+    .await;
+}
 
 fn draft(stars: u8) -> ReviewDraft {
     ReviewDraft {
@@ -43,7 +55,7 @@ fn draft(stars: u8) -> ReviewDraft {
 async fn review_one_per_customer_per_product_under_concurrent_posts() {
     let stores = support::fresh_stores_with(16).await;
     let catalog = Arc::new(stores.catalog());
-    let orders = Arc::new(stores.orders());
+    let orders = stores.orders();
     let product = product_with_variants(
         &unique("mug").to_lowercase(),
         &[(&unique("MUG"), usd("5.00"))],
@@ -56,7 +68,7 @@ async fn review_one_per_customer_per_product_under_concurrent_posts() {
     orders.create(&order, &[]).await.unwrap();
     let reviews = Arc::new(Reviews::new(
         Arc::new(stores.reviews()),
-        Arc::new(OrderPurchases::new(orders)),
+        Arc::new(stores.purchase_history()),
         catalog,
         Arc::new(SystemClock),
         ReviewSettings::default(),
@@ -64,7 +76,11 @@ async fn review_one_per_customer_per_product_under_concurrent_posts() {
     let posts = (0..12u8).map(|i| {
         let reviews = reviews.clone();
         let id = product.id;
-        tokio::spawn(async move { reviews.post(buyer, id, draft(i % 5 + 1)).await })
+        tokio::spawn(async move {
+            reviews
+                .post(&Actor::customer(buyer), id, draft(i % 5 + 1))
+                .await
+        })
     });
     let results: Vec<_> = futures::future::join_all(posts)
         .await
@@ -81,7 +97,9 @@ async fn review_one_per_customer_per_product_under_concurrent_posts() {
     assert_eq!(aggregate.count(), 1);
     // A stranger cannot post: the shop takes verified reviews only.
     assert!(matches!(
-        reviews.post(CustomerId::new(), product.id, draft(1)).await,
+        reviews
+            .post(&Actor::customer(CustomerId::new()), product.id, draft(1))
+            .await,
         Err(Error::PurchaseRequired { .. })
     ));
 }

@@ -1,1 +1,260 @@
-fn main() {}
+//! Relay throughput against a raw publish-with-confirms loop through the same client
+//! in the same run, and end-to-end latency from an order's confirmation to the SMTP
+//! sink accepting its mail.
+//!
+//! ```text
+//! cargo bench -p commerce-rabbitmq --bench relay
+//! ```
+//!
+//! Needs the RabbitMQ named by `AMQP_URL` (default
+//! amqp://guest:guest@127.0.0.1:5672/%2f). Env: `BENCH_EVENTS` (events per round,
+//! default 20000), `BENCH_ROUNDS` (default 3), `BENCH_ORDERS` (orders for the
+//! latency part, default 300). Targets: relay >= 0.5x the raw loop; p99 < 1 s.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::float_arithmetic
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lapin::Connection;
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeleteOptions,
+    QueuePurgeOptions,
+};
+use lapin::types::ShortString;
+
+use commerce_core::memory::MemoryOutbox;
+use commerce_core::ports::Outbox;
+use commerce_core::{DomainEvent, EventEnvelope, EventId, Money};
+use commerce_notify::smtp_sink::SmtpSink;
+use commerce_notify::{NotificationHandler, SmtpMailer, Templates};
+use commerce_orders::notification::{MemoryDeliveryLog, MemoryPreferenceStore};
+use commerce_orders::testkit::checkout::{
+    CheckoutAs, cart_with, request, stocked_sku, test_config,
+};
+use commerce_orders::testkit::{CheckoutFixture, card};
+use commerce_orders::{OrderEvent, OrderId, simulated::test_cards};
+use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology, amqp_url, connect, event_properties};
+
+const BATCH: u32 = 500;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn sample_events(n: usize) -> Vec<EventEnvelope> {
+    let now = chrono::Utc::now();
+    (0..n)
+        .map(|i| {
+            OrderEvent::OrderPlaced {
+                order_id: OrderId::new(),
+                customer_id: None,
+                grand_total: Money::from_minor(1_000 + i as i64, commerce_core::Currency::USD),
+                units: 3,
+                lines: Vec::new(),
+            }
+            .envelope(now)
+            .unwrap()
+        })
+        .collect()
+}
+
+/// Events per second of the relay draining an outbox of `events`.
+async fn relay_round(conn: &Connection, t: &Topology, events: &[EventEnvelope]) -> f64 {
+    let outbox = Arc::new(MemoryOutbox::new());
+    outbox.push(events.to_vec());
+    let relay = OutboxRelay::new(conn, outbox.clone() as Arc<dyn Outbox>, t)
+        .await
+        .unwrap()
+        .with_batch(BATCH);
+    let start = Instant::now();
+    let mut relayed = 0;
+    while relayed < events.len() {
+        relayed += relay.relay_once().await.unwrap();
+    }
+    events.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Events per second of a raw loop: the same bodies, published in batches of the
+/// same size without waiting, then every confirm awaited (the best this client does).
+async fn raw_round(conn: &Connection, t: &Topology, events: &[EventEnvelope]) -> f64 {
+    let ch = conn.create_channel().await.unwrap();
+    ch.confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let bodies: Vec<(Vec<u8>, &EventEnvelope)> = events
+        .iter()
+        .map(|e| (serde_json::to_vec(e).unwrap(), e))
+        .collect();
+    let start = Instant::now();
+    for chunk in bodies.chunks(BATCH as usize) {
+        let mut pending = Vec::with_capacity(chunk.len());
+        for (body, e) in chunk {
+            pending.push(
+                ch.basic_publish(
+                    ShortString::from(t.exchange.as_str()),
+                    ShortString::from(e.topic.as_str()),
+                    BasicPublishOptions::default(),
+                    body,
+                    event_properties(e),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        for p in pending {
+            assert!(p.await.unwrap().is_ack());
+        }
+    }
+    events.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn cleanup(conn: &Connection, t: &Topology) {
+    let ch = conn.create_channel().await.unwrap();
+    let mut queues = vec![t.queue.clone(), t.dead_letter_queue()];
+    queues.extend((1..t.max_attempts).map(|a| t.retry_queue(a)));
+    for q in queues {
+        let _ = ch
+            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+            .await;
+    }
+    let _ = ch
+        .exchange_delete(t.exchange.as_str().into(), ExchangeDeleteOptions::default())
+        .await;
+}
+
+async fn throughput(conn: &Connection) {
+    let n = env_usize("BENCH_EVENTS", 20_000);
+    let rounds = env_usize("BENCH_ROUNDS", 3);
+    let id = EventId::new();
+    let t = Topology::new(format!("bench.relay.{id}"), format!("bench.relay.{id}.q"));
+    let events = sample_events(n);
+    t.declare(&conn.create_channel().await.unwrap())
+        .await
+        .unwrap();
+    println!(
+        "relay throughput: {n} events per round, batches of {BATCH}, persistent, one durable queue bound"
+    );
+    let mut ratios = Vec::new();
+    for round in 1..=rounds {
+        let raw = raw_round(conn, &t, &events).await;
+        let relay = relay_round(conn, &t, &events).await;
+        let ch = conn.create_channel().await.unwrap();
+        ch.queue_purge(t.queue.as_str().into(), QueuePurgeOptions::default())
+            .await
+            .unwrap();
+        let ratio = relay / raw;
+        ratios.push(ratio);
+        println!(
+            "  round {round}: relay {relay:>8.0} events/s   raw publish+confirm {raw:>8.0} events/s   ratio {ratio:.2}"
+        );
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "  median ratio relay/raw: {:.2} (target >= 0.5)",
+        ratios[ratios.len() / 2]
+    );
+    cleanup(conn, &t).await;
+}
+
+async fn latency(conn: &Connection) {
+    let orders = env_usize("BENCH_ORDERS", 300);
+    let id = EventId::new();
+    let t = Topology::notifications();
+    let t = Topology {
+        exchange: format!("bench.e2e.{id}"),
+        queue: format!("bench.e2e.{id}.q"),
+        ..t
+    };
+    let f = CheckoutFixture::in_memory();
+    let checkout = f.checkout(test_config());
+    let sink = SmtpSink::start().await.unwrap();
+    let handler = Arc::new(NotificationHandler::new(
+        f.orders.clone(),
+        Arc::new(MemoryPreferenceStore::new()),
+        Arc::new(MemoryDeliveryLog::new()),
+        Arc::new(SmtpMailer::from_url(&sink.url()).unwrap()),
+        Templates::new("Bench Shop").unwrap(),
+        "shop@example.com",
+    ));
+    let relay = Arc::new(OutboxRelay::new(conn, f.outbox.clone(), &t).await.unwrap());
+    let worker = QueueWorker::new(conn, t.clone(), handler).await.unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let relay_task = {
+        let relay = relay.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            relay
+                .run(Duration::from_millis(2), async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+        })
+    };
+    let worker_task = {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            worker
+                .run(async move {
+                    let _ = stop.changed().await;
+                })
+                .await
+                .unwrap();
+        })
+    };
+    let sku = stocked_sku(&f, "9.99", 1_000_000).await;
+    let mut latencies = Vec::with_capacity(orders);
+    for i in 0..orders {
+        let cart = cart_with(&f, None, &[(&sku, 2)]).await;
+        checkout
+            .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
+            .await
+            .unwrap();
+        let confirmed = Instant::now();
+        assert_eq!(sink.wait_for(i + 1, Duration::from_secs(10)).await, i + 1);
+        let accepted = sink.received()[i].accepted_at;
+        latencies.push(accepted.saturating_duration_since(confirmed));
+    }
+    stop_tx.send(true).unwrap();
+    relay_task.await.unwrap();
+    worker_task.await.unwrap();
+    latencies.sort();
+    println!(
+        "end to end (order confirmed -> SMTP sink accepted), {orders} orders one after another, relay polling every 2 ms:"
+    );
+    println!(
+        "  p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms (target p99 < 1000 ms)",
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
+    cleanup(conn, &t).await;
+}
+
+#[tokio::main]
+async fn main() {
+    let conn = match connect(&amqp_url()).await {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average at start: {}", load.trim());
+    }
+    throughput(&conn).await;
+    latency(&conn).await;
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average at end: {}", load.trim());
+    }
+}

@@ -1,1 +1,26 @@
-//! x
+//! # commerce-rabbitmq
+//!
+//! RabbitMQ for the commerce crates (`lapin`):
+//!
+//! - [`OutboxRelay`]: outbox events to a durable topic exchange with publisher
+//!   confirms; the outbox is acknowledged only after the broker confirmed the batch.
+//! - [`QueueWorker`]: consumes a durable queue and runs an
+//!   [`commerce_notify::EventHandler`] (the notification handler) on each event;
+//!   failures are retried with exponential backoff through TTL retry queues and end
+//!   in a dead-letter queue after [`Topology::max_attempts`].
+//! - [`Topology`]: the names, declared idempotently.
+//!
+//! Without `AMQP_URL`, run the same handler in process with
+//! [`commerce_notify::OutboxRunner`] instead.
+
+pub mod connect;
+pub mod error;
+pub mod relay;
+pub mod topology;
+pub mod worker;
+
+pub use connect::{DEFAULT_AMQP_URL, amqp_url, connect};
+pub use error::{RabbitError, Result};
+pub use relay::{OutboxRelay, RELAY_CONSUMER, event_properties};
+pub use topology::Topology;
+pub use worker::{Disposition, QueueWorker};

@@ -299,7 +299,7 @@ async fn cluster_slot_migrated_while_carts_are_written_ask_and_moved_followed() 
     let writers: Vec<Arc<Writer>> = (0..8)
         .map(|i| {
             Arc::new(Writer {
-                cart: cart.clone(),
+                cart,
                 sku: Sku::new(format!("SKU-{i}")).unwrap(),
                 acked: AtomicU64::new(0),
                 failed: AtomicU64::new(0),

@@ -1,18 +1,23 @@
-//! What happens to an order after checkout: cancel, ship, deliver, return, refund.
+//! What happens to an order after checkout: read, cancel, ship, deliver, return,
+//! refund.
 //!
-//! Each operation loads the order, calls the gateway (idempotently) when money moves,
+//! Each operation takes the [`Actor`] and checks it against the order
+//! ([`crate::access`]): an actor who may not read the order gets `NotFound`; one who
+//! may read it but not do this gets `Forbidden`. Each operation loads the order, calls the gateway (idempotently) when money moves,
 //! and stores the transition with its events in one version-checked update. A
 //! `Conflict` means another writer changed the order first: repeat the call (the
 //! gateway calls are keyed, so a repeat never moves money twice).
 
-use commerce_core::{CustomerId, Money};
+use commerce_core::{Actor, Money};
 
+use crate::access;
 use crate::error::{Error, Result};
 use crate::id::{IdempotencyKey, OrderId};
 use crate::lifecycle::Transitioned;
 use crate::machine::{OrderStatus, PaymentStatus};
 use crate::model::{CancelReason, Order, PaymentAction, PaymentIntent, ShipmentLine};
 use crate::payment::Capture;
+use crate::store::OrderPage;
 
 use super::{CapturePolicy, Checkout};
 
@@ -22,6 +27,29 @@ impl Checkout {
             .get(id)
             .await?
             .ok_or_else(|| Error::not_found("order", id))
+    }
+
+    /// Loads the order if `actor` may read it; `NotFound` otherwise.
+    pub(super) async fn load_for(&self, actor: &Actor, id: OrderId) -> Result<Order> {
+        access::readable(actor, self.orders.get(id).await?, id)
+    }
+
+    /// The order with `id` as `actor` may see it: its customer, the guest who placed
+    /// it, a seller of one of its lines, or staff. Anyone else gets `NotFound`, as for
+    /// an unknown id.
+    pub async fn order(&self, actor: &Actor, id: OrderId) -> Result<Order> {
+        self.load_for(actor, id).await
+    }
+
+    /// The orders of the acting customer, newest first, one keyset page at a time.
+    /// A guest has no order history (an empty list: they read an order by id);
+    /// sellers and staff are `Forbidden` here (their order lists are other calls).
+    pub async fn orders_of(&self, actor: &Actor, page: OrderPage) -> Result<Vec<Order>> {
+        match actor {
+            Actor::Customer(id) => self.orders.list_for_customer(*id, page).await,
+            Actor::Guest(_) => Ok(Vec::new()),
+            _ => Err(Error::Forbidden("order history is a customer's")),
+        }
     }
 
     /// Captures the whole authorization of `order` at the gateway.
@@ -35,17 +63,18 @@ impl Checkout {
             .await
     }
 
-    /// Cancels an order of `customer_id` at their request (see [`Checkout::cancel`]).
-    /// Another customer's order is `NotFound`.
-    pub async fn cancel_for_customer(&self, id: OrderId, customer_id: CustomerId) -> Result<Order> {
-        let order = self.orders.get_for_customer(id, customer_id).await?;
-        self.cancel_loaded(order, CancelReason::CustomerRequested)
-            .await
-    }
-
-    /// Cancels an order before anything shipped: the hold is voided (or the captured
-    /// amount refunded), the order cancelled with `reason`, then the stock returned
-    /// (an active reservation released; sold stock restocked, all lines at once).
+    /// Cancels an order before anything shipped, for `actor`: its owner (customer, or
+    /// the guest who placed it) with [`CancelReason::CustomerRequested`] only, staff
+    /// with any reason. Anyone who may not read the order gets `NotFound`; a seller,
+    /// or an owner giving another reason, `Forbidden`.
+    ///
+    /// The cancel is recorded first (a `Cancel` payment intent); then the payment is
+    /// looked up at the gateway and whatever it holds is given back, whatever our
+    /// record said (a hold voided, money taken refunded), the order cancelled with
+    /// `reason`, and the stock returned (an active reservation released; sold stock
+    /// restocked, all lines at once; a commit landing meanwhile is restocked). When a
+    /// gateway call fails the error is returned and the recorded cancel is finished
+    /// by [`Checkout::reconcile`] (or by calling `cancel` again).
     /// `Conflict` once something shipped; `IllegalTransition` for a completed order.
     ///
     /// The stock goes back only after the order update succeeded, and each return is
@@ -53,15 +82,21 @@ impl Checkout {
     /// the reservation). Cancelling a cancelled order returns it unchanged after
     /// making sure its stock is back, so a retry after a crash between the update and
     /// the stock return finishes the job.
-    pub async fn cancel(&self, id: OrderId, reason: CancelReason) -> Result<Order> {
-        let order = self.load(id).await?;
+    pub async fn cancel(&self, actor: &Actor, id: OrderId, reason: CancelReason) -> Result<Order> {
+        let order = self.load_for(actor, id).await?;
+        let allowed = actor.is_admin()
+            || (access::is_owner(actor, &order) && reason == CancelReason::CustomerRequested);
+        if !allowed {
+            return Err(Error::Forbidden(
+                "an order is cancelled by its owner (customer requested) or by staff",
+            ));
+        }
         self.cancel_loaded(order, reason).await
     }
 
     async fn cancel_loaded(&self, order: Order, reason: CancelReason) -> Result<Order> {
         if order.status == OrderStatus::Cancelled {
-            self.return_stock(&order).await?;
-            return Ok(order);
+            return self.settle_cancel(order, reason).await;
         }
         order.status.cancel()?;
         if !order.nothing_shipped() {
@@ -89,16 +124,19 @@ impl Checkout {
         self.settle_cancel(order, reason).await
     }
 
-    /// Records a shipment of `lines` (partial shipments by line quantities). With
-    /// [`CapturePolicy::OnShipment`] the authorization is captured first.
+    /// Records a shipment of `lines` (partial shipments by line quantities), by staff
+    /// or by the seller of every line shipped. With [`CapturePolicy::OnShipment`] the
+    /// authorization is captured first.
     pub async fn ship(
         &self,
+        actor: &Actor,
         id: OrderId,
         lines: &[ShipmentLine],
         carrier: Option<String>,
         tracking_number: Option<String>,
     ) -> Result<Order> {
-        let order = self.load(id).await?;
+        let order = self.load_for(actor, id).await?;
+        access::check_ship(actor, &order, lines)?;
         let now = self.clock.now();
         // Check the shipment before any money moves.
         order.ship(lines, carrier.clone(), tracking_number.clone(), now)?;
@@ -114,10 +152,11 @@ impl Checkout {
         self.store(&order, t).await
     }
 
-    /// Records delivery of a shipped order; captures a payment still authorized (cash
-    /// on delivery) and completes the order.
-    pub async fn deliver(&self, id: OrderId) -> Result<Order> {
-        let order = self.load(id).await?;
+    /// Records delivery of a shipped order (staff, or the seller of all its lines);
+    /// captures a payment still authorized (cash on delivery) and completes the order.
+    pub async fn deliver(&self, actor: &Actor, id: OrderId) -> Result<Order> {
+        let order = self.load_for(actor, id).await?;
+        access::check_deliver(actor, &order)?;
         let now = self.clock.now();
         let mut t = order.deliver(now)?;
         if t.order.payment.status == PaymentStatus::Authorized {
@@ -132,8 +171,10 @@ impl Checkout {
 
     /// Records that the goods came back (restocking them is a warehouse decision:
     /// use `InventoryStore::adjust` with `Restock`); refund with [`Checkout::refund`].
-    pub async fn mark_returned(&self, id: OrderId) -> Result<Order> {
-        let order = self.load(id).await?;
+    /// Staff only.
+    pub async fn mark_returned(&self, actor: &Actor, id: OrderId) -> Result<Order> {
+        let order = self.load_for(actor, id).await?;
+        access::check_staff(actor, "only staff record returns")?;
         let t = order.mark_returned(self.clock.now())?;
         self.store(&order, t).await
     }
@@ -142,15 +183,17 @@ impl Checkout {
     /// lines and shipping in proportion to what is left of each
     /// ([`Order::plan_refund`]). Idempotent by `key`: a key already recorded on the
     /// order returns the order unchanged; a repeat after a crash gets the same gateway
-    /// refund back.
+    /// refund back. Staff only.
     pub async fn refund(
         &self,
+        actor: &Actor,
         id: OrderId,
         amount: Money,
         key: IdempotencyKey,
         reason: &str,
     ) -> Result<Order> {
-        let order = self.load(id).await?;
+        let order = self.load_for(actor, id).await?;
+        access::check_staff(actor, "only staff refund orders")?;
         if order
             .payment
             .refunds

@@ -3,9 +3,8 @@
 use chrono::Duration;
 use serde::Deserialize;
 
-use commerce_cart::CartKey;
 use commerce_core::pricing::Promotion;
-use commerce_core::{Address, Currency, CustomerId, Money, ShippingMethod, TaxTable};
+use commerce_core::{Address, Currency, Money, ShippingMethod, TaxTable};
 use commerce_inventory::{DEFAULT_RESERVATION_TTL, LocationCode};
 
 use crate::error::{Error, Result};
@@ -180,32 +179,70 @@ impl CheckoutConfig {
     }
 }
 
-/// A request to turn a cart into an order.
+/// A request to turn the acting buyer's cart into an order: what a buyer sends.
+///
+/// Whose cart and whose order are not part of it: they come from the
+/// [`Actor`](commerce_core::Actor) passed to [`Checkout::checkout`](super::Checkout::checkout)
+/// (a guest's cart token, or the signed-in customer), never from a request body.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct CheckoutRequest {
     /// Chosen by the client once per checkout attempt and sent again on every retry:
-    /// the same key always gives the same order and at most one charge.
+    /// the same key from the same buyer with the same request always gives the same
+    /// order and at most one charge. Keys are scoped to the buyer: the same key from
+    /// another buyer is another checkout.
     pub idempotency_key: IdempotencyKey,
-    /// The cart to buy.
-    pub cart: CartKey,
-    /// The signed-in customer; `None` for a guest. A customer cart can only be
-    /// checked out by its customer.
-    pub customer_id: Option<CustomerId>,
     /// Contact email.
     pub email: String,
     /// Where the goods go (decides tax and shipping).
     pub shipping_address: Address,
     /// Where the invoice goes; `None` for the shipping address.
+    #[serde(default)]
     pub billing_address: Option<Address>,
     /// Code of the shipping method.
     pub shipping_method: String,
     /// How to pay.
     pub payment_method: PaymentMethod,
     /// Promotion codes entered.
+    #[serde(default)]
     pub promo_codes: Vec<String>,
 }
 
 impl CheckoutRequest {
+    /// A request with no billing address (the shipping address is used) and no
+    /// promotion code.
+    pub fn new(
+        idempotency_key: IdempotencyKey,
+        email: impl Into<String>,
+        shipping_address: Address,
+        shipping_method: impl Into<String>,
+        payment_method: PaymentMethod,
+    ) -> Self {
+        CheckoutRequest {
+            idempotency_key,
+            email: email.into(),
+            shipping_address,
+            billing_address: None,
+            shipping_method: shipping_method.into(),
+            payment_method,
+            promo_codes: Vec::new(),
+        }
+    }
+
+    /// With this billing address.
+    #[must_use]
+    pub fn with_billing_address(mut self, address: Address) -> Self {
+        self.billing_address = Some(address);
+        self
+    }
+
+    /// With this promotion code added.
+    #[must_use]
+    pub fn with_promo_code(mut self, code: impl Into<String>) -> Self {
+        self.promo_codes.push(code.into());
+        self
+    }
+
     /// Checks what can be checked without I/O; returns the normalised email.
     pub(crate) fn validate(&self) -> Result<String> {
         // The one email rule of the project (registration applies it too).
@@ -216,11 +253,6 @@ impl CheckoutRequest {
         self.shipping_address.validate()?;
         if let Some(b) = &self.billing_address {
             b.validate()?;
-        }
-        if let CartKey::Customer(owner) = self.cart
-            && self.customer_id != Some(owner)
-        {
-            return Err(Error::not_found("cart", self.cart));
         }
         Ok(email)
     }

@@ -24,11 +24,16 @@
 //! The capture comes before the commit only while the reservation is young (it
 //! expires more than [`CheckoutConfig::recovery_grace`] from now), so the commit
 //! cannot find it expired; the recovery pass, which finishes old checkouts whose
-//! reservation may have ended, commits first and captures after (a second update), so
-//! that stock that is gone costs a void, not a refund.
+//! reservation may have ended, commits first and captures after, so that stock that
+//! is gone costs a void, not a refund. Its confirm step records the capture as due
+//! (a [`crate::PaymentIntent`]) so a crash before the capture is recorded leaves a
+//! trace; a live checkout's capture that fails or whose answer is lost is recorded
+//! the same way. [`Checkout::reconcile`] (run by [`Checkout::recover`]) finishes
+//! every recorded capture, cancel and refund: see `payments.rs`.
 
 mod after_sales;
 mod config;
+mod fingerprint;
 mod payments;
 mod recovery;
 pub mod tracking;
@@ -37,16 +42,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use commerce_cart::CartStore;
 use commerce_cart::pricing::{PricingContext, price_cart};
+use commerce_cart::{CartKey, CartStore};
 use commerce_core::ports::CatalogStore;
 use commerce_core::pricing::Promotion;
-use commerce_core::{Clock, DomainEvent, EventEnvelope, Money};
+use commerce_core::{Actor, Clock, CustomerId, DomainEvent, EventEnvelope, GuestCartId, Money};
 use commerce_inventory::{
     InventoryStore, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
 };
 
 pub use config::{CapturePolicy, CheckoutConfig, CheckoutLimits, CheckoutRequest, PaymentRetry};
+pub use fingerprint::RequestFingerprint;
 pub use payments::ReconcileReport;
 pub use recovery::{RecoveryOutcome, RecoveryReport};
 
@@ -55,7 +61,7 @@ use config::after;
 use crate::checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
-use crate::id::OrderId;
+use crate::id::{IdempotencyKey, OrderId};
 use crate::lifecycle::{NewOrder, Transitioned};
 use crate::machine::{OrderStatus, PaymentStatus};
 use crate::model::{CancelReason, Order, OrderLine, OrderTotals, PaymentAction, ShippingSnapshot};
@@ -114,6 +120,44 @@ pub(crate) fn envelopes(events: &[OrderEvent], now: DateTime<Utc>) -> Result<Vec
         .collect()
 }
 
+/// Who is buying, from the actor: their cart, their scope of idempotency keys.
+struct Buyer {
+    cart: CartKey,
+    customer_id: Option<CustomerId>,
+    guest_cart: Option<GuestCartId>,
+    /// The request's key scoped to this buyer (what the order is stored under).
+    key: IdempotencyKey,
+}
+
+impl Buyer {
+    /// The buyer `actor` is: a guest (their cart) or a customer (their own cart).
+    /// Sellers and staff have no cart; a guest cannot pay with store credit.
+    fn of(actor: &Actor, request: &CheckoutRequest) -> Result<Self> {
+        let cart =
+            CartKey::of(actor).ok_or(Error::Forbidden("only guests and customers check out"))?;
+        let customer_id = actor.customer_id();
+        if customer_id.is_none() && request.payment_method == PaymentMethod::StoreCredit {
+            return Err(Error::Forbidden("store credit needs a signed-in customer"));
+        }
+        Ok(Buyer {
+            cart,
+            customer_id,
+            guest_cart: actor.guest_cart(),
+            key: Self::scoped_key(cart, &request.idempotency_key)?,
+        })
+    }
+
+    /// `key` in the scope of the buyer of `cart`.
+    fn scoped_key(cart: CartKey, key: &IdempotencyKey) -> Result<IdempotencyKey> {
+        let scope = match cart {
+            // 128 bits of the digest: as unguessable as the token it comes from.
+            CartKey::Guest(id) => format!("g-{}", id.to_string().get(..32).unwrap_or_default()),
+            CartKey::Customer(id) => format!("c-{}", id.as_uuid().simple()),
+        };
+        key.scoped(&scope)
+    }
+}
+
 /// A number for people: the last eight hex digits of the (random part of the) id.
 fn order_number(id: OrderId) -> String {
     let hex = id.as_uuid().simple().to_string().to_uppercase();
@@ -168,57 +212,86 @@ impl Checkout {
         &self.orders
     }
 
-    /// Turns the cart into a confirmed order, idempotently.
+    /// Turns the cart of `actor` (a guest's cart, or a customer's own) into a
+    /// confirmed order, idempotently.
     ///
-    /// The same `idempotency_key` always gives the same order and at most one charge:
-    /// a retry after success returns the order; a retry while the first attempt is
-    /// still running (or crashed mid-way) returns the order as it is (`PendingPayment`
-    /// until the attempt or the recovery pass finishes it); a retry after a failed
-    /// attempt returns the same [`Error::CheckoutFailed`].
+    /// The idempotency key is scoped to the buyer: the same key from another buyer is
+    /// an independent checkout, never their order. From the same buyer, the same key
+    /// with the same request (cart content, amount, addresses, shipping method,
+    /// payment method kind, email, promotion codes) always gives the same order and at
+    /// most one charge: a retry after success returns the order; a retry while the
+    /// first attempt is still running (or crashed mid-way) returns the order as it is
+    /// (`PendingPayment` until the attempt or the recovery pass finishes it); a retry
+    /// after a failed attempt returns the same [`Error::CheckoutFailed`]. The same key
+    /// with another request is [`Error::IdempotencyKeyReused`].
     ///
-    /// Errors before an order exists: `Validation`, `EmptyCart`,
+    /// Errors before an order exists: `Forbidden` (a seller or staff member has no
+    /// cart; a guest cannot pay with store credit), `Validation`, `EmptyCart`,
     /// `UnknownShippingMethod`, `UnknownPromotion`, `NotPurchasable`,
     /// `LimitExceeded`, `Core` (pricing: destination not served, currency...).
     /// After: `CheckoutFailed` (cancelled: out of stock, declined), or
     /// `GatewayUnavailable` / `Backend` (the order stays pending for recovery).
-    pub async fn checkout(&self, request: &CheckoutRequest) -> Result<Order> {
-        self.run(request, None).await
+    pub async fn checkout(&self, actor: &Actor, request: &CheckoutRequest) -> Result<Order> {
+        self.run(actor, request, None).await
+    }
+
+    /// The order `actor` placed with checkout key `key` (as the client sent it), as
+    /// it is now; `None` when none. For a client that lost the answer of a checkout.
+    pub async fn order_by_key(&self, actor: &Actor, key: &IdempotencyKey) -> Result<Option<Order>> {
+        let Some(cart) = CartKey::of(actor) else {
+            return Ok(None);
+        };
+        self.orders
+            .by_idempotency_key(&Buyer::scoped_key(cart, key)?)
+            .await
     }
 
     /// Runs a checkout that "crashes" right after `step`: returns the order as it is
     /// then, leaving the rest to [`Checkout::recover`]. For recovery tests.
     pub async fn checkout_interrupted(
         &self,
+        actor: &Actor,
         request: &CheckoutRequest,
         step: CheckoutStep,
     ) -> Result<Order> {
-        self.run(request, Some(step)).await
+        self.run(actor, request, Some(step)).await
     }
 
-    async fn run(&self, request: &CheckoutRequest, stop: Option<CheckoutStep>) -> Result<Order> {
+    async fn run(
+        &self,
+        actor: &Actor,
+        request: &CheckoutRequest,
+        stop: Option<CheckoutStep>,
+    ) -> Result<Order> {
+        let buyer = Buyer::of(actor, request)?;
         let email = request.validate()?;
+        let request_digest = fingerprint::request_digest(request, &email)?;
         // No lookup by key first: the place step answers a repeated key with the
         // existing order (and reserves nothing for it).
-        let placed = match self.place(request, email.clone()).await {
+        let placed = match self.place(&buyer, request, email, &request_digest).await {
             Ok(placed) => placed,
             Err(e) => {
                 // A retry after the cart was cleared (or changed) cannot be priced:
                 // the order of the key, if any, is the answer.
-                return match self
-                    .orders
-                    .by_idempotency_key(&request.idempotency_key)
-                    .await?
-                {
-                    Some(existing) => Self::existing_for(request, &email, existing),
+                return match self.orders.by_idempotency_key(&buyer.key).await? {
+                    Some(existing) => Self::existing_for(request, &request_digest, None, existing),
                     None => Err(e),
                 };
             }
+        };
+        let cart_digest = placed
+            .order
+            .request_fingerprint
+            .as_ref()
+            .map(|f| f.cart.clone());
+        let repeat = |existing: Order| {
+            Self::existing_for(request, &request_digest, cart_digest.as_deref(), existing)
         };
         let events = envelopes(&placed.events, placed.order.created_at)?;
         if stop == Some(CheckoutStep::Placed) {
             return match self.orders.create(&placed.order, &events).await? {
                 CreateOutcome::Created(order) => Ok(order),
-                CreateOutcome::Existing(existing) => Self::existing_for(request, &email, existing),
+                CreateOutcome::Existing(existing) => repeat(existing),
             };
         }
         let now = self.clock.now();
@@ -229,9 +302,7 @@ impl Checkout {
             .await?
         {
             PlaceOutcome::Placed(order) => order,
-            PlaceOutcome::Existing(existing) => {
-                return Self::existing_for(request, &email, existing);
-            }
+            PlaceOutcome::Existing(existing) => return repeat(existing),
             PlaceOutcome::Rejected(cancelled) => return Err(Self::rejection(cancelled)),
         };
         if stop == Some(CheckoutStep::Reserved) {
@@ -254,7 +325,7 @@ impl Checkout {
         let order = self.finish(order, &auth, stop, young).await?;
         if order.status == OrderStatus::Confirmed {
             // Best effort: the order is confirmed whatever happens to the cart.
-            let _ = self.carts.clear(&request.cart).await;
+            let _ = self.carts.clear(&buyer.cart).await;
         }
         Ok(order)
     }
@@ -271,16 +342,22 @@ impl Checkout {
         }
     }
 
-    /// The answer to a repeated key from `request`: the order, or the failure it ended
-    /// in. A key reused by another buyer (another customer, or a guest with another
-    /// email) is a `Conflict`: an idempotency key never hands one buyer's order to
-    /// another.
-    fn existing_for(request: &CheckoutRequest, email: &str, order: Order) -> Result<Order> {
-        if order.customer_id != request.customer_id || order.email != email {
-            return Err(Error::Conflict(format!(
-                "idempotency key {} was used for another checkout",
-                request.idempotency_key
-            )));
+    /// The answer to a repeated key from the same buyer (keys are scoped to the
+    /// buyer, so `order` is theirs): the order, or the failure it ended in, when the
+    /// request matches the one stored beside the key; `IdempotencyKeyReused` when it
+    /// does not. `cart_digest` is `None` when the repeat could not price its cart.
+    fn existing_for(
+        request: &CheckoutRequest,
+        request_digest: &str,
+        cart_digest: Option<&str>,
+        order: Order,
+    ) -> Result<Order> {
+        if let Some(stored) = &order.request_fingerprint
+            && !stored.matches(request_digest, cart_digest)
+        {
+            return Err(Error::IdempotencyKeyReused {
+                key: request.idempotency_key.to_string(),
+            });
         }
         Self::existing(order)
     }
@@ -321,11 +398,17 @@ impl Checkout {
         Ok(chosen)
     }
 
-    /// Prices the cart and builds the pending order (not stored yet).
-    async fn place(&self, request: &CheckoutRequest, email: String) -> Result<Transitioned> {
+    /// Prices the buyer's cart and builds the pending order (not stored yet).
+    async fn place(
+        &self,
+        buyer: &Buyer,
+        request: &CheckoutRequest,
+        email: String,
+        request_digest: &str,
+    ) -> Result<Transitioned> {
         let cart = self
             .carts
-            .cart(&request.cart)
+            .cart(&buyer.cart)
             .await?
             .filter(|c| !c.is_empty())
             .ok_or(Error::EmptyCart)?;
@@ -389,12 +472,17 @@ impl Checkout {
                 tax_rate: l.tax_rate,
                 total: l.total,
                 refunded: zero,
+                seller_id: priced.sellers.get(&l.sku).copied(),
             })
             .collect();
+        let fingerprint = RequestFingerprint::new(
+            request_digest.to_owned(),
+            fingerprint::cart_digest(&cart, b.grand_total)?,
+        );
         Order::place(NewOrder {
             id,
             number: Some(order_number(id)),
-            customer_id: request.customer_id,
+            customer_id: buyer.customer_id,
             email,
             currency,
             lines,
@@ -421,9 +509,11 @@ impl Checkout {
             },
             promotions: b.applied_promotions,
             payment_method: request.payment_method.summary(),
-            payment_idempotency_key: request.idempotency_key.derive("authorize")?,
+            payment_idempotency_key: buyer.key.derive("authorize")?,
             reservation_id: ReservationId::from_uuid(id.as_uuid()),
-            idempotency_key: request.idempotency_key.clone(),
+            idempotency_key: buyer.key.clone(),
+            request_fingerprint: Some(fingerprint),
+            guest_cart: buyer.guest_cart,
             placed_at: self.clock.now(),
         })
     }
@@ -447,12 +537,15 @@ impl Checkout {
 
     async fn authorize(&self, order: &Order, method: &PaymentMethod) -> Result<AuthorizeOutcome> {
         self.payments
-            .authorize(&AuthorizeRequest {
-                idempotency_key: order.payment.idempotency_key.clone(),
-                amount: order.totals.grand_total,
-                method: method.clone(),
-                reference: order.id.to_string(),
-            })
+            .authorize(
+                &AuthorizeRequest::new(
+                    order.payment.idempotency_key.clone(),
+                    order.totals.grand_total,
+                    method.clone(),
+                    order.id.to_string(),
+                )
+                .for_customer(order.customer_id),
+            )
             .await
     }
 

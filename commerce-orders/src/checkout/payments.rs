@@ -137,8 +137,7 @@ impl Checkout {
     /// `reason` and returns its stock. The order carries its `Cancel` intent.
     pub(super) async fn settle_cancel(&self, order: Order, reason: CancelReason) -> Result<Order> {
         if order.status == OrderStatus::Cancelled {
-            self.return_stock(&order).await?;
-            return Ok(order);
+            return self.stock_returned(order).await;
         }
         let now = self.clock.now();
         let record = match self
@@ -206,8 +205,20 @@ impl Checkout {
             }
             Err(e) => return Err(e),
         };
-        self.return_stock(&cancelled).await?;
-        Ok(cancelled)
+        self.stock_returned(cancelled).await
+    }
+
+    /// Returns the stock of a cancelled order, then clears its `Cancel` intent: the
+    /// cancel is over only once both happened (a crash between them leaves the
+    /// intent, and the next pass returns the stock, exactly once).
+    async fn stock_returned(&self, cancelled: Order) -> Result<Order> {
+        if let Err(e) = self.return_stock(&cancelled).await {
+            return Err(self.action_failed(&cancelled, e).await);
+        }
+        if cancelled.payment.intent.is_none() {
+            return Ok(cancelled);
+        }
+        self.drop_intent(cancelled).await
     }
 
     /// Makes the refund recorded as intended (idempotent by its key) and records it.

@@ -203,8 +203,11 @@ impl Checkout {
     ///
     /// A crash between the label and the order update leaves an unused label (void
     /// it at the carrier); the order is unchanged and the call can be repeated.
+    /// `actor` must be staff or the seller of every line shipped, as for
+    /// [`Checkout::ship`].
     pub async fn ship_with_carrier(
         &self,
+        actor: &commerce_core::Actor,
         id: OrderId,
         lines: &[ShipmentLine],
         carrier: CarrierCode,
@@ -215,7 +218,8 @@ impl Checkout {
         let port = carriers
             .carrier(carrier)
             .ok_or_else(|| Error::validation("carrier", format!("{carrier} is not configured")))?;
-        let order = self.load(id).await?;
+        let order = self.load_for(actor, id).await?;
+        crate::access::check_ship(actor, &order, lines)?;
         let now = self.clock.now();
         order.ship(lines, Some(carrier.display_name().into()), None, now)?;
         let label = port
@@ -229,6 +233,7 @@ impl Checkout {
             .await?;
         let shipped = self
             .ship(
+                actor,
                 id,
                 lines,
                 Some(carrier.display_name().into()),

@@ -7,7 +7,7 @@ use futures::future::join_all;
 
 use commerce_cart::{CartKey, CartLimits, GuestCartToken};
 use commerce_core::testkit::fixtures::{product, standard_shipping, us_address, us_tax_table, usd};
-use commerce_core::{Currency, CustomerId, Money, Sku};
+use commerce_core::{Actor, Currency, CustomerId, Money, Sku};
 use commerce_inventory::{AdjustmentReason, LocationCode, StockAdjustment, StockLevel};
 
 use crate::checkout::{CapturePolicy, Checkout, CheckoutConfig, CheckoutRequest, CheckoutStep};
@@ -75,22 +75,64 @@ pub async fn cart_with(
     key
 }
 
-/// A checkout request to California with `method`.
-pub fn request(
-    cart: CartKey,
-    customer: Option<CustomerId>,
-    method: PaymentMethod,
-) -> CheckoutRequest {
-    CheckoutRequest {
-        idempotency_key: IdempotencyKey::new(unique("checkout")).unwrap(),
-        cart,
-        customer_id: customer,
-        email: "Shopper@Example.com".to_owned(),
-        shipping_address: us_address("CA"),
-        billing_address: None,
-        shipping_method: "standard".to_owned(),
-        payment_method: method,
-        promo_codes: Vec::new(),
+/// A checkout attempt: who acts, and what they send.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    /// The buyer.
+    pub actor: Actor,
+    /// The request body.
+    pub request: CheckoutRequest,
+}
+
+impl std::ops::Deref for Attempt {
+    type Target = CheckoutRequest;
+    fn deref(&self) -> &CheckoutRequest {
+        &self.request
+    }
+}
+
+impl std::ops::DerefMut for Attempt {
+    fn deref_mut(&mut self) -> &mut CheckoutRequest {
+        &mut self.request
+    }
+}
+
+/// Runs [`Attempt`]s on a [`Checkout`].
+#[allow(async_fn_in_trait)]
+pub trait CheckoutAs {
+    /// [`Checkout::checkout`] of the attempt.
+    async fn checkout_as(&self, attempt: &Attempt) -> Result<Order, Error>;
+    /// [`Checkout::checkout_interrupted`] of the attempt.
+    async fn interrupted_as(&self, attempt: &Attempt, step: CheckoutStep) -> Result<Order, Error>;
+}
+
+impl CheckoutAs for Checkout {
+    async fn checkout_as(&self, attempt: &Attempt) -> Result<Order, Error> {
+        self.checkout(&attempt.actor, &attempt.request).await
+    }
+    async fn interrupted_as(&self, attempt: &Attempt, step: CheckoutStep) -> Result<Order, Error> {
+        self.checkout_interrupted(&attempt.actor, &attempt.request, step)
+            .await
+    }
+}
+
+/// A checkout attempt to California with `method` by the owner of `cart` (a guest
+/// holding it, or its customer; `customer` must then be that customer).
+pub fn request(cart: CartKey, customer: Option<CustomerId>, method: PaymentMethod) -> Attempt {
+    let actor = match (cart, customer) {
+        (_, Some(c)) => Actor::Customer(c),
+        (CartKey::Guest(g), None) => Actor::Guest(g),
+        (CartKey::Customer(c), None) => Actor::Customer(c),
+    };
+    Attempt {
+        actor,
+        request: CheckoutRequest::new(
+            IdempotencyKey::new(unique("checkout")).unwrap(),
+            "Shopper@Example.com",
+            us_address("CA"),
+            "standard",
+            method,
+        ),
     }
 }
 
@@ -150,7 +192,7 @@ pub async fn checkout_confirms_the_order_sells_the_stock_and_clears_the_cart(f: 
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap();
     assert_eq!(order.status, OrderStatus::Confirmed);
@@ -182,7 +224,7 @@ pub async fn checkout_snapshots_prices_tax_and_shipping(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "10.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 3)]).await;
     let order = c
-        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap();
     let line = &order.lines[0];
@@ -208,9 +250,9 @@ pub async fn retry_with_the_same_key_returns_the_same_order_and_charges_once(f: 
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
-    let first = c.checkout(&req).await.unwrap();
-    let second = c.checkout(&req).await.unwrap();
-    let third = c.checkout(&req).await.unwrap();
+    let first = c.checkout_as(&req).await.unwrap();
+    let second = c.checkout_as(&req).await.unwrap();
+    let third = c.checkout_as(&req).await.unwrap();
     assert_eq!(second, first);
     assert_eq!(third, first);
     assert_eq!(f.gateway.stats().authorizations, 1);
@@ -218,23 +260,24 @@ pub async fn retry_with_the_same_key_returns_the_same_order_and_charges_once(f: 
     assert_stock(&f, &sku, 8, 0).await;
 }
 
-/// An idempotency key reused by another buyer (another customer, or a guest with
-/// another email) is a `Conflict` and never returns the first buyer's order.
-pub async fn a_key_reused_by_another_buyer_is_a_conflict(f: CheckoutFixture) {
+/// Idempotency keys are scoped to the buyer: the same key from another guest (even
+/// with the same email) or from a customer is an independent checkout, never the
+/// first buyer's order.
+pub async fn idempotency_scope_same_key_from_another_buyer_is_an_independent_checkout(
+    f: CheckoutFixture,
+) {
     let c = checkout(&f);
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
-    let first = c.checkout(&req).await.unwrap();
+    let first = c.checkout_as(&req).await.unwrap();
 
     let other_cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let mut other = request(other_cart, None, card(test_cards::APPROVED));
     other.idempotency_key = req.idempotency_key.clone();
-    other.email = "someone.else@example.com".to_owned();
-    match c.checkout(&other).await {
-        Err(Error::Conflict(_)) => {}
-        got => panic!("expected Conflict for a reused key, got {got:?}"),
-    }
+    let second = c.checkout_as(&other).await.unwrap();
+    assert_ne!(second.id, first.id);
+    assert_eq!(second.guest_cart, other.actor.guest_cart());
 
     let customer = CustomerId::new();
     let mut as_customer = request(
@@ -243,12 +286,48 @@ pub async fn a_key_reused_by_another_buyer_is_a_conflict(f: CheckoutFixture) {
         card(test_cards::APPROVED),
     );
     as_customer.idempotency_key = req.idempotency_key.clone();
-    assert!(matches!(
-        c.checkout(&as_customer).await,
-        Err(Error::Conflict(_))
-    ));
-    // The first buyer still gets their order; one charge in all.
-    assert_eq!(c.checkout(&req).await.unwrap().id, first.id);
+    let third = c.checkout_as(&as_customer).await.unwrap();
+    assert_ne!(third.id, first.id);
+    assert_eq!(third.customer_id, Some(customer));
+    // Each buyer's retry gets their own order back; three charges in all.
+    assert_eq!(c.checkout_as(&req).await.unwrap().id, first.id);
+    assert_eq!(c.checkout_as(&other).await.unwrap().id, second.id);
+    assert_eq!(c.checkout_as(&as_customer).await.unwrap().id, third.id);
+    assert_eq!(f.gateway.stats().authorizations, 3);
+    assert_stock(&f, &sku, 7, 0).await;
+}
+
+/// The same key from the same buyer with another request (address, payment method
+/// kind, cart content) is `IdempotencyKeyReused`, never the old order; the same
+/// request again (its cart cleared by the first success) is the old order.
+pub async fn idempotency_scope_same_key_with_another_request_is_an_error(f: CheckoutFixture) {
+    let c = checkout(&f);
+    let sku = stocked_sku(&f, "20.00", 10).await;
+    let cart = cart_with(&f, None, &[(&sku, 1)]).await;
+    let req = request(cart, None, card(test_cards::APPROVED));
+    let first = c.checkout_as(&req).await.unwrap();
+    assert!(first.request_fingerprint.is_some());
+
+    let mut elsewhere = req.clone();
+    elsewhere.shipping_address = us_address("NY");
+    let err = c.checkout_as(&elsewhere).await.unwrap_err();
+    assert!(matches!(err, Error::IdempotencyKeyReused { .. }), "{err:?}");
+
+    let mut cash = req.clone();
+    cash.payment_method = PaymentMethod::CashOnDelivery;
+    let err = c.checkout_as(&cash).await.unwrap_err();
+    assert!(matches!(err, Error::IdempotencyKeyReused { .. }), "{err:?}");
+
+    // The cart refilled with something else under the same key.
+    f.carts
+        .add(&cart, &sku, 2, CartLimits::default(), f.clock_now())
+        .await
+        .unwrap();
+    let err = c.checkout_as(&req).await.unwrap_err();
+    assert!(matches!(err, Error::IdempotencyKeyReused { .. }), "{err:?}");
+    f.carts.clear(&cart).await.unwrap();
+
+    assert_eq!(c.checkout_as(&req).await.unwrap().id, first.id);
     assert_eq!(f.gateway.stats().authorizations, 1);
     assert_stock(&f, &sku, 9, 0).await;
 }
@@ -259,7 +338,7 @@ pub async fn concurrent_duplicate_checkouts_make_one_order_and_one_charge(f: Che
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
-    let results = join_all((0..50).map(|_| c.checkout(&req))).await;
+    let results = join_all((0..50).map(|_| c.checkout_as(&req))).await;
     let mut ids = std::collections::HashSet::new();
     for r in results {
         ids.insert(r.unwrap().id);
@@ -281,7 +360,7 @@ pub async fn last_units_race_sells_exactly_the_stock(f: CheckoutFixture) {
         let cart = cart_with(&f, None, &[(&sku, 1)]).await;
         requests.push(request(cart, None, card(test_cards::APPROVED)));
     }
-    let results = join_all(requests.iter().map(|r| c.checkout(r))).await;
+    let results = join_all(requests.iter().map(|r| c.checkout_as(r))).await;
     let mut confirmed = 0;
     for r in results {
         match r {
@@ -308,7 +387,7 @@ pub async fn decline_releases_the_stock_and_cancels_with_the_reason(f: CheckoutF
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let req = request(cart, None, card(test_cards::DECLINED));
-    let (id, reason) = failed_reason(c.checkout(&req).await);
+    let (id, reason) = failed_reason(c.checkout_as(&req).await);
     assert!(matches!(
         reason,
         CancelReason::PaymentDeclined {
@@ -326,7 +405,7 @@ pub async fn decline_releases_the_stock_and_cancels_with_the_reason(f: CheckoutF
         f.carts.cart(&cart).await.unwrap().is_some(),
         "the cart stays for another try"
     );
-    let (again, again_reason) = failed_reason(c.checkout(&req).await);
+    let (again, again_reason) = failed_reason(c.checkout_as(&req).await);
     assert_eq!((again, again_reason), (id, reason));
     assert_eq!(
         order_topics(&f, id).await,
@@ -340,7 +419,7 @@ pub async fn out_of_stock_cancels_without_charging(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 1).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let (id, reason) = failed_reason(
-        c.checkout(&request(cart, None, card(test_cards::APPROVED)))
+        c.checkout_as(&request(cart, None, card(test_cards::APPROVED)))
             .await,
     );
     assert_eq!(
@@ -362,7 +441,7 @@ pub async fn recovery_after_crash_once_placed_cancels(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(
+        .interrupted_as(
             &request(cart, None, card(test_cards::APPROVED)),
             CheckoutStep::Placed,
         )
@@ -383,7 +462,7 @@ pub async fn recovery_after_crash_once_reserved_cancels_and_releases(f: Checkout
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(
+        .interrupted_as(
             &request(cart, None, card(test_cards::APPROVED)),
             CheckoutStep::Reserved,
         )
@@ -407,13 +486,13 @@ pub async fn recovery_after_crash_once_authorized_confirms_without_a_second_char
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let req = request(cart, None, card(test_cards::APPROVED));
     let order = c
-        .checkout_interrupted(&req, CheckoutStep::Authorized)
+        .interrupted_as(&req, CheckoutStep::Authorized)
         .await
         .unwrap();
     assert_eq!(order.status, OrderStatus::PendingPayment);
     assert_eq!(f.gateway.stats().authorizations, 1);
     // A retry meanwhile returns the same pending order, charging nothing.
-    assert_eq!(c.checkout(&req).await.unwrap().id, order.id);
+    assert_eq!(c.checkout_as(&req).await.unwrap().id, order.id);
     let report = c.recover(later(&f, &c)).await.unwrap();
     assert_eq!(report.confirmed, vec![order.id]);
     let read = reload(&f, order.id).await;
@@ -423,7 +502,7 @@ pub async fn recovery_after_crash_once_authorized_confirms_without_a_second_char
     assert_stock(&f, &sku, 8, 0).await;
     let stats = f.gateway.stats();
     assert_eq!((stats.authorizations, stats.captures), (1, 1));
-    assert_eq!(c.checkout(&req).await.unwrap(), read);
+    assert_eq!(c.checkout_as(&req).await.unwrap(), read);
     // A second pass finds nothing to do.
     let again = c.recover(later(&f, &c)).await.unwrap();
     assert!(!again.confirmed.contains(&order.id) && !again.cancelled.contains(&order.id));
@@ -435,7 +514,7 @@ pub async fn recovery_after_crash_once_committed_confirms(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(
+        .interrupted_as(
             &request(cart, None, card(test_cards::APPROVED)),
             CheckoutStep::Committed,
         )
@@ -459,11 +538,10 @@ pub async fn recovery_after_gateway_failure_after_the_charge_confirms_once(f: Ch
     let req = request(cart, None, card(test_cards::APPROVED));
     f.gateway
         .inject_fault(GatewayOperation::Authorize, FaultTiming::AfterProcessing);
-    let err = c.checkout(&req).await.unwrap_err();
+    let err = c.checkout_as(&req).await.unwrap_err();
     assert!(matches!(err, Error::GatewayUnavailable(_)), "{err:?}");
-    let pending = f
-        .orders
-        .by_idempotency_key(&req.idempotency_key)
+    let pending = c
+        .order_by_key(&req.actor, &req.idempotency_key)
         .await
         .unwrap()
         .unwrap();
@@ -482,7 +560,7 @@ pub async fn recovery_voids_when_the_reservation_expired_and_the_stock_is_gone(f
     let sku = stocked_sku(&f, "20.00", 2).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let stuck = c
-        .checkout_interrupted(
+        .interrupted_as(
             &request(cart, None, card(test_cards::APPROVED)),
             CheckoutStep::Authorized,
         )
@@ -493,7 +571,7 @@ pub async fn recovery_voids_when_the_reservation_expired_and_the_stock_is_gone(f
     f.inventory.expire_due(f.clock_now(), 1000).await.unwrap();
     let other_cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let other = c
-        .checkout(&request(other_cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(other_cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap();
     assert_eq!(other.status, OrderStatus::Confirmed);
@@ -515,7 +593,7 @@ pub async fn recovery_rereserves_an_expired_reservation_when_stock_remains(f: Ch
     let sku = stocked_sku(&f, "20.00", 5).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let stuck = c
-        .checkout_interrupted(
+        .interrupted_as(
             &request(cart, None, card(test_cards::APPROVED)),
             CheckoutStep::Authorized,
         )
@@ -540,7 +618,7 @@ pub async fn recovery_leaves_young_orders_alone(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(
+        .interrupted_as(
             &request(cart, None, card(test_cards::APPROVED)),
             CheckoutStep::Reserved,
         )
@@ -562,21 +640,27 @@ pub async fn cancel_before_shipment_refunds_and_restocks(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap();
     assert_stock(&f, &sku, 8, 0).await;
     let reason = CancelReason::Merchant {
         note: "fraud check".to_owned(),
     };
-    let cancelled = c.cancel(order.id, reason.clone()).await.unwrap();
+    let cancelled = c
+        .cancel(&Actor::Admin, order.id, reason.clone())
+        .await
+        .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
     assert_eq!(cancelled.payment.status, PaymentStatus::Refunded);
     assert_eq!(cancelled.payment.refunded, order.totals.grand_total);
     assert_eq!(cancelled.cancel_reason, Some(reason.clone()));
     cancelled.check_invariants().unwrap();
     assert_stock(&f, &sku, 10, 0).await;
-    assert_eq!(c.cancel(order.id, reason).await.unwrap(), cancelled);
+    assert_eq!(
+        c.cancel(&Actor::Admin, order.id, reason).await.unwrap(),
+        cancelled
+    );
     assert_eq!(f.gateway.stats().refunds, 1);
     assert_stock(&f, &sku, 10, 0).await;
 
@@ -584,12 +668,12 @@ pub async fn cancel_before_shipment_refunds_and_restocks(f: CheckoutFixture) {
     let c = f.checkout(test_config().with_capture(CapturePolicy::OnShipment));
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let order = c
-        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap();
     assert_eq!(order.payment.status, PaymentStatus::Authorized);
     let cancelled = c
-        .cancel(order.id, CancelReason::CustomerRequested)
+        .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
         .await
         .unwrap();
     assert_eq!(cancelled.payment.status, PaymentStatus::Voided);
@@ -604,7 +688,7 @@ pub async fn retried_cancel_finishes_an_interrupted_restock(f: CheckoutFixture) 
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 3)]).await;
     let order = c
-        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap();
     assert_stock(&f, &sku, 7, 0).await;
@@ -624,13 +708,13 @@ pub async fn retried_cancel_finishes_an_interrupted_restock(f: CheckoutFixture) 
     assert_stock(&f, &sku, 7, 0).await;
 
     let again = c
-        .cancel(order.id, CancelReason::CustomerRequested)
+        .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
         .await
         .unwrap();
     assert_eq!(again.status, OrderStatus::Cancelled);
     assert_stock(&f, &sku, 10, 0).await;
     let _ = c
-        .cancel(order.id, CancelReason::CustomerRequested)
+        .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
         .await
         .unwrap();
     assert_stock(&f, &sku, 10, 0).await;
@@ -644,7 +728,7 @@ pub async fn partial_shipments_then_delivery_complete_the_order(f: CheckoutFixtu
     let b = stocked_sku(&f, "15.00", 10).await;
     let cart = cart_with(&f, None, &[(&a, 3), (&b, 1)]).await;
     let order = c
-        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap();
     let ship = |sku: &Sku, quantity| ShipmentLine {
@@ -653,6 +737,7 @@ pub async fn partial_shipments_then_delivery_complete_the_order(f: CheckoutFixtu
     };
     let first = c
         .ship(
+            &Actor::Admin,
             order.id,
             &[ship(&a, 1)],
             Some("UPS".into()),
@@ -663,7 +748,7 @@ pub async fn partial_shipments_then_delivery_complete_the_order(f: CheckoutFixtu
     assert_eq!(first.fulfilment.status, FulfilmentStatus::PartiallyShipped);
     assert_eq!(first.payment.status, PaymentStatus::Captured);
     let err = c
-        .ship(order.id, &[ship(&a, 3)], None, None)
+        .ship(&Actor::Admin, order.id, &[ship(&a, 3)], None, None)
         .await
         .unwrap_err();
     assert!(
@@ -671,12 +756,13 @@ pub async fn partial_shipments_then_delivery_complete_the_order(f: CheckoutFixtu
         "{err:?}"
     );
     let err = c
-        .cancel(order.id, CancelReason::CustomerRequested)
+        .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     let second = c
         .ship(
+            &Actor::Admin,
             order.id,
             &[ship(&a, 2), ship(&b, 1)],
             None,
@@ -686,7 +772,7 @@ pub async fn partial_shipments_then_delivery_complete_the_order(f: CheckoutFixtu
         .unwrap();
     assert_eq!(second.fulfilment.status, FulfilmentStatus::Shipped);
     assert_eq!(second.fulfilment.shipments.len(), 2);
-    let done = c.deliver(order.id).await.unwrap();
+    let done = c.deliver(&Actor::Admin, order.id).await.unwrap();
     assert_eq!(done.fulfilment.status, FulfilmentStatus::Delivered);
     assert_eq!(done.status, OrderStatus::Completed);
     done.check_invariants().unwrap();
@@ -714,13 +800,14 @@ pub async fn cash_on_delivery_is_captured_on_delivery(f: CheckoutFixture) {
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let order = c
-        .checkout(&request(cart, None, PaymentMethod::CashOnDelivery))
+        .checkout_as(&request(cart, None, PaymentMethod::CashOnDelivery))
         .await
         .unwrap();
     assert_eq!(order.status, OrderStatus::Confirmed);
     assert_eq!(order.payment.status, PaymentStatus::Authorized);
     let shipped = c
         .ship(
+            &Actor::Admin,
             order.id,
             &[ShipmentLine {
                 sku: sku.clone(),
@@ -732,7 +819,7 @@ pub async fn cash_on_delivery_is_captured_on_delivery(f: CheckoutFixture) {
         .await
         .unwrap();
     assert_eq!(shipped.payment.status, PaymentStatus::Authorized);
-    let done = c.deliver(order.id).await.unwrap();
+    let done = c.deliver(&Actor::Admin, order.id).await.unwrap();
     assert_eq!(done.payment.status, PaymentStatus::Captured);
     assert_eq!(done.payment.captured, order.totals.grand_total);
     assert_eq!(done.status, OrderStatus::Completed);
@@ -749,12 +836,12 @@ pub async fn gift_card_balance_is_charged_once_and_restored_by_refund(f: Checkou
     let gift = PaymentMethod::GiftCard { code: code.clone() };
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
     let req = request(cart, None, gift.clone());
-    let order = c.checkout(&req).await.unwrap();
+    let order = c.checkout_as(&req).await.unwrap();
     assert_eq!(order.totals.grand_total, usd("26.45")); // 20.00 + 1.45 tax + 5.00
-    c.checkout(&req).await.unwrap();
+    c.checkout_as(&req).await.unwrap();
     assert_eq!(f.gateway.gift_card_balance(&code), Some(usd("23.55")));
     let cart = cart_with(&f, None, &[(&sku, 1)]).await;
-    let (_, reason) = failed_reason(c.checkout(&request(cart, None, gift)).await);
+    let (_, reason) = failed_reason(c.checkout_as(&request(cart, None, gift)).await);
     assert!(matches!(
         reason,
         CancelReason::PaymentDeclined {
@@ -763,7 +850,7 @@ pub async fn gift_card_balance_is_charged_once_and_restored_by_refund(f: Checkou
         }
     ));
     let key = IdempotencyKey::new(unique("refund")).unwrap();
-    c.refund(order.id, usd("10.00"), key, "goodwill")
+    c.refund(&Actor::Admin, order.id, usd("10.00"), key, "goodwill")
         .await
         .unwrap();
     assert_eq!(f.gateway.gift_card_balance(&code), Some(usd("33.55")));
@@ -778,14 +865,14 @@ pub async fn partial_refunds_are_allocated_exactly_across_lines(f: CheckoutFixtu
     let b = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&a, 1), (&b, 2)]).await;
     let order = c
-        .checkout(&request(cart, None, card(test_cards::APPROVED)))
+        .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
         .unwrap();
     let total = order.totals.grand_total;
     let key = IdempotencyKey::new(unique("refund")).unwrap();
     let part = usd("10.00");
     let refunded = c
-        .refund(order.id, part, key.clone(), "late delivery")
+        .refund(&Actor::Admin, order.id, part, key.clone(), "late delivery")
         .await
         .unwrap();
     assert_eq!(refunded.payment.status, PaymentStatus::PartiallyRefunded);
@@ -801,7 +888,7 @@ pub async fn partial_refunds_are_allocated_exactly_across_lines(f: CheckoutFixtu
         assert!(line.refunded.checked_cmp(&line.total).unwrap().is_le());
     }
     assert_eq!(
-        c.refund(order.id, part, key, "late delivery")
+        c.refund(&Actor::Admin, order.id, part, key, "late delivery")
             .await
             .unwrap(),
         refunded
@@ -811,6 +898,7 @@ pub async fn partial_refunds_are_allocated_exactly_across_lines(f: CheckoutFixtu
     let too_much = rest.checked_add(usd("0.01")).unwrap();
     let err = c
         .refund(
+            &Actor::Admin,
             order.id,
             too_much,
             IdempotencyKey::new(unique("refund")).unwrap(),
@@ -824,6 +912,7 @@ pub async fn partial_refunds_are_allocated_exactly_across_lines(f: CheckoutFixtu
     );
     let all = c
         .refund(
+            &Actor::Admin,
             order.id,
             rest,
             IdempotencyKey::new(unique("refund")).unwrap(),
@@ -840,40 +929,197 @@ pub async fn partial_refunds_are_allocated_exactly_across_lines(f: CheckoutFixtu
     all.check_invariants().unwrap();
 }
 
-/// Defect 10 end to end: a customer reads and cancels only their own orders, and
-/// cannot check out another customer's cart.
-pub async fn customers_see_and_cancel_only_their_own_orders(f: CheckoutFixture) {
+/// Defect 10 end to end: a customer reads and cancels only their own orders, a guest
+/// only the orders of the cart they hold; anyone else's order reads as not found;
+/// staff reach every order.
+pub async fn actor_customers_and_guests_see_and_cancel_only_their_own_orders(f: CheckoutFixture) {
     let c = checkout(&f);
     let sku = stocked_sku(&f, "20.00", 10).await;
-    let owner = CustomerId::new();
-    let stranger = CustomerId::new();
-    let cart = cart_with(&f, Some(owner), &[(&sku, 1)]).await;
-    let err = c
-        .checkout(&request(cart, Some(stranger), card(test_cards::APPROVED)))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    let owner = Actor::Customer(CustomerId::new());
+    let stranger = Actor::Customer(CustomerId::new());
+    let cart = cart_with(&f, owner.customer_id(), &[(&sku, 1)]).await;
     let order = c
-        .checkout(&request(cart, Some(owner), card(test_cards::APPROVED)))
+        .checkout_as(&request(
+            cart,
+            owner.customer_id(),
+            card(test_cards::APPROVED),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(c.order(&owner, order.id).await.unwrap().id, order.id);
+    assert_eq!(c.order(&Actor::Admin, order.id).await.unwrap().id, order.id);
+    let stranger_guest = Actor::guest(&GuestCartToken::generate().unwrap());
+    let seller = Actor::Seller(commerce_core::SellerId::new());
+    for intruder in [stranger, stranger_guest, seller] {
+        let err = c.order(&intruder, order.id).await.unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{intruder}: {err:?}");
+        let err = c
+            .cancel(&intruder, order.id, CancelReason::CustomerRequested)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotFound { .. }), "{intruder}: {err:?}");
+    }
+    let mine = c
+        .orders_of(&owner, crate::store::OrderPage::first(10))
         .await
         .unwrap();
     assert_eq!(
-        f.orders.get_for_customer(order.id, owner).await.unwrap().id,
-        order.id
+        mine.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![order.id]
     );
-    let err = f
-        .orders
-        .get_for_customer(order.id, stranger)
+    assert!(
+        c.orders_of(&stranger, crate::store::OrderPage::first(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(reload(&f, order.id).await.status, OrderStatus::Confirmed);
+    // The owner cancels only "at their request".
+    let err = c
+        .cancel(
+            &owner,
+            order.id,
+            CancelReason::Merchant {
+                note: "x".to_owned(),
+            },
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-    let err = c.cancel_for_customer(order.id, stranger).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-    assert_eq!(reload(&f, order.id).await.status, OrderStatus::Confirmed);
-    let cancelled = c.cancel_for_customer(order.id, owner).await.unwrap();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    let cancelled = c
+        .cancel(&owner, order.id, CancelReason::CustomerRequested)
+        .await
+        .unwrap();
     assert_eq!(
         cancelled.cancel_reason,
         Some(CancelReason::CustomerRequested)
+    );
+
+    // A guest reads their own order by the cart token they hold.
+    let guest_cart = cart_with(&f, None, &[(&sku, 1)]).await;
+    let guest = request(guest_cart, None, card(test_cards::APPROVED));
+    let guest_order = c.checkout_as(&guest).await.unwrap();
+    assert_eq!(
+        c.order(&guest.actor, guest_order.id).await.unwrap().id,
+        guest_order.id
+    );
+    let err = c.order(&stranger_guest, guest_order.id).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    let err = c.order(&owner, guest_order.id).await.unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
+
+/// A seller reads an order holding their products and ships only those lines;
+/// customers cannot ship; refunds and returns are staff only.
+pub async fn actor_seller_ships_only_lines_of_their_own_products(f: CheckoutFixture) {
+    let c = checkout(&f);
+    let mine = stocked_sku(&f, "20.00", 10).await;
+    let theirs = stocked_sku(&f, "10.00", 10).await;
+    let seller_of = |sku: &Sku| {
+        let f = &f;
+        let sku = sku.clone();
+        async move { f.catalog.listings(&[sku]).await.unwrap()[0].seller_id }
+    };
+    let seller = Actor::Seller(seller_of(&mine).await);
+    let other_seller = Actor::Seller(seller_of(&theirs).await);
+    let buyer = CustomerId::new();
+    let cart = cart_with(&f, Some(buyer), &[(&mine, 1), (&theirs, 1)]).await;
+    let order = c
+        .checkout_as(&request(cart, Some(buyer), card(test_cards::APPROVED)))
+        .await
+        .unwrap();
+    assert!(order.lines.iter().all(|l| l.seller_id.is_some()));
+    assert_eq!(c.order(&seller, order.id).await.unwrap().id, order.id);
+    let line = |sku: &Sku| ShipmentLine {
+        sku: sku.clone(),
+        quantity: 1,
+    };
+    let err = c
+        .ship(&seller, order.id, &[line(&theirs)], None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    let err = c
+        .ship(
+            &Actor::Customer(buyer),
+            order.id,
+            &[line(&mine)],
+            None,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    let err = c
+        .ship(
+            &Actor::Seller(commerce_core::SellerId::new()),
+            order.id,
+            &[line(&mine)],
+            None,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    c.ship(&seller, order.id, &[line(&mine)], None, None)
+        .await
+        .unwrap();
+    let shipped = c
+        .ship(&other_seller, order.id, &[line(&theirs)], None, None)
+        .await
+        .unwrap();
+    assert_eq!(shipped.fulfilment.status, FulfilmentStatus::Shipped);
+    // Neither seller delivers an order holding the other's lines; staff does.
+    let err = c.deliver(&seller, order.id).await.unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    let key = IdempotencyKey::new(unique("refund")).unwrap();
+    let err = c
+        .refund(&seller, order.id, usd("1.00"), key, "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    c.deliver(&Actor::Admin, order.id).await.unwrap();
+}
+
+/// Sellers and staff have no cart to check out; a guest cannot pay with store
+/// credit, and a customer's store credit is their own (the request names no account).
+pub async fn actor_checkout_takes_the_cart_and_credit_of_the_actor_only(f: CheckoutFixture) {
+    let c = checkout(&f);
+    let sku = stocked_sku(&f, "20.00", 10).await;
+    let cart = cart_with(&f, None, &[(&sku, 1)]).await;
+    let mut attempt = request(cart, None, PaymentMethod::StoreCredit);
+    let err = c.checkout_as(&attempt).await.unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    for actor in [Actor::Admin, Actor::Seller(commerce_core::SellerId::new())] {
+        attempt.actor = actor;
+        let err = c.checkout_as(&attempt).await.unwrap_err();
+        assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    }
+
+    let rich = CustomerId::new();
+    let poor = CustomerId::new();
+    f.gateway.set_store_credit(rich, usd("100.00"));
+    let poor_cart = cart_with(&f, Some(poor), &[(&sku, 1)]).await;
+    let (_, reason) = failed_reason(
+        c.checkout_as(&request(poor_cart, Some(poor), PaymentMethod::StoreCredit))
+            .await,
+    );
+    assert!(matches!(
+        reason,
+        CancelReason::PaymentDeclined {
+            reason: DeclineReason::InsufficientFunds,
+            ..
+        }
+    ));
+    assert_eq!(f.gateway.store_credit(rich), Some(usd("100.00")));
+    let rich_cart = cart_with(&f, Some(rich), &[(&sku, 1)]).await;
+    let order = c
+        .checkout_as(&request(rich_cart, Some(rich), PaymentMethod::StoreCredit))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.gateway.store_credit(rich),
+        Some(usd("100.00").checked_sub(order.totals.grand_total).unwrap())
     );
 }
 
@@ -885,7 +1131,7 @@ pub async fn cancel_of_an_interrupted_checkout_voids_its_authorization(f: Checko
     let sku = stocked_sku(&f, "20.00", 10).await;
     let cart = cart_with(&f, None, &[(&sku, 2)]).await;
     let order = c
-        .checkout_interrupted(
+        .interrupted_as(
             &request(cart, None, card(test_cards::APPROVED)),
             CheckoutStep::Authorized,
         )
@@ -893,7 +1139,7 @@ pub async fn cancel_of_an_interrupted_checkout_voids_its_authorization(f: Checko
         .unwrap();
     assert_stock(&f, &sku, 10, 2).await;
     let cancelled = c
-        .cancel(order.id, CancelReason::CustomerRequested)
+        .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
         .await
         .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);

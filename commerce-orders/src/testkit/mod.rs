@@ -389,7 +389,8 @@ macro_rules! checkout_conformance {
             checkout_confirms_the_order_sells_the_stock_and_clears_the_cart,
             checkout_snapshots_prices_tax_and_shipping,
             retry_with_the_same_key_returns_the_same_order_and_charges_once,
-            a_key_reused_by_another_buyer_is_a_conflict,
+            idempotency_scope_same_key_from_another_buyer_is_an_independent_checkout,
+            idempotency_scope_same_key_with_another_request_is_an_error,
             concurrent_duplicate_checkouts_make_one_order_and_one_charge,
             last_units_race_sells_exactly_the_stock,
             decline_releases_the_stock_and_cancels_with_the_reason,
@@ -409,7 +410,9 @@ macro_rules! checkout_conformance {
             cash_on_delivery_is_captured_on_delivery,
             gift_card_balance_is_charged_once_and_restored_by_refund,
             partial_refunds_are_allocated_exactly_across_lines,
-            customers_see_and_cancel_only_their_own_orders,
+            actor_customers_and_guests_see_and_cancel_only_their_own_orders,
+            actor_seller_ships_only_lines_of_their_own_products,
+            actor_checkout_takes_the_cart_and_credit_of_the_actor_only,
         );
         $crate::__orders_conformance_tests!($make_fixture, payments:
             payment_converges_when_the_capture_answer_is_lost_or_the_capture_fails,

@@ -21,12 +21,12 @@ fn key(prefix: &str) -> IdempotencyKey {
 }
 
 fn request(f: &PaymentGatewayFixture, key: &IdempotencyKey, minor: i64) -> AuthorizeRequest {
-    AuthorizeRequest {
-        idempotency_key: key.clone(),
-        amount: Money::from_minor(minor, f.currency),
-        method: f.approved.clone(),
-        reference: unique("order"),
-    }
+    AuthorizeRequest::new(
+        key.clone(),
+        Money::from_minor(minor, f.currency),
+        f.approved.clone(),
+        unique("order"),
+    )
 }
 
 async fn authorize(f: &PaymentGatewayFixture, key: &IdempotencyKey, minor: i64) -> Authorization {

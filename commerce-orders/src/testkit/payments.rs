@@ -14,7 +14,7 @@
 
 use chrono::Duration;
 
-use commerce_core::{Money, Sku};
+use commerce_core::{Actor, Money, Sku};
 use commerce_inventory::LocationCode;
 
 use crate::checkout::{CapturePolicy, Checkout, CheckoutStep};
@@ -25,7 +25,7 @@ use crate::model::{CancelReason, Order, PaymentAction};
 use crate::payment::{GatewayPaymentStatus, PaymentGateway};
 use crate::simulated::{FaultTiming, GatewayOperation, test_cards};
 
-use super::checkout::{cart_with, request, stocked_sku, test_config};
+use super::checkout::{CheckoutAs, cart_with, request, stocked_sku, test_config};
 use super::support::unique;
 use super::{CheckoutFixture, card};
 
@@ -138,7 +138,7 @@ pub async fn assert_payments_agree(
 
 async fn one_order(f: &CheckoutFixture, c: &Checkout, sku: &Sku) -> Result<Order, Error> {
     let cart = cart_with(f, None, &[(sku, 1)]).await;
-    c.checkout(&request(cart, None, card(test_cards::APPROVED)))
+    c.checkout_as(&request(cart, None, card(test_cards::APPROVED)))
         .await
 }
 
@@ -225,7 +225,7 @@ pub async fn payment_converges_when_recovery_is_interrupted_before_its_capture(f
     for timing in TIMINGS {
         let cart = cart_with(&f, None, &[(&sku, 1)]).await;
         let order = c
-            .checkout_interrupted(
+            .interrupted_as(
                 &request(cart, None, card(test_cards::APPROVED)),
                 CheckoutStep::Authorized,
             )
@@ -261,7 +261,7 @@ pub async fn cancel_converges_to_a_refund_when_the_gateway_captured_behind_our_b
     let order = one_order(&f, &c, &sku).await.unwrap();
     assert_eq!(order.payment.status, PaymentStatus::Authorized);
     let cancelled = c
-        .cancel(order.id, CancelReason::CustomerRequested)
+        .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
         .await
         .unwrap();
     assert_eq!(cancelled.status, OrderStatus::Cancelled);
@@ -295,7 +295,7 @@ pub async fn cancel_converges_when_its_gateway_calls_fail_before_or_after_their_
             let order = one_order(&f, &c, &sku).await.unwrap();
             f.gateway.inject_fault(op, timing);
             let err = c
-                .cancel(order.id, CancelReason::CustomerRequested)
+                .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
                 .await
                 .unwrap_err();
             assert!(err.is_retryable(), "{err:?}");
@@ -345,7 +345,7 @@ pub async fn refund_converges_when_the_gateway_fails_before_or_after_its_work(f:
         let key = IdempotencyKey::new(unique("refund")).unwrap();
         f.gateway.inject_fault(GatewayOperation::Refund, timing);
         let err = c
-            .refund(order.id, ten, key.clone(), "goodwill")
+            .refund(&Actor::Admin, order.id, ten, key.clone(), "goodwill")
             .await
             .unwrap_err();
         assert!(err.is_retryable(), "{err:?}");
@@ -358,11 +358,14 @@ pub async fn refund_converges_when_the_gateway_fails_before_or_after_its_work(f:
             settle(&f, &c).await;
         } else {
             // The caller retries with the same key.
-            c.refund(order.id, ten, key.clone(), "goodwill")
+            c.refund(&Actor::Admin, order.id, ten, key.clone(), "goodwill")
                 .await
                 .unwrap();
         }
-        let again = c.refund(order.id, ten, key, "goodwill").await.unwrap();
+        let again = c
+            .refund(&Actor::Admin, order.id, ten, key, "goodwill")
+            .await
+            .unwrap();
         assert!(again.payment.intent.is_none());
     }
     let done = reload(&f, order.id).await;
@@ -400,11 +403,10 @@ pub async fn payment_converges_after_faults_at_every_gateway_call_and_checkout_s
             f.gateway.inject_fault(op, timing);
             let cart = cart_with(&f, None, &[(&sku, 1)]).await;
             let req = request(cart, None, card(test_cards::APPROVED));
-            let order = match c.checkout(&req).await {
+            let order = match c.checkout_as(&req).await {
                 Ok(order) => order,
-                Err(_) => f
-                    .orders
-                    .by_idempotency_key(&req.idempotency_key)
+                Err(_) => c
+                    .order_by_key(&req.actor, &req.idempotency_key)
                     .await
                     .unwrap()
                     .unwrap(),
@@ -412,7 +414,9 @@ pub async fn payment_converges_after_faults_at_every_gateway_call_and_checkout_s
             f.gateway.clear_faults();
             if n % 2 == 0 {
                 f.gateway.inject_fault(op, timing);
-                let _ = c.cancel(order.id, CancelReason::CustomerRequested).await;
+                let _ = c
+                    .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
+                    .await;
                 f.gateway.clear_faults();
             }
             ids.push(order.id);
@@ -422,7 +426,7 @@ pub async fn payment_converges_after_faults_at_every_gateway_call_and_checkout_s
     for step in steps {
         let cart = cart_with(&f, None, &[(&sku, 1)]).await;
         let order = c
-            .checkout_interrupted(&request(cart, None, card(test_cards::APPROVED)), step)
+            .interrupted_as(&request(cart, None, card(test_cards::APPROVED)), step)
             .await
             .unwrap();
         ids.push(order.id);

@@ -33,6 +33,7 @@ fn line(code: &str, unit_minor: i64, quantity: u32, currency: Currency) -> Order
         tax_rate: Decimal::ZERO,
         total: subtotal,
         refunded: Money::zero(currency),
+        seller_id: None,
     }
 }
 
@@ -85,6 +86,8 @@ pub fn sample_order(
         payment_idempotency_key: key.derive("authorize").unwrap(),
         reservation_id: ReservationId::from_uuid(id.as_uuid()),
         idempotency_key: key,
+        request_fingerprint: None,
+        guest_cart: None,
         placed_at: now,
     })
     .unwrap()

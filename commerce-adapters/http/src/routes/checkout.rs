@@ -45,16 +45,16 @@ pub struct AddressBody {
 impl AddressBody {
     /// The domain address, validated (country code, required lines, lengths).
     pub fn into_address(self) -> Result<Address, ApiError> {
-        let address = Address {
-            name: self.name,
-            line1: self.line1,
-            line2: self.line2,
-            city: self.city,
-            region: self.region,
-            postal_code: self.postal_code,
-            country: CountryCode::new(&self.country)?,
-            phone: self.phone,
-        };
+        let mut address = Address::new(
+            self.name,
+            self.line1,
+            self.city,
+            self.postal_code,
+            CountryCode::new(&self.country)?,
+        );
+        address.line2 = self.line2;
+        address.region = self.region;
+        address.phone = self.phone;
         address.validate()?;
         Ok(address)
     }
@@ -128,8 +128,9 @@ async fn checkout(
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(body): ApiJson<CheckoutBody>,
 ) -> Result<(StatusCode, ApiJson<OrderView>), ApiError> {
-    let cart = caller.cart()?;
-    let customer_id = caller.actor.and_then(|a| a.customer_id());
+    // The cart and the paying customer are the caller's (401/403 otherwise).
+    caller.cart()?;
+    let actor = caller.actor()?;
     if body.promo_codes.len() > 10 {
         return Err(ApiError::validation("promo_codes", "at most 10 codes"));
     }
@@ -147,26 +148,26 @@ async fn checkout(
         },
         PaymentBody::Wallet { provider, token } => PaymentMethod::Wallet { provider, token },
         PaymentBody::GiftCard { code } => PaymentMethod::GiftCard { code },
-        PaymentBody::StoreCredit => PaymentMethod::StoreCredit {
-            customer_id: caller.customer()?,
-        },
+        PaymentBody::StoreCredit => {
+            caller.customer()?;
+            PaymentMethod::StoreCredit
+        }
         PaymentBody::CashOnDelivery => PaymentMethod::CashOnDelivery,
     };
-    let request = CheckoutRequest {
-        idempotency_key: key,
-        cart,
-        customer_id,
-        email: body.email,
-        shipping_address: body.shipping_address.into_address()?,
-        billing_address: body
-            .billing_address
-            .map(AddressBody::into_address)
-            .transpose()?,
-        shipping_method: body.shipping_method,
+    let mut request = CheckoutRequest::new(
+        key,
+        body.email,
+        body.shipping_address.into_address()?,
+        body.shipping_method,
         payment_method,
-        promo_codes: body.promo_codes,
-    };
-    let order = state.shop.checkout().checkout(&request).await?;
+    );
+    if let Some(billing) = body.billing_address {
+        request = request.with_billing_address(billing.into_address()?);
+    }
+    for code in body.promo_codes {
+        request = request.with_promo_code(code);
+    }
+    let order = state.shop.checkout().checkout(&actor, &request).await?;
     Ok((StatusCode::CREATED, ApiJson(OrderView::from(&order))))
 }
 

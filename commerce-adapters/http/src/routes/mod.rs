@@ -2,8 +2,10 @@
 //! request.
 
 pub mod account;
+pub mod analytics;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod ops;
 pub mod orders;
+pub mod search;

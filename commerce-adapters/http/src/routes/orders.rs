@@ -5,7 +5,7 @@
 //! one transition, stock returned in one call).
 
 use axum::extract::State;
-use commerce::orders::{OrderId, OrderPage};
+use commerce::orders::{CancelReason, OrderId, OrderPage};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -66,9 +66,9 @@ async fn get_order(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let customer = caller.customer()?;
+    let actor = caller.actor()?;
     let id = parse_id::<OrderId>("id", &id).map_err(|_| ApiError::not_found("order"))?;
-    let order = state.shop.orders().get_for_customer(id, customer).await?;
+    let order = state.shop.checkout().order(&actor, id).await?;
     Ok(ApiJson(OrderView::from(&order)))
 }
 
@@ -83,12 +83,12 @@ async fn cancel_order(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<OrderView>, ApiError> {
-    let customer = caller.customer()?;
+    let actor = caller.actor()?;
     let id = parse_id::<OrderId>("id", &id).map_err(|_| ApiError::not_found("order"))?;
     let order = state
         .shop
         .checkout()
-        .cancel_for_customer(id, customer)
+        .cancel(&actor, id, CancelReason::CustomerRequested)
         .await?;
     Ok(ApiJson(OrderView::from(&order)))
 }

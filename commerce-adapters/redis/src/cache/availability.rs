@@ -6,14 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use futures::future::join_all;
 
 use commerce_core::{EventEnvelope, Sku};
 use commerce_inventory::{
-    BackorderPolicy, Error as InventoryError, InventoryEvent, InventoryStore, LocationCode,
-    Reservation, ReservationId, ReserveRequest, Result as InventoryResult, StockAdjustment,
-    StockLevel, Transition,
+    Error as InventoryError, InventoryEvent, InventoryStore, LocationCode,
+    Result as InventoryResult, StockLevel, StockReader,
 };
 
 use super::{EntryRead, delete, fill_entry, read_entry, validated_ttl};
@@ -24,15 +22,34 @@ use crate::keys::KeyPrefix;
 /// Field of the stock level JSON in a stock entry.
 const LEVEL_FIELD: &str = "v";
 
-/// An [`InventoryStore`] whose `stock` and `stock_levels` (what product pages and
-/// listings display) are served from Redis when cached.
+/// A [`StockReader`] over an [`InventoryStore`] whose `stock` and `stock_levels`
+/// (what product pages and listings display) are served from Redis when cached.
 ///
 /// Each (SKU, location) is one entry `P:cache:stock:SKU:LOCATION` holding the whole
 /// [`StockLevel`] as the inner store returned it, never a counter: a cached level is
-/// never negative and never outlives its TTL (defect 6). Every other method goes to
-/// the inner store unchanged; writes made through this decorator then invalidate the
-/// levels they changed. Checkout must not use this decorator for its decisions: give
-/// it the inner store.
+/// never negative and never outlives its TTL (defect 6). Levels are invalidated by
+/// the `inventory.stock_changed` events every stock change (and every backorder
+/// policy change) writes to the outbox ([`CachedAvailability::invalidate`]).
+///
+/// It is read-only on purpose: checkout decides stock on the system of record, so
+/// the cache cannot be given to it (it is no [`InventoryStore`]):
+///
+/// ```compile_fail
+/// # fn wire(cache: commerce_redis::CachedAvailability) {
+/// // Checkout::new takes an Arc<dyn InventoryStore>: this does not compile.
+/// let inventory: std::sync::Arc<dyn commerce_inventory::InventoryStore> =
+///     std::sync::Arc::new(cache);
+/// # }
+/// ```
+///
+/// while a storefront reads through it:
+///
+/// ```
+/// # fn wire(cache: commerce_redis::CachedAvailability) {
+/// let display: std::sync::Arc<dyn commerce_inventory::StockReader> =
+///     std::sync::Arc::new(cache);
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct CachedAvailability {
     inner: Arc<dyn InventoryStore>,
@@ -121,15 +138,6 @@ impl CachedAvailability {
             let _ = fill_entry(&self.conn, &key, token, &[(LEVEL_FIELD.to_owned(), json)]).await;
         }
     }
-
-    /// Best-effort invalidation after a write through the decorator.
-    async fn invalidate_reservation(&self, id: ReservationId) {
-        if let Ok(Some(r)) = self.inner.reservation(id).await {
-            let _ = self
-                .invalidate_levels(r.lines.iter().map(|l| &l.sku), &r.location)
-                .await;
-        }
-    }
 }
 
 fn cached_level(read: &EntryRead, sku: &Sku, location: &LocationCode) -> Option<StockLevel> {
@@ -141,57 +149,7 @@ fn cached_level(read: &EntryRead, sku: &Sku, location: &LocationCode) -> Option<
 }
 
 #[async_trait]
-impl InventoryStore for CachedAvailability {
-    async fn reserve(
-        &self,
-        request: &ReserveRequest,
-        now: DateTime<Utc>,
-    ) -> InventoryResult<Reservation> {
-        let reservation = self.inner.reserve(request, now).await?;
-        let _ = self
-            .invalidate_levels(request.lines.iter().map(|l| &l.sku), &request.location)
-            .await;
-        Ok(reservation)
-    }
-
-    async fn commit(&self, id: ReservationId, now: DateTime<Utc>) -> InventoryResult<Transition> {
-        let t = self.inner.commit(id, now).await?;
-        if t == Transition::Applied {
-            self.invalidate_reservation(id).await;
-        }
-        Ok(t)
-    }
-
-    async fn release(&self, id: ReservationId, now: DateTime<Utc>) -> InventoryResult<Transition> {
-        let t = self.inner.release(id, now).await?;
-        if t == Transition::Applied {
-            self.invalidate_reservation(id).await;
-        }
-        Ok(t)
-    }
-
-    async fn restock(&self, id: ReservationId, now: DateTime<Utc>) -> InventoryResult<Transition> {
-        let t = self.inner.restock(id, now).await?;
-        if t == Transition::Applied {
-            self.invalidate_reservation(id).await;
-        }
-        Ok(t)
-    }
-
-    async fn expire_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> InventoryResult<Vec<ReservationId>> {
-        let ids = self.inner.expire_due(now, limit).await?;
-        join_all(ids.iter().map(|id| self.invalidate_reservation(*id))).await;
-        Ok(ids)
-    }
-
-    async fn reservation(&self, id: ReservationId) -> InventoryResult<Option<Reservation>> {
-        self.inner.reservation(id).await
-    }
-
+impl StockReader for CachedAvailability {
     async fn stock(
         &self,
         sku: &Sku,
@@ -241,32 +199,5 @@ impl InventoryStore for CachedAvailability {
         .await;
         found.extend(fresh);
         Ok(found)
-    }
-
-    async fn adjust(
-        &self,
-        adjustment: &StockAdjustment,
-        now: DateTime<Utc>,
-    ) -> InventoryResult<StockLevel> {
-        let level = self.inner.adjust(adjustment, now).await?;
-        let _ = self
-            .invalidate_levels([&adjustment.sku], &adjustment.location)
-            .await;
-        Ok(level)
-    }
-
-    async fn set_backorder_policy(
-        &self,
-        sku: &Sku,
-        location: &LocationCode,
-        policy: BackorderPolicy,
-        now: DateTime<Utc>,
-    ) -> InventoryResult<StockLevel> {
-        let level = self
-            .inner
-            .set_backorder_policy(sku, location, policy, now)
-            .await?;
-        let _ = self.invalidate_levels([sku], location).await;
-        Ok(level)
     }
 }

@@ -1,0 +1,155 @@
+//! The outbox relay: outbox events to a topic exchange with publisher confirms.
+//!
+//! One pass claims a batch for the relay's consumer group, publishes every event
+//! (persistent, routing key = topic, message id = event id) without waiting between
+//! them, then waits for the broker's confirms, and only when every publish of the
+//! batch is confirmed acknowledges the outbox up to the batch's last position. A
+//! crash or a nack before that leaves the batch claimed: its lease runs out and it
+//! is published again, so consumers see each event at least once (and deduplicate:
+//! the notification handler's delivery log).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::ShortString;
+use lapin::{BasicProperties, Channel, Connection};
+
+use commerce_core::EventEnvelope;
+use commerce_core::ports::Outbox;
+
+use crate::error::{RabbitError, Result};
+use crate::topology::Topology;
+
+/// The consumer group the relay claims the outbox with.
+pub const RELAY_CONSUMER: &str = "rabbitmq-relay";
+
+/// Publishes outbox events to RabbitMQ (see the module docs).
+pub struct OutboxRelay {
+    outbox: Arc<dyn Outbox>,
+    channel: Channel,
+    exchange: String,
+    consumer: String,
+    batch: u32,
+    lease: Duration,
+}
+
+impl std::fmt::Debug for OutboxRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxRelay")
+            .field("exchange", &self.exchange)
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The AMQP properties of an event: persistent JSON with the event id as message id.
+pub fn event_properties(event: &EventEnvelope) -> BasicProperties {
+    BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type(ShortString::from("application/json"))
+        .with_message_id(ShortString::from(event.id.to_string()))
+        .with_type(ShortString::from(event.topic.as_str()))
+}
+
+impl OutboxRelay {
+    /// A relay publishing to `topology.exchange` on a new channel of `connection` in
+    /// confirm mode; declares the topology. Batches of 500, a 30 s lease.
+    pub async fn new(
+        connection: &Connection,
+        outbox: Arc<dyn Outbox>,
+        topology: &Topology,
+    ) -> Result<Self> {
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        topology.declare(&channel).await?;
+        Ok(OutboxRelay {
+            outbox,
+            channel,
+            exchange: topology.exchange.clone(),
+            consumer: RELAY_CONSUMER.to_owned(),
+            batch: 500,
+            lease: Duration::from_secs(30),
+        })
+    }
+
+    /// Claims with consumer group `consumer` instead of [`RELAY_CONSUMER`] (one
+    /// group per exchange when several relays share an outbox).
+    #[must_use]
+    pub fn with_consumer(mut self, consumer: &str) -> Self {
+        self.consumer = consumer.to_owned();
+        self
+    }
+
+    /// With batches of `batch` events.
+    #[must_use]
+    pub fn with_batch(mut self, batch: u32) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// With this claim lease (how long before an unconfirmed batch is sent again).
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Publishes `events` and waits until the broker confirmed every one.
+    pub async fn publish_confirmed(&self, events: &[EventEnvelope]) -> Result<()> {
+        let mut pending = Vec::with_capacity(events.len());
+        for event in events {
+            let body = serde_json::to_vec(event)?;
+            let confirm = self
+                .channel
+                .basic_publish(
+                    ShortString::from(self.exchange.as_str()),
+                    ShortString::from(event.topic.as_str()),
+                    BasicPublishOptions::default(),
+                    &body,
+                    event_properties(event),
+                )
+                .await?;
+            pending.push((event.id, confirm));
+        }
+        for (id, confirm) in pending {
+            if !confirm.await?.is_ack() {
+                return Err(RabbitError::NotConfirmed(id.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// One pass: claim, publish, wait for confirms, acknowledge. Returns the number
+    /// of events relayed (0 when nothing was new).
+    pub async fn relay_once(&self) -> Result<usize> {
+        let entries = self
+            .outbox
+            .claim(&self.consumer, self.batch, self.lease)
+            .await?;
+        let Some(last) = entries.last().map(|e| e.seq) else {
+            return Ok(0);
+        };
+        let events: Vec<EventEnvelope> = entries.into_iter().map(|e| e.event).collect();
+        self.publish_confirmed(&events).await?;
+        self.outbox.ack(&self.consumer, last).await?;
+        Ok(events.len())
+    }
+
+    /// Relays until `stop` resolves, sleeping `idle` when the outbox had nothing new
+    /// (or a pass failed: the lease brings the batch back).
+    pub async fn run(&self, idle: Duration, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            if matches!(self.relay_once().await, Ok(n) if n > 0) {
+                continue;
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+}

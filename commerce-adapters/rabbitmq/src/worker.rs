@@ -1,0 +1,216 @@
+//! The queue worker: consumes the work queue and runs an [`EventHandler`] (the
+//! notification handler) on each event.
+//!
+//! A delivery is acknowledged only after the handler returned. A failure the
+//! handler calls retryable is published (confirmed) to the retry queue of its
+//! attempt, whose TTL brings it back to the work queue after the backoff; after
+//! [`Topology::max_attempts`] failures, or for a body that is not an event, it is
+//! published to the dead-letter queue instead. Either way the original is acked only
+//! after that publish was confirmed, so a crash loses nothing (at worst a retry is
+//! duplicated, which the handler's dedupe absorbs).
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection};
+
+use commerce_core::EventEnvelope;
+use commerce_notify::EventHandler;
+
+use crate::error::{RabbitError, Result};
+use crate::topology::Topology;
+
+/// Header counting failed attempts of a message.
+pub const ATTEMPTS_HEADER: &str = "x-attempts";
+/// Header with the last error of a dead-lettered message.
+pub const ERROR_HEADER: &str = "x-last-error";
+
+/// What the worker did with one delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Handled (or failed for good in a way retrying cannot fix) and acked.
+    Done,
+    /// Failed; scheduled for another attempt after the backoff.
+    Retried {
+        /// Failures so far.
+        attempt: u32,
+    },
+    /// Moved to the dead-letter queue.
+    DeadLettered,
+}
+
+/// Consumes a queue (see the module docs).
+pub struct QueueWorker {
+    channel: Channel,
+    topology: Topology,
+    handler: Arc<dyn EventHandler>,
+    prefetch: u16,
+}
+
+impl std::fmt::Debug for QueueWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueWorker")
+            .field("topology", &self.topology)
+            .finish_non_exhaustive()
+    }
+}
+
+fn attempts_of(delivery: &Delivery) -> u32 {
+    delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|h| h.inner().get(ATTEMPTS_HEADER))
+        .and_then(|v| match v {
+            AMQPValue::LongUInt(n) => Some(*n),
+            AMQPValue::LongLongInt(n) => u32::try_from(*n).ok(),
+            AMQPValue::LongInt(n) => u32::try_from(*n).ok(),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+impl QueueWorker {
+    /// A worker on a new channel of `connection` (confirm mode, prefetch 32);
+    /// declares the topology.
+    pub async fn new(
+        connection: &Connection,
+        topology: Topology,
+        handler: Arc<dyn EventHandler>,
+    ) -> Result<Self> {
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        topology.declare(&channel).await?;
+        let prefetch = 32;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
+        Ok(QueueWorker {
+            channel,
+            topology,
+            handler,
+            prefetch,
+        })
+    }
+
+    /// How many unacknowledged deliveries the worker holds at most.
+    pub fn prefetch(&self) -> u16 {
+        self.prefetch
+    }
+
+    async fn republish(
+        &self,
+        queue: &str,
+        delivery: &Delivery,
+        attempt: u32,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        headers.insert(ATTEMPTS_HEADER.into(), AMQPValue::LongUInt(attempt));
+        if let Some(e) = error {
+            headers.insert(
+                ERROR_HEADER.into(),
+                AMQPValue::LongString(LongString::from(e)),
+            );
+        }
+        let properties: BasicProperties = delivery
+            .properties
+            .clone()
+            .with_delivery_mode(2)
+            .with_headers(headers);
+        let confirm = self
+            .channel
+            .basic_publish(
+                ShortString::from(""),
+                ShortString::from(queue),
+                BasicPublishOptions::default(),
+                &delivery.data,
+                properties,
+            )
+            .await?
+            .await?;
+        if !confirm.is_ack() {
+            return Err(RabbitError::NotConfirmed(queue.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Handles one delivery and acknowledges it (see the module docs).
+    pub async fn process(&self, delivery: &Delivery) -> Result<Disposition> {
+        let disposition = match serde_json::from_slice::<EventEnvelope>(&delivery.data) {
+            Err(e) => {
+                let error = format!("not an event: {e}");
+                self.republish(
+                    &self.topology.dead_letter_queue(),
+                    delivery,
+                    attempts_of(delivery),
+                    Some(&error),
+                )
+                .await?;
+                Disposition::DeadLettered
+            }
+            Ok(event) => match self.handler.handle(&event).await {
+                Ok(_) => Disposition::Done,
+                Err(e) if e.is_retryable() => {
+                    let attempt = attempts_of(delivery).saturating_add(1);
+                    if attempt >= self.topology.max_attempts {
+                        self.republish(
+                            &self.topology.dead_letter_queue(),
+                            delivery,
+                            attempt,
+                            Some(&e.to_string()),
+                        )
+                        .await?;
+                        Disposition::DeadLettered
+                    } else {
+                        self.republish(
+                            &self.topology.retry_queue(attempt),
+                            delivery,
+                            attempt,
+                            None,
+                        )
+                        .await?;
+                        Disposition::Retried { attempt }
+                    }
+                }
+                // Final for this event (outcome unknown, malformed): retrying cannot help.
+                Err(_) => Disposition::Done,
+            },
+        };
+        delivery.acker.ack(BasicAckOptions::default()).await?;
+        Ok(disposition)
+    }
+
+    /// Consumes the work queue until `stop` resolves (or the channel closes).
+    pub async fn run(&self, stop: impl std::future::Future<Output = ()>) -> Result<()> {
+        let mut consumer = self
+            .channel
+            .basic_consume(
+                ShortString::from(self.topology.queue.as_str()),
+                ShortString::from(""),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return Ok(()),
+                next = consumer.next() => match next {
+                    Some(delivery) => {
+                        self.process(&delivery?).await?;
+                    }
+                    None => return Ok(()),
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The platform's configuration: command line first, then environment.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// What the platform reads at start.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// Address to listen on (`--bind`, else `0.0.0.0:$PORT`, else 127.0.0.1:8080).
+    pub(crate) bind: SocketAddr,
+    /// PostgreSQL for the system of record (`DATABASE_URL`); in memory when absent.
+    pub(crate) database_url: Option<String>,
+    /// Redis for carts, sessions and rate limits (`REDIS_URL`); in memory when absent.
+    pub(crate) redis_url: Option<String>,
+    /// Cadence of the workers (`--worker-every-ms`, `WORKER_EVERY_MS`, default 1000).
+    pub(crate) worker_every: Duration,
+    /// CDN base URL of images (`CDN_BASE_URL`).
+    pub(crate) cdn_base_url: String,
+    /// CORS origins, comma separated (`CORS_ORIGINS`).
+    pub(crate) cors_origins: Vec<String>,
+    /// Skip seeding the demo catalog (`--no-demo`).
+    pub(crate) demo: bool,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    /// Reads `args` (without the program name) and the environment.
+    pub(crate) fn read(args: impl IntoIterator<Item = String>) -> Result<Config, String> {
+        let mut bind = None;
+        let mut every = env("WORKER_EVERY_MS");
+        let mut demo = true;
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--bind" => bind = Some(args.next().ok_or("--bind needs an address")?),
+                "--worker-every-ms" => {
+                    every = Some(args.next().ok_or("--worker-every-ms needs a number")?)
+                }
+                "--no-demo" => demo = false,
+                "--help" | "-h" => {
+                    return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
+                                env: PORT, DATABASE_URL, REDIS_URL, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS"
+                        .to_owned());
+                }
+                other => return Err(format!("unknown argument {other:?} (try --help)")),
+            }
+        }
+        let bind = match (bind, env("PORT")) {
+            (Some(b), _) => b,
+            (None, Some(port)) => format!("0.0.0.0:{port}"),
+            (None, None) => "127.0.0.1:8080".to_owned(),
+        };
+        let bind = bind
+            .parse()
+            .map_err(|e| format!("bad bind address {bind:?}: {e}"))?;
+        let every_ms: u64 = match every {
+            Some(v) => v
+                .parse()
+                .map_err(|e| format!("bad worker cadence {v:?}: {e}"))?,
+            None => 1000,
+        };
+        if every_ms == 0 {
+            return Err("the worker cadence must be at least 1 ms".to_owned());
+        }
+        Ok(Config {
+            bind,
+            database_url: env("DATABASE_URL"),
+            redis_url: env("REDIS_URL"),
+            worker_every: Duration::from_millis(every_ms),
+            cdn_base_url: env("CDN_BASE_URL").unwrap_or_else(|| "/static".to_owned()),
+            cors_origins: env("CORS_ORIGINS")
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
+                .unwrap_or_default(),
+            demo,
+        })
+    }
+}
