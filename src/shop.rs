@@ -15,9 +15,11 @@ use std::sync::Arc;
 
 use commerce_analytics::{Analytics, AnalyticsStore, MemoryAnalyticsStore, RollupConsumer};
 use commerce_cart::{CartStore, MemoryCartStore};
+use commerce_core::accounts::{Accounts, CredentialStore};
 use commerce_core::auth::{LoginRateLimiter, SessionStore};
 use commerce_core::memory::{
-    MemoryCatalog, MemoryCustomers, MemoryOutbox, MemoryRateLimiter, MemorySessionStore,
+    MemoryCatalog, MemoryCredentials, MemoryCustomers, MemoryOutbox, MemoryRateLimiter,
+    MemorySessionStore,
 };
 use commerce_core::ports::{CatalogStore, CustomerStore, Outbox};
 use commerce_core::shipping::ShippingMethod;
@@ -52,7 +54,9 @@ pub struct Shop {
     login_limits: Arc<dyn LoginRateLimiter>,
     clock: Arc<dyn Clock>,
     analytics: Arc<dyn AnalyticsStore>,
+    credentials: Arc<dyn CredentialStore>,
     checkout: Checkout,
+    accounts: Accounts,
 }
 
 impl fmt::Debug for Shop {
@@ -98,6 +102,16 @@ impl Shop {
     /// A builder taking the stores one by one.
     pub fn builder(config: CheckoutConfig) -> ShopBuilder {
         ShopBuilder::new(config)
+    }
+
+    /// The account service: registration, login, password change and reset.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Password hashes and reset tokens.
+    pub fn credentials(&self) -> &Arc<dyn CredentialStore> {
+        &self.credentials
     }
 
     /// The checkout service: placing orders, and what happens to them after.
@@ -186,6 +200,7 @@ pub struct ShopBuilder {
     payments: Option<Arc<dyn PaymentGateway>>,
     sessions: Option<Arc<dyn SessionStore>>,
     login_limits: Option<Arc<dyn LoginRateLimiter>>,
+    credentials: Option<Arc<dyn CredentialStore>>,
     clock: Option<Arc<dyn Clock>>,
     analytics: Option<Arc<dyn AnalyticsStore>>,
 }
@@ -227,6 +242,7 @@ impl ShopBuilder {
             payments: None,
             sessions: None,
             login_limits: None,
+            credentials: None,
             clock: None,
             analytics: None,
         }
@@ -255,6 +271,8 @@ impl ShopBuilder {
         sessions: dyn SessionStore;
         /// Login rate limits.
         login_limits: dyn LoginRateLimiter;
+        /// Password hashes and reset tokens.
+        credentials: dyn CredentialStore;
         /// The clock (the system clock when not given).
         clock: dyn Clock;
         /// The analytics rollups (in memory when not given).
@@ -267,6 +285,7 @@ impl ShopBuilder {
     pub fn postgres(self, stores: &commerce_postgres::PgStores) -> Self {
         self.catalog(Arc::new(stores.catalog()))
             .customers(Arc::new(stores.customers()))
+            .credentials(Arc::new(stores.credentials()))
             .outbox(Arc::new(stores.outbox()))
             .inventory(Arc::new(stores.inventory()))
             .carts(Arc::new(stores.carts()))
@@ -297,6 +316,7 @@ impl ShopBuilder {
                 ("payment gateway", self.payments.is_none()),
                 ("session store", self.sessions.is_none()),
                 ("login rate limiter", self.login_limits.is_none()),
+                ("credential store", self.credentials.is_none()),
             ];
             if let Some((name, _)) = missing.iter().find(|(_, m)| *m) {
                 return Err(BuildError::Missing(name));
@@ -339,6 +359,10 @@ impl ShopBuilder {
         let login_limits = self
             .login_limits
             .unwrap_or_else(|| Arc::new(MemoryRateLimiter::new()));
+        let credentials = self
+            .credentials
+            .unwrap_or_else(|| Arc::new(MemoryCredentials::new()));
+        let accounts = Accounts::new(customers.clone(), credentials.clone());
         let mut checkout = Checkout::new(
             carts.clone(),
             catalog.clone(),
@@ -366,7 +390,9 @@ impl ShopBuilder {
             login_limits,
             clock,
             analytics,
+            credentials,
             checkout,
+            accounts,
         }
     }
 }

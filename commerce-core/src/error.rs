@@ -45,6 +45,13 @@ pub enum Error {
         /// Its id as text.
         id: String,
     },
+    /// A login or password check failed: unknown email or wrong password (the two
+    /// are not told apart).
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// A one-time token (password reset) is unknown, used or expired.
+    #[error("invalid or expired token")]
+    InvalidToken,
     /// The operation conflicts with the current state (duplicate key, stale version).
     #[error("conflict: {0}")]
     Conflict(String),

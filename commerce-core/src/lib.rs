@@ -7,6 +7,7 @@
 //!
 //! This crate does no I/O and depends on no runtime.
 
+pub mod accounts;
 pub mod actor;
 pub mod address;
 pub mod auth;

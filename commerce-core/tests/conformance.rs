@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use commerce_core::memory::{
-    MemoryCatalog, MemoryCustomers, MemoryOutbox, MemoryRateLimiter, MemorySearch,
-    MemorySessionStore,
+    MemoryCatalog, MemoryCredentials, MemoryCustomers, MemoryOutbox, MemoryRateLimiter,
+    MemorySearch, MemorySessionStore,
 };
 use commerce_core::testkit::auth::{RateLimiterFixture, SessionFixture};
 use commerce_core::testkit::catalog::CatalogFixture;
+use commerce_core::testkit::credentials::CredentialFixture;
 use commerce_core::testkit::customers::CustomerFixture;
 use commerce_core::testkit::outbox::OutboxFixture;
 use commerce_core::testkit::search::SearchFixture;
@@ -54,3 +55,11 @@ commerce_core::session_store_conformance!(sessions);
 commerce_core::rate_limiter_conformance!(limiter);
 commerce_core::customer_store_conformance!(customers);
 commerce_core::outbox_conformance!(outbox);
+
+async fn credentials() -> CredentialFixture {
+    CredentialFixture {
+        store: Arc::new(MemoryCredentials::new()),
+    }
+}
+
+commerce_core::credential_store_conformance!(credentials);

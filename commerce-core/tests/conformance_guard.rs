@@ -5,6 +5,7 @@ use commerce_core::testkit::guard::unlisted;
 
 const AUTH: &str = include_str!("../src/testkit/auth.rs");
 const CATALOG: &str = include_str!("../src/testkit/catalog.rs");
+const CREDENTIALS: &str = include_str!("../src/testkit/credentials.rs");
 const CUSTOMERS: &str = include_str!("../src/testkit/customers.rs");
 const OUTBOX: &str = include_str!("../src/testkit/outbox.rs");
 
@@ -22,6 +23,7 @@ fn conformance_guard_every_core_check_runs_from_its_macro() {
     assert_all_run(&[(CATALOG, "$make, catalog:")], &[CATALOG]);
     assert_all_run(&[(CUSTOMERS, "$make, customers:")], &[CUSTOMERS]);
     assert_all_run(&[(OUTBOX, "$make, outbox:")], &[OUTBOX]);
+    assert_all_run(&[(CREDENTIALS, "$make, credentials:")], &[CREDENTIALS]);
     assert_all_run(
         &[
             (AUTH, "session_store_conformance, $make_fixture;"),

@@ -233,6 +233,19 @@ pub struct StockAdjustment {
     pub note: Option<String>,
 }
 
+impl StockAdjustment {
+    /// `units` of `sku` received at the default location.
+    pub fn received(sku: Sku, units: i64) -> Self {
+        StockAdjustment {
+            sku,
+            location: LocationCode::default_location(),
+            delta: units,
+            reason: AdjustmentReason::Received,
+            note: None,
+        }
+    }
+}
+
 /// Events of the inventory, written to the outbox with the change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

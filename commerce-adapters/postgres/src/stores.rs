@@ -12,6 +12,7 @@ use commerce_core::{Clock, SystemClock};
 use crate::carts::PgCartStore;
 use crate::catalog::PgCatalog;
 use crate::checkout::PgCheckoutStore;
+use crate::credentials::PgCredentials;
 use crate::customers::PgCustomers;
 use crate::error::{Error, Result};
 use crate::inventory::PgInventory;
@@ -222,6 +223,11 @@ impl PgStores {
     /// Customers and address books ([`commerce_core::ports::CustomerStore`]).
     pub fn customers(&self) -> PgCustomers {
         PgCustomers::new(self.shared.clone())
+    }
+
+    /// Password hashes and reset tokens ([`commerce_core::accounts::CredentialStore`]).
+    pub fn credentials(&self) -> PgCredentials {
+        PgCredentials::new(self.shared.clone())
     }
 
     /// The transactional outbox ([`commerce_core::ports::Outbox`]).

@@ -3,12 +3,14 @@
 
 mod auth;
 mod catalog;
+mod credentials;
 mod customers;
 mod outbox;
 mod search;
 
 pub use auth::*;
 pub use catalog::*;
+pub use credentials::*;
 pub use customers::*;
 pub use outbox::*;
 pub use search::*;

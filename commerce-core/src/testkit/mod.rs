@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod credentials;
 pub mod customers;
 pub mod fixtures;
 pub mod guard;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use commerce_cart::testkit::CartFixture;
 use commerce_core::testkit::catalog::CatalogFixture;
+use commerce_core::testkit::credentials::CredentialFixture;
 use commerce_core::testkit::customers::CustomerFixture;
 use commerce_core::testkit::outbox::OutboxFixture;
 use commerce_inventory::testkit::InventoryFixture;
@@ -30,6 +31,13 @@ async fn customer_fixture() -> CustomerFixture {
     let stores = support::fresh_stores().await;
     CustomerFixture {
         store: Arc::new(stores.customers()),
+    }
+}
+
+async fn credential_fixture() -> CredentialFixture {
+    let stores = support::fresh_stores().await;
+    CredentialFixture {
+        store: Arc::new(stores.credentials()),
     }
 }
 
@@ -58,6 +66,7 @@ async fn cart_fixture() -> CartFixture {
 
 commerce_core::catalog_store_conformance!(catalog_fixture);
 commerce_core::customer_store_conformance!(customer_fixture);
+commerce_core::credential_store_conformance!(credential_fixture);
 commerce_core::outbox_conformance!(outbox_fixture);
 
 mod inventory {
