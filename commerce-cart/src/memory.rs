@@ -111,9 +111,9 @@ impl MemoryCartStore {
         let was_empty = cart.is_empty();
         change(&mut cart)?;
         cart.updated_at = now;
-        if let Some(outbox) = &self.outbox
-            && was_empty
+        if was_empty
             && !cart.is_empty()
+            && let Some(outbox) = &self.outbox
         {
             let created = crate::model::CartEvent::CartCreated {
                 cart: key.to_string(),
