@@ -6,7 +6,14 @@
 //!
 //! `cargo bench --bench http_platform` (needs PostgreSQL and Redis as the adapter
 //! tests do). `BENCH_SECONDS` sets the length of each phase (default 3).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+// Floats here are rates and latencies, never amounts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::float_arithmetic,
+    missing_docs
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
