@@ -6,6 +6,7 @@
 //!
 //! `cargo bench --bench http_platform` (needs PostgreSQL and Redis as the adapter
 //! tests do). `BENCH_SECONDS` sets the length of each phase (default 3).
+// Floats here are rates and latencies, never amounts.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
