@@ -10,8 +10,10 @@ pub use commerce_inventory as inventory;
 pub use commerce_orders as orders;
 #[cfg(feature = "postgres")]
 pub use commerce_postgres as postgres;
+pub use commerce_recommend as recommend;
 #[cfg(feature = "redis")]
 pub use commerce_redis as redis;
+pub use commerce_reviews as reviews;
 pub use shop::{BuildError, Shop, ShopBuilder, default_config};
 
 #[cfg(test)]

@@ -133,6 +133,17 @@ async fn journey(app: App, tag: &str) {
         )
         .await;
     assert_eq!(retry.body["id"], order.body["id"], "{}", retry.body);
+    // The same key with another request is refused, never the old order.
+    let mut other = checkout_body(card(test_cards::APPROVED));
+    other["shipping_method"] = json!("pickup");
+    let reused = app.post("/v1/checkout", &me.clone().key(&key), other).await;
+    assert_eq!(
+        reused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reused.body
+    );
+    assert_eq!(reused.code(), "idempotency_key_reused");
     assert_eq!(app.available(&mug).await, before - 2);
     assert_eq!(
         app.get("/v1/cart", &me).await.body["lines"]

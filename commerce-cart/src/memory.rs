@@ -111,16 +111,17 @@ impl MemoryCartStore {
         let was_empty = cart.is_empty();
         change(&mut cart)?;
         cart.updated_at = now;
-        if was_empty && !cart.is_empty() {
-            if let Some(outbox) = &self.outbox {
-                let created = crate::model::CartEvent::CartCreated {
-                    cart: key.to_string(),
-                };
-                outbox.push(vec![
-                    commerce_core::DomainEvent::envelope(&created, now)
-                        .map_err(crate::error::Error::from)?,
-                ]);
-            }
+        if was_empty
+            && !cart.is_empty()
+            && let Some(outbox) = &self.outbox
+        {
+            let created = crate::model::CartEvent::CartCreated {
+                cart: key.to_string(),
+            };
+            outbox.push(vec![
+                commerce_core::DomainEvent::envelope(&created, now)
+                    .map_err(crate::error::Error::from)?,
+            ]);
         }
         store(&mut carts, &cart);
         Ok(cart)

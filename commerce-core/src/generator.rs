@@ -575,7 +575,8 @@ impl CatalogGenerator {
         let mut description = format!("{noun} {color}.");
         for _ in 0..words {
             description.push(' ');
-            description.push_str(*rng.pick(DESCRIPTION));
+            let word: &&str = rng.pick(DESCRIPTION);
+            description.push_str(word);
         }
         let id = ProductId::from_uuid(rng.uuid());
         let seller = rng.pick(&self.sellers).clone();

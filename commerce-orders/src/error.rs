@@ -187,12 +187,12 @@ impl Error {
     /// True for a conflict with another writer or an earlier request
     /// ([`Error::Conflict`], or a conflict of a store inside a wrapped error).
     pub fn is_conflict(&self) -> bool {
-        match self {
-            Error::Conflict(_) => true,
-            Error::Core(commerce_core::Error::Conflict(_))
-            | Error::Inventory(commerce_inventory::Error::Conflict(_)) => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            Error::Conflict(_)
+                | Error::Core(commerce_core::Error::Conflict(_))
+                | Error::Inventory(commerce_inventory::Error::Conflict(_))
+        )
     }
 
     /// Wraps a payment gateway transport error.

@@ -92,14 +92,14 @@ pub fn rule_of(method: &str, path: &str) -> Option<Access> {
 /// Whether `actor` (None: anonymous) may use a route with rule `access`: `Ok`, or
 /// the 401/403 to answer.
 pub fn check(access: Access, actor: Option<&Actor>) -> Result<(), ApiError> {
-    let allowed = match (access, actor) {
-        (Access::Public, _) => true,
-        (Access::Shopper, Some(Actor::Guest(_) | Actor::Customer(_))) => true,
-        (Access::Customer, Some(Actor::Customer(_))) => true,
-        (Access::Seller, Some(Actor::Seller(_))) => true,
-        (Access::Admin, Some(Actor::Admin)) => true,
-        _ => false,
-    };
+    let allowed = matches!(
+        (access, actor),
+        (Access::Public, _)
+            | (Access::Shopper, Some(Actor::Guest(_) | Actor::Customer(_)))
+            | (Access::Customer, Some(Actor::Customer(_)))
+            | (Access::Seller, Some(Actor::Seller(_)))
+            | (Access::Admin, Some(Actor::Admin))
+    );
     match (allowed, actor) {
         (true, _) => Ok(()),
         (false, None | Some(Actor::Guest(_))) => Err(ApiError::unauthenticated()),

@@ -126,7 +126,7 @@ async fn payment_converges_on_postgres_while_backends_are_terminated_and_the_gat
     let tasks = carts.into_iter().enumerate().map(|(i, cart)| {
         let (f, c) = (f.clone(), c.clone());
         async move {
-            let timing = if (i / OPS.len()) % 2 == 0 {
+            let timing = if (i / OPS.len()).is_multiple_of(2) {
                 FaultTiming::BeforeProcessing
             } else {
                 FaultTiming::AfterProcessing
@@ -140,7 +140,7 @@ async fn payment_converges_on_postgres_while_backends_are_terminated_and_the_gat
                 }
             }
             let id = order_of(&c, &req).await?;
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 let _ = c
                     .cancel(&Actor::Admin, id, CancelReason::CustomerRequested)
                     .await;

@@ -236,9 +236,14 @@ async fn cluster_primary_killed_mid_load_replica_promoted_carts_keep_working() {
         }
     }
     let on_victim_count = on_victim.iter().filter(|&&v| v).count();
+    let failed_total: u64 = writers
+        .iter()
+        .map(|w| w.failed.load(Ordering::SeqCst))
+        .sum();
     println!(
         "killed {} (pid {pid}); {} promoted after {:.1} s; {} acknowledged adds ({} at the kill), \
-         {on_victim_count} of 12 carts on the killed shard, {lost_total} acknowledged adds lost",
+         {failed_total} failed adds, {on_victim_count} of 12 carts on the killed shard, \
+         {lost_total} acknowledged adds lost",
         victim.addr,
         replica.addr,
         promoted_after.as_secs_f64(),

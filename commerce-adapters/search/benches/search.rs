@@ -102,10 +102,10 @@ fn query_mix(g: &CatalogGenerator, n: usize) -> Vec<Q> {
     while out.len() < n {
         let words = 1 + rng.below(3) as usize;
         let mut ws: Vec<String> = (0..words).map(|_| rng.pick(&vocab).clone()).collect();
-        if rng.chance(20) {
-            if let Some(w) = ws.iter_mut().find(|w| w.chars().count() >= 5) {
-                *w = typo(&mut rng, w);
-            }
+        if rng.chance(20)
+            && let Some(w) = ws.iter_mut().find(|w| w.chars().count() >= 5)
+        {
+            *w = typo(&mut rng, w);
         }
         let text = ws.join(" ");
         let mut filters = SearchFilters::default();
@@ -213,6 +213,16 @@ fn pg_tsquery(text: &str) -> Option<String> {
     )
 }
 
+/// Total, then hits and facet counts as JSON text.
+type PgRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 const PG_QUERY: &str = r#"
 WITH m AS MATERIALIZED (
   SELECT id, title, price, seller, categories, rating, in_stock, popularity,
@@ -271,11 +281,7 @@ async fn load_postgres(url: &str, g: &CatalogGenerator, n: u64) -> PgPool {
         .copy_in_raw("COPY search_products (id, title, body, categories, seller, currency, price, rating, in_stock, popularity, created) FROM STDIN")
         .await
         .unwrap();
-    let esc = |s: &str| {
-        s.replace('\\', "\\\\")
-            .replace('\t', " ")
-            .replace('\n', " ")
-    };
+    let esc = |s: &str| s.replace('\\', "\\\\").replace(['\t', '\n'], " ");
     let mut buf = String::new();
     for i in 0..n {
         let p = g.product(i);
@@ -451,14 +457,7 @@ fn main() {
                 return 0;
             };
             let f = &q.filters;
-            let row: (
-                i64,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-            ) = rt
+            let row: PgRow = rt
                 .block_on(
                     sqlx::query_as(PG_QUERY)
                         .bind(tsq)

@@ -288,11 +288,11 @@ impl Inner {
                         Some(id) => current(&pending, *id)?,
                         None => self.by_sku(&searcher, sku)?,
                     };
-                    if let Some(mut doc) = doc {
-                        if apply_signal(&mut doc, &change) {
-                            let id = doc.product_id;
-                            stage(Some(doc), id, &mut pending, &mut skus);
-                        }
+                    if let Some(mut doc) = doc
+                        && apply_signal(&mut doc, &change)
+                    {
+                        let id = doc.product_id;
+                        stage(Some(doc), id, &mut pending, &mut skus);
                     }
                 }
             }
@@ -587,7 +587,7 @@ impl ProductSearch for TantivySearch {
         self.inner.by_id(&searcher, id)
     }
 
-    async fn len(&self) -> Result<u64> {
+    async fn document_count(&self) -> Result<u64> {
         Ok(self.inner.reader.searcher().num_docs())
     }
 }

@@ -116,7 +116,7 @@ impl SearchIndexer {
                 else {
                     return Ok(Vec::new());
                 };
-                match orders.get(order_id).await.map_err(|e| Error::backend(e))? {
+                match orders.get(order_id).await.map_err(Error::backend)? {
                     Some(order) => order
                         .lines
                         .into_iter()
@@ -145,9 +145,9 @@ impl SearchIndexer {
         })
     }
 
-    /// Applies a claimed batch: skips entries the index already holds, reads the
-    /// category tree once when products changed, applies everything in one commit
-    /// with the batch's last position.
+    /// Applies a claimed batch: skips entries the index already holds (and events
+    /// whose payload cannot be read), reads the category tree once when products
+    /// changed, applies everything in one commit with the batch's last position.
     pub async fn handle(&self, entries: &[OutboxEntry]) -> Result<()> {
         let Some(last) = entries.last() else {
             return Ok(());
@@ -162,7 +162,13 @@ impl SearchIndexer {
             if entry.event.topic.starts_with("catalog.product_") {
                 products.insert(entry.seq);
             }
-            changes.extend(self.changes(&entry.event).await?);
+            match self.changes(&entry.event).await {
+                Ok(c) => changes.extend(c),
+                // A payload this version cannot read would block the group forever:
+                // skip it (the catalog stays the source of truth; a reindex repairs).
+                Err(Error::Validation { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         if !products.is_empty() {
             changes.insert(0, IndexChange::Categories(self.catalog.categories().await?));

@@ -167,10 +167,10 @@ pub(crate) fn search_query(
         let lower = Bound::Included(Term::from_field_u64(f.rating, min_rating_centi(r)));
         clauses.push(filter(Box::new(RangeQuery::new(lower, Bound::Unbounded))));
     }
-    if clauses.len() == 1 {
-        if let Some((_, q)) = clauses.pop() {
-            return q;
-        }
+    if clauses.len() == 1
+        && let Some((_, q)) = clauses.pop()
+    {
+        return q;
     }
     Box::new(BooleanQuery::new(clauses))
 }

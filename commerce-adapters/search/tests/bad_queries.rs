@@ -1,5 +1,6 @@
 //! Property test: no query text, however hostile, makes search or suggest fail with
 //! anything but a `Validation` error, or panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use commerce_core::Error;
 use commerce_core::generator::CatalogGenerator;

@@ -1,4 +1,5 @@
 //! The tantivy backend runs the `ProductSearch` conformance suite, in RAM and on disk.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 

@@ -522,7 +522,7 @@ impl ProductSearch for MemorySearch {
         Ok(self.read().docs.get(&id).cloned())
     }
 
-    async fn len(&self) -> Result<u64> {
+    async fn document_count(&self) -> Result<u64> {
         Ok(self.read().docs.len() as u64)
     }
 }

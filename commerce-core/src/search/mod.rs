@@ -356,15 +356,15 @@ impl SearchQuery {
                 format!("offset + limit must be at most {MAX_WINDOW}"),
             ));
         }
-        if let (Some(min), Some(max)) = (self.filters.price_min, self.filters.price_max) {
-            if min > max {
-                return Err(Error::validation("price_min", "must not exceed price_max"));
-            }
+        if let (Some(min), Some(max)) = (self.filters.price_min, self.filters.price_max)
+            && min > max
+        {
+            return Err(Error::validation("price_min", "must not exceed price_max"));
         }
-        if let Some(r) = self.filters.min_rating {
-            if r < Decimal::ZERO || r > Decimal::from(5) {
-                return Err(Error::validation("min_rating", "must be 0 to 5"));
-            }
+        if let Some(r) = self.filters.min_rating
+            && (r < Decimal::ZERO || r > Decimal::from(5))
+        {
+            return Err(Error::validation("min_rating", "must be 0 to 5"));
         }
         if self.price_edges.windows(2).any(|w| w[0] >= w[1]) {
             return Err(Error::validation("price_edges", "must increase"));
@@ -517,7 +517,7 @@ impl Vocabulary {
                 out.extend(
                     forms
                         .into_iter()
-                        .filter(|f| !(f.len() == 1 && f[0] == folded) && !f.is_empty()),
+                        .filter(|f| !(f.is_empty() || (f.len() == 1 && f[0] == folded))),
                 );
             }
         }
@@ -628,5 +628,5 @@ pub trait ProductSearch: Send + Sync {
     /// A stored document by product id (what the index holds).
     async fn document(&self, id: ProductId) -> Result<Option<SearchDocument>>;
     /// Number of documents.
-    async fn len(&self) -> Result<u64>;
+    async fn document_count(&self) -> Result<u64>;
 }

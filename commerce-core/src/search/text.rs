@@ -193,21 +193,20 @@ pub fn highlight(text: &str, words: &[QueryWord], window: Option<usize>) -> High
         start -= 1;
     }
     // Start at a word boundary.
-    if start > 0 {
-        if let Some(space) = text[start..first].find(char::is_whitespace) {
-            start += space + 1;
-        }
+    if start > 0
+        && let Some(space) = text[start..first].find(char::is_whitespace)
+    {
+        start += space + 1;
     }
     let mut end = (start + window).min(text.len());
     while end < text.len() && !text.is_char_boundary(end) {
         end += 1;
     }
-    if end < text.len() {
-        if let Some(space) = text[start..end].rfind(char::is_whitespace) {
-            if space > 0 {
-                end = start + space;
-            }
-        }
+    if end < text.len()
+        && let Some(space) = text[start..end].rfind(char::is_whitespace)
+        && space > 0
+    {
+        end = start + space;
     }
     Highlight {
         text: text[start..end].to_owned(),
@@ -238,7 +237,7 @@ mod tests {
         assert_eq!(typo_budget("backpacks"), 2);
         assert!(word_matches("shoez", "shoes", 1, false));
         assert!(!word_matches("shoz", "shoe", 0, false));
-        assert!(word_matches("bak", "backpack", 0, false) == false);
+        assert!(!word_matches("bak", "backpack", 0, false));
         assert!(word_matches("back", "backpack", 0, true));
         assert!(word_matches("bakcp", "backpack", 1, true));
     }

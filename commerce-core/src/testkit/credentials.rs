@@ -3,7 +3,7 @@
 //! Also checks of the [`Accounts`] service over the store.
 
 // Conformance checks assert by unwrapping, as tests do.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Conformance checks for [`ProductSearch`] backends.
 //!
 //! Run them for a backend with [`crate::product_search_conformance!`], giving a
-//! function that returns a fresh, empty index with [`Vocabulary::default_shop`] and
+//! function that returns a fresh, empty index with [`crate::search::Vocabulary::default_shop`] and
 //! the backend's [`SearchCapabilities`]. Checks a backend cannot pass by design
 //! (typo tolerance, did you mean) are skipped by its capabilities, not by its tests.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -377,7 +377,7 @@ pub async fn search_pagination_with_total(fx: SearchFixture) {
         r.hits.iter().map(|h| h.product_id).collect::<Vec<_>>(),
         want
     );
-    assert_eq!(fx.search.len().await.unwrap(), 25);
+    assert_eq!(fx.search.document_count().await.unwrap(), 25);
 }
 
 /// Facet counts equal a brute-force count over the same products, for a query and

@@ -412,7 +412,7 @@ pub async fn payment_converges_after_faults_at_every_gateway_call_and_checkout_s
                     .unwrap(),
             };
             f.gateway.clear_faults();
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 f.gateway.inject_fault(op, timing);
                 let _ = c
                     .cancel(&Actor::Admin, order.id, CancelReason::CustomerRequested)
