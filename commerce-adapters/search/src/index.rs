@@ -9,9 +9,8 @@ use commerce_core::memory::{
 };
 use commerce_core::search::text::{self, QueryWord};
 use commerce_core::search::{
-    Facets, IndexChange, MAX_QUERY_BYTES, ProductSearch, SearchCapabilities, SearchDocument,
-    SearchHit, SearchQuery, SearchResults, Suggestion, SuggestionTarget, Vocabulary,
-    category_counts,
+    Facets, IndexChange, ProductSearch, SearchCapabilities, SearchDocument, SearchHit, SearchQuery,
+    SearchResults, Suggestion, SuggestionTarget, Vocabulary, category_counts,
 };
 use commerce_core::{Category, CategoryId, Error, ProductId, Result, SellerId, Sku};
 use serde::{Deserialize, Serialize};
@@ -488,23 +487,8 @@ impl Inner {
     }
 
     fn suggest(&self, prefix: &str, limit: u32) -> Result<Vec<Suggestion>> {
-        if limit == 0 || limit > 20 {
-            return Err(Error::validation("limit", "must be 1 to 20"));
-        }
-        if prefix.len() > MAX_QUERY_BYTES {
-            return Err(Error::validation("prefix", "too long"));
-        }
-        let limit = usize::try_from(limit).map_err(|_| Error::Overflow)?;
-        let words: Vec<QueryWord> = self
-            .vocabulary
-            .query_words(prefix)
-            .into_iter()
-            .map(|mut w| {
-                w.typos = 0;
-                w.prefix = true;
-                w
-            })
-            .collect();
+        let (words, limit): (Vec<QueryWord>, usize) =
+            self.vocabulary.suggestion_words(prefix, limit)?;
         let Some(last) = words.last() else {
             return Ok(Vec::new());
         };

@@ -454,23 +454,8 @@ impl ProductSearch for MemorySearch {
     }
 
     async fn suggest(&self, prefix: &str, limit: u32) -> Result<Vec<Suggestion>> {
-        if limit == 0 || limit > 20 {
-            return Err(Error::validation("limit", "must be 1 to 20"));
-        }
-        if prefix.len() > crate::search::MAX_QUERY_BYTES {
-            return Err(Error::validation("prefix", "too long"));
-        }
-        let limit = usize::try_from(limit).map_err(|_| Error::Overflow)?;
-        let words: Vec<QueryWord> = self
-            .vocabulary
-            .query_words(prefix)
-            .into_iter()
-            .map(|mut w| {
-                w.typos = 0;
-                w.prefix = true;
-                w
-            })
-            .collect();
+        let (words, limit): (Vec<QueryWord>, usize) =
+            self.vocabulary.suggestion_words(prefix, limit)?;
         let Some(last) = words.last() else {
             return Ok(Vec::new());
         };

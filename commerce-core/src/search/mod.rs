@@ -524,6 +524,33 @@ impl Vocabulary {
         out
     }
 
+    /// Checks a suggestion request (`limit` 1 to 20, `prefix` at most
+    /// [`MAX_QUERY_BYTES`]) and gives the words every backend matches for it: exact
+    /// spelling, each word a prefix; with the limit as a count.
+    pub fn suggestion_words(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<(Vec<text::QueryWord>, usize)> {
+        if limit == 0 || limit > 20 {
+            return Err(Error::validation("limit", "must be 1 to 20"));
+        }
+        if prefix.len() > MAX_QUERY_BYTES {
+            return Err(Error::validation("prefix", "too long"));
+        }
+        let limit = usize::try_from(limit).map_err(|_| Error::Overflow)?;
+        let words = self
+            .query_words(prefix)
+            .into_iter()
+            .map(|mut w| {
+                w.typos = 0;
+                w.prefix = true;
+                w
+            })
+            .collect();
+        Ok((words, limit))
+    }
+
     /// The query words of `text` as backends match them: folded, stop words left
     /// out unless nothing else is left, at most [`MAX_QUERY_WORDS`], the last one a
     /// prefix (unless the text ends with a space).
