@@ -312,6 +312,12 @@ async fn cluster_slot_migrated_while_carts_are_written_ask_and_moved_followed() 
             })
         })
         .collect();
+    // A second client that learns the slot map now and stays idle during the move:
+    // its first add afterwards goes to the old owner and must follow MOVED.
+    let late = RedisCartStore::new(common::connection().await, prefix.clone());
+    assert!(late.cart(&cart).await.unwrap().is_none());
+    let late_sku = Sku::new("SKU-LATE").unwrap();
+
     let errors_before = error_counts(&mut src).await;
     let stop = Arc::new(AtomicBool::new(false));
     let tasks = spawn_writers(&store, &writers, &stop);
@@ -376,6 +382,9 @@ async fn cluster_slot_migrated_while_carts_are_written_ask_and_moved_followed() 
     for t in tasks {
         t.await.unwrap();
     }
+    late.add(&cart, &late_sku, 1, limits(), Utc::now())
+        .await
+        .expect("an add from a client with the old slot map follows MOVED");
 
     let errors_after = error_counts(&mut src).await;
     let asks = errors_after.get("ASK").copied().unwrap_or(0)
@@ -417,6 +426,7 @@ async fn cluster_slot_migrated_while_carts_are_written_ask_and_moved_followed() 
         "slot {slot} moved {} -> {}; {total} adds, source answered ASK {asks} and MOVED {moved} times",
         source.addr, target.addr
     );
+    assert_eq!(read.quantity_of(&late_sku), 1, "the late add landed once");
     assert!(asks > 0, "no add was redirected with ASK during the move");
     assert!(moved > 0, "no add was redirected with MOVED after the move");
 }
