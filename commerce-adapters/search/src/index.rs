@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
 use commerce_core::memory::{
-    DID_YOU_MEAN_BELOW, SNIPPET_BYTES, apply_signal, normalize_rating, price_buckets, sort_sellers,
+    DID_YOU_MEAN_BELOW, apply_signal, normalize_rating, price_buckets, search_hit, sort_sellers,
 };
 use commerce_core::search::text::{self, QueryWord};
 use commerce_core::search::{
@@ -320,22 +320,6 @@ impl Inner {
         Ok(())
     }
 
-    fn hit(&self, doc: &SearchDocument, words: &[QueryWord]) -> SearchHit {
-        SearchHit {
-            product_id: doc.product_id,
-            title: doc.title.clone(),
-            slug: doc.slug.clone(),
-            price: doc.price(),
-            seller_id: doc.seller_id,
-            in_stock: doc.signals.in_stock(),
-            rating_average: doc.signals.rating_average,
-            rating_count: doc.signals.rating_count,
-            units_sold: doc.signals.units_sold,
-            title_highlight: text::highlight(&doc.title, words, None),
-            description_highlight: text::highlight(&doc.description, words, Some(SNIPPET_BYTES)),
-        }
-    }
-
     fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
         query.validate()?;
         let words = self.vocabulary.query_words(&query.text);
@@ -356,7 +340,7 @@ impl Inner {
             .map_err(backend)?;
         let mut hits = Vec::with_capacity(top.len());
         for (_, addr) in top {
-            hits.push(self.hit(&self.load(&searcher, addr)?, &words));
+            hits.push(search_hit(&self.load(&searcher, addr)?, &words));
         }
         let total = total as u64;
         let facets = query.facets.then(|| {

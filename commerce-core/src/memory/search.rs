@@ -45,6 +45,25 @@ pub fn normalize_rating(average: Decimal) -> Decimal {
         .clamp(Decimal::ZERO, Decimal::from(5))
 }
 
+/// The hit shown for `doc` when `words` matched it: its display fields and signals,
+/// the title highlighted, and a description snippet of at most [`SNIPPET_BYTES`]
+/// (shared by every backend).
+pub fn search_hit(doc: &SearchDocument, words: &[QueryWord]) -> SearchHit {
+    SearchHit {
+        product_id: doc.product_id,
+        title: doc.title.clone(),
+        slug: doc.slug.clone(),
+        price: doc.price(),
+        seller_id: doc.seller_id,
+        in_stock: doc.signals.in_stock(),
+        rating_average: doc.signals.rating_average,
+        rating_count: doc.signals.rating_count,
+        units_sold: doc.signals.units_sold,
+        title_highlight: text::highlight(&doc.title, words, None),
+        description_highlight: text::highlight(&doc.description, words, Some(SNIPPET_BYTES)),
+    }
+}
+
 /// Applies a signal change to a document in place (shared by backends that keep
 /// whole documents). Returns whether the document was touched.
 pub fn apply_signal(doc: &mut SearchDocument, change: &IndexChange) -> bool {
@@ -183,22 +202,6 @@ impl State {
             total += s;
         }
         total
-    }
-
-    fn hit(&self, doc: &SearchDocument, words: &[QueryWord]) -> SearchHit {
-        SearchHit {
-            product_id: doc.product_id,
-            title: doc.title.clone(),
-            slug: doc.slug.clone(),
-            price: doc.price(),
-            seller_id: doc.seller_id,
-            in_stock: doc.signals.in_stock(),
-            rating_average: doc.signals.rating_average,
-            rating_count: doc.signals.rating_count,
-            units_sold: doc.signals.units_sold,
-            title_highlight: text::highlight(&doc.title, words, None),
-            description_highlight: text::highlight(&doc.description, words, Some(SNIPPET_BYTES)),
-        }
     }
 
     fn facets(&self, matched: &[Scored<'_>], edges: &[i64]) -> Facets {
@@ -419,7 +422,7 @@ impl ProductSearch for MemorySearch {
             .iter()
             .skip(start)
             .take(limit)
-            .map(|m| state.hit(m.doc, &words))
+            .map(|m| search_hit(m.doc, &words))
             .collect();
         let facets = query.facets.then(|| state.facets(&matched, &query.edges()));
         let mut did_you_mean = None;
