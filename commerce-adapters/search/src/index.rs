@@ -9,7 +9,7 @@ use commerce_core::memory::{
 };
 use commerce_core::search::text::{self, QueryWord};
 use commerce_core::search::{
-    Facets, IndexChange, ProductSearch, SearchCapabilities, SearchDocument, SearchHit, SearchQuery,
+    Facets, IndexChange, ProductSearch, SearchCapabilities, SearchDocument, SearchQuery,
     SearchResults, Suggestion, SuggestionTarget, Vocabulary, category_counts,
 };
 use commerce_core::{Category, CategoryId, Error, ProductId, Result, SellerId, Sku};
