@@ -41,7 +41,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_scalar::{Scalar, Servable};
+use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ErrorBody};
 pub use state::{AppState, HttpConfig, Probe, WorkerBoard, WorkerStatus};
@@ -117,15 +117,9 @@ pub fn router(state: AppState) -> Router {
     ));
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let config = state.config.clone();
-    let doc_json = doc.clone();
-    api.route(
-        "/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc_json.clone();
-            async move { axum::Json(doc) }
-        }),
-    )
-    .merge(Scalar::with_url("/docs", doc))
+    // The interactive page's assets are compiled into the binary (`vendored`): it
+    // works on a machine without internet, unlike a page that loads from a CDN.
+    api.merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
     .fallback(|| async { ApiError::not_found("route") })
     .with_state(state)
     .layer(RequestBodyLimitLayer::new(config.body_limit))
