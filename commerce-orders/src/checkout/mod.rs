@@ -58,7 +58,6 @@ pub use recovery::{RecoveryOutcome, RecoveryReport};
 
 use config::after;
 
-use crate::checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::{IdempotencyKey, OrderId};
@@ -68,7 +67,9 @@ use crate::model::{CancelReason, Order, OrderLine, OrderTotals, PaymentAction, S
 use crate::payment::{
     Authorization, AuthorizeOutcome, AuthorizeRequest, Decline, PaymentGateway, PaymentMethod,
 };
-use crate::store::{CreateOutcome, OrderStore};
+use crate::ports::{CheckoutStore, PlaceOutcome};
+use crate::ports::{CreateOutcome, OrderStore};
+use crate::separate_stores::SeparateStores;
 
 /// The step after which a simulated crash stops a checkout
 /// ([`Checkout::checkout_interrupted`]), to test recovery.
