@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use commerce_analytics::{Analytics, AnalyticsStore, MemoryAnalyticsStore, RollupConsumer};
 use commerce_cart::{CartStore, MemoryCartStore};
-use commerce_core::accounts::{Accounts, CredentialStore};
+use commerce_core::accounts::{Accounts, CredentialStore, PasswordHasher};
 use commerce_core::auth::{LoginRateLimiter, SessionStore};
 use commerce_core::memory::{
     MemoryCatalog, MemoryCredentials, MemoryCustomers, MemoryOutbox, MemoryRateLimiter,
@@ -90,13 +90,18 @@ pub fn default_config() -> CheckoutConfig {
 impl Shop {
     /// A shop held entirely in memory: the in-memory stores (sharing one outbox), the
     /// simulated payment gateway, the system clock and [`default_config`].
+    /// Feature `simulated` (on by default).
+    #[cfg(feature = "simulated")]
     pub fn in_memory() -> Shop {
         Shop::in_memory_with(default_config())
     }
 
     /// [`Shop::in_memory`] with another checkout configuration.
+    #[cfg(feature = "simulated")]
     pub fn in_memory_with(config: CheckoutConfig) -> Shop {
-        ShopBuilder::new(config).with_memory_defaults().assemble()
+        ShopBuilder::new(config)
+            .with_memory_defaults()
+            .assemble(Arc::new(commerce_orders::SimulatedGateway::new()))
     }
 
     /// A builder taking the stores one by one.
@@ -107,6 +112,14 @@ impl Shop {
     /// The account service: registration, login, password change and reset.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// The shop with passwords hashed by `hasher` (commerce-http passes one that runs
+    /// argon2id on tokio's blocking pool, off the reactor).
+    #[must_use]
+    pub fn with_password_hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Shop {
+        self.accounts = self.accounts.with_hasher(hasher);
+        self
     }
 
     /// Password hashes and reset tokens.
@@ -179,6 +192,18 @@ impl Shop {
     pub fn analytics_consumer(&self) -> RollupConsumer {
         RollupConsumer::new(self.analytics.clone(), self.catalog.clone())
     }
+}
+
+/// The gateway of memory defaults: the simulated one (feature `simulated`).
+#[cfg(feature = "simulated")]
+fn memory_gateway() -> Option<Arc<dyn PaymentGateway>> {
+    Some(Arc::new(commerce_orders::SimulatedGateway::new()))
+}
+
+/// Without feature `simulated` there is no default gateway.
+#[cfg(not(feature = "simulated"))]
+fn memory_gateway() -> Option<Arc<dyn PaymentGateway>> {
+    None
 }
 
 /// Builds a [`Shop`] from the ports given; see [`Shop::builder`].
@@ -295,8 +320,9 @@ impl ShopBuilder {
     }
 
     /// Fills every port not given with its in-memory implementation (stores sharing
-    /// one in-memory outbox, the simulated gateway). For tests, demos and the
-    /// embedded default; a real shop gives its stores.
+    /// one in-memory outbox, the simulated gateway with feature `simulated`; without
+    /// it the gateway must be given). For tests, demos and the embedded default; a
+    /// real shop gives its stores.
     pub fn with_memory_defaults(mut self) -> Self {
         self.memory_defaults = true;
         self
@@ -322,11 +348,16 @@ impl ShopBuilder {
                 return Err(BuildError::Missing(name));
             }
         }
-        Ok(self.with_memory_defaults().assemble())
+        let payments = match &self.payments {
+            Some(given) => given.clone(),
+            None => memory_gateway().ok_or(BuildError::Missing("payment gateway"))?,
+        };
+        Ok(self.with_memory_defaults().assemble(payments))
     }
 
-    /// Assembles the shop, filling missing ports with memory stores.
-    fn assemble(self) -> Shop {
+    /// Assembles the shop on `payments` (the gateway given, or the default), filling
+    /// missing stores with memory stores.
+    fn assemble(self, payments: Arc<dyn PaymentGateway>) -> Shop {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let memory_outbox = Arc::new(MemoryOutbox::with_clock(clock.clone()));
         let outbox = self
@@ -350,9 +381,6 @@ impl ShopBuilder {
         let orders = self
             .orders
             .unwrap_or_else(|| Arc::new(MemoryOrderStore::new(memory_outbox.clone())));
-        let payments = self
-            .payments
-            .unwrap_or_else(|| Arc::new(commerce_orders::SimulatedGateway::new()));
         let sessions = self
             .sessions
             .unwrap_or_else(|| Arc::new(MemorySessionStore::new()));

@@ -22,16 +22,19 @@ pub mod notification;
 pub mod payment;
 pub mod ports;
 pub mod separate_stores;
+#[cfg(feature = "simulated")]
 pub mod simulated;
 
 pub use carrier::{
     Carrier, CarrierCode, CarrierSet, Parcel, RateQuote, ServiceLevel, ShippingOptions,
     SimulatedCarrier, TrackingEvent, TrackingStatus,
 };
+#[cfg(feature = "testkit")]
+pub use checkout::CheckoutStep;
 pub use checkout::tracking::{OrderTracking, ShipmentTracking};
 pub use checkout::{
-    CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
-    RecoveryOutcome, RecoveryReport, RequestFingerprint,
+    CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, RecoveryOutcome,
+    RecoveryReport, RequestFingerprint,
 };
 pub use error::{Error, Result};
 pub use event::{OrderEvent, PlacedLine};
@@ -45,7 +48,10 @@ pub use model::*;
 pub use payment::*;
 pub use ports::{CheckoutStore, CreateOutcome, OrderPage, OrderStore, PlaceOutcome};
 pub use separate_stores::SeparateStores;
-pub use simulated::{FaultTiming, GatewayOperation, GatewayStats, SimulatedGateway};
+#[cfg(feature = "testkit")]
+pub use simulated::{FaultTiming, GatewayOperation};
+#[cfg(feature = "simulated")]
+pub use simulated::{GatewayStats, SimulatedGateway};
 
 /// The storage ports under their former module name; use [`ports`].
 #[doc(hidden)]

@@ -26,6 +26,7 @@
 pub mod access;
 pub mod error;
 pub mod extract;
+pub mod hashing;
 pub mod routes;
 pub mod state;
 pub mod views;
@@ -44,6 +45,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ErrorBody};
+pub use hashing::BlockingHasher;
 pub use state::{AppState, HttpConfig, Probe, WorkerBoard, WorkerStatus};
 
 /// Header carrying the request id (taken from the client or generated).
