@@ -150,6 +150,8 @@ async fn main() -> Result<()> {
         let (count, sellers) = demo::seed(&shop).await?;
         let names: Vec<&str> = sellers.iter().map(|s| s.slug.as_str()).collect();
         tracing::info!(products = count, sellers = ?names, "demo catalog seeded");
+        let reviews = demo::seed_reviews(&shop).await?;
+        tracing::info!(reviews, "demo reviews seeded");
     }
     let token = demo_customer(&shop).await?;
     let board = WorkerBoard::default();
@@ -180,6 +182,12 @@ async fn main() -> Result<()> {
         config.worker_every,
         stop_rx.clone(),
     )];
+    handles.extend(workers::start_recommendations(
+        shop.clone(),
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    ));
     handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;

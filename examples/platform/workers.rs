@@ -151,3 +151,65 @@ pub(crate) fn start(
     };
     vec![sweeper, analytics, recovery]
 }
+
+/// Starts an outbox consumer on the cadence: each tick drains what its group has not
+/// handled yet (claim, handle, ack); stops when `stop` turns true.
+fn start_consumer<C>(
+    shop: Shop,
+    consumer: C,
+    name: &'static str,
+    board: WorkerBoard,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()>
+where
+    C: commerce::core::worker::EventConsumer + 'static,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let outcome = commerce::core::drain(
+                shop.outbox().as_ref(),
+                &consumer,
+                commerce::core::RunnerConfig::default(),
+            )
+            .await
+            .map(|n| n as u64)
+            .map_err(|e| e.to_string());
+            report(&board, name, every, outcome, shop.clock().now());
+        }
+    })
+}
+
+/// Starts the recommendation consumers: product signals (terms, categories,
+/// availability) and confirmed purchases (co-purchase counts, popularity, each
+/// customer's purchases and "for you" list).
+pub(crate) fn start_recommendations(
+    shop: Shop,
+    board: WorkerBoard,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    vec![
+        start_consumer(
+            shop.clone(),
+            shop.recommend_signals_consumer(),
+            "recommend_signals",
+            board.clone(),
+            every,
+            stop.clone(),
+        ),
+        start_consumer(
+            shop.clone(),
+            shop.recommend_purchases_consumer(),
+            "recommend_purchases",
+            board,
+            every,
+            stop,
+        ),
+    ]
+}
