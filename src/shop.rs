@@ -29,7 +29,8 @@ use commerce_orders::{
     Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore, PaymentGateway,
 };
 use commerce_recommend::{
-    MemoryRecommendStore, PurchaseRecorder, RecommendStore, Recommendations, SignalsIndexer,
+    CacheConfig, CacheInvalidator, CachedRecommendStore, MemoryRecommendStore, PurchaseRecorder,
+    RecommendStore, Recommendations, SignalsIndexer,
 };
 use commerce_reviews::{
     MemoryReviewStore, OrderPurchases, PurchaseHistory, ReviewSettings, ReviewStore, Reviews,
@@ -66,6 +67,7 @@ pub struct Shop {
     review_store: Arc<dyn ReviewStore>,
     reviews: Reviews,
     recommend_store: Arc<dyn RecommendStore>,
+    recommend_cache: Option<Arc<CachedRecommendStore>>,
     recommendations: Recommendations,
 }
 
@@ -223,6 +225,31 @@ impl Shop {
         )
     }
 
+    /// The in-process cache of the recommendation lists, when the builder asked for
+    /// one ([`ShopBuilder::recommend_cache`]).
+    pub fn recommend_cache(&self) -> Option<&Arc<CachedRecommendStore>> {
+        self.recommend_cache.as_ref()
+    }
+
+    /// The outbox consumer that keeps this instance's recommendation cache true
+    /// (its own consumer group, `recommend.cache.<instance>`: every instance sees
+    /// every event), handling events from `since` on (when the cache started, minus
+    /// the outbox lag). `None` without a cache.
+    pub fn recommend_cache_consumer(
+        &self,
+        instance: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Option<CacheInvalidator> {
+        self.recommend_cache.as_ref().map(|_| {
+            CacheInvalidator::new(
+                instance,
+                since,
+                self.recommend_purchases_consumer(),
+                self.recommend_signals_consumer(),
+            )
+        })
+    }
+
     /// The outbox consumer that keeps each product's recommendation signals (terms,
     /// categories, active, in stock at the default location) current.
     pub fn recommend_signals_consumer(&self) -> SignalsIndexer {
@@ -260,6 +287,7 @@ pub struct ShopBuilder {
     review_store: Option<Arc<dyn ReviewStore>>,
     purchase_history: Option<Arc<dyn PurchaseHistory>>,
     recommend_store: Option<Arc<dyn RecommendStore>>,
+    recommend_cache: Option<CacheConfig>,
     review_settings: ReviewSettings,
 }
 
@@ -306,8 +334,17 @@ impl ShopBuilder {
             review_store: None,
             purchase_history: None,
             recommend_store: None,
+            recommend_cache: None,
             review_settings: ReviewSettings::default(),
         }
+    }
+
+    /// Keeps the recommendation lists in process memory in front of the
+    /// recommendation store ([`CachedRecommendStore`]); run
+    /// [`Shop::recommend_cache_consumer`] on every instance that has one.
+    pub fn recommend_cache(mut self, config: CacheConfig) -> Self {
+        self.recommend_cache = Some(config);
+        self
     }
 
     /// Review settings (whether unverified reviews are taken, text limits); the
@@ -470,9 +507,18 @@ impl ShopBuilder {
             clock.clone(),
             self.review_settings,
         );
-        let recommend_store = self
+        let mut recommend_store = self
             .recommend_store
             .unwrap_or_else(|| Arc::new(MemoryRecommendStore::new()));
+        let recommend_cache = self.recommend_cache.map(|config| {
+            Arc::new(CachedRecommendStore::new(
+                recommend_store.clone(),
+                config,
+            ))
+        });
+        if let Some(cache) = &recommend_cache {
+            recommend_store = cache.clone();
+        }
         let recommendations = Recommendations::new(recommend_store.clone());
         Shop {
             catalog,
@@ -492,6 +538,7 @@ impl ShopBuilder {
             review_store,
             reviews,
             recommend_store,
+            recommend_cache,
             recommendations,
         }
     }

@@ -63,7 +63,11 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
     if let Some(url) = &config.database_url {
         let stores = commerce::postgres::PgStores::connect(url).await?;
         stores.migrate().await?;
-        builder = builder.postgres(&stores);
+        // Recommendation lists are served from process memory, kept true by this
+        // instance's cache consumer (started with the other workers).
+        builder = builder
+            .postgres(&stores)
+            .recommend_cache(commerce::recommend::CacheConfig::default());
         backends.push("postgres");
     }
     if let Some(url) = &config.redis_url {

@@ -194,7 +194,23 @@ pub(crate) fn start_recommendations(
     every: Duration,
     stop: watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
-    vec![
+    // Its own consumer group: this process's id and start time name it. Events from
+    // five minutes before the start on are handled (the outbox lag).
+    let now = shop.clock().now();
+    let instance = format!("pid{}-{}", std::process::id(), now.timestamp());
+    let cache = shop
+        .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
+        .map(|consumer| {
+            start_consumer(
+                shop.clone(),
+                consumer,
+                "recommend_cache",
+                board.clone(),
+                every,
+                stop.clone(),
+            )
+        });
+    let mut handles = vec![
         start_consumer(
             shop.clone(),
             shop.recommend_signals_consumer(),
@@ -211,5 +227,7 @@ pub(crate) fn start_recommendations(
             every,
             stop,
         ),
-    ]
+    ];
+    handles.extend(cache);
+    handles
 }
