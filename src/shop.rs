@@ -28,6 +28,13 @@ use commerce_inventory::{InventoryStore, MemoryInventory};
 use commerce_orders::{
     Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore, PaymentGateway,
 };
+use commerce_recommend::{
+    CacheConfig, CacheInvalidator, CachedRecommendStore, MemoryRecommendStore, PurchaseRecorder,
+    RecommendStore, Recommendations, SignalsIndexer,
+};
+use commerce_reviews::{
+    MemoryReviewStore, OrderPurchases, PurchaseHistory, ReviewSettings, ReviewStore, Reviews,
+};
 
 /// What can go wrong assembling a [`Shop`].
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +64,11 @@ pub struct Shop {
     credentials: Arc<dyn CredentialStore>,
     checkout: Checkout,
     accounts: Accounts,
+    review_store: Arc<dyn ReviewStore>,
+    reviews: Reviews,
+    recommend_store: Arc<dyn RecommendStore>,
+    recommend_cache: Option<Arc<CachedRecommendStore>>,
+    recommendations: Recommendations,
 }
 
 impl fmt::Debug for Shop {
@@ -192,6 +204,75 @@ impl Shop {
     pub fn analytics_consumer(&self) -> RollupConsumer {
         RollupConsumer::new(self.analytics.clone(), self.catalog.clone())
     }
+
+    /// The review service: post, edit, delete, report, vote, moderate, lists and
+    /// rating aggregates, with who is acting as an argument.
+    pub fn reviews(&self) -> &Reviews {
+        &self.reviews
+    }
+
+    /// The review store (reviews, votes, reports and exact aggregates).
+    pub fn review_store(&self) -> &Arc<dyn ReviewStore> {
+        &self.review_store
+    }
+
+    /// The recommendation lists (bought together, similar, popular now, for you),
+    /// read from precomputed tables.
+    pub fn recommendations(&self) -> &Recommendations {
+        &self.recommendations
+    }
+
+    /// The precomputed recommendation tables.
+    pub fn recommend_store(&self) -> &Arc<dyn RecommendStore> {
+        &self.recommend_store
+    }
+
+    /// The outbox consumer that records confirmed orders into the co-purchase,
+    /// popularity and per-customer tables (drive it with [`commerce_core::drain`]
+    /// over [`Shop::outbox`]; idempotent per event).
+    pub fn recommend_purchases_consumer(&self) -> PurchaseRecorder {
+        PurchaseRecorder::new(
+            self.orders.clone(),
+            self.catalog.clone(),
+            self.recommend_store.clone(),
+        )
+    }
+
+    /// The in-process cache of the recommendation lists, when the builder asked for
+    /// one ([`ShopBuilder::recommend_cache`]).
+    pub fn recommend_cache(&self) -> Option<&Arc<CachedRecommendStore>> {
+        self.recommend_cache.as_ref()
+    }
+
+    /// The outbox consumer that keeps this instance's recommendation cache true
+    /// (its own consumer group, `recommend.cache.<instance>`: every instance sees
+    /// every event), handling events from `since` on (when the cache started, minus
+    /// the outbox lag). `None` without a cache.
+    pub fn recommend_cache_consumer(
+        &self,
+        instance: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Option<CacheInvalidator> {
+        self.recommend_cache.as_ref().map(|_| {
+            CacheInvalidator::new(
+                instance,
+                since,
+                self.recommend_purchases_consumer(),
+                self.recommend_signals_consumer(),
+            )
+        })
+    }
+
+    /// The outbox consumer that keeps each product's recommendation signals (terms,
+    /// categories, active, in stock at the default location) current.
+    pub fn recommend_signals_consumer(&self) -> SignalsIndexer {
+        SignalsIndexer::new(
+            self.catalog.clone(),
+            self.inventory.clone(),
+            self.recommend_store.clone(),
+            commerce_inventory::LocationCode::default_location(),
+        )
+    }
 }
 
 /// The gateway of memory defaults: the simulated one (feature `simulated`).
@@ -228,6 +309,11 @@ pub struct ShopBuilder {
     credentials: Option<Arc<dyn CredentialStore>>,
     clock: Option<Arc<dyn Clock>>,
     analytics: Option<Arc<dyn AnalyticsStore>>,
+    review_store: Option<Arc<dyn ReviewStore>>,
+    purchase_history: Option<Arc<dyn PurchaseHistory>>,
+    recommend_store: Option<Arc<dyn RecommendStore>>,
+    recommend_cache: Option<CacheConfig>,
+    review_settings: ReviewSettings,
 }
 
 impl fmt::Debug for ShopBuilder {
@@ -270,7 +356,27 @@ impl ShopBuilder {
             credentials: None,
             clock: None,
             analytics: None,
+            review_store: None,
+            purchase_history: None,
+            recommend_store: None,
+            recommend_cache: None,
+            review_settings: ReviewSettings::default(),
         }
+    }
+
+    /// Keeps the recommendation lists in process memory in front of the
+    /// recommendation store ([`CachedRecommendStore`]); run
+    /// [`Shop::recommend_cache_consumer`] on every instance that has one.
+    pub fn recommend_cache(mut self, config: CacheConfig) -> Self {
+        self.recommend_cache = Some(config);
+        self
+    }
+
+    /// Review settings (whether unverified reviews are taken, text limits); the
+    /// default takes reviews of bought products only.
+    pub fn review_settings(mut self, settings: ReviewSettings) -> Self {
+        self.review_settings = settings;
+        self
     }
 
     setters! {
@@ -302,10 +408,17 @@ impl ShopBuilder {
         clock: dyn Clock;
         /// The analytics rollups (in memory when not given).
         analytics: dyn AnalyticsStore;
+        /// Reviews and their aggregates (in memory when not given).
+        review_store: dyn ReviewStore;
+        /// Who bought what, for verified reviews (read from the order store when
+        /// not given).
+        purchase_history: dyn PurchaseHistory;
+        /// The precomputed recommendation tables (in memory when not given).
+        recommend_store: dyn RecommendStore;
     }
 
     /// Every store of `stores` (catalog, customers, outbox, inventory, carts,
-    /// orders, analytics, and its native checkout store).
+    /// orders, analytics, reviews, recommendations, and its native checkout store).
     #[cfg(feature = "postgres")]
     pub fn postgres(self, stores: &commerce_postgres::PgStores) -> Self {
         self.catalog(Arc::new(stores.catalog()))
@@ -317,6 +430,9 @@ impl ShopBuilder {
             .orders(Arc::new(stores.orders()))
             .checkout_store(Arc::new(stores.checkout()))
             .analytics(Arc::new(stores.analytics()))
+            .review_store(Arc::new(stores.reviews()))
+            .purchase_history(Arc::new(stores.purchase_history()))
+            .recommend_store(Arc::new(stores.recommendations()))
     }
 
     /// Fills every port not given with its in-memory implementation (stores sharing
@@ -406,6 +522,32 @@ impl ShopBuilder {
         if let Some(store) = self.checkout_store {
             checkout = checkout.with_checkout_store(store);
         }
+        let review_store = self
+            .review_store
+            .unwrap_or_else(|| Arc::new(MemoryReviewStore::new(memory_outbox.clone())));
+        let purchase_history = self
+            .purchase_history
+            .unwrap_or_else(|| Arc::new(OrderPurchases::new(orders.clone())));
+        let reviews = Reviews::new(
+            review_store.clone(),
+            purchase_history,
+            catalog.clone(),
+            clock.clone(),
+            self.review_settings,
+        );
+        let mut recommend_store = self
+            .recommend_store
+            .unwrap_or_else(|| Arc::new(MemoryRecommendStore::new()));
+        let recommend_cache = self.recommend_cache.map(|config| {
+            Arc::new(CachedRecommendStore::new(
+                recommend_store.clone(),
+                config,
+            ))
+        });
+        if let Some(cache) = &recommend_cache {
+            recommend_store = cache.clone();
+        }
+        let recommendations = Recommendations::new(recommend_store.clone());
         Shop {
             catalog,
             customers,
@@ -421,6 +563,11 @@ impl ShopBuilder {
             credentials,
             checkout,
             accounts,
+            review_store,
+            reviews,
+            recommend_store,
+            recommend_cache,
+            recommendations,
         }
     }
 }

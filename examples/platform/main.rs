@@ -63,7 +63,11 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
     if let Some(url) = &config.database_url {
         let stores = commerce::postgres::PgStores::connect(url).await?;
         stores.migrate().await?;
-        builder = builder.postgres(&stores);
+        // Recommendation lists are served from process memory, kept true by this
+        // instance's cache consumer (started with the other workers).
+        builder = builder
+            .postgres(&stores)
+            .recommend_cache(commerce::recommend::CacheConfig::default());
         backends.push("postgres");
     }
     if let Some(url) = &config.redis_url {
@@ -150,6 +154,8 @@ async fn main() -> Result<()> {
         let (count, sellers) = demo::seed(&shop).await?;
         let names: Vec<&str> = sellers.iter().map(|s| s.slug.as_str()).collect();
         tracing::info!(products = count, sellers = ?names, "demo catalog seeded");
+        let reviews = demo::seed_reviews(&shop).await?;
+        tracing::info!(reviews, "demo reviews seeded");
     }
     let token = demo_customer(&shop).await?;
     let board = WorkerBoard::default();
@@ -180,6 +186,12 @@ async fn main() -> Result<()> {
         config.worker_every,
         stop_rx.clone(),
     )];
+    handles.extend(workers::start_recommendations(
+        shop.clone(),
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    ));
     handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;

@@ -62,6 +62,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         (name = "orders", description = "The customer's orders"),
         (name = "account", description = "Profile, addresses, sessions"),
         (name = "admin", description = "Shop staff: analytics"),
+        (name = "reviews", description = "Reviews, ratings, moderation"),
+        (name = "recommendations", description = "Bought together, similar, popular, for you"),
     )
 )]
 struct ApiDoc;
@@ -77,6 +79,8 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::orders::router())
         .merge(routes::account::router())
         .merge(routes::analytics::router())
+        .merge(routes::reviews::router())
+        .merge(routes::recommend::router())
         .split_for_parts()
 }
 

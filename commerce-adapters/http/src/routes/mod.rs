@@ -8,4 +8,6 @@ pub mod catalog;
 pub mod checkout;
 pub mod ops;
 pub mod orders;
+pub mod recommend;
+pub mod reviews;
 pub mod search;
