@@ -28,6 +28,7 @@ pub use carrier::{
     Carrier, CarrierCode, CarrierSet, Parcel, RateQuote, ServiceLevel, ShippingOptions,
     SimulatedCarrier, TrackingEvent, TrackingStatus,
 };
+pub use checkout::quote::{CartQuote, ShippingQuote};
 pub use checkout::tracking::{OrderTracking, ShipmentTracking};
 pub use checkout::{
     CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
