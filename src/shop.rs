@@ -23,10 +23,14 @@ use commerce_core::memory::{
 };
 use commerce_core::ports::{CatalogStore, CustomerStore, Outbox};
 use commerce_core::shipping::ShippingMethod;
-use commerce_core::{Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
+use commerce_core::{Address, Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
 use commerce_inventory::{InventoryStore, MemoryInventory};
+use commerce_orders::notification::{
+    DeliveryLog, MemoryDeliveryLog, MemoryPreferenceStore, PreferenceStore,
+};
 use commerce_orders::{
-    Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore, PaymentGateway,
+    CarrierSet, Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore,
+    PaymentGateway, SimulatedCarrier,
 };
 
 /// What can go wrong assembling a [`Shop`].
@@ -57,6 +61,8 @@ pub struct Shop {
     credentials: Arc<dyn CredentialStore>,
     checkout: Checkout,
     accounts: Accounts,
+    notification_preferences: Arc<dyn PreferenceStore>,
+    delivery_log: Arc<dyn DeliveryLog>,
 }
 
 impl fmt::Debug for Shop {
@@ -85,6 +91,20 @@ pub fn default_config() -> CheckoutConfig {
             ),
         ],
     )
+}
+
+/// The warehouse the default carriers ship from: 1 Commerce Way, Springfield IL
+/// 62701, United States.
+pub fn default_warehouse() -> Address {
+    let mut address = Address::new(
+        "Commerce Warehouse",
+        "1 Commerce Way",
+        "Springfield",
+        "62701",
+        CountryCode::US,
+    );
+    address.region = Some("IL".to_owned());
+    address
 }
 
 impl Shop {
@@ -174,6 +194,45 @@ impl Shop {
         Analytics::new(self.analytics.clone())
     }
 
+    /// What each customer allows, per notification kind and channel, and their
+    /// phone and device.
+    pub fn notification_preferences(&self) -> &Arc<dyn PreferenceStore> {
+        &self.notification_preferences
+    }
+
+    /// The dedupe records of notifications sent (at most one per event, channel
+    /// and recipient).
+    pub fn delivery_log(&self) -> &Arc<dyn DeliveryLog> {
+        &self.delivery_log
+    }
+
+    /// The carriers checkout shops rates with and ships through (the three simulated
+    /// carriers unless [`ShopBuilder::with_carriers`] chose others).
+    pub fn carriers(&self) -> Option<&CarrierSet> {
+        self.checkout.carriers()
+    }
+
+    /// The notification handler over this shop's orders, preferences and delivery
+    /// log, sending mail through `email` from `from` (SMS and push to in-memory
+    /// recorders until the handler is given providers). Drive it with
+    /// `commerce_notify::OutboxRunner` in process, or a RabbitMQ queue worker.
+    #[cfg(feature = "notify")]
+    pub fn notification_handler(
+        &self,
+        email: Arc<dyn commerce_notify::EmailTransport>,
+        from: &str,
+    ) -> commerce_notify::Result<commerce_notify::NotificationHandler> {
+        Ok(commerce_notify::NotificationHandler::new(
+            self.orders.clone(),
+            self.notification_preferences.clone(),
+            self.delivery_log.clone(),
+            email,
+            commerce_notify::Templates::new("commerce")?,
+            from,
+        )
+        .with_clock(self.clock.clone()))
+    }
+
     /// The outbox consumer that keeps the analytics rollups (drive it with
     /// [`commerce_core::run_once`] over [`Shop::outbox`]).
     pub fn analytics_consumer(&self) -> RollupConsumer {
@@ -203,6 +262,9 @@ pub struct ShopBuilder {
     credentials: Option<Arc<dyn CredentialStore>>,
     clock: Option<Arc<dyn Clock>>,
     analytics: Option<Arc<dyn AnalyticsStore>>,
+    notification_preferences: Option<Arc<dyn PreferenceStore>>,
+    delivery_log: Option<Arc<dyn DeliveryLog>>,
+    carriers: Option<CarrierSet>,
 }
 
 impl fmt::Debug for ShopBuilder {
@@ -245,6 +307,9 @@ impl ShopBuilder {
             credentials: None,
             clock: None,
             analytics: None,
+            notification_preferences: None,
+            delivery_log: None,
+            carriers: None,
         }
     }
 
@@ -277,6 +342,17 @@ impl ShopBuilder {
         clock: dyn Clock;
         /// The analytics rollups (in memory when not given).
         analytics: dyn AnalyticsStore;
+        /// Notification preferences (in memory when not given).
+        notification_preferences: dyn PreferenceStore;
+        /// The notifications' dedupe records (in memory when not given).
+        delivery_log: dyn DeliveryLog;
+    }
+
+    /// Ships with `carriers` (rate shopping at checkout, labels, tracking) instead of
+    /// the default: the simulated FedEx, UPS and DHL from [`default_warehouse`].
+    pub fn with_carriers(mut self, carriers: CarrierSet) -> Self {
+        self.carriers = Some(carriers);
+        self
     }
 
     /// Every store of `stores` (catalog, customers, outbox, inventory, carts,
@@ -292,6 +368,8 @@ impl ShopBuilder {
             .orders(Arc::new(stores.orders()))
             .checkout_store(Arc::new(stores.checkout()))
             .analytics(Arc::new(stores.analytics()))
+            .notification_preferences(Arc::new(stores.notification_preferences()))
+            .delivery_log(Arc::new(stores.deliveries()))
     }
 
     /// Fills every port not given with its in-memory implementation (stores sharing
@@ -378,6 +456,16 @@ impl ShopBuilder {
         if let Some(store) = self.checkout_store {
             checkout = checkout.with_checkout_store(store);
         }
+        let carriers = self.carriers.unwrap_or_else(|| {
+            CarrierSet::new(SimulatedCarrier::all(0, clock.clone()), default_warehouse())
+        });
+        checkout = checkout.with_carriers(carriers);
+        let notification_preferences = self
+            .notification_preferences
+            .unwrap_or_else(|| Arc::new(MemoryPreferenceStore::new()));
+        let delivery_log = self
+            .delivery_log
+            .unwrap_or_else(|| Arc::new(MemoryDeliveryLog::new()));
         Shop {
             catalog,
             customers,
@@ -393,6 +481,8 @@ impl ShopBuilder {
             credentials,
             checkout,
             accounts,
+            notification_preferences,
+            delivery_log,
         }
     }
 }
