@@ -44,7 +44,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ErrorBody};
-pub use state::{AppState, HttpConfig, Probe, WorkerBoard, WorkerStatus};
+pub use state::{
+    AppState, HttpConfig, MailMessage, Mailbox, Probe, WebhookSecret, WorkerBoard, WorkerStatus,
+};
 
 /// Header carrying the request id (taken from the client or generated).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -60,6 +62,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         (name = "orders", description = "The customer's orders"),
         (name = "account", description = "Profile, addresses, sessions"),
         (name = "admin", description = "Shop staff: analytics"),
+        (name = "carriers", description = "Carrier tracking webhooks"),
+        (name = "dev", description = "Demo tools: the in-memory mailbox"),
     )
 )]
 struct ApiDoc;
@@ -75,6 +79,9 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::orders::router())
         .merge(routes::account::router())
         .merge(routes::analytics::router())
+        .merge(routes::tracking::router())
+        .merge(routes::notifications::router())
+        .merge(routes::shipping::router())
         .split_for_parts()
 }
 
