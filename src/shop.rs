@@ -23,10 +23,14 @@ use commerce_core::memory::{
 };
 use commerce_core::ports::{CatalogStore, CustomerStore, Outbox};
 use commerce_core::shipping::ShippingMethod;
-use commerce_core::{Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
+use commerce_core::{Address, Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
 use commerce_inventory::{InventoryStore, MemoryInventory};
+use commerce_orders::notification::{
+    DeliveryLog, MemoryDeliveryLog, MemoryPreferenceStore, PreferenceStore,
+};
 use commerce_orders::{
-    Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore, PaymentGateway,
+    CarrierSet, Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore,
+    PaymentGateway, SimulatedCarrier,
 };
 use commerce_recommend::{
     CacheConfig, CacheInvalidator, CachedRecommendStore, MemoryRecommendStore, PurchaseRecorder,
@@ -69,6 +73,8 @@ pub struct Shop {
     recommend_store: Arc<dyn RecommendStore>,
     recommend_cache: Option<Arc<CachedRecommendStore>>,
     recommendations: Recommendations,
+    notification_preferences: Arc<dyn PreferenceStore>,
+    delivery_log: Arc<dyn DeliveryLog>,
 }
 
 impl fmt::Debug for Shop {
@@ -97,6 +103,20 @@ pub fn default_config() -> CheckoutConfig {
             ),
         ],
     )
+}
+
+/// The warehouse the default carriers ship from: 1 Commerce Way, Springfield IL
+/// 62701, United States.
+pub fn default_warehouse() -> Address {
+    let mut address = Address::new(
+        "Commerce Warehouse",
+        "1 Commerce Way",
+        "Springfield",
+        "62701",
+        CountryCode::US,
+    );
+    address.region = Some("IL".to_owned());
+    address
 }
 
 impl Shop {
@@ -197,6 +217,45 @@ impl Shop {
     /// The admin analytics reports, read from the rollups.
     pub fn analytics(&self) -> Analytics {
         Analytics::new(self.analytics.clone())
+    }
+
+    /// What each customer allows, per notification kind and channel, and their
+    /// phone and device.
+    pub fn notification_preferences(&self) -> &Arc<dyn PreferenceStore> {
+        &self.notification_preferences
+    }
+
+    /// The dedupe records of notifications sent (at most one per event, channel
+    /// and recipient).
+    pub fn delivery_log(&self) -> &Arc<dyn DeliveryLog> {
+        &self.delivery_log
+    }
+
+    /// The carriers checkout shops rates with and ships through (the three simulated
+    /// carriers unless [`ShopBuilder::with_carriers`] chose others).
+    pub fn carriers(&self) -> Option<&CarrierSet> {
+        self.checkout.carriers()
+    }
+
+    /// The notification handler over this shop's orders, preferences and delivery
+    /// log, sending mail through `email` from `from` (SMS and push to in-memory
+    /// recorders until the handler is given providers). Drive it with
+    /// `commerce_notify::OutboxRunner` in process, or a RabbitMQ queue worker.
+    #[cfg(feature = "notify")]
+    pub fn notification_handler(
+        &self,
+        email: Arc<dyn commerce_notify::EmailTransport>,
+        from: &str,
+    ) -> commerce_notify::Result<commerce_notify::NotificationHandler> {
+        Ok(commerce_notify::NotificationHandler::new(
+            self.orders.clone(),
+            self.notification_preferences.clone(),
+            self.delivery_log.clone(),
+            email,
+            commerce_notify::Templates::new("commerce")?,
+            from,
+        )
+        .with_clock(self.clock.clone()))
     }
 
     /// The outbox consumer that keeps the analytics rollups (drive it with
@@ -314,6 +373,9 @@ pub struct ShopBuilder {
     recommend_store: Option<Arc<dyn RecommendStore>>,
     recommend_cache: Option<CacheConfig>,
     review_settings: ReviewSettings,
+    notification_preferences: Option<Arc<dyn PreferenceStore>>,
+    delivery_log: Option<Arc<dyn DeliveryLog>>,
+    carriers: Option<CarrierSet>,
 }
 
 impl fmt::Debug for ShopBuilder {
@@ -361,6 +423,9 @@ impl ShopBuilder {
             recommend_store: None,
             recommend_cache: None,
             review_settings: ReviewSettings::default(),
+            notification_preferences: None,
+            delivery_log: None,
+            carriers: None,
         }
     }
 
@@ -415,6 +480,17 @@ impl ShopBuilder {
         purchase_history: dyn PurchaseHistory;
         /// The precomputed recommendation tables (in memory when not given).
         recommend_store: dyn RecommendStore;
+        /// Notification preferences (in memory when not given).
+        notification_preferences: dyn PreferenceStore;
+        /// The notifications' dedupe records (in memory when not given).
+        delivery_log: dyn DeliveryLog;
+    }
+
+    /// Ships with `carriers` (rate shopping at checkout, labels, tracking) instead of
+    /// the default: the simulated FedEx, UPS and DHL from [`default_warehouse`].
+    pub fn with_carriers(mut self, carriers: CarrierSet) -> Self {
+        self.carriers = Some(carriers);
+        self
     }
 
     /// Every store of `stores` (catalog, customers, outbox, inventory, carts,
@@ -433,6 +509,8 @@ impl ShopBuilder {
             .review_store(Arc::new(stores.reviews()))
             .purchase_history(Arc::new(stores.purchase_history()))
             .recommend_store(Arc::new(stores.recommendations()))
+            .notification_preferences(Arc::new(stores.notification_preferences()))
+            .delivery_log(Arc::new(stores.deliveries()))
     }
 
     /// Fills every port not given with its in-memory implementation (stores sharing
@@ -538,16 +616,23 @@ impl ShopBuilder {
         let mut recommend_store = self
             .recommend_store
             .unwrap_or_else(|| Arc::new(MemoryRecommendStore::new()));
-        let recommend_cache = self.recommend_cache.map(|config| {
-            Arc::new(CachedRecommendStore::new(
-                recommend_store.clone(),
-                config,
-            ))
-        });
+        let recommend_cache = self
+            .recommend_cache
+            .map(|config| Arc::new(CachedRecommendStore::new(recommend_store.clone(), config)));
         if let Some(cache) = &recommend_cache {
             recommend_store = cache.clone();
         }
         let recommendations = Recommendations::new(recommend_store.clone());
+        let carriers = self.carriers.unwrap_or_else(|| {
+            CarrierSet::new(SimulatedCarrier::all(0, clock.clone()), default_warehouse())
+        });
+        checkout = checkout.with_carriers(carriers);
+        let notification_preferences = self
+            .notification_preferences
+            .unwrap_or_else(|| Arc::new(MemoryPreferenceStore::new()));
+        let delivery_log = self
+            .delivery_log
+            .unwrap_or_else(|| Arc::new(MemoryDeliveryLog::new()));
         Shop {
             catalog,
             customers,
@@ -568,6 +653,8 @@ impl ShopBuilder {
             recommend_store,
             recommend_cache,
             recommendations,
+            notification_preferences,
+            delivery_log,
         }
     }
 }
