@@ -74,6 +74,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::checkout::router())
         .merge(routes::orders::router())
         .merge(routes::account::router())
+        .merge(routes::auth::router())
         .merge(routes::analytics::router())
         .split_for_parts()
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commerce::Shop;
+use commerce::core::auth::RateLimit;
 use commerce::core::search::ProductSearch;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -30,6 +31,14 @@ pub struct HttpConfig {
     pub cart_ttl: Duration,
     /// A stock level at or below this (and above 0) shows as `low`.
     pub low_stock_threshold: u64,
+    /// Login attempts allowed per account (email) in a sliding window (default 5
+    /// in 15 minutes); reset by a successful login.
+    pub login_limit_per_account: RateLimit,
+    /// Login (and password reset) attempts allowed per client address in a sliding
+    /// window (default 50 in 15 minutes).
+    pub login_limit_per_address: RateLimit,
+    /// Base URL of the shop's pages, for links in mail (password reset).
+    pub public_url: String,
 }
 
 impl Default for HttpConfig {
@@ -42,6 +51,15 @@ impl Default for HttpConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             cart_ttl: Duration::from_secs(30 * 24 * 3600),
             low_stock_threshold: 5,
+            login_limit_per_account: RateLimit {
+                max_hits: 5,
+                window: chrono::Duration::minutes(15),
+            },
+            login_limit_per_address: RateLimit {
+                max_hits: 50,
+                window: chrono::Duration::minutes(15),
+            },
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -65,6 +83,21 @@ impl HttpConfig {
     #[must_use]
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// With login limits per account and per client address.
+    #[must_use]
+    pub fn with_login_limits(mut self, per_account: RateLimit, per_address: RateLimit) -> Self {
+        self.login_limit_per_account = per_account;
+        self.login_limit_per_address = per_address;
+        self
+    }
+
+    /// With the base URL of the shop's pages (links in mail).
+    #[must_use]
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into();
         self
     }
 
