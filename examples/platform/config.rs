@@ -20,6 +20,9 @@ pub(crate) struct Config {
     pub(crate) cors_origins: Vec<String>,
     /// Skip seeding the demo catalog (`--no-demo`).
     pub(crate) demo: bool,
+    /// This instance's name among several serving one shop (`INSTANCE_ID`, default
+    /// `default`): it names the outbox group of its in-process caches.
+    pub(crate) instance_id: String,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -42,7 +45,7 @@ impl Config {
                 "--no-demo" => demo = false,
                 "--help" | "-h" => {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
-                                env: PORT, DATABASE_URL, REDIS_URL, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS"
+                                env: PORT, DATABASE_URL, REDIS_URL, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID"
                         .to_owned());
                 }
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -75,6 +78,7 @@ impl Config {
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
                 .unwrap_or_default(),
             demo,
+            instance_id: env("INSTANCE_ID").unwrap_or_else(|| "default".to_owned()),
         })
     }
 }

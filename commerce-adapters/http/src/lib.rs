@@ -24,6 +24,7 @@
 //! ```
 
 pub mod access;
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod routes;
