@@ -152,6 +152,7 @@ async fn main() -> Result<()> {
         tracing::info!(products = count, sellers = ?names, "demo catalog seeded");
     }
     let token = demo_customer(&shop).await?;
+    let staff = demo::staff(&shop).await?;
     let board = WorkerBoard::default();
     let mut state = AppState::new(
         shop.clone(),
@@ -191,6 +192,12 @@ async fn main() -> Result<()> {
     println!("commerce platform listening on http://{addr} ({backend})");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: demo@example.com, bearer token {token}");
+    for login in &staff {
+        println!(
+            "  demo {}: {} / {}, bearer token {}",
+            login.label, login.email, login.password, login.token
+        );
+    }
     axum::serve(listener, commerce_http::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
