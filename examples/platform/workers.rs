@@ -9,7 +9,7 @@ use std::sync::Arc;
 use commerce::Shop;
 use commerce::core::search::ProductSearch;
 use commerce_http::{WorkerBoard, WorkerStatus};
-use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
+use commerce_search::{CONSUMER, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -44,7 +44,7 @@ pub(crate) fn start_indexer(
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let indexer = SearchIndexer::new(search, shop.catalog().clone(), Some(shop.orders().clone()));
-    let runner = IndexerRunner::new(shop.outbox().clone(), indexer, CONSUMER);
+    let runner = indexer.runner(shop.outbox().clone(), CONSUMER);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -53,14 +53,11 @@ pub(crate) fn start_indexer(
                 _ = stop.changed() => break,
             }
             // Drain what is there (batches), then wait for the next tick.
-            let mut handled = 0u64;
-            let outcome = loop {
-                match runner.run_once().await {
-                    Ok(0) => break Ok(handled),
-                    Ok(n) => handled += n as u64,
-                    Err(e) => break Err(e.to_string()),
-                }
-            };
+            let outcome = runner
+                .drain()
+                .await
+                .map(|n| n as u64)
+                .map_err(|e| e.to_string());
             report(&board, "search_indexer", every, outcome, shop.clock().now());
         }
     })
