@@ -510,12 +510,9 @@ impl ShopBuilder {
         let mut recommend_store = self
             .recommend_store
             .unwrap_or_else(|| Arc::new(MemoryRecommendStore::new()));
-        let recommend_cache = self.recommend_cache.map(|config| {
-            Arc::new(CachedRecommendStore::new(
-                recommend_store.clone(),
-                config,
-            ))
-        });
+        let recommend_cache = self
+            .recommend_cache
+            .map(|config| Arc::new(CachedRecommendStore::new(recommend_store.clone(), config)));
         if let Some(cache) = &recommend_cache {
             recommend_store = cache.clone();
         }

@@ -95,7 +95,10 @@ enum Value {
     List(Arc<Vec<Scored>>),
     ForYou(Option<Arc<Vec<Scored>>>),
     /// Purchases read with `asked` as the limit.
-    Purchased { ids: Arc<Vec<ProductId>>, asked: u32 },
+    Purchased {
+        ids: Arc<Vec<ProductId>>,
+        asked: u32,
+    },
 }
 
 impl Value {
@@ -362,12 +365,21 @@ impl RecommendStore for CachedRecommendStore {
         let full = match cached {
             Some(Value::ForYou(l)) => l,
             _ => {
-                let l = self.inner.for_you(customer_id, MAX_LIST).await?.map(Arc::new);
+                let l = self
+                    .inner
+                    .for_you(customer_id, MAX_LIST)
+                    .await?
+                    .map(Arc::new);
                 self.put(key, Value::ForYou(l.clone()), generation);
                 l
             }
         };
-        Ok(full.map(|l| l.iter().take(limit.min(MAX_LIST) as usize).copied().collect()))
+        Ok(full.map(|l| {
+            l.iter()
+                .take(limit.min(MAX_LIST) as usize)
+                .copied()
+                .collect()
+        }))
     }
 }
 

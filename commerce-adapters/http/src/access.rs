@@ -81,7 +81,11 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/analytics/charts/{chart}", Access::Admin),
     // Reviews and ratings (issue 10).
     rule("GET", "/v1/catalog/products/{slug}/reviews", Access::Public),
-    rule("POST", "/v1/catalog/products/{slug}/reviews", Access::Customer),
+    rule(
+        "POST",
+        "/v1/catalog/products/{slug}/reviews",
+        Access::Customer,
+    ),
     rule("GET", "/v1/catalog/products/{slug}/rating", Access::Public),
     rule("PUT", "/v1/reviews/{id}", Access::Customer),
     rule("DELETE", "/v1/reviews/{id}", Access::Customer),
@@ -93,7 +97,11 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/v1/admin/reviews/{id}/hide", Access::Admin),
     rule("POST", "/v1/admin/reviews/{id}/restore", Access::Admin),
     // Recommendations (issue 10).
-    rule("GET", "/v1/catalog/products/{slug}/bought-together", Access::Public),
+    rule(
+        "GET",
+        "/v1/catalog/products/{slug}/bought-together",
+        Access::Public,
+    ),
     rule("GET", "/v1/catalog/products/{slug}/similar", Access::Public),
     rule("GET", "/v1/catalog/popular", Access::Public),
     rule("GET", "/v1/cart/bought-together", Access::Shopper),
