@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use commerce_analytics::{Analytics, AnalyticsStore, MemoryAnalyticsStore, RollupConsumer};
 use commerce_cart::{CartStore, MemoryCartStore};
-use commerce_core::accounts::{Accounts, CredentialStore};
+use commerce_core::accounts::{Accounts, CredentialStore, PasswordHasher};
 use commerce_core::auth::{LoginRateLimiter, SessionStore};
 use commerce_core::memory::{
     MemoryCatalog, MemoryCredentials, MemoryCustomers, MemoryOutbox, MemoryRateLimiter,
@@ -23,10 +23,14 @@ use commerce_core::memory::{
 };
 use commerce_core::ports::{CatalogStore, CustomerStore, Outbox};
 use commerce_core::shipping::ShippingMethod;
-use commerce_core::{Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
+use commerce_core::{Address, Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
 use commerce_inventory::{InventoryStore, MemoryInventory};
+use commerce_orders::notification::{
+    DeliveryLog, MemoryDeliveryLog, MemoryPreferenceStore, PreferenceStore,
+};
 use commerce_orders::{
-    Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore, PaymentGateway,
+    CarrierSet, Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore,
+    PaymentGateway, SimulatedCarrier,
 };
 use commerce_recommend::{
     CacheConfig, CacheInvalidator, CachedRecommendStore, MemoryRecommendStore, PurchaseRecorder,
@@ -69,6 +73,8 @@ pub struct Shop {
     recommend_store: Arc<dyn RecommendStore>,
     recommend_cache: Option<Arc<CachedRecommendStore>>,
     recommendations: Recommendations,
+    notification_preferences: Arc<dyn PreferenceStore>,
+    delivery_log: Arc<dyn DeliveryLog>,
 }
 
 impl fmt::Debug for Shop {
@@ -99,16 +105,35 @@ pub fn default_config() -> CheckoutConfig {
     )
 }
 
+/// The warehouse the default carriers ship from: 1 Commerce Way, Springfield IL
+/// 62701, United States.
+pub fn default_warehouse() -> Address {
+    let mut address = Address::new(
+        "Commerce Warehouse",
+        "1 Commerce Way",
+        "Springfield",
+        "62701",
+        CountryCode::US,
+    );
+    address.region = Some("IL".to_owned());
+    address
+}
+
 impl Shop {
     /// A shop held entirely in memory: the in-memory stores (sharing one outbox), the
     /// simulated payment gateway, the system clock and [`default_config`].
+    /// Feature `simulated` (on by default).
+    #[cfg(feature = "simulated")]
     pub fn in_memory() -> Shop {
         Shop::in_memory_with(default_config())
     }
 
     /// [`Shop::in_memory`] with another checkout configuration.
+    #[cfg(feature = "simulated")]
     pub fn in_memory_with(config: CheckoutConfig) -> Shop {
-        ShopBuilder::new(config).with_memory_defaults().assemble()
+        ShopBuilder::new(config)
+            .with_memory_defaults()
+            .assemble(Arc::new(commerce_orders::SimulatedGateway::new()))
     }
 
     /// A builder taking the stores one by one.
@@ -119,6 +144,14 @@ impl Shop {
     /// The account service: registration, login, password change and reset.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// The shop with passwords hashed by `hasher` (commerce-http passes one that runs
+    /// argon2id on tokio's blocking pool, off the reactor).
+    #[must_use]
+    pub fn with_password_hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Shop {
+        self.accounts = self.accounts.with_hasher(hasher);
+        self
     }
 
     /// Password hashes and reset tokens.
@@ -184,6 +217,45 @@ impl Shop {
     /// The admin analytics reports, read from the rollups.
     pub fn analytics(&self) -> Analytics {
         Analytics::new(self.analytics.clone())
+    }
+
+    /// What each customer allows, per notification kind and channel, and their
+    /// phone and device.
+    pub fn notification_preferences(&self) -> &Arc<dyn PreferenceStore> {
+        &self.notification_preferences
+    }
+
+    /// The dedupe records of notifications sent (at most one per event, channel
+    /// and recipient).
+    pub fn delivery_log(&self) -> &Arc<dyn DeliveryLog> {
+        &self.delivery_log
+    }
+
+    /// The carriers checkout shops rates with and ships through (the three simulated
+    /// carriers unless [`ShopBuilder::with_carriers`] chose others).
+    pub fn carriers(&self) -> Option<&CarrierSet> {
+        self.checkout.carriers()
+    }
+
+    /// The notification handler over this shop's orders, preferences and delivery
+    /// log, sending mail through `email` from `from` (SMS and push to in-memory
+    /// recorders until the handler is given providers). Drive it with
+    /// `commerce_notify::OutboxRunner` in process, or a RabbitMQ queue worker.
+    #[cfg(feature = "notify")]
+    pub fn notification_handler(
+        &self,
+        email: Arc<dyn commerce_notify::EmailTransport>,
+        from: &str,
+    ) -> commerce_notify::Result<commerce_notify::NotificationHandler> {
+        Ok(commerce_notify::NotificationHandler::new(
+            self.orders.clone(),
+            self.notification_preferences.clone(),
+            self.delivery_log.clone(),
+            email,
+            commerce_notify::Templates::new("commerce")?,
+            from,
+        )
+        .with_clock(self.clock.clone()))
     }
 
     /// The outbox consumer that keeps the analytics rollups (drive it with
@@ -262,6 +334,18 @@ impl Shop {
     }
 }
 
+/// The gateway of memory defaults: the simulated one (feature `simulated`).
+#[cfg(feature = "simulated")]
+fn memory_gateway() -> Option<Arc<dyn PaymentGateway>> {
+    Some(Arc::new(commerce_orders::SimulatedGateway::new()))
+}
+
+/// Without feature `simulated` there is no default gateway.
+#[cfg(not(feature = "simulated"))]
+fn memory_gateway() -> Option<Arc<dyn PaymentGateway>> {
+    None
+}
+
 /// Builds a [`Shop`] from the ports given; see [`Shop::builder`].
 ///
 /// Each setter replaces one port. [`ShopBuilder::build`] fails with
@@ -289,6 +373,9 @@ pub struct ShopBuilder {
     recommend_store: Option<Arc<dyn RecommendStore>>,
     recommend_cache: Option<CacheConfig>,
     review_settings: ReviewSettings,
+    notification_preferences: Option<Arc<dyn PreferenceStore>>,
+    delivery_log: Option<Arc<dyn DeliveryLog>>,
+    carriers: Option<CarrierSet>,
 }
 
 impl fmt::Debug for ShopBuilder {
@@ -336,6 +423,9 @@ impl ShopBuilder {
             recommend_store: None,
             recommend_cache: None,
             review_settings: ReviewSettings::default(),
+            notification_preferences: None,
+            delivery_log: None,
+            carriers: None,
         }
     }
 
@@ -390,6 +480,17 @@ impl ShopBuilder {
         purchase_history: dyn PurchaseHistory;
         /// The precomputed recommendation tables (in memory when not given).
         recommend_store: dyn RecommendStore;
+        /// Notification preferences (in memory when not given).
+        notification_preferences: dyn PreferenceStore;
+        /// The notifications' dedupe records (in memory when not given).
+        delivery_log: dyn DeliveryLog;
+    }
+
+    /// Ships with `carriers` (rate shopping at checkout, labels, tracking) instead of
+    /// the default: the simulated FedEx, UPS and DHL from [`default_warehouse`].
+    pub fn with_carriers(mut self, carriers: CarrierSet) -> Self {
+        self.carriers = Some(carriers);
+        self
     }
 
     /// Every store of `stores` (catalog, customers, outbox, inventory, carts,
@@ -408,11 +509,14 @@ impl ShopBuilder {
             .review_store(Arc::new(stores.reviews()))
             .purchase_history(Arc::new(stores.purchase_history()))
             .recommend_store(Arc::new(stores.recommendations()))
+            .notification_preferences(Arc::new(stores.notification_preferences()))
+            .delivery_log(Arc::new(stores.deliveries()))
     }
 
     /// Fills every port not given with its in-memory implementation (stores sharing
-    /// one in-memory outbox, the simulated gateway). For tests, demos and the
-    /// embedded default; a real shop gives its stores.
+    /// one in-memory outbox, the simulated gateway with feature `simulated`; without
+    /// it the gateway must be given). For tests, demos and the embedded default; a
+    /// real shop gives its stores.
     pub fn with_memory_defaults(mut self) -> Self {
         self.memory_defaults = true;
         self
@@ -438,11 +542,16 @@ impl ShopBuilder {
                 return Err(BuildError::Missing(name));
             }
         }
-        Ok(self.with_memory_defaults().assemble())
+        let payments = match &self.payments {
+            Some(given) => given.clone(),
+            None => memory_gateway().ok_or(BuildError::Missing("payment gateway"))?,
+        };
+        Ok(self.with_memory_defaults().assemble(payments))
     }
 
-    /// Assembles the shop, filling missing ports with memory stores.
-    fn assemble(self) -> Shop {
+    /// Assembles the shop on `payments` (the gateway given, or the default), filling
+    /// missing stores with memory stores.
+    fn assemble(self, payments: Arc<dyn PaymentGateway>) -> Shop {
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let memory_outbox = Arc::new(MemoryOutbox::with_clock(clock.clone()));
         let outbox = self
@@ -466,9 +575,6 @@ impl ShopBuilder {
         let orders = self
             .orders
             .unwrap_or_else(|| Arc::new(MemoryOrderStore::new(memory_outbox.clone())));
-        let payments = self
-            .payments
-            .unwrap_or_else(|| Arc::new(commerce_orders::SimulatedGateway::new()));
         let sessions = self
             .sessions
             .unwrap_or_else(|| Arc::new(MemorySessionStore::new()));
@@ -517,6 +623,16 @@ impl ShopBuilder {
             recommend_store = cache.clone();
         }
         let recommendations = Recommendations::new(recommend_store.clone());
+        let carriers = self.carriers.unwrap_or_else(|| {
+            CarrierSet::new(SimulatedCarrier::all(0, clock.clone()), default_warehouse())
+        });
+        checkout = checkout.with_carriers(carriers);
+        let notification_preferences = self
+            .notification_preferences
+            .unwrap_or_else(|| Arc::new(MemoryPreferenceStore::new()));
+        let delivery_log = self
+            .delivery_log
+            .unwrap_or_else(|| Arc::new(MemoryDeliveryLog::new()));
         Shop {
             catalog,
             customers,
@@ -537,6 +653,8 @@ impl ShopBuilder {
             recommend_store,
             recommend_cache,
             recommendations,
+            notification_preferences,
+            delivery_log,
         }
     }
 }

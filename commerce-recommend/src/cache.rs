@@ -34,7 +34,7 @@ use commerce_core::{CategoryId, CustomerId, EventEnvelope, ProductId};
 use crate::consumer::{PurchaseRecorder, SignalsIndexer};
 use crate::error::Result;
 use crate::model::{ProductSignals, Purchase, Scored};
-use crate::store::{MAX_LIST, RecommendStore};
+use crate::ports::{MAX_LIST, RecommendStore};
 
 /// How the cache keeps entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,9 +19,9 @@ use commerce_orders::{OrderEvent, OrderId, OrderStatus, OrderStore};
 
 use crate::error::{Error, Result};
 use crate::model::{Purchase, PurchaseLine};
+use crate::ports::RecommendStore;
 use crate::service::Recommendations;
 use crate::signals::product_signals;
-use crate::store::RecommendStore;
 
 /// Records confirmed orders into the co-purchase and popularity tables.
 #[derive(Clone)]

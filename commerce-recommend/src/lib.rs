@@ -32,9 +32,9 @@ pub mod decay;
 pub mod error;
 pub mod memory;
 pub mod model;
+pub mod ports;
 pub mod service;
 pub mod signals;
-pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -43,5 +43,9 @@ pub use consumer::{PURCHASES_GROUP, PurchaseRecorder, SIGNALS_GROUP, SignalsInde
 pub use error::{Error, Result};
 pub use memory::MemoryRecommendStore;
 pub use model::{ALL_CATEGORIES, ProductSignals, Purchase, PurchaseLine, Scored};
+pub use ports::{MAX_LIST, PAIR_CANDIDATES, RecommendStore};
 pub use service::Recommendations;
-pub use store::{MAX_LIST, PAIR_CANDIDATES, RecommendStore};
+
+/// The storage ports under their former module name; use [`ports`].
+#[doc(hidden)]
+pub use ports as store;

@@ -11,7 +11,7 @@ use commerce_core::{CategoryId, CustomerId, EventId, ProductId};
 use crate::decay::{add_log2, sale_weight};
 use crate::error::Result;
 use crate::model::{ALL_CATEGORIES, ProductSignals, Purchase, Scored};
-use crate::store::{MAX_LIST, MAX_PAIR_LINES, PAIR_CANDIDATES, RecommendStore, rank};
+use crate::ports::{MAX_LIST, MAX_PAIR_LINES, PAIR_CANDIDATES, RecommendStore, rank};
 
 #[derive(Debug, Default)]
 struct Tables {

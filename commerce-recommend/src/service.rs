@@ -7,7 +7,7 @@ use commerce_core::{Actor, CategoryId, CustomerId, ProductId};
 
 use crate::error::Result;
 use crate::model::{ALL_CATEGORIES, Scored};
-use crate::store::{MAX_LIST, RecommendStore, rank};
+use crate::ports::{MAX_LIST, RecommendStore, rank};
 
 /// How many of a customer's latest purchases seed "for you".
 pub const FOR_YOU_SEEDS: u32 = 20;

@@ -10,7 +10,7 @@ use commerce_core::testkit::fixtures::fixed_time;
 use commerce_core::{CategoryId, CustomerId, EventId, ProductId};
 
 use crate::model::{ALL_CATEGORIES, ProductSignals, Purchase, PurchaseLine, Scored};
-use crate::store::RecommendStore;
+use crate::ports::RecommendStore;
 
 /// A fresh, isolated store.
 pub struct RecommendFixture {

@@ -1,6 +1,7 @@
-//! The workers started with the server: expiry sweeper, checkout recovery and the
-//! analytics rollups, each on a configurable cadence, reporting to the `/workers`
-//! board.
+//! The workers started with the server: expiry sweeper, checkout recovery, the
+//! analytics rollups, the search indexer and notifications (in process, or the
+//! RabbitMQ relay and queue workers with `AMQP_URL`), each on a configurable
+//! cadence, reporting to the `/workers` board.
 
 use std::time::Duration;
 
@@ -8,7 +9,9 @@ use std::sync::Arc;
 
 use commerce::Shop;
 use commerce::core::search::ProductSearch;
+use commerce::notify::{EmailTransport, EventHandler, OutboxRunner};
 use commerce_http::{WorkerBoard, WorkerStatus};
+use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology};
 use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -150,6 +153,97 @@ pub(crate) fn start(
         })
     };
     vec![sweeper, analytics, recovery]
+}
+
+/// How often the notification runner or relay looks at the outbox: at most 200 ms,
+/// so a confirmation mail leaves well within a second.
+fn notification_cadence(every: Duration) -> Duration {
+    every.min(Duration::from_millis(200))
+}
+
+/// Starts notifications: the shop's notification handler sending mail through
+/// `email` (from `MAIL_FROM`). Without `AMQP_URL` one in-process runner reads the outbox (consumer
+/// group `notifications`); with it, the outbox relay publishes to RabbitMQ
+/// (publisher confirms) and `NOTIFICATION_WORKERS` queue workers consume the notification queue
+/// (retries with backoff, then the dead-letter queue). Stops when `stop` turns true.
+pub(crate) async fn start_notifications(
+    shop: Shop,
+    email: Arc<dyn EmailTransport>,
+    config: &crate::config::Config,
+    board: WorkerBoard,
+    stop: watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>, Box<dyn std::error::Error + Send + Sync>> {
+    let (from, amqp_url, workers) = (
+        config.mail_from.as_str(),
+        config.amqp_url.as_deref(),
+        config.notification_workers,
+    );
+    let handler: Arc<dyn EventHandler> = Arc::new(shop.notification_handler(email, from)?);
+    let every = notification_cadence(config.worker_every);
+    let Some(url) = amqp_url else {
+        let runner = OutboxRunner::new(shop.outbox().clone(), handler, "notifications");
+        let mut stop = stop;
+        return Ok(vec![tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let mut handled = 0u64;
+                let outcome = loop {
+                    match runner.run_once().await {
+                        Ok(p) if p.handled + p.dead_lettered == 0 || p.stopped_on_failure => {
+                            break Ok(handled + (p.handled + p.dead_lettered) as u64);
+                        }
+                        Ok(p) => handled += (p.handled + p.dead_lettered) as u64,
+                        Err(e) => break Err(e.to_string()),
+                    }
+                };
+                report(&board, "notifications", every, outcome, shop.clock().now());
+            }
+        })]);
+    };
+    let connection = Arc::new(commerce_rabbitmq::connect(url).await?);
+    let topology = Topology::notifications();
+    let relay = OutboxRelay::new(&connection, shop.outbox().clone(), &topology).await?;
+    let mut handles = Vec::with_capacity(workers + 1);
+    for i in 0..workers {
+        let worker = QueueWorker::new(&connection, topology.clone(), handler.clone()).await?;
+        let (board, shop, mut stop) = (board.clone(), shop.clone(), stop.clone());
+        let name = format!("notification_worker_{i}");
+        handles.push(tokio::spawn(async move {
+            report(&board, &name, every, Ok(0), shop.clock().now());
+            let stopped = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) = worker.run(stopped).await {
+                report(&board, &name, every, Err(e.to_string()), shop.clock().now());
+            }
+        }));
+    }
+    let mut stop = stop;
+    handles.push(tokio::spawn(async move {
+        // The relay's task keeps the connection open for the workers.
+        let _connection = connection;
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let mut handled = 0u64;
+            let outcome = loop {
+                match relay.relay_once().await {
+                    Ok(0) => break Ok(handled),
+                    Ok(n) => handled += n as u64,
+                    Err(e) => break Err(e.to_string()),
+                }
+            };
+            report(&board, "rabbitmq_relay", every, outcome, shop.clock().now());
+        }
+    }));
+    Ok(handles)
 }
 
 /// Starts an outbox consumer on the cadence: each tick drains what its group has not

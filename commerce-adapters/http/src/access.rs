@@ -106,6 +106,22 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/catalog/popular", Access::Public),
     rule("GET", "/v1/cart/bought-together", Access::Shopper),
     rule("GET", "/v1/recommendations/for-you", Access::Customer),
+    rule("POST", "/v1/cart/quote", Access::Shopper),
+    rule("GET", "/v1/orders/{id}/tracking", Access::Customer),
+    // Authenticated by the carrier's signature over the body (401 otherwise).
+    rule("POST", "/v1/carriers/{carrier}/webhook", Access::Public),
+    rule(
+        "GET",
+        "/v1/account/notification-preferences",
+        Access::Customer,
+    ),
+    rule(
+        "PUT",
+        "/v1/account/notification-preferences",
+        Access::Customer,
+    ),
+    // The demo's in-memory mailbox; 404 unless the shop runs without SMTP.
+    rule("GET", "/v1/dev/mailbox", Access::Public),
 ];
 
 /// The rule of `method path` (`path` as matched, `/v1/orders/{id}`), if any.
