@@ -7,9 +7,9 @@ pub use commerce_analytics as analytics;
 pub use commerce_cart as cart;
 pub use commerce_core as core;
 pub use commerce_inventory as inventory;
-pub use commerce_orders as orders;
 #[cfg(feature = "notify")]
 pub use commerce_notify as notify;
+pub use commerce_orders as orders;
 #[cfg(feature = "postgres")]
 pub use commerce_postgres as postgres;
 pub use commerce_recommend as recommend;

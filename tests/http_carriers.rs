@@ -169,7 +169,10 @@ async fn http_carriers_quote_offers_table_and_carrier_options_marked() {
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let options = reply.body["shipping_options"].as_array().unwrap();
-    let codes: Vec<&str> = options.iter().map(|o| o["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = options
+        .iter()
+        .map(|o| o["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"standard"), "{codes:?}");
     assert!(codes.contains(&"ups:ground"), "{codes:?}");
     assert_eq!(options.iter().filter(|o| o["cheapest"] == true).count(), 1);
@@ -183,7 +186,10 @@ async fn http_carriers_quote_offers_table_and_carrier_options_marked() {
         .min()
         .unwrap();
     assert_eq!(fastest["transit_days"].as_u64(), Some(min_days));
-    assert_eq!(reply.body["cart"]["totals"]["shipping_total"]["amount"], "0");
+    assert_eq!(
+        reply.body["cart"]["totals"]["shipping_total"]["amount"],
+        "0"
+    );
 
     // Chosen: the totals carry that option's price.
     let ups = options.iter().find(|o| o["code"] == "ups:ground").unwrap();
@@ -206,7 +212,12 @@ async fn http_carriers_quote_offers_table_and_carrier_options_marked() {
             json!({"shipping_address": address(), "shipping_method": "dhl:teleport"}),
         )
         .await;
-    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.body
+    );
 }
 
 #[tokio::test]
@@ -290,7 +301,10 @@ async fn http_carriers_notification_preferences_per_kind_and_channel() {
             .unwrap()
     };
     assert_eq!(find(&before.body, "shipped", "sms")["enabled"], true);
-    assert_eq!(find(&before.body, "order_confirmed", "email")["locked"], true);
+    assert_eq!(
+        find(&before.body, "order_confirmed", "email")["locked"],
+        true
+    );
 
     let put = app
         .call(
@@ -345,7 +359,10 @@ async fn http_carriers_mailbox_is_shown_only_when_in_memory() {
         text: "text".to_owned(),
         html: "<p>html</p>".to_owned(),
     };
-    let mailbox = FixedMailbox(vec![mail("a@example.com", "first"), mail("b@example.com", "second")]);
+    let mailbox = FixedMailbox(vec![
+        mail("a@example.com", "first"),
+        mail("b@example.com", "second"),
+    ]);
     let (with, _) = app_with(Some(Arc::new(mailbox)));
     let all = with.get("/v1/dev/mailbox", &As::anonymous()).await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.body);

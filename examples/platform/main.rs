@@ -86,7 +86,11 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
     if let Some(url) = &config.database_url {
         let stores = commerce::postgres::PgStores::connect(url).await?;
         stores.migrate().await?;
-        builder = builder.postgres(&stores);
+        // Recommendation lists are served from process memory, kept true by this
+        // instance's cache consumer (started with the other workers).
+        builder = builder
+            .postgres(&stores)
+            .recommend_cache(commerce::recommend::CacheConfig::default());
         backends.push("postgres");
     }
     if let Some(url) = &config.redis_url {
@@ -173,6 +177,8 @@ async fn main() -> Result<()> {
         let (count, sellers) = demo::seed(&shop).await?;
         let names: Vec<&str> = sellers.iter().map(|s| s.slug.as_str()).collect();
         tracing::info!(products = count, sellers = ?names, "demo catalog seeded");
+        let reviews = demo::seed_reviews(&shop).await?;
+        tracing::info!(reviews, "demo reviews seeded");
     }
     let token = demo_customer(&shop).await?;
     let board = WorkerBoard::default();
@@ -217,6 +223,12 @@ async fn main() -> Result<()> {
         config.worker_every,
         stop_rx.clone(),
     )];
+    handles.extend(workers::start_recommendations(
+        shop.clone(),
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    ));
     handles.extend(
         workers::start_notifications(
             shop.clone(),
@@ -242,10 +254,14 @@ async fn main() -> Result<()> {
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: demo@example.com, bearer token {token}");
     if mail.mailbox.is_some() {
-        println!("  mail:          in memory, at http://{addr}/v1/dev/mailbox (set SMTP_URL to send)");
+        println!(
+            "  mail:          in memory, at http://{addr}/v1/dev/mailbox (set SMTP_URL to send)"
+        );
     }
     if secret_generated {
-        println!("  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)");
+        println!(
+            "  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)"
+        );
     }
     axum::serve(listener, commerce_http::router(state))
         .with_graceful_shutdown(shutdown_signal())

@@ -1,7 +1,7 @@
 //! The workers started with the server: expiry sweeper, checkout recovery, the
-//! analytics rollups, the search indexer and notifications (in process, or the
-//! RabbitMQ relay and queue workers with `AMQP_URL`), each on a configurable
-//! cadence, reporting to the `/workers` board.
+//! analytics rollups, the search indexer, recommendations and notifications (in
+//! process, or the RabbitMQ relay and queue workers with `AMQP_URL`), each on a
+//! configurable cadence, reporting to the `/workers` board.
 
 use std::time::Duration;
 
@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use commerce::Shop;
 use commerce::core::search::ProductSearch;
-use commerce_http::{WorkerBoard, WorkerStatus};
 use commerce::notify::{EmailTransport, EventHandler, OutboxRunner};
+use commerce_http::{WorkerBoard, WorkerStatus};
 use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology};
 use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
 use tokio::sync::watch;
@@ -153,6 +153,86 @@ pub(crate) fn start(
         })
     };
     vec![sweeper, analytics, recovery]
+}
+
+/// Starts an outbox consumer on the cadence: each tick drains what its group has not
+/// handled yet (claim, handle, ack); stops when `stop` turns true.
+fn start_consumer<C>(
+    shop: Shop,
+    consumer: C,
+    name: &'static str,
+    board: WorkerBoard,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()>
+where
+    C: commerce::core::worker::EventConsumer + 'static,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let outcome = commerce::core::drain(
+                shop.outbox().as_ref(),
+                &consumer,
+                commerce::core::RunnerConfig::default(),
+            )
+            .await
+            .map(|n| n as u64)
+            .map_err(|e| e.to_string());
+            report(&board, name, every, outcome, shop.clock().now());
+        }
+    })
+}
+
+/// Starts the recommendation consumers: product signals (terms, categories,
+/// availability) and confirmed purchases (co-purchase counts, popularity, each
+/// customer's purchases and "for you" list).
+pub(crate) fn start_recommendations(
+    shop: Shop,
+    board: WorkerBoard,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    // Its own consumer group: this process's id and start time name it. Events from
+    // five minutes before the start on are handled (the outbox lag).
+    let now = shop.clock().now();
+    let instance = format!("pid{}-{}", std::process::id(), now.timestamp());
+    let cache = shop
+        .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
+        .map(|consumer| {
+            start_consumer(
+                shop.clone(),
+                consumer,
+                "recommend_cache",
+                board.clone(),
+                every,
+                stop.clone(),
+            )
+        });
+    let mut handles = vec![
+        start_consumer(
+            shop.clone(),
+            shop.recommend_signals_consumer(),
+            "recommend_signals",
+            board.clone(),
+            every,
+            stop.clone(),
+        ),
+        start_consumer(
+            shop.clone(),
+            shop.recommend_purchases_consumer(),
+            "recommend_purchases",
+            board,
+            every,
+            stop,
+        ),
+    ];
+    handles.extend(cache);
+    handles
 }
 
 /// How often the notification runner or relay looks at the outbox: at most 200 ms,

@@ -176,10 +176,11 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over `shop` with `config`, no probes, an empty worker board.
+    /// State over `shop` with `config`, no probes, an empty worker board. The shop's
+    /// accounts hash passwords with [`crate::BlockingHasher`] (off the reactor).
     pub fn new(shop: Shop, config: HttpConfig) -> Self {
         AppState {
-            shop,
+            shop: shop.with_password_hasher(Arc::new(crate::BlockingHasher)),
             config: Arc::new(config),
             probes: Arc::new(Vec::new()),
             workers: WorkerBoard::default(),

@@ -143,6 +143,8 @@ pub struct ProductView {
     pub options: Vec<OptionView>,
     /// Variants.
     pub variants: Vec<VariantView>,
+    /// Its rating aggregate (published reviews only).
+    pub rating: crate::routes::reviews::RatingView,
 }
 
 /// Images of `product` in order, resolved under `cdn`.

@@ -9,6 +9,8 @@ pub mod checkout;
 pub mod notifications;
 pub mod ops;
 pub mod orders;
+pub mod recommend;
+pub mod reviews;
 pub mod search;
 pub mod shipping;
 pub mod tracking;
