@@ -189,9 +189,12 @@ async fn main() -> Result<()> {
         backends.join(" + ")
     };
     println!("commerce platform listening on http://{addr} ({backend})");
+    println!("  the shop:      http://{addr}/");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: demo@example.com, bearer token {token}");
-    axum::serve(listener, commerce_http::router(state))
+    // The JSON API and, at `/`, the shop's pages over the same state.
+    let app = commerce_http::router(state.clone()).merge(commerce_http::pages::router(state));
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop_tx.send(true);

@@ -26,6 +26,7 @@
 pub mod access;
 pub mod error;
 pub mod extract;
+pub mod pages;
 pub mod routes;
 pub mod state;
 pub mod views;
