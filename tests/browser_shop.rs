@@ -187,7 +187,12 @@ async fn fill(c: &Client, id: &str, value: &str) {
 }
 
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("main")).await.unwrap().text().await.unwrap()
+    c.find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Waits until the main text contains `needle` (pages with scripts may update).

@@ -1,6 +1,7 @@
-//! The workers started with the server: expiry sweeper, checkout recovery and the
-//! analytics rollups, each on a configurable cadence, reporting to the `/workers`
-//! board.
+//! The workers started with the server: expiry sweeper, checkout recovery, the
+//! analytics rollups, the search indexer and notifications (in process, or the
+//! RabbitMQ relay and queue workers with `AMQP_URL`), each on a configurable
+//! cadence, reporting to the `/workers` board.
 
 use std::time::Duration;
 
@@ -8,7 +9,9 @@ use std::sync::Arc;
 
 use commerce::Shop;
 use commerce::core::search::ProductSearch;
+use commerce::notify::{EmailTransport, EventHandler, OutboxRunner};
 use commerce_http::{WorkerBoard, WorkerStatus};
+use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology};
 use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -150,4 +153,175 @@ pub(crate) fn start(
         })
     };
     vec![sweeper, analytics, recovery]
+}
+
+/// How often the notification runner or relay looks at the outbox: at most 200 ms,
+/// so a confirmation mail leaves well within a second.
+fn notification_cadence(every: Duration) -> Duration {
+    every.min(Duration::from_millis(200))
+}
+
+/// Starts notifications: the shop's notification handler sending mail through
+/// `email` (from `MAIL_FROM`). Without `AMQP_URL` one in-process runner reads the outbox (consumer
+/// group `notifications`); with it, the outbox relay publishes to RabbitMQ
+/// (publisher confirms) and `NOTIFICATION_WORKERS` queue workers consume the notification queue
+/// (retries with backoff, then the dead-letter queue). Stops when `stop` turns true.
+pub(crate) async fn start_notifications(
+    shop: Shop,
+    email: Arc<dyn EmailTransport>,
+    config: &crate::config::Config,
+    board: WorkerBoard,
+    stop: watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>, Box<dyn std::error::Error + Send + Sync>> {
+    let (from, amqp_url, workers) = (
+        config.mail_from.as_str(),
+        config.amqp_url.as_deref(),
+        config.notification_workers,
+    );
+    let handler: Arc<dyn EventHandler> = Arc::new(shop.notification_handler(email, from)?);
+    let every = notification_cadence(config.worker_every);
+    let Some(url) = amqp_url else {
+        let runner = OutboxRunner::new(shop.outbox().clone(), handler, "notifications");
+        let mut stop = stop;
+        return Ok(vec![tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let mut handled = 0u64;
+                let outcome = loop {
+                    match runner.run_once().await {
+                        Ok(p) if p.handled + p.dead_lettered == 0 || p.stopped_on_failure => {
+                            break Ok(handled + (p.handled + p.dead_lettered) as u64);
+                        }
+                        Ok(p) => handled += (p.handled + p.dead_lettered) as u64,
+                        Err(e) => break Err(e.to_string()),
+                    }
+                };
+                report(&board, "notifications", every, outcome, shop.clock().now());
+            }
+        })]);
+    };
+    let connection = Arc::new(commerce_rabbitmq::connect(url).await?);
+    let topology = Topology::notifications();
+    let relay = OutboxRelay::new(&connection, shop.outbox().clone(), &topology).await?;
+    let mut handles = Vec::with_capacity(workers + 1);
+    for i in 0..workers {
+        let worker = QueueWorker::new(&connection, topology.clone(), handler.clone()).await?;
+        let (board, shop, mut stop) = (board.clone(), shop.clone(), stop.clone());
+        let name = format!("notification_worker_{i}");
+        handles.push(tokio::spawn(async move {
+            report(&board, &name, every, Ok(0), shop.clock().now());
+            let stopped = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) = worker.run(stopped).await {
+                report(&board, &name, every, Err(e.to_string()), shop.clock().now());
+            }
+        }));
+    }
+    let mut stop = stop;
+    handles.push(tokio::spawn(async move {
+        // The relay's task keeps the connection open for the workers.
+        let _connection = connection;
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let mut handled = 0u64;
+            let outcome = loop {
+                match relay.relay_once().await {
+                    Ok(0) => break Ok(handled),
+                    Ok(n) => handled += n as u64,
+                    Err(e) => break Err(e.to_string()),
+                }
+            };
+            report(&board, "rabbitmq_relay", every, outcome, shop.clock().now());
+        }
+    }));
+    Ok(handles)
+}
+
+/// Starts an outbox consumer on the cadence: each tick drains what its group has not
+/// handled yet (claim, handle, ack); stops when `stop` turns true.
+fn start_consumer<C>(
+    shop: Shop,
+    consumer: C,
+    name: &'static str,
+    board: WorkerBoard,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()>
+where
+    C: commerce::core::worker::EventConsumer + 'static,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let outcome = commerce::core::drain(
+                shop.outbox().as_ref(),
+                &consumer,
+                commerce::core::RunnerConfig::default(),
+            )
+            .await
+            .map(|n| n as u64)
+            .map_err(|e| e.to_string());
+            report(&board, name, every, outcome, shop.clock().now());
+        }
+    })
+}
+
+/// Starts the recommendation consumers: product signals (terms, categories,
+/// availability) and confirmed purchases (co-purchase counts, popularity, each
+/// customer's purchases and "for you" list).
+pub(crate) fn start_recommendations(
+    shop: Shop,
+    board: WorkerBoard,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    // Its own consumer group: this process's id and start time name it. Events from
+    // five minutes before the start on are handled (the outbox lag).
+    let now = shop.clock().now();
+    let instance = format!("pid{}-{}", std::process::id(), now.timestamp());
+    let cache = shop
+        .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
+        .map(|consumer| {
+            start_consumer(
+                shop.clone(),
+                consumer,
+                "recommend_cache",
+                board.clone(),
+                every,
+                stop.clone(),
+            )
+        });
+    let mut handles = vec![
+        start_consumer(
+            shop.clone(),
+            shop.recommend_signals_consumer(),
+            "recommend_signals",
+            board.clone(),
+            every,
+            stop.clone(),
+        ),
+        start_consumer(
+            shop.clone(),
+            shop.recommend_purchases_consumer(),
+            "recommend_purchases",
+            board,
+            every,
+            stop,
+        ),
+    ];
+    handles.extend(cache);
+    handles
 }

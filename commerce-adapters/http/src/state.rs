@@ -33,6 +33,31 @@ pub struct HttpConfig {
     /// Whether the checkout page lists the simulated gateway's test cards (turn it
     /// off in front of a real gateway).
     pub show_test_cards: bool,
+    /// The secret carriers sign tracking webhooks with; without it the webhook
+    /// route answers 401 to everything.
+    pub carrier_webhook_secret: Option<WebhookSecret>,
+}
+
+/// A shared secret (its `Debug` shows no byte of it).
+#[derive(Clone)]
+pub struct WebhookSecret(Arc<[u8]>);
+
+impl WebhookSecret {
+    /// The secret `bytes`.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        WebhookSecret(Arc::from(bytes.into()))
+    }
+
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(***)")
+    }
 }
 
 impl Default for HttpConfig {
@@ -46,6 +71,7 @@ impl Default for HttpConfig {
             cart_ttl: Duration::from_secs(30 * 24 * 3600),
             low_stock_threshold: 5,
             show_test_cards: true,
+            carrier_webhook_secret: None,
         }
     }
 }
@@ -76,6 +102,13 @@ impl HttpConfig {
     #[must_use]
     pub fn with_test_cards(mut self, show: bool) -> Self {
         self.show_test_cards = show;
+        self
+    }
+
+    /// With the secret carriers sign tracking webhooks with.
+    #[must_use]
+    pub fn with_carrier_webhook_secret(mut self, secret: WebhookSecret) -> Self {
+        self.carrier_webhook_secret = Some(secret);
         self
     }
 
@@ -140,6 +173,9 @@ pub struct AppState {
     /// Product search, when the shop has an index (search routes answer 503
     /// `search_unavailable` without one).
     pub search: Option<Arc<dyn ProductSearch>>,
+    /// The in-memory mailbox mail goes to without SMTP, shown at `/v1/dev/mailbox`
+    /// (404 without one).
+    pub mailbox: Option<Arc<dyn Mailbox>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -151,14 +187,16 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over `shop` with `config`, no probes, an empty worker board.
+    /// State over `shop` with `config`, no probes, an empty worker board. The shop's
+    /// accounts hash passwords with [`crate::BlockingHasher`] (off the reactor).
     pub fn new(shop: Shop, config: HttpConfig) -> Self {
         AppState {
-            shop,
+            shop: shop.with_password_hasher(Arc::new(crate::BlockingHasher)),
             config: Arc::new(config),
             probes: Arc::new(Vec::new()),
             workers: WorkerBoard::default(),
             search: None,
+            mailbox: None,
         }
     }
 
@@ -173,6 +211,13 @@ impl AppState {
     #[must_use]
     pub fn with_probe(mut self, probe: Arc<dyn Probe>) -> Self {
         Arc::make_mut(&mut self.probes).push(probe);
+        self
+    }
+
+    /// Shows `mailbox` at `/v1/dev/mailbox` (the demo's in-memory mail).
+    #[must_use]
+    pub fn with_mailbox(mut self, mailbox: Arc<dyn Mailbox>) -> Self {
+        self.mailbox = Some(mailbox);
         self
     }
 
@@ -192,4 +237,28 @@ pub trait Probe: Send + Sync {
     fn name(&self) -> &str;
     /// Checks the service.
     async fn check(&self) -> Result<(), String>;
+}
+
+/// One mail as the demo mailbox shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MailMessage {
+    /// Message-ID.
+    pub message_id: String,
+    /// Recipient.
+    pub to: String,
+    /// Sender.
+    pub from: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// Mail kept in memory by the shop (the demo's mail transport without SMTP), read by
+/// the dev mailbox route and page.
+pub trait Mailbox: Send + Sync {
+    /// The newest `limit` messages, newest first.
+    fn latest(&self, limit: usize) -> Vec<MailMessage>;
 }

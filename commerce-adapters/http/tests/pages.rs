@@ -185,7 +185,11 @@ async fn web_guest_buys_with_forms_only() {
         post(
             "/cart/add",
             &cookie,
-            &[("_csrf", &csrf), ("sku", "MUG-BLUE"), ("back", "//evil.example/")],
+            &[
+                ("_csrf", &csrf),
+                ("sku", "MUG-BLUE"),
+                ("back", "//evil.example/"),
+            ],
         ),
     )
     .await;
@@ -215,15 +219,25 @@ async fn web_guest_buys_with_forms_only() {
     // A declined card shows the form again with the reason, and a new key.
     let declined = send(&app, post("/checkout", &cookie, &form)).await;
     assert_eq!(declined.status, StatusCode::PAYMENT_REQUIRED);
-    assert!(declined.body.contains("role=\"alert\""), "{}", declined.body);
-    assert!(declined.body.contains("Grace Guest"), "the form keeps its values");
+    assert!(
+        declined.body.contains("role=\"alert\""),
+        "{}",
+        declined.body
+    );
+    assert!(
+        declined.body.contains("Grace Guest"),
+        "the form keeps its values"
+    );
     let mut approved = form;
     approved[1] = ("key", "page-test-key-2");
     approved[11] = ("card_number", "4242424242424242");
     let placed = send(&app, post("/checkout", &cookie, &approved)).await;
     assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
     let to = placed.location.unwrap();
-    assert!(to.starts_with("/orders/") && to.ends_with("?placed=1"), "{to}");
+    assert!(
+        to.starts_with("/orders/") && to.ends_with("?placed=1"),
+        "{to}"
+    );
     // Posting the same attempt again (a double click) gives the same order.
     let again = send(&app, post("/checkout", &cookie, &approved)).await;
     assert_eq!(again.location.as_deref(), Some(to.as_str()));

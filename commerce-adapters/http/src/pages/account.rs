@@ -461,10 +461,6 @@ pub(super) async fn delete_address(
 ) -> Result<Response, PageError> {
     let customer = customer_of(&visitor)?;
     let id: AddressId = id.parse().map_err(|_| PageError::not_found("address"))?;
-    state
-        .shop
-        .customers()
-        .delete_address(customer, id)
-        .await?;
+    state.shop.customers().delete_address(customer, id).await?;
     Ok(see_other("/account#addresses"))
 }

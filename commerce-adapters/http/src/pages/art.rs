@@ -56,9 +56,9 @@ pub fn placeholder_svg(slug: &str) -> String {
         .flat_map(char::to_uppercase)
         .collect();
     let figure = match shape {
-        0 => format!(
-            r#"<circle cx="200" cy="170" r="92" fill="hsl({hue2},70%,88%)" opacity=".9"/>"#
-        ),
+        0 => {
+            format!(r#"<circle cx="200" cy="170" r="92" fill="hsl({hue2},70%,88%)" opacity=".9"/>"#)
+        }
         1 => format!(
             r#"<rect x="112" y="82" width="176" height="176" rx="28" fill="hsl({hue2},70%,88%)" opacity=".9" transform="rotate(12 200 170)"/>"#
         ),

@@ -47,7 +47,10 @@ pub fn router(state: AppState) -> Router {
         .route("/cart", get(shopping::cart))
         .route("/cart/add", post(shopping::add))
         .route("/cart/update", post(shopping::update))
-        .route("/checkout", get(shopping::checkout_page).post(shopping::checkout))
+        .route(
+            "/checkout",
+            get(shopping::checkout_page).post(shopping::checkout),
+        )
         .route("/orders/{id}", get(shopping::order))
         .route("/orders/{id}/cancel", post(shopping::cancel))
         .route("/account", get(account::account))
@@ -59,7 +62,10 @@ pub fn router(state: AppState) -> Router {
         .route("/signup", get(account::signup_page).post(account::signup))
         .route("/signin", get(account::signin_page).post(account::signin))
         .route("/signout", post(account::signout))
-        .route("/reset", get(account::reset_page).post(account::reset_request))
+        .route(
+            "/reset",
+            get(account::reset_page).post(account::reset_request),
+        )
         .route(
             "/reset/{token}",
             get(account::reset_token_page).post(account::reset_password),

@@ -53,11 +53,7 @@ fn seller_required(visitor: &Visitor) -> Result<SellerId, PageError> {
 }
 
 /// A product of `seller`; another seller's (or an unknown id) is not found.
-async fn own_product(
-    state: &AppState,
-    seller: SellerId,
-    id: &str,
-) -> Result<Product, PageError> {
+async fn own_product(state: &AppState, seller: SellerId, id: &str) -> Result<Product, PageError> {
     let id: ProductId = id.parse().map_err(|_| PageError::not_found("product"))?;
     state
         .shop
@@ -179,10 +175,15 @@ pub(super) async fn console(
 }
 
 fn carriers() -> Vec<Value> {
-    [("ups", "UPS"), ("fedex", "FedEx"), ("usps", "USPS"), ("dhl", "DHL")]
-        .iter()
-        .map(|(code, name)| json!({ "code": code, "name": name }))
-        .collect()
+    [
+        ("ups", "UPS"),
+        ("fedex", "FedEx"),
+        ("usps", "USPS"),
+        ("dhl", "DHL"),
+    ]
+    .iter()
+    .map(|(code, name)| json!({ "code": code, "name": name }))
+    .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -330,7 +331,12 @@ pub(super) async fn create_product(
         builder = builder.category(category);
     }
     let product = builder.build()?;
-    if !shop.catalog().listings(std::slice::from_ref(&sku)).await?.is_empty() {
+    if !shop
+        .catalog()
+        .listings(std::slice::from_ref(&sku))
+        .await?
+        .is_empty()
+    {
         return Err(PageError::new(
             StatusCode::CONFLICT,
             "That SKU is taken: choose another.",

@@ -9,11 +9,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use commerce::cart::{Cart, CartKey, CartLimits, PricingContext, price_cart};
 use commerce::core::{Address, CountryCode, ProductStatus, Sku};
+use commerce::orders::simulated::test_cards;
 use commerce::orders::{
     CancelReason, CheckoutRequest, IdempotencyKey, Order, OrderId, OrderStatus, OrderTracking,
     PaymentMethod,
 };
-use commerce::orders::simulated::test_cards;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -54,7 +54,9 @@ async fn priced(state: &AppState, key: CartKey) -> Result<(Value, bool), PageErr
             listings
                 .iter()
                 .find(|x| x.variant.sku == l.sku)
-                .map_or(0, |x| u64::from(x.variant.weight_grams) * u64::from(l.quantity))
+                .map_or(0, |x| {
+                    u64::from(x.variant.weight_grams) * u64::from(l.quantity)
+                })
         })
         .sum();
     let b = &priced.breakdown;
@@ -365,11 +367,7 @@ pub(super) async fn checkout_page(
             form.name = c.name;
         }
         let book = state.shop.customers().addresses(id).await?;
-        if let Some(a) = book
-            .iter()
-            .find(|a| a.is_default_shipping)
-            .or(book.first())
-        {
+        if let Some(a) = book.iter().find(|a| a.is_default_shipping).or(book.first()) {
             let a = &a.address;
             form.name = a.name.clone();
             form.line1 = a.line1.clone();
@@ -427,7 +425,10 @@ fn timeline(order: &Order, tracking: &OrderTracking) -> Vec<Value> {
         "when": when(order.created_at),
         "done": true,
     })];
-    let paid = matches!(order.status, OrderStatus::Confirmed | OrderStatus::Completed);
+    let paid = matches!(
+        order.status,
+        OrderStatus::Confirmed | OrderStatus::Completed
+    );
     steps.push(json!({
         "label": format!("Payment {}", humanize(&name_of(&order.payment.status)).to_lowercase()),
         "when": Value::Null,
@@ -438,7 +439,10 @@ fn timeline(order: &Order, tracking: &OrderTracking) -> Vec<Value> {
         return steps;
     }
     for s in &tracking.shipments {
-        let carrier = s.carrier_name.clone().unwrap_or_else(|| "the carrier".into());
+        let carrier = s
+            .carrier_name
+            .clone()
+            .unwrap_or_else(|| "the carrier".into());
         let number = s.tracking_number.clone().unwrap_or_default();
         steps.push(json!({
             "label": format!("Shipped with {carrier}"),

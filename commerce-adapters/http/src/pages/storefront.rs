@@ -2,8 +2,9 @@
 //!
 //! Listings read the search index (one search with its facets counted in the same
 //! pass); without an index a category page lists the catalog by keyset instead.
-//! A product page reads the product, the stock of all its variants in one call, and
-//! its seller.
+//! A product page reads the product, the stock of all its variants in one call, its
+//! seller, its rating aggregate, its newest reviews (one page), its recommendation
+//! list and each recommended product (at most five reads).
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -13,6 +14,7 @@ use commerce::core::search::{
 };
 use commerce::core::{Category, CategoryId, Product, ProductStatus, Sku};
 use commerce::inventory::LocationCode;
+use commerce::reviews::{ProductReviewQuery, ReviewOrder};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,6 +25,8 @@ use crate::views::StockState;
 
 /// Products per listing page.
 const PAGE: u32 = 24;
+/// Recommendations on a product page.
+const RECOMMENDED: u32 = 5;
 
 /// A product card from a search hit.
 fn hit_card(h: &SearchHit) -> Value {
@@ -441,8 +445,14 @@ pub(super) async fn search(
             ctx["total"] = json!(results.total);
             ctx["pagination"] = pagination(&params, "/search", results.total);
             if let Some(f) = &results.facets {
-                ctx["facets"] =
-                    facet_links("/search", &params, f, &all, category.map(|c| c.id), currency);
+                ctx["facets"] = facet_links(
+                    "/search",
+                    &params,
+                    f,
+                    &all,
+                    category.map(|c| c.id),
+                    currency,
+                );
             }
             if let Some(dym) = &results.did_you_mean {
                 let qs = serde_urlencoded::to_string([("q", dym.as_str())]).unwrap_or_default();
@@ -522,8 +532,59 @@ pub(super) async fn product(
         .map(|v| v.price)
         .min_by(|a, b| a.amount().cmp(&b.amount()))
         .map(money);
+    // Rating, the newest reviews, and what others bought (a list of at most
+    // RECOMMENDED products, each read once).
+    let aggregate = shop.reviews().aggregate(product.id).await?;
+    let count = aggregate.count();
+    let rating = (count > 0).then(|| {
+        json!({
+            "average": aggregate.average().round_dp(1).to_string(),
+            "count": count,
+            "histogram": (1..=5usize).rev().map(|stars| {
+                let n = aggregate.histogram[stars - 1];
+                json!({ "stars": stars, "count": n, "pct": u64::from(n) * 100 / u64::from(count) })
+            }).collect::<Vec<_>>(),
+        })
+    });
+    let reviews: Vec<Value> = if count > 0 {
+        shop.reviews()
+            .for_product(&ProductReviewQuery::first(
+                product.id,
+                ReviewOrder::Newest,
+                5,
+            ))
+            .await?
+            .iter()
+            .map(|r| {
+                json!({
+                    "title": r.title,
+                    "body": r.body,
+                    "rating": u8::from(r.rating),
+                    "author": if r.verified { "Verified buyer" } else { "A customer" },
+                    "when": r.created_at.format("%b %e, %Y").to_string(),
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut recommendations = Vec::new();
+    for scored in shop
+        .recommendations()
+        .for_product(product.id, RECOMMENDED)
+        .await?
+    {
+        if let Some(p) = shop.catalog().product(scored.product_id).await?
+            && p.status == ProductStatus::Active
+        {
+            recommendations.push(product_card(&p));
+        }
+    }
     let ctx = json!({
         "title": product.title,
+        "rating": rating,
+        "reviews": reviews,
+        "recommendations": recommendations,
         "product": {
             "title": product.title,
             "slug": product.slug,

@@ -103,7 +103,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
 /// Middleware of every page: establishes the [`Visitor`]. A visitor without a
 /// (well-formed) cart cookie gets a new one; a session that ended is dropped (the
 /// page is shown signed out and the cookie cleared) instead of failing the page.
-pub(super) async fn visitor(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(super) async fn visitor(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = request.into_parts();
     let mut set_cookies = Vec::new();
     let existing = cookie(&parts.headers, CART_COOKIE).and_then(|c| GuestCartToken::parse(c).ok());
@@ -227,7 +231,10 @@ impl PageError {
 
     /// 404 for `what`.
     pub fn not_found(what: &str) -> Self {
-        PageError::new(StatusCode::NOT_FOUND, format!("That {what} does not exist."))
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            format!("That {what} does not exist."),
+        )
     }
 }
 
@@ -264,7 +271,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("listing.html", include_str!("../../templates/listing.html")),
     ("product.html", include_str!("../../templates/product.html")),
     ("cart.html", include_str!("../../templates/cart.html")),
-    ("checkout.html", include_str!("../../templates/checkout.html")),
+    (
+        "checkout.html",
+        include_str!("../../templates/checkout.html"),
+    ),
     ("order.html", include_str!("../../templates/order.html")),
     ("account.html", include_str!("../../templates/account.html")),
     ("signin.html", include_str!("../../templates/signin.html")),
@@ -328,7 +338,10 @@ pub(super) async fn page(
     }
     let body = render_with(name, ctx).map_err(|e| {
         tracing::error!(template = name, error = %e, "template failed");
-        PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "This page could not be drawn.")
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "This page could not be drawn.",
+        )
     })?;
     Ok(Html(body).into_response())
 }

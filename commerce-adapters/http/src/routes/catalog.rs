@@ -2,8 +2,8 @@
 //! details with stock state, sellers.
 //!
 //! Queries per request (PostgreSQL): categories 1; products page 2 (products,
-//! their variants); product details 4 (product, variants, stock levels of every
-//! variant in one read, seller); seller 1. None grows with the page or the number
+//! their variants); product details 5 (product, variants, stock levels of every
+//! variant in one read, seller, rating aggregate); seller 1. None grows with the page or the number
 //! of variants.
 
 use axum::extract::State;
@@ -92,28 +92,25 @@ async fn products(
     }))
 }
 
-/// A product with its variants, their stock state, images and seller. Draft and
-/// archived products are not found.
+/// A product with its variants, their stock state, images, seller and rating
+/// aggregate. The path takes the product's handle or its id. Draft and archived
+/// products are not found.
 #[utoipa::path(get, path = "/v1/catalog/products/{slug}", tag = "catalog",
-    params(("slug" = String, Path, description = "Product handle")),
+    params(("slug" = String, Path, description = "Product handle or id")),
     responses((status = 200, body = ProductView), (status = 404, body = ErrorBody)))]
 async fn product(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
 ) -> Result<ApiJson<ProductView>, ApiError> {
     let shop = &state.shop;
-    let product = shop
-        .catalog()
-        .product_by_slug(&slug)
-        .await?
-        .filter(|p| p.status == ProductStatus::Active)
-        .ok_or_else(|| ApiError::not_found("product"))?;
+    let product = crate::routes::reviews::active_product(&state, &slug).await?;
     let skus: Vec<Sku> = product.variants.iter().map(|v| v.sku.clone()).collect();
     let levels = shop
         .inventory()
         .stock_levels(&skus, &LocationCode::default_location())
         .await?;
     let seller = shop.catalog().seller(product.seller_id).await?;
+    let rating = shop.reviews().aggregate(product.id).await?;
     let low = state.config.low_stock_threshold;
     let variants = product
         .variants
@@ -161,6 +158,7 @@ async fn product(
             })
             .collect(),
         variants,
+        rating: (&rating).into(),
     }))
 }
 
