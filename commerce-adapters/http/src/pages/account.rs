@@ -5,9 +5,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use commerce::cart::{CartKey, CartLimits};
-use commerce::core::auth::{RateLimit, SessionToken};
+use commerce::core::DomainEvent;
+use commerce::core::auth::SessionToken;
 use commerce::core::{Actor, AddressId, CountryCode, CustomerId, SavedAddress};
 use commerce::orders::OrderPage;
+use commerce::orders::notification::AccountNotice;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -16,9 +18,6 @@ use super::support::{
 };
 use crate::extract::{SESSION_COOKIE, set_cookie};
 use crate::state::AppState;
-
-/// Login attempts allowed per email in a quarter of an hour.
-const LOGIN_ATTEMPTS: u32 = 10;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct NextQuery {
@@ -109,10 +108,13 @@ pub(super) async fn signin(
     let shop = &state.shop;
     let now = shop.clock().now();
     let next = local_next(form.next.as_deref());
-    let limit = RateLimit::new(LOGIN_ATTEMPTS, chrono::Duration::minutes(15))?;
-    let key = format!("page-login:{}", form.email.trim().to_lowercase());
-    let key: String = key.chars().take(200).collect();
-    let decision = shop.login_limits().hit(&key, limit, now).await?;
+    // The same per-account limit as the API's login route (one budget for both).
+    let email: String = form.email.trim().to_lowercase().chars().take(200).collect();
+    let key = format!("login:account:{email}");
+    let decision = shop
+        .login_limits()
+        .hit(&key, state.config.login_limit_per_account, now)
+        .await?;
     let failure = if !decision.allowed {
         Some((
             StatusCode::TOO_MANY_REQUESTS,
@@ -120,7 +122,12 @@ pub(super) async fn signin(
         ))
     } else {
         match shop.accounts().login(&form.email, &form.password).await {
-            Ok(account) => return open_session(&state, &visitor, account, next).await,
+            Ok(account) => {
+                if let Err(e) = shop.login_limits().reset(&key).await {
+                    tracing::warn!(error = %e, "login limit not reset after a successful login");
+                }
+                return open_session(&state, &visitor, account, next).await;
+            }
             Err(commerce::core::Error::InvalidCredentials) => Some((
                 StatusCode::UNAUTHORIZED,
                 "That email and password do not match an account.",
@@ -238,21 +245,33 @@ pub(super) struct ResetRequestForm {
 }
 
 /// Starts a reset: the same answer whether or not the email has an account. The
-/// link goes to the account's email by the notification workers; this shop has no
-/// mailer of its own, so it is written to the log at debug level for the demo.
+/// link (`{public_url}/reset-password?token=...`, as the API's reset route sends)
+/// goes out by mail through the outbox and the notification workers.
 pub(super) async fn reset_request(
     State(state): State<AppState>,
     visitor: Visitor,
     CsrfForm(form): CsrfForm<ResetRequestForm>,
 ) -> Result<Response, PageError> {
     let now = state.shop.clock().now();
+    let email = form.email.trim().to_lowercase();
     if let Some(token) = state
         .shop
         .accounts()
-        .request_password_reset(&form.email, now)
+        .request_password_reset(&email, now)
         .await?
+        && let Some(customer) = state.shop.customers().customer_by_email(&email).await?
     {
-        tracing::debug!(link = %format!("/reset/{}", token.as_str()), "password reset link (demo delivery)");
+        let notice = AccountNotice::PasswordReset {
+            customer_id: customer.id,
+            email: customer.email,
+            name: customer.name,
+            reset_url: format!(
+                "{}/reset-password?token={}",
+                state.config.public_url.trim_end_matches('/'),
+                token.as_str()
+            ),
+        };
+        state.shop.outbox().append(&[notice.envelope(now)?]).await?;
     }
     page(
         &state,
@@ -263,11 +282,17 @@ pub(super) async fn reset_request(
     .await
 }
 
+#[derive(Debug, Deserialize)]
+pub(super) struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
 /// The new-password form of a reset link.
 pub(super) async fn reset_token_page(
     State(state): State<AppState>,
     visitor: Visitor,
-    Path(token): Path<String>,
+    Query(TokenQuery { token }): Query<TokenQuery>,
 ) -> Result<Response, PageError> {
     page(
         &state,
@@ -281,6 +306,8 @@ pub(super) async fn reset_token_page(
 #[derive(Debug, Deserialize)]
 pub(super) struct NewPasswordForm {
     #[serde(default)]
+    token: String,
+    #[serde(default)]
     password: String,
 }
 
@@ -288,9 +315,9 @@ pub(super) struct NewPasswordForm {
 pub(super) async fn reset_password(
     State(state): State<AppState>,
     visitor: Visitor,
-    Path(token): Path<String>,
     CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> Result<Response, PageError> {
+    let token = form.token.clone();
     let now = state.shop.clock().now();
     let parsed = SessionToken::parse(&token).map_err(|_| {
         PageError::new(

@@ -67,7 +67,7 @@ pub fn router(state: AppState) -> Router {
             get(account::reset_page).post(account::reset_request),
         )
         .route(
-            "/reset/{token}",
+            "/reset-password",
             get(account::reset_token_page).post(account::reset_password),
         )
         .route("/seller", get(seller::console))
