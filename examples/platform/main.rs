@@ -194,6 +194,7 @@ async fn main() -> Result<()> {
             "demo order history placed"
         );
     }
+    let staff = demo::staff(&shop).await?;
     let board = WorkerBoard::default();
     let (webhook_secret, secret_generated) = match &config.carrier_webhook_secret {
         Some(s) => (s.clone(), false),
@@ -282,6 +283,12 @@ async fn main() -> Result<()> {
     println!("  the shop:      http://{addr}/");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}, bearer token {token}");
+    for login in &staff {
+        println!(
+            "  demo {}: {} / {}, bearer token {}",
+            login.label, login.email, login.password, login.token
+        );
+    }
     if mail.mailbox.is_some() {
         println!(
             "  mail:          in memory, at http://{addr}/v1/dev/mailbox (set SMTP_URL to send)"
