@@ -18,7 +18,7 @@ use std::time::Duration;
 use commerce::Shop;
 use commerce::core::generator::CatalogGenerator;
 use commerce::core::search::ProductSearch;
-use commerce::core::{RunnerConfig, Sku, run_once};
+use commerce::core::{Role, RunnerConfig, Sku, run_once};
 use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
 use commerce_http::{AppState, HttpConfig};
 use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer, TantivySearch};
@@ -207,8 +207,37 @@ async fn wait_text(c: &Client, needle: &str) -> String {
     panic!("page never showed {needle:?}: {}", text(c).await);
 }
 
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css("form[action='/signout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "Popular right now").await;
+}
+
+async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
+    c.goto(&format!("{base}/signin")).await.unwrap();
+    fill(c, "email", email).await;
+    fill(c, "password", password).await;
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if !c.current_url().await.unwrap().path().starts_with("/signin") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("sign in as {email} failed: {}", text(c).await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browser_shopper_buys_with_a_test_card_and_tracks_the_order() {
+async fn browser_shopper_buys_seller_ships_shopper_tracks_admin_sees_it() {
     let (shop, base) = serve().await;
     let (_driver, c) = browser().await;
     let run = async {
@@ -352,12 +381,105 @@ async fn browser_shopper_buys_with_a_test_card_and_tracks_the_order() {
         );
         shot(&c, "account", 1280).await;
 
+        // The seller of the product ships it with a carrier and a tracking number.
+        let now = shop.clock().now();
+        shop.accounts()
+            .create_staff(
+                None,
+                "seller@example.com",
+                "Sam Seller",
+                "seller password 1",
+                Role::Seller(first.seller_id),
+                now,
+            )
+            .await
+            .unwrap();
+        shop.accounts()
+            .create_staff(
+                None,
+                "admin@example.com",
+                "Ann Admin",
+                "admin password 1",
+                Role::Admin,
+                now,
+            )
+            .await
+            .unwrap();
+        sign_out(&c).await;
+        sign_in(&c, &base, "seller@example.com", "seller password 1").await;
+        wait_text(&c, "Your products").await;
+        fill(&c, "order", &order_id).await;
+        c.find(Locator::Css("form.lookup button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "Mark as shipped").await;
+        c.find(Locator::Id("carrier"))
+            .await
+            .unwrap()
+            .select_by_value("ups")
+            .await
+            .unwrap();
+        fill(&c, "tracking_number", "1Z999AA10123456784").await;
+        c.find(Locator::Css("form.ship button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "Shipped. The customer").await;
+        shot(&c, "seller", 1280).await;
+
+        // The shopper sees the shipment on the order's timeline.
+        sign_out(&c).await;
+        sign_in(&c, &base, "ada@example.com", "correct horse battery").await;
+        c.goto(&format!("{base}{order_path}")).await.unwrap();
+        let tracking = wait_text(&c, "Shipped with UPS").await;
+        assert!(tracking.contains("1Z999AA10123456784"), "{tracking}");
+        shot(&c, "tracking", 1280).await;
+
         // The same pages on a phone.
         c.set_window_size(390, 844).await.unwrap();
         c.goto(&format!("{base}/")).await.unwrap();
         shot(&c, "home-phone", 390).await;
         c.goto(&format!("{base}{order_path}")).await.unwrap();
-        shot(&c, "order-phone", 390).await;
+        shot(&c, "tracking-phone", 390).await;
+
+        // The admin dashboard counts the order (the rollups' worker runs every
+        // 100 ms) and draws its charts.
+        sign_out(&c).await;
+        sign_in(&c, &base, "admin@example.com", "admin password 1").await;
+        let total = order.totals.grand_total.amount().round_dp(2).to_string();
+        let mut shown = false;
+        for _ in 0..50 {
+            c.goto(&format!("{base}/admin")).await.unwrap();
+            if text(&c).await.contains(&total) {
+                shown = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            shown,
+            "the dashboard never showed revenue {total}: {}",
+            text(&c).await
+        );
+        for _ in 0..50 {
+            let loaded = c
+                .execute(
+                    "return Array.from(document.querySelectorAll('.charts img')).every(i => i.complete && i.naturalWidth > 0);",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            if loaded == json!(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        shot(&c, "admin", 1280).await;
         Ok::<(), String>(())
     };
     let outcome = run.await;

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use commerce::cart::{CartKey, CartLimits};
 use commerce::core::DomainEvent;
-use commerce::core::auth::SessionToken;
+use commerce::core::auth::{NewSession, SessionToken};
 use commerce::core::{Actor, AddressId, CountryCode, CustomerId, SavedAddress};
 use commerce::orders::OrderPage;
 use commerce::orders::notification::AccountNotice;
@@ -59,20 +59,18 @@ pub(super) struct SigninForm {
     next: Option<String>,
 }
 
-/// Opens a session for `account` and answers a redirect setting its cookie; the
-/// guest cart of the visitor moves into a customer's own cart.
+/// Answers a redirect setting the cookie of `session` (by its role: a customer to
+/// their account, seller staff to the console, an admin to the dashboard); a
+/// customer's guest cart moves into their own cart.
 async fn open_session(
     state: &AppState,
     visitor: &Visitor,
-    account: CustomerId,
+    session: NewSession,
     next: Option<String>,
 ) -> Result<Response, PageError> {
     let shop = &state.shop;
     let now = shop.clock().now();
-    let ttl = chrono::Duration::from_std(state.config.session_ttl)
-        .unwrap_or_else(|_| chrono::Duration::days(30));
-    let session = shop.sessions().create(account, ttl, now).await?;
-    let actor = Actor::customer(account);
+    let actor = session.session.actor();
     if let Actor::Customer(id) = actor {
         let guest = CartKey::Guest(visitor.cart_token.cart_id());
         if shop.carts().cart(&guest).await?.is_some() {
@@ -99,6 +97,11 @@ async fn open_session(
     Ok(response)
 }
 
+fn session_ttl(state: &AppState) -> chrono::Duration {
+    chrono::Duration::from_std(state.config.session_ttl)
+        .unwrap_or_else(|_| chrono::Duration::days(30))
+}
+
 /// Signs in with email and password (attempts per email are rate limited).
 pub(super) async fn signin(
     State(state): State<AppState>,
@@ -121,12 +124,22 @@ pub(super) async fn signin(
             "Too many attempts: wait a few minutes and try again.",
         ))
     } else {
-        match shop.accounts().login(&form.email, &form.password).await {
-            Ok(account) => {
+        match shop
+            .accounts()
+            .sign_in(
+                shop.sessions().as_ref(),
+                &form.email,
+                &form.password,
+                session_ttl(&state),
+                now,
+            )
+            .await
+        {
+            Ok(session) => {
                 if let Err(e) = shop.login_limits().reset(&key).await {
                     tracing::warn!(error = %e, "login limit not reset after a successful login");
                 }
-                return open_session(&state, &visitor, account, next).await;
+                return open_session(&state, &visitor, session, next).await;
             }
             Err(commerce::core::Error::InvalidCredentials) => Some((
                 StatusCode::UNAUTHORIZED,
@@ -187,7 +200,14 @@ pub(super) async fn signup(
             .register(&form.email, &form.name, &form.password, now)
             .await
         {
-            Ok(customer) => return open_session(&state, &visitor, customer.id, None).await,
+            Ok(customer) => {
+                let session = state
+                    .shop
+                    .sessions()
+                    .create(customer.id, session_ttl(&state), now)
+                    .await?;
+                return open_session(&state, &visitor, session, None).await;
+            }
             Err(commerce::core::Error::Conflict(_)) => {
                 "An account with that email exists: sign in instead.".to_owned()
             }

@@ -144,6 +144,7 @@ pub(super) async fn visitor(
             set_cookies.push(clear_cookie(SESSION_COOKIE));
             Caller {
                 actor: Some(Actor::guest(&cart_token)),
+                account: None,
                 session: None,
                 cart_token: Some(cart_token.clone()),
             }
