@@ -193,9 +193,14 @@ async fn http_example_serves_health_openapi_and_a_checkout() {
             .as_array()
             .map(|a| a.iter().filter_map(|w| w["name"].as_str()).collect())
             .unwrap_or_default();
-        if ["cache_invalidation", "search_indexer", "analytics_rollups", "expiry_sweeper"]
-            .iter()
-            .all(|n| names.contains(n))
+        if [
+            "cache_invalidation",
+            "search_indexer",
+            "analytics_rollups",
+            "expiry_sweeper",
+        ]
+        .iter()
+        .all(|n| names.contains(n))
         {
             break;
         }
@@ -223,8 +228,10 @@ async fn http_example_serves_health_openapi_and_a_checkout() {
                     "POST",
                     "/v1/auth/register",
                     &[],
-                    Some(json!({"email": format!("late{i}@example.com"), "name": "Late",
-                                "password": "long enough"})),
+                    Some(
+                        json!({"email": format!("late{i}@example.com"), "name": "Late",
+                                "password": "long enough"}),
+                    ),
                 )
                 .await
             })

@@ -8,14 +8,18 @@
 //! output. Reset tokens are 32 random bytes from the operating system
 //! ([`SessionToken`]), single use and expiring; stores keep their SHA-256 digest.
 //!
-//! Hashing takes tens of milliseconds of CPU on purpose: a server calls these
-//! methods off its async reactor threads (e.g. tokio's `spawn_blocking`) under load.
+//! Hashing takes tens of milliseconds of CPU on purpose, so [`Accounts`] never hashes
+//! on its own: it asks its [`PasswordHasher`]. The default, [`Argon2id`], hashes
+//! inline on the calling task (right for tests, scripts and callers without a
+//! reactor); a server hands [`Accounts::with_hasher`] one that runs the same
+//! [`hash_password`] / [`verify_password`] off its reactor threads (commerce-http
+//! wraps them in tokio's `spawn_blocking`). The domain stays runtime-free.
 
 use std::fmt;
 use std::sync::Arc;
 
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -138,31 +142,70 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// Where [`Accounts`] hashes and verifies passwords: a port so that a server can
+/// run the CPU-heavy argon2id work off its async reactor. An implementation calls
+/// [`hash_password`] and [`verify_password`] (anything else changes the stored
+/// format), wherever it likes.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync + fmt::Debug {
+    /// [`hash_password`] of `password`.
+    async fn hash(&self, password: &str) -> Result<String>;
+    /// [`verify_password`] of `password` against the PHC string `hash`.
+    async fn verify(&self, password: &str, hash: &str) -> bool;
+}
+
+/// The default [`PasswordHasher`]: argon2id inline, on the calling task.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Argon2id;
+
+#[async_trait]
+impl PasswordHasher for Argon2id {
+    async fn hash(&self, password: &str) -> Result<String> {
+        hash_password(password)
+    }
+
+    async fn verify(&self, password: &str, hash: &str) -> bool {
+        verify_password(password, hash)
+    }
+}
+
 /// The account service: registration, login, password change and reset, email
 /// verification. Cheap to clone.
 #[derive(Clone)]
 pub struct Accounts {
     customers: Arc<dyn CustomerStore>,
     credentials: Arc<dyn CredentialStore>,
+    hasher: Arc<dyn PasswordHasher>,
     reset_ttl: Duration,
 }
 
 impl fmt::Debug for Accounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Accounts")
+            .field("hasher", &self.hasher)
             .field("reset_ttl", &self.reset_ttl)
             .finish_non_exhaustive()
     }
 }
 
 impl Accounts {
-    /// The service over these stores, reset tokens living [`DEFAULT_RESET_TTL`].
+    /// The service over these stores, reset tokens living [`DEFAULT_RESET_TTL`],
+    /// passwords hashed inline ([`Argon2id`]).
     pub fn new(customers: Arc<dyn CustomerStore>, credentials: Arc<dyn CredentialStore>) -> Self {
         Accounts {
             customers,
             credentials,
+            hasher: Arc::new(Argon2id),
             reset_ttl: DEFAULT_RESET_TTL,
         }
+    }
+
+    /// With passwords hashed and verified by `hasher` (e.g. one that runs
+    /// [`hash_password`] on a blocking thread pool).
+    #[must_use]
+    pub fn with_hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Self {
+        self.hasher = hasher;
+        self
     }
 
     /// With reset tokens living `ttl` (positive).
@@ -188,7 +231,7 @@ impl Accounts {
         let email = normalize_email(email);
         check_email(&email)?;
         check_password(password)?;
-        let hash = hash_password(password)?;
+        let hash = self.hasher.hash(password).await?;
         let customer = Customer {
             id: CustomerId::new(),
             email,
@@ -217,7 +260,7 @@ impl Accounts {
         let hash = credentials
             .as_ref()
             .map_or(DUMMY_HASH, |c| c.password_hash.as_str());
-        let matches = verify_password(password, hash);
+        let matches = self.hasher.verify(password, hash).await;
         match (credentials, matches) {
             (Some(c), true) => Ok(c.customer_id),
             _ => Err(Error::InvalidCredentials),
@@ -234,11 +277,11 @@ impl Accounts {
         let hash = credentials
             .as_ref()
             .map_or(DUMMY_HASH, |c| c.password_hash.as_str());
-        if !verify_password(current, hash) || credentials.is_none() {
+        if !self.hasher.verify(current, hash).await || credentials.is_none() {
             return Err(Error::InvalidCredentials);
         }
         self.credentials
-            .set_password_hash(customer_id, &hash_password(new)?)
+            .set_password_hash(customer_id, &self.hasher.hash(new).await?)
             .await
     }
 
@@ -277,7 +320,7 @@ impl Accounts {
         now: DateTime<Utc>,
     ) -> Result<CustomerId> {
         check_password(new_password)?;
-        let hash = hash_password(new_password)?;
+        let hash = self.hasher.hash(new_password).await?;
         let customer_id = self
             .credentials
             .take_reset_token(token.digest(), now)
@@ -345,5 +388,72 @@ mod tests {
     fn account_credentials_debug_hides_the_hash() {
         let c = Credentials::new(CustomerId::new(), "$argon2id$secret".to_owned());
         assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    /// Counts the calls and hashes inline.
+    #[derive(Debug, Default)]
+    struct Counting {
+        hashes: std::sync::atomic::AtomicUsize,
+        verifies: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl PasswordHasher for Counting {
+        async fn hash(&self, password: &str) -> Result<String> {
+            self.hashes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            hash_password(password)
+        }
+        async fn verify(&self, password: &str, hash: &str) -> bool {
+            self.verifies
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            verify_password(password, hash)
+        }
+    }
+
+    #[tokio::test]
+    async fn account_hashing_runs_only_through_the_hasher_port() {
+        use crate::memory::{MemoryCredentials, MemoryCustomers};
+        use std::sync::atomic::Ordering::SeqCst;
+        let hasher = Arc::new(Counting::default());
+        let accounts = Accounts::new(
+            Arc::new(MemoryCustomers::new()),
+            Arc::new(MemoryCredentials::new()),
+        )
+        .with_hasher(hasher.clone());
+        let now = Utc::now();
+        let c = accounts
+            .register("hasher@example.com", "H", "password-1", now)
+            .await
+            .unwrap();
+        assert_eq!(
+            accounts
+                .login("hasher@example.com", "password-1")
+                .await
+                .unwrap(),
+            c.id
+        );
+        assert!(
+            accounts
+                .login("nobody@example.com", "password-1")
+                .await
+                .is_err()
+        );
+        let actor = Actor::Customer(c.id);
+        accounts
+            .change_password(&actor, "password-1", "password-2")
+            .await
+            .unwrap();
+        let token = accounts
+            .request_password_reset("hasher@example.com", now)
+            .await
+            .unwrap()
+            .unwrap();
+        accounts
+            .reset_password(&token, "password-3", now)
+            .await
+            .unwrap();
+        assert_eq!(hasher.hashes.load(SeqCst), 3, "register, change, reset");
+        assert_eq!(hasher.verifies.load(SeqCst), 3, "two logins, change");
     }
 }

@@ -14,6 +14,9 @@ use crate::id::{AddressId, CustomerId};
 pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
+    /// The United States (`US`).
+    pub const US: CountryCode = CountryCode(*b"US");
+
     /// Validates a two-letter upper-case code.
     pub fn new(code: &str) -> Result<Self> {
         match code.as_bytes() {

@@ -134,7 +134,8 @@ pub(crate) async fn seed_history(shop: &Shop, buyers_too: &[CustomerId]) -> Resu
     let step = chrono::Duration::days(HISTORY_DAYS) / i32::try_from(HISTORY_ORDERS)?;
     let mut history = History::default();
     for n in 0..HISTORY_ORDERS {
-        let at = start + step * i32::try_from(n)? + chrono::Duration::minutes((n as i64 * 37) % 600);
+        let at =
+            start + step * i32::try_from(n)? + chrono::Duration::minutes((n as i64 * 37) % 600);
         clock.set(at);
         let buyer = buyers[n % buyers.len()];
         let actor = Actor::customer(buyer);
@@ -171,7 +172,8 @@ pub(crate) async fn seed_history(shop: &Shop, buyers_too: &[CustomerId]) -> Resu
         );
         let method = if n % 3 == 0 { "pickup" } else { "standard" };
         let key = IdempotencyKey::new(format!("demo-history-{n}"))?;
-        let request = CheckoutRequest::new(key, format!("shopper{n}@example.com"), to, method, payment);
+        let request =
+            CheckoutRequest::new(key, format!("shopper{n}@example.com"), to, method, payment);
         let order = past.checkout().checkout(&actor, &request).await?;
         history.orders += 1;
         if n % 9 == 4 {
@@ -197,4 +199,87 @@ pub(crate) async fn seed_history(shop: &Shop, buyers_too: &[CustomerId]) -> Resu
         }
     }
     Ok(history)
+}
+
+/// Demo reviewers (customers without a login).
+const REVIEWERS: [(&str, &str); 4] = [
+    ("ada@example.com", "Ada"),
+    ("grace@example.com", "Grace"),
+    ("linus@example.com", "Linus"),
+    ("barbara@example.com", "Barbara"),
+];
+
+/// Titles of demo reviews by stars (index 0 for one star).
+const TITLES: [&str; 5] = [
+    "Disappointing",
+    "Not for me",
+    "Does the job",
+    "Very good",
+    "Excellent, would buy again",
+];
+
+/// Seeds a few reviews on the first products of the demo catalog (deterministic:
+/// the same reviews on every start), written through the review store so each
+/// product's aggregate and its `catalog.rating_changed` event come with them. They
+/// are unverified: the demo reviewers have no orders. Returns how many were written.
+pub(crate) async fn seed_reviews(shop: &Shop) -> Result<u64> {
+    use commerce::core::{Customer, CustomerId};
+    use commerce::reviews::{Rating, Review, ReviewId, ReviewStatus};
+
+    let mut reviewers = Vec::new();
+    for (email, name) in REVIEWERS {
+        let customer = match shop.customers().customer_by_email(email).await? {
+            Some(c) => c,
+            None => {
+                let c = Customer {
+                    id: CustomerId::new(),
+                    email: email.to_owned(),
+                    name: name.to_owned(),
+                    created_at: shop.clock().now(),
+                };
+                shop.customers().create_customer(&c).await?;
+                c
+            }
+        };
+        reviewers.push(customer.id);
+    }
+    let products = shop
+        .catalog()
+        .list_products(&ProductQuery {
+            limit: 40,
+            ..ProductQuery::default()
+        })
+        .await?;
+    let now = shop.clock().now();
+    let mut written = 0;
+    for (i, product) in products.iter().enumerate() {
+        for (j, customer_id) in reviewers.iter().enumerate().take(1 + i % 4) {
+            let stars = u8::try_from(5 - (i + 2 * j) % 5 / 2)?;
+            let rating = Rating::new(stars)?;
+            let review = Review {
+                id: ReviewId::new(),
+                product_id: product.id,
+                customer_id: *customer_id,
+                sku: None,
+                rating,
+                title: TITLES[usize::from(stars - 1)].to_owned(),
+                body: format!("{} after a few weeks of use.", product.title),
+                verified: false,
+                status: ReviewStatus::Published,
+                moderation: None,
+                helpful_count: 0,
+                report_count: 0,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            match shop.review_store().create(&review, &[]).await {
+                Ok(_) => written += 1,
+                // Seeded by an earlier start against the same database.
+                Err(commerce::reviews::Error::AlreadyReviewed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(written)
 }

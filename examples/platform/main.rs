@@ -1,10 +1,13 @@
 //! `cargo run --example platform`: the shop as a server.
 //!
 //! Reads its configuration (`--bind`, `PORT`, `DATABASE_URL`, `REDIS_URL`,
-//! `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`), builds the [`Shop`] on the
-//! embedded default (in memory) or on PostgreSQL and Redis, seeds the demo catalog
-//! into an empty store, mounts `commerce-http`, starts the workers and serves until
-//! Ctrl-C or SIGTERM, finishing the requests in flight.
+//! `AMQP_URL`, `SMTP_URL`, `MAIL_FROM`, `CARRIER_WEBHOOK_SECRET`,
+//! `NOTIFICATION_WORKERS`, `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`), builds
+//! the [`Shop`] on the embedded default (in memory) or on PostgreSQL and Redis, seeds
+//! the demo catalog into an empty store, mounts `commerce-http`, starts the workers
+//! (notifications through RabbitMQ or in process; mail over SMTP or into the
+//! in-memory mailbox shown at `/v1/dev/mailbox`) and serves until Ctrl-C or
+//! SIGTERM, finishing the requests in flight.
 
 mod config;
 mod demo;
@@ -16,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use commerce::Shop;
 use commerce::core::{CustomerId, ProductId};
-use commerce_http::{AppState, HttpConfig, Probe, WorkerBoard};
+use commerce_http::{AppState, HttpConfig, Probe, WebhookSecret, WorkerBoard};
 use tokio::sync::watch;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -36,6 +39,26 @@ impl Probe for CatalogProbe {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+}
+
+/// The in-memory mailbox as the HTTP layer shows it.
+struct DemoMailbox(Arc<commerce::notify::MemoryMailbox>);
+
+impl commerce_http::Mailbox for DemoMailbox {
+    fn latest(&self, limit: usize) -> Vec<commerce_http::MailMessage> {
+        self.0
+            .latest(limit)
+            .into_iter()
+            .map(|m| commerce_http::MailMessage {
+                message_id: m.message_id,
+                to: m.to,
+                from: m.from,
+                subject: m.subject,
+                text: m.text,
+                html: m.html,
+            })
+            .collect()
     }
 }
 
@@ -64,7 +87,11 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
     if let Some(url) = &config.database_url {
         let stores = commerce::postgres::PgStores::connect(url).await?;
         stores.migrate().await?;
-        builder = builder.postgres(&stores);
+        // Recommendation lists are served from process memory, kept true by this
+        // instance's cache consumer (started with the other workers).
+        builder = builder
+            .postgres(&stores)
+            .recommend_cache(commerce::recommend::CacheConfig::default());
         backends.push("postgres");
     }
     if let Some(url) = &config.redis_url {
@@ -151,7 +178,7 @@ async fn main() -> Result<()> {
             std::process::exit(2);
         }
     };
-    let (shop, backends) = build_shop(&config).await?;
+    let (shop, mut backends) = build_shop(&config).await?;
     let (demo_id, token) = demo_customer(&shop).await?;
     if config.demo && demo::catalog_is_empty(shop.catalog().as_ref()).await? {
         let (count, sellers) = demo::seed(&shop).await?;
@@ -164,15 +191,31 @@ async fn main() -> Result<()> {
             refunded = history.refunded,
             "demo order history placed"
         );
+        let reviews = demo::seed_reviews(&shop).await?;
+        tracing::info!(reviews, "demo reviews seeded");
     }
     let board = WorkerBoard::default();
+    let (webhook_secret, secret_generated) = match &config.carrier_webhook_secret {
+        Some(s) => (s.clone(), false),
+        None => (
+            commerce::core::auth::SessionToken::generate()?
+                .as_str()
+                .to_owned(),
+            true,
+        ),
+    };
+    let mail = commerce::notify::email_from_env()?;
     let mut state = AppState::new(
         shop.clone(),
         HttpConfig::default()
             .with_cdn_base_url(config.cdn_base_url.clone())
-            .with_cors_origins(config.cors_origins.clone()),
+            .with_cors_origins(config.cors_origins.clone())
+            .with_carrier_webhook_secret(WebhookSecret::new(webhook_secret.as_bytes())),
     )
     .with_workers(board.clone());
+    if let Some(mailbox) = &mail.mailbox {
+        state = state.with_mailbox(Arc::new(DemoMailbox(mailbox.clone())));
+    }
     let catalog_name = if backends.contains(&"postgres") {
         "postgres"
     } else {
@@ -198,16 +241,35 @@ async fn main() -> Result<()> {
         stop_rx.clone(),
     )];
     handles.push(workers::start_consumer(
-        "cache_invalidation",
-        Arc::new(commerce_http::cache::ProductCacheInvalidator::new(
+        shop.clone(),
+        commerce_http::cache::ProductCacheInvalidator::new(
             format!("product_cache.{}", config.instance_id),
             product_cache,
-        )),
+        ),
+        "cache_invalidation",
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    ));
+    handles.extend(workers::start_recommendations(
         shop.clone(),
         board.clone(),
         config.worker_every,
         stop_rx.clone(),
     ));
+    handles.extend(
+        workers::start_notifications(
+            shop.clone(),
+            mail.transport.clone(),
+            &config,
+            board.clone(),
+            stop_rx.clone(),
+        )
+        .await?,
+    );
+    if config.amqp_url.is_some() {
+        backends.push("rabbitmq");
+    }
     handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
@@ -219,6 +281,16 @@ async fn main() -> Result<()> {
     println!("commerce platform listening on http://{addr} ({backend})");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}, bearer token {token}");
+    if mail.mailbox.is_some() {
+        println!(
+            "  mail:          in memory, at http://{addr}/v1/dev/mailbox (set SMTP_URL to send)"
+        );
+    }
+    if secret_generated {
+        println!(
+            "  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)"
+        );
+    }
     // The peer address reaches handlers (per-address login limits).
     let app = commerce_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -1,8 +1,9 @@
 //! The workers started with the server: expiry sweeper, checkout recovery, the
-//! search indexer, the analytics rollups and the product cache invalidation, each
-//! on a configurable cadence, reporting their last pass, failures and lag (for
-//! outbox consumers: events not yet acknowledged and the age of the oldest) to the
-//! `/workers` board.
+//! analytics rollups, the search indexer, the product cache invalidation and
+//! notifications (in process, or the RabbitMQ relay and queue workers with
+//! `AMQP_URL`), each on a configurable cadence, reporting their last pass, failures
+//! and lag (for outbox consumers: events not yet acknowledged and the age of the
+//! oldest) to the `/workers` board.
 
 use std::time::Duration;
 
@@ -11,7 +12,9 @@ use std::sync::Arc;
 use commerce::Shop;
 use commerce::core::EventConsumer;
 use commerce::core::search::ProductSearch;
+use commerce::notify::{EmailTransport, EventHandler, OutboxRunner};
 use commerce_http::{WorkerBoard, WorkerStatus};
+use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology};
 use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -50,9 +53,9 @@ async fn report_consumer(
     let mut status = WorkerStatus::pass(name, every_ms(every), now, outcome);
     match shop.outbox().lag(group).await {
         Ok(lag) => {
-            let age = lag.oldest_at.map(|t| {
-                u64::try_from((now - t).num_milliseconds().max(0)).unwrap_or(u64::MAX)
-            });
+            let age = lag
+                .oldest_at
+                .map(|t| u64::try_from((now - t).num_milliseconds().max(0)).unwrap_or(u64::MAX));
             status = status.with_lag(lag.pending, Some(age.unwrap_or(0)));
         }
         Err(e) => tracing::warn!(worker = name, error = %e, "outbox lag not read"),
@@ -63,14 +66,17 @@ async fn report_consumer(
 /// Starts an outbox consumer: claims, handles and acks until the outbox has nothing
 /// new for its group, on the cadence, then reports its lag; stops when `stop`
 /// turns true.
-pub(crate) fn start_consumer(
-    name: &'static str,
-    consumer: Arc<dyn EventConsumer>,
+pub(crate) fn start_consumer<C>(
     shop: Shop,
+    consumer: C,
+    name: &'static str,
     board: WorkerBoard,
     every: Duration,
     mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
+) -> JoinHandle<()>
+where
+    C: EventConsumer + 'static,
+{
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -80,7 +86,7 @@ pub(crate) fn start_consumer(
             }
             let outcome = commerce::core::drain(
                 shop.outbox().as_ref(),
-                consumer.as_ref(),
+                &consumer,
                 commerce::core::RunnerConfig::default(),
             )
             .await
@@ -152,9 +158,9 @@ pub(crate) fn start(
         })
     };
     let analytics = start_consumer(
-        "analytics_rollups",
-        Arc::new(shop.analytics_consumer()),
         shop.clone(),
+        shop.analytics_consumer(),
+        "analytics_rollups",
         board.clone(),
         every,
         stop.clone(),
@@ -190,4 +196,161 @@ pub(crate) fn start(
         })
     };
     vec![sweeper, analytics, recovery]
+}
+
+/// How often the notification runner or relay looks at the outbox: at most 200 ms,
+/// so a confirmation mail leaves well within a second.
+fn notification_cadence(every: Duration) -> Duration {
+    every.min(Duration::from_millis(200))
+}
+
+/// Starts notifications: the shop's notification handler sending mail through
+/// `email` (from `MAIL_FROM`). Without `AMQP_URL` one in-process runner reads the outbox (consumer
+/// group `notifications`); with it, the outbox relay publishes to RabbitMQ
+/// (publisher confirms) and `NOTIFICATION_WORKERS` queue workers consume the notification queue
+/// (retries with backoff, then the dead-letter queue). Stops when `stop` turns true.
+pub(crate) async fn start_notifications(
+    shop: Shop,
+    email: Arc<dyn EmailTransport>,
+    config: &crate::config::Config,
+    board: WorkerBoard,
+    stop: watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>, Box<dyn std::error::Error + Send + Sync>> {
+    let (from, amqp_url, workers) = (
+        config.mail_from.as_str(),
+        config.amqp_url.as_deref(),
+        config.notification_workers,
+    );
+    let handler: Arc<dyn EventHandler> = Arc::new(shop.notification_handler(email, from)?);
+    let every = notification_cadence(config.worker_every);
+    let Some(url) = amqp_url else {
+        let runner = OutboxRunner::new(shop.outbox().clone(), handler, "notifications");
+        let mut stop = stop;
+        return Ok(vec![tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let mut handled = 0u64;
+                let outcome = loop {
+                    match runner.run_once().await {
+                        Ok(p) if p.handled + p.dead_lettered == 0 || p.stopped_on_failure => {
+                            break Ok(handled + (p.handled + p.dead_lettered) as u64);
+                        }
+                        Ok(p) => handled += (p.handled + p.dead_lettered) as u64,
+                        Err(e) => break Err(e.to_string()),
+                    }
+                };
+                report_consumer(
+                    &board,
+                    &shop,
+                    "notifications",
+                    "notifications",
+                    every,
+                    outcome,
+                )
+                .await;
+            }
+        })]);
+    };
+    let connection = Arc::new(commerce_rabbitmq::connect(url).await?);
+    let topology = Topology::notifications();
+    let relay = OutboxRelay::new(&connection, shop.outbox().clone(), &topology).await?;
+    let mut handles = Vec::with_capacity(workers + 1);
+    for i in 0..workers {
+        let worker = QueueWorker::new(&connection, topology.clone(), handler.clone()).await?;
+        let (board, shop, mut stop) = (board.clone(), shop.clone(), stop.clone());
+        let name = format!("notification_worker_{i}");
+        handles.push(tokio::spawn(async move {
+            // Its backlog is the queue's depth in RabbitMQ: not read here, so no lag.
+            board.report(WorkerStatus::pass(
+                name.clone(),
+                every_ms(every),
+                shop.clock().now(),
+                Ok(0),
+            ));
+            let stopped = async move {
+                let _ = stop.changed().await;
+            };
+            if let Err(e) = worker.run(stopped).await {
+                board.report(WorkerStatus::pass(
+                    name,
+                    every_ms(every),
+                    shop.clock().now(),
+                    Err(e.to_string()),
+                ));
+            }
+        }));
+    }
+    let mut stop = stop;
+    handles.push(tokio::spawn(async move {
+        // The relay's task keeps the connection open for the workers.
+        let _connection = connection;
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let mut handled = 0u64;
+            let outcome = loop {
+                match relay.relay_once().await {
+                    Ok(0) => break Ok(handled),
+                    Ok(n) => handled += n as u64,
+                    Err(e) => break Err(e.to_string()),
+                }
+            };
+            report(&board, "rabbitmq_relay", every, outcome, shop.clock().now());
+        }
+    }));
+    Ok(handles)
+}
+
+/// Starts the recommendation consumers: product signals (terms, categories,
+/// availability) and confirmed purchases (co-purchase counts, popularity, each
+/// customer's purchases and "for you" list).
+pub(crate) fn start_recommendations(
+    shop: Shop,
+    board: WorkerBoard,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    // Its own consumer group: this process's id and start time name it. Events from
+    // five minutes before the start on are handled (the outbox lag).
+    let now = shop.clock().now();
+    let instance = format!("pid{}-{}", std::process::id(), now.timestamp());
+    let cache = shop
+        .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
+        .map(|consumer| {
+            start_consumer(
+                shop.clone(),
+                consumer,
+                "recommend_cache",
+                board.clone(),
+                every,
+                stop.clone(),
+            )
+        });
+    let mut handles = vec![
+        start_consumer(
+            shop.clone(),
+            shop.recommend_signals_consumer(),
+            "recommend_signals",
+            board.clone(),
+            every,
+            stop.clone(),
+        ),
+        start_consumer(
+            shop.clone(),
+            shop.recommend_purchases_consumer(),
+            "recommend_purchases",
+            board,
+            every,
+            stop,
+        ),
+    ];
+    handles.extend(cache);
+    handles
 }

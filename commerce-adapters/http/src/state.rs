@@ -39,6 +39,31 @@ pub struct HttpConfig {
     pub login_limit_per_address: RateLimit,
     /// Base URL of the shop's pages, for links in mail (password reset).
     pub public_url: String,
+    /// The secret carriers sign tracking webhooks with; without it the webhook
+    /// route answers 401 to everything.
+    pub carrier_webhook_secret: Option<WebhookSecret>,
+}
+
+/// A shared secret (its `Debug` shows no byte of it).
+#[derive(Clone)]
+pub struct WebhookSecret(Arc<[u8]>);
+
+impl WebhookSecret {
+    /// The secret `bytes`.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        WebhookSecret(Arc::from(bytes.into()))
+    }
+
+    /// The bytes.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(***)")
+    }
 }
 
 impl Default for HttpConfig {
@@ -60,6 +85,7 @@ impl Default for HttpConfig {
                 window: chrono::Duration::minutes(15),
             },
             public_url: "http://127.0.0.1:8080".to_owned(),
+            carrier_webhook_secret: None,
         }
     }
 }
@@ -98,6 +124,13 @@ impl HttpConfig {
     #[must_use]
     pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = url.into();
+        self
+    }
+
+    /// With the secret carriers sign tracking webhooks with.
+    #[must_use]
+    pub fn with_carrier_webhook_secret(mut self, secret: WebhookSecret) -> Self {
+        self.carrier_webhook_secret = Some(secret);
         self
     }
 
@@ -224,6 +257,9 @@ pub struct AppState {
     /// The product details cache, when enabled (keep a
     /// [`crate::cache::ProductCacheInvalidator`] running over the outbox with it).
     pub product_cache: Option<Arc<crate::cache::ProductCache>>,
+    /// The in-memory mailbox mail goes to without SMTP, shown at `/v1/dev/mailbox`
+    /// (404 without one).
+    pub mailbox: Option<Arc<dyn Mailbox>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -235,15 +271,17 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over `shop` with `config`, no probes, an empty worker board.
+    /// State over `shop` with `config`, no probes, an empty worker board. The shop's
+    /// accounts hash passwords with [`crate::BlockingHasher`] (off the reactor).
     pub fn new(shop: Shop, config: HttpConfig) -> Self {
         AppState {
-            shop,
+            shop: shop.with_password_hasher(Arc::new(crate::BlockingHasher)),
             config: Arc::new(config),
             probes: Arc::new(Vec::new()),
             workers: WorkerBoard::default(),
             search: None,
             product_cache: None,
+            mailbox: None,
         }
     }
 
@@ -269,6 +307,13 @@ impl AppState {
         self
     }
 
+    /// Shows `mailbox` at `/v1/dev/mailbox` (the demo's in-memory mail).
+    #[must_use]
+    pub fn with_mailbox(mut self, mailbox: Arc<dyn Mailbox>) -> Self {
+        self.mailbox = Some(mailbox);
+        self
+    }
+
     /// Uses `board` for worker progress (shared with the workers).
     #[must_use]
     pub fn with_workers(mut self, board: WorkerBoard) -> Self {
@@ -285,4 +330,28 @@ pub trait Probe: Send + Sync {
     fn name(&self) -> &str;
     /// Checks the service.
     async fn check(&self) -> Result<(), String>;
+}
+
+/// One mail as the demo mailbox shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MailMessage {
+    /// Message-ID.
+    pub message_id: String,
+    /// Recipient.
+    pub to: String,
+    /// Sender.
+    pub from: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// Mail kept in memory by the shop (the demo's mail transport without SMTP), read by
+/// the dev mailbox route and page.
+pub trait Mailbox: Send + Sync {
+    /// The newest `limit` messages, newest first.
+    fn latest(&self, limit: usize) -> Vec<MailMessage>;
 }

@@ -2,10 +2,11 @@
 //! details with stock state, sellers.
 //!
 //! Queries per request (PostgreSQL): categories 1; products page 2 (products,
-//! their variants); product details 4 in 3 round trips (product, variants, then
-//! stock levels of every variant in one read and the seller concurrently), 0 when
-//! the product cache holds it (`AppState::with_product_cache`); seller 1. None
-//! grows with the page or the number of variants.
+//! their variants); product details 5 in 3 round trips (product, variants, then
+//! stock levels of every variant in one read, the seller and the rating aggregate
+//! concurrently), 0 when the product cache holds it
+//! (`AppState::with_product_cache`); seller 1. None grows with the page or the
+//! number of variants.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -96,10 +97,11 @@ async fn products(
     }))
 }
 
-/// A product with its variants, their stock state, images and seller. Draft and
-/// archived products are not found.
+/// A product with its variants, their stock state, images, seller and rating
+/// aggregate. The path takes the product's handle or its id. Draft and archived
+/// products are not found.
 #[utoipa::path(get, path = "/v1/catalog/products/{slug}", tag = "catalog",
-    params(("slug" = String, Path, description = "Product handle")),
+    params(("slug" = String, Path, description = "Product handle or id")),
     responses((status = 200, body = ProductView), (status = 404, body = ErrorBody)))]
 async fn product(
     State(state): State<AppState>,
@@ -112,7 +114,9 @@ async fn product(
     let epoch = cache.map(crate::cache::ProductCache::epoch);
     let (view, skus) = product_view(&state, &slug).await?;
     let body = Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::unavailable(&e))?);
+    // Cached under its slug only (a product also found by id is not cached twice).
     if let (Some(cache), Some(epoch)) = (cache, epoch)
+        && view.slug == slug
         && let Ok(id) = view.id.parse::<ProductId>()
     {
         cache.fill(&slug, id, &skus, epoch, body.clone());
@@ -122,7 +126,10 @@ async fn product(
 
 fn json_bytes(body: Bytes) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response()
@@ -132,19 +139,15 @@ fn json_bytes(body: Bytes) -> Response {
 /// variants), then its stock levels and its seller concurrently.
 async fn product_view(state: &AppState, slug: &str) -> Result<(ProductView, Vec<Sku>), ApiError> {
     let shop = &state.shop;
-    let product = shop
-        .catalog()
-        .product_by_slug(slug)
-        .await?
-        .filter(|p| p.status == ProductStatus::Active)
-        .ok_or_else(|| ApiError::not_found("product"))?;
+    let product = crate::routes::reviews::active_product(state, slug).await?;
     let skus: Vec<Sku> = product.variants.iter().map(|v| v.sku.clone()).collect();
     let location = LocationCode::default_location();
-    let (levels, seller) = tokio::join!(
+    let (levels, seller, rating) = tokio::join!(
         shop.inventory().stock_levels(&skus, &location),
-        shop.catalog().seller(product.seller_id)
+        shop.catalog().seller(product.seller_id),
+        shop.reviews().aggregate(product.id)
     );
-    let (levels, seller) = (levels?, seller?);
+    let (levels, seller, rating) = (levels?, seller?, rating?);
     let low = state.config.low_stock_threshold;
     let variants = product
         .variants
@@ -192,6 +195,7 @@ async fn product_view(state: &AppState, slug: &str) -> Result<(ProductView, Vec<
             })
             .collect(),
         variants,
+        rating: (&rating).into(),
     };
     Ok((view, skus))
 }
