@@ -20,6 +20,27 @@ pub(crate) struct Config {
     pub(crate) cors_origins: Vec<String>,
     /// Skip seeding the demo catalog (`--no-demo`).
     pub(crate) demo: bool,
+    /// A payment gateway shared by several instances, over HTTP
+    /// (`PAYMENT_GATEWAY_URL`, see `gateway.rs`); the in-process simulated gateway
+    /// when absent.
+    pub(crate) payment_gateway_url: Option<String>,
+    /// How long stock is held for a checkout (`RESERVATION_TTL_SECS`, default 15
+    /// minutes).
+    pub(crate) reservation_ttl: Option<Duration>,
+    /// How long an order sits in `pending_payment` before the recovery pass
+    /// resolves it (`RECOVERY_GRACE_SECS`, default 2 minutes).
+    pub(crate) recovery_grace: Option<Duration>,
+}
+
+/// The seconds in environment variable `name`, when set; at least 1.
+fn env_secs(name: &str) -> Result<Option<Duration>, String> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(Duration::from_secs(n))),
+            _ => Err(format!("{name} must be a positive number of seconds, not {v:?}")),
+        },
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -42,7 +63,8 @@ impl Config {
                 "--no-demo" => demo = false,
                 "--help" | "-h" => {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
-                                env: PORT, DATABASE_URL, REDIS_URL, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS"
+                                env: PORT, DATABASE_URL, REDIS_URL, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS,\n\
+                                     PAYMENT_GATEWAY_URL, RESERVATION_TTL_SECS, RECOVERY_GRACE_SECS"
                         .to_owned());
                 }
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -75,6 +97,9 @@ impl Config {
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
                 .unwrap_or_default(),
             demo,
+            payment_gateway_url: env("PAYMENT_GATEWAY_URL"),
+            reservation_ttl: env_secs("RESERVATION_TTL_SECS")?,
+            recovery_grace: env_secs("RECOVERY_GRACE_SECS")?,
         })
     }
 }

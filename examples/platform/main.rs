@@ -1,13 +1,15 @@
 //! `cargo run --example platform`: the shop as a server.
 //!
 //! Reads its configuration (`--bind`, `PORT`, `DATABASE_URL`, `REDIS_URL`,
-//! `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`), builds the [`Shop`] on the
+//! `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`, `PAYMENT_GATEWAY_URL`,
+//! `RESERVATION_TTL_SECS`, `RECOVERY_GRACE_SECS`), builds the [`Shop`] on the
 //! embedded default (in memory) or on PostgreSQL and Redis, seeds the demo catalog
 //! into an empty store, mounts `commerce-http`, starts the workers and serves until
 //! Ctrl-C or SIGTERM, finishing the requests in flight.
 
 mod config;
 mod demo;
+mod gateway;
 mod workers;
 
 use std::sync::Arc;
@@ -58,7 +60,17 @@ impl Probe for SessionProbe {
 }
 
 async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)> {
-    let mut builder = Shop::builder(commerce::default_config()).with_memory_defaults();
+    let mut checkout_config = commerce::default_config();
+    if let Some(ttl) = config.reservation_ttl {
+        checkout_config.reservation_ttl = chrono::Duration::from_std(ttl)?;
+    }
+    if let Some(grace) = config.recovery_grace {
+        checkout_config.recovery_grace = chrono::Duration::from_std(grace)?;
+    }
+    let mut builder = Shop::builder(checkout_config).with_memory_defaults();
+    if let Some(url) = &config.payment_gateway_url {
+        builder = builder.payments(Arc::new(gateway::HttpGateway::new(url)?));
+    }
     let mut backends = Vec::new();
     if let Some(url) = &config.database_url {
         let stores = commerce::postgres::PgStores::connect(url).await?;
