@@ -28,6 +28,8 @@ pub struct ClusterOptions {
     pub reservation_ttl_secs: u64,
     /// Recovery grace, seconds.
     pub recovery_grace_secs: u64,
+    /// How long a client may take to send a request head, seconds.
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for ClusterOptions {
@@ -38,6 +40,7 @@ impl Default for ClusterOptions {
             worker_every_ms: 500,
             reservation_ttl_secs: 20,
             recovery_grace_secs: 4,
+            header_read_timeout_secs: 3,
         }
     }
 }
@@ -93,6 +96,10 @@ impl Cluster {
                 (
                     "RECOVERY_GRACE_SECS".into(),
                     options.recovery_grace_secs.to_string(),
+                ),
+                (
+                    "HEADER_READ_TIMEOUT_SECS".into(),
+                    options.header_read_timeout_secs.to_string(),
                 ),
                 ("RUST_LOG".into(), "warn".into()),
             ],

@@ -30,6 +30,9 @@ pub(crate) struct Config {
     /// How long an order sits in `pending_payment` before the recovery pass
     /// resolves it (`RECOVERY_GRACE_SECS`, default 2 minutes).
     pub(crate) recovery_grace: Option<Duration>,
+    /// How long a client may take to send a request head, and how long an idle
+    /// keep-alive connection is kept (`HEADER_READ_TIMEOUT_SECS`, default 10).
+    pub(crate) header_read_timeout: Duration,
 }
 
 /// The seconds in environment variable `name`, when set; at least 1.
@@ -64,7 +67,8 @@ impl Config {
                 "--help" | "-h" => {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
                                 env: PORT, DATABASE_URL, REDIS_URL, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS,\n\
-                                     PAYMENT_GATEWAY_URL, RESERVATION_TTL_SECS, RECOVERY_GRACE_SECS"
+                                     PAYMENT_GATEWAY_URL, RESERVATION_TTL_SECS, RECOVERY_GRACE_SECS,\n\
+                                     HEADER_READ_TIMEOUT_SECS"
                         .to_owned());
                 }
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -100,6 +104,8 @@ impl Config {
             payment_gateway_url: env("PAYMENT_GATEWAY_URL"),
             reservation_ttl: env_secs("RESERVATION_TTL_SECS")?,
             recovery_grace: env_secs("RECOVERY_GRACE_SECS")?,
+            header_read_timeout: env_secs("HEADER_READ_TIMEOUT_SECS")?
+                .unwrap_or(Duration::from_secs(10)),
         })
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Reads its configuration (`--bind`, `PORT`, `DATABASE_URL`, `REDIS_URL`,
 //! `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`, `PAYMENT_GATEWAY_URL`,
-//! `RESERVATION_TTL_SECS`, `RECOVERY_GRACE_SECS`), builds the [`Shop`] on the
+//! `RESERVATION_TTL_SECS`, `RECOVERY_GRACE_SECS`, `HEADER_READ_TIMEOUT_SECS`), builds the [`Shop`] on the
 //! embedded default (in memory) or on PostgreSQL and Redis, seeds the demo catalog
 //! into an empty store, mounts `commerce-http`, starts the workers and serves until
 //! Ctrl-C or SIGTERM, finishing the requests in flight.
@@ -10,6 +10,7 @@
 mod config;
 mod demo;
 mod gateway;
+mod serve;
 mod workers;
 
 use std::sync::Arc;
@@ -184,17 +185,18 @@ async fn main() -> Result<()> {
     let search: Arc<dyn commerce::core::search::ProductSearch> =
         Arc::new(commerce_search::TantivySearch::in_ram()?);
     state = state.with_search(search.clone());
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut handles = vec![workers::start_indexer(
         shop.clone(),
         search,
         board.clone(),
         config.worker_every,
+        &addr.to_string(),
         stop_rx.clone(),
     )];
     handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
-    let addr = listener.local_addr()?;
     let backend = if backends.is_empty() {
         "in memory".to_owned()
     } else {
@@ -203,9 +205,13 @@ async fn main() -> Result<()> {
     println!("commerce platform listening on http://{addr} ({backend})");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: demo@example.com, bearer token {token}");
-    axum::serve(listener, commerce_http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve::serve(
+        listener,
+        commerce_http::router(state),
+        config.header_read_timeout,
+        shutdown_signal(),
+    )
+    .await;
     let _ = stop_tx.send(true);
     for h in handles {
         let _ = h.await;

@@ -34,18 +34,46 @@ fn report(
     });
 }
 
-/// Starts the search indexer: it feeds `search` from the outbox (its own consumer
-/// group) on the cadence; stops when `stop` turns true.
+/// Starts the search indexer of this process's in-RAM index: a full reindex from
+/// the catalog first (the index starts empty), then the outbox on the cadence under
+/// a consumer group of this instance (`search-indexer@<bind address>`): every
+/// instance has its own index, so each must see every event (one shared group would
+/// give each event to one instance only). Stops when `stop` turns true.
 pub(crate) fn start_indexer(
     shop: Shop,
     search: Arc<dyn ProductSearch>,
     board: WorkerBoard,
     every: Duration,
+    instance: &str,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let indexer = SearchIndexer::new(search, shop.catalog().clone(), Some(shop.orders().clone()));
-    let runner = IndexerRunner::new(shop.outbox().clone(), indexer, CONSUMER);
+    let indexer = SearchIndexer::new(
+        search.clone(),
+        shop.catalog().clone(),
+        Some(shop.orders().clone()),
+    );
+    let runner = IndexerRunner::new(
+        shop.outbox().clone(),
+        indexer,
+        format!("{CONSUMER}@{instance}"),
+    );
     tokio::spawn(async move {
+        // Until the catalog answers (it may be restarting), retry on the cadence.
+        loop {
+            match commerce_search::reindex(search.as_ref(), shop.catalog().as_ref()).await {
+                Ok(r) => {
+                    report(&board, "search_indexer", every, Ok(r.indexed), shop.clock().now());
+                    break;
+                }
+                Err(e) => {
+                    report(&board, "search_indexer", every, Err(e.to_string()), shop.clock().now());
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.changed() => return,
+                    }
+                }
+            }
+        }
         let mut tick = tokio::time::interval(every);
         loop {
             tokio::select! {
