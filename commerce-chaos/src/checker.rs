@@ -116,6 +116,16 @@ async fn outstanding(cluster: &Cluster) -> Result<Vec<String>> {
     if pending > 0 {
         out.push(format!("{pending} orders pending payment"));
     }
+    let held = cluster
+        .gateway
+        .payments()
+        .await?
+        .iter()
+        .filter(|p| p.status == GatewayPaymentStatus::Authorized)
+        .count();
+    if held > 0 {
+        out.push(format!("{held} payments authorized, not yet captured or voided"));
+    }
     for (consumer, behind) in outbox_lag(cluster).await? {
         if behind > 0 {
             out.push(format!("consumer {consumer} {behind} events behind"));
@@ -424,6 +434,9 @@ async fn outbox_drained(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> 
     .fetch_one(&cluster.pool)
     .await?;
     let mut v: Vec<String> = violations;
+    if !v.is_empty() {
+        v.extend(worker_errors(cluster).await);
+    }
     if pending > 0 {
         v.push(format!("{pending} orders still pending payment (recovery did not finish them)"));
     }
@@ -436,4 +449,26 @@ async fn outbox_drained(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> 
         ),
     ));
     Ok(())
+}
+
+/// The workers reporting an error on each instance's `/workers` board.
+pub async fn worker_errors(cluster: &Cluster) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, addr) in cluster.addrs.iter().enumerate() {
+        let Ok(a) = crate::client::send(
+            addr,
+            &crate::client::Req::new("GET", "/workers"),
+            Duration::from_secs(10),
+        )
+        .await
+        else {
+            continue;
+        };
+        for w in a.body.as_array().into_iter().flatten() {
+            if let Some(e) = w["last_error"].as_str() {
+                out.push(format!("instance {i} worker {}: {e}", w["name"]));
+            }
+        }
+    }
+    out
 }

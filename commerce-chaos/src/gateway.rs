@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use commerce::core::{CustomerId, Money};
-use commerce::orders::{
+use commerce_orders::{
     AuthorizeRequest, Error, FaultTiming, GatewayOperation, GatewayStats, IdempotencyKey,
     PaymentGateway, PaymentMethod, PaymentRecord, PaymentReference, RefundRequest,
     SimulatedGateway,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use commerce::orders::{FaultTiming, GatewayOperation};
+use commerce_orders::{FaultTiming, GatewayOperation};
 
 use crate::Result;
 use crate::checker::{self, Verdict};
@@ -88,7 +88,8 @@ impl Plan {
             fault_every: Duration::from_secs(4),
             hot_stock: 40,
             hot_percent: 40,
-            settle: Duration::from_secs(40),
+            // Longer than a failed capture's first retry (30 s) plus a lease (30 s).
+            settle: Duration::from_secs(75),
             seed: 2026,
             report_every: None,
         }

@@ -30,7 +30,7 @@ async fn chaos_short_two_instances_under_faults_and_hostile_input() {
     plan.customers = 2;
     plan.duration = Duration::from_secs(15);
     plan.fault_every = Duration::from_secs(3);
-    plan.settle = Duration::from_secs(30);
+    plan.settle = Duration::from_secs(60);
     let cluster = Cluster::start(plan.options.clone()).await.unwrap_or_else(|e| {
         panic!(
             "could not start the shop: {e}\n(needs initdb/pg_ctl under /usr/lib/postgresql/*/bin or PG_BIN, \

@@ -2,7 +2,8 @@
 //! client sending its headers a byte at a time (slowloris) holds a connection and
 //! a task forever. This loop is `axum::serve` plus a header read timeout
 //! (`HEADER_READ_TIMEOUT_SECS`, default 10 s; an idle keep-alive connection is
-//! closed after it as well) and the same graceful shutdown: on the signal it stops
+//! closed after it as well), the peer address as `ConnectInfo<SocketAddr>` (as
+//! `into_make_service_with_connect_info` gives it) and the same graceful shutdown: on the signal it stops
 //! accepting and lets the requests in flight finish (at most 30 s).
 
 use std::future::Future;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -33,7 +35,7 @@ pub(crate) async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -46,10 +48,13 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(
-            app.clone()
-                .map_request(|req: hyper::Request<Incoming>| req.map(Body::new)),
-        );
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |req: hyper::Request<Incoming>| {
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            },
+        ));
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
