@@ -75,12 +75,11 @@ impl Verdict {
 
 /// Stock of each SKU before the run (on hand, nothing reserved).
 pub async fn stock_snapshot(cluster: &Cluster, skus: &[String]) -> Result<BTreeMap<String, i64>> {
-    let rows = sqlx::query(
-        "SELECT sku, on_hand, reserved FROM commerce.stock_levels WHERE sku = ANY($1)",
-    )
-    .bind(skus)
-    .fetch_all(&cluster.pool)
-    .await?;
+    let rows =
+        sqlx::query("SELECT sku, on_hand, reserved FROM commerce.stock_levels WHERE sku = ANY($1)")
+            .bind(skus)
+            .fetch_all(&cluster.pool)
+            .await?;
     let mut out = BTreeMap::new();
     for r in rows {
         let reserved: i64 = r.try_get("reserved")?;
@@ -98,7 +97,9 @@ pub async fn stock_snapshot(cluster: &Cluster, skus: &[String]) -> Result<BTreeM
 pub async fn settle(cluster: &Cluster, timeout: Duration) -> Result<Vec<String>> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let outstanding = outstanding(cluster).await.unwrap_or_else(|e| vec![e.to_string()]);
+        let outstanding = outstanding(cluster)
+            .await
+            .unwrap_or_else(|e| vec![e.to_string()]);
         if outstanding.is_empty() || tokio::time::Instant::now() > deadline {
             return Ok(outstanding);
         }
@@ -108,11 +109,10 @@ pub async fn settle(cluster: &Cluster, timeout: Duration) -> Result<Vec<String>>
 
 async fn outstanding(cluster: &Cluster) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    let pending: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM commerce.orders WHERE status = 'pending_payment'",
-    )
-    .fetch_one(&cluster.pool)
-    .await?;
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM commerce.orders WHERE status = 'pending_payment'")
+            .fetch_one(&cluster.pool)
+            .await?;
     if pending > 0 {
         out.push(format!("{pending} orders pending payment"));
     }
@@ -124,7 +124,9 @@ async fn outstanding(cluster: &Cluster) -> Result<Vec<String>> {
         .filter(|p| p.status == GatewayPaymentStatus::Authorized)
         .count();
     if held > 0 {
-        out.push(format!("{held} payments authorized, not yet captured or voided"));
+        out.push(format!(
+            "{held} payments authorized, not yet captured or voided"
+        ));
     }
     for (consumer, behind) in outbox_lag(cluster).await? {
         if behind > 0 {
@@ -139,9 +141,10 @@ pub async fn outbox_lag(cluster: &Cluster) -> Result<Vec<(String, i64)>> {
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.outbox")
         .fetch_one(&cluster.pool)
         .await?;
-    let sequenced_upto: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM commerce.outbox")
-        .fetch_one(&cluster.pool)
-        .await?;
+    let sequenced_upto: i64 =
+        sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM commerce.outbox")
+            .fetch_one(&cluster.pool)
+            .await?;
     let unsequenced: i64 =
         sqlx::query_scalar("SELECT count(*) FROM commerce.outbox WHERE seq IS NULL")
             .fetch_one(&cluster.pool)
@@ -214,7 +217,11 @@ async fn payments_match_orders(cluster: &Cluster, verdict: &mut Verdict) -> Resu
         by_key
             .entry(r.try_get("idempotency_key")?)
             .or_default()
-            .push((r.try_get("id")?, r.try_get("status")?, r.try_get("grand_total")?));
+            .push((
+                r.try_get("id")?,
+                r.try_get("status")?,
+                r.try_get("grand_total")?,
+            ));
     }
     let mut violations = Vec::new();
     let mut hanging = Vec::new();
@@ -303,10 +310,9 @@ async fn one_order_per_key(
             violations.push(format!("key {key} answered orders {distinct:?}"));
         }
     }
-    let keys: Vec<String> =
-        sqlx::query_scalar("SELECT idempotency_key FROM commerce.orders")
-            .fetch_all(&cluster.pool)
-            .await?;
+    let keys: Vec<String> = sqlx::query_scalar("SELECT idempotency_key FROM commerce.orders")
+        .fetch_all(&cluster.pool)
+        .await?;
     let mut per_client_key: BTreeMap<String, u32> = BTreeMap::new();
     for k in &keys {
         let client = k.rsplit('/').next().unwrap_or(k).to_owned();
@@ -401,9 +407,11 @@ async fn reservations_expire(cluster: &Cluster, verdict: &mut Verdict) -> Result
         let expires: String = r.try_get("expires")?;
         violations.push(format!("reservation {id} active, expired at {expires}"));
     }
-    let counts = sqlx::query("SELECT status, count(*) AS n FROM commerce.reservations GROUP BY status ORDER BY status")
-        .fetch_all(&cluster.pool)
-        .await?;
+    let counts = sqlx::query(
+        "SELECT status, count(*) AS n FROM commerce.reservations GROUP BY status ORDER BY status",
+    )
+    .fetch_all(&cluster.pool)
+    .await?;
     let mut note = Vec::new();
     for r in counts {
         let status: String = r.try_get("status")?;
@@ -428,24 +436,28 @@ async fn outbox_drained(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> 
         .filter(|(_, behind)| *behind > 0)
         .map(|(c, behind)| format!("consumer {c} is {behind} events behind"))
         .collect();
-    let pending: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM commerce.orders WHERE status = 'pending_payment'",
-    )
-    .fetch_one(&cluster.pool)
-    .await?;
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM commerce.orders WHERE status = 'pending_payment'")
+            .fetch_one(&cluster.pool)
+            .await?;
     let mut v: Vec<String> = violations;
     if !v.is_empty() {
         v.extend(worker_errors(cluster).await);
     }
     if pending > 0 {
-        v.push(format!("{pending} orders still pending payment (recovery did not finish them)"));
+        v.push(format!(
+            "{pending} orders still pending payment (recovery did not finish them)"
+        ));
     }
     verdict.push(Check::new(
         "outbox drained, no order left pending",
         v,
         format!(
             "{total} events, consumers: {}",
-            lag.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
+            lag.iter()
+                .map(|(c, _)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     ));
     Ok(())

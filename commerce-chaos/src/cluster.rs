@@ -88,7 +88,10 @@ impl Cluster {
                 ("DATABASE_URL".into(), postgres.url()),
                 ("REDIS_URL".into(), redis.url()),
                 ("PAYMENT_GATEWAY_URL".into(), gateway.url().to_owned()),
-                ("WORKER_EVERY_MS".into(), options.worker_every_ms.to_string()),
+                (
+                    "WORKER_EVERY_MS".into(),
+                    options.worker_every_ms.to_string(),
+                ),
                 (
                     "RESERVATION_TTL_SECS".into(),
                     options.reservation_ttl_secs.to_string(),
@@ -114,9 +117,9 @@ impl Cluster {
         for (i, port) in ports.iter().enumerate().skip(1) {
             let launch = launch.clone();
             let port = *port;
-            starting.push(tokio::spawn(
-                async move { Instance::start(&launch, i, port).await },
-            ));
+            starting.push(tokio::spawn(async move {
+                Instance::start(&launch, i, port).await
+            }));
         }
         let mut instances = vec![first];
         for s in starting {
@@ -201,12 +204,16 @@ impl Cluster {
         .bind(count)
         .fetch_all(&self.pool)
         .await?;
-        let hot = skus.first().ok_or("no SKU with stock in the demo catalog")?;
-        sqlx::query("UPDATE commerce.stock_levels SET on_hand = $2 WHERE sku = $1 AND reserved = 0")
-            .bind(hot)
-            .bind(hot_stock)
-            .execute(&self.pool)
-            .await?;
+        let hot = skus
+            .first()
+            .ok_or("no SKU with stock in the demo catalog")?;
+        sqlx::query(
+            "UPDATE commerce.stock_levels SET on_hand = $2 WHERE sku = $1 AND reserved = 0",
+        )
+        .bind(hot)
+        .bind(hot_stock)
+        .execute(&self.pool)
+        .await?;
         Ok(skus)
     }
 

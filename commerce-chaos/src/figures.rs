@@ -103,7 +103,11 @@ impl Figures {
         }
         if self.database_bytes.1 > 0 {
             let growth = self.database_bytes.1 - self.database_bytes.0;
-            let per_order = if self.orders > 0 { growth / self.orders } else { 0 };
+            let per_order = if self.orders > 0 {
+                growth / self.orders
+            } else {
+                0
+            };
             out.push_str(&format!(
                 "  database: {} -> {} bytes, {} orders, {} bytes per order\n",
                 self.database_bytes.0, self.database_bytes.1, self.orders, per_order

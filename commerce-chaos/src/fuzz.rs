@@ -106,15 +106,15 @@ fn generate(doc: &Value, schema: &Value, rng: &mut Rng, mutate: u64, depth: u32)
         return options[rng.below(options.len())].clone();
     }
     let ts = types(schema);
-    let t = ts
-        .iter()
-        .copied()
-        .find(|t| *t != "null")
-        .unwrap_or(if schema["properties"].is_object() {
-            "object"
-        } else {
-            "string"
-        });
+    let t =
+        ts.iter()
+            .copied()
+            .find(|t| *t != "null")
+            .unwrap_or(if schema["properties"].is_object() {
+                "object"
+            } else {
+                "string"
+            });
     match t {
         "object" => {
             let mut out = Map::new();
@@ -165,7 +165,10 @@ fn generate(doc: &Value, schema: &Value, rng: &mut Rng, mutate: u64, depth: u32)
 pub fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Option<String> {
     let schema = resolve(doc, schema);
     if let Some(options) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
-        return if options.iter().any(|o| validate(doc, o, value, at).is_none()) {
+        return if options
+            .iter()
+            .any(|o| validate(doc, o, value, at).is_none())
+        {
             None
         } else {
             Some(format!("{at}: matches none of the alternatives: {value}"))
@@ -231,7 +234,9 @@ pub async fn fuzz(cluster: &Cluster, rounds: usize, verdict: &mut Verdict) -> Re
     let doc = send(&addr, &Req::new("GET", "/openapi.json"), timeout)
         .await?
         .body;
-    let paths = doc["paths"].as_object().ok_or("no paths in /openapi.json")?;
+    let paths = doc["paths"]
+        .as_object()
+        .ok_or("no paths in /openapi.json")?;
     let sessions = cluster.customers(1).await?;
     let session = sessions[0].1.clone();
     let mut rng = Rng::new(0xF022);
@@ -287,9 +292,7 @@ pub async fn fuzz(cluster: &Cluster, rounds: usize, verdict: &mut Verdict) -> Re
                 }
                 let mut req = Req::new(method, url.clone());
                 req.headers = headers;
-                if let Some(schema) = op
-                    .pointer("/requestBody/content/application~1json/schema")
-                {
+                if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
                     req = req.json(&generate(&doc, schema, &mut rng, mutate, 0));
                 }
                 req = match rng.below(3) {
@@ -332,10 +335,7 @@ pub async fn fuzz(cluster: &Cluster, rounds: usize, verdict: &mut Verdict) -> Re
                 if let Some(schema) = documented.pointer("/content/application~1json/schema")
                     && let Some(e) = validate(&doc, schema, &answer.body, "body")
                 {
-                    violations.insert(format!(
-                        "{method} {path} {}: {e}",
-                        answer.status
-                    ));
+                    violations.insert(format!("{method} {path} {}: {e}", answer.status));
                 }
                 if answer.status >= 400
                     && (!answer.body["code"].is_string() || !answer.body["message"].is_string())
@@ -352,7 +352,10 @@ pub async fn fuzz(cluster: &Cluster, rounds: usize, verdict: &mut Verdict) -> Re
     verdict.push(Check::new(
         "fuzzer: documented statuses and schemas, no 5xx",
         violations.into_iter().collect(),
-        format!("{sent} requests over {} paths, statuses seen {statuses:?}", paths.len()),
+        format!(
+            "{sent} requests over {} paths, statuses seen {statuses:?}",
+            paths.len()
+        ),
     ));
     Ok(())
 }

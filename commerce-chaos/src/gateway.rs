@@ -176,12 +176,7 @@ async fn capture(State(g): State<SharedGateway>, Json(b): Json<CaptureBody>) -> 
 
 async fn void(State(g): State<SharedGateway>, Json(b): Json<CaptureBody>) -> Response {
     g.pause().await;
-    answer(
-        g.inner
-            .void(&b.payment_reference)
-            .await
-            .map(|()| json!({})),
-    )
+    answer(g.inner.void(&b.payment_reference).await.map(|()| json!({})))
 }
 
 #[derive(Deserialize)]

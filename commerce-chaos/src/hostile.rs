@@ -234,11 +234,14 @@ pub async fn authorization_sweep(cluster: &Cluster, verdict: &mut Verdict) -> Re
     for rule in routes {
         let path = rule
             .path
-            .replace("{id}", if rule.path.contains("orders") {
-                &victim.order_id
-            } else {
-                &victim.address_id
-            })
+            .replace(
+                "{id}",
+                if rule.path.contains("orders") {
+                    &victim.order_id
+                } else {
+                    &victim.address_id
+                },
+            )
             .replace("{sku}", &sku)
             .replace("{slug}", &slug)
             .replace("{figure}", "revenue")
@@ -314,7 +317,10 @@ fn judge(access: Access, who: &str, path: &str, answer: &Answer) -> Option<Strin
     // Allowed, with the victim's ids in the path: nothing of theirs reachable.
     let names_victim = path.contains("{id}");
     if names_victim && (200..300).contains(&s) {
-        return Some(format!("reached the victim's resource: {s} {}", answer.body));
+        return Some(format!(
+            "reached the victim's resource: {s} {}",
+            answer.body
+        ));
     }
     None
 }
@@ -494,11 +500,12 @@ pub async fn slow_headers(cluster: &Cluster, long: bool, verdict: &mut Verdict) 
     let mut violations = Vec::new();
     let connections = 200;
     let limit = Duration::from_secs(cluster.options.header_read_timeout_secs);
-    let hold = limit + if long {
-        Duration::from_secs(30)
-    } else {
-        Duration::from_secs(4)
-    };
+    let hold = limit
+        + if long {
+            Duration::from_secs(30)
+        } else {
+            Duration::from_secs(4)
+        };
     let mut slow = Vec::new();
     for _ in 0..connections {
         let addr = addr.clone();
@@ -507,7 +514,10 @@ pub async fn slow_headers(cluster: &Cluster, long: bool, verdict: &mut Verdict) 
             let Ok(mut s) = TcpStream::connect(&addr).await else {
                 return None;
             };
-            if s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.is_err() {
+            if s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .is_err()
+            {
                 return Some(started.elapsed());
             }
             let mut buf = [0u8; 256];
@@ -529,7 +539,13 @@ pub async fn slow_headers(cluster: &Cluster, long: bool, verdict: &mut Verdict) 
     let mut worst = Duration::ZERO;
     for _ in 0..10 {
         let t = Instant::now();
-        match send(&addr, &Req::new("GET", "/v1/catalog/products?limit=3"), TIMEOUT).await {
+        match send(
+            &addr,
+            &Req::new("GET", "/v1/catalog/products?limit=3"),
+            TIMEOUT,
+        )
+        .await
+        {
             Ok(a) if a.status == 200 => worst = worst.max(t.elapsed()),
             other => violations.push(format!(
                 "a normal client during the slow headers got {:?}",

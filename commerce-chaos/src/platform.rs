@@ -94,18 +94,20 @@ impl Instance {
 
     /// Starts the process again after [`Instance::kill`].
     pub async fn spawn(&mut self) -> Result<()> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(
-                self.launch
-                    .log_dir
-                    .join(format!("instance-{}.log", self.index)),
-            )?;
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(
+            self.launch
+                .log_dir
+                .join(format!("instance-{}.log", self.index)),
+        )?;
         let mut command = Command::new(&self.launch.exe);
         command
             .args(["--bind", &self.addr])
-            .envs(self.launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(
+                self.launch
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .kill_on_drop(true);

@@ -172,7 +172,10 @@ pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
         let at = start.elapsed();
         match inject(cluster, fault, &mut rng).await {
             Ok(what) => faults.push(format!("{at:.1?}: {} ({what})", fault.name())),
-            Err(e) => notes.push(format!("{at:.1?}: {} could not be applied: {e}", fault.name())),
+            Err(e) => notes.push(format!(
+                "{at:.1?}: {} could not be applied: {e}",
+                fault.name()
+            )),
         }
         next_fault = tokio::time::Instant::now() + plan.fault_every;
     }

@@ -99,7 +99,9 @@ impl Postgres {
         let dir = TempDir::new("pg")?;
         let as_postgres = running_as_root();
         if as_postgres {
-            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()))?;
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path()))?;
         }
         let pg = Postgres {
             bin: pg_bin()?,
@@ -110,7 +112,15 @@ impl Postgres {
         let data = pg.data();
         let mut initdb = pg.command("initdb");
         initdb
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "-D"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
             .arg(&data);
         run(&mut initdb)?;
         pg.start_server().await?;
@@ -200,9 +210,16 @@ impl Redis {
     /// Starts the server (after [`Redis::kill`]).
     pub async fn start_server(&mut self) -> Result<()> {
         let mut c = Command::new("redis-server");
-        c.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .arg("--dir")
-            .arg(self.dir.path());
+        c.args([
+            "--port",
+            &self.port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .arg("--dir")
+        .arg(self.dir.path());
         if self.persistent {
             c.args(["--appendonly", "yes", "--appendfsync", "always"]);
         } else {

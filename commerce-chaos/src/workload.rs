@@ -99,7 +99,11 @@ struct Shopper {
 
 impl Shopper {
     fn observe(&self, f: impl FnOnce(&mut Observations)) {
-        f(&mut self.w.observations.lock().unwrap_or_else(|p| p.into_inner()));
+        f(&mut self
+            .w
+            .observations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()));
     }
 
     /// Sends `req` to instance `i`, records it.
@@ -177,7 +181,10 @@ impl Shopper {
         }
         // The cart: a fresh guest cart, or the customer's own emptied.
         let cart_header: Option<String> = if self.session.is_some() {
-            match self.call("clear_cart", a, None, Req::new("DELETE", "/v1/cart")).await {
+            match self
+                .call("clear_cart", a, None, Req::new("DELETE", "/v1/cart"))
+                .await
+            {
                 Ok(r) if r.status == 200 => None,
                 Ok(r) if r.status == 401 => {
                     self.observe(|o| {
@@ -189,7 +196,10 @@ impl Shopper {
                 _ => return self.pause().await,
             }
         } else {
-            match self.call("create_cart", a, None, Req::new("POST", "/v1/cart")).await {
+            match self
+                .call("create_cart", a, None, Req::new("POST", "/v1/cart"))
+                .await
+            {
                 Ok(r) if r.status == 201 => r.body["cart_token"].as_str().map(str::to_owned),
                 _ => return self.pause().await,
             }
@@ -311,9 +321,14 @@ impl Shopper {
         let answered_confirmed = answers
             .iter()
             .any(|a| a.status == 201 && a.body["status"] == "confirmed");
-        let status = final_answer.as_ref().map(|a| (a.status, a.code().to_owned()));
+        let status = final_answer
+            .as_ref()
+            .map(|a| (a.status, a.code().to_owned()));
         self.observe(|o| {
-            o.orders_by_key.entry(key.clone()).or_default().extend(ids.clone());
+            o.orders_by_key
+                .entry(key.clone())
+                .or_default()
+                .extend(ids.clone());
             match &status {
                 None => o.unresolved_keys.push(key.clone()),
                 Some((201, _)) => o.confirmed += 1,
@@ -392,7 +407,10 @@ impl Workload {
 pub fn brief(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 200 {
-        format!("{}…", &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(200).map_or(s.len(), |(i, _)| i)]
+        )
     } else {
         s
     }

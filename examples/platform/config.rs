@@ -57,7 +57,9 @@ fn env_secs(name: &str) -> Result<Option<Duration>, String> {
         None => Ok(None),
         Some(v) => match v.parse::<u64>() {
             Ok(n) if n > 0 => Ok(Some(Duration::from_secs(n))),
-            _ => Err(format!("{name} must be a positive number of seconds, not {v:?}")),
+            _ => Err(format!(
+                "{name} must be a positive number of seconds, not {v:?}"
+            )),
         },
     }
 }

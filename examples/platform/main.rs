@@ -17,7 +17,6 @@ mod gateway;
 mod serve;
 mod workers;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -247,7 +246,10 @@ async fn main() -> Result<()> {
     let addr = listener.local_addr()?;
     // This instance's name: its outbox groups (search index, product cache) are
     // its own, so every instance's in-memory copies see every event.
-    let instance = config.instance_id.clone().unwrap_or_else(|| addr.to_string());
+    let instance = config
+        .instance_id
+        .clone()
+        .unwrap_or_else(|| addr.to_string());
     // Product details are served from memory, evicted by the outbox consumer below
     // (a group per instance: every instance's cache sees every event).
     let product_cache = Arc::new(commerce_http::cache::ProductCache::default());

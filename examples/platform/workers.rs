@@ -119,14 +119,20 @@ pub(crate) fn start_indexer(
         loop {
             match commerce_search::reindex(search.as_ref(), shop.catalog().as_ref()).await {
                 Ok(r) => {
-                    report_consumer(&board, &shop, "search_indexer", &group, every, Ok(r.indexed))
-                        .await;
+                    report_consumer(
+                        &board,
+                        &shop,
+                        "search_indexer",
+                        &group,
+                        every,
+                        Ok(r.indexed),
+                    )
+                    .await;
                     break;
                 }
                 Err(e) => {
                     let outcome = Err(format!("reindex: {e}"));
-                    report_consumer(&board, &shop, "search_indexer", &group, every, outcome)
-                        .await;
+                    report_consumer(&board, &shop, "search_indexer", &group, every, outcome).await;
                     tokio::select! {
                         _ = tokio::time::sleep(every) => {}
                         _ = stop.changed() => return,
