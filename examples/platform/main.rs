@@ -300,6 +300,7 @@ async fn main() -> Result<()> {
         backends.join(" + ")
     };
     println!("commerce platform listening on http://{addr} ({backend})");
+    println!("  the shop:      http://{addr}/");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}, bearer token {token}");
     for login in &staff {
@@ -318,15 +319,11 @@ async fn main() -> Result<()> {
             "  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)"
         );
     }
-    // The peer address reaches handlers (per-address login limits): the serve loop
-    // gives every request its connection's ConnectInfo.
-    serve::serve(
-        listener,
-        commerce_http::router(state),
-        config.header_read_timeout,
-        shutdown_signal(),
-    )
-    .await;
+    // The JSON API and, at `/`, the shop's pages over the same state; the peer
+    // address reaches handlers (per-address login limits): the serve loop gives
+    // every request its connection's ConnectInfo.
+    let app = commerce_http::router(state.clone()).merge(commerce_http::pages::router(state));
+    serve::serve(listener, app, config.header_read_timeout, shutdown_signal()).await;
     let _ = stop_tx.send(true);
     for h in handles {
         let _ = h.await;
