@@ -138,9 +138,6 @@ async fn outstanding(cluster: &Cluster) -> Result<Vec<String>> {
 
 /// Each consumer group and how many sequenced-or-not events it has not acked.
 pub async fn outbox_lag(cluster: &Cluster) -> Result<Vec<(String, i64)>> {
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.outbox")
-        .fetch_one(&cluster.pool)
-        .await?;
     let sequenced_upto: i64 =
         sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM commerce.outbox")
             .fetch_one(&cluster.pool)
@@ -149,7 +146,6 @@ pub async fn outbox_lag(cluster: &Cluster) -> Result<Vec<(String, i64)>> {
         sqlx::query_scalar("SELECT count(*) FROM commerce.outbox WHERE seq IS NULL")
             .fetch_one(&cluster.pool)
             .await?;
-    let _ = total;
     let rows = sqlx::query("SELECT consumer, acked_seq FROM commerce.outbox_consumers")
         .fetch_all(&cluster.pool)
         .await?;

@@ -180,7 +180,7 @@ impl Cluster {
             customers
                 .create_customer(&Customer {
                     id,
-                    email: format!("shopper-{i}-{}@chaos.example", id),
+                    email: format!("shopper-{i}-{id}@chaos.example"),
                     name: format!("Shopper {i}"),
                     created_at: now,
                 })
