@@ -32,8 +32,36 @@ pub(crate) struct Config {
     /// (`NOTIFICATION_WORKERS`, default 1).
     pub(crate) notification_workers: usize,
     /// This instance's name among several serving one shop (`INSTANCE_ID`, default
-    /// `default`): it names the outbox group of its in-process caches.
-    pub(crate) instance_id: String,
+    /// its listening address): it names the outbox groups of its in-process caches
+    /// and search index. Must differ between instances (one shared group would give
+    /// each event to one instance only) and stay the same across restarts.
+    pub(crate) instance_id: Option<String>,
+    /// A payment gateway shared by several instances, over HTTP
+    /// (`PAYMENT_GATEWAY_URL`, see `gateway.rs`); the in-process simulated gateway
+    /// when absent.
+    pub(crate) payment_gateway_url: Option<String>,
+    /// How long stock is held for a checkout (`RESERVATION_TTL_SECS`, default 15
+    /// minutes).
+    pub(crate) reservation_ttl: Option<Duration>,
+    /// How long an order sits in `pending_payment` before the recovery pass
+    /// resolves it (`RECOVERY_GRACE_SECS`, default 2 minutes).
+    pub(crate) recovery_grace: Option<Duration>,
+    /// How long a client may take to send a request head, and how long an idle
+    /// keep-alive connection is kept (`HEADER_READ_TIMEOUT_SECS`, default 10).
+    pub(crate) header_read_timeout: Duration,
+}
+
+/// The seconds in environment variable `name`, when set; at least 1.
+fn env_secs(name: &str) -> Result<Option<Duration>, String> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(Duration::from_secs(n))),
+            _ => Err(format!(
+                "{name} must be a positive number of seconds, not {v:?}"
+            )),
+        },
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -56,7 +84,8 @@ impl Config {
                 "--no-demo" => demo = false,
                 "--help" | "-h" => {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
-                                env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID"
+                                env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID,\n\
+                                     PAYMENT_GATEWAY_URL, RESERVATION_TTL_SECS, RECOVERY_GRACE_SECS, HEADER_READ_TIMEOUT_SECS"
                         .to_owned());
                 }
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -102,7 +131,12 @@ impl Config {
             carrier_webhook_secret: env("CARRIER_WEBHOOK_SECRET"),
             mail_from: env("MAIL_FROM").unwrap_or_else(|| "shop@example.com".to_owned()),
             notification_workers,
-            instance_id: env("INSTANCE_ID").unwrap_or_else(|| "default".to_owned()),
+            instance_id: env("INSTANCE_ID"),
+            payment_gateway_url: env("PAYMENT_GATEWAY_URL"),
+            reservation_ttl: env_secs("RESERVATION_TTL_SECS")?,
+            recovery_grace: env_secs("RECOVERY_GRACE_SECS")?,
+            header_read_timeout: env_secs("HEADER_READ_TIMEOUT_SECS")?
+                .unwrap_or(Duration::from_secs(10)),
         })
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Reads its configuration (`--bind`, `PORT`, `DATABASE_URL`, `REDIS_URL`,
 //! `AMQP_URL`, `SMTP_URL`, `MAIL_FROM`, `CARRIER_WEBHOOK_SECRET`,
-//! `NOTIFICATION_WORKERS`, `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`), builds
+//! `NOTIFICATION_WORKERS`, `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`,
+//! `INSTANCE_ID`, `PAYMENT_GATEWAY_URL`, `RESERVATION_TTL_SECS`,
+//! `RECOVERY_GRACE_SECS`, `HEADER_READ_TIMEOUT_SECS`), builds
 //! the [`Shop`] on the embedded default (in memory) or on PostgreSQL and Redis, seeds
 //! the demo catalog into an empty store, mounts `commerce-http`, starts the workers
 //! (notifications through RabbitMQ or in process; mail over SMTP or into the
@@ -11,9 +13,10 @@
 
 mod config;
 mod demo;
+mod gateway;
+mod serve;
 mod workers;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -82,7 +85,17 @@ impl Probe for SessionProbe {
 }
 
 async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)> {
-    let mut builder = Shop::builder(commerce::default_config()).with_memory_defaults();
+    let mut checkout_config = commerce::default_config();
+    if let Some(ttl) = config.reservation_ttl {
+        checkout_config.reservation_ttl = chrono::Duration::from_std(ttl)?;
+    }
+    if let Some(grace) = config.recovery_grace {
+        checkout_config.recovery_grace = chrono::Duration::from_std(grace)?;
+    }
+    let mut builder = Shop::builder(checkout_config).with_memory_defaults();
+    if let Some(url) = &config.payment_gateway_url {
+        builder = builder.payments(Arc::new(gateway::HttpGateway::new(url)?));
+    }
     let mut backends = Vec::new();
     if let Some(url) = &config.database_url {
         let stores = commerce::postgres::PgStores::connect(url).await?;
@@ -229,6 +242,14 @@ async fn main() -> Result<()> {
     let search: Arc<dyn commerce::core::search::ProductSearch> =
         Arc::new(commerce_search::TantivySearch::in_ram()?);
     state = state.with_search(search.clone());
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    // This instance's name: its outbox groups (search index, product cache) are
+    // its own, so every instance's in-memory copies see every event.
+    let instance = config
+        .instance_id
+        .clone()
+        .unwrap_or_else(|| addr.to_string());
     // Product details are served from memory, evicted by the outbox consumer below
     // (a group per instance: every instance's cache sees every event).
     let product_cache = Arc::new(commerce_http::cache::ProductCache::default());
@@ -239,6 +260,7 @@ async fn main() -> Result<()> {
         search,
         board.clone(),
         config.worker_every,
+        &instance,
         stop_rx.clone(),
     )];
     handles.extend(workers::start_recommendations(
@@ -250,7 +272,7 @@ async fn main() -> Result<()> {
     handles.push(workers::start_consumer(
         shop.clone(),
         commerce_http::cache::ProductCacheInvalidator::new(
-            format!("product_cache.{}", config.instance_id),
+            format!("product_cache.{instance}"),
             product_cache,
         ),
         "cache_invalidation",
@@ -272,8 +294,6 @@ async fn main() -> Result<()> {
         backends.push("rabbitmq");
     }
     handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
-    let addr = listener.local_addr()?;
     let backend = if backends.is_empty() {
         "in memory".to_owned()
     } else {
@@ -300,13 +320,10 @@ async fn main() -> Result<()> {
         );
     }
     // The JSON API and, at `/`, the shop's pages over the same state; the peer
-    // address reaches handlers (per-address login limits).
-    let app = commerce_http::router(state.clone())
-        .merge(commerce_http::pages::router(state))
-        .into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // address reaches handlers (per-address login limits): the serve loop gives
+    // every request its connection's ConnectInfo.
+    let app = commerce_http::router(state.clone()).merge(commerce_http::pages::router(state));
+    serve::serve(listener, app, config.header_read_timeout, shutdown_signal()).await;
     let _ = stop_tx.send(true);
     for h in handles {
         let _ = h.await;

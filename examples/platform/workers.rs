@@ -97,18 +97,52 @@ where
     })
 }
 
-/// Starts the search indexer: it feeds `search` from the outbox (its own consumer
-/// group) on the cadence; stops when `stop` turns true.
+/// Starts the search indexer of this process's in-RAM index: a full reindex from
+/// the catalog first (the index starts empty), then the outbox on the cadence under
+/// a consumer group of this instance (`search-indexer@<instance>`, see `INSTANCE_ID`): every
+/// instance has its own index, so each must see every event (one shared group would
+/// give each event to one instance only). Stops when `stop` turns true.
 pub(crate) fn start_indexer(
     shop: Shop,
     search: Arc<dyn ProductSearch>,
     board: WorkerBoard,
     every: Duration,
+    instance: &str,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let indexer = SearchIndexer::new(search, shop.catalog().clone(), Some(shop.orders().clone()));
-    let runner = indexer.runner(shop.outbox().clone(), CONSUMER);
+    let indexer = SearchIndexer::new(
+        search.clone(),
+        shop.catalog().clone(),
+        Some(shop.orders().clone()),
+    );
+    let group = format!("{CONSUMER}@{instance}");
+    let runner = indexer.runner(shop.outbox().clone(), group.clone());
     tokio::spawn(async move {
+        // Until the catalog answers (it may be restarting), retry on the cadence.
+        loop {
+            match commerce_search::reindex(search.as_ref(), shop.catalog().as_ref()).await {
+                Ok(r) => {
+                    report_consumer(
+                        &board,
+                        &shop,
+                        "search_indexer",
+                        &group,
+                        every,
+                        Ok(r.indexed),
+                    )
+                    .await;
+                    break;
+                }
+                Err(e) => {
+                    let outcome = Err(format!("reindex: {e}"));
+                    report_consumer(&board, &shop, "search_indexer", &group, every, outcome).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.changed() => return,
+                    }
+                }
+            }
+        }
         let mut tick = tokio::time::interval(every);
         loop {
             tokio::select! {
@@ -121,7 +155,7 @@ pub(crate) fn start_indexer(
                 .await
                 .map(|n| n as u64)
                 .map_err(|e| e.to_string());
-            report_consumer(&board, &shop, "search_indexer", CONSUMER, every, outcome).await;
+            report_consumer(&board, &shop, "search_indexer", &group, every, outcome).await;
         }
     })
 }

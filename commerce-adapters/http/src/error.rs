@@ -362,6 +362,24 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// Turns a 413 that is not JSON (the body limit layer's plain-text answer to an
+/// oversized `Content-Length`) into the API's `body_too_large` error.
+pub async fn body_limit_as_json(response: axum::response::Response) -> axum::response::Response {
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is too large",
+        )
+        .into_response();
+    }
+    response
+}
+
 impl From<commerce::reviews::Error> for ApiError {
     fn from(e: commerce::reviews::Error) -> Self {
         use commerce::reviews::Error as ReviewError;

@@ -139,6 +139,9 @@ pub fn router(state: AppState) -> Router {
     .fallback(|| async { ApiError::not_found("route") })
     .with_state(state)
     .layer(RequestBodyLimitLayer::new(config.body_limit))
+    // The limit layer refuses an oversized Content-Length with a plain-text 413;
+    // every error of the API is JSON.
+    .layer(axum::middleware::map_response(error::body_limit_as_json))
     .layer(cors(&config.cors_origins))
     .layer(PropagateRequestIdLayer::new(request_id.clone()))
     .layer(TraceLayer::new_for_http().make_span_with(

@@ -192,7 +192,8 @@ async fn set_item(
 /// Removes a line (no-op when absent).
 #[utoipa::path(delete, path = "/v1/cart/items/{sku}", tag = "cart",
     params(("sku" = String, Path, description = "SKU")), responses(
-    (status = 200, body = CartView), (status = 401, body = ErrorBody)))]
+    (status = 200, body = CartView), (status = 401, body = ErrorBody),
+    (status = 422, body = ErrorBody)))]
 async fn remove_item(
     State(state): State<AppState>,
     caller: Caller,

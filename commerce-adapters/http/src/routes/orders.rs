@@ -29,7 +29,8 @@ pub struct OrdersQuery {
 
 /// The caller's orders, newest first.
 #[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrdersQuery), responses(
-    (status = 200, body = Vec<OrderView>), (status = 401, body = ErrorBody)))]
+    (status = 200, body = Vec<OrderView>), (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody)))]
 async fn list_orders(
     State(state): State<AppState>,
     caller: Caller,

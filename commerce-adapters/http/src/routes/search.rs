@@ -80,7 +80,7 @@ fn sort_of(name: &str) -> Result<SearchSort, ApiError> {
 /// Full-text search with filters, sorts, facets, highlights and "did you mean".
 #[utoipa::path(get, path = "/v1/catalog/search", tag = "catalog", params(SearchParams),
     responses((status = 200, description = "Hits, total, facets", body = Object),
-              (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn search(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SearchParams>,
@@ -138,7 +138,7 @@ pub struct SuggestParams {
 /// Suggestions for a search box: categories and product titles by prefix.
 #[utoipa::path(get, path = "/v1/catalog/suggest", tag = "catalog", params(SuggestParams),
     responses((status = 200, description = "Suggestions", body = Vec<Object>),
-              (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+              (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn suggest(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SuggestParams>,

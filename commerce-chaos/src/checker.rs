@@ -1,0 +1,482 @@
+//! The invariants, checked against the history, the shared gateway's ledger and
+//! PostgreSQL directly (where the API has no view).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use commerce::orders::GatewayPaymentStatus;
+use rust_decimal::Decimal;
+use sqlx::Row;
+
+use crate::Result;
+use crate::cluster::Cluster;
+use crate::workload::Workload;
+
+/// One invariant's outcome.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// Invariant name.
+    pub name: &'static str,
+    /// Violations found (empty: it holds).
+    pub violations: Vec<String>,
+    /// What was counted, for the record.
+    pub note: String,
+}
+
+impl Check {
+    /// A check named `name` with its violations and a note.
+    pub fn new(name: &'static str, violations: Vec<String>, note: impl Into<String>) -> Check {
+        Check {
+            name,
+            violations,
+            note: note.into(),
+        }
+    }
+}
+
+/// All checks of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Verdict {
+    /// Each invariant.
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    /// Whether every invariant holds.
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.violations.is_empty())
+    }
+
+    /// A report, one line per invariant and up to 5 violations each.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        for c in &self.checks {
+            let mark = if c.violations.is_empty() {
+                "ok  "
+            } else {
+                "FAIL"
+            };
+            out.push_str(&format!("  [{mark}] {:<34} {}\n", c.name, c.note));
+            for v in c.violations.iter().take(5) {
+                out.push_str(&format!("         - {v}\n"));
+            }
+            if c.violations.len() > 5 {
+                out.push_str(&format!("         ... {} more\n", c.violations.len() - 5));
+            }
+        }
+        out
+    }
+
+    /// Adds a check.
+    pub fn push(&mut self, check: Check) {
+        self.checks.push(check);
+    }
+}
+
+/// Stock of each SKU before the run (on hand, nothing reserved).
+pub async fn stock_snapshot(cluster: &Cluster, skus: &[String]) -> Result<BTreeMap<String, i64>> {
+    let rows =
+        sqlx::query("SELECT sku, on_hand, reserved FROM commerce.stock_levels WHERE sku = ANY($1)")
+            .bind(skus)
+            .fetch_all(&cluster.pool)
+            .await?;
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let reserved: i64 = r.try_get("reserved")?;
+        if reserved != 0 {
+            return Err("stock snapshot taken while something was reserved".into());
+        }
+        out.insert(r.try_get("sku")?, r.try_get("on_hand")?);
+    }
+    Ok(out)
+}
+
+/// Waits until no order is pending payment, every consumer group has acked the
+/// whole outbox and no reservation is active past its expiry; at most `timeout`.
+/// Returns what was still outstanding when it gave up (empty: settled).
+pub async fn settle(cluster: &Cluster, timeout: Duration) -> Result<Vec<String>> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let outstanding = outstanding(cluster)
+            .await
+            .unwrap_or_else(|e| vec![e.to_string()]);
+        if outstanding.is_empty() || tokio::time::Instant::now() > deadline {
+            return Ok(outstanding);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn outstanding(cluster: &Cluster) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM commerce.orders WHERE status = 'pending_payment'")
+            .fetch_one(&cluster.pool)
+            .await?;
+    if pending > 0 {
+        out.push(format!("{pending} orders pending payment"));
+    }
+    let held = cluster
+        .gateway
+        .payments()
+        .await?
+        .iter()
+        .filter(|p| p.status == GatewayPaymentStatus::Authorized)
+        .count();
+    if held > 0 {
+        out.push(format!(
+            "{held} payments authorized, not yet captured or voided"
+        ));
+    }
+    for (consumer, behind) in outbox_lag(cluster).await? {
+        if behind > 0 {
+            out.push(format!("consumer {consumer} {behind} events behind"));
+        }
+    }
+    Ok(out)
+}
+
+/// Each consumer group and how many sequenced-or-not events it has not acked.
+pub async fn outbox_lag(cluster: &Cluster) -> Result<Vec<(String, i64)>> {
+    let sequenced_upto: i64 =
+        sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM commerce.outbox")
+            .fetch_one(&cluster.pool)
+            .await?;
+    let unsequenced: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM commerce.outbox WHERE seq IS NULL")
+            .fetch_one(&cluster.pool)
+            .await?;
+    let rows = sqlx::query("SELECT consumer, acked_seq FROM commerce.outbox_consumers")
+        .fetch_all(&cluster.pool)
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let acked: i64 = r.try_get("acked_seq")?;
+        out.push((r.try_get("consumer")?, sequenced_upto - acked + unsequenced));
+    }
+    Ok(out)
+}
+
+/// Runs every invariant check. `stock_before` is [`stock_snapshot`] before the load.
+pub async fn check(
+    cluster: &Cluster,
+    workload: &Workload,
+    stock_before: &BTreeMap<String, i64>,
+) -> Result<Verdict> {
+    let mut verdict = Verdict::default();
+    payments_match_orders(cluster, &mut verdict).await?;
+    one_order_per_key(cluster, workload, &mut verdict).await?;
+    stock_conserved(cluster, stock_before, &mut verdict).await?;
+    reservations_expire(cluster, &mut verdict).await?;
+    outbox_drained(cluster, &mut verdict).await?;
+    workload.observed(|o| {
+        verdict.push(Check::new(
+            "cart seen on the next instance",
+            o.cart_mismatches.clone(),
+            "",
+        ));
+        verdict.push(Check::new(
+            "sessions valid on every instance",
+            o.session_failures.clone(),
+            "",
+        ));
+        verdict.push(Check::new(
+            "order read back on another instance",
+            o.order_mismatches.clone(),
+            "",
+        ));
+        verdict.push(Check::new(
+            "every checkout got a final answer",
+            o.unresolved_keys.clone(),
+            format!(
+                "{} confirmed, {} out of stock, {} declined",
+                o.confirmed, o.out_of_stock, o.declined
+            ),
+        ));
+    });
+    Ok(verdict)
+}
+
+/// Every captured payment belongs to exactly one order that is confirmed (or later)
+/// with the captured amount; every confirmed order is captured exactly once; no
+/// authorization is left hanging.
+async fn payments_match_orders(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> {
+    let records = cluster.gateway.payments().await?;
+    let rows = sqlx::query(
+        "SELECT o.id::text AS id, o.status, o.grand_total, p.idempotency_key
+           FROM commerce.orders o JOIN commerce.payments p ON p.order_id = o.id",
+    )
+    .fetch_all(&cluster.pool)
+    .await?;
+    let mut by_key: BTreeMap<String, Vec<(String, String, Decimal)>> = BTreeMap::new();
+    for r in &rows {
+        by_key
+            .entry(r.try_get("idempotency_key")?)
+            .or_default()
+            .push((
+                r.try_get("id")?,
+                r.try_get("status")?,
+                r.try_get("grand_total")?,
+            ));
+    }
+    let mut violations = Vec::new();
+    let mut hanging = Vec::new();
+    let mut captured_orders: BTreeMap<String, u32> = BTreeMap::new();
+    let mut captured = 0;
+    for record in &records {
+        let key = record.idempotency_key.to_string();
+        let orders = by_key.get(&key).cloned().unwrap_or_default();
+        match record.status {
+            GatewayPaymentStatus::Captured => {
+                captured += 1;
+                if orders.len() != 1 {
+                    violations.push(format!(
+                        "payment {key} captured {} but belongs to {} orders",
+                        record.captured.amount(),
+                        orders.len()
+                    ));
+                    continue;
+                }
+                let (id, status, total) = &orders[0];
+                *captured_orders.entry(id.clone()).or_default() += 1;
+                if status == "pending_payment" || status == "cancelled" {
+                    violations.push(format!(
+                        "payment {key} captured {} for order {id} which is {status}",
+                        record.captured.amount()
+                    ));
+                }
+                if record.captured.amount() != *total {
+                    violations.push(format!(
+                        "order {id}: captured {} but the total is {total}",
+                        record.captured.amount()
+                    ));
+                }
+            }
+            GatewayPaymentStatus::Authorized => hanging.push(format!(
+                "payment {key} still authorized (held, neither captured nor voided) for {:?}",
+                orders.iter().map(|o| (&o.0, &o.1)).collect::<Vec<_>>()
+            )),
+            _ => {}
+        }
+    }
+    for (id, n) in &captured_orders {
+        if *n > 1 {
+            violations.push(format!("order {id} charged {n} times"));
+        }
+    }
+    let mut confirmed = 0;
+    for r in &rows {
+        let status: String = r.try_get("status")?;
+        if status == "confirmed" {
+            confirmed += 1;
+            let id: String = r.try_get("id")?;
+            if !captured_orders.contains_key(&id) {
+                violations.push(format!("order {id} is confirmed but nothing was captured"));
+            }
+        }
+    }
+    let stats = cluster.gateway.stats();
+    verdict.push(Check::new(
+        "captured payment <-> one confirmed order",
+        violations,
+        format!(
+            "{captured} captured, {confirmed} confirmed orders, gateway: {} authorize calls, {} holds, {} captures, {} voids",
+            stats.authorize_calls, stats.authorizations, stats.captures, stats.voids
+        ),
+    ));
+    verdict.push(Check::new(
+        "no authorization left hanging",
+        hanging,
+        format!("{} payments at the gateway", records.len()),
+    ));
+    Ok(())
+}
+
+/// One order per client idempotency key, in every answer and in the database.
+async fn one_order_per_key(
+    cluster: &Cluster,
+    workload: &Workload,
+    verdict: &mut Verdict,
+) -> Result<()> {
+    let mut violations = Vec::new();
+    let answered = workload.observed(|o| o.orders_by_key.clone());
+    for (key, ids) in &answered {
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        if distinct.len() > 1 {
+            violations.push(format!("key {key} answered orders {distinct:?}"));
+        }
+    }
+    let keys: Vec<String> = sqlx::query_scalar("SELECT idempotency_key FROM commerce.orders")
+        .fetch_all(&cluster.pool)
+        .await?;
+    let mut per_client_key: BTreeMap<String, u32> = BTreeMap::new();
+    for k in &keys {
+        let client = k.rsplit('/').next().unwrap_or(k).to_owned();
+        *per_client_key.entry(client).or_default() += 1;
+    }
+    for (key, n) in &per_client_key {
+        if *n > 1 {
+            violations.push(format!("key {key} has {n} orders in the database"));
+        }
+    }
+    verdict.push(Check::new(
+        "one order per idempotency key",
+        violations,
+        format!("{} keys, {} orders", answered.len(), keys.len()),
+    ));
+    Ok(())
+}
+
+/// on hand + sold == received for every SKU; reserved == the active reservations;
+/// what was sold == what confirmed orders hold.
+async fn stock_conserved(
+    cluster: &Cluster,
+    before: &BTreeMap<String, i64>,
+    verdict: &mut Verdict,
+) -> Result<()> {
+    let mut violations = Vec::new();
+    let mut notes = Vec::new();
+    for (sku, received) in before {
+        let row = sqlx::query(
+            "SELECT s.on_hand, s.reserved,
+                    (SELECT coalesce(sum(u.q), 0)::bigint FROM commerce.reservations r,
+                            unnest(r.skus, r.quantities) AS u(sku, q)
+                      WHERE r.status = 'committed' AND u.sku = s.sku) AS committed,
+                    (SELECT coalesce(sum(u.q), 0)::bigint FROM commerce.reservations r,
+                            unnest(r.skus, r.quantities) AS u(sku, q)
+                      WHERE r.status = 'active' AND u.sku = s.sku) AS active,
+                    (SELECT coalesce(sum(l.quantity), 0)::bigint FROM commerce.order_lines l
+                       JOIN commerce.orders o ON o.id = l.order_id
+                      WHERE l.sku = s.sku AND o.status NOT IN ('pending_payment', 'cancelled')) AS sold
+               FROM commerce.stock_levels s WHERE s.sku = $1",
+        )
+        .bind(sku)
+        .fetch_one(&cluster.pool)
+        .await?;
+        let on_hand: i64 = row.try_get("on_hand")?;
+        let reserved: i64 = row.try_get("reserved")?;
+        let committed: i64 = row.try_get("committed")?;
+        let active: i64 = row.try_get("active")?;
+        let sold: i64 = row.try_get("sold")?;
+        if on_hand + committed != *received {
+            violations.push(format!(
+                "{sku}: on hand {on_hand} + committed {committed} != received {received}"
+            ));
+        }
+        if reserved != active {
+            violations.push(format!(
+                "{sku}: reserved {reserved} but active reservations hold {active}"
+            ));
+        }
+        if sold != committed {
+            violations.push(format!(
+                "{sku}: confirmed orders hold {sold} but reservations committed {committed}"
+            ));
+        }
+        if notes.is_empty() {
+            notes.push(format!(
+                "hot {sku}: received {received}, sold {sold}, on hand {on_hand}, reserved {reserved}"
+            ));
+        }
+    }
+    verdict.push(Check::new(
+        "stock: on hand + sold == received",
+        violations,
+        notes.join("; "),
+    ));
+    Ok(())
+}
+
+/// No reservation is active past its expiry plus the sweep interval (and slack).
+async fn reservations_expire(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> {
+    let slack_ms = i64::try_from(cluster.options.worker_every_ms).unwrap_or(1000) + 2000;
+    let rows = sqlx::query(
+        "SELECT id::text AS id, expires_at::text AS expires FROM commerce.reservations
+          WHERE status = 'active' AND expires_at < now() - make_interval(secs => $1::double precision / 1000)",
+    )
+    .bind(slack_ms)
+    .fetch_all(&cluster.pool)
+    .await?;
+    let mut violations = Vec::new();
+    for r in rows {
+        let id: String = r.try_get("id")?;
+        let expires: String = r.try_get("expires")?;
+        violations.push(format!("reservation {id} active, expired at {expires}"));
+    }
+    let counts = sqlx::query(
+        "SELECT status, count(*) AS n FROM commerce.reservations GROUP BY status ORDER BY status",
+    )
+    .fetch_all(&cluster.pool)
+    .await?;
+    let mut note = Vec::new();
+    for r in counts {
+        let status: String = r.try_get("status")?;
+        let n: i64 = r.try_get("n")?;
+        note.push(format!("{status} {n}"));
+    }
+    verdict.push(Check::new(
+        "no reservation active past expiry",
+        violations,
+        note.join(", "),
+    ));
+    Ok(())
+}
+
+async fn outbox_drained(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> {
+    let lag = outbox_lag(cluster).await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.outbox")
+        .fetch_one(&cluster.pool)
+        .await?;
+    let violations = lag
+        .iter()
+        .filter(|(_, behind)| *behind > 0)
+        .map(|(c, behind)| format!("consumer {c} is {behind} events behind"))
+        .collect();
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM commerce.orders WHERE status = 'pending_payment'")
+            .fetch_one(&cluster.pool)
+            .await?;
+    let mut v: Vec<String> = violations;
+    if !v.is_empty() {
+        v.extend(worker_errors(cluster).await);
+    }
+    if pending > 0 {
+        v.push(format!(
+            "{pending} orders still pending payment (recovery did not finish them)"
+        ));
+    }
+    verdict.push(Check::new(
+        "outbox drained, no order left pending",
+        v,
+        format!(
+            "{total} events, consumers: {}",
+            lag.iter()
+                .map(|(c, _)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ));
+    Ok(())
+}
+
+/// The workers reporting an error on each instance's `/workers` board.
+pub async fn worker_errors(cluster: &Cluster) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, addr) in cluster.addrs.iter().enumerate() {
+        let Ok(a) = crate::client::send(
+            addr,
+            &crate::client::Req::new("GET", "/workers"),
+            Duration::from_secs(10),
+        )
+        .await
+        else {
+            continue;
+        };
+        for w in a.body.as_array().into_iter().flatten() {
+            if let Some(e) = w["last_error"].as_str() {
+                out.push(format!("instance {i} worker {}: {e}", w["name"]));
+            }
+        }
+    }
+    out
+}

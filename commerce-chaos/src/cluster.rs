@@ -1,0 +1,261 @@
+//! A shop of several instances: our own PostgreSQL and Redis, the shared payment
+//! gateway, and N processes of the example on them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use commerce::core::auth::SessionStore;
+use commerce::core::ports::CustomerStore;
+use commerce::core::{Customer, CustomerId};
+use sqlx::PgPool;
+use tokio::sync::Mutex;
+
+use crate::Result;
+use crate::gateway::SharedGateway;
+use crate::platform::{Instance, Launch, build_example};
+use crate::services::{Postgres, Redis, TempDir, free_port};
+
+/// How to start the shop.
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    /// Number of server processes.
+    pub instances: usize,
+    /// Redis with an append-only file (carts and sessions survive a restart).
+    pub redis_persistent: bool,
+    /// Cadence of every worker (sweeper, recovery, indexer), milliseconds.
+    pub worker_every_ms: u64,
+    /// Reservation TTL, seconds.
+    pub reservation_ttl_secs: u64,
+    /// Recovery grace, seconds.
+    pub recovery_grace_secs: u64,
+    /// How long a client may take to send a request head, seconds.
+    pub header_read_timeout_secs: u64,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            instances: 3,
+            redis_persistent: false,
+            worker_every_ms: 500,
+            reservation_ttl_secs: 20,
+            recovery_grace_secs: 4,
+            header_read_timeout_secs: 3,
+        }
+    }
+}
+
+/// The running shop.
+pub struct Cluster {
+    /// The options it was started with.
+    pub options: ClusterOptions,
+    /// Our PostgreSQL.
+    pub postgres: Postgres,
+    /// Our Redis.
+    pub redis: Mutex<Redis>,
+    /// The payment gateway every instance shares.
+    pub gateway: SharedGateway,
+    /// The server processes.
+    pub instances: Vec<Arc<Mutex<Instance>>>,
+    /// Their addresses (stable across restarts).
+    pub addrs: Vec<String>,
+    /// A pool on our PostgreSQL for the checker and the faults.
+    pub pool: PgPool,
+    /// Logs of the instances.
+    pub logs: TempDir,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Builds the example, starts the services and the instances (the first alone,
+    /// so it migrates and seeds the demo catalog; then the others together).
+    pub async fn start(options: ClusterOptions) -> Result<Cluster> {
+        let exe = build_example().await?;
+        let postgres = Postgres::start().await?;
+        let redis = Redis::start(options.redis_persistent).await?;
+        let gateway = SharedGateway::start().await?;
+        let logs = TempDir::new("logs")?;
+        let launch = Launch {
+            exe,
+            env: vec![
+                ("DATABASE_URL".into(), postgres.url()),
+                ("REDIS_URL".into(), redis.url()),
+                ("PAYMENT_GATEWAY_URL".into(), gateway.url().to_owned()),
+                (
+                    "WORKER_EVERY_MS".into(),
+                    options.worker_every_ms.to_string(),
+                ),
+                (
+                    "RESERVATION_TTL_SECS".into(),
+                    options.reservation_ttl_secs.to_string(),
+                ),
+                (
+                    "RECOVERY_GRACE_SECS".into(),
+                    options.recovery_grace_secs.to_string(),
+                ),
+                (
+                    "HEADER_READ_TIMEOUT_SECS".into(),
+                    options.header_read_timeout_secs.to_string(),
+                ),
+                ("RUST_LOG".into(), "warn".into()),
+            ],
+            log_dir: logs.path().to_path_buf(),
+        };
+        let mut ports = Vec::new();
+        for _ in 0..options.instances.max(1) {
+            ports.push(free_port()?);
+        }
+        let first = Instance::start(&launch, 0, ports[0]).await?;
+        let mut starting = Vec::new();
+        for (i, port) in ports.iter().enumerate().skip(1) {
+            let launch = launch.clone();
+            let port = *port;
+            starting.push(tokio::spawn(async move {
+                Instance::start(&launch, i, port).await
+            }));
+        }
+        let mut instances = vec![first];
+        for s in starting {
+            instances.push(s.await.map_err(|e| e.to_string())??);
+        }
+        let addrs = instances.iter().map(|i| i.addr.clone()).collect();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(
+                postgres
+                    .url()
+                    .parse::<sqlx::postgres::PgConnectOptions>()?
+                    .application_name("chaos"),
+            )
+            .await?;
+        Ok(Cluster {
+            options,
+            postgres,
+            redis: Mutex::new(redis),
+            gateway,
+            instances: instances
+                .into_iter()
+                .map(|i| Arc::new(Mutex::new(i)))
+                .collect(),
+            addrs,
+            pool,
+            logs,
+        })
+    }
+
+    /// A fresh pool (after a PostgreSQL restart the old one may hold dead
+    /// connections for a moment; sqlx replaces them, this just waits for it).
+    pub async fn wait_for_postgres(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if sqlx::query("SELECT 1").execute(&self.pool).await.is_ok() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err("PostgreSQL did not come back".into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// `n` customers, each with a session valid for a day (made through the same
+    /// stores the platform uses: the API has no sign-up route yet).
+    pub async fn customers(&self, n: usize) -> Result<Vec<(CustomerId, String)>> {
+        use commerce::redis::{KeyPrefix, RedisConnection, RedisSessionStore};
+        let stores = commerce::postgres::PgStores::connect(&self.postgres.url()).await?;
+        let customers = stores.customers();
+        let conn = RedisConnection::connect(&self.redis.lock().await.url()).await?;
+        let sessions = RedisSessionStore::new(conn, KeyPrefix::new(KeyPrefix::DEFAULT)?);
+        let now = chrono::Utc::now();
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = CustomerId::new();
+            customers
+                .create_customer(&Customer {
+                    id,
+                    email: format!("shopper-{i}-{id}@chaos.example"),
+                    name: format!("Shopper {i}"),
+                    created_at: now,
+                })
+                .await?;
+            let session = sessions.create(id, chrono::Duration::days(1), now).await?;
+            out.push((id, session.token.as_str().to_owned()));
+        }
+        Ok(out)
+    }
+
+    /// SKUs of active products with stock: the first is made the hot SKU with
+    /// `hot_stock` units on hand, the rest keep their stock. Returns the SKUs.
+    pub async fn pick_skus(&self, count: i64, hot_stock: i64) -> Result<Vec<String>> {
+        let skus: Vec<String> = sqlx::query_scalar(
+            "SELECT s.sku FROM commerce.stock_levels s
+               JOIN commerce.variants v ON v.sku = s.sku
+               JOIN commerce.products p ON p.id = v.product_id
+              WHERE p.status = 'active' AND s.on_hand - s.reserved >= 50
+              ORDER BY s.sku LIMIT $1",
+        )
+        .bind(count)
+        .fetch_all(&self.pool)
+        .await?;
+        let hot = skus
+            .first()
+            .ok_or("no SKU with stock in the demo catalog")?;
+        sqlx::query(
+            "UPDATE commerce.stock_levels SET on_hand = $2 WHERE sku = $1 AND reserved = 0",
+        )
+        .bind(hot)
+        .bind(hot_stock)
+        .execute(&self.pool)
+        .await?;
+        Ok(skus)
+    }
+
+    /// Kills instance `i` with SIGKILL.
+    pub async fn kill(&self, i: usize) {
+        if let Some(instance) = self.instances.get(i) {
+            instance.lock().await.kill().await;
+        }
+    }
+
+    /// Starts instance `i` again.
+    pub async fn restart(&self, i: usize) -> Result<()> {
+        match self.instances.get(i) {
+            Some(instance) => instance.lock().await.spawn().await,
+            None => Err(format!("no instance {i}").into()),
+        }
+    }
+
+    /// Process ids of the running instances.
+    pub async fn pids(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for i in &self.instances {
+            if let Some(pid) = i.lock().await.pid() {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
+    /// Terminates a random share of the platform's PostgreSQL connections
+    /// (`pg_terminate_backend`); returns how many.
+    pub async fn terminate_backends(&self, share_percent: u32) -> Result<u64> {
+        let killed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+               FROM pg_stat_activity
+              WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                AND application_name <> 'chaos'
+                AND random() * 100 < $1",
+        )
+        .bind(f64::from(share_percent))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(killed).unwrap_or(0))
+    }
+}

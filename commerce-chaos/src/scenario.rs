@@ -1,0 +1,299 @@
+//! A run: start the shop, put shoppers on it, inject faults on a schedule while
+//! they shop, let the workers settle, check the invariants.
+
+use std::time::Duration;
+
+use commerce_orders::{FaultTiming, GatewayOperation};
+
+use crate::Result;
+use crate::checker::{self, Verdict};
+use crate::client::History;
+use crate::cluster::{Cluster, ClusterOptions};
+use crate::figures::Figures;
+use crate::workload::{Rng, Workload};
+
+/// A fault injected while shoppers shop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// kill -9 of a random instance in the middle of checkouts, started again a
+    /// second later.
+    KillInstance,
+    /// `pg_terminate_backend` on half of the platform's connections.
+    TerminateBackends,
+    /// PostgreSQL stopped in immediate mode (a crash) and started again.
+    RestartPostgres,
+    /// The gateway fails after it did its work (authorize and capture), so the
+    /// caller cannot know the money moved.
+    GatewayFailsAfterCharge,
+    /// The gateway answers slower than the platform's 5 s timeout for 3 seconds.
+    GatewayTimesOut,
+    /// Redis killed and started again.
+    RestartRedis,
+}
+
+impl Fault {
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::KillInstance => "kill -9 instance",
+            Fault::TerminateBackends => "pg_terminate_backend",
+            Fault::RestartPostgres => "PostgreSQL restart",
+            Fault::GatewayFailsAfterCharge => "gateway fails after charge",
+            Fault::GatewayTimesOut => "gateway timeout",
+            Fault::RestartRedis => "Redis restart",
+        }
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Scenario name.
+    pub name: String,
+    /// The shop.
+    pub options: ClusterOptions,
+    /// Concurrent shoppers.
+    pub shoppers: usize,
+    /// Of which signed-in customers.
+    pub customers: usize,
+    /// How long they shop.
+    pub duration: Duration,
+    /// Faults, applied in turn every `fault_every`.
+    pub faults: Vec<Fault>,
+    /// Pause between faults.
+    pub fault_every: Duration,
+    /// Units of the hot SKU on hand at the start.
+    pub hot_stock: i64,
+    /// Share of cart adds on the hot SKU, percent.
+    pub hot_percent: u64,
+    /// How long the workers get to settle after the load.
+    pub settle: Duration,
+    /// Seed.
+    pub seed: u64,
+    /// Print figures every this often (the soak).
+    pub report_every: Option<Duration>,
+}
+
+impl Plan {
+    /// A plan named `name` with `faults` and defaults elsewhere.
+    pub fn new(name: &str, faults: Vec<Fault>) -> Plan {
+        Plan {
+            name: name.to_owned(),
+            options: ClusterOptions::default(),
+            shoppers: 12,
+            customers: 4,
+            duration: Duration::from_secs(30),
+            faults,
+            fault_every: Duration::from_secs(4),
+            hot_stock: 40,
+            hot_percent: 40,
+            // Longer than a failed capture's first retry (30 s) plus a lease (30 s).
+            settle: Duration::from_secs(75),
+            seed: 2026,
+            report_every: None,
+        }
+    }
+}
+
+/// What a run found.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The invariants.
+    pub verdict: Verdict,
+    /// Throughput and latency per operation.
+    pub figures: Figures,
+    /// Faults applied, with when.
+    pub faults: Vec<String>,
+    /// Anything the run itself hit (a fault that could not be applied).
+    pub notes: Vec<String>,
+}
+
+/// Starts the shop and runs `plan` on it.
+pub async fn run(plan: &Plan) -> Result<Outcome> {
+    let cluster = Cluster::start(plan.options.clone()).await?;
+    run_on(&cluster, plan).await
+}
+
+/// Runs `plan` on a started shop.
+pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
+    let customers = cluster.customers(plan.customers).await?;
+    let skus = cluster.pick_skus(6, plan.hot_stock).await?;
+    let before = checker::stock_snapshot(cluster, &skus).await?;
+    let workload = Workload {
+        addrs: cluster.addrs.clone(),
+        skus,
+        hot_percent: plan.hot_percent,
+        customers: customers
+            .into_iter()
+            .map(|(id, t)| (id.to_string(), t))
+            .collect(),
+        history: History::new(),
+        observations: Default::default(),
+        timeout: Duration::from_secs(10),
+        seed: plan.seed,
+    };
+    let memory_start = memory(cluster).await;
+    let db_start = database_size(cluster).await.unwrap_or(0);
+    let orders_start = order_count(cluster).await.unwrap_or(0);
+    let shopping = {
+        let w = workload.clone();
+        let (n, d) = (plan.shoppers, plan.duration);
+        tokio::spawn(async move { w.run(n, d).await })
+    };
+    let mut faults = Vec::new();
+    let mut notes = Vec::new();
+    let mut rng = Rng::new(plan.seed ^ 0xFA17);
+    let start = tokio::time::Instant::now();
+    let mut next_report = plan.report_every.map(|e| start + e);
+    let mut turn = 0usize;
+    // The first fault after a clean stretch, the last well before the end.
+    let mut next_fault = start + plan.fault_every;
+    while !shopping.is_finished() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = tokio::time::Instant::now();
+        if let Some(at) = next_report
+            && now >= at
+        {
+            let minute = Figures::from_history(&workload.history.events(), at - start);
+            println!("--- {:?} ---\n{}", at - start, minute.table());
+            if let Some(e) = plan.report_every {
+                next_report = Some(at + e);
+            }
+        }
+        if plan.faults.is_empty()
+            || now < next_fault
+            || now + Duration::from_secs(3) > start + plan.duration
+        {
+            continue;
+        }
+        let fault = plan.faults[turn % plan.faults.len()];
+        turn += 1;
+        let at = start.elapsed();
+        match inject(cluster, fault, &mut rng).await {
+            Ok(what) => faults.push(format!("{at:.1?}: {} ({what})", fault.name())),
+            Err(e) => notes.push(format!(
+                "{at:.1?}: {} could not be applied: {e}",
+                fault.name()
+            )),
+        }
+        next_fault = tokio::time::Instant::now() + plan.fault_every;
+    }
+    let _ = shopping.await;
+    cluster.gateway.clear_faults();
+    cluster.gateway.set_delay(Duration::ZERO);
+    let load_time = start.elapsed();
+    let outstanding = checker::settle(cluster, plan.settle).await?;
+    if !outstanding.is_empty() {
+        notes.push(format!(
+            "not settled after {:?}: {}",
+            plan.settle,
+            outstanding.join("; ")
+        ));
+    }
+    let mut verdict = checker::check(cluster, &workload, &before).await?;
+    crate::hostile::search_converges(cluster, &mut verdict).await?;
+    let memory_end = memory(cluster).await;
+    let db_end = database_size(cluster).await.unwrap_or(0);
+    let orders_end = order_count(cluster).await.unwrap_or(0);
+    let mut figures = Figures::from_history(&workload.history.events(), load_time);
+    figures.memory_kib = (memory_start, memory_end);
+    figures.database_bytes = (db_start, db_end);
+    figures.orders = orders_end - orders_start;
+    Ok(Outcome {
+        verdict,
+        figures,
+        faults,
+        notes,
+    })
+}
+
+async fn inject(cluster: &Cluster, fault: Fault, rng: &mut Rng) -> Result<String> {
+    match fault {
+        Fault::KillInstance => {
+            let i = rng.below(cluster.instances.len());
+            cluster.kill(i).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            cluster.restart(i).await?;
+            Ok(format!("instance {i}"))
+        }
+        Fault::TerminateBackends => {
+            let n = cluster.terminate_backends(50).await?;
+            Ok(format!("{n} connections"))
+        }
+        Fault::RestartPostgres => {
+            cluster.postgres.stop(true)?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            cluster.postgres.start_server().await?;
+            cluster.wait_for_postgres(Duration::from_secs(30)).await?;
+            Ok("immediate stop, down 1 s".into())
+        }
+        Fault::GatewayFailsAfterCharge => {
+            for _ in 0..2 {
+                cluster
+                    .gateway
+                    .inject_fault(GatewayOperation::Authorize, FaultTiming::AfterProcessing);
+                cluster
+                    .gateway
+                    .inject_fault(GatewayOperation::Capture, FaultTiming::AfterProcessing);
+            }
+            Ok("2 authorize + 2 capture".into())
+        }
+        Fault::GatewayTimesOut => {
+            cluster.gateway.set_delay(Duration::from_secs(6));
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            cluster.gateway.set_delay(Duration::ZERO);
+            Ok("6 s delay for 3 s".into())
+        }
+        Fault::RestartRedis => {
+            let mut redis = cluster.redis.lock().await;
+            redis.kill();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            redis.start_server().await?;
+            Ok("SIGKILL, down 0.5 s".into())
+        }
+    }
+}
+
+async fn memory(cluster: &Cluster) -> Vec<u64> {
+    cluster
+        .pids()
+        .await
+        .into_iter()
+        .filter_map(crate::platform::rss_kib)
+        .collect()
+}
+
+async fn database_size(cluster: &Cluster) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(&cluster.pool)
+            .await?,
+    )
+}
+
+async fn order_count(cluster: &Cluster) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM commerce.orders")
+        .fetch_one(&cluster.pool)
+        .await?)
+}
+
+impl Outcome {
+    /// The whole report.
+    pub fn report(&self, name: &str) -> String {
+        let mut out = format!("== scenario {name}\n");
+        if !self.faults.is_empty() {
+            out.push_str("faults:\n");
+            for f in &self.faults {
+                out.push_str(&format!("  {f}\n"));
+            }
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        out.push_str("invariants:\n");
+        out.push_str(&self.verdict.report());
+        out.push_str(&self.figures.table());
+        out
+    }
+}

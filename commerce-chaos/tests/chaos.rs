@@ -1,0 +1,56 @@
+//! The short form of the chaos runs, for `cargo test --workspace`: two instances
+//! of the platform example on a PostgreSQL and a Redis of their own, shoppers
+//! checking out while an instance is killed (-9), connections are terminated and
+//! the gateway fails after charging; then the invariant checks, and the hostile
+//! input checks on the same shop. Needs PostgreSQL's server programs
+//! (`/usr/lib/postgresql/*/bin` or `PG_BIN`) and `redis-server`; about a minute.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use commerce_chaos::checker::Verdict;
+use commerce_chaos::cluster::{Cluster, ClusterOptions};
+use commerce_chaos::scenario::{Fault, Plan, run_on};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_short_two_instances_under_faults_and_hostile_input() {
+    let mut plan = Plan::new(
+        "short",
+        vec![
+            Fault::KillInstance,
+            Fault::TerminateBackends,
+            Fault::GatewayFailsAfterCharge,
+        ],
+    );
+    plan.options = ClusterOptions {
+        instances: 2,
+        ..ClusterOptions::default()
+    };
+    plan.shoppers = 6;
+    plan.customers = 2;
+    plan.duration = Duration::from_secs(15);
+    plan.fault_every = Duration::from_secs(3);
+    plan.settle = Duration::from_secs(60);
+    let cluster = Cluster::start(plan.options.clone()).await.unwrap_or_else(|e| {
+        panic!(
+            "could not start the shop: {e}\n(needs initdb/pg_ctl under /usr/lib/postgresql/*/bin or PG_BIN, \
+             and redis-server: apt-get install postgresql redis-server)"
+        )
+    });
+    let outcome = run_on(&cluster, &plan).await.expect("the run");
+    let report = outcome.report("short");
+    println!("{report}");
+    assert!(
+        outcome.faults.len() >= 3,
+        "every fault was applied at least once:\n{report}"
+    );
+    assert!(outcome.verdict.ok(), "{report}");
+
+    let mut hostile = Verdict::default();
+    commerce_chaos::hostile::run_on(&cluster, false, &mut hostile)
+        .await
+        .expect("the hostile checks");
+    let report = hostile.report();
+    println!("{report}");
+    assert!(hostile.ok(), "{report}");
+}
