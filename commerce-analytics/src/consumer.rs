@@ -30,7 +30,7 @@ use commerce_orders::{OrderEvent, PlacedLine};
 
 use crate::error::{Error, Result};
 use crate::model::{Change, CounterKey, FactLine, Increment, Metric, OrderFact, StockLevel};
-use crate::store::AnalyticsStore;
+use crate::ports::AnalyticsStore;
 
 /// The consumer group name of the rollups in the outbox.
 pub const GROUP: &str = "analytics";

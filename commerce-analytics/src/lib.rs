@@ -22,8 +22,8 @@ pub mod error;
 pub mod export;
 pub mod memory;
 pub mod model;
+pub mod ports;
 pub mod report;
-pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -35,8 +35,12 @@ pub use model::{
     Change, CounterKey, CounterRow, DateRange, FactLine, Increment, KeyTotal, Metric, OrderFact,
     StockLevel,
 };
+pub use ports::AnalyticsStore;
 pub use report::{
     Analytics, CurrencySummary, Dashboard, DashboardOptions, DayCount, DayFigures, Funnel,
     FunnelDay, Ranked,
 };
-pub use store::AnalyticsStore;
+
+/// The storage ports under their former module name; use [`ports`].
+#[doc(hidden)]
+pub use ports as store;

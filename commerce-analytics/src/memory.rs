@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     Change, CounterKey, CounterRow, DateRange, KeyTotal, Metric, OrderFact, StockLevel,
 };
-use crate::store::AnalyticsStore;
+use crate::ports::AnalyticsStore;
 
 #[derive(Default)]
 struct State {

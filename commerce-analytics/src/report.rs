@@ -12,7 +12,7 @@ use commerce_core::{Currency, Money, Rounding};
 
 use crate::error::Result;
 use crate::model::{DateRange, KeyTotal, Metric, StockLevel};
-use crate::store::AnalyticsStore;
+use crate::ports::AnalyticsStore;
 
 /// Orders, revenue and units of one day in one currency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use commerce_orders::OrderId;
 use crate::model::{
     Change, CounterKey, DateRange, FactLine, Increment, Metric, OrderFact, StockLevel,
 };
-use crate::store::AnalyticsStore;
+use crate::ports::AnalyticsStore;
 
 /// What every check gets: a fresh, empty store.
 pub struct AnalyticsFixture {

@@ -9,15 +9,19 @@
 pub mod error;
 pub mod memory;
 pub mod model;
+pub mod ports;
 pub mod pricing;
 pub mod rules;
-pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use error::{Error, Result};
 pub use memory::MemoryCartStore;
 pub use model::*;
+pub use ports::CartStore;
 pub use pricing::{PricedCart, PricingContext, price_cart, pricing_lines};
 pub use rules::MergeRemainder;
-pub use store::CartStore;
+
+/// The storage ports under their former module name; use [`ports`].
+#[doc(hidden)]
+pub use ports as store;

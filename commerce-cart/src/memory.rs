@@ -11,7 +11,7 @@ use commerce_core::{Clock, Sku, SystemClock};
 
 use crate::error::Result;
 use crate::model::{Cart, CartKey, CartLimits, DEFAULT_CART_TTL, MergeOutcome};
-use crate::store::CartStore;
+use crate::ports::CartStore;
 
 /// Carts in a `HashMap` behind one mutex: every operation is one critical section
 /// (the lock is never held across an `.await`), so increments and limits are exact

@@ -26,7 +26,7 @@ use commerce_core::{CustomerId, Sku};
 
 use crate::error::Error;
 use crate::model::{Cart, CartKey, CartLimits, GuestCartToken};
-use crate::store::CartStore;
+use crate::ports::CartStore;
 
 /// What a check needs: a fresh, isolated store and the TTL it was built with.
 #[derive(Clone)]

@@ -8,24 +8,29 @@
 //! output. Reset tokens are 32 random bytes from the operating system
 //! ([`SessionToken`]), single use and expiring; stores keep their SHA-256 digest.
 //!
-//! Hashing takes tens of milliseconds of CPU on purpose: a server calls these
-//! methods off its async reactor threads (e.g. tokio's `spawn_blocking`) under load.
+//! Hashing takes tens of milliseconds of CPU on purpose, so [`Accounts`] never hashes
+//! on its own: it asks its [`PasswordHasher`]. The default, [`Argon2id`], hashes
+//! inline on the calling task (right for tests, scripts and callers without a
+//! reactor); a server hands [`Accounts::with_hasher`] one that runs the same
+//! [`hash_password`] / [`verify_password`] off its reactor threads (commerce-http
+//! wraps them in tokio's `spawn_blocking`). The domain stays runtime-free.
 
 use std::fmt;
 use std::sync::Arc;
 
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::actor::Actor;
 use crate::address::{Customer, check_email, normalize_email};
-use crate::auth::{SessionToken, TokenDigest};
+use crate::auth::{NewSession, SessionStore, SessionToken, TokenDigest};
 use crate::error::{Error, Result};
 use crate::id::CustomerId;
 use crate::ports::CustomerStore;
+use crate::role::Role;
 
 /// Shortest password accepted (OWASP: at least 8 characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -44,6 +49,8 @@ pub struct Credentials {
     pub password_hash: String,
     /// Whether the customer proved they own their email.
     pub email_verified: bool,
+    /// What the account may do (a customer unless set otherwise).
+    pub role: Role,
 }
 
 impl Credentials {
@@ -53,6 +60,7 @@ impl Credentials {
             customer_id,
             password_hash,
             email_verified: false,
+            role: Role::Customer,
         }
     }
 }
@@ -63,6 +71,7 @@ impl fmt::Debug for Credentials {
             .field("customer_id", &self.customer_id)
             .field("password_hash", &"<redacted>")
             .field("email_verified", &self.email_verified)
+            .field("role", &self.role)
             .finish()
     }
 }
@@ -74,7 +83,7 @@ impl fmt::Debug for Credentials {
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
     /// Creates or replaces the password hash of `customer_id` (the email-verified
-    /// flag is kept).
+    /// flag and the role are kept; new credentials are a customer's).
     async fn set_password_hash(&self, customer_id: CustomerId, password_hash: &str) -> Result<()>;
 
     /// The credentials of `customer_id`; `None` when they have no password.
@@ -82,6 +91,9 @@ pub trait CredentialStore: Send + Sync {
 
     /// Sets the email-verified flag. `NotFound` when the customer has no credentials.
     async fn set_email_verified(&self, customer_id: CustomerId, verified: bool) -> Result<()>;
+
+    /// Sets the role of the account. `NotFound` when it has no credentials.
+    async fn set_role(&self, customer_id: CustomerId, role: Role) -> Result<()>;
 
     /// Stores a reset token of `customer_id` by its digest, valid until `expires_at`.
     async fn put_reset_token(
@@ -138,31 +150,70 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     argon2().is_ok_and(|a| a.verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// Where [`Accounts`] hashes and verifies passwords: a port so that a server can
+/// run the CPU-heavy argon2id work off its async reactor. An implementation calls
+/// [`hash_password`] and [`verify_password`] (anything else changes the stored
+/// format), wherever it likes.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync + fmt::Debug {
+    /// [`hash_password`] of `password`.
+    async fn hash(&self, password: &str) -> Result<String>;
+    /// [`verify_password`] of `password` against the PHC string `hash`.
+    async fn verify(&self, password: &str, hash: &str) -> bool;
+}
+
+/// The default [`PasswordHasher`]: argon2id inline, on the calling task.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Argon2id;
+
+#[async_trait]
+impl PasswordHasher for Argon2id {
+    async fn hash(&self, password: &str) -> Result<String> {
+        hash_password(password)
+    }
+
+    async fn verify(&self, password: &str, hash: &str) -> bool {
+        verify_password(password, hash)
+    }
+}
+
 /// The account service: registration, login, password change and reset, email
 /// verification. Cheap to clone.
 #[derive(Clone)]
 pub struct Accounts {
     customers: Arc<dyn CustomerStore>,
     credentials: Arc<dyn CredentialStore>,
+    hasher: Arc<dyn PasswordHasher>,
     reset_ttl: Duration,
 }
 
 impl fmt::Debug for Accounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Accounts")
+            .field("hasher", &self.hasher)
             .field("reset_ttl", &self.reset_ttl)
             .finish_non_exhaustive()
     }
 }
 
 impl Accounts {
-    /// The service over these stores, reset tokens living [`DEFAULT_RESET_TTL`].
+    /// The service over these stores, reset tokens living [`DEFAULT_RESET_TTL`],
+    /// passwords hashed inline ([`Argon2id`]).
     pub fn new(customers: Arc<dyn CustomerStore>, credentials: Arc<dyn CredentialStore>) -> Self {
         Accounts {
             customers,
             credentials,
+            hasher: Arc::new(Argon2id),
             reset_ttl: DEFAULT_RESET_TTL,
         }
+    }
+
+    /// With passwords hashed and verified by `hasher` (e.g. one that runs
+    /// [`hash_password`] on a blocking thread pool).
+    #[must_use]
+    pub fn with_hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Self {
+        self.hasher = hasher;
+        self
     }
 
     /// With reset tokens living `ttl` (positive).
@@ -188,7 +239,7 @@ impl Accounts {
         let email = normalize_email(email);
         check_email(&email)?;
         check_password(password)?;
-        let hash = hash_password(password)?;
+        let hash = self.hasher.hash(password).await?;
         let customer = Customer {
             id: CustomerId::new(),
             email,
@@ -204,8 +255,16 @@ impl Accounts {
 
     /// The customer whose email and password these are; `InvalidCredentials`
     /// otherwise, in the same time whether the email is unknown or the password
-    /// wrong.
+    /// wrong. Whatever the account's role: a login route opens the session with
+    /// [`Accounts::login_with_role`] or [`Accounts::sign_in`], so staff act as staff.
     pub async fn login(&self, email: &str, password: &str) -> Result<CustomerId> {
+        self.login_with_role(email, password)
+            .await
+            .map(|(id, _)| id)
+    }
+
+    /// [`Accounts::login`] with the account's [`Role`], which the session must carry.
+    pub async fn login_with_role(&self, email: &str, password: &str) -> Result<(CustomerId, Role)> {
         let customer = self
             .customers
             .customer_by_email(&normalize_email(email))
@@ -217,11 +276,64 @@ impl Accounts {
         let hash = credentials
             .as_ref()
             .map_or(DUMMY_HASH, |c| c.password_hash.as_str());
-        let matches = verify_password(password, hash);
+        let matches = self.hasher.verify(password, hash).await;
         match (credentials, matches) {
-            (Some(c), true) => Ok(c.customer_id),
+            (Some(c), true) => Ok((c.customer_id, c.role)),
             _ => Err(Error::InvalidCredentials),
         }
+    }
+
+    /// Logs in and opens a session living `ttl` that carries the account's role (a
+    /// customer's, a seller staff's or an admin's): the one call a login route needs
+    /// after its rate limit. `InvalidCredentials` as [`Accounts::login`].
+    pub async fn sign_in(
+        &self,
+        sessions: &dyn SessionStore,
+        email: &str,
+        password: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession> {
+        let (account, role) = self.login_with_role(email, password).await?;
+        sessions.create_with_role(account, role, ttl, now).await
+    }
+
+    /// Creates a staff account (a seller's staff or an admin): an account with
+    /// `email`, `name` and `password` as [`Accounts::register`] makes, with `role`.
+    /// Only an admin may (anyone else: `NotFound`, as for what they cannot see);
+    /// `None` for the actor creates the first accounts of a shop (its set-up, the
+    /// demo), which no request can reach.
+    pub async fn create_staff(
+        &self,
+        actor: Option<&Actor>,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<Customer> {
+        if actor.is_some_and(|a| !a.is_admin()) {
+            return Err(Error::not_found("account", email));
+        }
+        let account = self.register(email, name, password, now).await?;
+        self.credentials.set_role(account.id, role).await?;
+        Ok(account)
+    }
+
+    /// Changes the role of an account; admins only (anyone else: `NotFound`).
+    /// `NotFound` for an account without credentials. Sessions keep the role they
+    /// were opened with: end them (`SessionStore::revoke_all`) for the change to
+    /// take effect at once.
+    pub async fn set_role(&self, actor: &Actor, account: CustomerId, role: Role) -> Result<()> {
+        if !actor.is_admin() {
+            return Err(Error::not_found("account", account));
+        }
+        self.credentials.set_role(account, role).await
+    }
+
+    /// The role of an account (`None` without credentials).
+    pub async fn role(&self, account: CustomerId) -> Result<Option<Role>> {
+        Ok(self.credentials.credentials(account).await?.map(|c| c.role))
     }
 
     /// Changes the password of the acting customer after checking the current one
@@ -234,11 +346,11 @@ impl Accounts {
         let hash = credentials
             .as_ref()
             .map_or(DUMMY_HASH, |c| c.password_hash.as_str());
-        if !verify_password(current, hash) || credentials.is_none() {
+        if !self.hasher.verify(current, hash).await || credentials.is_none() {
             return Err(Error::InvalidCredentials);
         }
         self.credentials
-            .set_password_hash(customer_id, &hash_password(new)?)
+            .set_password_hash(customer_id, &self.hasher.hash(new).await?)
             .await
     }
 
@@ -277,7 +389,7 @@ impl Accounts {
         now: DateTime<Utc>,
     ) -> Result<CustomerId> {
         check_password(new_password)?;
-        let hash = hash_password(new_password)?;
+        let hash = self.hasher.hash(new_password).await?;
         let customer_id = self
             .credentials
             .take_reset_token(token.digest(), now)
@@ -345,5 +457,72 @@ mod tests {
     fn account_credentials_debug_hides_the_hash() {
         let c = Credentials::new(CustomerId::new(), "$argon2id$secret".to_owned());
         assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    /// Counts the calls and hashes inline.
+    #[derive(Debug, Default)]
+    struct Counting {
+        hashes: std::sync::atomic::AtomicUsize,
+        verifies: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl PasswordHasher for Counting {
+        async fn hash(&self, password: &str) -> Result<String> {
+            self.hashes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            hash_password(password)
+        }
+        async fn verify(&self, password: &str, hash: &str) -> bool {
+            self.verifies
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            verify_password(password, hash)
+        }
+    }
+
+    #[tokio::test]
+    async fn account_hashing_runs_only_through_the_hasher_port() {
+        use crate::memory::{MemoryCredentials, MemoryCustomers};
+        use std::sync::atomic::Ordering::SeqCst;
+        let hasher = Arc::new(Counting::default());
+        let accounts = Accounts::new(
+            Arc::new(MemoryCustomers::new()),
+            Arc::new(MemoryCredentials::new()),
+        )
+        .with_hasher(hasher.clone());
+        let now = Utc::now();
+        let c = accounts
+            .register("hasher@example.com", "H", "password-1", now)
+            .await
+            .unwrap();
+        assert_eq!(
+            accounts
+                .login("hasher@example.com", "password-1")
+                .await
+                .unwrap(),
+            c.id
+        );
+        assert!(
+            accounts
+                .login("nobody@example.com", "password-1")
+                .await
+                .is_err()
+        );
+        let actor = Actor::Customer(c.id);
+        accounts
+            .change_password(&actor, "password-1", "password-2")
+            .await
+            .unwrap();
+        let token = accounts
+            .request_password_reset("hasher@example.com", now)
+            .await
+            .unwrap()
+            .unwrap();
+        accounts
+            .reset_password(&token, "password-3", now)
+            .await
+            .unwrap();
+        assert_eq!(hasher.hashes.load(SeqCst), 3, "register, change, reset");
+        assert_eq!(hasher.verifies.load(SeqCst), 3, "two logins, change");
     }
 }

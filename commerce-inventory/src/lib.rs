@@ -12,7 +12,7 @@
 pub mod error;
 pub mod memory;
 pub mod model;
-pub mod store;
+pub mod ports;
 pub mod sweeper;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -21,5 +21,9 @@ mod validation;
 pub use error::{Error, Result};
 pub use memory::MemoryInventory;
 pub use model::*;
-pub use store::{InventoryStore, StockReader};
+pub use ports::{InventoryStore, StockReader};
 pub use sweeper::{ExpirySweeper, sweep_once};
+
+/// The storage ports under their former module name; use [`ports`].
+#[doc(hidden)]
+pub use ports as store;

@@ -21,7 +21,7 @@ use crate::model::{
     BackorderPolicy, InventoryEvent, LocationCode, Reservation, ReservationId, ReservationLine,
     ReservationStatus, ReserveRequest, StockAdjustment, StockLevel, Transition,
 };
-use crate::store::InventoryStore;
+use crate::ports::InventoryStore;
 
 /// Stock rows of one location, by SKU.
 type LocationStock = HashMap<Sku, StockLevel>;

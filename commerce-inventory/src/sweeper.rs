@@ -10,7 +10,7 @@ use commerce_core::Clock;
 
 use crate::error::{Error, Result};
 use crate::model::ReservationId;
-use crate::store::InventoryStore;
+use crate::ports::InventoryStore;
 
 /// Reservations expired per `expire_due` call by default.
 pub const DEFAULT_SWEEP_BATCH: u32 = 500;

@@ -11,7 +11,6 @@
 pub mod access;
 pub mod carrier;
 pub mod checkout;
-pub mod checkout_store;
 pub mod error;
 pub mod event;
 pub mod id;
@@ -21,19 +20,23 @@ pub mod memory;
 pub mod model;
 pub mod notification;
 pub mod payment;
+pub mod ports;
+pub mod separate_stores;
+#[cfg(feature = "simulated")]
 pub mod simulated;
-pub mod store;
 
 pub use carrier::{
     Carrier, CarrierCode, CarrierSet, Parcel, RateQuote, ServiceLevel, ShippingOptions,
     SimulatedCarrier, TrackingEvent, TrackingStatus,
 };
+#[cfg(feature = "testkit")]
+pub use checkout::CheckoutStep;
+pub use checkout::quote::{CartQuote, ShippingQuote};
 pub use checkout::tracking::{OrderTracking, ShipmentTracking};
 pub use checkout::{
-    CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, CheckoutStep,
-    RecoveryOutcome, RecoveryReport, RequestFingerprint,
+    CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, RecoveryOutcome,
+    RecoveryReport, RequestFingerprint,
 };
-pub use checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 pub use error::{Error, Result};
 pub use event::{OrderEvent, PlacedLine};
 pub use id::{IdempotencyKey, OrderId, RefundId, ShipmentId};
@@ -44,7 +47,23 @@ pub use machine::{
 pub use memory::MemoryOrderStore;
 pub use model::*;
 pub use payment::*;
-pub use simulated::{FaultTiming, GatewayOperation, GatewayStats, SimulatedGateway};
-pub use store::{CreateOutcome, OrderPage, OrderStore};
+pub use ports::{CheckoutStore, CreateOutcome, OrderPage, OrderStore, PlaceOutcome};
+pub use separate_stores::SeparateStores;
+#[cfg(feature = "testkit")]
+pub use simulated::{FaultTiming, GatewayOperation};
+#[cfg(feature = "simulated")]
+pub use simulated::{GatewayStats, SimulatedGateway};
+
+/// The storage ports under their former module name; use [`ports`].
+#[doc(hidden)]
+pub use ports as store;
+
+/// The checkout-store items under their former module name; use [`ports`] and
+/// [`separate_stores`].
+#[doc(hidden)]
+pub mod checkout_store {
+    pub use crate::ports::{CheckoutStore, PlaceOutcome};
+    pub use crate::separate_stores::*;
+}
 #[cfg(feature = "testkit")]
 pub mod testkit;

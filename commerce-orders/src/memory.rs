@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::id::{IdempotencyKey, OrderId};
 use crate::machine::OrderStatus;
 use crate::model::Order;
-use crate::store::{CreateOutcome, OrderPage, OrderStore};
+use crate::ports::{CreateOutcome, OrderPage, OrderStore};
 
 #[derive(Debug, Default)]
 struct State {

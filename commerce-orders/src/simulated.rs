@@ -1,6 +1,6 @@
 //! [`SimulatedGateway`]: an exact, in-memory [`PaymentGateway`] with test card
 //! numbers, wallets, gift cards and store credit with balances, cash on delivery, and
-//! fault injection for recovery tests.
+//! (feature `testkit`) fault injection for recovery tests. Feature `simulated`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,30 +34,42 @@ pub mod test_cards {
 /// Wallet tokens starting with this prefix are declined by the [`SimulatedGateway`].
 pub const DECLINED_WALLET_TOKEN_PREFIX: &str = "tok_decline";
 
-/// An operation of the gateway, for fault injection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum GatewayOperation {
-    /// [`PaymentGateway::authorize`].
-    Authorize,
-    /// [`PaymentGateway::capture`].
-    Capture,
-    /// [`PaymentGateway::void`].
-    Void,
-    /// [`PaymentGateway::refund`].
-    Refund,
-    /// [`PaymentGateway::lookup_by_idempotency_key`].
-    Lookup,
-}
+#[cfg(feature = "testkit")]
+pub use faults::{FaultTiming, GatewayOperation};
+#[cfg(not(feature = "testkit"))]
+use faults::{FaultTiming, GatewayOperation};
 
-/// When an injected fault strikes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum FaultTiming {
-    /// The call fails with `GatewayUnavailable` before doing anything.
-    BeforeProcessing,
-    /// The call does its work (holds, charges, refunds) and then fails with
-    /// `GatewayUnavailable`, as when the connection drops before the answer arrives:
-    /// the caller cannot know the money moved.
-    AfterProcessing,
+/// Fault injection: public with feature `testkit`, inert (never injected) without.
+#[cfg_attr(not(feature = "testkit"), allow(unreachable_pub, dead_code))]
+mod faults {
+    #[cfg(doc)]
+    use crate::payment::PaymentGateway;
+
+    /// An operation of the gateway, for fault injection.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum GatewayOperation {
+        /// [`PaymentGateway::authorize`].
+        Authorize,
+        /// [`PaymentGateway::capture`].
+        Capture,
+        /// [`PaymentGateway::void`].
+        Void,
+        /// [`PaymentGateway::refund`].
+        Refund,
+        /// [`PaymentGateway::lookup_by_idempotency_key`].
+        Lookup,
+    }
+
+    /// When an injected fault strikes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum FaultTiming {
+        /// The call fails with `GatewayUnavailable` before doing anything.
+        BeforeProcessing,
+        /// The call does its work (holds, charges, refunds) and then fails with
+        /// `GatewayUnavailable`, as when the connection drops before the answer arrives:
+        /// the caller cannot know the money moved.
+        AfterProcessing,
+    }
 }
 
 /// Counts of what the gateway did, for assertions such as "one charge".
@@ -142,8 +154,8 @@ impl State {
 ///   unheld balance is short), capture takes it, void releases it, refund puts it
 ///   back;
 /// - **cash on delivery**: authorized without funds, captured on delivery;
-/// - **fault injection**: [`SimulatedGateway::inject_fault`] makes the next call of
-///   an operation fail before or after doing its work.
+/// - **fault injection** (feature `testkit`): `SimulatedGateway::inject_fault` makes
+///   the next call of an operation fail before or after doing its work.
 #[derive(Debug)]
 pub struct SimulatedGateway {
     state: Mutex<State>,
@@ -244,12 +256,14 @@ impl SimulatedGateway {
     }
 
     /// Makes the next call of `op` fail with `GatewayUnavailable`, before or after
-    /// doing its work. Faults queue up and are used once each.
+    /// doing its work. Faults queue up and are used once each. Feature `testkit`.
+    #[cfg(feature = "testkit")]
     pub fn inject_fault(&self, op: GatewayOperation, timing: FaultTiming) {
         self.lock().faults.push((op, timing));
     }
 
-    /// Removes every injected fault not used yet.
+    /// Removes every injected fault not used yet. Feature `testkit`.
+    #[cfg(feature = "testkit")]
     pub fn clear_faults(&self) {
         self.lock().faults.clear();
     }

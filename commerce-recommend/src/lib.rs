@@ -12,7 +12,12 @@
 //!   products nobody bought yet (cold start);
 //! - **popular now** per category: units sold with exponential time decay;
 //! - **for you**: a blend of the above from a customer's purchases, excluding what
-//!   they bought; popular for a new customer.
+//!   they bought, precomputed by the purchase consumer after each of their orders
+//!   and read in one step; popular for a new customer.
+//!
+//! [`CachedRecommendStore`] keeps the lists in process memory in front of a store
+//! (reads without a round trip), dropped by the consumers' writes and, across
+//! instances, by a [`CacheInvalidator`] per instance.
 //!
 //! Every list holds only active, in-stock products and never the product (or cart
 //! items) asked about. [`SignalsIndexer`] keeps each product's terms, categories and
@@ -21,20 +26,26 @@
 //! Scores are `f64` rankings (cosines, decayed sums), never amounts.
 #![allow(clippy::float_arithmetic)]
 
+pub mod cache;
 pub mod consumer;
 pub mod decay;
 pub mod error;
 pub mod memory;
 pub mod model;
+pub mod ports;
 pub mod service;
 pub mod signals;
-pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use cache::{CacheConfig, CacheInvalidator, CacheStats, CachedRecommendStore};
 pub use consumer::{PURCHASES_GROUP, PurchaseRecorder, SIGNALS_GROUP, SignalsIndexer};
 pub use error::{Error, Result};
 pub use memory::MemoryRecommendStore;
 pub use model::{ALL_CATEGORIES, ProductSignals, Purchase, PurchaseLine, Scored};
+pub use ports::{MAX_LIST, PAIR_CANDIDATES, RecommendStore};
 pub use service::Recommendations;
-pub use store::{MAX_LIST, PAIR_CANDIDATES, RecommendStore};
+
+/// The storage ports under their former module name; use [`ports`].
+#[doc(hidden)]
+pub use ports as store;

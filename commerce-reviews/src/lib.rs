@@ -24,10 +24,10 @@ pub mod error;
 pub mod event;
 pub mod memory;
 pub mod model;
+pub mod ports;
 pub mod purchases;
 pub mod rules;
 pub mod service;
-pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -39,9 +39,13 @@ pub use model::{
     AbuseReport, Moderation, ModerationAction, Moderator, Rating, Review, ReviewDraft, ReviewId,
     ReviewStatus,
 };
+pub use ports::{
+    CustomerReviewPage, ProductReviewQuery, ReviewChange, ReviewCursor, ReviewOrder, ReviewStore,
+};
 pub use purchases::{OrderPurchases, PurchaseHistory};
 pub use rules::ReviewLimits;
 pub use service::{ReviewSettings, Reviews};
-pub use store::{
-    CustomerReviewPage, ProductReviewQuery, ReviewChange, ReviewCursor, ReviewOrder, ReviewStore,
-};
+
+/// The storage ports under their former module name; use [`ports`].
+#[doc(hidden)]
+pub use ports as store;

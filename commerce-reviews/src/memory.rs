@@ -13,7 +13,7 @@ use commerce_core::{CustomerId, EventEnvelope, ProductId};
 use crate::aggregate::RatingAggregate;
 use crate::error::{Error, Result};
 use crate::model::{AbuseReport, Review, ReviewId};
-use crate::store::{CustomerReviewPage, MAX_PAGE, ProductReviewQuery, ReviewChange, ReviewStore};
+use crate::ports::{CustomerReviewPage, MAX_PAGE, ProductReviewQuery, ReviewChange, ReviewStore};
 
 #[derive(Debug, Default)]
 struct State {

@@ -19,9 +19,9 @@ use crate::model::{
     AbuseReport, Moderation, ModerationAction, Moderator, Review, ReviewDraft, ReviewId,
     ReviewStatus,
 };
+use crate::ports::{CustomerReviewPage, ProductReviewQuery, ReviewStore};
 use crate::purchases::PurchaseHistory;
 use crate::rules::ReviewLimits;
-use crate::store::{CustomerReviewPage, ProductReviewQuery, ReviewStore};
 
 /// Shop settings for reviews.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

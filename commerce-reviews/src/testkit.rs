@@ -23,7 +23,7 @@ use crate::event::ReviewEvent;
 use crate::model::{
     AbuseReport, Moderation, ModerationAction, Moderator, Rating, Review, ReviewId, ReviewStatus,
 };
-use crate::store::{
+use crate::ports::{
     CustomerReviewPage, ProductReviewQuery, ReviewCursor, ReviewOrder, ReviewStore,
 };
 

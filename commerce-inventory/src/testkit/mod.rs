@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use commerce_core::ports::Outbox;
 
-use crate::store::InventoryStore;
+use crate::ports::InventoryStore;
 
 mod concurrency;
 mod events;

@@ -14,7 +14,7 @@ use crate::model::{
     AdjustmentReason, DEFAULT_RESERVATION_TTL, InventoryEvent, LocationCode, ReservationId,
     ReservationLine, ReserveRequest, StockAdjustment, StockLevel,
 };
-use crate::store::InventoryStore;
+use crate::ports::InventoryStore;
 
 /// The `now` of every check.
 pub(super) fn t0() -> DateTime<Utc> {

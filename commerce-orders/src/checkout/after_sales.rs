@@ -17,7 +17,7 @@ use crate::lifecycle::Transitioned;
 use crate::machine::{OrderStatus, PaymentStatus};
 use crate::model::{CancelReason, Order, PaymentAction, PaymentIntent, ShipmentLine};
 use crate::payment::Capture;
-use crate::store::OrderPage;
+use crate::ports::OrderPage;
 
 use super::{CapturePolicy, Checkout};
 

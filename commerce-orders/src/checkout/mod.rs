@@ -35,7 +35,9 @@ mod after_sales;
 mod config;
 mod fingerprint;
 mod payments;
+pub mod quote;
 mod recovery;
+mod step;
 pub mod tracking;
 
 use std::sync::Arc;
@@ -58,7 +60,6 @@ pub use recovery::{RecoveryOutcome, RecoveryReport};
 
 use config::after;
 
-use crate::checkout_store::{CheckoutStore, PlaceOutcome, SeparateStores};
 use crate::error::{Error, Result};
 use crate::event::OrderEvent;
 use crate::id::{IdempotencyKey, OrderId};
@@ -68,26 +69,14 @@ use crate::model::{CancelReason, Order, OrderLine, OrderTotals, PaymentAction, S
 use crate::payment::{
     Authorization, AuthorizeOutcome, AuthorizeRequest, Decline, PaymentGateway, PaymentMethod,
 };
-use crate::store::{CreateOutcome, OrderStore};
+use crate::ports::{CheckoutStore, PlaceOutcome};
+use crate::ports::{CreateOutcome, OrderStore};
+use crate::separate_stores::SeparateStores;
 
-/// The step after which a simulated crash stops a checkout
-/// ([`Checkout::checkout_interrupted`]), to test recovery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CheckoutStep {
-    /// The pending order is stored; nothing reserved. (Only [`SeparateStores`] can
-    /// stop here for real: a native [`CheckoutStore`] places and reserves at once.
-    /// The interrupted checkout stores the order with [`OrderStore::create`] alone.)
-    Placed,
-    /// The order is placed and its stock reserved; no payment attempted.
-    Reserved,
-    /// The payment is authorized; the reservation is still active and the order
-    /// still pending (the crash of defect 7).
-    Authorized,
-    /// The reservation is committed; the order is still pending. (Only
-    /// [`SeparateStores`] can stop here for real; the interrupted checkout commits
-    /// with `InventoryStore::commit` alone.)
-    Committed,
-}
+#[cfg(feature = "testkit")]
+pub use step::CheckoutStep;
+#[cfg(not(feature = "testkit"))]
+use step::CheckoutStep;
 
 /// The checkout service. Cheap to clone; share it as it is.
 #[derive(Clone)]
@@ -247,7 +236,9 @@ impl Checkout {
     }
 
     /// Runs a checkout that "crashes" right after `step`: returns the order as it is
-    /// then, leaving the rest to [`Checkout::recover`]. For recovery tests.
+    /// then, leaving the rest to [`Checkout::recover`]. For recovery tests (feature
+    /// `testkit`).
+    #[cfg(feature = "testkit")]
     pub async fn checkout_interrupted(
         &self,
         actor: &Actor,

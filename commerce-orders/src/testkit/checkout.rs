@@ -960,7 +960,7 @@ pub async fn actor_customers_and_guests_see_and_cancel_only_their_own_orders(f: 
         assert!(matches!(err, Error::NotFound { .. }), "{intruder}: {err:?}");
     }
     let mine = c
-        .orders_of(&owner, crate::store::OrderPage::first(10))
+        .orders_of(&owner, crate::ports::OrderPage::first(10))
         .await
         .unwrap();
     assert_eq!(
@@ -968,7 +968,7 @@ pub async fn actor_customers_and_guests_see_and_cancel_only_their_own_orders(f: 
         vec![order.id]
     );
     assert!(
-        c.orders_of(&stranger, crate::store::OrderPage::first(10))
+        c.orders_of(&stranger, crate::ports::OrderPage::first(10))
             .await
             .unwrap()
             .is_empty()

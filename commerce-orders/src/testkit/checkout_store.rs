@@ -12,13 +12,13 @@ use commerce_inventory::{
 };
 
 use crate::checkout::envelopes;
-use crate::checkout_store::PlaceOutcome;
 use crate::error::Error;
 use crate::id::OrderId;
 use crate::lifecycle::Transitioned;
 use crate::machine::{OrderStatus, PaymentStatus};
 use crate::model::{CancelReason, Order};
 use crate::payment::{Authorization, PaymentReference};
+use crate::ports::PlaceOutcome;
 
 use super::support::{sample_order, unique};
 use super::{CheckoutStoreFixture, start_time};

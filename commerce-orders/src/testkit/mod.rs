@@ -51,11 +51,12 @@ use commerce_core::{Clock, ManualClock};
 use commerce_inventory::{InventoryStore, MemoryInventory};
 
 use crate::checkout::{Checkout, CheckoutConfig};
-use crate::checkout_store::{CheckoutStore, SeparateStores};
 use crate::memory::MemoryOrderStore;
 use crate::payment::{PaymentGateway, PaymentMethod};
+use crate::ports::CheckoutStore;
+use crate::ports::OrderStore;
+use crate::separate_stores::SeparateStores;
 use crate::simulated::{SimulatedGateway, test_cards};
-use crate::store::OrderStore;
 
 pub mod carrier;
 pub mod checkout;

@@ -16,7 +16,7 @@ use crate::lifecycle::Transitioned;
 use crate::machine::{FulfilmentStatus, OrderStatus, PaymentStatus};
 use crate::model::{CancelReason, Order, ShipmentLine};
 use crate::payment::{Authorization, Capture, PaymentReference, RefundReceipt};
-use crate::store::{CreateOutcome, OrderPage};
+use crate::ports::{CreateOutcome, OrderPage};
 
 use super::OrderStoreFixture;
 use super::support::{sample_order, unique};

@@ -1,18 +1,31 @@
-//! The `OrderStore` port.
+//! The storage ports of orders: [`OrderStore`] and [`CheckoutStore`].
 //!
 //! Each method is one atomic step that an adapter does in one transaction: the order
 //! row, its lines, payment, refunds and shipments, and the events handed in (into the
-//! outbox) are written together or not at all.
+//! outbox) are written together or not at all. [`CheckoutStore`] is the two checkout
+//! steps that change orders and stock together; [`SeparateStores`] implements it on
+//! an [`OrderStore`] and an `InventoryStore` kept apart.
+//!
+//! The payment and carrier ports live beside their models
+//! ([`crate::payment::PaymentGateway`], [`crate::carrier::Carrier`]), the
+//! notification ports in [`crate::notification`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use commerce_core::{CustomerId, EventEnvelope};
+use commerce_inventory::ReserveRequest;
 
 use crate::error::Result;
 use crate::id::{IdempotencyKey, OrderId};
 use crate::model::Order;
+#[cfg(doc)]
+use crate::{
+    error::Error,
+    model::CancelReason,
+    separate_stores::{SeparateStores, rejected_order},
+};
 
 /// What [`OrderStore::create`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,4 +138,80 @@ pub trait OrderStore: Send + Sync {
     /// (`intent.due_at <= now`), earliest due first (then by id), at most `limit`:
     /// captures, cancels and refunds the reconciliation pass finishes.
     async fn list_payment_actions_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Order>>;
+}
+
+/// What [`CheckoutStore::place_and_reserve`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlaceOutcome {
+    /// The order is stored pending payment (version 1, its events written) and every
+    /// line of the reservation is held.
+    Placed(Order),
+    /// An order with the same idempotency key already existed: it is returned as it
+    /// is now; nothing was written and nothing reserved.
+    Existing(Order),
+    /// The stock could not be reserved: the order is stored **cancelled** (with
+    /// [`CancelReason::OutOfStock`] naming the first short SKU in SKU order, or
+    /// [`CancelReason::ReservationExpired`] when the reservation id was already used
+    /// and has ended), its events (the events passed in, then `OrderCancelled`)
+    /// written, and nothing is held. A repeated checkout with the key finds this order.
+    Rejected(Order),
+}
+
+/// The checkout steps that touch orders and stock together.
+///
+/// Both methods are one atomic step in a native implementation (one transaction,
+/// events into the outbox in it). [`SeparateStores`] runs them as two calls on the
+/// separate ports; the doc of each method says what a crash between them leaves,
+/// which the checkout's recovery pass finishes or undoes. The conformance suite
+/// (`testkit::checkout_store`) is the spec.
+#[async_trait]
+pub trait CheckoutStore: Send + Sync {
+    /// Stores the pending `order` with `events` and reserves `reservation` (whose id
+    /// must be `order.reservation_id`: `Validation` otherwise), all or nothing.
+    ///
+    /// The idempotency key is unique as in [`OrderStore::create`]: of concurrent calls
+    /// with one key exactly one returns `Placed` (or `Rejected`), the others
+    /// `Existing`, and only the first reserves anything. On a shortage (or an ended
+    /// reservation with the same id) the order is stored cancelled instead:
+    /// [`PlaceOutcome::Rejected`] (build it with [`rejected_order`]). The stored order
+    /// gets version 1 when placed; `order.version` is ignored.
+    ///
+    /// A native store decides the shortage in the transaction that would place the
+    /// order, and stores the rejected order after it: a crash leaves nothing, or the
+    /// placed and reserved order, or the rejected order.
+    /// [`SeparateStores`] creates the order first: a crash before the reservation
+    /// leaves a pending order holding no stock, which recovery cancels.
+    async fn place_and_reserve(
+        &self,
+        order: &Order,
+        events: &[EventEnvelope],
+        reservation: &ReserveRequest,
+        now: DateTime<Utc>,
+    ) -> Result<PlaceOutcome>;
+
+    /// Commits the reservation `order.reservation_id` (active -> committed; already
+    /// committed is fine and changes no stock) and replaces the order as
+    /// [`OrderStore::update`] does (compare-and-set on `expected_version`, `events`
+    /// into the outbox), together. Returns the order as stored.
+    ///
+    /// Errors, with nothing changed:
+    /// - the reservation cannot be committed: the inventory store's error as
+    ///   [`Error::from`] maps it: [`Error::Inventory`] holding
+    ///   `commerce_inventory::Error::IllegalTransition` (released or expired) or
+    ///   `NotFound` (unknown id), exactly what `InventoryStore::commit` returns;
+    /// - `Conflict` when the stored version is not `expected_version`; `NotFound` for
+    ///   an unknown order.
+    ///
+    /// A native store checks the version before it commits, so a `Conflict` leaves
+    /// the reservation as it was. [`SeparateStores`] commits first and then updates
+    /// (the order a checkout always used): after a `Conflict` the reservation may be
+    /// committed, and a crash between the two leaves a committed reservation on a
+    /// pending order, which recovery confirms.
+    async fn commit_and_update(
+        &self,
+        order: &Order,
+        expected_version: u64,
+        events: &[EventEnvelope],
+        now: DateTime<Utc>,
+    ) -> Result<Order>;
 }
