@@ -393,7 +393,9 @@ fn main() {
     );
 
     // Build the tantivy index on disk (or reuse the one SEARCH_BENCH_INDEX names).
-    let keep = std::env::var("SEARCH_BENCH_INDEX").ok().map(std::path::PathBuf::from);
+    let keep = std::env::var("SEARCH_BENCH_INDEX")
+        .ok()
+        .map(std::path::PathBuf::from);
     let dir = keep.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("commerce-search-bench-{}", std::process::id()))
     });
@@ -571,7 +573,8 @@ fn main() {
                     // Distinct products (k * prime mod n), so no update hides another.
                     let p = g.product((k * 1_000_003) % n);
                     // Every variant gets the new price, so the product's (lowest) price is it.
-                    let price = Money::from_minor(1_000_000 + k as i64, commerce_core::Currency::USD);
+                    let price =
+                        Money::from_minor(1_000_000 + k as i64, commerce_core::Currency::USD);
                     let events = p
                         .product
                         .variants

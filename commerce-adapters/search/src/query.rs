@@ -13,12 +13,12 @@ use commerce_core::search::text::QueryWord;
 use commerce_core::search::{SearchFilters, Vocabulary};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use tantivy::{Searcher, Term};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
 
 use crate::schema::{Fields, category_key};
 
