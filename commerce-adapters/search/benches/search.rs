@@ -10,7 +10,9 @@
 //! (distinct queries, default 1,200), `SEARCH_BENCH_SECONDS` (per engine, default 20),
 //! `SEARCH_BENCH_PG` (`0` skips PostgreSQL), `DATABASE_URL` (default
 //! postgres://postgres@127.0.0.1:5432/postgres; a database `search_bench` is
-//! created), `SEARCH_BENCH_FRESHNESS_SECONDS` (default 10).
+//! created), `SEARCH_BENCH_FRESHNESS_SECONDS` (default 10; `0` skips it),
+//! `SEARCH_BENCH_INDEX` (a directory: the index is built there and kept, and reused
+//! by the next run with the same size; for iterating, not for recorded figures).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -128,6 +130,28 @@ fn query_mix(g: &CatalogGenerator, n: usize) -> Vec<Q> {
     out
 }
 
+/// Search-box prefixes: part of a word, sometimes after a whole word.
+fn suggestion_mix(n: usize) -> Vec<String> {
+    let vocab = CatalogGenerator::vocabulary();
+    let mut rng = Rng::new(7);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    while out.len() < n && seen.len() < 10 * n {
+        let w = rng.pick(&vocab);
+        let len = 1 + rng.below(w.len().min(6) as u64) as usize;
+        let part: String = w.chars().take(len).collect();
+        let p = if rng.chance(30) {
+            format!("{} {part}", rng.pick(&vocab))
+        } else {
+            part
+        };
+        if seen.insert(p.clone()) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -145,9 +169,9 @@ struct Run {
 }
 
 /// Runs `f` over the rotating queries on 2 threads for `secs` seconds.
-fn run_mix<F>(name: &str, queries: &[Q], secs: u64, f: F) -> Run
+fn run_mix<T: Sync, F>(name: &str, queries: &[T], secs: u64, f: F) -> Run
 where
-    F: Fn(usize, &Q) -> u64 + Send + Sync,
+    F: Fn(usize, &T) -> u64 + Send + Sync,
 {
     let f = &f;
     let stop = AtomicBool::new(false);
@@ -368,33 +392,50 @@ fn main() {
             .trim()
     );
 
-    // Build the tantivy index on disk.
-    let dir = std::env::temp_dir().join(format!("commerce-search-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // Build the tantivy index on disk (or reuse the one SEARCH_BENCH_INDEX names).
+    let keep = std::env::var("SEARCH_BENCH_INDEX")
+        .ok()
+        .map(std::path::PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("commerce-search-bench-{}", std::process::id()))
+    });
+    let reuse = keep.is_some() && dir.join("meta.json").exists();
+    if !reuse {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     let mut config = SearchConfig::on_disk(&dir);
     config.writer_memory_bytes = 512 << 20;
     config.writer_threads = 2;
     let search = Arc::new(TantivySearch::open(config).unwrap());
+    if reuse {
+        let docs = rt.block_on(search.document_count()).unwrap();
+        assert_eq!(docs, n, "SEARCH_BENCH_INDEX holds {docs} products, not {n}");
+        println!("tantivy: reusing the index in {}", dir.display());
+    }
     let t0 = Instant::now();
-    rt.block_on(search.apply(vec![IndexChange::Categories(g.categories().to_vec())], None))
-        .unwrap();
-    let batch = 100_000;
-    let mut i = 0;
-    while i < n {
-        let end = (i + batch).min(n);
-        let changes: Vec<IndexChange> = g
-            .products(i..end)
-            .map(|p| IndexChange::Put(p.search_document().unwrap()))
-            .collect();
-        rt.block_on(search.apply(changes, None)).unwrap();
-        i = end;
+    if !reuse {
+        rt.block_on(search.apply(vec![IndexChange::Categories(g.categories().to_vec())], None))
+            .unwrap();
+        let batch = 100_000;
+        let mut i = 0;
+        while i < n {
+            let end = (i + batch).min(n);
+            let changes: Vec<IndexChange> = g
+                .products(i..end)
+                .map(|p| IndexChange::Put(p.search_document().unwrap()))
+                .collect();
+            rt.block_on(search.apply(changes, None)).unwrap();
+            i = end;
+        }
     }
     let built = t0.elapsed();
-    println!(
-        "tantivy: indexed {n} products in {:.1} s, merging",
-        built.as_secs_f64()
-    );
-    search.merge_segments().unwrap();
+    if !reuse {
+        println!(
+            "tantivy: indexed {n} products in {:.1} s, merging",
+            built.as_secs_f64()
+        );
+        search.merge_segments().unwrap();
+    }
     let merged = t0.elapsed();
     let size = dir_size(&dir);
     println!(
@@ -448,6 +489,17 @@ fn main() {
     });
     println!("tantivy: RSS while serving {} MB", rss_mb());
 
+    // Suggestions: prefixes of 1 to 6 letters of a vocabulary word, after zero or
+    // one whole word, 10 suggestions each, on 2 threads.
+    let prefixes = suggestion_mix(n_queries);
+    for p in prefixes.iter().take(200) {
+        rts[0].block_on(search.suggest(p, 10)).unwrap();
+    }
+    let suggest_secs = (secs / 4).max(2);
+    let suggest = run_mix("suggest", &prefixes, suggest_secs, |t, p| {
+        rts[t].block_on(search.suggest(p, 10)).unwrap().len() as u64
+    });
+
     if with_pg {
         let url = std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
@@ -490,108 +542,115 @@ fn main() {
         rt.block_on(pool.close());
     }
 
-    // Freshness under 100 updates per second through the outbox.
-    let outbox = Arc::new(MemoryOutbox::new());
-    let catalog = Arc::new(MemoryCatalog::new(outbox.clone()));
-    let indexer = SearchIndexer::new(search.clone(), catalog, None);
-    let runner = indexer.runner(outbox.clone(), "bench");
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop_runner = stop.clone();
-    let runner_task = rt.spawn(async move {
-        runner
-            .run(tokio::time::sleep, |_| {}, async move {
-                while !stop_runner.load(Ordering::Relaxed) {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+    if fresh_secs > 0 {
+        // Freshness under 100 updates per second through the outbox.
+        let outbox = Arc::new(MemoryOutbox::new());
+        let catalog = Arc::new(MemoryCatalog::new(outbox.clone()));
+        let indexer = SearchIndexer::new(search.clone(), catalog, None);
+        let runner = indexer.runner(outbox.clone(), "bench");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_runner = stop.clone();
+        let runner_task = rt.spawn(async move {
+            runner
+                .run(tokio::time::sleep, |_| {}, async move {
+                    while !stop_runner.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                })
+                .await;
+        });
+        // A producer pushes one price change every 10 ms; the probe waits for every
+        // 10th to become visible to a search filtering on its new price.
+        let pushed: Arc<std::sync::Mutex<Vec<Instant>>> = Arc::default();
+        let started = Instant::now();
+        let producer = {
+            let pushed = pushed.clone();
+            let outbox = outbox.clone();
+            let g = g.clone();
+            std::thread::spawn(move || {
+                let mut k = 0u64;
+                while started.elapsed() < Duration::from_secs(fresh_secs) {
+                    // Distinct products (k * prime mod n), so no update hides another.
+                    let p = g.product((k * 1_000_003) % n);
+                    // Every variant gets the new price, so the product's (lowest) price is it.
+                    let price =
+                        Money::from_minor(1_000_000 + k as i64, commerce_core::Currency::USD);
+                    let events = p
+                        .product
+                        .variants
+                        .iter()
+                        .map(|v| {
+                            CatalogEvent::PriceChanged {
+                                product_id: p.product.id,
+                                sku: v.sku.clone(),
+                                price,
+                            }
+                            .envelope(chrono::Utc::now())
+                            .unwrap()
+                        })
+                        .collect();
+                    outbox.push(events);
+                    pushed.lock().unwrap().push(Instant::now());
+                    k += 1;
+                    let next = started + Duration::from_millis(10 * k);
+                    if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
                 }
+                k
             })
-            .await;
-    });
-    // A producer pushes one price change every 10 ms; the probe waits for every
-    // 10th to become visible to a search filtering on its new price.
-    let pushed: Arc<std::sync::Mutex<Vec<Instant>>> = Arc::default();
-    let started = Instant::now();
-    let producer = {
-        let pushed = pushed.clone();
-        let outbox = outbox.clone();
-        let g = g.clone();
-        std::thread::spawn(move || {
-            let mut k = 0u64;
-            while started.elapsed() < Duration::from_secs(fresh_secs) {
-                // Distinct products (k * prime mod n), so no update hides another.
-                let p = g.product((k * 1_000_003) % n);
-                // Every variant gets the new price, so the product's (lowest) price is it.
-                let price = Money::from_minor(1_000_000 + k as i64, commerce_core::Currency::USD);
-                let events = p
-                    .product
-                    .variants
-                    .iter()
-                    .map(|v| {
-                        CatalogEvent::PriceChanged {
-                            product_id: p.product.id,
-                            sku: v.sku.clone(),
-                            price,
-                        }
-                        .envelope(chrono::Utc::now())
-                        .unwrap()
-                    })
-                    .collect();
-                outbox.push(events);
-                pushed.lock().unwrap().push(Instant::now());
-                k += 1;
-                let next = started + Duration::from_millis(10 * k);
-                if let Some(wait) = next.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
-            }
-            k
-        })
-    };
-    let mut lags = Vec::new();
-    let mut target = 0usize;
-    while started.elapsed() < Duration::from_secs(fresh_secs) {
-        let at = loop {
-            if let Some(t) = pushed.lock().unwrap().get(target).copied() {
-                break Some(t);
-            }
-            if started.elapsed() >= Duration::from_secs(fresh_secs) {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(1));
         };
-        let Some(at) = at else { break };
-        let mut q = SearchQuery::text(String::new());
-        q.filters.price_min = Some(1_000_000 + target as i64);
-        q.filters.price_max = Some(1_000_000 + target as i64);
-        q.facets = false;
-        q.limit = 1;
-        while rts[0].block_on(search.search(&q)).unwrap().total == 0
-            && at.elapsed() < Duration::from_secs(10)
-        {
-            std::thread::sleep(Duration::from_millis(2));
+        let mut lags = Vec::new();
+        let mut target = 0usize;
+        while started.elapsed() < Duration::from_secs(fresh_secs) {
+            let at = loop {
+                if let Some(t) = pushed.lock().unwrap().get(target).copied() {
+                    break Some(t);
+                }
+                if started.elapsed() >= Duration::from_secs(fresh_secs) {
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            let Some(at) = at else { break };
+            let mut q = SearchQuery::text(String::new());
+            q.filters.price_min = Some(1_000_000 + target as i64);
+            q.filters.price_max = Some(1_000_000 + target as i64);
+            q.facets = false;
+            q.limit = 1;
+            while rts[0].block_on(search.search(&q)).unwrap().total == 0
+                && at.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            lags.push(at.elapsed());
+            target += 10;
         }
-        lags.push(at.elapsed());
-        target += 10;
+        let k = producer.join().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        rt.block_on(runner_task).unwrap();
+        lags.sort();
+        println!(
+            "freshness: {} updates in {:.1} s ({:.0}/s); change visible to search after p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            k,
+            fresh_secs as f64,
+            k as f64 / fresh_secs as f64,
+            percentile(&lags, 0.5).as_secs_f64() * 1e3,
+            percentile(&lags, 0.99).as_secs_f64() * 1e3,
+            lags.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+        );
     }
-    let k = producer.join().unwrap();
-    stop.store(true, Ordering::Relaxed);
-    rt.block_on(runner_task).unwrap();
-    lags.sort();
     println!(
-        "freshness: {} updates in {:.1} s ({:.0}/s); change visible to search after p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        k,
-        fresh_secs as f64,
-        k as f64 / fresh_secs as f64,
-        percentile(&lags, 0.5).as_secs_f64() * 1e3,
-        percentile(&lags, 0.99).as_secs_f64() * 1e3,
-        lags.last().copied().unwrap_or_default().as_secs_f64() * 1e3
-    );
-    println!(
-        "summary: tantivy p50 {:.2} ms p99 {:.2} ms {:.0} q/s; RSS {} MB; index {} MB",
+        "summary: tantivy p50 {:.2} ms p99 {:.2} ms {:.0} q/s; suggest p50 {:.2} ms p99 {:.2} ms; RSS {} MB; index {} MB",
         tantivy.p50.as_secs_f64() * 1e3,
         tantivy.p99.as_secs_f64() * 1e3,
         tantivy.qps,
+        suggest.p50.as_secs_f64() * 1e3,
+        suggest.p99.as_secs_f64() * 1e3,
         rss_mb(),
         size >> 20
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

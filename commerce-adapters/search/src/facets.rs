@@ -2,8 +2,9 @@
 //! fast fields: categories (each with its ancestors), sellers, price buckets, rating
 //! thresholds and stock.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnValues};
@@ -13,9 +14,9 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
     /// Per category key.
-    pub categories: HashMap<u64, u64>,
+    pub categories: FxHashMap<u64, u64>,
     /// Per seller id (high, low bits).
-    pub sellers: HashMap<(u64, u64), u64>,
+    pub sellers: FxHashMap<(u64, u64), u64>,
     /// Per price bucket (one more than the edges).
     pub prices: Vec<u64>,
     /// Rated at least 1, 2, 3, 4 stars.

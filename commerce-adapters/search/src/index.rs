@@ -26,7 +26,7 @@ use crate::config::{SearchConfig, Storage};
 use crate::facets::FacetCounter;
 use crate::query::{search_query, words_query};
 use crate::schema::{Fields, category_key, schema, to_tantivy};
-use crate::sort::SortKeys;
+use crate::sort::{Popularity, SortKeys};
 use crate::tokenizer::{FOLDING, FoldingTokenizer};
 
 /// What is committed with the index besides documents (tantivy's commit payload).
@@ -34,6 +34,13 @@ use crate::tokenizer::{FOLDING, FoldingTokenizer};
 struct Payload {
     position: Option<u64>,
     categories: Vec<Category>,
+}
+
+/// The fields of a stored [`SearchDocument`] a suggestion shows.
+#[derive(Deserialize)]
+struct TitleOnly {
+    product_id: ProductId,
+    title: String,
 }
 
 /// The category tree and outbox position, as of the last commit.
@@ -199,6 +206,16 @@ impl Inner {
         serde_json::from_str(json).map_err(backend)
     }
 
+    /// Only the id and title of a stored document (suggestions).
+    fn load_title(&self, searcher: &Searcher, addr: DocAddress) -> Result<TitleOnly> {
+        let doc: TantivyDocument = searcher.doc(addr).map_err(backend)?;
+        let json = doc
+            .get_first(self.fields.doc)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| Error::backend(std::io::Error::other("document without its JSON")))?;
+        serde_json::from_str(json).map_err(backend)
+    }
+
     fn find(&self, searcher: &Searcher, term: Term) -> Result<Option<SearchDocument>> {
         let q = TermQuery::new(term, IndexRecordOption::Basic);
         let top = searcher
@@ -323,8 +340,14 @@ impl Inner {
     fn search(&self, query: &SearchQuery) -> Result<SearchResults> {
         query.validate()?;
         let words = self.vocabulary.query_words(&query.text);
-        let q = search_query(&self.fields, &words, &self.vocabulary, &query.filters);
         let searcher = self.reader.searcher();
+        let q = search_query(
+            &self.fields,
+            &searcher,
+            &words,
+            &self.vocabulary,
+            &query.filters,
+        );
         let limit = usize::try_from(query.limit).map_err(|_| Error::Overflow)?;
         let offset = usize::try_from(query.offset).map_err(|_| Error::Overflow)?;
         let edges = Arc::new(query.edges());
@@ -465,7 +488,13 @@ impl Inner {
         }
         let text = corrected.join(" ");
         let better = self.vocabulary.query_words(&format!("{text} "));
-        let q = search_query(&self.fields, &better, &self.vocabulary, &query.filters);
+        let q = search_query(
+            &self.fields,
+            searcher,
+            &better,
+            &self.vocabulary,
+            &query.filters,
+        );
         let count = searcher.search(&*q, &Count).map_err(backend)? as u64;
         Ok((count > total).then_some(text))
     }
@@ -493,30 +522,26 @@ impl Inner {
                 .collect()
         };
         if out.len() < limit {
+            // The most popular titles matching every word: top by the popularity
+            // fast field, no scoring; then only their id and title are read.
             let searcher = self.reader.searcher();
-            let q: Box<dyn Query> = words_query(&self.fields, &words, &self.vocabulary, true);
-            let top = TopDocs::with_limit(limit * 2)
-                .order_by(SortKeys(commerce_core::search::SearchSort::Relevance));
-            // Popularity first: rank by popularity, ties by title score.
+            let q: Box<dyn Query> =
+                words_query(&self.fields, &searcher, &words, &self.vocabulary, true);
+            let top = TopDocs::with_limit(limit * 2).order_by(Popularity);
             let found = searcher.search(&*q, &top).map_err(backend)?;
-            let mut docs = Vec::with_capacity(found.len());
-            for (_, addr) in found {
-                docs.push(self.load(&searcher, addr)?);
+            let mut titles = Vec::with_capacity(found.len());
+            for (popularity, addr) in found {
+                titles.push((popularity, self.load_title(&searcher, addr)?));
             }
-            docs.sort_by(|a, b| {
-                b.signals
-                    .popularity()
-                    .cmp(&a.signals.popularity())
-                    .then_with(|| a.title.cmp(&b.title))
-            });
-            for d in docs {
+            titles.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.title.cmp(&b.1.title)));
+            for (_, t) in titles {
                 if out.len() >= limit {
                     break;
                 }
-                if !out.iter().any(|s| s.text == d.title) {
+                if !out.iter().any(|s| s.text == t.title) {
                     out.push(Suggestion {
-                        text: d.title,
-                        target: SuggestionTarget::Product(d.product_id),
+                        text: t.title,
+                        target: SuggestionTarget::Product(t.product_id),
                     });
                 }
             }

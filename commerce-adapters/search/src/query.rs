@@ -1,6 +1,11 @@
 //! Builds the tantivy query of a search: every word must match (exactly, as a prefix
 //! for the last word, within its typo budget, or through a synonym), filters as
 //! zero-scored required clauses. No query parser: shopper text is never syntax.
+//!
+//! A word found exactly in at least [`TYPO_SKIP_DOCS`] products is not expanded to
+//! its misspellings: the shopper spelled a word the catalog uses a lot, and the
+//! typo automaton (every indexed word within one or two edits, and all their
+//! documents) is the most expensive part of a query on a large index.
 
 use std::ops::Bound;
 
@@ -8,14 +13,31 @@ use commerce_core::search::text::QueryWord;
 use commerce_core::search::{SearchFilters, Vocabulary};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{Searcher, Term};
 
 use crate::schema::{Fields, category_key};
+
+/// Products a word must be found in (exactly, title or body) for its misspellings
+/// to be left out of the query.
+pub(crate) const TYPO_SKIP_DOCS: u64 = 500;
+
+/// Whether `w` is found exactly in at least [`TYPO_SKIP_DOCS`] products.
+fn frequent(f: &Fields, searcher: &Searcher, w: &QueryWord) -> bool {
+    if w.typos == 0 {
+        return false;
+    }
+    let df = |field| {
+        searcher
+            .doc_freq(&Term::from_field_text(field, &w.folded))
+            .unwrap_or(0)
+    };
+    df(f.title).max(df(f.body)) >= TYPO_SKIP_DOCS
+}
 
 /// Boosts of a field: exact (BM25), prefix and typo matches (constant scores). Title
 /// matches weigh three times body matches; a typo match weighs less than a prefix
@@ -52,14 +74,16 @@ fn word_in_field(
     b: Boosts,
     w: &QueryWord,
     vocabulary: &Vocabulary,
+    exact_is_frequent: bool,
 ) -> Vec<(Occur, Box<dyn Query>)> {
+    let typos = if exact_is_frequent { 0 } else { w.typos };
     let term = Term::from_field_text(field, &w.folded);
     let mut out: Vec<(Occur, Box<dyn Query>)> =
         vec![(Occur::Should, boost(term_query(term.clone()), b.exact))];
     // Typos and prefix together only on the title (that automaton also covers the
     // exact prefix); on the body a typo-and-prefix automaton would match too many
     // words to stay fast.
-    let typo_prefix = w.prefix && w.typos > 0 && b.exact >= TITLE.exact;
+    let typo_prefix = w.prefix && typos > 0 && b.exact >= TITLE.exact;
     if w.prefix && !typo_prefix {
         out.push((
             Occur::Should,
@@ -69,11 +93,11 @@ fn word_in_field(
             ),
         ));
     }
-    if w.typos > 0 {
+    if typos > 0 {
         let fuzzy = if typo_prefix {
-            FuzzyTermQuery::new_prefix(term, w.typos, true)
+            FuzzyTermQuery::new_prefix(term, typos, true)
         } else {
-            FuzzyTermQuery::new(term, w.typos, true)
+            FuzzyTermQuery::new(term, typos, true)
         };
         out.push((Occur::Should, boost(Box::new(fuzzy), b.typo)));
     }
@@ -91,9 +115,10 @@ fn word_in_field(
     out
 }
 
-/// A query where every word matches in the title or the body.
+/// A query where every word matches in the title or the body (or only the title).
 pub(crate) fn words_query(
     f: &Fields,
+    searcher: &Searcher,
     words: &[QueryWord],
     vocabulary: &Vocabulary,
     title_only: bool,
@@ -104,9 +129,10 @@ pub(crate) fn words_query(
     let clauses = words
         .iter()
         .map(|w| {
-            let mut should = word_in_field(f.title, TITLE, w, vocabulary);
+            let common = frequent(f, searcher, w);
+            let mut should = word_in_field(f.title, TITLE, w, vocabulary, common);
             if !title_only {
-                should.extend(word_in_field(f.body, BODY, w, vocabulary));
+                should.extend(word_in_field(f.body, BODY, w, vocabulary, common));
             }
             (
                 Occur::Must,
@@ -129,11 +155,15 @@ fn min_rating_centi(r: Decimal) -> u64 {
 /// The full query: words and filters.
 pub(crate) fn search_query(
     f: &Fields,
+    searcher: &Searcher,
     words: &[QueryWord],
     vocabulary: &Vocabulary,
     filters: &SearchFilters,
 ) -> Box<dyn Query> {
-    let mut clauses = vec![(Occur::Must, words_query(f, words, vocabulary, false))];
+    let mut clauses = vec![(
+        Occur::Must,
+        words_query(f, searcher, words, vocabulary, false),
+    )];
     if let Some(c) = filters.category_id {
         clauses.push(filter(term_query(Term::from_field_u64(
             f.category,

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use commerce_core::search::SearchSort;
-use tantivy::collector::sort_key::NaturalComparator;
-use tantivy::collector::{SegmentSortKeyComputer, SortKeyComputer};
+use tantivy::collector::sort_key::{Comparator, NaturalComparator};
+use tantivy::collector::{SegmentSortKeyComputer, SortKeyComputer, TopNComputer};
 use tantivy::columnar::ColumnValues;
 use tantivy::{DocId, Score, SegmentReader};
 
@@ -25,6 +25,47 @@ pub(crate) struct SegmentKeys {
     rating_count: Arc<dyn ColumnValues<u64>>,
     units_sold: Arc<dyn ColumnValues<u64>>,
     popularity: Arc<dyn ColumnValues<u64>>,
+}
+
+/// Orders documents by the popularity fast field alone (suggestions: no scoring).
+pub(crate) struct Popularity;
+
+/// The per-segment popularity column.
+pub(crate) struct SegmentPopularity(Arc<dyn ColumnValues<u64>>);
+
+impl SortKeyComputer for Popularity {
+    type SortKey = u64;
+    type Child = SegmentPopularity;
+    type Comparator = NaturalComparator;
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn segment_sort_key_computer(&self, r: &SegmentReader) -> tantivy::Result<SegmentPopularity> {
+        Ok(SegmentPopularity(
+            r.fast_fields().u64("popularity")?.first_or_default_col(0),
+        ))
+    }
+}
+
+impl SegmentSortKeyComputer for SegmentPopularity {
+    type SortKey = u64;
+    type SegmentSortKey = u64;
+    type SegmentComparator = NaturalComparator;
+
+    fn segment_sort_key(&mut self, doc: DocId, _: Score) -> u64 {
+        self.0.get_val(doc)
+    }
+
+    fn convert_segment_sort_key(&self, key: u64) -> u64 {
+        key
+    }
+}
+
+/// The score as an `i64` that orders like the (non-negative) score.
+fn score_bits(score: Score) -> i64 {
+    i64::from(score.max(0.0).to_bits())
 }
 
 fn signed(v: u64) -> i64 {
@@ -54,13 +95,44 @@ impl SortKeyComputer for SortKeys {
     }
 }
 
+impl SegmentKeys {
+    /// The first component of the key.
+    fn first(&self, doc: DocId, score: Score) -> i64 {
+        match self.sort {
+            SearchSort::Relevance => score_bits(score),
+            SearchSort::PriceAsc => self.price.get_val(doc).saturating_neg(),
+            SearchSort::PriceDesc => self.price.get_val(doc),
+            SearchSort::Newest => self.created.get_val(doc),
+            SearchSort::Rating => signed(self.rating.get_val(doc)),
+            SearchSort::BestSelling => signed(self.units_sold.get_val(doc)),
+        }
+    }
+}
+
 impl SegmentSortKeyComputer for SegmentKeys {
     type SortKey = Key;
     type SegmentSortKey = Key;
     type SegmentComparator = NaturalComparator;
 
+    /// Reads the first component only, and the rest when the document can still
+    /// enter the top (most documents of a large result set cannot).
+    fn compute_sort_key_and_collect<C: Comparator<Key>>(
+        &mut self,
+        doc: DocId,
+        score: Score,
+        top: &mut TopNComputer<Key, DocId, C>,
+    ) {
+        if let Some(threshold) = &top.threshold
+            && self.first(doc, score) < threshold[0]
+        {
+            return;
+        }
+        let key = self.segment_sort_key(doc, score);
+        top.push(key, doc);
+    }
+
     fn segment_sort_key(&mut self, doc: DocId, score: Score) -> Key {
-        let score = i64::from(score.max(0.0).to_bits());
+        let score = score_bits(score);
         let pop = signed(self.popularity.get_val(doc));
         let created = self.created.get_val(doc);
         match self.sort {
