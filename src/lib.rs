@@ -7,6 +7,8 @@ pub use commerce_analytics as analytics;
 pub use commerce_cart as cart;
 pub use commerce_core as core;
 pub use commerce_inventory as inventory;
+#[cfg(feature = "notify")]
+pub use commerce_notify as notify;
 pub use commerce_orders as orders;
 #[cfg(feature = "postgres")]
 pub use commerce_postgres as postgres;
@@ -14,7 +16,7 @@ pub use commerce_recommend as recommend;
 #[cfg(feature = "redis")]
 pub use commerce_redis as redis;
 pub use commerce_reviews as reviews;
-pub use shop::{BuildError, Shop, ShopBuilder, default_config};
+pub use shop::{BuildError, Shop, ShopBuilder, default_config, default_warehouse};
 
 #[cfg(test)]
 mod tests {

@@ -23,10 +23,21 @@ use commerce_core::memory::{
 };
 use commerce_core::ports::{CatalogStore, CustomerStore, Outbox};
 use commerce_core::shipping::ShippingMethod;
-use commerce_core::{Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
+use commerce_core::{Address, Clock, CountryCode, Currency, Money, SystemClock, TaxTable};
 use commerce_inventory::{InventoryStore, MemoryInventory};
+use commerce_orders::notification::{
+    DeliveryLog, MemoryDeliveryLog, MemoryPreferenceStore, PreferenceStore,
+};
 use commerce_orders::{
-    Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore, PaymentGateway,
+    CarrierSet, Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore,
+    PaymentGateway, SimulatedCarrier,
+};
+use commerce_recommend::{
+    CacheConfig, CacheInvalidator, CachedRecommendStore, MemoryRecommendStore, PurchaseRecorder,
+    RecommendStore, Recommendations, SignalsIndexer,
+};
+use commerce_reviews::{
+    MemoryReviewStore, OrderPurchases, PurchaseHistory, ReviewSettings, ReviewStore, Reviews,
 };
 
 /// What can go wrong assembling a [`Shop`].
@@ -57,6 +68,13 @@ pub struct Shop {
     credentials: Arc<dyn CredentialStore>,
     checkout: Checkout,
     accounts: Accounts,
+    review_store: Arc<dyn ReviewStore>,
+    reviews: Reviews,
+    recommend_store: Arc<dyn RecommendStore>,
+    recommend_cache: Option<Arc<CachedRecommendStore>>,
+    recommendations: Recommendations,
+    notification_preferences: Arc<dyn PreferenceStore>,
+    delivery_log: Arc<dyn DeliveryLog>,
 }
 
 impl fmt::Debug for Shop {
@@ -85,6 +103,20 @@ pub fn default_config() -> CheckoutConfig {
             ),
         ],
     )
+}
+
+/// The warehouse the default carriers ship from: 1 Commerce Way, Springfield IL
+/// 62701, United States.
+pub fn default_warehouse() -> Address {
+    let mut address = Address::new(
+        "Commerce Warehouse",
+        "1 Commerce Way",
+        "Springfield",
+        "62701",
+        CountryCode::US,
+    );
+    address.region = Some("IL".to_owned());
+    address
 }
 
 impl Shop {
@@ -187,10 +219,118 @@ impl Shop {
         Analytics::new(self.analytics.clone())
     }
 
+    /// What each customer allows, per notification kind and channel, and their
+    /// phone and device.
+    pub fn notification_preferences(&self) -> &Arc<dyn PreferenceStore> {
+        &self.notification_preferences
+    }
+
+    /// The dedupe records of notifications sent (at most one per event, channel
+    /// and recipient).
+    pub fn delivery_log(&self) -> &Arc<dyn DeliveryLog> {
+        &self.delivery_log
+    }
+
+    /// The carriers checkout shops rates with and ships through (the three simulated
+    /// carriers unless [`ShopBuilder::with_carriers`] chose others).
+    pub fn carriers(&self) -> Option<&CarrierSet> {
+        self.checkout.carriers()
+    }
+
+    /// The notification handler over this shop's orders, preferences and delivery
+    /// log, sending mail through `email` from `from` (SMS and push to in-memory
+    /// recorders until the handler is given providers). Drive it with
+    /// `commerce_notify::outbox_runner` in process, or a RabbitMQ queue worker.
+    #[cfg(feature = "notify")]
+    pub fn notification_handler(
+        &self,
+        email: Arc<dyn commerce_notify::EmailTransport>,
+        from: &str,
+    ) -> commerce_notify::Result<commerce_notify::NotificationHandler> {
+        Ok(commerce_notify::NotificationHandler::new(
+            self.orders.clone(),
+            self.notification_preferences.clone(),
+            self.delivery_log.clone(),
+            email,
+            commerce_notify::Templates::new("commerce")?,
+            from,
+        )
+        .with_clock(self.clock.clone()))
+    }
+
     /// The outbox consumer that keeps the analytics rollups (drive it with
     /// [`commerce_core::run_once`] over [`Shop::outbox`]).
     pub fn analytics_consumer(&self) -> RollupConsumer {
         RollupConsumer::new(self.analytics.clone(), self.catalog.clone())
+    }
+
+    /// The review service: post, edit, delete, report, vote, moderate, lists and
+    /// rating aggregates, with who is acting as an argument.
+    pub fn reviews(&self) -> &Reviews {
+        &self.reviews
+    }
+
+    /// The review store (reviews, votes, reports and exact aggregates).
+    pub fn review_store(&self) -> &Arc<dyn ReviewStore> {
+        &self.review_store
+    }
+
+    /// The recommendation lists (bought together, similar, popular now, for you),
+    /// read from precomputed tables.
+    pub fn recommendations(&self) -> &Recommendations {
+        &self.recommendations
+    }
+
+    /// The precomputed recommendation tables.
+    pub fn recommend_store(&self) -> &Arc<dyn RecommendStore> {
+        &self.recommend_store
+    }
+
+    /// The outbox consumer that records confirmed orders into the co-purchase,
+    /// popularity and per-customer tables (drive it with [`commerce_core::drain`]
+    /// over [`Shop::outbox`]; idempotent per event).
+    pub fn recommend_purchases_consumer(&self) -> PurchaseRecorder {
+        PurchaseRecorder::new(
+            self.orders.clone(),
+            self.catalog.clone(),
+            self.recommend_store.clone(),
+        )
+    }
+
+    /// The in-process cache of the recommendation lists, when the builder asked for
+    /// one ([`ShopBuilder::recommend_cache`]).
+    pub fn recommend_cache(&self) -> Option<&Arc<CachedRecommendStore>> {
+        self.recommend_cache.as_ref()
+    }
+
+    /// The outbox consumer that keeps this instance's recommendation cache true
+    /// (its own consumer group, `recommend.cache.<instance>`: every instance sees
+    /// every event), handling events from `since` on (when the cache started, minus
+    /// the outbox lag). `None` without a cache.
+    pub fn recommend_cache_consumer(
+        &self,
+        instance: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Option<CacheInvalidator> {
+        self.recommend_cache.as_ref().map(|_| {
+            CacheInvalidator::new(
+                instance,
+                since,
+                self.recommend_purchases_consumer(),
+                self.recommend_signals_consumer(),
+            )
+        })
+    }
+
+    /// The outbox consumer that keeps each product's recommendation signals (terms,
+    /// categories, active, in stock at the default location) current.
+    pub fn recommend_signals_consumer(&self) -> SignalsIndexer {
+        SignalsIndexer::new(
+            self.catalog.clone(),
+            self.inventory.clone(),
+            self.recommend_store.clone(),
+            commerce_inventory::LocationCode::default_location(),
+        )
     }
 }
 
@@ -228,6 +368,14 @@ pub struct ShopBuilder {
     credentials: Option<Arc<dyn CredentialStore>>,
     clock: Option<Arc<dyn Clock>>,
     analytics: Option<Arc<dyn AnalyticsStore>>,
+    review_store: Option<Arc<dyn ReviewStore>>,
+    purchase_history: Option<Arc<dyn PurchaseHistory>>,
+    recommend_store: Option<Arc<dyn RecommendStore>>,
+    recommend_cache: Option<CacheConfig>,
+    review_settings: ReviewSettings,
+    notification_preferences: Option<Arc<dyn PreferenceStore>>,
+    delivery_log: Option<Arc<dyn DeliveryLog>>,
+    carriers: Option<CarrierSet>,
 }
 
 impl fmt::Debug for ShopBuilder {
@@ -270,7 +418,30 @@ impl ShopBuilder {
             credentials: None,
             clock: None,
             analytics: None,
+            review_store: None,
+            purchase_history: None,
+            recommend_store: None,
+            recommend_cache: None,
+            review_settings: ReviewSettings::default(),
+            notification_preferences: None,
+            delivery_log: None,
+            carriers: None,
         }
+    }
+
+    /// Keeps the recommendation lists in process memory in front of the
+    /// recommendation store ([`CachedRecommendStore`]); run
+    /// [`Shop::recommend_cache_consumer`] on every instance that has one.
+    pub fn recommend_cache(mut self, config: CacheConfig) -> Self {
+        self.recommend_cache = Some(config);
+        self
+    }
+
+    /// Review settings (whether unverified reviews are taken, text limits); the
+    /// default takes reviews of bought products only.
+    pub fn review_settings(mut self, settings: ReviewSettings) -> Self {
+        self.review_settings = settings;
+        self
     }
 
     setters! {
@@ -302,10 +473,28 @@ impl ShopBuilder {
         clock: dyn Clock;
         /// The analytics rollups (in memory when not given).
         analytics: dyn AnalyticsStore;
+        /// Reviews and their aggregates (in memory when not given).
+        review_store: dyn ReviewStore;
+        /// Who bought what, for verified reviews (read from the order store when
+        /// not given).
+        purchase_history: dyn PurchaseHistory;
+        /// The precomputed recommendation tables (in memory when not given).
+        recommend_store: dyn RecommendStore;
+        /// Notification preferences (in memory when not given).
+        notification_preferences: dyn PreferenceStore;
+        /// The notifications' dedupe records (in memory when not given).
+        delivery_log: dyn DeliveryLog;
+    }
+
+    /// Ships with `carriers` (rate shopping at checkout, labels, tracking) instead of
+    /// the default: the simulated FedEx, UPS and DHL from [`default_warehouse`].
+    pub fn with_carriers(mut self, carriers: CarrierSet) -> Self {
+        self.carriers = Some(carriers);
+        self
     }
 
     /// Every store of `stores` (catalog, customers, outbox, inventory, carts,
-    /// orders, analytics, and its native checkout store).
+    /// orders, analytics, reviews, recommendations, and its native checkout store).
     #[cfg(feature = "postgres")]
     pub fn postgres(self, stores: &commerce_postgres::PgStores) -> Self {
         self.catalog(Arc::new(stores.catalog()))
@@ -317,6 +506,11 @@ impl ShopBuilder {
             .orders(Arc::new(stores.orders()))
             .checkout_store(Arc::new(stores.checkout()))
             .analytics(Arc::new(stores.analytics()))
+            .review_store(Arc::new(stores.reviews()))
+            .purchase_history(Arc::new(stores.purchase_history()))
+            .recommend_store(Arc::new(stores.recommendations()))
+            .notification_preferences(Arc::new(stores.notification_preferences()))
+            .delivery_log(Arc::new(stores.deliveries()))
     }
 
     /// Fills every port not given with its in-memory implementation (stores sharing
@@ -406,6 +600,39 @@ impl ShopBuilder {
         if let Some(store) = self.checkout_store {
             checkout = checkout.with_checkout_store(store);
         }
+        let review_store = self
+            .review_store
+            .unwrap_or_else(|| Arc::new(MemoryReviewStore::new(memory_outbox.clone())));
+        let purchase_history = self
+            .purchase_history
+            .unwrap_or_else(|| Arc::new(OrderPurchases::new(orders.clone())));
+        let reviews = Reviews::new(
+            review_store.clone(),
+            purchase_history,
+            catalog.clone(),
+            clock.clone(),
+            self.review_settings,
+        );
+        let mut recommend_store = self
+            .recommend_store
+            .unwrap_or_else(|| Arc::new(MemoryRecommendStore::new()));
+        let recommend_cache = self
+            .recommend_cache
+            .map(|config| Arc::new(CachedRecommendStore::new(recommend_store.clone(), config)));
+        if let Some(cache) = &recommend_cache {
+            recommend_store = cache.clone();
+        }
+        let recommendations = Recommendations::new(recommend_store.clone());
+        let carriers = self.carriers.unwrap_or_else(|| {
+            CarrierSet::new(SimulatedCarrier::all(0, clock.clone()), default_warehouse())
+        });
+        checkout = checkout.with_carriers(carriers);
+        let notification_preferences = self
+            .notification_preferences
+            .unwrap_or_else(|| Arc::new(MemoryPreferenceStore::new()));
+        let delivery_log = self
+            .delivery_log
+            .unwrap_or_else(|| Arc::new(MemoryDeliveryLog::new()));
         Shop {
             catalog,
             customers,
@@ -421,6 +648,13 @@ impl ShopBuilder {
             credentials,
             checkout,
             accounts,
+            review_store,
+            reviews,
+            recommend_store,
+            recommend_cache,
+            recommendations,
+            notification_preferences,
+            delivery_log,
         }
     }
 }

@@ -31,6 +31,7 @@ pub use carrier::{
 };
 #[cfg(feature = "testkit")]
 pub use checkout::CheckoutStep;
+pub use checkout::quote::{CartQuote, ShippingQuote};
 pub use checkout::tracking::{OrderTracking, ShipmentTracking};
 pub use checkout::{
     CapturePolicy, Checkout, CheckoutConfig, CheckoutLimits, CheckoutRequest, RecoveryOutcome,

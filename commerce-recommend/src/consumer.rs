@@ -20,6 +20,7 @@ use commerce_orders::{OrderEvent, OrderId, OrderStatus, OrderStore};
 use crate::error::{Error, Result};
 use crate::model::{Purchase, PurchaseLine};
 use crate::ports::RecommendStore;
+use crate::service::Recommendations;
 use crate::signals::product_signals;
 
 /// Records confirmed orders into the co-purchase and popularity tables.
@@ -50,9 +51,11 @@ impl PurchaseRecorder {
         }
     }
 
-    /// Records order `order_id` as of `event` (its id deduplicates). Returns whether
-    /// this call recorded it (`false`: recorded before, or the order is not confirmed
-    /// or completed).
+    /// Records order `order_id` as of `event` (its id deduplicates), then recomputes
+    /// the buyer's precomputed "for you" list (also when the event was recorded
+    /// before: a crash between the two steps is finished by the redelivery). Returns
+    /// whether this call recorded it (`false`: recorded before, or the order is not
+    /// confirmed or completed).
     pub async fn record(&self, event: &EventEnvelope, order_id: OrderId) -> Result<bool> {
         let Some(order) = self.orders.get(order_id).await? else {
             return Ok(false);
@@ -87,7 +90,13 @@ impl PurchaseRecorder {
             lines,
             at: event.occurred_at,
         };
-        self.store.record_purchase(&purchase).await
+        let recorded = self.store.record_purchase(&purchase).await?;
+        if let Some(customer) = order.customer_id {
+            Recommendations::new(self.store.clone())
+                .refresh_for_you(customer)
+                .await?;
+        }
+        Ok(recorded)
     }
 }
 

@@ -12,7 +12,12 @@
 //!   products nobody bought yet (cold start);
 //! - **popular now** per category: units sold with exponential time decay;
 //! - **for you**: a blend of the above from a customer's purchases, excluding what
-//!   they bought; popular for a new customer.
+//!   they bought, precomputed by the purchase consumer after each of their orders
+//!   and read in one step; popular for a new customer.
+//!
+//! [`CachedRecommendStore`] keeps the lists in process memory in front of a store
+//! (reads without a round trip), dropped by the consumers' writes and, across
+//! instances, by a [`CacheInvalidator`] per instance.
 //!
 //! Every list holds only active, in-stock products and never the product (or cart
 //! items) asked about. [`SignalsIndexer`] keeps each product's terms, categories and
@@ -21,6 +26,7 @@
 //! Scores are `f64` rankings (cosines, decayed sums), never amounts.
 #![allow(clippy::float_arithmetic)]
 
+pub mod cache;
 pub mod consumer;
 pub mod decay;
 pub mod error;
@@ -32,6 +38,7 @@ pub mod signals;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use cache::{CacheConfig, CacheInvalidator, CacheStats, CachedRecommendStore};
 pub use consumer::{PURCHASES_GROUP, PurchaseRecorder, SIGNALS_GROUP, SignalsIndexer};
 pub use error::{Error, Result};
 pub use memory::MemoryRecommendStore;

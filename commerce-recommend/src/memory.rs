@@ -11,7 +11,7 @@ use commerce_core::{CategoryId, CustomerId, EventId, ProductId};
 use crate::decay::{add_log2, sale_weight};
 use crate::error::Result;
 use crate::model::{ALL_CATEGORIES, ProductSignals, Purchase, Scored};
-use crate::ports::{MAX_PAIR_LINES, PAIR_CANDIDATES, RecommendStore, rank};
+use crate::ports::{MAX_LIST, MAX_PAIR_LINES, PAIR_CANDIDATES, RecommendStore, rank};
 
 #[derive(Debug, Default)]
 struct Tables {
@@ -21,6 +21,7 @@ struct Tables {
     pairs: HashMap<ProductId, HashMap<ProductId, u64>>,
     popular: HashMap<CategoryId, HashMap<ProductId, f64>>,
     purchased: HashMap<CustomerId, HashMap<ProductId, DateTime<Utc>>>,
+    for_you: HashMap<CustomerId, Vec<Scored>>,
 }
 
 impl Tables {
@@ -224,5 +225,27 @@ impl RecommendStore for MemoryRecommendStore {
         list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         list.truncate(limit as usize);
         Ok(list.into_iter().map(|(p, _)| p).collect())
+    }
+
+    async fn save_for_you(&self, customer_id: CustomerId, list: &[Scored]) -> Result<()> {
+        let kept = list.iter().take(MAX_LIST as usize).copied().collect();
+        self.write().for_you.insert(customer_id, kept);
+        Ok(())
+    }
+
+    async fn for_you(&self, customer_id: CustomerId, limit: u32) -> Result<Option<Vec<Scored>>> {
+        let t = self.read();
+        let Some(list) = t.for_you.get(&customer_id) else {
+            return Ok(None);
+        };
+        let bought = t.purchased.get(&customer_id);
+        Ok(Some(
+            list.iter()
+                .filter(|s| t.eligible(&s.product_id))
+                .filter(|s| bought.is_none_or(|b| !b.contains_key(&s.product_id)))
+                .take(limit.min(MAX_LIST) as usize)
+                .copied()
+                .collect(),
+        ))
     }
 }

@@ -69,6 +69,16 @@ pub trait RecommendStore: Send + Sync {
 
     /// Products `customer_id` bought, most recently bought first, at most `limit`.
     async fn purchased(&self, customer_id: CustomerId, limit: u32) -> Result<Vec<ProductId>>;
+
+    /// Replaces the precomputed "for you" list of `customer_id` (best first; the
+    /// first [`MAX_LIST`] kept).
+    async fn save_for_you(&self, customer_id: CustomerId, list: &[Scored]) -> Result<()>;
+
+    /// The precomputed "for you" list of `customer_id`, in its stored order: only its
+    /// products that are recommendable now and that the customer has not bought
+    /// (by [`RecommendStore::purchased`]'s record), at most `min(limit, MAX_LIST)`.
+    /// `None` when no list was saved for the customer.
+    async fn for_you(&self, customer_id: CustomerId, limit: u32) -> Result<Option<Vec<Scored>>>;
 }
 
 /// Sorts by score descending, then product id, and keeps `limit`.

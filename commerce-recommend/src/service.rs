@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use commerce_core::{Actor, CategoryId, ProductId};
+use commerce_core::{Actor, CategoryId, CustomerId, ProductId};
 
 use crate::error::Result;
 use crate::model::{ALL_CATEGORIES, Scored};
@@ -87,18 +87,51 @@ impl Recommendations {
             .await
     }
 
-    /// For the acting customer: what is bought with their purchases, like them, and
-    /// popular, blended by reciprocal rank, never what they bought; popular for a
-    /// customer with no purchases and for any other actor.
+    /// For the acting customer, read from their precomputed list
+    /// ([`Recommendations::refresh_for_you`], run by the purchase consumer): what is
+    /// bought with their purchases, like them, and popular, never what they bought
+    /// nor a product that is inactive or out of stock now. A list that filtering left
+    /// short is topped up with popular products they did not buy; a customer with no
+    /// list yet (no recorded purchase) and any other actor get popular now. Never
+    /// blended on the request path: one read, two when topping up.
     pub async fn for_you(&self, actor: &Actor, limit: u32) -> Result<Vec<Scored>> {
         let limit = limit.min(MAX_LIST);
-        let bought = match actor.customer_id() {
-            Some(c) => self.store.purchased(c, MAX_EXCLUDED).await?,
-            None => Vec::new(),
+        let Some(customer) = actor.customer_id() else {
+            return self.store.popular(ALL_CATEGORIES, &[], limit).await;
         };
-        let popular = self.store.popular(ALL_CATEGORIES, &bought, limit);
+        let mut list = self
+            .store
+            .for_you(customer, limit)
+            .await?
+            .unwrap_or_default();
+        if list.len() < limit as usize {
+            let mut exclude = self.store.purchased(customer, MAX_EXCLUDED).await?;
+            exclude.extend(list.iter().map(|s| s.product_id));
+            let short = limit - list.len() as u32;
+            // Below every blended score, in popular order.
+            let floor = list.last().map_or(0.0, |s| s.score);
+            let more = self.store.popular(ALL_CATEGORIES, &exclude, short).await?;
+            if list.is_empty() {
+                return Ok(more);
+            }
+            let n = more.len() as f64;
+            list.extend(more.into_iter().enumerate().map(|(i, s)| Scored {
+                product_id: s.product_id,
+                score: floor * (n - i as f64) / (n + 1.0),
+            }));
+        }
+        Ok(list)
+    }
+
+    /// Blends the "for you" list of `customer_id` from the tables: what is bought with
+    /// their latest purchases (weight 3), products like their three latest (1 each),
+    /// and popular (0.5), by reciprocal rank, without what they bought; `MAX_LIST`
+    /// long. Empty for a customer with no purchase.
+    pub async fn blend_for_you(&self, customer_id: CustomerId) -> Result<Vec<Scored>> {
+        let limit = MAX_LIST;
+        let bought = self.store.purchased(customer_id, MAX_EXCLUDED).await?;
         if bought.is_empty() {
-            return popular.await;
+            return Ok(Vec::new());
         }
         let seeds = &bought[..bought.len().min(FOR_YOU_SEEDS as usize)];
         // The parts are independent reads: issue them together.
@@ -107,7 +140,7 @@ impl Recommendations {
             .take(FOR_YOU_SIMILAR_SEEDS)
             .map(|seed| self.store.similar(*seed, &bought, limit));
         let (popular, together, similar) = futures::future::join3(
-            popular,
+            self.store.popular(ALL_CATEGORIES, &bought, limit),
             self.store.bought_together(seeds, &bought, limit),
             futures::future::try_join_all(similar),
         )
@@ -125,5 +158,13 @@ impl Recommendations {
                 .collect(),
             limit,
         ))
+    }
+
+    /// Recomputes and saves the precomputed "for you" list of `customer_id`
+    /// ([`Recommendations::blend_for_you`]); the purchase consumer runs it after
+    /// recording each of their orders. Idempotent.
+    pub async fn refresh_for_you(&self, customer_id: CustomerId) -> Result<()> {
+        let list = self.blend_for_you(customer_id).await?;
+        self.store.save_for_you(customer_id, &list).await
     }
 }

@@ -342,6 +342,48 @@ pub async fn purchased_lists_most_recent_first(f: RecommendFixture) {
     );
 }
 
+/// A saved "for you" list reads back in its order, without products that are no
+/// longer recommendable or that the customer bought since; a save replaces it; a
+/// customer with none saved reads `None`, one saved empty `Some(empty)`.
+pub async fn for_you_reads_the_saved_list_filtered(f: RecommendFixture) {
+    let p = products(f.store.as_ref(), 5, &[]).await;
+    let c = CustomerId::new();
+    assert_eq!(f.store.for_you(c, 10).await.unwrap(), None);
+    let list: Vec<Scored> = p
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Scored {
+            product_id: *id,
+            score: 10.0 - i as f64,
+        })
+        .collect();
+    f.store.save_for_you(c, &list).await.unwrap();
+    assert_eq!(f.store.for_you(c, 10).await.unwrap(), Some(list.clone()));
+    assert_eq!(
+        ids(&f.store.for_you(c, 2).await.unwrap().unwrap()),
+        vec![p[0], p[1]]
+    );
+    // p[1] goes out of stock, p[3] is bought: both leave the list at once.
+    let mut gone = f.store.signals(p[1]).await.unwrap().unwrap();
+    gone.in_stock = false;
+    f.store.upsert_signals(&gone).await.unwrap();
+    f.store
+        .record_purchase(&purchase(Some(c), &[p[3]], fixed_time()))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&f.store.for_you(c, 10).await.unwrap().unwrap()),
+        vec![p[0], p[2], p[4]]
+    );
+    f.store.save_for_you(c, &list[4..]).await.unwrap();
+    assert_eq!(
+        ids(&f.store.for_you(c, 10).await.unwrap().unwrap()),
+        vec![p[4]]
+    );
+    f.store.save_for_you(c, &[]).await.unwrap();
+    assert_eq!(f.store.for_you(c, 10).await.unwrap(), Some(Vec::new()));
+}
+
 /// Expands to one tokio test per check of this suite for a backend; `$make` is the
 /// path of an `async fn() -> RecommendFixture` returning a fresh, isolated store.
 #[macro_export]
@@ -359,6 +401,7 @@ macro_rules! recommend_store_conformance {
                 similar_ranks_by_terms_and_categories,
                 popular_decays_with_time_per_category,
                 purchased_lists_most_recent_first,
+                for_you_reads_the_saved_list_filtered,
             );
         }
     };

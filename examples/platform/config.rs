@@ -20,6 +20,20 @@ pub(crate) struct Config {
     pub(crate) cors_origins: Vec<String>,
     /// Skip seeding the demo catalog (`--no-demo`).
     pub(crate) demo: bool,
+    /// RabbitMQ for notifications (`AMQP_URL`): the outbox relay and queue workers;
+    /// the in-process runner when absent.
+    pub(crate) amqp_url: Option<String>,
+    /// The secret carriers sign tracking webhooks with (`CARRIER_WEBHOOK_SECRET`);
+    /// a random one, printed at start, when absent.
+    pub(crate) carrier_webhook_secret: Option<String>,
+    /// Sender of notification mail (`MAIL_FROM`, default `shop@example.com`).
+    pub(crate) mail_from: String,
+    /// Notification workers consuming the queue with `AMQP_URL`
+    /// (`NOTIFICATION_WORKERS`, default 1).
+    pub(crate) notification_workers: usize,
+    /// This instance's name among several serving one shop (`INSTANCE_ID`, default
+    /// `default`): it names the outbox group of its in-process caches.
+    pub(crate) instance_id: String,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -42,7 +56,7 @@ impl Config {
                 "--no-demo" => demo = false,
                 "--help" | "-h" => {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
-                                env: PORT, DATABASE_URL, REDIS_URL, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS"
+                                env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID"
                         .to_owned());
                 }
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -65,6 +79,15 @@ impl Config {
         if every_ms == 0 {
             return Err("the worker cadence must be at least 1 ms".to_owned());
         }
+        let notification_workers: usize = match env("NOTIFICATION_WORKERS") {
+            Some(v) => v
+                .parse()
+                .map_err(|e| format!("bad NOTIFICATION_WORKERS {v:?}: {e}"))?,
+            None => 1,
+        };
+        if notification_workers == 0 || notification_workers > 64 {
+            return Err("NOTIFICATION_WORKERS must be 1 to 64".to_owned());
+        }
         Ok(Config {
             bind,
             database_url: env("DATABASE_URL"),
@@ -75,6 +98,11 @@ impl Config {
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
                 .unwrap_or_default(),
             demo,
+            amqp_url: env("AMQP_URL"),
+            carrier_webhook_secret: env("CARRIER_WEBHOOK_SECRET"),
+            mail_from: env("MAIL_FROM").unwrap_or_else(|| "shop@example.com".to_owned()),
+            notification_workers,
+            instance_id: env("INSTANCE_ID").unwrap_or_else(|| "default".to_owned()),
         })
     }
 }

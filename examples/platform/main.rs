@@ -1,21 +1,25 @@
 //! `cargo run --example platform`: the shop as a server.
 //!
 //! Reads its configuration (`--bind`, `PORT`, `DATABASE_URL`, `REDIS_URL`,
-//! `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`), builds the [`Shop`] on the
-//! embedded default (in memory) or on PostgreSQL and Redis, seeds the demo catalog
-//! into an empty store, mounts `commerce-http`, starts the workers and serves until
-//! Ctrl-C or SIGTERM, finishing the requests in flight.
+//! `AMQP_URL`, `SMTP_URL`, `MAIL_FROM`, `CARRIER_WEBHOOK_SECRET`,
+//! `NOTIFICATION_WORKERS`, `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`), builds
+//! the [`Shop`] on the embedded default (in memory) or on PostgreSQL and Redis, seeds
+//! the demo catalog into an empty store, mounts `commerce-http`, starts the workers
+//! (notifications through RabbitMQ or in process; mail over SMTP or into the
+//! in-memory mailbox shown at `/v1/dev/mailbox`) and serves until Ctrl-C or
+//! SIGTERM, finishing the requests in flight.
 
 mod config;
 mod demo;
 mod workers;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use commerce::Shop;
-use commerce::core::{Customer, CustomerId, ProductId};
-use commerce_http::{AppState, HttpConfig, Probe, WorkerBoard};
+use commerce::core::{CustomerId, ProductId};
+use commerce_http::{AppState, HttpConfig, Probe, WebhookSecret, WorkerBoard};
 use tokio::sync::watch;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -35,6 +39,26 @@ impl Probe for CatalogProbe {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+}
+
+/// The in-memory mailbox as the HTTP layer shows it.
+struct DemoMailbox(Arc<commerce::notify::MemoryMailbox>);
+
+impl commerce_http::Mailbox for DemoMailbox {
+    fn latest(&self, limit: usize) -> Vec<commerce_http::MailMessage> {
+        self.0
+            .latest(limit)
+            .into_iter()
+            .map(|m| commerce_http::MailMessage {
+                message_id: m.message_id,
+                to: m.to,
+                from: m.from,
+                subject: m.subject,
+                text: m.text,
+                html: m.html,
+            })
+            .collect()
     }
 }
 
@@ -63,7 +87,11 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
     if let Some(url) = &config.database_url {
         let stores = commerce::postgres::PgStores::connect(url).await?;
         stores.migrate().await?;
-        builder = builder.postgres(&stores);
+        // Recommendation lists are served from process memory, kept true by this
+        // instance's cache consumer (started with the other workers).
+        builder = builder
+            .postgres(&stores)
+            .recommend_cache(commerce::recommend::CacheConfig::default());
         backends.push("postgres");
     }
     if let Some(url) = &config.redis_url {
@@ -84,28 +112,33 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
     Ok((builder.build()?, backends))
 }
 
-/// A demo customer and a session for them (until accounts with passwords land,
-/// this is how the printed token is made).
-async fn demo_customer(shop: &Shop) -> Result<String> {
-    let email = "demo@example.com";
-    let customer = match shop.customers().customer_by_email(email).await? {
-        Some(c) => c,
+/// The demo customer's login, printed at start.
+const DEMO_EMAIL: &str = "demo@example.com";
+/// The demo customer's password (a demo: printed, not secret).
+const DEMO_PASSWORD: &str = "demo-password";
+
+/// The demo customer (an account with [`DEMO_PASSWORD`]) and a session for them;
+/// returns their id and the session token.
+async fn demo_customer(shop: &Shop) -> Result<(CustomerId, String)> {
+    let now = shop.clock().now();
+    let id = match shop.customers().customer_by_email(DEMO_EMAIL).await? {
+        Some(c) => c.id,
         None => {
-            let c = Customer {
-                id: CustomerId::new(),
-                email: email.to_owned(),
-                name: "Demo Customer".to_owned(),
-                created_at: shop.clock().now(),
-            };
-            shop.customers().create_customer(&c).await?;
-            c
+            shop.accounts()
+                .register(DEMO_EMAIL, "Demo Customer", DEMO_PASSWORD, now)
+                .await?
+                .id
         }
     };
+    if shop.credentials().credentials(id).await?.is_none() {
+        let hash = commerce::core::accounts::hash_password(DEMO_PASSWORD)?;
+        shop.credentials().set_password_hash(id, &hash).await?;
+    }
     let session = shop
         .sessions()
-        .create(customer.id, chrono::Duration::days(7), shop.clock().now())
+        .create(id, chrono::Duration::days(7), now)
         .await?;
-    Ok(session.token.as_str().to_owned())
+    Ok((id, session.token.as_str().to_owned()))
 }
 
 async fn shutdown_signal() {
@@ -145,21 +178,44 @@ async fn main() -> Result<()> {
             std::process::exit(2);
         }
     };
-    let (shop, backends) = build_shop(&config).await?;
+    let (shop, mut backends) = build_shop(&config).await?;
+    let (demo_id, token) = demo_customer(&shop).await?;
     if config.demo && demo::catalog_is_empty(shop.catalog().as_ref()).await? {
         let (count, sellers) = demo::seed(&shop).await?;
         let names: Vec<&str> = sellers.iter().map(|s| s.slug.as_str()).collect();
         tracing::info!(products = count, sellers = ?names, "demo catalog seeded");
+        let reviews = demo::seed_reviews(&shop).await?;
+        tracing::info!(reviews, "demo reviews seeded");
+        let history = demo::seed_history(&shop, &[demo_id]).await?;
+        tracing::info!(
+            orders = history.orders,
+            cancelled = history.cancelled,
+            refunded = history.refunded,
+            "demo order history placed"
+        );
     }
-    let token = demo_customer(&shop).await?;
     let board = WorkerBoard::default();
+    let (webhook_secret, secret_generated) = match &config.carrier_webhook_secret {
+        Some(s) => (s.clone(), false),
+        None => (
+            commerce::core::auth::SessionToken::generate()?
+                .as_str()
+                .to_owned(),
+            true,
+        ),
+    };
+    let mail = commerce::notify::email_from_env()?;
     let mut state = AppState::new(
         shop.clone(),
         HttpConfig::default()
             .with_cdn_base_url(config.cdn_base_url.clone())
-            .with_cors_origins(config.cors_origins.clone()),
+            .with_cors_origins(config.cors_origins.clone())
+            .with_carrier_webhook_secret(WebhookSecret::new(webhook_secret.as_bytes())),
     )
     .with_workers(board.clone());
+    if let Some(mailbox) = &mail.mailbox {
+        state = state.with_mailbox(Arc::new(DemoMailbox(mailbox.clone())));
+    }
     let catalog_name = if backends.contains(&"postgres") {
         "postgres"
     } else {
@@ -172,6 +228,10 @@ async fn main() -> Result<()> {
     let search: Arc<dyn commerce::core::search::ProductSearch> =
         Arc::new(commerce_search::TantivySearch::in_ram()?);
     state = state.with_search(search.clone());
+    // Product details are served from memory, evicted by the outbox consumer below
+    // (a group per instance: every instance's cache sees every event).
+    let product_cache = Arc::new(commerce_http::cache::ProductCache::default());
+    state = state.with_product_cache(product_cache.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut handles = vec![workers::start_indexer(
         shop.clone(),
@@ -180,6 +240,36 @@ async fn main() -> Result<()> {
         config.worker_every,
         stop_rx.clone(),
     )];
+    handles.extend(workers::start_recommendations(
+        shop.clone(),
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    ));
+    handles.push(workers::start_consumer(
+        "cache_invalidation",
+        Arc::new(commerce_http::cache::ProductCacheInvalidator::new(
+            format!("product_cache.{}", config.instance_id),
+            product_cache,
+        )),
+        shop.clone(),
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    ));
+    handles.extend(
+        workers::start_notifications(
+            shop.clone(),
+            mail.transport.clone(),
+            &config,
+            board.clone(),
+            stop_rx.clone(),
+        )
+        .await?,
+    );
+    if config.amqp_url.is_some() {
+        backends.push("rabbitmq");
+    }
     handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let addr = listener.local_addr()?;
@@ -190,8 +280,20 @@ async fn main() -> Result<()> {
     };
     println!("commerce platform listening on http://{addr} ({backend})");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
-    println!("  demo customer: demo@example.com, bearer token {token}");
-    axum::serve(listener, commerce_http::router(state))
+    println!("  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}, bearer token {token}");
+    if mail.mailbox.is_some() {
+        println!(
+            "  mail:          in memory, at http://{addr}/v1/dev/mailbox (set SMTP_URL to send)"
+        );
+    }
+    if secret_generated {
+        println!(
+            "  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)"
+        );
+    }
+    // The peer address reaches handlers (per-address login limits).
+    let app = commerce_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop_tx.send(true);

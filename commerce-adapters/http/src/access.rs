@@ -70,6 +70,12 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/orders/{id}", Access::Customer),
     rule("POST", "/v1/orders/{id}/cancel", Access::Customer),
     rule("GET", "/v1/account/profile", Access::Customer),
+    rule("PUT", "/v1/account/profile", Access::Customer),
+    rule("POST", "/v1/account/password", Access::Customer),
+    rule("POST", "/v1/auth/register", Access::Public),
+    rule("POST", "/v1/auth/login", Access::Public),
+    rule("POST", "/v1/auth/password-reset", Access::Public),
+    rule("POST", "/v1/auth/password-reset/confirm", Access::Public),
     rule("GET", "/v1/account/addresses", Access::Customer),
     rule("POST", "/v1/account/addresses", Access::Customer),
     rule("PUT", "/v1/account/addresses/{id}", Access::Customer),
@@ -79,6 +85,49 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/analytics", Access::Admin),
     rule("GET", "/v1/admin/analytics/csv/{figure}", Access::Admin),
     rule("GET", "/v1/admin/analytics/charts/{chart}", Access::Admin),
+    // Reviews and ratings (issue 10).
+    rule("GET", "/v1/catalog/products/{slug}/reviews", Access::Public),
+    rule(
+        "POST",
+        "/v1/catalog/products/{slug}/reviews",
+        Access::Customer,
+    ),
+    rule("GET", "/v1/catalog/products/{slug}/rating", Access::Public),
+    rule("PUT", "/v1/reviews/{id}", Access::Customer),
+    rule("DELETE", "/v1/reviews/{id}", Access::Customer),
+    rule("POST", "/v1/reviews/{id}/report", Access::Customer),
+    rule("POST", "/v1/reviews/{id}/helpful", Access::Customer),
+    rule("GET", "/v1/account/reviews", Access::Customer),
+    rule("POST", "/v1/seller/reviews/{id}/hide", Access::Seller),
+    rule("POST", "/v1/seller/reviews/{id}/restore", Access::Seller),
+    rule("POST", "/v1/admin/reviews/{id}/hide", Access::Admin),
+    rule("POST", "/v1/admin/reviews/{id}/restore", Access::Admin),
+    // Recommendations (issue 10).
+    rule(
+        "GET",
+        "/v1/catalog/products/{slug}/bought-together",
+        Access::Public,
+    ),
+    rule("GET", "/v1/catalog/products/{slug}/similar", Access::Public),
+    rule("GET", "/v1/catalog/popular", Access::Public),
+    rule("GET", "/v1/cart/bought-together", Access::Shopper),
+    rule("GET", "/v1/recommendations/for-you", Access::Customer),
+    rule("POST", "/v1/cart/quote", Access::Shopper),
+    rule("GET", "/v1/orders/{id}/tracking", Access::Customer),
+    // Authenticated by the carrier's signature over the body (401 otherwise).
+    rule("POST", "/v1/carriers/{carrier}/webhook", Access::Public),
+    rule(
+        "GET",
+        "/v1/account/notification-preferences",
+        Access::Customer,
+    ),
+    rule(
+        "PUT",
+        "/v1/account/notification-preferences",
+        Access::Customer,
+    ),
+    // The demo's in-memory mailbox; 404 unless the shop runs without SMTP.
+    rule("GET", "/v1/dev/mailbox", Access::Public),
 ];
 
 /// The rule of `method path` (`path` as matched, `/v1/orders/{id}`), if any.

@@ -158,6 +158,12 @@ impl From<CoreError> for ApiError {
             CoreError::NotServiceable(_) => {
                 ApiError::new(UNPROCESSABLE, "not_serviceable", message)
             }
+            CoreError::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message)
+            }
+            CoreError::InvalidToken => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_token", message)
+            }
             CoreError::Backend(e) => ApiError::unavailable(&e),
             other => ApiError::internal(&other),
         }
@@ -353,5 +359,46 @@ impl From<QueryRejection> for ApiError {
             "invalid_query",
             rejection.body_text(),
         )
+    }
+}
+
+impl From<commerce::reviews::Error> for ApiError {
+    fn from(e: commerce::reviews::Error) -> Self {
+        use commerce::reviews::Error as ReviewError;
+        let message = e.to_string();
+        match e {
+            ReviewError::Validation { field, message } => ApiError::validation(field, message),
+            ReviewError::NotFound { entity, .. } => ApiError::not_found(entity),
+            ReviewError::PurchaseRequired { product_id } => {
+                ApiError::new(StatusCode::FORBIDDEN, "purchase_required", message)
+                    .with_details(json!({ "product_id": product_id.to_string() }))
+            }
+            ReviewError::AlreadyReviewed { review_id } => {
+                ApiError::new(StatusCode::CONFLICT, "already_reviewed", message)
+                    .with_details(json!({ "review_id": review_id.to_string() }))
+            }
+            ReviewError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
+            ReviewError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            ReviewError::Core(e) => e.into(),
+            ReviewError::Orders(e) => e.into(),
+            ReviewError::Backend(e) | ReviewError::Unavailable(e) => ApiError::unavailable(&e),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<commerce::recommend::Error> for ApiError {
+    fn from(e: commerce::recommend::Error) -> Self {
+        use commerce::recommend::Error as RecommendError;
+        match e {
+            RecommendError::Validation { field, message } => ApiError::validation(field, message),
+            RecommendError::Core(e) => e.into(),
+            RecommendError::Orders(e) => e.into(),
+            RecommendError::Inventory(e) => e.into(),
+            RecommendError::Backend(e) | RecommendError::Unavailable(e) => {
+                ApiError::unavailable(&e)
+            }
+            other => ApiError::internal(&other),
+        }
     }
 }

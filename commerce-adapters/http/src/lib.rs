@@ -24,6 +24,7 @@
 //! ```
 
 pub mod access;
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod hashing;
@@ -46,7 +47,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ErrorBody};
 pub use hashing::BlockingHasher;
-pub use state::{AppState, HttpConfig, Probe, WorkerBoard, WorkerStatus};
+pub use state::{
+    AppState, HttpConfig, MailMessage, Mailbox, Probe, WebhookSecret, WorkerBoard, WorkerStatus,
+};
 
 /// Header carrying the request id (taken from the client or generated).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -62,6 +65,10 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         (name = "orders", description = "The customer's orders"),
         (name = "account", description = "Profile, addresses, sessions"),
         (name = "admin", description = "Shop staff: analytics"),
+        (name = "reviews", description = "Reviews, ratings, moderation"),
+        (name = "recommendations", description = "Bought together, similar, popular, for you"),
+        (name = "carriers", description = "Carrier tracking webhooks"),
+        (name = "dev", description = "Demo tools: the in-memory mailbox"),
     )
 )]
 struct ApiDoc;
@@ -76,7 +83,13 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::checkout::router())
         .merge(routes::orders::router())
         .merge(routes::account::router())
+        .merge(routes::auth::router())
         .merge(routes::analytics::router())
+        .merge(routes::reviews::router())
+        .merge(routes::recommend::router())
+        .merge(routes::tracking::router())
+        .merge(routes::notifications::router())
+        .merge(routes::shipping::router())
         .split_for_parts()
 }
 

@@ -143,6 +143,8 @@ pub struct ProductView {
     pub options: Vec<OptionView>,
     /// Variants.
     pub variants: Vec<VariantView>,
+    /// Its rating aggregate (published reviews only).
+    pub rating: crate::routes::reviews::RatingView,
 }
 
 /// Images of `product` in order, resolved under `cdn`.
@@ -348,6 +350,8 @@ pub struct OrderView {
     pub totals: TotalsView,
     /// Shipping method code.
     pub shipping_method: String,
+    /// The shipping option as chosen and paid at checkout (snapshotted).
+    pub shipping: ShippingSnapshotView,
     /// Where the goods go.
     #[schema(value_type = Object)]
     pub shipping_address: Value,
@@ -397,8 +401,40 @@ impl From<&Order> for OrderView {
                 grand_total: o.totals.grand_total.into(),
             },
             shipping_method: o.shipping.code.clone(),
+            shipping: ShippingSnapshotView::from(&o.shipping),
             shipping_address: address_value(&o.shipping_address),
             created_at: o.created_at,
+        }
+    }
+}
+
+/// The shipping option an order was placed with, as snapshotted on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShippingSnapshotView {
+    /// Code (`standard`, `ups:ground`).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Price paid.
+    pub price: MoneyView,
+    /// Carrier code of a carrier option.
+    pub carrier: Option<String>,
+    /// Service level of a carrier option.
+    pub service: Option<String>,
+    /// Business days in transit quoted by the carrier.
+    pub transit_days: Option<u32>,
+}
+
+impl From<&commerce::orders::ShippingSnapshot> for ShippingSnapshotView {
+    fn from(s: &commerce::orders::ShippingSnapshot) -> Self {
+        let rate = s.carrier_rate.as_ref();
+        ShippingSnapshotView {
+            code: s.code.clone(),
+            name: s.name.clone(),
+            price: s.price.into(),
+            carrier: rate.map(|r| r.carrier.as_str().to_owned()),
+            service: rate.map(|r| r.service.as_str().to_owned()),
+            transit_days: rate.map(|r| r.transit_days),
         }
     }
 }

@@ -288,4 +288,63 @@ impl RecommendStore for PgRecommendStore {
         .map_err(Error::from_db)?;
         Ok(ids.into_iter().map(ProductId::from_uuid).collect())
     }
+
+    async fn save_for_you(&self, customer_id: CustomerId, list: &[Scored]) -> Result<()> {
+        let kept = &list[..list.len().min(MAX_LIST as usize)];
+        let ids: Vec<uuid::Uuid> = kept.iter().map(|s| s.product_id.as_uuid()).collect();
+        let scores: Vec<f64> = kept.iter().map(|s| s.score).collect();
+        sqlx::query(
+            "INSERT INTO commerce.rec_for_you (customer_id, product_ids, scores, computed_at)
+             VALUES ($1, $2, $3, now())
+             ON CONFLICT (customer_id) DO UPDATE SET product_ids = EXCLUDED.product_ids,
+                 scores = EXCLUDED.scores, computed_at = EXCLUDED.computed_at",
+        )
+        .bind(customer_id.as_uuid())
+        .bind(&ids)
+        .bind(&scores)
+        .execute(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        Ok(())
+    }
+
+    async fn for_you(&self, customer_id: CustomerId, limit_: u32) -> Result<Option<Vec<Scored>>> {
+        // One statement: the stored row (a flag row when it has no item), its items
+        // that are recommendable and not bought, in stored order.
+        let rows = sqlx::query(
+            "SELECT l.product_id, l.score, l.n
+               FROM commerce.rec_for_you f
+               CROSS JOIN LATERAL (
+                    SELECT i.product_id, i.score, i.n
+                      FROM unnest(f.product_ids, f.scores) WITH ORDINALITY AS i (product_id, score, n)
+                      JOIN commerce.rec_products s ON s.product_id = i.product_id
+                                                  AND s.active AND s.in_stock
+                     WHERE NOT EXISTS (SELECT 1 FROM commerce.rec_purchases p
+                                        WHERE p.customer_id = f.customer_id
+                                          AND p.product_id = i.product_id)
+                    UNION ALL SELECT NULL, NULL, 0) AS l
+              WHERE f.customer_id = $1
+              ORDER BY l.n LIMIT $2 + 1",
+        )
+        .bind(customer_id.as_uuid())
+        .bind(limit(limit_))
+        .fetch_all(&self.reads)
+        .await
+        .map_err(Error::from_db)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut list = Vec::new();
+        for r in rows {
+            let id: Option<uuid::Uuid> = r.try_get("product_id").map_err(Error::backend)?;
+            let score: Option<f64> = r.try_get("score").map_err(Error::backend)?;
+            if let (Some(id), Some(score)) = (id, score) {
+                list.push(Scored {
+                    product_id: ProductId::from_uuid(id),
+                    score,
+                });
+            }
+        }
+        Ok(Some(list))
+    }
 }

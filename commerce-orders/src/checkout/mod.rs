@@ -35,6 +35,7 @@ mod after_sales;
 mod config;
 mod fingerprint;
 mod payments;
+pub mod quote;
 mod recovery;
 mod step;
 pub mod tracking;

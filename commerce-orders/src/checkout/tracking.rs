@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use commerce_cart::{Cart, CartKey};
-use commerce_core::shipping::{ShippingZone, WeightTier};
 use commerce_core::{Address, CustomerId, ShippingMethod};
 
 use crate::carrier::{
@@ -180,19 +179,7 @@ impl Checkout {
                 self.config.currency,
             )
             .await?;
-        let method = ShippingMethod {
-            code: quote.option_code(),
-            name: quote.display_name(),
-            zones: vec![ShippingZone {
-                country: request.shipping_address.country,
-                regions: Vec::new(),
-            }],
-            tiers: vec![WeightTier {
-                max_grams: None,
-                price: quote.price,
-            }],
-            free_over: None,
-        };
+        let method = super::quote::carrier_method(&quote, &request.shipping_address);
         Ok((method, quote))
     }
 

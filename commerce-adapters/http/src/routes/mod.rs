@@ -3,9 +3,15 @@
 
 pub mod account;
 pub mod analytics;
+pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod notifications;
 pub mod ops;
 pub mod orders;
+pub mod recommend;
+pub mod reviews;
 pub mod search;
+pub mod shipping;
+pub mod tracking;
