@@ -194,6 +194,7 @@ async fn main() -> Result<()> {
             "demo order history placed"
         );
     }
+    let staff = demo::staff(&shop).await?;
     let board = WorkerBoard::default();
     let (webhook_secret, secret_generated) = match &config.carrier_webhook_secret {
         Some(s) => (s.clone(), false),
@@ -279,8 +280,15 @@ async fn main() -> Result<()> {
         backends.join(" + ")
     };
     println!("commerce platform listening on http://{addr} ({backend})");
+    println!("  the shop:      http://{addr}/");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}, bearer token {token}");
+    for login in &staff {
+        println!(
+            "  demo {}: {} / {}, bearer token {}",
+            login.label, login.email, login.password, login.token
+        );
+    }
     if mail.mailbox.is_some() {
         println!(
             "  mail:          in memory, at http://{addr}/v1/dev/mailbox (set SMTP_URL to send)"
@@ -291,8 +299,11 @@ async fn main() -> Result<()> {
             "  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)"
         );
     }
-    // The peer address reaches handlers (per-address login limits).
-    let app = commerce_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // The JSON API and, at `/`, the shop's pages over the same state; the peer
+    // address reaches handlers (per-address login limits).
+    let app = commerce_http::router(state.clone())
+        .merge(commerce_http::pages::router(state))
+        .into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -236,13 +236,24 @@ pub(crate) async fn start_notifications(
                 // for the next tick (its retries and parking are the runner's).
                 let mut handled = 0u64;
                 let outcome = loop {
+                    // Parked events count as handled here: the runner reports them.
                     match runner.run_once().await {
-                        Ok(p) if p.progressed() => handled += (p.handled + p.parked) as u64,
-                        Ok(p) => break Ok(handled + (p.handled + p.parked) as u64),
+                        Ok(p) if !p.progressed() => {
+                            break Ok(handled + (p.handled + p.parked) as u64);
+                        }
+                        Ok(p) => handled += (p.handled + p.parked) as u64,
                         Err(e) => break Err(e.to_string()),
                     }
                 };
-                report(&board, "notifications", every, outcome, shop.clock().now());
+                report_consumer(
+                    &board,
+                    &shop,
+                    "notifications",
+                    "notifications",
+                    every,
+                    outcome,
+                )
+                .await;
             }
         })]);
     };
