@@ -240,7 +240,7 @@ impl Shop {
     /// The notification handler over this shop's orders, preferences and delivery
     /// log, sending mail through `email` from `from` (SMS and push to in-memory
     /// recorders until the handler is given providers). Drive it with
-    /// `commerce_notify::OutboxRunner` in process, or a RabbitMQ queue worker.
+    /// `commerce_notify::outbox_runner` in process, or a RabbitMQ queue worker.
     #[cfg(feature = "notify")]
     pub fn notification_handler(
         &self,

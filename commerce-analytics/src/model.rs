@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 /// A figure counted per day. Each has its own rows keyed by `(day, key, currency)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Metric {
     /// Confirmed orders: count, units, revenue (grand totals). Key empty.
     Orders,
@@ -95,6 +96,7 @@ pub struct CounterKey {
 /// An addition to one counter row (counters only grow by increments, each applied
 /// once per event).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Increment {
     /// Which row.
     pub counter: CounterKey,
@@ -143,6 +145,7 @@ pub struct KeyTotal {
 /// A line of an order kept until the order is confirmed, with what the catalog said
 /// about its SKU when the order was placed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FactLine {
     /// The SKU.
     pub sku: Sku,
@@ -163,6 +166,7 @@ pub struct FactLine {
 /// What the consumer remembers of an order between `order.placed` and
 /// `order.confirmed` (events carry ids, the facts carry what to count).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OrderFact {
     /// The order.
     pub order_id: OrderId,

@@ -16,6 +16,7 @@ use crate::ports::AnalyticsStore;
 
 /// Orders, revenue and units of one day in one currency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DayFigures {
     /// The UTC day.
     pub day: NaiveDate,
@@ -33,6 +34,7 @@ pub struct DayFigures {
 
 /// Totals over the range in one currency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CurrencySummary {
     /// ISO 4217 code.
     pub currency: String,
@@ -55,6 +57,7 @@ pub struct CurrencySummary {
 
 /// Carts created, checkouts started, orders confirmed, and the rates between them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Funnel {
     /// Carts that got their first line.
     pub carts_created: i64,
@@ -72,6 +75,7 @@ pub struct Funnel {
 
 /// A product, a category or a payment method with its totals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Ranked {
     /// Its key (product id, category id, method kind).
     pub key: String,
@@ -102,6 +106,7 @@ impl From<KeyTotal> for Ranked {
 
 /// A count on one day.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DayCount {
     /// The UTC day.
     pub day: NaiveDate,
@@ -139,6 +144,7 @@ pub struct Dashboard {
 
 /// The funnel's steps on one day.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FunnelDay {
     /// The UTC day.
     pub day: NaiveDate,

@@ -132,6 +132,7 @@ pub struct MergeOutcome {
 /// as the change (the in-memory store given one, PostgreSQL).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CartEvent {
     /// A cart got its first line (it did not exist, was empty or had expired): the
     /// first step of the analytics funnel.

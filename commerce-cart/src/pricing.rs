@@ -16,6 +16,7 @@ use crate::model::Cart;
 
 /// Everything besides the cart and the catalog that a price depends on.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct PricingContext<'a> {
     /// Currency of the shop; every catalog price must be in it.
     pub currency: Currency,

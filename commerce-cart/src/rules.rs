@@ -15,6 +15,7 @@ use crate::model::{Cart, CartKey, CartLimits, CartLine};
 
 /// What [`Cart::merge_lines`] could not take over unchanged.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MergeRemainder {
     /// Lines that did not fit under the line limit.
     pub dropped: Vec<CartLine>,

@@ -424,6 +424,7 @@ const SELLER_KINDS: &[&str] = &[
 /// A generated product with what the catalog does not hold: its seller's name,
 /// stock, ratings and sales.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct GeneratedProduct {
     /// The catalog product (active, one to three variants).
     pub product: Product,

@@ -39,6 +39,7 @@ pub struct PricingLine {
 /// How a promotion reduces the price.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DiscountKind {
     /// A percentage off the eligible lines, `0 < percent <= 100`.
     Percentage {
@@ -92,6 +93,7 @@ pub struct PricingRequest<'a> {
 
 /// One priced line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PricedLine {
     /// SKU.
     pub sku: Sku,

@@ -13,6 +13,7 @@ use crate::payment::{DeclineReason, PaymentMethodKind};
 
 /// One line of a placed order as the `order.placed` event carries it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PlacedLine {
     /// The SKU.
     pub sku: Sku,

@@ -33,6 +33,7 @@ use crate::payment::{Authorization, Capture, Decline, PaymentMethodSummary, Refu
 
 /// The result of a transition: the order after it and the events it emitted.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Transitioned {
     /// The order after the transition (same `version`: the store bumps it).
     pub order: Order,

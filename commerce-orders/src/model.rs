@@ -91,6 +91,7 @@ pub struct ShippingSnapshot {
 /// A refund: part or all of the captured payment given back, allocated exactly across
 /// the lines and shipping.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Refund {
     /// Id.
     pub id: RefundId,
@@ -113,6 +114,7 @@ pub struct Refund {
 
 /// The order's payment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PaymentState {
     /// Status.
     pub status: PaymentStatus,
@@ -179,6 +181,7 @@ impl PaymentAction {
 /// `payment.action_requested` event, in the same update), so that a crash or a lost
 /// answer leaves a trace the reconciliation pass follows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PaymentIntent {
     /// What to do.
     pub action: PaymentAction,
@@ -201,6 +204,7 @@ impl PaymentState {
 
 /// Why an authorization failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PaymentFailure {
     /// Machine-readable reason.
     pub reason: DeclineReason,
@@ -219,6 +223,7 @@ pub struct ShipmentLine {
 
 /// A parcel sent to the customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Shipment {
     /// Id.
     pub id: ShipmentId,
@@ -259,6 +264,7 @@ impl Shipment {
 
 /// The order's goods.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FulfilmentState {
     /// Status.
     pub status: FulfilmentStatus,
@@ -269,6 +275,7 @@ pub struct FulfilmentState {
 /// Why an order was cancelled.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CancelReason {
     /// Not enough stock to reserve every line.
     OutOfStock {

@@ -25,6 +25,7 @@ use crate::id::IdempotencyKey;
 /// keeps a [`PaymentMethodSummary`]) and redacted by `Debug`. Not `Serialize`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PaymentMethod {
     /// A payment card.
     Card {
@@ -101,6 +102,7 @@ impl fmt::Debug for PaymentMethod {
 /// The kind of a payment method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PaymentMethodKind {
     /// A payment card.
     Card,
@@ -150,6 +152,7 @@ impl fmt::Debug for PaymentReference {
 
 /// A request to hold `amount` on `method`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuthorizeRequest {
     /// Makes the call idempotent: the same key returns the first call's outcome
     /// (authorized or declined) and never holds or charges again. Reusing a key with
@@ -208,6 +211,7 @@ pub struct Authorization {
 /// Why a payment was declined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum DeclineReason {
     /// The issuer declined without saying why.
     Declined,
@@ -279,6 +283,7 @@ pub struct RefundReceipt {
 /// Where a payment is, as the gateway sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum GatewayPaymentStatus {
     /// Held, not taken.
     Authorized,
@@ -294,6 +299,7 @@ pub enum GatewayPaymentStatus {
 
 /// What the gateway knows of the payment made with an idempotency key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PaymentRecord {
     /// The key of the authorization.
     pub idempotency_key: IdempotencyKey,

@@ -74,6 +74,7 @@ mod faults {
 
 /// Counts of what the gateway did, for assertions such as "one charge".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GatewayStats {
     /// `authorize` calls received (retries included).
     pub authorize_calls: u64,

@@ -15,6 +15,7 @@ use crate::model::{Moderator, Rating, ReviewId};
 /// product), which the search indexer consumes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ReviewEvent {
     /// A review was posted.
     Posted {

@@ -121,6 +121,7 @@ impl Moderator {
 /// What a moderator did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ModerationAction {
     /// Hid the review.
     Hide,
@@ -130,6 +131,7 @@ pub enum ModerationAction {
 
 /// The last moderation of a review.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Moderation {
     /// Hide or restore.
     pub action: ModerationAction,
@@ -203,6 +205,7 @@ impl Review {
 
 /// A customer's report of an abusive review.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AbuseReport {
     /// The review reported.
     pub review_id: ReviewId,

@@ -8,6 +8,7 @@ use crate::model::ReviewDraft;
 
 /// Length limits of review text, in characters (Unicode scalar values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReviewLimits {
     /// Longest title.
     pub title_max: usize,

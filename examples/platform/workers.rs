@@ -269,6 +269,8 @@ pub(crate) async fn start_notifications(
                     _ = tick.tick() => {}
                     _ = stop.changed() => break,
                 }
+                // Pass after pass while they make progress; a failing event waits
+                // for the next tick (its retries and parking are the runner's).
                 let mut handled = 0u64;
                 let outcome = loop {
                     // Parked events count as handled here: the runner reports them.

@@ -33,6 +33,7 @@ pub const MAX_WINDOW: u32 = 10_000;
 
 /// A variant as search sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SearchVariant {
     /// SKU.
     pub sku: Sku,
@@ -100,6 +101,7 @@ impl Signals {
 /// One product as a search backend holds it: the catalog fields searched and shown,
 /// and its [`Signals`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SearchDocument {
     /// Product id.
     pub product_id: ProductId,
@@ -295,6 +297,7 @@ pub enum SearchSort {
 
 /// A search request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SearchQuery {
     /// What the shopper typed (may be empty: browse with filters).
     pub text: String,
@@ -384,6 +387,7 @@ impl SearchQuery {
 
 /// One hit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SearchHit {
     /// Product.
     pub product_id: ProductId,
@@ -412,6 +416,7 @@ pub struct SearchHit {
 
 /// A category and how many results it holds (itself and its descendants).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CategoryCount {
     /// Category.
     pub category_id: CategoryId,
@@ -425,6 +430,7 @@ pub struct CategoryCount {
 
 /// Results whose price falls in `[min, max)` (minor units; `max` `None`: no upper end).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PriceBucket {
     /// Lower edge, included.
     pub min: i64,
@@ -465,6 +471,7 @@ pub struct SearchResults {
 /// What a suggestion points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SuggestionTarget {
     /// A product page.
     Product(ProductId),

@@ -129,6 +129,7 @@ pub fn word_matches(word: &str, candidate: &str, typos: u8, prefix: bool) -> boo
 
 /// A text with the byte ranges of the words that matched, for display.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Highlight {
     /// The text (the original, or a window of it for long texts).
     pub text: String,

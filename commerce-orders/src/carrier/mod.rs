@@ -29,6 +29,7 @@ pub use simulated::SimulatedCarrier;
 /// A carrier the shop can ship with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CarrierCode {
     /// FedEx (12-digit Express tracking numbers).
     Fedex,
@@ -91,6 +92,7 @@ impl fmt::Display for CarrierCode {
 /// How fast a parcel travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ServiceLevel {
     /// Road, cheapest.
     Ground,
@@ -128,6 +130,7 @@ impl ServiceLevel {
 
 /// A parcel: its weight and outer dimensions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Parcel {
     /// Actual weight in grams.
     pub weight_grams: u32,
@@ -186,6 +189,7 @@ impl Parcel {
 
 /// A request for rates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RateRequest {
     /// Where the parcel leaves from (the warehouse).
     pub origin: Address,
@@ -199,6 +203,7 @@ pub struct RateRequest {
 
 /// A price and a transit time for one service level of one carrier.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RateQuote {
     /// Carrier.
     pub carrier: CarrierCode,
@@ -260,6 +265,7 @@ pub fn parse_option_code(code: &str) -> Option<(CarrierCode, ServiceLevel)> {
 
 /// A request for a label.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ShipmentRequest {
     /// The order the parcel belongs to (the carrier prints it as a reference).
     pub order_id: OrderId,
@@ -275,6 +281,7 @@ pub struct ShipmentRequest {
 
 /// A shipment as the carrier created it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CarrierShipment {
     /// Carrier.
     pub carrier: CarrierCode,
@@ -291,6 +298,7 @@ pub struct CarrierShipment {
 /// Where a parcel is, as a carrier reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TrackingStatus {
     /// The label exists; the carrier has not seen the parcel yet.
     LabelCreated,
@@ -322,6 +330,7 @@ impl TrackingStatus {
 
 /// One scan of a parcel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TrackingEvent {
     /// Carrier.
     pub carrier: CarrierCode,

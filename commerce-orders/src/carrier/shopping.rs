@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 
 /// One shipping option offered at checkout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ShippingOption {
     /// The code to send as `CheckoutRequest::shipping_method` (`carrier:service`).
     pub code: String,
@@ -29,6 +30,7 @@ pub struct ShippingOption {
 
 /// The options of every carrier for one parcel, cheapest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ShippingOptions {
     /// Options, by price then transit days.
     pub options: Vec<ShippingOption>,

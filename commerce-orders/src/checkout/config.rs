@@ -14,6 +14,7 @@ use crate::payment::PaymentMethod;
 /// When an authorized payment is captured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CapturePolicy {
     /// At confirmation, in the checkout itself (digital goods, most small shops).
     #[default]
@@ -25,6 +26,7 @@ pub enum CapturePolicy {
 /// How failed gateway calls of recorded payment actions (capture, cancel, refund) are
 /// retried by the reconciliation pass.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct PaymentRetry {
     /// Delay before the first retry; doubled after each failed attempt.
     pub first_delay: Duration,
@@ -80,6 +82,7 @@ pub(crate) fn before(
 
 /// Limits a checkout must respect.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct CheckoutLimits {
     /// Most lines in one order.
     pub max_lines: u32,

@@ -14,6 +14,7 @@ use super::config::before;
 
 /// What the recovery pass did with one order.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RecoveryOutcome {
     /// The payment had been authorized: the order is now confirmed.
     Confirmed,
@@ -26,6 +27,7 @@ pub enum RecoveryOutcome {
 
 /// What one [`Checkout::recover`] call did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecoveryReport {
     /// Orders finished.
     pub confirmed: Vec<OrderId>,

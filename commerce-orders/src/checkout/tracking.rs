@@ -28,6 +28,7 @@ const TRACKING_RETRIES: usize = 5;
 
 /// One parcel of an order as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ShipmentTracking {
     /// The shipment.
     pub shipment_id: ShipmentId,
@@ -53,6 +54,7 @@ pub struct ShipmentTracking {
 
 /// The tracking page of an order: its fulfilment status and every parcel's scans.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct OrderTracking {
     /// The order.
     pub order_id: OrderId,

@@ -10,6 +10,7 @@ use super::{AccountNotice, NotificationKind};
 
 /// One order line as a message shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LineContext {
     /// Name as bought.
     pub name: String,

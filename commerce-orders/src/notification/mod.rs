@@ -34,6 +34,7 @@ pub use preferences::{
 /// Something the customer is told about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum NotificationKind {
     /// The order is paid and will ship (`order.confirmed`).
     OrderConfirmed,
@@ -185,6 +186,7 @@ pub struct Recipient {
 
 /// One message to send: a kind, a channel and the address on that channel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PlannedMessage {
     /// What it is about.
     pub kind: NotificationKind,

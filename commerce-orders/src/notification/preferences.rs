@@ -21,6 +21,7 @@ pub struct Choice {
 
 /// A customer's notification settings and contact points.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NotificationPreferences {
     /// The customer.
     pub customer_id: CustomerId,
