@@ -21,7 +21,7 @@ use commerce::core::search::ProductSearch;
 use commerce::core::{Role, RunnerConfig, Sku, run_once};
 use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
 use commerce_http::{AppState, HttpConfig};
-use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer, TantivySearch};
+use commerce_search::{CONSUMER, SearchIndexer, TantivySearch};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -91,13 +91,13 @@ async fn serve() -> (Shop, String) {
         shop.catalog().clone(),
         Some(shop.orders().clone()),
     );
-    let runner = IndexerRunner::new(shop.outbox().clone(), indexer, CONSUMER);
+    let runner = indexer.runner(shop.outbox().clone(), CONSUMER);
     {
         let shop = shop.clone();
         tokio::spawn(async move {
             let rollups = shop.analytics_consumer();
             loop {
-                while runner.run_once().await.unwrap_or(0) > 0 {}
+                let _ = runner.drain().await;
                 let _ = run_once(shop.outbox().as_ref(), &rollups, RunnerConfig::default()).await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use commerce::Shop;
 use commerce::core::EventConsumer;
 use commerce::core::search::ProductSearch;
-use commerce::notify::{EmailTransport, EventHandler, OutboxRunner};
+use commerce::notify::{EmailTransport, EventHandler, outbox_runner};
 use commerce_http::{WorkerBoard, WorkerStatus};
 use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology};
-use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
+use commerce_search::{CONSUMER, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -104,7 +104,7 @@ pub(crate) fn start_indexer(
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let indexer = SearchIndexer::new(search, shop.catalog().clone(), Some(shop.orders().clone()));
-    let runner = IndexerRunner::new(shop.outbox().clone(), indexer, CONSUMER);
+    let runner = indexer.runner(shop.outbox().clone(), CONSUMER);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -113,14 +113,11 @@ pub(crate) fn start_indexer(
                 _ = stop.changed() => break,
             }
             // Drain what is there (batches), then wait for the next tick.
-            let mut handled = 0u64;
-            let outcome = loop {
-                match runner.run_once().await {
-                    Ok(0) => break Ok(handled),
-                    Ok(n) => handled += n as u64,
-                    Err(e) => break Err(e.to_string()),
-                }
-            };
+            let outcome = runner
+                .drain()
+                .await
+                .map(|n| n as u64)
+                .map_err(|e| e.to_string());
             report_consumer(&board, &shop, "search_indexer", CONSUMER, every, outcome).await;
         }
     })
@@ -221,7 +218,12 @@ pub(crate) async fn start_notifications(
     let handler: Arc<dyn EventHandler> = Arc::new(shop.notification_handler(email, from)?);
     let every = notification_cadence(config.worker_every);
     let Some(url) = amqp_url else {
-        let runner = OutboxRunner::new(shop.outbox().clone(), handler, "notifications");
+        let runner = outbox_runner(
+            shop.outbox().clone(),
+            handler,
+            "notifications",
+            commerce::core::RunnerConfig::default(),
+        );
         let mut stop = stop;
         return Ok(vec![tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -232,15 +234,24 @@ pub(crate) async fn start_notifications(
                 }
                 let mut handled = 0u64;
                 let outcome = loop {
+                    // Parked events count as handled here: the runner reports them.
                     match runner.run_once().await {
-                        Ok(p) if p.handled + p.dead_lettered == 0 || p.stopped_on_failure => {
-                            break Ok(handled + (p.handled + p.dead_lettered) as u64);
+                        Ok(p) if !p.progressed() => {
+                            break Ok(handled + (p.handled + p.parked) as u64);
                         }
-                        Ok(p) => handled += (p.handled + p.dead_lettered) as u64,
+                        Ok(p) => handled += (p.handled + p.parked) as u64,
                         Err(e) => break Err(e.to_string()),
                     }
                 };
-                report(&board, "notifications", every, outcome, shop.clock().now());
+                report_consumer(
+                    &board,
+                    &shop,
+                    "notifications",
+                    "notifications",
+                    every,
+                    outcome,
+                )
+                .await;
             }
         })]);
     };
