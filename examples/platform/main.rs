@@ -248,12 +248,12 @@ async fn main() -> Result<()> {
         stop_rx.clone(),
     ));
     handles.push(workers::start_consumer(
-        "cache_invalidation",
-        Arc::new(commerce_http::cache::ProductCacheInvalidator::new(
+        shop.clone(),
+        commerce_http::cache::ProductCacheInvalidator::new(
             format!("product_cache.{}", config.instance_id),
             product_cache,
-        )),
-        shop.clone(),
+        ),
+        "cache_invalidation",
         board.clone(),
         config.worker_every,
         stop_rx.clone(),

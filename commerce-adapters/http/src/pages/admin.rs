@@ -33,16 +33,15 @@ fn day(raw: Option<&str>) -> Option<NaiveDate> {
 }
 
 /// The staff gate: anonymous visitors go to sign in, other roles get 403.
-pub(super) fn staff_only(visitor: &Visitor, path: &str) -> Result<(), Response> {
+pub(super) fn staff_only(visitor: &Visitor, path: &str) -> Result<(), Box<Response>> {
     match visitor.actor() {
         Actor::Admin => Ok(()),
         Actor::Guest(_) => {
             let qs = serde_urlencoded::to_string([("next", path)]).unwrap_or_default();
-            Err(see_other(&format!("/signin?{qs}")))
+            Err(Box::new(see_other(&format!("/signin?{qs}"))))
         }
-        _ => Err(axum::response::IntoResponse::into_response(PageError::new(
-            StatusCode::FORBIDDEN,
-            "The admin pages are for shop staff.",
+        _ => Err(Box::new(axum::response::IntoResponse::into_response(
+            PageError::new(StatusCode::FORBIDDEN, "The admin pages are for shop staff."),
         ))),
     }
 }
@@ -54,7 +53,7 @@ pub(super) async fn dashboard(
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, PageError> {
     if let Err(r) = staff_only(&visitor, "/admin") {
-        return Ok(r);
+        return Ok(*r);
     }
     let today = state.shop.clock().now().date_naive();
     let to = day(q.to.as_deref()).unwrap_or(today);

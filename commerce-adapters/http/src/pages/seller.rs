@@ -28,18 +28,20 @@ use super::support::{CsrfForm, PageError, Visitor, humanize, money, name_of, pag
 use crate::state::AppState;
 
 /// The seller acting, or the response to give instead (sign in, or 403).
-fn seller_of(visitor: &Visitor, path: &str) -> Result<SellerId, Response> {
+fn seller_of(visitor: &Visitor, path: &str) -> Result<SellerId, Box<Response>> {
     match visitor.actor() {
         Actor::Seller(id) => Ok(id),
         Actor::Guest(_) => {
             let qs = serde_urlencoded::to_string([("next", path)]).unwrap_or_default();
-            Err(see_other(&format!("/signin?{qs}")))
+            Err(Box::new(see_other(&format!("/signin?{qs}"))))
         }
-        _ => Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "The seller console is for a seller's staff.",
-        )
-        .into_response()),
+        _ => Err(Box::new(
+            PageError::new(
+                StatusCode::FORBIDDEN,
+                "The seller console is for a seller's staff.",
+            )
+            .into_response(),
+        )),
     }
 }
 
@@ -78,7 +80,7 @@ pub(super) async fn console(
 ) -> Result<Response, PageError> {
     let seller = match seller_of(&visitor, "/seller") {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let shop = &state.shop;
     let record = shop.catalog().seller(seller).await?;
@@ -256,7 +258,7 @@ pub(super) async fn new_product(
     visitor: Visitor,
 ) -> Result<Response, PageError> {
     if let Err(r) = seller_of(&visitor, "/seller/products/new") {
-        return Ok(r);
+        return Ok(*r);
     }
     let categories = state.shop.catalog().categories().await?;
     page(
@@ -368,7 +370,7 @@ pub(super) async fn edit_product(
 ) -> Result<Response, PageError> {
     let seller = match seller_of(&visitor, "/seller") {
         Ok(s) => s,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let product = own_product(&state, seller, &id).await?;
     let skus: Vec<Sku> = product.variants.iter().map(|v| v.sku.clone()).collect();
