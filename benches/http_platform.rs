@@ -286,9 +286,8 @@ async fn main() {
     let search: Arc<dyn commerce::core::search::ProductSearch> =
         Arc::new(commerce_search::TantivySearch::in_ram().unwrap());
     let indexer = commerce_search::SearchIndexer::new(search.clone(), shop.catalog().clone(), None);
-    let runner =
-        commerce_search::IndexerRunner::new(shop.outbox().clone(), indexer, "bench-indexer");
-    while runner.run_once().await.unwrap() > 0 {}
+    let runner = indexer.runner(shop.outbox().clone(), "bench-indexer");
+    runner.drain().await.unwrap();
 
     // As the example serves it: product details through the in-process cache,
     // evicted by its outbox consumer running beside the server.

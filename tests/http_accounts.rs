@@ -354,11 +354,12 @@ async fn reset_token(app: &App, group: &str, email: &str) -> Option<String> {
     }
     entries
         .iter()
+        .rev()
         .filter(|e| e.event.topic == "account.password_reset")
         .filter(|e| e.event.payload["email"] == email)
         .filter_map(|e| e.event.payload["reset_url"].as_str())
         .filter_map(|url| url.split_once("token=").map(|(_, t)| t.to_owned()))
-        .last()
+        .next()
 }
 
 #[tokio::test]

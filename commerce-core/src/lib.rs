@@ -22,6 +22,7 @@ pub mod memory;
 pub mod money;
 pub mod ports;
 pub mod pricing;
+pub mod role;
 pub mod search;
 pub mod shipping;
 pub mod tax;
@@ -41,9 +42,12 @@ pub use event::{CatalogEvent, DomainEvent, EventEnvelope};
 pub use id::{AddressId, CategoryId, CustomerId, EventId, ProductId, SellerId, Sku};
 pub use money::{Currency, Money, Rounding};
 pub use pricing::{PriceBreakdown, PricedLine, PricingLine, PricingRequest, Promotion};
+pub use role::Role;
 pub use shipping::ShippingMethod;
 pub use tax::{TaxRate, TaxTable};
-pub use worker::{EventConsumer, RunnerConfig, drain, run_once};
+pub use worker::{
+    BatchOutcome, EventConsumer, ParkedEvent, Pass, Runner, RunnerConfig, drain, run_once,
+};
 
 #[doc(hidden)]
 pub mod __private {

@@ -20,9 +20,6 @@ pub(crate) struct Config {
     pub(crate) cors_origins: Vec<String>,
     /// Skip seeding the demo catalog (`--no-demo`).
     pub(crate) demo: bool,
-    /// This instance's name among several serving one shop (`INSTANCE_ID`, default
-    /// `default`): it names the outbox group of its in-process caches.
-    pub(crate) instance_id: String,
     /// RabbitMQ for notifications (`AMQP_URL`): the outbox relay and queue workers;
     /// the in-process runner when absent.
     pub(crate) amqp_url: Option<String>,
@@ -34,6 +31,9 @@ pub(crate) struct Config {
     /// Notification workers consuming the queue with `AMQP_URL`
     /// (`NOTIFICATION_WORKERS`, default 1).
     pub(crate) notification_workers: usize,
+    /// This instance's name among several serving one shop (`INSTANCE_ID`, default
+    /// `default`): it names the outbox group of its in-process caches.
+    pub(crate) instance_id: String,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -98,11 +98,11 @@ impl Config {
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect())
                 .unwrap_or_default(),
             demo,
-            instance_id: env("INSTANCE_ID").unwrap_or_else(|| "default".to_owned()),
             amqp_url: env("AMQP_URL"),
             carrier_webhook_secret: env("CARRIER_WEBHOOK_SECRET"),
             mail_from: env("MAIL_FROM").unwrap_or_else(|| "shop@example.com".to_owned()),
             notification_workers,
+            instance_id: env("INSTANCE_ID").unwrap_or_else(|| "default".to_owned()),
         })
     }
 }

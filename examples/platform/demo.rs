@@ -1,9 +1,10 @@
 //! The demo catalog seeded into an empty store, from the synthetic catalog
 //! generator (commerce-core feature `generator`): a three-level category tree, two
-//! sellers, a few hundred products with their stock; then a history of past orders
-//! placed through the real checkout over the last four weeks (several customers,
-//! card, wallet and cash on delivery, some cancelled, some partly refunded), so
-//! analytics and recommendations have data from the first start.
+//! sellers, a few hundred products with their stock; the demo staff logins (an
+//! admin, the staff of a seller); then a history of past orders placed through the
+//! real checkout over the last four weeks (several customers, card, wallet and cash
+//! on delivery, some cancelled, some partly refunded), so analytics and
+//! recommendations have data from the first start.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use commerce::cart::{CartKey, CartLimits};
 use commerce::core::generator::CatalogGenerator;
 use commerce::core::ports::{CatalogStore, ProductQuery};
 use commerce::core::{
-    Actor, Address, CountryCode, Customer, CustomerId, ManualClock, Money, Seller, Sku,
+    Actor, Address, CountryCode, Customer, CustomerId, ManualClock, Money, Role, Seller, Sku,
 };
 use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
 use commerce::orders::simulated::test_cards;
@@ -69,6 +70,147 @@ pub(crate) async fn seed(shop: &Shop) -> Result<(u64, Vec<Seller>)> {
         }
     }
     Ok((PRODUCTS, generator.sellers().to_vec()))
+}
+
+/// A demo staff login: what the example prints with its URL.
+pub(crate) struct StaffLogin {
+    /// `admin` or `seller <slug>`.
+    pub(crate) label: String,
+    /// The account's email.
+    pub(crate) email: &'static str,
+    /// Its password (the demo's, fixed so it holds across restarts on PostgreSQL).
+    pub(crate) password: &'static str,
+    /// A bearer token of a session opened with that login.
+    pub(crate) token: String,
+}
+
+/// The demo admin and the staff of the first seller: created once (kept when they
+/// exist already, as on a restart over PostgreSQL), each signed in for a week.
+pub(crate) async fn staff(shop: &Shop) -> Result<Vec<StaffLogin>> {
+    let mut out = Vec::new();
+    let first_seller = shop.catalog().sellers().await?.into_iter().next();
+    let mut wanted = vec![(
+        "admin".to_owned(),
+        "admin@example.com",
+        "admin-demo-password",
+        Role::Admin,
+    )];
+    if let Some(seller) = first_seller {
+        wanted.push((
+            format!("seller {}", seller.slug),
+            "seller@example.com",
+            "seller-demo-password",
+            Role::Seller(seller.id),
+        ));
+    }
+    let now = shop.clock().now();
+    for (label, email, password, role) in wanted {
+        if shop.customers().customer_by_email(email).await?.is_none() {
+            shop.accounts()
+                .create_staff(None, email, &label, password, role, now)
+                .await?;
+        }
+        let session = shop
+            .accounts()
+            .sign_in(
+                shop.sessions().as_ref(),
+                email,
+                password,
+                chrono::Duration::days(7),
+                now,
+            )
+            .await?;
+        out.push(StaffLogin {
+            label,
+            email,
+            password,
+            token: session.token.as_str().to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// Demo reviewers (customers without a login).
+const REVIEWERS: [(&str, &str); 4] = [
+    ("ada@example.com", "Ada"),
+    ("grace@example.com", "Grace"),
+    ("linus@example.com", "Linus"),
+    ("barbara@example.com", "Barbara"),
+];
+
+/// Titles of demo reviews by stars (index 0 for one star).
+const TITLES: [&str; 5] = [
+    "Disappointing",
+    "Not for me",
+    "Does the job",
+    "Very good",
+    "Excellent, would buy again",
+];
+
+/// Seeds a few reviews on the first products of the demo catalog (deterministic:
+/// the same reviews on every start), written through the review store so each
+/// product's aggregate and its `catalog.rating_changed` event come with them. They
+/// are unverified: the demo reviewers have no orders. Returns how many were written.
+pub(crate) async fn seed_reviews(shop: &Shop) -> Result<u64> {
+    use commerce::core::{Customer, CustomerId};
+    use commerce::reviews::{Rating, Review, ReviewId, ReviewStatus};
+
+    let mut reviewers = Vec::new();
+    for (email, name) in REVIEWERS {
+        let customer = match shop.customers().customer_by_email(email).await? {
+            Some(c) => c,
+            None => {
+                let c = Customer {
+                    id: CustomerId::new(),
+                    email: email.to_owned(),
+                    name: name.to_owned(),
+                    created_at: shop.clock().now(),
+                };
+                shop.customers().create_customer(&c).await?;
+                c
+            }
+        };
+        reviewers.push(customer.id);
+    }
+    let products = shop
+        .catalog()
+        .list_products(&ProductQuery {
+            limit: 40,
+            ..ProductQuery::default()
+        })
+        .await?;
+    let now = shop.clock().now();
+    let mut written = 0;
+    for (i, product) in products.iter().enumerate() {
+        for (j, customer_id) in reviewers.iter().enumerate().take(1 + i % 4) {
+            let stars = u8::try_from(5 - (i + 2 * j) % 5 / 2)?;
+            let rating = Rating::new(stars)?;
+            let review = Review {
+                id: ReviewId::new(),
+                product_id: product.id,
+                customer_id: *customer_id,
+                sku: None,
+                rating,
+                title: TITLES[usize::from(stars - 1)].to_owned(),
+                body: format!("{} after a few weeks of use.", product.title),
+                verified: false,
+                status: ReviewStatus::Published,
+                moderation: None,
+                helpful_count: 0,
+                report_count: 0,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            match shop.review_store().create(&review, &[]).await {
+                Ok(_) => written += 1,
+                // Seeded by an earlier start against the same database.
+                Err(commerce::reviews::Error::AlreadyReviewed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(written)
 }
 
 /// Orders in the demo history.
@@ -199,87 +341,4 @@ pub(crate) async fn seed_history(shop: &Shop, buyers_too: &[CustomerId]) -> Resu
         }
     }
     Ok(history)
-}
-
-/// Demo reviewers (customers without a login).
-const REVIEWERS: [(&str, &str); 4] = [
-    ("ada@example.com", "Ada"),
-    ("grace@example.com", "Grace"),
-    ("linus@example.com", "Linus"),
-    ("barbara@example.com", "Barbara"),
-];
-
-/// Titles of demo reviews by stars (index 0 for one star).
-const TITLES: [&str; 5] = [
-    "Disappointing",
-    "Not for me",
-    "Does the job",
-    "Very good",
-    "Excellent, would buy again",
-];
-
-/// Seeds a few reviews on the first products of the demo catalog (deterministic:
-/// the same reviews on every start), written through the review store so each
-/// product's aggregate and its `catalog.rating_changed` event come with them. They
-/// are unverified: the demo reviewers have no orders. Returns how many were written.
-pub(crate) async fn seed_reviews(shop: &Shop) -> Result<u64> {
-    use commerce::core::{Customer, CustomerId};
-    use commerce::reviews::{Rating, Review, ReviewId, ReviewStatus};
-
-    let mut reviewers = Vec::new();
-    for (email, name) in REVIEWERS {
-        let customer = match shop.customers().customer_by_email(email).await? {
-            Some(c) => c,
-            None => {
-                let c = Customer {
-                    id: CustomerId::new(),
-                    email: email.to_owned(),
-                    name: name.to_owned(),
-                    created_at: shop.clock().now(),
-                };
-                shop.customers().create_customer(&c).await?;
-                c
-            }
-        };
-        reviewers.push(customer.id);
-    }
-    let products = shop
-        .catalog()
-        .list_products(&ProductQuery {
-            limit: 40,
-            ..ProductQuery::default()
-        })
-        .await?;
-    let now = shop.clock().now();
-    let mut written = 0;
-    for (i, product) in products.iter().enumerate() {
-        for (j, customer_id) in reviewers.iter().enumerate().take(1 + i % 4) {
-            let stars = u8::try_from(5 - (i + 2 * j) % 5 / 2)?;
-            let rating = Rating::new(stars)?;
-            let review = Review {
-                id: ReviewId::new(),
-                product_id: product.id,
-                customer_id: *customer_id,
-                sku: None,
-                rating,
-                title: TITLES[usize::from(stars - 1)].to_owned(),
-                body: format!("{} after a few weeks of use.", product.title),
-                verified: false,
-                status: ReviewStatus::Published,
-                moderation: None,
-                helpful_count: 0,
-                report_count: 0,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            };
-            match shop.review_store().create(&review, &[]).await {
-                Ok(_) => written += 1,
-                // Seeded by an earlier start against the same database.
-                Err(commerce::reviews::Error::AlreadyReviewed { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    Ok(written)
 }

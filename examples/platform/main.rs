@@ -184,6 +184,8 @@ async fn main() -> Result<()> {
         let (count, sellers) = demo::seed(&shop).await?;
         let names: Vec<&str> = sellers.iter().map(|s| s.slug.as_str()).collect();
         tracing::info!(products = count, sellers = ?names, "demo catalog seeded");
+        let reviews = demo::seed_reviews(&shop).await?;
+        tracing::info!(reviews, "demo reviews seeded");
         let history = demo::seed_history(&shop, &[demo_id]).await?;
         tracing::info!(
             orders = history.orders,
@@ -191,9 +193,8 @@ async fn main() -> Result<()> {
             refunded = history.refunded,
             "demo order history placed"
         );
-        let reviews = demo::seed_reviews(&shop).await?;
-        tracing::info!(reviews, "demo reviews seeded");
     }
+    let staff = demo::staff(&shop).await?;
     let board = WorkerBoard::default();
     let (webhook_secret, secret_generated) = match &config.carrier_webhook_secret {
         Some(s) => (s.clone(), false),
@@ -240,18 +241,18 @@ async fn main() -> Result<()> {
         config.worker_every,
         stop_rx.clone(),
     )];
-    handles.push(workers::start_consumer(
+    handles.extend(workers::start_recommendations(
         shop.clone(),
-        commerce_http::cache::ProductCacheInvalidator::new(
-            format!("product_cache.{}", config.instance_id),
-            product_cache,
-        ),
-        "cache_invalidation",
         board.clone(),
         config.worker_every,
         stop_rx.clone(),
     ));
-    handles.extend(workers::start_recommendations(
+    handles.push(workers::start_consumer(
+        "cache_invalidation",
+        Arc::new(commerce_http::cache::ProductCacheInvalidator::new(
+            format!("product_cache.{}", config.instance_id),
+            product_cache,
+        )),
         shop.clone(),
         board.clone(),
         config.worker_every,
@@ -279,8 +280,15 @@ async fn main() -> Result<()> {
         backends.join(" + ")
     };
     println!("commerce platform listening on http://{addr} ({backend})");
+    println!("  the shop:      http://{addr}/");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}, bearer token {token}");
+    for login in &staff {
+        println!(
+            "  demo {}: {} / {}, bearer token {}",
+            login.label, login.email, login.password, login.token
+        );
+    }
     if mail.mailbox.is_some() {
         println!(
             "  mail:          in memory, at http://{addr}/v1/dev/mailbox (set SMTP_URL to send)"
@@ -291,8 +299,11 @@ async fn main() -> Result<()> {
             "  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)"
         );
     }
-    // The peer address reaches handlers (per-address login limits).
-    let app = commerce_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // The JSON API and, at `/`, the shop's pages over the same state; the peer
+    // address reaches handlers (per-address login limits).
+    let app = commerce_http::router(state.clone())
+        .merge(commerce_http::pages::router(state))
+        .into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -22,6 +22,8 @@ pub enum Access {
     Shopper,
     /// A signed-in customer.
     Customer,
+    /// Any signed-in account: a customer, a seller's staff or an admin.
+    SignedIn,
     /// A seller.
     Seller,
     /// Shop staff.
@@ -80,8 +82,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/v1/account/addresses", Access::Customer),
     rule("PUT", "/v1/account/addresses/{id}", Access::Customer),
     rule("DELETE", "/v1/account/addresses/{id}", Access::Customer),
-    rule("POST", "/v1/auth/logout", Access::Customer),
-    rule("POST", "/v1/auth/logout-everywhere", Access::Customer),
+    rule("POST", "/v1/auth/logout", Access::SignedIn),
+    rule("POST", "/v1/auth/logout-everywhere", Access::SignedIn),
     rule("GET", "/v1/admin/analytics", Access::Admin),
     rule("GET", "/v1/admin/analytics/csv/{figure}", Access::Admin),
     rule("GET", "/v1/admin/analytics/charts/{chart}", Access::Admin),
@@ -146,6 +148,10 @@ pub fn check(access: Access, actor: Option<&Actor>) -> Result<(), ApiError> {
         (Access::Public, _)
             | (Access::Shopper, Some(Actor::Guest(_) | Actor::Customer(_)))
             | (Access::Customer, Some(Actor::Customer(_)))
+            | (
+                Access::SignedIn,
+                Some(Actor::Customer(_) | Actor::Seller(_) | Actor::Admin)
+            )
             | (Access::Seller, Some(Actor::Seller(_)))
             | (Access::Admin, Some(Actor::Admin))
     );

@@ -31,6 +31,9 @@ pub struct HttpConfig {
     pub cart_ttl: Duration,
     /// A stock level at or below this (and above 0) shows as `low`.
     pub low_stock_threshold: u64,
+    /// Whether the checkout page lists the simulated gateway's test cards (turn it
+    /// off in front of a real gateway).
+    pub show_test_cards: bool,
     /// Login attempts allowed per account (email) in a sliding window (default 5
     /// in 15 minutes); reset by a successful login.
     pub login_limit_per_account: RateLimit,
@@ -76,6 +79,8 @@ impl Default for HttpConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             cart_ttl: Duration::from_secs(30 * 24 * 3600),
             low_stock_threshold: 5,
+            show_test_cards: true,
+            carrier_webhook_secret: None,
             login_limit_per_account: RateLimit {
                 max_hits: 5,
                 window: chrono::Duration::minutes(15),
@@ -85,7 +90,6 @@ impl Default for HttpConfig {
                 window: chrono::Duration::minutes(15),
             },
             public_url: "http://127.0.0.1:8080".to_owned(),
-            carrier_webhook_secret: None,
         }
     }
 }
@@ -112,6 +116,20 @@ impl HttpConfig {
         self
     }
 
+    /// With the simulated gateway's test cards shown at checkout, or not.
+    #[must_use]
+    pub fn with_test_cards(mut self, show: bool) -> Self {
+        self.show_test_cards = show;
+        self
+    }
+
+    /// With the secret carriers sign tracking webhooks with.
+    #[must_use]
+    pub fn with_carrier_webhook_secret(mut self, secret: WebhookSecret) -> Self {
+        self.carrier_webhook_secret = Some(secret);
+        self
+    }
+
     /// With login limits per account and per client address.
     #[must_use]
     pub fn with_login_limits(mut self, per_account: RateLimit, per_address: RateLimit) -> Self {
@@ -124,13 +142,6 @@ impl HttpConfig {
     #[must_use]
     pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = url.into();
-        self
-    }
-
-    /// With the secret carriers sign tracking webhooks with.
-    #[must_use]
-    pub fn with_carrier_webhook_secret(mut self, secret: WebhookSecret) -> Self {
-        self.carrier_webhook_secret = Some(secret);
         self
     }
 
@@ -254,12 +265,12 @@ pub struct AppState {
     /// Product search, when the shop has an index (search routes answer 503
     /// `search_unavailable` without one).
     pub search: Option<Arc<dyn ProductSearch>>,
-    /// The product details cache, when enabled (keep a
-    /// [`crate::cache::ProductCacheInvalidator`] running over the outbox with it).
-    pub product_cache: Option<Arc<crate::cache::ProductCache>>,
     /// The in-memory mailbox mail goes to without SMTP, shown at `/v1/dev/mailbox`
     /// (404 without one).
     pub mailbox: Option<Arc<dyn Mailbox>>,
+    /// The product details cache, when enabled (keep a
+    /// [`crate::cache::ProductCacheInvalidator`] running over the outbox with it).
+    pub product_cache: Option<Arc<crate::cache::ProductCache>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -280,8 +291,8 @@ impl AppState {
             probes: Arc::new(Vec::new()),
             workers: WorkerBoard::default(),
             search: None,
-            product_cache: None,
             mailbox: None,
+            product_cache: None,
         }
     }
 

@@ -210,22 +210,22 @@ async fn delete_address(
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "account", responses(
     (status = 204), (status = 401, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
-    caller.customer()?;
+    caller.account()?;
     if let Some(token) = &caller.session {
         state.shop.sessions().revoke(token).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Ends every session of the signed-in customer.
+/// Ends every session of the signed-in account (a customer's or staff's).
 #[utoipa::path(post, path = "/v1/auth/logout-everywhere", tag = "account", responses(
     (status = 204), (status = 401, body = ErrorBody)))]
 async fn logout_everywhere(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    let customer = caller.customer()?;
-    state.shop.sessions().revoke_all(customer).await?;
+    let account = caller.account()?;
+    state.shop.sessions().revoke_all(account).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,12 +7,15 @@
 //! `AppState::new`), never on the reactor threads that serve other requests. Logins are rate limited per account (email) and per client
 //! address; a refused attempt answers 429 `rate_limited` with `Retry-After`.
 //!
-//! Queries per request: register 2 (customer, credentials) + 1 outbox append;
-//! login 2 rate-limit hits + 2 reads (customer by email, credentials) + 1 session
-//! + 1 merge when a guest cart is sent + 1 limit reset; password change 2 (read,
-//! write) + revoke + new session; reset request 1 limit hit + 1 read + (token, outbox
-//! append) when the email exists; reset confirm 2 (take the token, write) + revoke;
-//! profile update 1.
+//! Queries per request:
+//! - register: 2 (customer, credentials) and 1 outbox append;
+//! - login: 2 rate-limit hits, 2 reads (customer by email, credentials), 1 session,
+//!   1 merge when a guest cart is sent, 1 limit reset;
+//! - password change: 2 (read, write), the revoke and a new session;
+//! - reset request: 1 limit hit, 1 read, and (token, outbox append) when the email
+//!   exists;
+//! - reset confirm: 2 (take the token, write) and the revoke;
+//! - profile update: 1.
 
 use std::net::{IpAddr, SocketAddr};
 
