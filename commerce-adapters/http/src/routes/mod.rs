@@ -2,6 +2,7 @@
 //! request.
 
 pub mod account;
+pub mod admin;
 pub mod analytics;
 pub mod cart;
 pub mod catalog;
@@ -12,5 +13,6 @@ pub mod orders;
 pub mod recommend;
 pub mod reviews;
 pub mod search;
+pub mod seller;
 pub mod shipping;
 pub mod tracking;
