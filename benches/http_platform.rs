@@ -273,9 +273,8 @@ async fn main() {
     let search: Arc<dyn commerce::core::search::ProductSearch> =
         Arc::new(commerce_search::TantivySearch::in_ram().unwrap());
     let indexer = commerce_search::SearchIndexer::new(search.clone(), shop.catalog().clone(), None);
-    let runner =
-        commerce_search::IndexerRunner::new(shop.outbox().clone(), indexer, "bench-indexer");
-    while runner.run_once().await.unwrap() > 0 {}
+    let runner = indexer.runner(shop.outbox().clone(), "bench-indexer");
+    runner.drain().await.unwrap();
 
     let state = AppState::new(shop.clone(), HttpConfig::default()).with_search(search);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

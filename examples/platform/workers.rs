@@ -1,20 +1,27 @@
 //! The workers started with the server: expiry sweeper, checkout recovery, the
-//! analytics rollups, the search indexer and notifications (in process, or the
-//! RabbitMQ relay and queue workers with `AMQP_URL`), each on a configurable
-//! cadence, reporting to the `/workers` board.
+//! analytics rollups, the search indexer, the product cache invalidation, the
+//! recommendation consumers and notifications (in process, or the RabbitMQ relay and
+//! queue workers with `AMQP_URL`), each on a configurable cadence, reporting their
+//! last pass, failures and lag (for outbox consumers: events not yet acknowledged and
+//! the age of the oldest) to the `/workers` board.
 
 use std::time::Duration;
 
 use std::sync::Arc;
 
 use commerce::Shop;
+use commerce::core::EventConsumer;
 use commerce::core::search::ProductSearch;
-use commerce::notify::{EmailTransport, EventHandler, OutboxRunner};
+use commerce::notify::{EmailTransport, EventHandler, outbox_runner};
 use commerce_http::{WorkerBoard, WorkerStatus};
 use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology};
-use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
+use commerce_search::{CONSUMER, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+fn every_ms(every: Duration) -> u64 {
+    u64::try_from(every.as_millis()).unwrap_or(u64::MAX)
+}
 
 fn report(
     board: &WorkerBoard,
@@ -23,18 +30,68 @@ fn report(
     outcome: Result<u64, String>,
     now: chrono::DateTime<chrono::Utc>,
 ) {
-    let (handled, error) = match outcome {
-        Ok(n) => (n, None),
-        Err(e) => (0, Some(e)),
-    };
-    board.report(WorkerStatus {
-        name: name.to_owned(),
-        every_ms: u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
-        last_run: Some(now),
-        last_handled: handled,
-        lag: None,
-        last_error: error,
+    // A scheduled pass that succeeded ran until nothing was due: nothing is left.
+    let status = WorkerStatus::pass(name, every_ms(every), now, outcome.clone());
+    board.report(if outcome.is_ok() {
+        status.with_lag(0, None)
+    } else {
+        status
     });
+}
+
+/// Reports a pass of an outbox consumer with its group's lag (events not yet
+/// acknowledged, age of the oldest), read right after the pass.
+async fn report_consumer(
+    board: &WorkerBoard,
+    shop: &Shop,
+    name: &str,
+    group: &str,
+    every: Duration,
+    outcome: Result<u64, String>,
+) {
+    let now = shop.clock().now();
+    let mut status = WorkerStatus::pass(name, every_ms(every), now, outcome);
+    match shop.outbox().lag(group).await {
+        Ok(lag) => {
+            let age = lag
+                .oldest_at
+                .map(|t| u64::try_from((now - t).num_milliseconds().max(0)).unwrap_or(u64::MAX));
+            status = status.with_lag(lag.pending, Some(age.unwrap_or(0)));
+        }
+        Err(e) => tracing::warn!(worker = name, error = %e, "outbox lag not read"),
+    }
+    board.report(status);
+}
+
+/// Starts an outbox consumer: claims, handles and acks until the outbox has nothing
+/// new for its group, on the cadence, then reports its lag; stops when `stop`
+/// turns true.
+pub(crate) fn start_consumer(
+    name: &'static str,
+    consumer: Arc<dyn EventConsumer>,
+    shop: Shop,
+    board: WorkerBoard,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let outcome = commerce::core::drain(
+                shop.outbox().as_ref(),
+                consumer.as_ref(),
+                commerce::core::RunnerConfig::default(),
+            )
+            .await
+            .map(|n| n as u64)
+            .map_err(|e| e.to_string());
+            report_consumer(&board, &shop, name, consumer.group(), every, outcome).await;
+        }
+    })
 }
 
 /// Starts the search indexer: it feeds `search` from the outbox (its own consumer
@@ -47,7 +104,7 @@ pub(crate) fn start_indexer(
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let indexer = SearchIndexer::new(search, shop.catalog().clone(), Some(shop.orders().clone()));
-    let runner = IndexerRunner::new(shop.outbox().clone(), indexer, CONSUMER);
+    let runner = indexer.runner(shop.outbox().clone(), CONSUMER);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -56,15 +113,12 @@ pub(crate) fn start_indexer(
                 _ = stop.changed() => break,
             }
             // Drain what is there (batches), then wait for the next tick.
-            let mut handled = 0u64;
-            let outcome = loop {
-                match runner.run_once().await {
-                    Ok(0) => break Ok(handled),
-                    Ok(n) => handled += n as u64,
-                    Err(e) => break Err(e.to_string()),
-                }
-            };
-            report(&board, "search_indexer", every, outcome, shop.clock().now());
+            let outcome = runner
+                .drain()
+                .await
+                .map(|n| n as u64)
+                .map_err(|e| e.to_string());
+            report_consumer(&board, &shop, "search_indexer", CONSUMER, every, outcome).await;
         }
     })
 }
@@ -97,35 +151,14 @@ pub(crate) fn start(
             }
         })
     };
-    let analytics = {
-        let (shop, board, mut stop) = (shop.clone(), board.clone(), stop.clone());
-        tokio::spawn(async move {
-            let consumer = shop.analytics_consumer();
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.changed() => break,
-                }
-                // Claim, handle, ack until the outbox has nothing new for the group.
-                let outcome = commerce::core::drain(
-                    shop.outbox().as_ref(),
-                    &consumer,
-                    commerce::core::RunnerConfig::default(),
-                )
-                .await
-                .map(|n| n as u64)
-                .map_err(|e| e.to_string());
-                report(
-                    &board,
-                    "analytics_rollups",
-                    every,
-                    outcome,
-                    shop.clock().now(),
-                );
-            }
-        })
-    };
+    let analytics = start_consumer(
+        "analytics_rollups",
+        Arc::new(shop.analytics_consumer()),
+        shop.clone(),
+        board.clone(),
+        every,
+        stop.clone(),
+    );
     let recovery = {
         let (shop, board, mut stop) = (shop, board, stop);
         tokio::spawn(async move {
@@ -136,19 +169,23 @@ pub(crate) fn start(
                     _ = stop.changed() => break,
                 }
                 let now = shop.clock().now();
-                let outcome = shop
-                    .checkout()
-                    .recover(now)
-                    .await
-                    .map(|r| (r.confirmed.len() + r.cancelled.len()) as u64)
-                    .map_err(|e| e.to_string());
-                report(
-                    &board,
-                    "checkout_recovery",
-                    every,
-                    outcome,
-                    shop.clock().now(),
-                );
+                let status = match shop.checkout().recover(now).await {
+                    // Orders it could not resolve are still pending: its lag.
+                    Ok(r) => WorkerStatus::pass(
+                        "checkout_recovery",
+                        every_ms(every),
+                        shop.clock().now(),
+                        Ok((r.confirmed.len() + r.cancelled.len()) as u64),
+                    )
+                    .with_lag(r.failed.len() as u64, None),
+                    Err(e) => WorkerStatus::pass(
+                        "checkout_recovery",
+                        every_ms(every),
+                        shop.clock().now(),
+                        Err(e.to_string()),
+                    ),
+                };
+                board.report(status);
             }
         })
     };
@@ -181,7 +218,12 @@ pub(crate) async fn start_notifications(
     let handler: Arc<dyn EventHandler> = Arc::new(shop.notification_handler(email, from)?);
     let every = notification_cadence(config.worker_every);
     let Some(url) = amqp_url else {
-        let runner = OutboxRunner::new(shop.outbox().clone(), handler, "notifications");
+        let runner = outbox_runner(
+            shop.outbox().clone(),
+            handler,
+            "notifications",
+            commerce::core::RunnerConfig::default(),
+        );
         let mut stop = stop;
         return Ok(vec![tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -192,15 +234,24 @@ pub(crate) async fn start_notifications(
                 }
                 let mut handled = 0u64;
                 let outcome = loop {
+                    // Parked events count as handled here: the runner reports them.
                     match runner.run_once().await {
-                        Ok(p) if p.handled + p.dead_lettered == 0 || p.stopped_on_failure => {
-                            break Ok(handled + (p.handled + p.dead_lettered) as u64);
+                        Ok(p) if !p.progressed() => {
+                            break Ok(handled + (p.handled + p.parked) as u64);
                         }
-                        Ok(p) => handled += (p.handled + p.dead_lettered) as u64,
+                        Ok(p) => handled += (p.handled + p.parked) as u64,
                         Err(e) => break Err(e.to_string()),
                     }
                 };
-                report(&board, "notifications", every, outcome, shop.clock().now());
+                report_consumer(
+                    &board,
+                    &shop,
+                    "notifications",
+                    "notifications",
+                    every,
+                    outcome,
+                )
+                .await;
             }
         })]);
     };
@@ -246,39 +297,6 @@ pub(crate) async fn start_notifications(
     Ok(handles)
 }
 
-/// Starts an outbox consumer on the cadence: each tick drains what its group has not
-/// handled yet (claim, handle, ack); stops when `stop` turns true.
-fn start_consumer<C>(
-    shop: Shop,
-    consumer: C,
-    name: &'static str,
-    board: WorkerBoard,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()>
-where
-    C: commerce::core::worker::EventConsumer + 'static,
-{
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            let outcome = commerce::core::drain(
-                shop.outbox().as_ref(),
-                &consumer,
-                commerce::core::RunnerConfig::default(),
-            )
-            .await
-            .map(|n| n as u64)
-            .map_err(|e| e.to_string());
-            report(&board, name, every, outcome, shop.clock().now());
-        }
-    })
-}
-
 /// Starts the recommendation consumers: product signals (terms, categories,
 /// availability) and confirmed purchases (co-purchase counts, popularity, each
 /// customer's purchases and "for you" list).
@@ -296,9 +314,9 @@ pub(crate) fn start_recommendations(
         .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
         .map(|consumer| {
             start_consumer(
-                shop.clone(),
-                consumer,
                 "recommend_cache",
+                Arc::new(consumer),
+                shop.clone(),
                 board.clone(),
                 every,
                 stop.clone(),
@@ -306,17 +324,17 @@ pub(crate) fn start_recommendations(
         });
     let mut handles = vec![
         start_consumer(
-            shop.clone(),
-            shop.recommend_signals_consumer(),
             "recommend_signals",
+            Arc::new(shop.recommend_signals_consumer()),
+            shop.clone(),
             board.clone(),
             every,
             stop.clone(),
         ),
         start_consumer(
-            shop.clone(),
-            shop.recommend_purchases_consumer(),
             "recommend_purchases",
+            Arc::new(shop.recommend_purchases_consumer()),
+            shop.clone(),
             board,
             every,
             stop,

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod access;
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod hashing;
@@ -83,6 +84,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::checkout::router())
         .merge(routes::orders::router())
         .merge(routes::account::router())
+        .merge(routes::auth::router())
         .merge(routes::analytics::router())
         .merge(routes::seller::router())
         .merge(routes::admin::router())

@@ -1,6 +1,7 @@
 //! Relay throughput against a raw publish-with-confirms loop through the same client
-//! in the same run, and end-to-end latency from an order's confirmation to the SMTP
-//! sink accepting its mail.
+//! in the same run, end-to-end latency from an order's confirmation to the SMTP
+//! sink accepting its mail, and mails per second per notification worker against a
+//! raw loop of SMTP sends through the same mailer.
 //!
 //! ```text
 //! cargo bench -p commerce-rabbitmq --bench relay
@@ -9,7 +10,9 @@
 //! Needs the RabbitMQ named by `AMQP_URL` (default
 //! amqp://guest:guest@127.0.0.1:5672/%2f). Env: `BENCH_EVENTS` (events per round,
 //! default 20000), `BENCH_ROUNDS` (default 3), `BENCH_ORDERS` (orders for the
-//! latency part, default 300). Targets: relay >= 0.5x the raw loop; p99 < 1 s.
+//! latency part, default 300), `BENCH_MAILS` (mails per worker-rate round, default
+//! 400), `BENCH_PART` (`throughput`, `latency` or `workers`; all when unset).
+//! Targets: relay >= 0.5x the raw loop; p99 < 1 s.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -31,7 +34,7 @@ use commerce_core::memory::MemoryOutbox;
 use commerce_core::ports::Outbox;
 use commerce_core::{DomainEvent, EventEnvelope, EventId, Money};
 use commerce_notify::smtp_sink::SmtpSink;
-use commerce_notify::{NotificationHandler, SmtpMailer, Templates};
+use commerce_notify::{Email, EmailTransport, NotificationHandler, SmtpMailer, Templates};
 use commerce_orders::notification::{MemoryDeliveryLog, MemoryPreferenceStore};
 use commerce_orders::testkit::checkout::{
     CheckoutAs, cart_with, request, stocked_sku, test_config,
@@ -243,6 +246,120 @@ async fn latency(conn: &Connection) {
     cleanup(conn, &t).await;
 }
 
+/// Mails per second of `senders` concurrent raw loops of `SmtpMailer::send` (the
+/// transport's ceiling), `n` mails in all, to a fresh sink.
+async fn raw_smtp_rate(senders: usize, n: usize) -> f64 {
+    let sink = SmtpSink::start().await.unwrap();
+    let mailer = Arc::new(SmtpMailer::from_url(&sink.url()).unwrap());
+    let text = "Your order is confirmed.\n".repeat(40);
+    let html = format!(
+        "<html><body>{}</body></html>",
+        "<p>Your order is confirmed.</p>".repeat(60)
+    );
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..senders)
+        .map(|s| {
+            let (mailer, text, html) = (mailer.clone(), text.clone(), html.clone());
+            tokio::spawn(async move {
+                for i in (s..n).step_by(senders) {
+                    mailer
+                        .send(&Email {
+                            to: format!("buyer{i}@example.com"),
+                            from: "shop@example.com".to_owned(),
+                            subject: format!("Order {i} confirmed"),
+                            text: text.clone(),
+                            html: html.clone(),
+                            message_id: format!("raw-{i}@bench"),
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Mails per second of `workers` queue workers draining `n` order-confirmed events
+/// already on the queue (each worker handles its deliveries one at a time: claim in
+/// the delivery log, render, one SMTP conversation, mark sent, ack).
+async fn worker_rate(conn: &Connection, workers: usize, n: usize) -> f64 {
+    let id = EventId::new();
+    let t = Topology {
+        exchange: format!("bench.workers.{id}"),
+        queue: format!("bench.workers.{id}.q"),
+        ..Topology::notifications()
+    };
+    let f = CheckoutFixture::in_memory();
+    let checkout = f.checkout(test_config());
+    let sink = SmtpSink::start().await.unwrap();
+    let handler = Arc::new(NotificationHandler::new(
+        f.orders.clone(),
+        Arc::new(MemoryPreferenceStore::new()),
+        Arc::new(MemoryDeliveryLog::new()),
+        Arc::new(SmtpMailer::from_url(&sink.url()).unwrap()),
+        Templates::new("Bench Shop").unwrap(),
+        "shop@example.com",
+    ));
+    let sku = stocked_sku(&f, "9.99", 1_000_000).await;
+    for _ in 0..n {
+        let cart = cart_with(&f, None, &[(&sku, 2)]).await;
+        checkout
+            .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
+            .await
+            .unwrap();
+    }
+    // Every event of the orders on the queue first (the notification queue binds
+    // order.#, payment.#: about 4 events per order, one of which mails).
+    let relay = OutboxRelay::new(conn, f.outbox.clone(), &t).await.unwrap();
+    while relay.relay_once().await.unwrap() > 0 {}
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    let start = Instant::now();
+    for _ in 0..workers {
+        let worker = QueueWorker::new(conn, t.clone(), handler.clone())
+            .await
+            .unwrap();
+        let mut stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            worker
+                .run(async move {
+                    let _ = stop.changed().await;
+                })
+                .await
+                .unwrap();
+        }));
+    }
+    assert_eq!(sink.wait_for(n, Duration::from_secs(600)).await, n);
+    let last = sink.received().iter().map(|m| m.accepted_at).max().unwrap();
+    let rate = n as f64 / last.saturating_duration_since(start).as_secs_f64();
+    stop_tx.send(true).unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    cleanup(conn, &t).await;
+    rate
+}
+
+async fn workers(conn: &Connection) {
+    let n = env_usize("BENCH_MAILS", 400);
+    println!(
+        "notification workers: {n} order-confirmed mails queued, then drained; baseline: raw SmtpMailer::send loops to a loopback sink"
+    );
+    for workers in [1, 4] {
+        let raw = raw_smtp_rate(workers, n).await;
+        let rate = worker_rate(conn, workers, n).await;
+        println!(
+            "  {workers} worker(s): {rate:>7.1} mails/s ({:.1} per worker)   raw SMTP, {workers} sender(s): {raw:>7.1} mails/s   ratio {:.2}",
+            rate / workers as f64,
+            rate / raw
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let conn = match connect(&amqp_url()).await {
@@ -252,8 +369,16 @@ async fn main() {
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average at start: {}", load.trim());
     }
-    throughput(&conn).await;
-    latency(&conn).await;
+    let part = std::env::var("BENCH_PART").unwrap_or_default();
+    if part.is_empty() || part == "throughput" {
+        throughput(&conn).await;
+    }
+    if part.is_empty() || part == "latency" {
+        latency(&conn).await;
+    }
+    if part.is_empty() || part == "workers" {
+        workers(&conn).await;
+    }
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average at end: {}", load.trim());
     }

@@ -1,4 +1,4 @@
-//! The signed-in customer's account: profile, address book, log out.
+//! The signed-in customer's account: profile (read, update), address book, log out.
 //!
 //! Queries per request: profile 1; addresses list 1; create/update 1 (defaults
 //! switched in the same statement/transaction) + 1 to answer the book; delete 1 + 1;
@@ -47,6 +47,42 @@ async fn profile(
         email: customer.email,
         name: customer.name,
     }))
+}
+
+/// A profile change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    /// The new name, 1 to 200 characters.
+    pub name: String,
+}
+
+/// Changes the signed-in customer's name.
+#[utoipa::path(put, path = "/v1/account/profile", tag = "account", request_body = ProfileUpdate,
+    responses((status = 200, body = Profile), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+async fn update_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ProfileUpdate>,
+) -> Result<ApiJson<Profile>, ApiError> {
+    let customer = caller.customer()?;
+    let renamed = state
+        .shop
+        .customers()
+        .rename_customer(customer, &body.name)
+        .await?;
+    Ok(ApiJson(Profile::from(&renamed)))
+}
+
+impl From<&commerce::core::Customer> for Profile {
+    fn from(c: &commerce::core::Customer) -> Self {
+        Profile {
+            id: c.id.to_string(),
+            email: c.email.clone(),
+            name: c.name.clone(),
+        }
+    }
 }
 
 /// A saved address.
@@ -196,7 +232,7 @@ async fn logout_everywhere(
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(profile))
+        .routes(routes!(profile, update_profile))
         .routes(routes!(list_addresses, create_address))
         .routes(routes!(update_address, delete_address))
         .routes(routes!(logout))
