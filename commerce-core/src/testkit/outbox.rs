@@ -295,15 +295,15 @@ impl EventConsumer for Scripted {
     }
 
     async fn handle(&self, event: &EventEnvelope) -> crate::error::Result<()> {
-        if let Some((left, retryable)) = self.failing.lock().expect("lock").get_mut(&event.id) {
-            if *left > 0 {
-                *left -= 1;
-                return Err(if *retryable {
-                    Error::unavailable("scripted outage")
-                } else {
-                    Error::validation("payload", "scripted bad payload")
-                });
-            }
+        if let Some((left, retryable)) = self.failing.lock().expect("lock").get_mut(&event.id)
+            && *left > 0
+        {
+            *left -= 1;
+            return Err(if *retryable {
+                Error::unavailable("scripted outage")
+            } else {
+                Error::validation("payload", "scripted bad payload")
+            });
         }
         self.handled.lock().expect("lock").push(event.id);
         Ok(())

@@ -5,11 +5,11 @@
 //! name and tracking number), and their sales. Another seller's product or order
 //! reads as 404, as an unknown one.
 //!
-//! Queries per request: products list 1; create 1 read (slug) + 1 write; update and
-//! deactivate 1 read + 1 write; price 1 listing read + 1 write; stock 1 listing read
-//! + 1 adjustment; orders 1 (a keyset page); ship as the checkout service (1 read,
-//! the label call when a carrier label is bought, 1 version-checked update); sales 1
-//! (the latest page of at most 100 orders).
+//! Queries per request: products list 1; create 2 (the slug read, the write);
+//! update and deactivate 2 (read, write); price 2 (listing read, write); stock 2
+//! (listing read, adjustment); orders 1 (a keyset page); ship as the checkout service
+//! (1 read, the label call when a carrier label is bought, 1 version-checked update);
+//! sales 1 (the latest page of at most 100 orders).
 
 use axum::extract::State;
 use axum::http::StatusCode;
