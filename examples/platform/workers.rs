@@ -66,14 +66,17 @@ async fn report_consumer(
 /// Starts an outbox consumer: claims, handles and acks until the outbox has nothing
 /// new for its group, on the cadence, then reports its lag; stops when `stop`
 /// turns true.
-pub(crate) fn start_consumer(
-    name: &'static str,
-    consumer: Arc<dyn EventConsumer>,
+pub(crate) fn start_consumer<C>(
     shop: Shop,
+    consumer: C,
+    name: &'static str,
     board: WorkerBoard,
     every: Duration,
     mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
+) -> JoinHandle<()>
+where
+    C: EventConsumer + 'static,
+{
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -83,7 +86,7 @@ pub(crate) fn start_consumer(
             }
             let outcome = commerce::core::drain(
                 shop.outbox().as_ref(),
-                consumer.as_ref(),
+                &consumer,
                 commerce::core::RunnerConfig::default(),
             )
             .await
@@ -152,9 +155,9 @@ pub(crate) fn start(
         })
     };
     let analytics = start_consumer(
-        "analytics_rollups",
-        Arc::new(shop.analytics_consumer()),
         shop.clone(),
+        shop.analytics_consumer(),
+        "analytics_rollups",
         board.clone(),
         every,
         stop.clone(),
@@ -264,12 +267,23 @@ pub(crate) async fn start_notifications(
         let (board, shop, mut stop) = (board.clone(), shop.clone(), stop.clone());
         let name = format!("notification_worker_{i}");
         handles.push(tokio::spawn(async move {
-            report(&board, &name, every, Ok(0), shop.clock().now());
+            // Its backlog is the queue's depth in RabbitMQ: not read here, so no lag.
+            board.report(WorkerStatus::pass(
+                name.clone(),
+                every_ms(every),
+                shop.clock().now(),
+                Ok(0),
+            ));
             let stopped = async move {
                 let _ = stop.changed().await;
             };
             if let Err(e) = worker.run(stopped).await {
-                report(&board, &name, every, Err(e.to_string()), shop.clock().now());
+                board.report(WorkerStatus::pass(
+                    name,
+                    every_ms(every),
+                    shop.clock().now(),
+                    Err(e.to_string()),
+                ));
             }
         }));
     }
@@ -314,9 +328,9 @@ pub(crate) fn start_recommendations(
         .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
         .map(|consumer| {
             start_consumer(
-                "recommend_cache",
-                Arc::new(consumer),
                 shop.clone(),
+                consumer,
+                "recommend_cache",
                 board.clone(),
                 every,
                 stop.clone(),
@@ -324,17 +338,17 @@ pub(crate) fn start_recommendations(
         });
     let mut handles = vec![
         start_consumer(
-            "recommend_signals",
-            Arc::new(shop.recommend_signals_consumer()),
             shop.clone(),
+            shop.recommend_signals_consumer(),
+            "recommend_signals",
             board.clone(),
             every,
             stop.clone(),
         ),
         start_consumer(
-            "recommend_purchases",
-            Arc::new(shop.recommend_purchases_consumer()),
             shop.clone(),
+            shop.recommend_purchases_consumer(),
+            "recommend_purchases",
             board,
             every,
             stop,
