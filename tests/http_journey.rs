@@ -2,7 +2,8 @@
 //! and once on PostgreSQL + Redis: browse, add to a guest cart, merge on login,
 //! a declined card (402, stock and cart untouched), check out with each payment
 //! method, a retry with the same key, track the order, cancel one, another
-//! customer cannot see it.
+//! customer cannot see it; a seller ships, the admin sees the order and refunds
+//! part, and the customer sees the refund.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod http_support;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use commerce::Shop;
-use commerce::core::{Currency, Money};
+use commerce::core::{Currency, Money, Role};
 use commerce::orders::SimulatedGateway;
 use commerce::orders::simulated::test_cards;
 use http_support::{App, As, card, checkout_body};
@@ -225,6 +226,129 @@ async fn journey(app: App, tag: &str) {
     assert_eq!(
         app.get("/v1/orders", &guest).await.status,
         StatusCode::UNAUTHORIZED
+    );
+
+    // The seller sees the order lines waiting for them and ships one order with a
+    // carrier name and tracking number; another seller reaches none of it.
+    let seller = app
+        .shop
+        .catalog()
+        .seller_by_slug(&format!("seller-{tag}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, seller_bearer) = app
+        .staff(&format!("staff-{tag}@example.com"), Role::Seller(seller.id))
+        .await;
+    let staff = As::signed_in(&seller_bearer);
+    let waiting = app.get("/v1/seller/orders?waiting=true", &staff).await;
+    assert_eq!(waiting.status, StatusCode::OK, "{}", waiting.body);
+    let shipped_id = ids[1].as_str().unwrap();
+    assert!(
+        waiting.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == shipped_id && o["lines"][0]["waiting"] == 1)
+    );
+    let ship_body = json!({
+        "lines": [{"sku": mug, "quantity": 1}],
+        "carrier": "Acme Post",
+        "tracking_number": format!("TRK-{tag}"),
+    });
+    let (_, rival_bearer) = app
+        .staff(
+            &format!("rival-{tag}@example.com"),
+            Role::Seller(commerce::core::SellerId::new()),
+        )
+        .await;
+    let rival = app
+        .post(
+            &format!("/v1/seller/orders/{shipped_id}/ship"),
+            &As::signed_in(&rival_bearer),
+            ship_body.clone(),
+        )
+        .await;
+    assert_eq!(rival.status, StatusCode::NOT_FOUND, "{}", rival.body);
+    let shipped = app
+        .post(
+            &format!("/v1/seller/orders/{shipped_id}/ship"),
+            &staff,
+            ship_body,
+        )
+        .await;
+    assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.body);
+    assert_eq!(shipped.body["lines"][0]["waiting"], 0);
+    assert_eq!(shipped.body["fulfilment_status"], "shipped");
+    let sales = app.get("/v1/seller/sales", &staff).await;
+    assert_eq!(sales.status, StatusCode::OK, "{}", sales.body);
+    assert!(sales.body["units"].as_u64().unwrap() >= 4, "{}", sales.body);
+
+    // The admin sees the shipped order and refunds part of it; the customer sees
+    // the refund on their order.
+    let (_, admin_bearer) = app
+        .staff(&format!("admin-{tag}@example.com"), Role::Admin)
+        .await;
+    let admin = As::signed_in(&admin_bearer);
+    let listed = app.get("/v1/admin/orders?limit=100", &admin).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert!(
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == shipped_id)
+    );
+    let seen = app
+        .get(&format!("/v1/admin/orders/{shipped_id}"), &admin)
+        .await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    assert_eq!(
+        seen.body["shipments"][0]["tracking_number"],
+        format!("TRK-{tag}")
+    );
+    let refund_body = json!({
+        "amount": {"amount": "5.00", "currency": "USD"},
+        "reason": "scratched mug",
+    });
+    let no_key = app
+        .post(
+            &format!("/v1/admin/orders/{shipped_id}/refunds"),
+            &admin,
+            refund_body.clone(),
+        )
+        .await;
+    assert_eq!(no_key.status, StatusCode::BAD_REQUEST, "{}", no_key.body);
+    for _ in 0..2 {
+        // A retry with the same key refunds once.
+        let refunded = app
+            .post(
+                &format!("/v1/admin/orders/{shipped_id}/refunds"),
+                &admin.clone().key(&format!("refund-{tag}")),
+                refund_body.clone(),
+            )
+            .await;
+        assert_eq!(refunded.status, StatusCode::OK, "{}", refunded.body);
+        assert_eq!(refunded.body["refunded"]["amount"], "5.00");
+        assert_eq!(refunded.body["payment_status"], "partially_refunded");
+    }
+    let too_much = app
+        .post(
+            &format!("/v1/admin/orders/{shipped_id}/refunds"),
+            &admin.clone().key(&format!("refund-big-{tag}")),
+            json!({"amount": {"amount": "500.00", "currency": "USD"}, "reason": "x"}),
+        )
+        .await;
+    assert!(too_much.status.is_client_error(), "{}", too_much.body);
+    let mine = app.get(&format!("/v1/orders/{shipped_id}"), &me).await;
+    assert_eq!(mine.body["refunds"][0]["amount"]["amount"], "5.00");
+    assert_eq!(mine.body["refunds"][0]["reason"], "scratched mug");
+    assert_eq!(
+        app.get(&format!("/v1/admin/orders/{shipped_id}"), &staff)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
     );
 
     // Logging out ends the session.

@@ -222,6 +222,16 @@ impl Actor {
     pub fn is_admin(&self) -> bool {
         matches!(self, Actor::Admin)
     }
+
+    /// Whether the actor may manage what belongs to `seller` (its products, stock
+    /// and prices): that seller's staff, or an admin.
+    pub fn manages_seller(&self, seller: SellerId) -> bool {
+        match self {
+            Actor::Seller(id) => *id == seller,
+            Actor::Admin => true,
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Actor {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use commerce_core::memory::MemoryOutbox;
-use commerce_core::{CustomerId, EventEnvelope};
+use commerce_core::{CustomerId, EventEnvelope, SellerId};
 
 use crate::error::{Error, Result};
 use crate::id::{IdempotencyKey, OrderId};
@@ -61,6 +61,23 @@ impl MemoryOrderStore {
     /// True when no order is stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// A keyset page of the orders matching `keep`, newest first.
+    fn newest_first(&self, page: OrderPage, keep: impl Fn(&Order) -> bool) -> Vec<Order> {
+        let limit = page.limit.min(OrderPage::MAX_LIMIT) as usize;
+        let state = self.lock();
+        let upper = match page.before {
+            Some(before) => state.orders.range(..before),
+            None => state.orders.range(..),
+        };
+        upper
+            .rev()
+            .map(|(_, o)| o)
+            .filter(|o| keep(o))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -163,6 +180,16 @@ impl OrderStore for MemoryOrderStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    async fn list_for_seller(&self, seller_id: SellerId, page: OrderPage) -> Result<Vec<Order>> {
+        Ok(self.newest_first(page, |o| {
+            o.lines.iter().any(|l| l.seller_id == Some(seller_id))
+        }))
+    }
+
+    async fn list_all(&self, page: OrderPage) -> Result<Vec<Order>> {
+        Ok(self.newest_first(page, |_| true))
     }
 
     async fn list_recoverable(&self, older_than: DateTime<Utc>, limit: u32) -> Result<Vec<Order>> {

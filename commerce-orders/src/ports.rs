@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use commerce_core::{CustomerId, EventEnvelope};
+use commerce_core::{CustomerId, EventEnvelope, SellerId};
 use commerce_inventory::ReserveRequest;
 
 use crate::error::Result;
@@ -128,6 +128,15 @@ pub trait OrderStore: Send + Sync {
         customer_id: CustomerId,
         page: OrderPage,
     ) -> Result<Vec<Order>>;
+
+    /// Orders with at least one line of `seller_id` (the line's snapshotted seller),
+    /// newest first (descending id), paged as [`OrderStore::list_for_customer`]:
+    /// what a seller fulfils.
+    async fn list_for_seller(&self, seller_id: SellerId, page: OrderPage) -> Result<Vec<Order>>;
+
+    /// Every order, newest first (descending id), paged as
+    /// [`OrderStore::list_for_customer`]: what staff browse.
+    async fn list_all(&self, page: OrderPage) -> Result<Vec<Order>>;
 
     /// Orders stuck in `PendingPayment` whose `updated_at <= older_than`, oldest
     /// first (by `created_at`, then id), at most `limit`: checkouts interrupted

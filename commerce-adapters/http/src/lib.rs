@@ -65,7 +65,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
         (name = "checkout", description = "Orders from carts, idempotent"),
         (name = "orders", description = "The customer's orders"),
         (name = "account", description = "Profile, addresses, sessions"),
-        (name = "admin", description = "Shop staff: analytics"),
+        (name = "admin", description = "Shop staff: orders, refunds, customers, catalog, tables, analytics"),
+        (name = "seller", description = "A seller's staff: their products, stock, orders to ship, sales"),
         (name = "reviews", description = "Reviews, ratings, moderation"),
         (name = "recommendations", description = "Bought together, similar, popular, for you"),
         (name = "carriers", description = "Carrier tracking webhooks"),
@@ -86,6 +87,8 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::account::router())
         .merge(routes::auth::router())
         .merge(routes::analytics::router())
+        .merge(routes::seller::router())
+        .merge(routes::admin::router())
         .merge(routes::reviews::router())
         .merge(routes::recommend::router())
         .merge(routes::tracking::router())

@@ -20,8 +20,12 @@ pub struct MoneyView {
 
 impl From<Money> for MoneyView {
     fn from(m: Money) -> Self {
+        // Always the currency's minor units ("5.00", not "5"), whatever scale a sum
+        // came out at.
+        let mut amount = m.amount();
+        amount.rescale(m.currency().minor_units());
         MoneyView {
-            amount: m.amount().to_string(),
+            amount: amount.to_string(),
             currency: m.currency().code().to_owned(),
         }
     }
@@ -357,6 +361,47 @@ pub struct OrderView {
     pub shipping_address: Value,
     /// When placed.
     pub created_at: DateTime<Utc>,
+    /// Total refunded so far.
+    pub refunded: MoneyView,
+    /// The refunds made, oldest first.
+    pub refunds: Vec<RefundView>,
+    /// The parcels sent, oldest first.
+    pub shipments: Vec<ShipmentView>,
+}
+
+/// A refund of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefundView {
+    /// Amount given back.
+    pub amount: MoneyView,
+    /// Part taken from the shipping charge.
+    pub shipping: MoneyView,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub refunded_at: DateTime<Utc>,
+}
+
+/// A parcel of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentView {
+    /// SKUs and units in it.
+    pub lines: Vec<ShipmentLineView>,
+    /// Carrier name.
+    pub carrier: Option<String>,
+    /// Tracking number.
+    pub tracking_number: Option<String>,
+    /// When it left.
+    pub shipped_at: DateTime<Utc>,
+}
+
+/// Units of a SKU in a parcel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentLineView {
+    /// SKU.
+    pub sku: String,
+    /// Units.
+    pub quantity: u32,
 }
 
 fn name_of<T: Serialize>(value: &T) -> String {
@@ -404,6 +449,36 @@ impl From<&Order> for OrderView {
             shipping: ShippingSnapshotView::from(&o.shipping),
             shipping_address: address_value(&o.shipping_address),
             created_at: o.created_at,
+            refunded: o.payment.refunded.into(),
+            refunds: o
+                .payment
+                .refunds
+                .iter()
+                .map(|r| RefundView {
+                    amount: r.amount.into(),
+                    shipping: r.shipping.into(),
+                    reason: r.reason.clone(),
+                    refunded_at: r.refunded_at,
+                })
+                .collect(),
+            shipments: o
+                .fulfilment
+                .shipments
+                .iter()
+                .map(|s| ShipmentView {
+                    lines: s
+                        .lines
+                        .iter()
+                        .map(|l| ShipmentLineView {
+                            sku: l.sku.as_str().to_owned(),
+                            quantity: l.quantity,
+                        })
+                        .collect(),
+                    carrier: s.carrier.clone(),
+                    tracking_number: s.tracking_number.clone(),
+                    shipped_at: s.shipped_at,
+                })
+                .collect(),
         }
     }
 }

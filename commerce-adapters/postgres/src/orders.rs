@@ -18,7 +18,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Postgres, query::Query};
 
-use commerce_core::{CustomerId, EventEnvelope};
+use commerce_core::{CustomerId, EventEnvelope, SellerId};
 use commerce_orders::{
     CreateOutcome, Error, IdempotencyKey, Order, OrderId, OrderPage, OrderStore, Result,
 };
@@ -498,6 +498,48 @@ impl OrderStore for PgOrderStore {
               LIMIT $3",
         )
         .bind(customer_id.as_uuid())
+        .bind(page.before.map(|b| b.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    async fn list_for_seller(&self, seller_id: SellerId, page: OrderPage) -> Result<Vec<Order>> {
+        let limit = page.limit.min(OrderPage::MAX_LIMIT);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // A containment test on the lines of the document, served by the GIN index
+        // of migration 0012.
+        let rows = sqlx::query(
+            "SELECT version, document FROM commerce.orders
+              WHERE document->'lines' @> jsonb_build_array(jsonb_build_object('seller_id', $1::text))
+                AND ($2::uuid IS NULL OR id < $2)
+              ORDER BY id DESC
+              LIMIT $3",
+        )
+        .bind(seller_id.to_string())
+        .bind(page.before.map(|b| b.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    async fn list_all(&self, page: OrderPage) -> Result<Vec<Order>> {
+        let limit = page.limit.min(OrderPage::MAX_LIMIT);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT version, document FROM commerce.orders
+              WHERE ($1::uuid IS NULL OR id < $1)
+              ORDER BY id DESC
+              LIMIT $2",
+        )
         .bind(page.before.map(|b| b.as_uuid()))
         .bind(i64::from(limit))
         .fetch_all(&self.shared.pool)

@@ -280,6 +280,7 @@ macro_rules! order_store_conformance {
             get_for_customer_hides_other_customers_orders,
             by_idempotency_key_finds_the_order,
             list_for_customer_pages_newest_first,
+            list_for_seller_and_list_all_page_newest_first,
             list_recoverable_returns_stale_pending_orders_oldest_first,
             amounts_keep_their_currency_and_minor_units,
             list_payment_actions_due_returns_due_intents_earliest_first,

@@ -7,7 +7,7 @@ use futures::future::join_all;
 
 use commerce_core::testkit::fixtures::fixed_time;
 use commerce_core::testkit::support::drain;
-use commerce_core::{Currency, CustomerId, EventEnvelope, Money};
+use commerce_core::{Currency, CustomerId, EventEnvelope, Money, SellerId};
 
 use crate::checkout::envelopes;
 use crate::error::Error;
@@ -369,6 +369,75 @@ pub async fn list_for_customer_pages_newest_first(f: OrderStoreFixture) {
     assert!(
         f.store
             .list_for_customer(CustomerId::new(), OrderPage::first(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A seller's orders are those with a line of theirs, newest first in keyset pages;
+/// `list_all` pages every order newest first.
+pub async fn list_for_seller_and_list_all_page_newest_first(f: OrderStoreFixture) {
+    let seller = SellerId::new();
+    let mut theirs = Vec::new();
+    for i in 0..4 {
+        let mut t = sample_order(
+            Some(CustomerId::new()),
+            &unique("key"),
+            Currency::USD,
+            fixed_time(),
+        );
+        // One line of the seller (the second line in odd orders), the other of nobody.
+        t.order.lines[i % 2].seller_id = Some(seller);
+        let CreateOutcome::Created(o) = f.store.create(&t.order, &events(&t)).await.unwrap() else {
+            panic!("a fresh key must create");
+        };
+        theirs.push(o);
+        create(&f, Some(CustomerId::new())).await;
+    }
+    theirs.sort_by_key(|o| std::cmp::Reverse(o.id));
+    let first = f
+        .store
+        .list_for_seller(seller, OrderPage::first(3))
+        .await
+        .unwrap();
+    assert_eq!(first, theirs[..3].to_vec());
+    let rest = f
+        .store
+        .list_for_seller(
+            seller,
+            OrderPage {
+                before: Some(first[2].id),
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest, theirs[3..].to_vec());
+    assert!(
+        f.store
+            .list_for_seller(SellerId::new(), OrderPage::first(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let newest = create(&f, None).await;
+    let all = f.store.list_all(OrderPage::first(2)).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0], newest, "newest first");
+    assert!(all[0].id > all[1].id);
+    let next = f
+        .store
+        .list_all(OrderPage {
+            before: Some(theirs[0].id),
+            limit: 1,
+        })
+        .await
+        .unwrap();
+    assert!(next.iter().all(|o| o.id < theirs[0].id));
+    assert!(
+        f.store
+            .list_all(OrderPage::first(0))
             .await
             .unwrap()
             .is_empty()

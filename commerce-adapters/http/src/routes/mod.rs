@@ -2,6 +2,7 @@
 //! request.
 
 pub mod account;
+pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod cart;
@@ -13,5 +14,6 @@ pub mod orders;
 pub mod recommend;
 pub mod reviews;
 pub mod search;
+pub mod seller;
 pub mod shipping;
 pub mod tracking;

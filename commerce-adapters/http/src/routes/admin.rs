@@ -1,0 +1,296 @@
+//! Shop staff's API (a session opened with a `Role::Admin` login): every order
+//! (list, read, cancel with a note, refund in full or in part on the domain's refund
+//! planning), any product (deactivate), customers (read), categories (list), and
+//! the shop's tax and shipping tables (read). The analytics routes are in
+//! `analytics.rs`.
+//!
+//! Queries per request: orders list 1 (a keyset page); order 1; cancel and refund
+//! as the checkout service (1 read, the gateway call, 1-2 version-checked updates,
+//! the stock returned in one call for a cancel); customer 1; categories 1;
+//! product deactivate 1 read + 1 write; tables none (configuration).
+
+use axum::extract::State;
+use commerce::core::{CustomerId, ProductStatus};
+use commerce::orders::{CancelReason, IdempotencyKey, OrderId, OrderPage};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::routes::catalog::parse_id;
+use crate::routes::seller::{MoneyInput, SellerProductView};
+use crate::state::AppState;
+use crate::views::{CategoryNode, OrderView, category_tree};
+
+/// Longest cancel note or refund reason, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// A page of orders.
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AdminOrdersQuery {
+    /// Only orders older than this order id (the last id of the previous page).
+    pub before: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+/// Every order, newest first.
+#[utoipa::path(get, path = "/v1/admin/orders", tag = "admin", params(AdminOrdersQuery),
+    responses((status = 200, body = Vec<OrderView>), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_orders(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<AdminOrdersQuery>,
+) -> Result<ApiJson<Vec<OrderView>>, ApiError> {
+    caller.admin()?;
+    let limit = q.limit.unwrap_or(20);
+    if limit == 0 || limit > 100 {
+        return Err(ApiError::validation("limit", "must be 1 to 100"));
+    }
+    let page = OrderPage {
+        before: q
+            .before
+            .as_deref()
+            .map(|b| parse_id::<OrderId>("before", b))
+            .transpose()?,
+        limit,
+    };
+    let orders = state.shop.orders().list_all(page).await?;
+    Ok(ApiJson(orders.iter().map(OrderView::from).collect()))
+}
+
+fn order_id(raw: &str) -> Result<OrderId, ApiError> {
+    parse_id::<OrderId>("id", raw).map_err(|_| ApiError::not_found("order"))
+}
+
+/// Any order, with its shipments and refunds.
+#[utoipa::path(get, path = "/v1/admin/orders/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, body = OrderView), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<OrderView>, ApiError> {
+    caller.admin()?;
+    let actor = caller.actor()?;
+    let order = state.shop.checkout().order(&actor, order_id(&id)?).await?;
+    Ok(ApiJson(OrderView::from(&order)))
+}
+
+/// Why staff cancel an order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminCancelInput {
+    /// A note for the record (1 to 500 characters).
+    pub note: String,
+}
+
+/// Cancels an order before anything shipped (payment voided or refunded, stock
+/// returned).
+#[utoipa::path(post, path = "/v1/admin/orders/{id}/cancel", tag = "admin", request_body = AdminCancelInput,
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, body = OrderView), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn cancel_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<AdminCancelInput>,
+) -> Result<ApiJson<OrderView>, ApiError> {
+    caller.admin()?;
+    let actor = caller.actor()?;
+    check_note("note", &input.note)?;
+    let order = state
+        .shop
+        .checkout()
+        .cancel(
+            &actor,
+            order_id(&id)?,
+            CancelReason::Merchant {
+                note: input.note.trim().to_owned(),
+            },
+        )
+        .await?;
+    Ok(ApiJson(OrderView::from(&order)))
+}
+
+fn check_note(field: &str, note: &str) -> Result<(), ApiError> {
+    if note.trim().is_empty() || note.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::validation(field, "1 to 500 characters"));
+    }
+    Ok(())
+}
+
+/// A refund to make.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    /// Amount to give back (at most what is left to refund). Absent: everything left.
+    pub amount: Option<MoneyInput>,
+    /// Why (1 to 500 characters).
+    pub reason: String,
+}
+
+/// Refunds an order in full or in part; the amount is allocated exactly across the
+/// lines and shipping (the domain's refund planning). Requires an
+/// `Idempotency-Key` header: a retry with the same key refunds once.
+#[utoipa::path(post, path = "/v1/admin/orders/{id}/refunds", tag = "admin", request_body = RefundInput,
+    params(("id" = String, Path, description = "Order id"),
+           ("Idempotency-Key" = String, Header, description = "The same on every retry")),
+    responses((status = 200, body = OrderView), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+async fn refund_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    key: crate::extract::IdempotencyKeyHeader,
+    ApiJson(input): ApiJson<RefundInput>,
+) -> Result<ApiJson<OrderView>, ApiError> {
+    caller.admin()?;
+    let actor = caller.actor()?;
+    check_note("reason", &input.reason)?;
+    let id = order_id(&id)?;
+    let checkout = state.shop.checkout();
+    let amount = match &input.amount {
+        Some(m) => m.to_money("amount")?,
+        None => {
+            let order = checkout.order(&actor, id).await?;
+            order.payment.captured.checked_sub(order.payment.refunded)?
+        }
+    };
+    if amount.is_zero() {
+        return Err(ApiError::validation("amount", "must be more than zero"));
+    }
+    // The key is scoped to the order, so one key cannot refund two orders.
+    let scoped =
+        IdempotencyKey::new(format!("refund:{id}:{}", key.0.as_str())).map_err(ApiError::from)?;
+    let order = checkout
+        .refund(&actor, id, amount, scoped, input.reason.trim())
+        .await?;
+    Ok(ApiJson(OrderView::from(&order)))
+}
+
+/// A customer as staff see them.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdminCustomerView {
+    /// Id.
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role of the account (`customer`, `admin`, `seller:<id>`); absent without a
+    /// password.
+    pub role: Option<String>,
+    /// When registered.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A customer account.
+#[utoipa::path(get, path = "/v1/admin/customers/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Customer id")),
+    responses((status = 200, body = AdminCustomerView), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_customer(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<AdminCustomerView>, ApiError> {
+    caller.admin()?;
+    let id = parse_id::<CustomerId>("id", &id).map_err(|_| ApiError::not_found("customer"))?;
+    let customer = state
+        .shop
+        .customers()
+        .customer(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer"))?;
+    let role = state.shop.accounts().role(id).await?;
+    Ok(ApiJson(AdminCustomerView {
+        id: customer.id.to_string(),
+        email: customer.email,
+        name: customer.name,
+        role: role.map(|r| r.to_string()),
+        created_at: customer.created_at,
+    }))
+}
+
+/// The category tree (staff's view, as the storefront's).
+#[utoipa::path(get, path = "/v1/admin/categories", tag = "admin",
+    responses((status = 200, body = Vec<CategoryNode>), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+async fn categories(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<ApiJson<Vec<CategoryNode>>, ApiError> {
+    caller.admin()?;
+    let all = state.shop.catalog().categories().await?;
+    Ok(ApiJson(category_tree(&all)))
+}
+
+/// Deactivates (archives) any seller's product.
+#[utoipa::path(post, path = "/v1/admin/products/{id}/deactivate", tag = "admin",
+    params(("id" = String, Path, description = "Product id")),
+    responses((status = 200, body = SellerProductView), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn deactivate_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<SellerProductView>, ApiError> {
+    caller.admin()?;
+    let id = parse_id::<commerce::core::ProductId>("id", &id)
+        .map_err(|_| ApiError::not_found("product"))?;
+    let mut product = state
+        .shop
+        .catalog()
+        .product(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    product.status = ProductStatus::Archived;
+    product.updated_at = state.shop.clock().now();
+    state.shop.catalog().upsert_product(&product).await?;
+    Ok(ApiJson(crate::routes::seller::product_view(
+        &product,
+        &state.config.cdn_base_url,
+    )))
+}
+
+/// The shop's checkout tables: currency, tax table, shipping methods, promotions.
+#[utoipa::path(get, path = "/v1/admin/tables", tag = "admin",
+    responses((status = 200, description = "The tables as configured (JSON)", content_type = "application/json"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn tables(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<ApiJson<serde_json::Value>, ApiError> {
+    caller.admin()?;
+    let config = state.shop.checkout().config();
+    Ok(ApiJson(serde_json::json!({
+        "currency": config.currency.code(),
+        "tax": serde_json::to_value(&config.tax).unwrap_or_default(),
+        "shipping_methods": serde_json::to_value(&config.shipping_methods).unwrap_or_default(),
+        "promotions": serde_json::to_value(&config.promotions).unwrap_or_default(),
+    })))
+}
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(refund_order))
+        .routes(routes!(get_customer))
+        .routes(routes!(categories))
+        .routes(routes!(deactivate_product))
+        .routes(routes!(tables))
+}
