@@ -6,6 +6,7 @@
 mod http_support;
 
 use axum::http::{Method, StatusCode};
+use commerce::core::{Role, SellerId};
 use commerce_http::access::{Access, ROUTES};
 use http_support::{App, As};
 use serde_json::json;
@@ -53,26 +54,48 @@ async fn http_each_route_refuses_the_roles_its_rule_excludes() {
     let app = App::in_memory();
     let token = app.new_cart().await;
     let (_, bearer) = app.customer("auth@example.com").await;
+    let (_, seller_bearer) = app
+        .staff("seller-auth@example.com", Role::Seller(SellerId::new()))
+        .await;
+    let (_, admin_bearer) = app.staff("admin-auth@example.com", Role::Admin).await;
     let anonymous = As::anonymous();
     let guest = As::guest(&token);
     let customer = As::customer(&bearer);
+    let seller = As::signed_in(&seller_bearer);
+    let admin = As::signed_in(&admin_bearer);
     for rule in ROUTES {
         let method = Method::from_bytes(rule.method.as_bytes()).unwrap();
         let path = concrete(rule.path);
-        // Who must be refused, with what status. Sellers and admins cannot sign in
-        // yet (accounts with roles come with the accounts port), so the refusals
-        // checked are those of anonymous callers, guests and customers.
+        // Who must be refused, with what status: every role the rule excludes
+        // (anonymous callers, guests, customers, a seller's staff, admins).
         let refused: Vec<(&str, &As, StatusCode)> = match rule.access {
             Access::Public => vec![],
-            Access::Shopper => vec![("anonymous", &anonymous, StatusCode::UNAUTHORIZED)],
+            Access::Shopper => vec![
+                ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
+                ("seller", &seller, StatusCode::FORBIDDEN),
+                ("admin", &admin, StatusCode::FORBIDDEN),
+            ],
             Access::Customer => vec![
                 ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
                 ("guest", &guest, StatusCode::UNAUTHORIZED),
+                ("seller", &seller, StatusCode::FORBIDDEN),
+                ("admin", &admin, StatusCode::FORBIDDEN),
             ],
-            Access::Seller | Access::Admin => vec![
+            Access::SignedIn => vec![
+                ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
+                ("guest", &guest, StatusCode::UNAUTHORIZED),
+            ],
+            Access::Seller => vec![
                 ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
                 ("guest", &guest, StatusCode::UNAUTHORIZED),
                 ("customer", &customer, StatusCode::FORBIDDEN),
+                ("admin", &admin, StatusCode::FORBIDDEN),
+            ],
+            Access::Admin => vec![
+                ("anonymous", &anonymous, StatusCode::UNAUTHORIZED),
+                ("guest", &guest, StatusCode::UNAUTHORIZED),
+                ("customer", &customer, StatusCode::FORBIDDEN),
+                ("seller", &seller, StatusCode::FORBIDDEN),
             ],
         };
         for (role, who, status) in refused {
@@ -94,6 +117,40 @@ async fn http_each_route_refuses_the_roles_its_rule_excludes() {
                 reply.body
             );
         }
+    }
+}
+
+/// A staff login acts as its role: the seller's staff reach seller routes, admins
+/// admin routes, and neither shops with a customer's cart or orders; both log out.
+#[tokio::test]
+async fn http_staff_sessions_act_as_their_role() {
+    let app = App::in_memory();
+    let (_, seller_bearer) = app
+        .staff("seller-role@example.com", Role::Seller(SellerId::new()))
+        .await;
+    let (_, admin_bearer) = app.staff("admin-role@example.com", Role::Admin).await;
+    let seller = As::signed_in(&seller_bearer);
+    let admin = As::signed_in(&admin_bearer);
+    assert_eq!(
+        app.get("/v1/admin/analytics", &admin).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/v1/admin/analytics", &seller).await.status,
+        StatusCode::FORBIDDEN
+    );
+    for who in [&seller, &admin] {
+        assert_eq!(
+            app.get("/v1/orders", who).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(app.get("/v1/cart", who).await.status, StatusCode::FORBIDDEN);
+        let out = app.call(Method::POST, "/v1/auth/logout", who, None).await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
+        assert_eq!(
+            app.get("/v1/admin/analytics", who).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! The example itself, started as a process (`cargo run --example platform`): it
 //! answers health, serves the OpenAPI document, a guest checkout through it
-//! succeeds, and SIGTERM stops it cleanly.
+//! succeeds, every worker shows its lag at `/workers`, and SIGTERM stops it
+//! cleanly after finishing the requests in flight.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
@@ -182,6 +183,62 @@ async fn http_example_serves_health_openapi_and_a_checkout() {
     assert_eq!(status, 201, "{order}");
     assert_eq!(order["status"], "confirmed");
 
+    // Every worker reports its lag; the outbox consumers with the age of their
+    // oldest pending event.
+    let mut workers = Value::Null;
+    for _ in 0..50 {
+        let (_, w) = request(&addr, "GET", "/workers", &[], None).await;
+        workers = w;
+        let names: Vec<&str> = workers
+            .as_array()
+            .map(|a| a.iter().filter_map(|w| w["name"].as_str()).collect())
+            .unwrap_or_default();
+        if [
+            "cache_invalidation",
+            "search_indexer",
+            "analytics_rollups",
+            "expiry_sweeper",
+        ]
+        .iter()
+        .all(|n| names.contains(n))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for w in workers.as_array().unwrap() {
+        assert!(w["lag"].is_u64(), "{w}");
+        assert!(w["failures"].is_u64(), "{w}");
+        if ["cache_invalidation", "search_indexer", "analytics_rollups"]
+            .contains(&w["name"].as_str().unwrap())
+        {
+            assert!(w["oldest_pending_age_ms"].is_u64(), "{w}");
+        }
+    }
+
+    // Requests in flight when SIGTERM arrives are finished: registrations (each
+    // hashes a password for tens of milliseconds on the blocking pool) sent just
+    // before the signal all get their answer.
+    let in_flight: Vec<_> = (0..12)
+        .map(|i| {
+            let addr = addr.clone();
+            tokio::spawn(async move {
+                request(
+                    &addr,
+                    "POST",
+                    "/v1/auth/register",
+                    &[],
+                    Some(
+                        json!({"email": format!("late{i}@example.com"), "name": "Late",
+                                "password": "long enough"}),
+                    ),
+                )
+                .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
     // SIGTERM: the server finishes and exits successfully.
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -198,6 +255,10 @@ async fn http_example_serves_health_openapi_and_a_checkout() {
             std::time::Instant::now() < deadline,
             "the platform did not stop on SIGTERM"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for reply in in_flight {
+        let (status, body) = reply.await.unwrap();
+        assert_eq!(status, 201, "a request in flight at SIGTERM: {body}");
     }
 }

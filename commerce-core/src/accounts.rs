@@ -26,10 +26,11 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::actor::Actor;
 use crate::address::{Customer, check_email, normalize_email};
-use crate::auth::{SessionToken, TokenDigest};
+use crate::auth::{NewSession, SessionStore, SessionToken, TokenDigest};
 use crate::error::{Error, Result};
 use crate::id::CustomerId;
 use crate::ports::CustomerStore;
+use crate::role::Role;
 
 /// Shortest password accepted (OWASP: at least 8 characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -48,6 +49,8 @@ pub struct Credentials {
     pub password_hash: String,
     /// Whether the customer proved they own their email.
     pub email_verified: bool,
+    /// What the account may do (a customer unless set otherwise).
+    pub role: Role,
 }
 
 impl Credentials {
@@ -57,6 +60,7 @@ impl Credentials {
             customer_id,
             password_hash,
             email_verified: false,
+            role: Role::Customer,
         }
     }
 }
@@ -67,6 +71,7 @@ impl fmt::Debug for Credentials {
             .field("customer_id", &self.customer_id)
             .field("password_hash", &"<redacted>")
             .field("email_verified", &self.email_verified)
+            .field("role", &self.role)
             .finish()
     }
 }
@@ -78,7 +83,7 @@ impl fmt::Debug for Credentials {
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
     /// Creates or replaces the password hash of `customer_id` (the email-verified
-    /// flag is kept).
+    /// flag and the role are kept; new credentials are a customer's).
     async fn set_password_hash(&self, customer_id: CustomerId, password_hash: &str) -> Result<()>;
 
     /// The credentials of `customer_id`; `None` when they have no password.
@@ -86,6 +91,9 @@ pub trait CredentialStore: Send + Sync {
 
     /// Sets the email-verified flag. `NotFound` when the customer has no credentials.
     async fn set_email_verified(&self, customer_id: CustomerId, verified: bool) -> Result<()>;
+
+    /// Sets the role of the account. `NotFound` when it has no credentials.
+    async fn set_role(&self, customer_id: CustomerId, role: Role) -> Result<()>;
 
     /// Stores a reset token of `customer_id` by its digest, valid until `expires_at`.
     async fn put_reset_token(
@@ -247,8 +255,16 @@ impl Accounts {
 
     /// The customer whose email and password these are; `InvalidCredentials`
     /// otherwise, in the same time whether the email is unknown or the password
-    /// wrong.
+    /// wrong. Whatever the account's role: a login route opens the session with
+    /// [`Accounts::login_with_role`] or [`Accounts::sign_in`], so staff act as staff.
     pub async fn login(&self, email: &str, password: &str) -> Result<CustomerId> {
+        self.login_with_role(email, password)
+            .await
+            .map(|(id, _)| id)
+    }
+
+    /// [`Accounts::login`] with the account's [`Role`], which the session must carry.
+    pub async fn login_with_role(&self, email: &str, password: &str) -> Result<(CustomerId, Role)> {
         let customer = self
             .customers
             .customer_by_email(&normalize_email(email))
@@ -262,9 +278,62 @@ impl Accounts {
             .map_or(DUMMY_HASH, |c| c.password_hash.as_str());
         let matches = self.hasher.verify(password, hash).await;
         match (credentials, matches) {
-            (Some(c), true) => Ok(c.customer_id),
+            (Some(c), true) => Ok((c.customer_id, c.role)),
             _ => Err(Error::InvalidCredentials),
         }
+    }
+
+    /// Logs in and opens a session living `ttl` that carries the account's role (a
+    /// customer's, a seller staff's or an admin's): the one call a login route needs
+    /// after its rate limit. `InvalidCredentials` as [`Accounts::login`].
+    pub async fn sign_in(
+        &self,
+        sessions: &dyn SessionStore,
+        email: &str,
+        password: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession> {
+        let (account, role) = self.login_with_role(email, password).await?;
+        sessions.create_with_role(account, role, ttl, now).await
+    }
+
+    /// Creates a staff account (a seller's staff or an admin): an account with
+    /// `email`, `name` and `password` as [`Accounts::register`] makes, with `role`.
+    /// Only an admin may (anyone else: `NotFound`, as for what they cannot see);
+    /// `None` for the actor creates the first accounts of a shop (its set-up, the
+    /// demo), which no request can reach.
+    pub async fn create_staff(
+        &self,
+        actor: Option<&Actor>,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<Customer> {
+        if actor.is_some_and(|a| !a.is_admin()) {
+            return Err(Error::not_found("account", email));
+        }
+        let account = self.register(email, name, password, now).await?;
+        self.credentials.set_role(account.id, role).await?;
+        Ok(account)
+    }
+
+    /// Changes the role of an account; admins only (anyone else: `NotFound`).
+    /// `NotFound` for an account without credentials. Sessions keep the role they
+    /// were opened with: end them (`SessionStore::revoke_all`) for the change to
+    /// take effect at once.
+    pub async fn set_role(&self, actor: &Actor, account: CustomerId, role: Role) -> Result<()> {
+        if !actor.is_admin() {
+            return Err(Error::not_found("account", account));
+        }
+        self.credentials.set_role(account, role).await
+    }
+
+    /// The role of an account (`None` without credentials).
+    pub async fn role(&self, account: CustomerId) -> Result<Option<Role>> {
+        Ok(self.credentials.credentials(account).await?.map(|c| c.role))
     }
 
     /// Changes the password of the acting customer after checking the current one

@@ -190,6 +190,25 @@ pub fn check_email(email: &str) -> Result<()> {
     }
 }
 
+/// Longest customer name accepted, in characters.
+pub const MAX_CUSTOMER_NAME_CHARS: usize = 200;
+
+/// Checks a customer name and returns it trimmed: not empty, at most
+/// [`MAX_CUSTOMER_NAME_CHARS`] characters, no control characters.
+pub fn check_customer_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::validation("name", "must not be empty"));
+    }
+    if name.chars().count() > MAX_CUSTOMER_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "name",
+            "must be at most 200 characters, without control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// A customer account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {

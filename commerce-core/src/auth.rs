@@ -15,8 +15,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
+use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::id::CustomerId;
+use crate::role::Role;
 
 /// Random bytes in a [`SessionToken`].
 pub const SESSION_TOKEN_BYTES: usize = 32;
@@ -110,11 +112,15 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// A signed-in customer's session.
+/// A signed-in account's session: a customer's, or staff's (a seller's or an
+/// admin's), as its [`Role`] says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
-    /// The customer the session belongs to.
+    /// The account the session belongs to (a customer's id; staff accounts are
+    /// accounts of the customer store too).
     pub customer_id: CustomerId,
+    /// The role the account had when the session was opened: who acts with it.
+    pub role: Role,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it ends unless touched again; it is gone from this instant on.
@@ -125,6 +131,12 @@ impl Session {
     /// Whether the session is still valid at `now` (`now < expires_at`).
     pub fn is_live_at(&self, now: DateTime<Utc>) -> bool {
         now < self.expires_at
+    }
+
+    /// Who acts with this session: the customer, the seller its staff acts for, or
+    /// an admin ([`Role::actor`]).
+    pub fn actor(&self) -> Actor {
+        self.role.actor(self.customer_id)
     }
 }
 
@@ -156,15 +168,28 @@ pub fn validate_session_ttl(ttl: Duration) -> Result<()> {
 /// `touch`), `revoke` of its token, `revoke_all` of its customer.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Creates a session of `customer_id` living `ttl` from `now` and returns it with
-    /// a fresh random token. `Validation` for a TTL that is not positive or exceeds
-    /// [`MAX_SESSION_TTL`].
+    /// Creates a session of the account `customer_id` acting as `role`, living `ttl`
+    /// from `now`, and returns it with a fresh random token. `Validation` for a TTL
+    /// that is not positive or exceeds [`MAX_SESSION_TTL`].
+    async fn create_with_role(
+        &self,
+        customer_id: CustomerId,
+        role: Role,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession>;
+
+    /// Creates a customer's session ([`Role::Customer`]); see
+    /// [`SessionStore::create_with_role`].
     async fn create(
         &self,
         customer_id: CustomerId,
         ttl: Duration,
         now: DateTime<Utc>,
-    ) -> Result<NewSession>;
+    ) -> Result<NewSession> {
+        self.create_with_role(customer_id, Role::Customer, ttl, now)
+            .await
+    }
 
     /// The session of `token` if it is valid at `now`; `None` when unknown, expired or
     /// revoked.
@@ -184,7 +209,7 @@ pub trait SessionStore: Send + Sync {
     /// already revoked token is not an error.
     async fn revoke(&self, token: &SessionToken) -> Result<()>;
 
-    /// Ends every session of `customer_id` created before this call (after a password
+    /// Ends every session of the account `customer_id` created before this call (after a password
     /// change, or "sign out everywhere"). Sessions created afterwards are valid.
     async fn revoke_all(&self, customer_id: CustomerId) -> Result<()>;
 }

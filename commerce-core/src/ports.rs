@@ -84,6 +84,10 @@ pub trait CustomerStore: Send + Sync {
     async fn customer(&self, id: CustomerId) -> Result<Option<Customer>>;
     /// A customer by email (case-insensitive).
     async fn customer_by_email(&self, email: &str) -> Result<Option<Customer>>;
+    /// Changes the name of a customer and returns the customer as stored.
+    /// `Validation` for an empty (after trimming) name or one over 200 characters;
+    /// `NotFound` for an unknown customer.
+    async fn rename_customer(&self, id: CustomerId, name: &str) -> Result<Customer>;
     /// Adds or replaces a saved address. Setting a default clears the previous default
     /// of the same kind atomically. `NotFound` for an unknown customer, or when the
     /// address id belongs to another customer; `Validation` for an invalid address.
@@ -126,4 +130,25 @@ pub trait Outbox: Send + Sync {
     /// acknowledging an already acknowledged position again is a no-op (a retried
     /// ack).
     async fn ack(&self, consumer: &str, seq: u64) -> Result<()>;
+    /// How far `consumer` is behind: the events not yet acknowledged by the group
+    /// (claimed or not) and when the oldest of them occurred. A group never seen is
+    /// behind by the whole log. `Validation` for an empty `consumer`.
+    async fn lag(&self, consumer: &str) -> Result<OutboxLag>;
+}
+
+/// How far an outbox consumer group is behind ([`Outbox::lag`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutboxLag {
+    /// Events appended and not yet acknowledged by the group.
+    pub pending: u64,
+    /// When the oldest of them occurred; `None` when the group is caught up.
+    pub oldest_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl OutboxLag {
+    /// A lag of `pending` events, the oldest from `oldest_at`.
+    pub fn new(pending: u64, oldest_at: Option<chrono::DateTime<chrono::Utc>>) -> Self {
+        OutboxLag { pending, oldest_at }
+    }
 }

@@ -31,6 +31,9 @@ pub(crate) struct Config {
     /// Notification workers consuming the queue with `AMQP_URL`
     /// (`NOTIFICATION_WORKERS`, default 1).
     pub(crate) notification_workers: usize,
+    /// This instance's name among several serving one shop (`INSTANCE_ID`, default
+    /// `default`): it names the outbox group of its in-process caches.
+    pub(crate) instance_id: String,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -53,7 +56,7 @@ impl Config {
                 "--no-demo" => demo = false,
                 "--help" | "-h" => {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
-                                env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS"
+                                env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID"
                         .to_owned());
                 }
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -99,6 +102,7 @@ impl Config {
             carrier_webhook_secret: env("CARRIER_WEBHOOK_SECRET"),
             mail_from: env("MAIL_FROM").unwrap_or_else(|| "shop@example.com".to_owned()),
             notification_workers,
+            instance_id: env("INSTANCE_ID").unwrap_or_else(|| "default".to_owned()),
         })
     }
 }

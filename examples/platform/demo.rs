@@ -1,12 +1,23 @@
 //! The demo catalog seeded into an empty store, from the synthetic catalog
 //! generator (commerce-core feature `generator`): a three-level category tree, two
-//! sellers, a few hundred products with their stock.
+//! sellers, a few hundred products with their stock; the demo staff logins (an
+//! admin, the staff of a seller); then a history of past orders placed through the
+//! real checkout over the last four weeks (several customers, card, wallet and cash
+//! on delivery, some cancelled, some partly refunded), so analytics and
+//! recommendations have data from the first start.
+
+use std::sync::Arc;
 
 use commerce::Shop;
+use commerce::cart::{CartKey, CartLimits};
 use commerce::core::generator::CatalogGenerator;
 use commerce::core::ports::{CatalogStore, ProductQuery};
-use commerce::core::{Seller, Sku};
+use commerce::core::{
+    Actor, Address, CountryCode, Customer, CustomerId, ManualClock, Money, Role, Seller, Sku,
+};
 use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::orders::simulated::test_cards;
+use commerce::orders::{CancelReason, CheckoutRequest, IdempotencyKey, PaymentMethod};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -59,6 +70,64 @@ pub(crate) async fn seed(shop: &Shop) -> Result<(u64, Vec<Seller>)> {
         }
     }
     Ok((PRODUCTS, generator.sellers().to_vec()))
+}
+
+/// A demo staff login: what the example prints with its URL.
+pub(crate) struct StaffLogin {
+    /// `admin` or `seller <slug>`.
+    pub(crate) label: String,
+    /// The account's email.
+    pub(crate) email: &'static str,
+    /// Its password (the demo's, fixed so it holds across restarts on PostgreSQL).
+    pub(crate) password: &'static str,
+    /// A bearer token of a session opened with that login.
+    pub(crate) token: String,
+}
+
+/// The demo admin and the staff of the first seller: created once (kept when they
+/// exist already, as on a restart over PostgreSQL), each signed in for a week.
+pub(crate) async fn staff(shop: &Shop) -> Result<Vec<StaffLogin>> {
+    let mut out = Vec::new();
+    let first_seller = shop.catalog().sellers().await?.into_iter().next();
+    let mut wanted = vec![(
+        "admin".to_owned(),
+        "admin@example.com",
+        "admin-demo-password",
+        Role::Admin,
+    )];
+    if let Some(seller) = first_seller {
+        wanted.push((
+            format!("seller {}", seller.slug),
+            "seller@example.com",
+            "seller-demo-password",
+            Role::Seller(seller.id),
+        ));
+    }
+    let now = shop.clock().now();
+    for (label, email, password, role) in wanted {
+        if shop.customers().customer_by_email(email).await?.is_none() {
+            shop.accounts()
+                .create_staff(None, email, &label, password, role, now)
+                .await?;
+        }
+        let session = shop
+            .accounts()
+            .sign_in(
+                shop.sessions().as_ref(),
+                email,
+                password,
+                chrono::Duration::days(7),
+                now,
+            )
+            .await?;
+        out.push(StaffLogin {
+            label,
+            email,
+            password,
+            token: session.token.as_str().to_owned(),
+        });
+    }
+    Ok(out)
 }
 
 /// Demo reviewers (customers without a login).
@@ -142,4 +211,134 @@ pub(crate) async fn seed_reviews(shop: &Shop) -> Result<u64> {
         }
     }
     Ok(written)
+}
+
+/// Orders in the demo history.
+pub(crate) const HISTORY_ORDERS: usize = 60;
+/// Customers placing them (besides the demo customer).
+const HISTORY_CUSTOMERS: usize = 6;
+/// Days the history spreads over, ending now.
+const HISTORY_DAYS: i64 = 28;
+
+/// What the demo history placed.
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    pub(crate) orders: usize,
+    pub(crate) cancelled: usize,
+    pub(crate) refunded: usize,
+}
+
+/// Places the demo order history through the real checkout: `shop`'s stores with a
+/// clock set back in time for each order, so orders, their events and the rollups
+/// built from them are dated over the last [`HISTORY_DAYS`] days. Deterministic
+/// (the same products, buyers and payment methods on every start).
+pub(crate) async fn seed_history(shop: &Shop, buyers_too: &[CustomerId]) -> Result<History> {
+    let clock = Arc::new(ManualClock::new(shop.clock().now()));
+    // The same stores as `shop`, driven by a clock we move back in time.
+    let past = Shop::builder(commerce::default_config())
+        .catalog(shop.catalog().clone())
+        .customers(shop.customers().clone())
+        .outbox(shop.outbox().clone())
+        .inventory(shop.inventory().clone())
+        .carts(shop.carts().clone())
+        .orders(shop.orders().clone())
+        .payments(shop.payments().clone())
+        .sessions(shop.sessions().clone())
+        .login_limits(shop.login_limits().clone())
+        .credentials(shop.credentials().clone())
+        .clock(clock.clone())
+        .build()?;
+    let now = shop.clock().now();
+    let start = now - chrono::Duration::days(HISTORY_DAYS);
+    let mut buyers: Vec<CustomerId> = buyers_too.to_vec();
+    for i in 0..HISTORY_CUSTOMERS {
+        let customer = Customer {
+            id: CustomerId::new(),
+            email: format!("shopper{}@example.com", i + 1),
+            name: format!("Demo Shopper {}", i + 1),
+            created_at: start,
+        };
+        past.customers().create_customer(&customer).await?;
+        buyers.push(customer.id);
+    }
+    // Products with stock to spare, in catalog order.
+    let generator = CatalogGenerator::new(SEED, 2);
+    let skus: Vec<Sku> = generator
+        .products(0..PRODUCTS)
+        .flat_map(|g| g.signals.stock)
+        .filter(|l| l.available >= 20)
+        .filter_map(|l| Sku::new(l.sku.as_str()).ok())
+        .take(40)
+        .collect();
+    if skus.is_empty() || buyers.is_empty() {
+        return Ok(History::default());
+    }
+    let step = chrono::Duration::days(HISTORY_DAYS) / i32::try_from(HISTORY_ORDERS)?;
+    let mut history = History::default();
+    for n in 0..HISTORY_ORDERS {
+        let at =
+            start + step * i32::try_from(n)? + chrono::Duration::minutes((n as i64 * 37) % 600);
+        clock.set(at);
+        let buyer = buyers[n % buyers.len()];
+        let actor = Actor::customer(buyer);
+        let cart = CartKey::Customer(buyer);
+        past.carts().clear(&cart).await?;
+        // Two or three lines; products bought together recur (recommendations).
+        let lines = 2 + n % 2;
+        for k in 0..lines {
+            let sku = &skus[(n * 3 + k * 7) % skus.len()];
+            let quantity = 1 + u32::try_from((n + k) % 3)?;
+            past.carts()
+                .add(&cart, sku, quantity, CartLimits::default(), at)
+                .await?;
+        }
+        let payment = match n % 4 {
+            0 | 1 => PaymentMethod::Card {
+                number: test_cards::APPROVED.into(),
+                expiry_month: 12,
+                expiry_year: 2099,
+                cvc: "123".into(),
+            },
+            2 => PaymentMethod::Wallet {
+                provider: "apple_pay".into(),
+                token: format!("tok_demo_{n}"),
+            },
+            _ => PaymentMethod::CashOnDelivery,
+        };
+        let to = Address::new(
+            format!("Demo Shopper {}", n % buyers.len() + 1),
+            "1 Main St",
+            "Springfield",
+            "62701",
+            CountryCode::new("US")?,
+        );
+        let method = if n % 3 == 0 { "pickup" } else { "standard" };
+        let key = IdempotencyKey::new(format!("demo-history-{n}"))?;
+        let request =
+            CheckoutRequest::new(key, format!("shopper{n}@example.com"), to, method, payment);
+        let order = past.checkout().checkout(&actor, &request).await?;
+        history.orders += 1;
+        if n % 9 == 4 {
+            clock.set(at + chrono::Duration::hours(2));
+            past.checkout()
+                .cancel(&actor, order.id, CancelReason::CustomerRequested)
+                .await?;
+            history.cancelled += 1;
+        } else if n % 11 == 7 && n % 4 != 3 {
+            // Part of a paid order refunded by staff a few days later.
+            clock.set(at + chrono::Duration::days(2));
+            let part = Money::from_minor(500, order.totals.grand_total.currency());
+            past.checkout()
+                .refund(
+                    &Actor::Admin,
+                    order.id,
+                    part,
+                    IdempotencyKey::new(format!("demo-refund-{n}"))?,
+                    "demo: damaged in transit",
+                )
+                .await?;
+            history.refunded += 1;
+        }
+    }
+    Ok(history)
 }

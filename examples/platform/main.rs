@@ -13,11 +13,12 @@ mod config;
 mod demo;
 mod workers;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use commerce::Shop;
-use commerce::core::{Customer, CustomerId, ProductId};
+use commerce::core::{CustomerId, ProductId};
 use commerce_http::{AppState, HttpConfig, Probe, WebhookSecret, WorkerBoard};
 use tokio::sync::watch;
 
@@ -111,28 +112,33 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
     Ok((builder.build()?, backends))
 }
 
-/// A demo customer and a session for them (until accounts with passwords land,
-/// this is how the printed token is made).
-async fn demo_customer(shop: &Shop) -> Result<String> {
-    let email = "demo@example.com";
-    let customer = match shop.customers().customer_by_email(email).await? {
-        Some(c) => c,
+/// The demo customer's login, printed at start.
+const DEMO_EMAIL: &str = "demo@example.com";
+/// The demo customer's password (a demo: printed, not secret).
+const DEMO_PASSWORD: &str = "demo-password";
+
+/// The demo customer (an account with [`DEMO_PASSWORD`]) and a session for them;
+/// returns their id and the session token.
+async fn demo_customer(shop: &Shop) -> Result<(CustomerId, String)> {
+    let now = shop.clock().now();
+    let id = match shop.customers().customer_by_email(DEMO_EMAIL).await? {
+        Some(c) => c.id,
         None => {
-            let c = Customer {
-                id: CustomerId::new(),
-                email: email.to_owned(),
-                name: "Demo Customer".to_owned(),
-                created_at: shop.clock().now(),
-            };
-            shop.customers().create_customer(&c).await?;
-            c
+            shop.accounts()
+                .register(DEMO_EMAIL, "Demo Customer", DEMO_PASSWORD, now)
+                .await?
+                .id
         }
     };
+    if shop.credentials().credentials(id).await?.is_none() {
+        let hash = commerce::core::accounts::hash_password(DEMO_PASSWORD)?;
+        shop.credentials().set_password_hash(id, &hash).await?;
+    }
     let session = shop
         .sessions()
-        .create(customer.id, chrono::Duration::days(7), shop.clock().now())
+        .create(id, chrono::Duration::days(7), now)
         .await?;
-    Ok(session.token.as_str().to_owned())
+    Ok((id, session.token.as_str().to_owned()))
 }
 
 async fn shutdown_signal() {
@@ -173,14 +179,22 @@ async fn main() -> Result<()> {
         }
     };
     let (shop, mut backends) = build_shop(&config).await?;
+    let (demo_id, token) = demo_customer(&shop).await?;
     if config.demo && demo::catalog_is_empty(shop.catalog().as_ref()).await? {
         let (count, sellers) = demo::seed(&shop).await?;
         let names: Vec<&str> = sellers.iter().map(|s| s.slug.as_str()).collect();
         tracing::info!(products = count, sellers = ?names, "demo catalog seeded");
         let reviews = demo::seed_reviews(&shop).await?;
         tracing::info!(reviews, "demo reviews seeded");
+        let history = demo::seed_history(&shop, &[demo_id]).await?;
+        tracing::info!(
+            orders = history.orders,
+            cancelled = history.cancelled,
+            refunded = history.refunded,
+            "demo order history placed"
+        );
     }
-    let token = demo_customer(&shop).await?;
+    let staff = demo::staff(&shop).await?;
     let board = WorkerBoard::default();
     let (webhook_secret, secret_generated) = match &config.carrier_webhook_secret {
         Some(s) => (s.clone(), false),
@@ -215,6 +229,10 @@ async fn main() -> Result<()> {
     let search: Arc<dyn commerce::core::search::ProductSearch> =
         Arc::new(commerce_search::TantivySearch::in_ram()?);
     state = state.with_search(search.clone());
+    // Product details are served from memory, evicted by the outbox consumer below
+    // (a group per instance: every instance's cache sees every event).
+    let product_cache = Arc::new(commerce_http::cache::ProductCache::default());
+    state = state.with_product_cache(product_cache.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut handles = vec![workers::start_indexer(
         shop.clone(),
@@ -224,6 +242,17 @@ async fn main() -> Result<()> {
         stop_rx.clone(),
     )];
     handles.extend(workers::start_recommendations(
+        shop.clone(),
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    ));
+    handles.push(workers::start_consumer(
+        "cache_invalidation",
+        Arc::new(commerce_http::cache::ProductCacheInvalidator::new(
+            format!("product_cache.{}", config.instance_id),
+            product_cache,
+        )),
         shop.clone(),
         board.clone(),
         config.worker_every,
@@ -252,7 +281,13 @@ async fn main() -> Result<()> {
     };
     println!("commerce platform listening on http://{addr} ({backend})");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
-    println!("  demo customer: demo@example.com, bearer token {token}");
+    println!("  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}, bearer token {token}");
+    for login in &staff {
+        println!(
+            "  demo {}: {} / {}, bearer token {}",
+            login.label, login.email, login.password, login.token
+        );
+    }
     if mail.mailbox.is_some() {
         println!(
             "  mail:          in memory, at http://{addr}/v1/dev/mailbox (set SMTP_URL to send)"
@@ -263,7 +298,9 @@ async fn main() -> Result<()> {
             "  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)"
         );
     }
-    axum::serve(listener, commerce_http::router(state))
+    // The peer address reaches handlers (per-address login limits).
+    let app = commerce_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     let _ = stop_tx.send(true);

@@ -1,13 +1,16 @@
 //! The workers started with the server: expiry sweeper, checkout recovery, the
-//! analytics rollups, the search indexer, recommendations and notifications (in
-//! process, or the RabbitMQ relay and queue workers with `AMQP_URL`), each on a
-//! configurable cadence, reporting to the `/workers` board.
+//! analytics rollups, the search indexer, the product cache invalidation, the
+//! recommendation consumers and notifications (in process, or the RabbitMQ relay and
+//! queue workers with `AMQP_URL`), each on a configurable cadence, reporting their
+//! last pass, failures and lag (for outbox consumers: events not yet acknowledged and
+//! the age of the oldest) to the `/workers` board.
 
 use std::time::Duration;
 
 use std::sync::Arc;
 
 use commerce::Shop;
+use commerce::core::EventConsumer;
 use commerce::core::search::ProductSearch;
 use commerce::notify::{EmailTransport, EventHandler, OutboxRunner};
 use commerce_http::{WorkerBoard, WorkerStatus};
@@ -16,6 +19,10 @@ use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+fn every_ms(every: Duration) -> u64 {
+    u64::try_from(every.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn report(
     board: &WorkerBoard,
     name: &str,
@@ -23,18 +30,68 @@ fn report(
     outcome: Result<u64, String>,
     now: chrono::DateTime<chrono::Utc>,
 ) {
-    let (handled, error) = match outcome {
-        Ok(n) => (n, None),
-        Err(e) => (0, Some(e)),
-    };
-    board.report(WorkerStatus {
-        name: name.to_owned(),
-        every_ms: u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
-        last_run: Some(now),
-        last_handled: handled,
-        lag: None,
-        last_error: error,
+    // A scheduled pass that succeeded ran until nothing was due: nothing is left.
+    let status = WorkerStatus::pass(name, every_ms(every), now, outcome.clone());
+    board.report(if outcome.is_ok() {
+        status.with_lag(0, None)
+    } else {
+        status
     });
+}
+
+/// Reports a pass of an outbox consumer with its group's lag (events not yet
+/// acknowledged, age of the oldest), read right after the pass.
+async fn report_consumer(
+    board: &WorkerBoard,
+    shop: &Shop,
+    name: &str,
+    group: &str,
+    every: Duration,
+    outcome: Result<u64, String>,
+) {
+    let now = shop.clock().now();
+    let mut status = WorkerStatus::pass(name, every_ms(every), now, outcome);
+    match shop.outbox().lag(group).await {
+        Ok(lag) => {
+            let age = lag
+                .oldest_at
+                .map(|t| u64::try_from((now - t).num_milliseconds().max(0)).unwrap_or(u64::MAX));
+            status = status.with_lag(lag.pending, Some(age.unwrap_or(0)));
+        }
+        Err(e) => tracing::warn!(worker = name, error = %e, "outbox lag not read"),
+    }
+    board.report(status);
+}
+
+/// Starts an outbox consumer: claims, handles and acks until the outbox has nothing
+/// new for its group, on the cadence, then reports its lag; stops when `stop`
+/// turns true.
+pub(crate) fn start_consumer(
+    name: &'static str,
+    consumer: Arc<dyn EventConsumer>,
+    shop: Shop,
+    board: WorkerBoard,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let outcome = commerce::core::drain(
+                shop.outbox().as_ref(),
+                consumer.as_ref(),
+                commerce::core::RunnerConfig::default(),
+            )
+            .await
+            .map(|n| n as u64)
+            .map_err(|e| e.to_string());
+            report_consumer(&board, &shop, name, consumer.group(), every, outcome).await;
+        }
+    })
 }
 
 /// Starts the search indexer: it feeds `search` from the outbox (its own consumer
@@ -64,7 +121,7 @@ pub(crate) fn start_indexer(
                     Err(e) => break Err(e.to_string()),
                 }
             };
-            report(&board, "search_indexer", every, outcome, shop.clock().now());
+            report_consumer(&board, &shop, "search_indexer", CONSUMER, every, outcome).await;
         }
     })
 }
@@ -97,35 +154,14 @@ pub(crate) fn start(
             }
         })
     };
-    let analytics = {
-        let (shop, board, mut stop) = (shop.clone(), board.clone(), stop.clone());
-        tokio::spawn(async move {
-            let consumer = shop.analytics_consumer();
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stop.changed() => break,
-                }
-                // Claim, handle, ack until the outbox has nothing new for the group.
-                let outcome = commerce::core::drain(
-                    shop.outbox().as_ref(),
-                    &consumer,
-                    commerce::core::RunnerConfig::default(),
-                )
-                .await
-                .map(|n| n as u64)
-                .map_err(|e| e.to_string());
-                report(
-                    &board,
-                    "analytics_rollups",
-                    every,
-                    outcome,
-                    shop.clock().now(),
-                );
-            }
-        })
-    };
+    let analytics = start_consumer(
+        "analytics_rollups",
+        Arc::new(shop.analytics_consumer()),
+        shop.clone(),
+        board.clone(),
+        every,
+        stop.clone(),
+    );
     let recovery = {
         let (shop, board, mut stop) = (shop, board, stop);
         tokio::spawn(async move {
@@ -136,103 +172,27 @@ pub(crate) fn start(
                     _ = stop.changed() => break,
                 }
                 let now = shop.clock().now();
-                let outcome = shop
-                    .checkout()
-                    .recover(now)
-                    .await
-                    .map(|r| (r.confirmed.len() + r.cancelled.len()) as u64)
-                    .map_err(|e| e.to_string());
-                report(
-                    &board,
-                    "checkout_recovery",
-                    every,
-                    outcome,
-                    shop.clock().now(),
-                );
+                let status = match shop.checkout().recover(now).await {
+                    // Orders it could not resolve are still pending: its lag.
+                    Ok(r) => WorkerStatus::pass(
+                        "checkout_recovery",
+                        every_ms(every),
+                        shop.clock().now(),
+                        Ok((r.confirmed.len() + r.cancelled.len()) as u64),
+                    )
+                    .with_lag(r.failed.len() as u64, None),
+                    Err(e) => WorkerStatus::pass(
+                        "checkout_recovery",
+                        every_ms(every),
+                        shop.clock().now(),
+                        Err(e.to_string()),
+                    ),
+                };
+                board.report(status);
             }
         })
     };
     vec![sweeper, analytics, recovery]
-}
-
-/// Starts an outbox consumer on the cadence: each tick drains what its group has not
-/// handled yet (claim, handle, ack); stops when `stop` turns true.
-fn start_consumer<C>(
-    shop: Shop,
-    consumer: C,
-    name: &'static str,
-    board: WorkerBoard,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()>
-where
-    C: commerce::core::worker::EventConsumer + 'static,
-{
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => break,
-            }
-            let outcome = commerce::core::drain(
-                shop.outbox().as_ref(),
-                &consumer,
-                commerce::core::RunnerConfig::default(),
-            )
-            .await
-            .map(|n| n as u64)
-            .map_err(|e| e.to_string());
-            report(&board, name, every, outcome, shop.clock().now());
-        }
-    })
-}
-
-/// Starts the recommendation consumers: product signals (terms, categories,
-/// availability) and confirmed purchases (co-purchase counts, popularity, each
-/// customer's purchases and "for you" list).
-pub(crate) fn start_recommendations(
-    shop: Shop,
-    board: WorkerBoard,
-    every: Duration,
-    stop: watch::Receiver<bool>,
-) -> Vec<JoinHandle<()>> {
-    // Its own consumer group: this process's id and start time name it. Events from
-    // five minutes before the start on are handled (the outbox lag).
-    let now = shop.clock().now();
-    let instance = format!("pid{}-{}", std::process::id(), now.timestamp());
-    let cache = shop
-        .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
-        .map(|consumer| {
-            start_consumer(
-                shop.clone(),
-                consumer,
-                "recommend_cache",
-                board.clone(),
-                every,
-                stop.clone(),
-            )
-        });
-    let mut handles = vec![
-        start_consumer(
-            shop.clone(),
-            shop.recommend_signals_consumer(),
-            "recommend_signals",
-            board.clone(),
-            every,
-            stop.clone(),
-        ),
-        start_consumer(
-            shop.clone(),
-            shop.recommend_purchases_consumer(),
-            "recommend_purchases",
-            board,
-            every,
-            stop,
-        ),
-    ];
-    handles.extend(cache);
-    handles
 }
 
 /// How often the notification runner or relay looks at the outbox: at most 200 ms,
@@ -324,4 +284,51 @@ pub(crate) async fn start_notifications(
         }
     }));
     Ok(handles)
+}
+
+/// Starts the recommendation consumers: product signals (terms, categories,
+/// availability) and confirmed purchases (co-purchase counts, popularity, each
+/// customer's purchases and "for you" list).
+pub(crate) fn start_recommendations(
+    shop: Shop,
+    board: WorkerBoard,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    // Its own consumer group: this process's id and start time name it. Events from
+    // five minutes before the start on are handled (the outbox lag).
+    let now = shop.clock().now();
+    let instance = format!("pid{}-{}", std::process::id(), now.timestamp());
+    let cache = shop
+        .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
+        .map(|consumer| {
+            start_consumer(
+                "recommend_cache",
+                Arc::new(consumer),
+                shop.clone(),
+                board.clone(),
+                every,
+                stop.clone(),
+            )
+        });
+    let mut handles = vec![
+        start_consumer(
+            "recommend_signals",
+            Arc::new(shop.recommend_signals_consumer()),
+            shop.clone(),
+            board.clone(),
+            every,
+            stop.clone(),
+        ),
+        start_consumer(
+            "recommend_purchases",
+            Arc::new(shop.recommend_purchases_consumer()),
+            shop.clone(),
+            board,
+            every,
+            stop,
+        ),
+    ];
+    handles.extend(cache);
+    handles
 }

@@ -15,7 +15,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use commerce::Shop;
 use commerce::core::{
-    Currency, Customer, CustomerId, Money, Product, ProductStatus, Seller, SellerId, Sku, Variant,
+    Currency, Customer, CustomerId, Money, Product, ProductStatus, Role, Seller, SellerId, Sku,
+    Variant,
 };
 use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
 use commerce::orders::SimulatedGateway;
@@ -62,6 +63,10 @@ impl As {
             cart_token: Some(token.to_owned()),
             ..As::default()
         }
+    }
+    /// A signed-in account of any role (customer, seller staff, admin).
+    pub fn signed_in(bearer: &str) -> Self {
+        As::customer(bearer)
     }
     pub fn customer(bearer: &str) -> Self {
         As {
@@ -193,6 +198,31 @@ impl App {
             .await
             .unwrap();
         (customer.id, session.token.as_str().to_owned())
+    }
+
+    /// A staff account with `role` (a seller's staff or an admin) signed in through
+    /// the accounts service; returns the account id and the bearer token.
+    pub async fn staff(&self, email: &str, role: Role) -> (CustomerId, String) {
+        let now = self.shop.clock().now();
+        let account = self
+            .shop
+            .accounts()
+            .create_staff(None, email, "Test Staff", "staff password", role, now)
+            .await
+            .unwrap();
+        let session = self
+            .shop
+            .accounts()
+            .sign_in(
+                self.shop.sessions().as_ref(),
+                email,
+                "staff password",
+                chrono::Duration::hours(1),
+                now,
+            )
+            .await
+            .unwrap();
+        (account.id, session.token.as_str().to_owned())
     }
 
     /// Units available of `sku` at the default location.

@@ -22,6 +22,8 @@ pub enum Access {
     Shopper,
     /// A signed-in customer.
     Customer,
+    /// Any signed-in account: a customer, a seller's staff or an admin.
+    SignedIn,
     /// A seller.
     Seller,
     /// Shop staff.
@@ -70,12 +72,18 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/orders/{id}", Access::Customer),
     rule("POST", "/v1/orders/{id}/cancel", Access::Customer),
     rule("GET", "/v1/account/profile", Access::Customer),
+    rule("PUT", "/v1/account/profile", Access::Customer),
+    rule("POST", "/v1/account/password", Access::Customer),
+    rule("POST", "/v1/auth/register", Access::Public),
+    rule("POST", "/v1/auth/login", Access::Public),
+    rule("POST", "/v1/auth/password-reset", Access::Public),
+    rule("POST", "/v1/auth/password-reset/confirm", Access::Public),
     rule("GET", "/v1/account/addresses", Access::Customer),
     rule("POST", "/v1/account/addresses", Access::Customer),
     rule("PUT", "/v1/account/addresses/{id}", Access::Customer),
     rule("DELETE", "/v1/account/addresses/{id}", Access::Customer),
-    rule("POST", "/v1/auth/logout", Access::Customer),
-    rule("POST", "/v1/auth/logout-everywhere", Access::Customer),
+    rule("POST", "/v1/auth/logout", Access::SignedIn),
+    rule("POST", "/v1/auth/logout-everywhere", Access::SignedIn),
     rule("GET", "/v1/admin/analytics", Access::Admin),
     rule("GET", "/v1/admin/analytics/csv/{figure}", Access::Admin),
     rule("GET", "/v1/admin/analytics/charts/{chart}", Access::Admin),
@@ -140,6 +148,10 @@ pub fn check(access: Access, actor: Option<&Actor>) -> Result<(), ApiError> {
         (Access::Public, _)
             | (Access::Shopper, Some(Actor::Guest(_) | Actor::Customer(_)))
             | (Access::Customer, Some(Actor::Customer(_)))
+            | (
+                Access::SignedIn,
+                Some(Actor::Customer(_) | Actor::Seller(_) | Actor::Admin)
+            )
             | (Access::Seller, Some(Actor::Seller(_)))
             | (Access::Admin, Some(Actor::Admin))
     );

@@ -158,6 +158,12 @@ impl From<CoreError> for ApiError {
             CoreError::NotServiceable(_) => {
                 ApiError::new(UNPROCESSABLE, "not_serviceable", message)
             }
+            CoreError::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message)
+            }
+            CoreError::InvalidToken => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_token", message)
+            }
             CoreError::Backend(e) => ApiError::unavailable(&e),
             other => ApiError::internal(&other),
         }

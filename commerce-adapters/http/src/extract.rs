@@ -73,11 +73,15 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// ([`Caller::customer`], [`Caller::cart`], ...), which answers 401 or 403.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The actor: a customer when a valid session was sent, else a guest when a
+    /// The actor: the session's (a customer, a seller or an admin, by the role the
+    /// account signed in with) when a valid session was sent, else a guest when a
     /// cart token was sent, else `None` (anonymous).
     pub actor: Option<Actor>,
     /// The session token sent, when valid.
     pub session: Option<SessionToken>,
+    /// The signed-in account (a customer's or staff's), when a valid session was
+    /// sent: what "log out everywhere" ends the sessions of.
+    pub account: Option<CustomerId>,
     /// The guest cart token sent, when well formed.
     pub cart_token: Option<GuestCartToken>,
 }
@@ -127,6 +131,11 @@ impl Caller {
         }
     }
 
+    /// The signed-in account, whatever its role; 401 without a session.
+    pub fn account(&self) -> Result<CustomerId, ApiError> {
+        self.account.ok_or_else(ApiError::unauthenticated)
+    }
+
     /// The actor, or 401.
     pub fn actor(&self) -> Result<Actor, ApiError> {
         self.actor.ok_or_else(ApiError::unauthenticated)
@@ -152,6 +161,7 @@ impl FromRequestParts<AppState> for Caller {
         };
         let mut actor = cart_token.as_ref().map(Actor::guest);
         let mut session = None;
+        let mut account = None;
         if let Some(raw) = bearer(headers).or_else(|| cookie(headers, SESSION_COOKIE)) {
             // A malformed or unknown session is refused outright rather than read
             // as anonymous, so a client learns its session ended.
@@ -164,12 +174,16 @@ impl FromRequestParts<AppState> for Caller {
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(ApiError::unauthenticated)?;
-            actor = Some(Actor::customer(found.customer_id));
+            // The role the session was opened with: a customer, a seller's staff
+            // (acting for the seller) or an admin.
+            actor = Some(found.actor());
+            account = Some(found.customer_id);
             session = Some(token);
         }
         Ok(Caller {
             actor,
             session,
+            account,
             cart_token,
         })
     }

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod access;
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod hashing;
@@ -82,6 +83,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::checkout::router())
         .merge(routes::orders::router())
         .merge(routes::account::router())
+        .merge(routes::auth::router())
         .merge(routes::analytics::router())
         .merge(routes::reviews::router())
         .merge(routes::recommend::router())

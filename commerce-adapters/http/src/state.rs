@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commerce::Shop;
+use commerce::core::auth::RateLimit;
 use commerce::core::search::ProductSearch;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -30,6 +31,14 @@ pub struct HttpConfig {
     pub cart_ttl: Duration,
     /// A stock level at or below this (and above 0) shows as `low`.
     pub low_stock_threshold: u64,
+    /// Login attempts allowed per account (email) in a sliding window (default 5
+    /// in 15 minutes); reset by a successful login.
+    pub login_limit_per_account: RateLimit,
+    /// Login (and password reset) attempts allowed per client address in a sliding
+    /// window (default 50 in 15 minutes).
+    pub login_limit_per_address: RateLimit,
+    /// Base URL of the shop's pages, for links in mail (password reset).
+    pub public_url: String,
     /// The secret carriers sign tracking webhooks with; without it the webhook
     /// route answers 401 to everything.
     pub carrier_webhook_secret: Option<WebhookSecret>,
@@ -68,6 +77,15 @@ impl Default for HttpConfig {
             cart_ttl: Duration::from_secs(30 * 24 * 3600),
             low_stock_threshold: 5,
             carrier_webhook_secret: None,
+            login_limit_per_account: RateLimit {
+                max_hits: 5,
+                window: chrono::Duration::minutes(15),
+            },
+            login_limit_per_address: RateLimit {
+                max_hits: 50,
+                window: chrono::Duration::minutes(15),
+            },
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -101,6 +119,21 @@ impl HttpConfig {
         self
     }
 
+    /// With login limits per account and per client address.
+    #[must_use]
+    pub fn with_login_limits(mut self, per_account: RateLimit, per_address: RateLimit) -> Self {
+        self.login_limit_per_account = per_account;
+        self.login_limit_per_address = per_address;
+        self
+    }
+
+    /// With the base URL of the shop's pages (links in mail).
+    #[must_use]
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into();
+        self
+    }
+
     /// With `Secure` cookies.
     #[must_use]
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
@@ -112,6 +145,7 @@ impl HttpConfig {
 /// The progress of one background worker, shown at `/v1/admin/workers` and in
 /// readiness details.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[non_exhaustive]
 pub struct WorkerStatus {
     /// Worker name (`expiry_sweeper`, `checkout_recovery`, ...).
     pub name: String,
@@ -121,11 +155,54 @@ pub struct WorkerStatus {
     pub last_run: Option<DateTime<Utc>>,
     /// Items handled by the last pass.
     pub last_handled: u64,
-    /// Outbox events not yet handled by this worker's consumer group, when it
-    /// consumes the outbox.
+    /// What is still to do after the last pass: for an outbox consumer, the events
+    /// its group has not acknowledged; for a scheduled pass (sweeper, recovery), the
+    /// items it found due and could not finish. `None` only before a first reading.
     pub lag: Option<u64>,
+    /// Age of the oldest event not yet handled, in milliseconds (0 when caught
+    /// up); `None` for a worker that does not consume the outbox.
+    pub oldest_pending_age_ms: Option<u64>,
     /// The last error, until a pass succeeds.
     pub last_error: Option<String>,
+    /// Passes that failed since the process started (kept by the board).
+    pub failures: u64,
+    /// When a pass last succeeded (kept by the board).
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+impl WorkerStatus {
+    /// The status of a pass of worker `name` (cadence `every_ms`) that finished at
+    /// `now`: `Ok(handled)` or the error. Lag fields start empty.
+    pub fn pass(
+        name: impl Into<String>,
+        every_ms: u64,
+        now: DateTime<Utc>,
+        outcome: Result<u64, String>,
+    ) -> Self {
+        let (last_handled, last_error) = match outcome {
+            Ok(n) => (n, None),
+            Err(e) => (0, Some(e)),
+        };
+        WorkerStatus {
+            name: name.into(),
+            every_ms,
+            last_run: Some(now),
+            last_handled,
+            lag: None,
+            oldest_pending_age_ms: None,
+            last_error,
+            failures: 0,
+            last_success: None,
+        }
+    }
+
+    /// With the lag: `pending` items and the age of the oldest, when known.
+    #[must_use]
+    pub fn with_lag(mut self, pending: u64, oldest_age_ms: Option<u64>) -> Self {
+        self.lag = Some(pending);
+        self.oldest_pending_age_ms = oldest_age_ms;
+        self
+    }
 }
 
 /// Where workers report their progress; cheap to clone.
@@ -135,9 +212,24 @@ pub struct WorkerBoard {
 }
 
 impl WorkerBoard {
-    /// Records the status of a worker (replacing its previous one).
-    pub fn report(&self, status: WorkerStatus) {
+    /// Records the status of a worker (replacing its previous one). The board keeps
+    /// the count of failed passes and when a pass last succeeded; a lag not measured
+    /// this time (a failed pass) keeps the previous reading.
+    pub fn report(&self, mut status: WorkerStatus) {
         let mut map = self.workers.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(previous) = map.get(&status.name) {
+            status.failures = status.failures.max(previous.failures);
+            status.last_success = status.last_success.or(previous.last_success);
+            if status.lag.is_none() {
+                status.lag = previous.lag;
+                status.oldest_pending_age_ms = previous.oldest_pending_age_ms;
+            }
+        }
+        if status.last_error.is_some() {
+            status.failures += 1;
+        } else {
+            status.last_success = status.last_run.or(status.last_success);
+        }
         map.insert(status.name.clone(), status);
     }
 
@@ -165,6 +257,9 @@ pub struct AppState {
     /// The in-memory mailbox mail goes to without SMTP, shown at `/v1/dev/mailbox`
     /// (404 without one).
     pub mailbox: Option<Arc<dyn Mailbox>>,
+    /// The product details cache, when enabled (keep a
+    /// [`crate::cache::ProductCacheInvalidator`] running over the outbox with it).
+    pub product_cache: Option<Arc<crate::cache::ProductCache>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -186,6 +281,7 @@ impl AppState {
             workers: WorkerBoard::default(),
             search: None,
             mailbox: None,
+            product_cache: None,
         }
     }
 
@@ -193,6 +289,14 @@ impl AppState {
     #[must_use]
     pub fn with_search(mut self, search: Arc<dyn ProductSearch>) -> Self {
         self.search = Some(search);
+        self
+    }
+
+    /// Serves product details through `cache` (evicted by a
+    /// [`crate::cache::ProductCacheInvalidator`] the caller runs).
+    #[must_use]
+    pub fn with_product_cache(mut self, cache: Arc<crate::cache::ProductCache>) -> Self {
+        self.product_cache = Some(cache);
         self
     }
 

@@ -1,5 +1,6 @@
-//! [`PgCredentials`]: password hashes, the email-verified flag and password reset
-//! token digests on PostgreSQL.
+//! [`PgCredentials`]: password hashes, the email-verified flag, the account's role
+//! (migration `0011_account_roles.sql`) and password reset token digests on
+//! PostgreSQL.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -7,7 +8,7 @@ use sqlx::Row;
 
 use commerce_core::accounts::{CredentialStore, Credentials};
 use commerce_core::auth::TokenDigest;
-use commerce_core::{CustomerId, Error, Result};
+use commerce_core::{CustomerId, Error, Result, Role, SellerId};
 
 use crate::error::PortError;
 use crate::stores::Shared;
@@ -30,6 +31,18 @@ impl PgCredentials {
     }
 }
 
+/// The role of columns `role` (`customer`, `seller`, `admin`) and `seller_id`.
+fn role_of(kind: &str, seller: Option<uuid::Uuid>) -> Result<Role> {
+    match (kind, seller) {
+        ("customer", None) => Ok(Role::Customer),
+        ("admin", None) => Ok(Role::Admin),
+        ("seller", Some(id)) => Ok(Role::Seller(SellerId::from_uuid(id))),
+        _ => Err(Error::backend(format!(
+            "credentials with role {kind:?} and seller {seller:?}"
+        ))),
+    }
+}
+
 #[async_trait]
 impl CredentialStore for PgCredentials {
     async fn set_password_hash(&self, customer_id: CustomerId, password_hash: &str) -> Result<()> {
@@ -48,7 +61,8 @@ impl CredentialStore for PgCredentials {
 
     async fn credentials(&self, customer_id: CustomerId) -> Result<Option<Credentials>> {
         let row = sqlx::query(
-            "SELECT password_hash, email_verified FROM commerce.credentials WHERE customer_id = $1",
+            "SELECT password_hash, email_verified, role, seller_id
+               FROM commerce.credentials WHERE customer_id = $1",
         )
         .bind(customer_id.as_uuid())
         .fetch_optional(&self.shared.pool)
@@ -60,6 +74,9 @@ impl CredentialStore for PgCredentials {
                 r.try_get("password_hash").map_err(Error::backend)?,
             );
             c.email_verified = r.try_get("email_verified").map_err(Error::backend)?;
+            let kind: String = r.try_get("role").map_err(Error::backend)?;
+            let seller: Option<uuid::Uuid> = r.try_get("seller_id").map_err(Error::backend)?;
+            c.role = role_of(&kind, seller)?;
             Ok(c)
         })
         .transpose()
@@ -72,6 +89,23 @@ impl CredentialStore for PgCredentials {
         )
         .bind(customer_id.as_uuid())
         .bind(verified)
+        .execute(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("credentials", customer_id));
+        }
+        Ok(())
+    }
+
+    async fn set_role(&self, customer_id: CustomerId, role: Role) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE commerce.credentials SET role = $2, seller_id = $3, updated_at = now()
+              WHERE customer_id = $1",
+        )
+        .bind(customer_id.as_uuid())
+        .bind(role.kind())
+        .bind(role.seller_id().map(|s| s.as_uuid()))
         .execute(&self.shared.pool)
         .await
         .map_err(Error::from_db)?;

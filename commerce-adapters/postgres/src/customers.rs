@@ -149,6 +149,20 @@ impl CustomerStore for PgCustomers {
         row.as_ref().map(customer_from_row).transpose()
     }
 
+    async fn rename_customer(&self, id: CustomerId, name: &str) -> Result<Customer> {
+        let name = commerce_core::address::check_customer_name(name)?;
+        let row = sqlx::query("UPDATE commerce.customers SET name = $2 WHERE id = $1 RETURNING *")
+            .bind(id.as_uuid())
+            .bind(&name)
+            .fetch_optional(&self.shared.pool)
+            .await
+            .map_err(Error::from_db)?;
+        row.as_ref()
+            .map(customer_from_row)
+            .transpose()?
+            .ok_or_else(|| Error::not_found("customer", id))
+    }
+
     async fn customer_by_email(&self, email: &str) -> Result<Option<Customer>> {
         let row = sqlx::query("SELECT * FROM commerce.customers WHERE lower(email) = $1")
             .bind(normalize_email(email))

@@ -19,7 +19,7 @@ use commerce_core::ports::{Outbox, OutboxEntry};
 use commerce_core::{Error, EventEnvelope, EventId, Result};
 
 use crate::convert::{to_i64, to_u64};
-use crate::error::{Failure, retrying};
+use crate::error::{Failure, PortError, retrying};
 use crate::stores::Shared;
 
 /// Most events one claim hands out, whatever `limit` asks for.
@@ -236,6 +236,28 @@ impl Outbox for PgOutbox {
             self.try_claim(consumer, limit, lease_until, now)
         })
         .await
+    }
+
+    async fn lag(&self, consumer: &str) -> Result<commerce_core::ports::OutboxLag> {
+        check_consumer(consumer)?;
+        // Unstamped rows (no position yet) are behind every group too.
+        let row = sqlx::query(
+            "SELECT count(*) AS pending, min(o.occurred_at) AS oldest
+               FROM commerce.outbox o
+              WHERE o.seq IS NULL
+                 OR o.seq > COALESCE((SELECT acked_seq FROM commerce.outbox_consumers
+                                       WHERE consumer = $1), 0)",
+        )
+        .bind(consumer)
+        .fetch_one(&self.shared.pool)
+        .await
+        .map_err(Error::from_db)?;
+        let pending: i64 = row.try_get("pending").map_err(Error::backend)?;
+        let oldest: Option<DateTime<Utc>> = row.try_get("oldest").map_err(Error::backend)?;
+        Ok(commerce_core::ports::OutboxLag::new(
+            to_u64(pending)?,
+            oldest,
+        ))
     }
 
     async fn ack(&self, consumer: &str, seq: u64) -> Result<()> {

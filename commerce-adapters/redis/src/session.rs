@@ -7,7 +7,7 @@ use redis::Value;
 use commerce_core::auth::{
     MAX_SESSION_TTL, NewSession, Session, SessionStore, SessionToken, validate_session_ttl,
 };
-use commerce_core::{CustomerId, Error as CoreError, Result as CoreResult};
+use commerce_core::{CustomerId, Error as CoreError, Result as CoreResult, Role};
 
 use crate::connection::RedisConnection;
 use crate::error::{Error, Result};
@@ -20,8 +20,9 @@ const FIRST_GENERATION: &str = "0";
 
 /// Sessions in Redis.
 ///
-/// A session is a hash `P:session:{DIGEST}` (customer, generation, created, expires in
-/// Unix ms) named by the SHA-256 digest of its token, so the store never holds a
+/// A session is a hash `P:session:{DIGEST}` (account, generation, created, expires in
+/// Unix ms, role as `customer`, `admin` or `seller:<id>`; absent reads as `customer`)
+/// named by the SHA-256 digest of its token, so the store never holds a
 /// usable token; Redis drops it when it expires (`PEXPIRE` with the remaining time).
 ///
 /// "Sign out everywhere" does not list sessions: each customer has a generation
@@ -53,6 +54,22 @@ fn customer_of(text: &str) -> Result<CustomerId> {
         .map_err(|_| Error::unexpected(format!("customer id {text:?}")))
 }
 
+/// The role stored in a session (absent: a customer's session stored before roles).
+fn role_of(text: Option<&str>) -> Result<Role> {
+    text.map_or(Ok(Role::Customer), |t| {
+        Role::parse(t).map_err(|_| Error::unexpected(format!("role {t:?}")))
+    })
+}
+
+/// What a session hash holds.
+struct Stored {
+    customer: CustomerId,
+    generation: String,
+    created: i64,
+    expires: i64,
+    role: Role,
+}
+
 impl RedisSessionStore {
     /// A store over `conn` with keys under `prefix`.
     pub fn new(conn: RedisConnection, prefix: KeyPrefix) -> Self {
@@ -70,11 +87,11 @@ impl RedisSessionStore {
         reply::string(g)
     }
 
-    /// The stored fields of a session: customer, generation, created, expires.
-    async fn load(&self, token: &SessionToken) -> Result<Option<(CustomerId, String, i64, i64)>> {
+    /// The stored fields of a session.
+    async fn load(&self, token: &SessionToken) -> Result<Option<Stored>> {
         let fields: Vec<Value> = redis::cmd("HMGET")
             .arg(self.prefix.session(&token.digest()))
-            .arg(&["c", "g", "ca", "ea"])
+            .arg(&["c", "g", "ca", "ea", "r"])
             .query_async(&mut self.conn.clone())
             .await
             .map_err(Error::from)?;
@@ -85,20 +102,23 @@ impl RedisSessionStore {
         let generation = reply::string(reply::next(&mut it, "the generation")?)?;
         let created = reply::int(&reply::next(&mut it, "the creation time")?)?;
         let expires = reply::int(&reply::next(&mut it, "the expiry")?)?;
-        Ok(Some((
-            customer_of(&customer)?,
+        let role = reply::opt_string(reply::next(&mut it, "the role")?)?;
+        Ok(Some(Stored {
+            customer: customer_of(&customer)?,
             generation,
             created,
             expires,
-        )))
+            role: role_of(role.as_deref())?,
+        }))
     }
 }
 
 #[async_trait]
 impl SessionStore for RedisSessionStore {
-    async fn create(
+    async fn create_with_role(
         &self,
         customer_id: CustomerId,
+        role: Role,
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> CoreResult<NewSession> {
@@ -116,6 +136,7 @@ impl SessionStore for RedisSessionStore {
             .arg(created)
             .arg(expires)
             .arg(ttl_ms(ttl))
+            .arg(role.to_string())
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(Error::from)?;
@@ -127,6 +148,7 @@ impl SessionStore for RedisSessionStore {
             token,
             session: Session {
                 customer_id,
+                role,
                 created_at: ms_time(created)?,
                 expires_at: ms_time(expires)?,
             },
@@ -138,24 +160,25 @@ impl SessionStore for RedisSessionStore {
         token: &SessionToken,
         now: DateTime<Utc>,
     ) -> CoreResult<Option<Session>> {
-        let Some((customer_id, generation, created, expires)) = self.load(token).await? else {
+        let Some(stored) = self.load(token).await? else {
             return Ok(None);
         };
-        if expires <= now.timestamp_millis() {
+        if stored.expires <= now.timestamp_millis() {
             return Ok(None);
         }
         let current: Option<String> = redis::cmd("GET")
-            .arg(self.prefix.session_generation(customer_id))
+            .arg(self.prefix.session_generation(stored.customer))
             .query_async(&mut self.conn.clone())
             .await
             .map_err(Error::from)?;
-        if generation != current.as_deref().unwrap_or(FIRST_GENERATION) {
+        if stored.generation != current.as_deref().unwrap_or(FIRST_GENERATION) {
             return Ok(None);
         }
         Ok(Some(Session {
-            customer_id,
-            created_at: ms_time(created)?,
-            expires_at: ms_time(expires)?,
+            customer_id: stored.customer,
+            role: stored.role,
+            created_at: ms_time(stored.created)?,
+            expires_at: ms_time(stored.expires)?,
         }))
     }
 
@@ -170,13 +193,13 @@ impl SessionStore for RedisSessionStore {
         let until = now_ms
             .checked_add(ttl.num_milliseconds())
             .ok_or(CoreError::Overflow)?;
-        let Some((customer_id, _, _, expires)) = self.load(token).await? else {
+        let Some(stored) = self.load(token).await? else {
             return Ok(None);
         };
-        if expires <= now_ms {
+        if stored.expires <= now_ms {
             return Ok(None);
         }
-        let generation = self.generation(customer_id, ttl).await?;
+        let generation = self.generation(stored.customer, ttl).await?;
         let reply: Value = scripts::SESSION_TOUCH
             .key(self.prefix.session(&token.digest()))
             .arg(&generation)
@@ -192,8 +215,10 @@ impl SessionStore for RedisSessionStore {
         };
         let created = reply::int(&reply::next(&mut it, "the creation time")?)?;
         let expires = reply::int(&reply::next(&mut it, "the expiry")?)?;
+        let role = reply::string(reply::next(&mut it, "the role")?)?;
         Ok(Some(Session {
             customer_id: customer_of(&reply::string(customer)?)?,
+            role: role_of(Some(&role))?,
             created_at: ms_time(created)?,
             expires_at: ms_time(expires)?,
         }))

@@ -13,6 +13,7 @@ use crate::auth::{
 };
 use crate::error::{Error, Result};
 use crate::id::CustomerId;
+use crate::role::Role;
 
 /// Expired entries are swept after this many writes (bounds memory without a task).
 const SWEEP_EVERY: u32 = 1024;
@@ -76,15 +77,17 @@ impl MemorySessionStore {
 
 #[async_trait]
 impl SessionStore for MemorySessionStore {
-    async fn create(
+    async fn create_with_role(
         &self,
         customer_id: CustomerId,
+        role: Role,
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<NewSession> {
         validate_session_ttl(ttl)?;
         let session = Session {
             customer_id,
+            role,
             created_at: now,
             expires_at: expiry(now, ttl)?,
         };

@@ -1,5 +1,5 @@
-//! In-memory credential store: password hashes, email-verified flags and reset token
-//! digests behind one lock.
+//! In-memory credential store: password hashes, email-verified flags, roles and reset
+//! token digests behind one lock.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -11,6 +11,7 @@ use crate::accounts::{CredentialStore, Credentials};
 use crate::auth::TokenDigest;
 use crate::error::{Error, Result};
 use crate::id::CustomerId;
+use crate::role::Role;
 
 #[derive(Default)]
 struct State {
@@ -61,6 +62,16 @@ impl CredentialStore for MemoryCredentials {
         match self.lock().credentials.get_mut(&customer_id) {
             Some(c) => {
                 c.email_verified = verified;
+                Ok(())
+            }
+            None => Err(Error::not_found("credentials", customer_id)),
+        }
+    }
+
+    async fn set_role(&self, customer_id: CustomerId, role: Role) -> Result<()> {
+        match self.lock().credentials.get_mut(&customer_id) {
+            Some(c) => {
+                c.role = role;
                 Ok(())
             }
             None => Err(Error::not_found("credentials", customer_id)),

@@ -69,6 +69,17 @@ impl CustomerStore for MemoryCustomers {
         Ok(self.read().customers.get(&id).cloned())
     }
 
+    async fn rename_customer(&self, id: CustomerId, name: &str) -> Result<Customer> {
+        let name = crate::address::check_customer_name(name)?;
+        let mut state = self.write();
+        let customer = state
+            .customers
+            .get_mut(&id)
+            .ok_or_else(|| Error::not_found("customer", id))?;
+        customer.name = name;
+        Ok(customer.clone())
+    }
+
     async fn customer_by_email(&self, email: &str) -> Result<Option<Customer>> {
         let state = self.read();
         Ok(state

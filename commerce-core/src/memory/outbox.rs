@@ -166,6 +166,16 @@ impl Outbox for MemoryOutbox {
         Ok(claimed)
     }
 
+    async fn lag(&self, consumer: &str) -> Result<crate::ports::OutboxLag> {
+        check_consumer(consumer)?;
+        let state = self.lock();
+        let acked = state.groups.get(consumer).map_or(0, |g| g.acked);
+        let start = usize::try_from(acked).map_err(|_| Error::Overflow)?;
+        let pending = state.entries.len().saturating_sub(start);
+        let oldest = state.entries.get(start).map(|e| e.event.occurred_at);
+        Ok(crate::ports::OutboxLag::new(pending as u64, oldest))
+    }
+
     async fn ack(&self, consumer: &str, seq: u64) -> Result<()> {
         check_consumer(consumer)?;
         let mut state = self.lock();

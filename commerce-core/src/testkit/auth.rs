@@ -19,9 +19,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 
+use crate::actor::Actor;
 use crate::auth::{LoginRateLimiter, RateLimit, SessionStore, SessionToken};
 use crate::error::Error;
-use crate::id::CustomerId;
+use crate::id::{CustomerId, SellerId};
+use crate::role::Role;
 use crate::testkit::fixtures::fixed_time;
 
 /// A fresh, isolated session store.
@@ -226,6 +228,54 @@ pub async fn invalid_session_ttl_is_rejected(f: SessionFixture) {
     );
 }
 
+/// A session carries the role it was opened with (a customer's by `create`, seller
+/// staff's and an admin's by `create_with_role`) through `session` and `touch`, and
+/// yields that actor; `revoke_all` of a staff account ends its staff sessions.
+pub async fn sessions_carry_their_role(f: SessionFixture) {
+    let seller = SellerId::new();
+    let staff = CustomerId::new();
+    let admin = CustomerId::new();
+    let shopper = CustomerId::new();
+    let as_seller = f
+        .store
+        .create_with_role(staff, Role::Seller(seller), HOUR, t0())
+        .await
+        .unwrap();
+    let as_admin = f
+        .store
+        .create_with_role(admin, Role::Admin, HOUR, t0())
+        .await
+        .unwrap();
+    let as_customer = f.store.create(shopper, HOUR, t0()).await.unwrap();
+    for (new, role, actor) in [
+        (&as_seller, Role::Seller(seller), Actor::Seller(seller)),
+        (&as_admin, Role::Admin, Actor::Admin),
+        (&as_customer, Role::Customer, Actor::Customer(shopper)),
+    ] {
+        assert_eq!(new.session.role, role);
+        let found = f.store.session(&new.token, t0()).await.unwrap().unwrap();
+        assert_eq!(found.role, role);
+        assert_eq!(found.actor(), actor);
+        let touched = f
+            .store
+            .touch(&new.token, HOUR, t0() + Duration::minutes(1))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(touched.role, role);
+    }
+    assert_eq!(as_seller.session.customer_id, staff);
+    f.store.revoke_all(staff).await.unwrap();
+    assert_eq!(f.store.session(&as_seller.token, t0()).await.unwrap(), None);
+    assert!(
+        f.store
+            .session(&as_admin.token, t0())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 // ---------------------------------------------------------------- rate limits
 
 fn five_per_minute() -> RateLimit {
@@ -410,6 +460,7 @@ macro_rules! session_store_conformance {
             revoke_all_ends_every_session_of_the_customer,
             sessions_created_after_revoke_all_are_valid,
             invalid_session_ttl_is_rejected,
+            sessions_carry_their_role,
         );
     };
 }

@@ -12,10 +12,11 @@ use futures::future::join_all;
 
 use crate::Actor;
 use crate::accounts::{Accounts, CredentialStore};
-use crate::auth::SessionToken;
+use crate::auth::{SessionStore, SessionToken};
 use crate::error::Error;
-use crate::id::CustomerId;
-use crate::memory::MemoryCustomers;
+use crate::id::{CustomerId, SellerId};
+use crate::memory::{MemoryCustomers, MemorySessionStore};
+use crate::role::Role;
 use crate::testkit::fixtures::fixed_time;
 
 /// A fresh credential store.
@@ -205,6 +206,143 @@ pub async fn account_register_login_change_and_reset(f: CredentialFixture) {
     assert!(accounts.email_verified(&actor).await.unwrap());
 }
 
+/// New credentials are a customer's; a role set is kept by a password change and
+/// read back (seller staff with their seller, admin); setting the role of an
+/// account without credentials is `NotFound`.
+pub async fn account_role_is_stored_with_the_credentials(f: CredentialFixture) {
+    let id = CustomerId::new();
+    f.store
+        .set_password_hash(id, "$argon2id$one")
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.credentials(id).await.unwrap().unwrap().role,
+        Role::Customer
+    );
+    let seller = SellerId::new();
+    f.store.set_role(id, Role::Seller(seller)).await.unwrap();
+    f.store
+        .set_password_hash(id, "$argon2id$two")
+        .await
+        .unwrap();
+    let c = f.store.credentials(id).await.unwrap().unwrap();
+    assert_eq!(c.role, Role::Seller(seller));
+    assert_eq!(c.password_hash, "$argon2id$two");
+    f.store.set_role(id, Role::Admin).await.unwrap();
+    assert_eq!(
+        f.store.credentials(id).await.unwrap().unwrap().role,
+        Role::Admin
+    );
+    f.store.set_role(id, Role::Customer).await.unwrap();
+    assert_eq!(
+        f.store.credentials(id).await.unwrap().unwrap().role,
+        Role::Customer
+    );
+    assert!(matches!(
+        f.store.set_role(CustomerId::new(), Role::Admin).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+/// Staff accounts over the store: only an admin (or the shop's set-up, no actor)
+/// creates them; their login opens a session that acts as the seller or the
+/// admin; a customer's login a customer's session; only an admin changes a role.
+pub async fn account_staff_sign_in_as_their_role(f: CredentialFixture) {
+    let accounts = Accounts::new(Arc::new(MemoryCustomers::new()), f.store.clone());
+    let sessions = MemorySessionStore::new();
+    let now = fixed_time();
+    let seller = SellerId::new();
+    let admin = accounts
+        .create_staff(
+            None,
+            "root@example.com",
+            "Root",
+            "admin password",
+            Role::Admin,
+            now,
+        )
+        .await
+        .unwrap();
+    let staff = accounts
+        .create_staff(
+            Some(&Actor::Admin),
+            "staff@example.com",
+            "Staff",
+            "seller password",
+            Role::Seller(seller),
+            now,
+        )
+        .await
+        .unwrap();
+    let shopper = accounts
+        .register("shop@example.com", "Shopper", "customer password", now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        accounts
+            .create_staff(
+                Some(&Actor::Customer(shopper.id)),
+                "evil@example.com",
+                "Evil",
+                "evil password",
+                Role::Admin,
+                now,
+            )
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    for (email, password, id, actor) in [
+        ("root@example.com", "admin password", admin.id, Actor::Admin),
+        (
+            "staff@example.com",
+            "seller password",
+            staff.id,
+            Actor::Seller(seller),
+        ),
+        (
+            "shop@example.com",
+            "customer password",
+            shopper.id,
+            Actor::Customer(shopper.id),
+        ),
+    ] {
+        let new = accounts
+            .sign_in(&sessions, email, password, Duration::hours(1), now)
+            .await
+            .unwrap();
+        assert_eq!(new.session.customer_id, id);
+        let found = sessions.session(&new.token, now).await.unwrap().unwrap();
+        assert_eq!(found.actor(), actor);
+        assert_eq!(accounts.login(email, password).await.unwrap(), id);
+    }
+    assert!(matches!(
+        accounts
+            .sign_in(
+                &sessions,
+                "root@example.com",
+                "wrong",
+                Duration::hours(1),
+                now
+            )
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+    assert!(matches!(
+        accounts
+            .set_role(&Actor::Seller(seller), shopper.id, Role::Admin)
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+    accounts
+        .set_role(&Actor::Admin, shopper.id, Role::Seller(seller))
+        .await
+        .unwrap();
+    assert_eq!(
+        accounts.role(shopper.id).await.unwrap(),
+        Some(Role::Seller(seller))
+    );
+}
+
 /// Expands to one test per [`CredentialStore`] check, each calling
 /// `$make().await` (an `async fn() -> CredentialFixture` giving a fresh store).
 #[macro_export]
@@ -218,6 +356,8 @@ macro_rules! credential_store_conformance {
                 account_reset_token_is_single_use_and_expires,
                 account_reset_token_taken_concurrently_is_used_once,
                 account_register_login_change_and_reset,
+                account_role_is_stored_with_the_credentials,
+                account_staff_sign_in_as_their_role,
             );
         }
     };

@@ -240,6 +240,35 @@ pub async fn delete_address_only_of_its_owner(fx: CustomerFixture) {
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
+/// A rename changes the name (trimmed) and nothing else; an empty name is
+/// `Validation`, an unknown customer `NotFound`.
+pub async fn rename_changes_only_the_name(fx: CustomerFixture) {
+    let ada = created(&fx, "ada@example.com").await;
+    let renamed = fx
+        .store
+        .rename_customer(ada.id, "  Ada King ")
+        .await
+        .expect("rename");
+    assert_eq!(renamed.name, "Ada King");
+    assert_eq!(renamed.email, ada.email);
+    assert_eq!(
+        fx.store.customer(ada.id).await.expect("read"),
+        Some(renamed)
+    );
+    let err = fx
+        .store
+        .rename_customer(ada.id, "   ")
+        .await
+        .expect_err("empty");
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    let err = fx
+        .store
+        .rename_customer(CustomerId::new(), "Bob")
+        .await
+        .expect_err("unknown");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
+
 /// Runs every customer check against a backend: one tokio test per check.
 ///
 /// `make` is the path of an `async fn() -> CustomerFixture` returning a fresh, empty
@@ -273,6 +302,7 @@ macro_rules! customer_store_conformance {
                 default_address_switches,
                 concurrent_defaults_leave_one_default,
                 delete_address_only_of_its_owner,
+                rename_changes_only_the_name,
             );
         }
     };

@@ -70,6 +70,36 @@ pub async fn claim_respects_limit_and_ack_advances(fx: OutboxFixture) {
     assert!(none.is_empty(), "everything was acknowledged");
 }
 
+/// A group's lag counts the events it has not acknowledged (a claim without an ack
+/// still counts) and gives when the oldest of them occurred; caught up, it is zero.
+pub async fn lag_counts_unacknowledged_events(fx: OutboxFixture) {
+    let before = fx.outbox.lag("lagging").await.expect("lag");
+    let all = events(0, 3);
+    fx.outbox.append(&all).await.expect("append");
+    let lag = fx.outbox.lag("lagging").await.expect("lag");
+    assert_eq!(lag.pending, before.pending + 3);
+    assert!(lag.oldest_at.is_some());
+    let mut first = true;
+    loop {
+        let batch = fx.outbox.claim("lagging", 100, LONG).await.expect("claim");
+        let Some(seq) = batch.last().map(|e| e.seq) else {
+            break;
+        };
+        if first {
+            let claimed = fx.outbox.lag("lagging").await.expect("lag");
+            assert_eq!(claimed.pending, lag.pending, "claimed, not acknowledged");
+            first = false;
+        }
+        fx.outbox.ack("lagging", seq).await.expect("ack");
+    }
+    let caught_up = fx.outbox.lag("lagging").await.expect("lag");
+    assert_eq!(caught_up.pending, 0);
+    assert_eq!(caught_up.oldest_at, None);
+    let other = fx.outbox.lag("never-seen").await.expect("lag");
+    assert!(other.pending >= 3, "a new group is behind by the whole log");
+    assert!(fx.outbox.lag(" ").await.is_err());
+}
+
 /// Acknowledging part of a claim ends the lease; the unacknowledged rest is handed
 /// out again by the next claim.
 pub async fn partial_ack_releases_the_rest(fx: OutboxFixture) {
@@ -254,6 +284,7 @@ macro_rules! outbox_conformance {
                 every_group_sees_every_event,
                 empty_claim_holds_no_lease,
                 concurrent_claimers_never_get_the_same_event,
+                lag_counts_unacknowledged_events,
             );
         }
     };

@@ -1,4 +1,4 @@
-//! The signed-in customer's account: profile, address book, log out.
+//! The signed-in customer's account: profile (read, update), address book, log out.
 //!
 //! Queries per request: profile 1; addresses list 1; create/update 1 (defaults
 //! switched in the same statement/transaction) + 1 to answer the book; delete 1 + 1;
@@ -47,6 +47,42 @@ async fn profile(
         email: customer.email,
         name: customer.name,
     }))
+}
+
+/// A profile change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    /// The new name, 1 to 200 characters.
+    pub name: String,
+}
+
+/// Changes the signed-in customer's name.
+#[utoipa::path(put, path = "/v1/account/profile", tag = "account", request_body = ProfileUpdate,
+    responses((status = 200, body = Profile), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+async fn update_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ProfileUpdate>,
+) -> Result<ApiJson<Profile>, ApiError> {
+    let customer = caller.customer()?;
+    let renamed = state
+        .shop
+        .customers()
+        .rename_customer(customer, &body.name)
+        .await?;
+    Ok(ApiJson(Profile::from(&renamed)))
+}
+
+impl From<&commerce::core::Customer> for Profile {
+    fn from(c: &commerce::core::Customer) -> Self {
+        Profile {
+            id: c.id.to_string(),
+            email: c.email.clone(),
+            name: c.name.clone(),
+        }
+    }
 }
 
 /// A saved address.
@@ -174,29 +210,29 @@ async fn delete_address(
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "account", responses(
     (status = 204), (status = 401, body = ErrorBody)))]
 async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
-    caller.customer()?;
+    caller.account()?;
     if let Some(token) = &caller.session {
         state.shop.sessions().revoke(token).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Ends every session of the signed-in customer.
+/// Ends every session of the signed-in account (a customer's or staff's).
 #[utoipa::path(post, path = "/v1/auth/logout-everywhere", tag = "account", responses(
     (status = 204), (status = 401, body = ErrorBody)))]
 async fn logout_everywhere(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
-    let customer = caller.customer()?;
-    state.shop.sessions().revoke_all(customer).await?;
+    let account = caller.account()?;
+    state.shop.sessions().revoke_all(account).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(profile))
+        .routes(routes!(profile, update_profile))
         .routes(routes!(list_addresses, create_address))
         .routes(routes!(update_address, delete_address))
         .routes(routes!(logout))

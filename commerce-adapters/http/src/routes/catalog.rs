@@ -2,11 +2,16 @@
 //! details with stock state, sellers.
 //!
 //! Queries per request (PostgreSQL): categories 1; products page 2 (products,
-//! their variants); product details 5 (product, variants, stock levels of every
-//! variant in one read, seller, rating aggregate); seller 1. None grows with the page or the number
-//! of variants.
+//! their variants); product details 5 in 2 round trips (the product with its
+//! variants, then its stock levels of every variant in one read, its seller and its
+//! rating aggregate concurrently), 0 when the product cache holds it
+//! (`AppState::with_product_cache`); seller 1. None grows with the page or the
+//! number of variants.
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use commerce::core::ports::ProductQuery;
 use commerce::core::{CategoryId, ProductId, ProductStatus, Sku};
 use commerce::inventory::LocationCode;
@@ -101,16 +106,46 @@ async fn products(
 async fn product(
     State(state): State<AppState>,
     ApiPath(slug): ApiPath<String>,
-) -> Result<ApiJson<ProductView>, ApiError> {
+) -> Result<Response, ApiError> {
+    let cache = state.product_cache.as_deref();
+    if let Some(body) = cache.and_then(|c| c.get(&slug)) {
+        return Ok(json_bytes(body));
+    }
+    let epoch = cache.map(crate::cache::ProductCache::epoch);
+    let (view, skus) = product_view(&state, &slug).await?;
+    let body = Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::unavailable(&e))?);
+    if let (Some(cache), Some(epoch)) = (cache, epoch)
+        && let Ok(id) = view.id.parse::<ProductId>()
+    {
+        cache.fill(&slug, id, &skus, epoch, body.clone());
+    }
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Reads and renders the details of an active product: the product (with its
+/// variants), then its stock levels and its seller concurrently.
+async fn product_view(state: &AppState, slug: &str) -> Result<(ProductView, Vec<Sku>), ApiError> {
     let shop = &state.shop;
-    let product = crate::routes::reviews::active_product(&state, &slug).await?;
+    let product = crate::routes::reviews::active_product(state, slug).await?;
     let skus: Vec<Sku> = product.variants.iter().map(|v| v.sku.clone()).collect();
-    let levels = shop
-        .inventory()
-        .stock_levels(&skus, &LocationCode::default_location())
-        .await?;
-    let seller = shop.catalog().seller(product.seller_id).await?;
-    let rating = shop.reviews().aggregate(product.id).await?;
+    let location = LocationCode::default_location();
+    let (levels, seller, rating) = tokio::join!(
+        shop.inventory().stock_levels(&skus, &location),
+        shop.catalog().seller(product.seller_id),
+        shop.reviews().aggregate(product.id)
+    );
+    let (levels, seller, rating) = (levels?, seller?, rating?);
     let low = state.config.low_stock_threshold;
     let variants = product
         .variants
@@ -135,7 +170,7 @@ async fn product(
             }
         })
         .collect();
-    Ok(ApiJson(ProductView {
+    let view = ProductView {
         id: product.id.to_string(),
         slug: product.slug.clone(),
         title: product.title.clone(),
@@ -159,7 +194,8 @@ async fn product(
             .collect(),
         variants,
         rating: (&rating).into(),
-    }))
+    };
+    Ok((view, skus))
 }
 
 /// A seller by handle.

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod analytics;
+pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
