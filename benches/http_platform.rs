@@ -4,8 +4,13 @@
 //! checkout and order status, and in the same run `/health` (a static JSON route
 //! through the same stack) as the ceiling of the HTTP stack.
 //!
+//! Product details are measured twice in the same run: through the server without
+//! the product cache and through the one with it (as the example serves it, its
+//! invalidation consumer running).
+//!
 //! `cargo bench --bench http_platform` (needs PostgreSQL and Redis as the adapter
-//! tests do). `BENCH_SECONDS` sets the length of each phase (default 3).
+//! tests do). `BENCH_SECONDS` sets the length of each phase (default 3),
+//! `BENCH_POOL` the PostgreSQL pool size (default 32).
 // Floats here are rates and latencies, never amounts.
 #![allow(
     clippy::unwrap_used,
@@ -100,9 +105,11 @@ impl Conn {
     }
 }
 
-/// One virtual user: a connection, a cart token, a session.
+/// One virtual user: a connection (and one to the server without the product
+/// cache), a cart token, a session.
 struct User {
     conn: Conn,
+    uncached: Conn,
     cart: String,
     bearer: String,
     orders: Vec<String>,
@@ -219,7 +226,13 @@ async fn main() {
         .await
         .unwrap();
     let db_url = format!("{}/{name}", url.rsplit_once('/').unwrap().0);
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(32);
+    // Pool size: BENCH_POOL (default 32, half the virtual users: PostgreSQL on
+    // 2 cores does not go faster with more, the queue only moves into it).
+    let pool_size: u32 = std::env::var("BENCH_POOL")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
+    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(pool_size);
     let stores = commerce::postgres::PgStores::connect_with(pool, &db_url)
         .await
         .unwrap();
@@ -273,15 +286,41 @@ async fn main() {
     let search: Arc<dyn commerce::core::search::ProductSearch> =
         Arc::new(commerce_search::TantivySearch::in_ram().unwrap());
     let indexer = commerce_search::SearchIndexer::new(search.clone(), shop.catalog().clone(), None);
-    let runner =
-        commerce_search::IndexerRunner::new(shop.outbox().clone(), indexer, "bench-indexer");
-    while runner.run_once().await.unwrap() > 0 {}
+    let runner = indexer.runner(shop.outbox().clone(), "bench-indexer");
+    runner.drain().await.unwrap();
 
-    let state = AppState::new(shop.clone(), HttpConfig::default()).with_search(search);
+    // As the example serves it: product details through the in-process cache,
+    // evicted by its outbox consumer running beside the server.
+    let cache = Arc::new(commerce_http::cache::ProductCache::default());
+    let uncached = AppState::new(shop.clone(), HttpConfig::default()).with_search(search.clone());
+    let state = uncached.clone().with_product_cache(cache.clone());
+    {
+        let shop = shop.clone();
+        let invalidator = commerce_http::cache::ProductCacheInvalidator::new("bench-cache", cache);
+        tokio::spawn(async move {
+            loop {
+                let _ = commerce::core::drain(
+                    shop.outbox().as_ref(),
+                    &invalidator,
+                    commerce::core::RunnerConfig::default(),
+                )
+                .await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
         axum::serve(listener, commerce_http::router(state))
+            .await
+            .unwrap()
+    });
+    // The same router without the cache, for the uncached figure in the same run.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uncached_addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        axum::serve(listener, commerce_http::router(uncached))
             .await
             .unwrap()
     });
@@ -304,6 +343,7 @@ async fn main() {
             .unwrap();
         users.push(User {
             conn,
+            uncached: Conn::open(&uncached_addr).await,
             cart: cart["cart_token"].as_str().unwrap().to_owned(),
             bearer: format!("Bearer {}", session.token.as_str()),
             orders: Vec::new(),
@@ -328,8 +368,23 @@ async fn main() {
     )
     .await;
     results.push(f);
+    let s1 = slugs.clone();
+    let (f, u) = phase("product details (no cache)", u, seconds, move |mut u, i| {
+        let slugs = s1.clone();
+        async move {
+            let slug = &slugs[((u.n * 7919 + i) % slugs.len() as u64) as usize];
+            let t = Instant::now();
+            let (s, _) = u
+                .uncached
+                .send("GET", &format!("/v1/catalog/products/{slug}"), &[], None)
+                .await;
+            (u, s == 200, t.elapsed())
+        }
+    })
+    .await;
+    results.push(f);
     let s2 = slugs.clone();
-    let (f, u) = phase("product details", u, seconds, move |mut u, i| {
+    let (f, u) = phase("product details (cached)", u, seconds, move |mut u, i| {
         let slugs = s2.clone();
         async move {
             let slug = &slugs[((u.n * 7919 + i) % slugs.len() as u64) as usize];

@@ -15,7 +15,7 @@ use axum::http::{Method, StatusCode};
 use commerce::Shop;
 use commerce::core::{Actor, Sku};
 use commerce::notify::smtp_sink::SmtpSink;
-use commerce::notify::{EventHandler, MemorySms, OutboxRunner, SmtpMailer};
+use commerce::notify::{EventHandler, MemorySms, SmtpMailer, outbox_runner};
 use commerce::orders::{
     CarrierCode, Parcel, ServiceLevel, ShipmentLine, SimulatedGateway, simulated::test_cards,
 };
@@ -172,8 +172,13 @@ async fn platform_notifications_on_postgres_and_rabbitmq_mail_once_and_honour_sm
 
     // The same events again, read by the in-process runner: nothing more is sent
     // (the delivery log on PostgreSQL dedupes).
-    let runner = OutboxRunner::new(shop.outbox().clone(), handler, "test-second-reader");
-    while runner.run_once().await.unwrap().handled > 0 {}
+    let runner = outbox_runner(
+        shop.outbox().clone(),
+        handler,
+        "test-second-reader",
+        commerce::core::RunnerConfig::default(),
+    );
+    runner.drain().await.unwrap();
     assert_eq!(sink.wait_for(3, Duration::from_millis(300)).await, 2);
 
     stop_tx.send(true).unwrap();

@@ -45,7 +45,9 @@ pub use pricing::{PriceBreakdown, PricedLine, PricingLine, PricingRequest, Promo
 pub use role::Role;
 pub use shipping::ShippingMethod;
 pub use tax::{TaxRate, TaxTable};
-pub use worker::{EventConsumer, RunnerConfig, drain, run_once};
+pub use worker::{
+    BatchOutcome, EventConsumer, ParkedEvent, Pass, Runner, RunnerConfig, drain, run_once,
+};
 
 #[doc(hidden)]
 pub mod __private {

@@ -1,17 +1,43 @@
-//! The one small runner every outbox consumer is driven by: claim a batch for the
-//! consumer's group, hand each event to the consumer in order, acknowledge.
+//! The one runner every outbox consumer is driven by: claim a batch for the
+//! consumer's group, hand it to the consumer in order, acknowledge what was handled,
+//! and apply one failure policy.
 //!
 //! Consumers are idempotent per event id (a batch whose ack was lost is claimed again
 //! when its lease runs out, and handled again), so the runner gives at-least-once
 //! delivery and the consumer turns it into exactly-once effects.
+//!
+//! **Failure policy.** When the consumer fails on an event, the events before it are
+//! acknowledged and the pass stops there. A retryable error ([`Error::is_retryable`])
+//! is retried: the next pass waits [`Pass::retry_in`] (exponential backoff from
+//! [`RunnerConfig::backoff`], at most [`RunnerConfig::max_backoff`]) and claims the
+//! event again (at once when something before it was acknowledged, which ends the
+//! lease; otherwise when its lease runs out). After [`RunnerConfig::max_attempts`]
+//! failures, or at the first non-retryable one (retrying cannot help), the event is
+//! **parked**: acknowledged, kept with its error in [`Runner::parked`], and reported
+//! in the outbox as a [`PARKED_TOPIC`] event (group, position, event id and topic,
+//! error, attempts) for operators and admin tools. The group moves on; nothing is
+//! lost silently.
+//!
+//! The runner is runtime-agnostic: [`Runner::run`] takes the caller's sleep function
+//! (`tokio::time::sleep`) and a stop future.
 
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde_json::json;
 
-use crate::error::Result;
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
 use crate::event::EventEnvelope;
-use crate::ports::Outbox;
+use crate::id::EventId;
+use crate::ports::{Outbox, OutboxEntry};
+
+/// Topic of the event the runner appends when it parks an event.
+pub const PARKED_TOPIC: &str = "outbox.event_parked";
 
 /// An outbox consumer: a type in the crate that owns its effect (analytics rollups,
 /// search indexing, notifications...).
@@ -19,73 +45,449 @@ use crate::ports::Outbox;
 pub trait EventConsumer: Send + Sync {
     /// The consumer group name in the outbox (stable: it keys the group's position).
     fn group(&self) -> &str;
+
     /// Handles one event. Must be idempotent per `event.id`: handling an event a second
     /// time changes nothing. Events of topics the consumer does not use are ignored.
     async fn handle(&self, event: &EventEnvelope) -> Result<()>;
+
+    /// Handles a claimed batch, in order. The default calls [`EventConsumer::handle`]
+    /// on each entry and stops at the first failure. Override it to apply a batch at
+    /// once (one index commit); on failure say how many leading entries are done.
+    async fn handle_batch(&self, entries: &[OutboxEntry]) -> BatchOutcome {
+        for (i, entry) in entries.iter().enumerate() {
+            if let Err(error) = self.handle(&entry.event).await {
+                return BatchOutcome::failed(i, error);
+            }
+        }
+        BatchOutcome::done(entries.len())
+    }
 }
 
-/// How a runner claims.
+/// What [`EventConsumer::handle_batch`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BatchOutcome {
+    /// Leading entries handled (to acknowledge).
+    pub handled: usize,
+    /// The error of the entry right after them, when one failed.
+    pub error: Option<Error>,
+}
+
+impl BatchOutcome {
+    /// All `handled` entries are done.
+    pub fn done(handled: usize) -> Self {
+        BatchOutcome {
+            handled,
+            error: None,
+        }
+    }
+
+    /// The first `handled` entries are done; the next one failed with `error`.
+    pub fn failed(handled: usize, error: Error) -> Self {
+        BatchOutcome {
+            handled,
+            error: Some(error),
+        }
+    }
+}
+
+/// How a runner claims, retries and parks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RunnerConfig {
     /// Events per claim (at least 1).
     pub batch: u32,
     /// How long a claim is held before another worker may take it again.
     pub lease: Duration,
+    /// Failures of one event before it is parked (at least 1).
+    pub max_attempts: u32,
+    /// Wait before the first retry; doubles with each further failure.
+    pub backoff: Duration,
+    /// Longest wait between retries.
+    pub max_backoff: Duration,
+    /// Wait of [`Runner::run`] after a pass that found nothing to do.
+    pub idle: Duration,
 }
 
 impl Default for RunnerConfig {
+    /// Batches of 100, 30 s leases, 5 attempts, backoff 100 ms doubling up to 30 s,
+    /// 100 ms idle wait.
     fn default() -> Self {
         RunnerConfig {
             batch: 100,
             lease: Duration::from_secs(30),
+            max_attempts: 5,
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(30),
+            idle: Duration::from_millis(100),
         }
     }
 }
 
-/// Claims one batch for `consumer`'s group, handles it in order and acknowledges what
-/// was handled. Returns the number of events handled (0: nothing new, or another
-/// worker of the group holds the lease). When an event fails, the events before it
-/// are acknowledged and the error is returned: the failed one is claimed again later.
+impl RunnerConfig {
+    /// With `batch` events per claim.
+    #[must_use]
+    pub fn with_batch(mut self, batch: u32) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// With claims held for `lease`.
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// With `max_attempts` failures of an event before it is parked.
+    #[must_use]
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts.max(1);
+        self
+    }
+
+    /// With retries waiting `backoff`, doubling, at most `max_backoff`.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Duration, max_backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self.max_backoff = max_backoff.max(backoff);
+        self
+    }
+
+    /// With [`Runner::run`] waiting `idle` when there is nothing to do.
+    #[must_use]
+    pub fn with_idle(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// The wait before retry number `attempts` (1: the first retry).
+    fn retry_wait(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        self.backoff
+            .checked_mul(factor)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+}
+
+/// An event the runner gave up on (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ParkedEvent {
+    /// The consumer group that failed on it.
+    pub group: String,
+    /// Its position in the outbox.
+    pub seq: u64,
+    /// The event.
+    pub event: EventEnvelope,
+    /// The last error, as text.
+    pub error: String,
+    /// Failures before it was parked.
+    pub attempts: u32,
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pass {
+    /// Events handled and acknowledged.
+    pub handled: usize,
+    /// Events parked (acknowledged without their effect, see [`Runner::parked`]).
+    pub parked: usize,
+    /// Set when an event failed and will be retried: wait this long first.
+    pub retry_in: Option<Duration>,
+}
+
+impl Pass {
+    /// Whether the pass made progress (so another may follow at once).
+    pub fn progressed(&self) -> bool {
+        self.retry_in.is_none() && self.handled + self.parked > 0
+    }
+}
+
+/// The failing event and its attempts so far; parked events.
+#[derive(Debug, Default)]
+struct Failures {
+    failing: Option<(u64, u32)>,
+    parked: Vec<ParkedEvent>,
+}
+
+/// Drives one [`EventConsumer`] from an [`Outbox`] (see the module docs). Keeps the
+/// attempts of the failing event across passes, so use one runner per worker.
+#[derive(Clone)]
+pub struct Runner {
+    outbox: Arc<dyn Outbox>,
+    consumer: Arc<dyn EventConsumer>,
+    config: RunnerConfig,
+    clock: Arc<dyn Clock>,
+    failures: Arc<Mutex<Failures>>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("group", &self.consumer.group())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(m: &Mutex<Failures>) -> MutexGuard<'_, Failures> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Runner {
+    /// A runner for `consumer` reading `outbox` with `config`.
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        consumer: Arc<dyn EventConsumer>,
+        config: RunnerConfig,
+    ) -> Self {
+        Runner {
+            outbox,
+            consumer,
+            config,
+            clock: Arc::new(SystemClock),
+            failures: Arc::default(),
+        }
+    }
+
+    /// With parked-event reports stamped by `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The consumer group.
+    pub fn group(&self) -> &str {
+        self.consumer.group()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> RunnerConfig {
+        self.config
+    }
+
+    /// Events this runner parked, oldest first.
+    pub fn parked(&self) -> Vec<ParkedEvent> {
+        lock(&self.failures).parked.clone()
+    }
+
+    /// One pass: claims a batch, handles it, acknowledges, applies the failure
+    /// policy. `Err` only when the outbox itself failed (claim, ack, append).
+    pub async fn run_once(&self) -> Result<Pass> {
+        pass(
+            self.outbox.as_ref(),
+            self.consumer.as_ref(),
+            self.config,
+            self.clock.as_ref(),
+            &self.failures,
+        )
+        .await
+    }
+
+    /// Passes until a claim comes back empty; the events handled (parked ones not
+    /// counted). Stops at the first retry with the consumer's error. For tests and
+    /// catch-up at start-up.
+    pub async fn drain(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let pass = self.run_once().await?;
+            total += pass.handled;
+            if pass.retry_in.is_some() {
+                let last = lock(&self.failures).failing;
+                return Err(Error::unavailable(format!(
+                    "consumer {} failed on event at {:?}; will retry",
+                    self.group(),
+                    last.map(|(seq, _)| seq)
+                )));
+            }
+            if pass.handled + pass.parked == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Runs passes until `stop` resolves: straight on after progress, `retry_in`
+    /// after a failure, [`RunnerConfig::idle`] when there was nothing to do or the
+    /// outbox failed. `sleep` is the runtime's timer (`tokio::time::sleep`); `report`
+    /// sees every pass (for a status board).
+    pub async fn run<S, F>(
+        &self,
+        sleep: impl Fn(Duration) -> S,
+        mut report: impl FnMut(&Result<Pass>),
+        stop: F,
+    ) where
+        S: Future<Output = ()>,
+        F: Future<Output = ()>,
+    {
+        let mut stop = pin!(stop);
+        loop {
+            let outcome = self.run_once().await;
+            report(&outcome);
+            let wait = match &outcome {
+                Ok(p) if p.progressed() => None,
+                Ok(p) => Some(p.retry_in.unwrap_or(self.config.idle)),
+                Err(_) => Some(self.config.idle),
+            };
+            let wait = wait.unwrap_or(Duration::ZERO);
+            let mut nap = pin!(sleep(wait));
+            let stopped = std::future::poll_fn(|cx| {
+                if stop.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                nap.as_mut().poll(cx).map(|()| false)
+            })
+            .await;
+            if stopped {
+                return;
+            }
+        }
+    }
+}
+
+/// One pass of [`Runner`] with a fresh failure record: claims a batch for
+/// `consumer`'s group, handles it and acknowledges what was handled (the failure
+/// policy applies, with attempts counted within this call only). Returns the events
+/// handled; the consumer's error when an event failed and will be retried.
 pub async fn run_once(
     outbox: &dyn Outbox,
     consumer: &dyn EventConsumer,
     config: RunnerConfig,
 ) -> Result<usize> {
-    let claimed = outbox
-        .claim(consumer.group(), config.batch, config.lease)
-        .await?;
-    let mut last_done = None;
-    let mut handled = 0;
-    for entry in &claimed {
-        if let Err(e) = consumer.handle(&entry.event).await {
-            if let Some(seq) = last_done {
-                outbox.ack(consumer.group(), seq).await?;
-            }
-            return Err(e);
-        }
-        last_done = Some(entry.seq);
-        handled += 1;
+    let failures = Mutex::default();
+    let p = pass(outbox, consumer, config, &SystemClock, &failures).await?;
+    match lock(&failures).failing {
+        Some((seq, _)) if p.retry_in.is_some() => Err(Error::unavailable(format!(
+            "consumer {} failed on event at {seq}; will retry",
+            consumer.group()
+        ))),
+        _ => Ok(p.handled),
     }
-    if let Some(seq) = last_done {
-        outbox.ack(consumer.group(), seq).await?;
-    }
-    Ok(handled)
 }
 
 /// Runs [`run_once`] until a claim comes back empty; returns the events handled.
-/// For tests and catch-up at start-up; a long-running worker calls [`run_once`] on
-/// its own cadence.
+/// For tests and catch-up at start-up; a long-running worker uses a [`Runner`].
 pub async fn drain(
     outbox: &dyn Outbox,
     consumer: &dyn EventConsumer,
     config: RunnerConfig,
 ) -> Result<usize> {
+    let failures = Mutex::default();
     let mut total = 0;
     loop {
-        let n = run_once(outbox, consumer, config).await?;
-        if n == 0 {
+        let p = pass(outbox, consumer, config, &SystemClock, &failures).await?;
+        total += p.handled;
+        if p.retry_in.is_some() {
+            return Err(Error::unavailable(format!(
+                "consumer {} failed; will retry",
+                consumer.group()
+            )));
+        }
+        if p.handled + p.parked == 0 {
             return Ok(total);
         }
-        total += n;
     }
+}
+
+/// The pass every entry point runs.
+async fn pass(
+    outbox: &dyn Outbox,
+    consumer: &dyn EventConsumer,
+    config: RunnerConfig,
+    clock: &dyn Clock,
+    failures: &Mutex<Failures>,
+) -> Result<Pass> {
+    let group = consumer.group();
+    let claimed = outbox
+        .claim(group, config.batch.max(1), config.lease)
+        .await?;
+    let mut pass = Pass::default();
+    let mut rest: &[OutboxEntry] = &claimed;
+    let mut last_done = None;
+    while !rest.is_empty() {
+        let outcome = consumer.handle_batch(rest).await;
+        let handled = outcome.handled.min(rest.len());
+        if handled > 0 {
+            pass.handled += handled;
+            last_done = Some(rest[handled - 1].seq);
+            let mut f = lock(failures);
+            if f.failing
+                .is_some_and(|(seq, _)| seq <= rest[handled - 1].seq)
+            {
+                f.failing = None;
+            }
+        }
+        let Some(error) = outcome.error else {
+            break;
+        };
+        let Some(failed) = rest.get(handled) else {
+            break;
+        };
+        let attempts = {
+            let mut f = lock(failures);
+            let attempts = match f.failing {
+                Some((seq, n)) if seq == failed.seq => n + 1,
+                _ => 1,
+            };
+            f.failing = Some((failed.seq, attempts));
+            attempts
+        };
+        if error.is_retryable() && attempts < config.max_attempts.max(1) {
+            pass.retry_in = Some(config.retry_wait(attempts));
+            break;
+        }
+        park(outbox, group, failed, &error, attempts, clock, failures).await?;
+        pass.parked += 1;
+        last_done = Some(failed.seq);
+        rest = &rest[handled + 1..];
+    }
+    if let Some(seq) = last_done {
+        outbox.ack(group, seq).await?;
+    }
+    Ok(pass)
+}
+
+/// Records `entry` as parked: in the runner's list and, unless it is itself a
+/// parked-event report, as a [`PARKED_TOPIC`] event in the outbox.
+async fn park(
+    outbox: &dyn Outbox,
+    group: &str,
+    entry: &OutboxEntry,
+    error: &Error,
+    attempts: u32,
+    clock: &dyn Clock,
+    failures: &Mutex<Failures>,
+) -> Result<()> {
+    let parked = ParkedEvent {
+        group: group.to_owned(),
+        seq: entry.seq,
+        event: entry.event.clone(),
+        error: error.to_string(),
+        attempts,
+    };
+    if entry.event.topic != PARKED_TOPIC {
+        let report = EventEnvelope {
+            id: EventId::new(),
+            topic: PARKED_TOPIC.to_owned(),
+            aggregate_type: "outbox".to_owned(),
+            aggregate_id: group.to_owned(),
+            occurred_at: clock.now(),
+            payload: json!({
+                "group": group,
+                "seq": entry.seq,
+                "event_id": entry.event.id,
+                "topic": entry.event.topic,
+                "error": parked.error,
+                "attempts": attempts,
+            }),
+        };
+        outbox.append(&[report]).await?;
+    }
+    let mut f = lock(failures);
+    f.failing = None;
+    f.parked.push(parked);
+    Ok(())
 }

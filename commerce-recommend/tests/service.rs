@@ -23,19 +23,31 @@ struct Shop {
     catalog: Arc<MemoryCatalog>,
     inventory: Arc<MemoryInventory>,
     orders: Arc<MemoryOrderStore>,
-    store: Arc<MemoryRecommendStore>,
+    memory: Arc<MemoryRecommendStore>,
+    store: Arc<dyn RecommendStore>,
     recorder: PurchaseRecorder,
     indexer: SignalsIndexer,
     lists: Recommendations,
 }
 
 fn shop() -> Shop {
+    shop_over(|memory| memory)
+}
+
+/// The lists through an in-process cache in front of the memory store.
+fn cached_shop() -> Shop {
+    shop_over(|memory| Arc::new(CachedRecommendStore::new(memory, CacheConfig::default())))
+}
+
+fn shop_over(wrap: impl Fn(Arc<dyn RecommendStore>) -> Arc<dyn RecommendStore>) -> Shop {
     let outbox = Arc::new(MemoryOutbox::new());
     let catalog = Arc::new(MemoryCatalog::new(outbox.clone()));
     let inventory = Arc::new(MemoryInventory::new(outbox.clone()));
     let orders = Arc::new(MemoryOrderStore::new(outbox.clone()));
-    let store = Arc::new(MemoryRecommendStore::new());
+    let memory = Arc::new(MemoryRecommendStore::new());
+    let store = wrap(memory.clone());
     Shop {
+        memory,
         recorder: PurchaseRecorder::new(orders.clone(), catalog.clone(), store.clone()),
         indexer: SignalsIndexer::new(
             catalog.clone(),
@@ -115,7 +127,18 @@ fn ids(list: &[Scored]) -> Vec<ProductId> {
 
 #[tokio::test]
 async fn recommend_lists_exclude_inactive_out_of_stock_and_bought_products() {
-    let s = shop();
+    lists_exclude_inactive_out_of_stock_and_bought_products(shop()).await;
+}
+
+/// The same through the cache: lists read (and cached) before the product left
+/// stock, the catalog or the customer's choices are right after it, without waiting
+/// for the cache's time to live.
+#[tokio::test]
+async fn recommend_cached_lists_exclude_inactive_out_of_stock_and_bought_products() {
+    lists_exclude_inactive_out_of_stock_and_bought_products(cached_shop()).await;
+}
+
+async fn lists_exclude_inactive_out_of_stock_and_bought_products(s: Shop) {
     let kitchen = CategoryId::new();
     let mug = s.product("Blue mug", kitchen, 10).await;
     let saucer = s.product("Blue saucer", kitchen, 10).await;
@@ -130,6 +153,13 @@ async fn recommend_lists_exclude_inactive_out_of_stock_and_bought_products() {
     s.confirmed_order(Some(customer), &[&mug, &saucer]).await;
     s.drain().await;
     assert_eq!(s.lists.bought_together(mug.id, 10).await.unwrap().len(), 4);
+    // Read every list once before the changes (a cache keeps them).
+    s.lists.similar(mug.id, 10).await.unwrap();
+    s.lists.popular(Some(kitchen), 10).await.unwrap();
+    s.lists
+        .for_you(&Actor::customer(customer), 10)
+        .await
+        .unwrap();
 
     let mut gone = archived.clone();
     gone.status = ProductStatus::Archived;
@@ -212,4 +242,74 @@ async fn recommend_new_customer_gets_popular_and_cold_product_gets_similar() {
     let cold = ids(&s.lists.for_product(fresh.id, 5).await.unwrap());
     assert_eq!(cold.first(), Some(&hit.id));
     assert!(!cold.contains(&fresh.id));
+}
+
+/// Two instances share the tables, each with its own cache: what the shared
+/// consumers change (through instance A's cache) reaches instance B's cache through
+/// B's `CacheInvalidator`, its own consumer group.
+#[tokio::test]
+async fn recommend_cache_of_another_instance_is_kept_true_by_its_invalidator() {
+    let s = cached_shop();
+    let b = Arc::new(CachedRecommendStore::new(
+        s.memory.clone(),
+        CacheConfig::default(),
+    ));
+    let b_lists = Recommendations::new(b.clone());
+    let b_invalidator = CacheInvalidator::new(
+        "b",
+        chrono::DateTime::UNIX_EPOCH,
+        PurchaseRecorder::new(s.orders.clone(), s.catalog.clone(), b.clone()),
+        SignalsIndexer::new(
+            s.catalog.clone(),
+            s.inventory.clone(),
+            b.clone(),
+            LocationCode::default_location(),
+        ),
+    );
+    assert_eq!(b_invalidator.group(), "recommend.cache.b");
+    let c = CategoryId::new();
+    let mug = s.product("Red mug", c, 10).await;
+    let cup = s.product("Red cup", c, 10).await;
+    let customer = CustomerId::new();
+    s.confirmed_order(None, &[&mug, &cup]).await;
+    s.confirmed_order(Some(customer), &[&mug]).await;
+    s.drain().await;
+    let config = RunnerConfig::default();
+    drain(s.outbox.as_ref(), &b_invalidator, config)
+        .await
+        .unwrap();
+    let me = Actor::customer(customer);
+    assert_eq!(
+        ids(&b_lists.bought_together(mug.id, 10).await.unwrap()),
+        vec![cup.id]
+    );
+    assert_eq!(ids(&b_lists.for_you(&me, 10).await.unwrap()), vec![cup.id]);
+
+    // The cup sells out; the customer buys it anyway (a backorder): the shared
+    // consumers update the tables through instance A.
+    s.set_stock(&cup, -10).await;
+    s.confirmed_order(Some(customer), &[&cup]).await;
+    s.drain().await;
+    assert!(ids(&s.lists.bought_together(mug.id, 10).await.unwrap()).is_empty());
+    // Instance B has not heard yet: its cached lists are as they were ...
+    assert_eq!(
+        ids(&b_lists.bought_together(mug.id, 10).await.unwrap()),
+        vec![cup.id]
+    );
+    // ... until its invalidator runs (the same events, counted once in the tables).
+    drain(s.outbox.as_ref(), &b_invalidator, config)
+        .await
+        .unwrap();
+    assert!(ids(&b_lists.bought_together(mug.id, 10).await.unwrap()).is_empty());
+    let for_you = ids(&b_lists.for_you(&me, 10).await.unwrap());
+    assert!(!for_you.contains(&cup.id) && !for_you.contains(&mug.id));
+    assert!(b.stats().hits > 0);
+    let together = s.memory.bought_together(&[mug.id], &[], 10).await.unwrap();
+    assert!(together.is_empty());
+    // Counted once although two groups recorded the orders.
+    assert_eq!(
+        s.memory.purchased(customer, 10).await.unwrap().len(),
+        2,
+        "the customer's two products"
+    );
 }

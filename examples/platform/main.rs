@@ -248,12 +248,12 @@ async fn main() -> Result<()> {
         stop_rx.clone(),
     ));
     handles.push(workers::start_consumer(
-        "cache_invalidation",
-        Arc::new(commerce_http::cache::ProductCacheInvalidator::new(
+        shop.clone(),
+        commerce_http::cache::ProductCacheInvalidator::new(
             format!("product_cache.{}", config.instance_id),
             product_cache,
-        )),
-        shop.clone(),
+        ),
+        "cache_invalidation",
         board.clone(),
         config.worker_every,
         stop_rx.clone(),
@@ -280,6 +280,7 @@ async fn main() -> Result<()> {
         backends.join(" + ")
     };
     println!("commerce platform listening on http://{addr} ({backend})");
+    println!("  the shop:      http://{addr}/");
     println!("  API docs:      http://{addr}/docs   (OpenAPI: http://{addr}/openapi.json)");
     println!("  demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD}, bearer token {token}");
     for login in &staff {
@@ -298,8 +299,11 @@ async fn main() -> Result<()> {
             "  carrier webhooks: POST /v1/carriers/{{carrier}}/webhook signed with {webhook_secret} (set CARRIER_WEBHOOK_SECRET)"
         );
     }
-    // The peer address reaches handlers (per-address login limits).
-    let app = commerce_http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // The JSON API and, at `/`, the shop's pages over the same state; the peer
+    // address reaches handlers (per-address login limits).
+    let app = commerce_http::router(state.clone())
+        .merge(commerce_http::pages::router(state))
+        .into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use commerce::Shop;
 use commerce::core::EventConsumer;
 use commerce::core::search::ProductSearch;
-use commerce::notify::{EmailTransport, EventHandler, OutboxRunner};
+use commerce::notify::{EmailTransport, EventHandler, outbox_runner};
 use commerce_http::{WorkerBoard, WorkerStatus};
 use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology};
-use commerce_search::{CONSUMER, IndexerRunner, SearchIndexer};
+use commerce_search::{CONSUMER, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -66,14 +66,17 @@ async fn report_consumer(
 /// Starts an outbox consumer: claims, handles and acks until the outbox has nothing
 /// new for its group, on the cadence, then reports its lag; stops when `stop`
 /// turns true.
-pub(crate) fn start_consumer(
-    name: &'static str,
-    consumer: Arc<dyn EventConsumer>,
+pub(crate) fn start_consumer<C>(
     shop: Shop,
+    consumer: C,
+    name: &'static str,
     board: WorkerBoard,
     every: Duration,
     mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
+) -> JoinHandle<()>
+where
+    C: EventConsumer + 'static,
+{
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -83,7 +86,7 @@ pub(crate) fn start_consumer(
             }
             let outcome = commerce::core::drain(
                 shop.outbox().as_ref(),
-                consumer.as_ref(),
+                &consumer,
                 commerce::core::RunnerConfig::default(),
             )
             .await
@@ -104,7 +107,7 @@ pub(crate) fn start_indexer(
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let indexer = SearchIndexer::new(search, shop.catalog().clone(), Some(shop.orders().clone()));
-    let runner = IndexerRunner::new(shop.outbox().clone(), indexer, CONSUMER);
+    let runner = indexer.runner(shop.outbox().clone(), CONSUMER);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -113,14 +116,11 @@ pub(crate) fn start_indexer(
                 _ = stop.changed() => break,
             }
             // Drain what is there (batches), then wait for the next tick.
-            let mut handled = 0u64;
-            let outcome = loop {
-                match runner.run_once().await {
-                    Ok(0) => break Ok(handled),
-                    Ok(n) => handled += n as u64,
-                    Err(e) => break Err(e.to_string()),
-                }
-            };
+            let outcome = runner
+                .drain()
+                .await
+                .map(|n| n as u64)
+                .map_err(|e| e.to_string());
             report_consumer(&board, &shop, "search_indexer", CONSUMER, every, outcome).await;
         }
     })
@@ -155,9 +155,9 @@ pub(crate) fn start(
         })
     };
     let analytics = start_consumer(
-        "analytics_rollups",
-        Arc::new(shop.analytics_consumer()),
         shop.clone(),
+        shop.analytics_consumer(),
+        "analytics_rollups",
         board.clone(),
         every,
         stop.clone(),
@@ -221,7 +221,12 @@ pub(crate) async fn start_notifications(
     let handler: Arc<dyn EventHandler> = Arc::new(shop.notification_handler(email, from)?);
     let every = notification_cadence(config.worker_every);
     let Some(url) = amqp_url else {
-        let runner = OutboxRunner::new(shop.outbox().clone(), handler, "notifications");
+        let runner = outbox_runner(
+            shop.outbox().clone(),
+            handler,
+            "notifications",
+            commerce::core::RunnerConfig::default(),
+        );
         let mut stop = stop;
         return Ok(vec![tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -232,15 +237,24 @@ pub(crate) async fn start_notifications(
                 }
                 let mut handled = 0u64;
                 let outcome = loop {
+                    // Parked events count as handled here: the runner reports them.
                     match runner.run_once().await {
-                        Ok(p) if p.handled + p.dead_lettered == 0 || p.stopped_on_failure => {
-                            break Ok(handled + (p.handled + p.dead_lettered) as u64);
+                        Ok(p) if !p.progressed() => {
+                            break Ok(handled + (p.handled + p.parked) as u64);
                         }
-                        Ok(p) => handled += (p.handled + p.dead_lettered) as u64,
+                        Ok(p) => handled += (p.handled + p.parked) as u64,
                         Err(e) => break Err(e.to_string()),
                     }
                 };
-                report(&board, "notifications", every, outcome, shop.clock().now());
+                report_consumer(
+                    &board,
+                    &shop,
+                    "notifications",
+                    "notifications",
+                    every,
+                    outcome,
+                )
+                .await;
             }
         })]);
     };
@@ -253,12 +267,23 @@ pub(crate) async fn start_notifications(
         let (board, shop, mut stop) = (board.clone(), shop.clone(), stop.clone());
         let name = format!("notification_worker_{i}");
         handles.push(tokio::spawn(async move {
-            report(&board, &name, every, Ok(0), shop.clock().now());
+            // Its backlog is the queue's depth in RabbitMQ: not read here, so no lag.
+            board.report(WorkerStatus::pass(
+                name.clone(),
+                every_ms(every),
+                shop.clock().now(),
+                Ok(0),
+            ));
             let stopped = async move {
                 let _ = stop.changed().await;
             };
             if let Err(e) = worker.run(stopped).await {
-                report(&board, &name, every, Err(e.to_string()), shop.clock().now());
+                board.report(WorkerStatus::pass(
+                    name,
+                    every_ms(every),
+                    shop.clock().now(),
+                    Err(e.to_string()),
+                ));
             }
         }));
     }
@@ -303,9 +328,9 @@ pub(crate) fn start_recommendations(
         .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
         .map(|consumer| {
             start_consumer(
-                "recommend_cache",
-                Arc::new(consumer),
                 shop.clone(),
+                consumer,
+                "recommend_cache",
                 board.clone(),
                 every,
                 stop.clone(),
@@ -313,17 +338,17 @@ pub(crate) fn start_recommendations(
         });
     let mut handles = vec![
         start_consumer(
-            "recommend_signals",
-            Arc::new(shop.recommend_signals_consumer()),
             shop.clone(),
+            shop.recommend_signals_consumer(),
+            "recommend_signals",
             board.clone(),
             every,
             stop.clone(),
         ),
         start_consumer(
-            "recommend_purchases",
-            Arc::new(shop.recommend_purchases_consumer()),
             shop.clone(),
+            shop.recommend_purchases_consumer(),
+            "recommend_purchases",
             board,
             every,
             stop,

@@ -28,6 +28,7 @@ pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod hashing;
+pub mod pages;
 pub mod routes;
 pub mod state;
 pub mod views;

@@ -31,6 +31,9 @@ pub struct HttpConfig {
     pub cart_ttl: Duration,
     /// A stock level at or below this (and above 0) shows as `low`.
     pub low_stock_threshold: u64,
+    /// Whether the checkout page lists the simulated gateway's test cards (turn it
+    /// off in front of a real gateway).
+    pub show_test_cards: bool,
     /// Login attempts allowed per account (email) in a sliding window (default 5
     /// in 15 minutes); reset by a successful login.
     pub login_limit_per_account: RateLimit,
@@ -76,6 +79,7 @@ impl Default for HttpConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             cart_ttl: Duration::from_secs(30 * 24 * 3600),
             low_stock_threshold: 5,
+            show_test_cards: true,
             carrier_webhook_secret: None,
             login_limit_per_account: RateLimit {
                 max_hits: 5,
@@ -109,6 +113,13 @@ impl HttpConfig {
     #[must_use]
     pub fn with_body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// With the simulated gateway's test cards shown at checkout, or not.
+    #[must_use]
+    pub fn with_test_cards(mut self, show: bool) -> Self {
+        self.show_test_cards = show;
         self
     }
 

@@ -13,8 +13,8 @@
 //! - [`NotificationHandler`]: an outbox event to messages per the customer's
 //!   preferences, at most one per (event, channel, recipient) through the
 //!   [`commerce_orders::notification::DeliveryLog`];
-//! - [`OutboxRunner`]: the same handler driven from the outbox in process (no
-//!   broker), and [`smtp_sink`], a loopback SMTP server for tests and benchmarks.
+//! - [`outbox_runner`]: the same handler driven from the outbox in process (no
+//!   broker) by core's one outbox runner, and [`smtp_sink`], a loopback SMTP server for tests and benchmarks.
 
 pub mod channel;
 pub mod error;
@@ -31,7 +31,7 @@ pub use error::{NotifyError, Result};
 pub use handler::{EventHandler, NotificationHandler, Outcome};
 pub use http_providers::{FcmPush, SimulatedProviders, TwilioSms};
 pub use memory::{MemoryMailbox, MemoryPush, MemorySms};
-pub use runner::{OutboxRunner, Pass};
+pub use runner::{NotificationConsumer, outbox_runner};
 pub use smtp::SmtpMailer;
 pub use templates::{Rendered, Templates};
 

@@ -9,11 +9,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use commerce_core::testkit::fixtures::us_address;
+use commerce_core::worker::RunnerConfig;
 use commerce_core::{CustomerId, EventEnvelope};
 use commerce_notify::smtp_sink::SmtpSink;
 use commerce_notify::{
     Accepted, Email, EmailTransport, EventHandler, MemoryMailbox, MemorySms, NotificationHandler,
-    NotifyError, OutboxRunner, SmtpMailer, Templates,
+    NotifyError, SmtpMailer, Templates, outbox_runner,
 };
 use commerce_orders::carrier::{
     Carrier, CarrierCode, CarrierSet, Parcel, ServiceLevel, SimulatedCarrier, TrackingStatus,
@@ -307,7 +308,12 @@ async fn notify_in_process_runner_reads_the_outbox() {
     let w = world();
     let mailbox = Arc::new(MemoryMailbox::new());
     let handler = Arc::new(w.handler(mailbox.clone()));
-    let runner = OutboxRunner::new(w.f.outbox.clone(), handler, "notifications");
+    let runner = outbox_runner(
+        w.f.outbox.clone(),
+        handler,
+        "notifications",
+        RunnerConfig::default(),
+    );
     let order = w.order(None).await;
     let pass = runner.run_once().await.unwrap();
     assert!(pass.handled >= 3, "{pass:?}");
@@ -325,18 +331,21 @@ async fn notify_in_process_runner_sets_aside_an_event_that_always_fails() {
     let sink = SmtpSink::start().await.unwrap();
     sink.reject_all(true);
     let handler = Arc::new(w.handler(Arc::new(SmtpMailer::from_url(&sink.url()).unwrap())));
-    let runner = OutboxRunner::new(w.f.outbox.clone(), handler, "notifications")
+    let config = RunnerConfig::default()
         .with_max_attempts(3)
         .with_lease(Duration::from_millis(1));
+    let runner = outbox_runner(w.f.outbox.clone(), handler, "notifications", config);
     let order = w.order(None).await;
     let mut dead = 0;
     for _ in 0..10 {
         w.f.clock.advance(chrono::Duration::seconds(1));
-        dead += runner.run_once().await.unwrap().dead_lettered;
+        dead += runner.run_once().await.unwrap().parked;
     }
     assert_eq!(dead, 1);
-    assert_eq!(runner.dead_letters()[0].topic, "order.confirmed");
-    assert_eq!(runner.dead_letters()[0].aggregate_id, order.id.to_string());
+    let parked = runner.parked();
+    assert_eq!(parked[0].event.topic, "order.confirmed");
+    assert_eq!(parked[0].event.aggregate_id, order.id.to_string());
+    assert!(!parked[0].error.is_empty());
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@
 //!    of each strategy, and its ratio to the popularity baseline (shop-wide popular
 //!    now, excluding the query items) measured on the same orders.
 //! 2. Read latency: 64 concurrent clients reading each list from the trained tables,
-//!    in memory and on PostgreSQL (p50 / p99), beside a baseline on PostgreSQL in the
+//!    in memory, on PostgreSQL with a pool of 64 and of 8, and through the in-process
+//!    cache in front of PostgreSQL (p50 / p99), beside a baseline on PostgreSQL in the
 //!    same run: a primary-key lookup of one `rec_products` row at the same
 //!    concurrency.
 //!
@@ -35,8 +36,8 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 
 use commerce_core::{Actor, CategoryId, CustomerId, EventId, ProductId};
 use commerce_recommend::{
-    ALL_CATEGORIES, MemoryRecommendStore, ProductSignals, Purchase, PurchaseLine, RecommendStore,
-    Recommendations,
+    ALL_CATEGORIES, CacheConfig, CachedRecommendStore, MemoryRecommendStore, ProductSignals,
+    Purchase, PurchaseLine, RecommendStore, Recommendations,
 };
 
 const SEED: u64 = 0x5eed_0010;
@@ -204,6 +205,29 @@ async fn train(store: &Arc<dyn RecommendStore>, world: &World, split: usize, wri
     for t in tasks {
         t.await.unwrap();
     }
+    // What the purchase consumer does after each order: each customer's "for you"
+    // list, precomputed.
+    let lists = Recommendations::new(store.clone());
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let lists = lists.clone();
+            let customers: Vec<CustomerId> = world
+                .customers
+                .iter()
+                .skip(w)
+                .step_by(writers)
+                .copied()
+                .collect();
+            tokio::spawn(async move {
+                for c in customers {
+                    lists.refresh_for_you(c).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
 }
 
 async fn evaluate(store: Arc<dyn RecommendStore>, world: &World, split: usize) {
@@ -298,7 +322,7 @@ async fn latency(label: &str, store: Arc<dyn RecommendStore>, world: &Arc<World>
         })
         .await;
         println!(
-            "  {label:<10} {name:<20} {:>8.0} reads/s  p50 {:>7.3} ms  p99 {:>7.3} ms{}",
+            "  {label:<11} {name:<20} {:>8.0} reads/s  p50 {:>7.3} ms  p99 {:>7.3} ms{}",
             ok as f64 / elapsed.as_secs_f64(),
             ms(common::percentile(&lat, 50)),
             ms(common::percentile(&lat, 99)),
@@ -317,6 +341,8 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average (1, 5, 15 min) at start: {}", load().trim());
     let world = Arc::new(world());
     let split = (ORDERS as f64 * TRAIN_SHARE) as usize;
     println!(
@@ -376,9 +402,36 @@ async fn main() {
         ms(baseline_p99)
     );
     latency("memory", memory, &world).await;
-    latency("postgres", pg, &world).await;
+    latency("pg pool 64", pg.clone(), &world).await;
+    let small = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .min_connections(8)
+        .connect_with(
+            common::database_url()
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .unwrap()
+                .database("commerce_bench_recommend"),
+        )
+        .await
+        .unwrap();
+    let pg8: Arc<dyn RecommendStore> =
+        Arc::new(commerce_postgres::PgStores::from_pool(small).recommendations());
+    latency("pg pool 8", pg8, &world).await;
+    let cached = Arc::new(CachedRecommendStore::new(
+        pg.clone(),
+        CacheConfig::default(),
+    ));
+    latency("pg+cache", cached.clone(), &world).await;
+    let stats = cached.stats();
+    println!(
+        "  cache: {} hits, {} misses ({:.2} % hits)",
+        stats.hits,
+        stats.misses,
+        100.0 * stats.hits as f64 / (stats.hits + stats.misses).max(1) as f64
+    );
     println!(
         "(compare each p99 with the baseline's {:.3} ms)",
         ms(baseline_p99)
     );
+    println!("load average at the end: {}", load().trim());
 }

@@ -2,11 +2,59 @@
 //! calls queue; the next batch takes every call queued meanwhile (up to a limit) in
 //! one database call, so one transaction and one commit serve many of them.
 //!
-//! Used by `PgInventory::reserve` and by `PgCheckoutStore`'s place step. Each queued
-//! item carries its own reply channel; a batch answers every item it took.
+//! Used by `PgInventory::reserve` and by `PgCheckoutStore`'s place and confirm steps.
+//! Each queued item carries its own reply channel; a batch answers every item it
+//! took. [`drain`] is the one loop all three run.
 
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use tokio::sync::oneshot;
+
+/// A queued call: it takes its reply channel when its batch answers.
+pub(crate) trait Queued: Send + Sync + 'static {
+    /// What the call answers when it succeeds.
+    type Output: Send;
+    /// What it answers when it fails.
+    type Error: Send;
+    /// The channel the answer goes to.
+    fn reply(self) -> oneshot::Sender<Result<Self::Output, Self::Error>>;
+}
+
+/// How a store runs queued calls of type `T`: a batch in one database call, or one
+/// call alone.
+#[async_trait]
+pub(crate) trait RunBatch<T: Queued>: Send + Sync {
+    /// One database call for every item of `batch`: one answer per item, in order.
+    async fn many(&self, batch: &[T]) -> Result<Vec<Result<T::Output, T::Error>>, T::Error>;
+    /// `item` alone.
+    async fn one(&self, item: &T) -> Result<T::Output, T::Error>;
+}
+
+/// The drain loop: takes batches of at most `max` items from `queue` until it is
+/// empty; each batch is one [`RunBatch::many`]. When a batch of several fails as a
+/// whole, one bad item must not fail the others: each is run alone
+/// ([`RunBatch::one`]). Every answer goes to its caller (one that went away, a
+/// cancelled call, is skipped).
+pub(crate) async fn drain<T: Queued>(runner: &impl RunBatch<T>, queue: &Batcher<T>, max: usize) {
+    while let Some(batch) = queue.next_batch(max) {
+        let results = match runner.many(&batch).await {
+            Ok(results) => results,
+            Err(_) if batch.len() > 1 => {
+                let mut results = Vec::with_capacity(batch.len());
+                for item in &batch {
+                    results.push(runner.one(item).await);
+                }
+                results
+            }
+            Err(e) => vec![Err(e)],
+        };
+        for (item, result) in batch.into_iter().zip(results) {
+            let _ = item.reply().send(result);
+        }
+    }
+}
 
 /// Calls waiting for their batch, and how many drain loops are running.
 pub(crate) struct Batcher<T> {

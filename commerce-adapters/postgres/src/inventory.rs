@@ -22,7 +22,7 @@ use commerce_inventory::{
     Transition,
 };
 
-use crate::batch::{Batcher, run_drain};
+use crate::batch::{self, Batcher, run_drain};
 use crate::convert::{to_i64, to_u64};
 use crate::error::{Failure, INSUFFICIENT_STOCK, PortError, retrying, shortage, sqlstate};
 use crate::stores::Shared;
@@ -39,6 +39,27 @@ pub(crate) struct Pending {
     lines: Vec<ReservationLine>,
     now: DateTime<Utc>,
     reply: oneshot::Sender<Result<Reservation>>,
+}
+
+impl batch::Queued for Pending {
+    type Output = Reservation;
+    type Error = Error;
+    fn reply(self) -> oneshot::Sender<Result<Reservation>> {
+        self.reply
+    }
+}
+
+#[async_trait]
+impl batch::RunBatch<Pending> for PgInventory {
+    async fn many(&self, batch: &[Pending]) -> Result<Vec<Result<Reservation>>> {
+        self.reserve_many(batch).await
+    }
+
+    async fn one(&self, pending: &Pending) -> Result<Reservation> {
+        self.reserve_many(std::slice::from_ref(pending))
+            .await
+            .and_then(|mut r| r.pop().unwrap_or_else(|| Err(missing_answer())))
+    }
 }
 
 /// The queue of `reserve` calls waiting for their batch.
@@ -185,31 +206,8 @@ impl PgInventory {
 
     /// Runs queued requests in batches until the queue is empty.
     async fn drain(self) {
-        while let Some(batch) = self
-            .shared
-            .reserve_queue
-            .next_batch(self.shared.reserve_batching.max_batch)
-        {
-            let results = match self.reserve_many(&batch).await {
-                Ok(results) => results,
-                // One bad request must not fail the others: run them one by one.
-                Err(_) if batch.len() > 1 => {
-                    let mut results = Vec::with_capacity(batch.len());
-                    for pending in &batch {
-                        let one = self.reserve_many(std::slice::from_ref(pending)).await;
-                        results.push(
-                            one.and_then(|mut r| r.pop().unwrap_or_else(|| Err(missing_answer()))),
-                        );
-                    }
-                    results
-                }
-                Err(e) => vec![Err(e)],
-            };
-            for (pending, result) in batch.into_iter().zip(results) {
-                // The caller may have gone away (cancelled): nothing to do then.
-                let _ = pending.reply.send(result);
-            }
-        }
+        let max = self.shared.reserve_batching.max_batch;
+        batch::drain(&self, &self.shared.reserve_queue, max).await;
     }
 
     /// One database call reserving every request of `batch`; one result per request,

@@ -11,7 +11,7 @@
 //! - [`Topology`]: the names, declared idempotently.
 //!
 //! Without `AMQP_URL`, run the same handler in process with
-//! [`commerce_notify::OutboxRunner`] instead.
+//! [`commerce_notify::outbox_runner`] instead.
 
 pub mod connect;
 pub mod error;

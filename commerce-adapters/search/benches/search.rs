@@ -30,7 +30,7 @@ use commerce_core::search::{
     IndexChange, ProductSearch, SearchFilters, SearchQuery, category_path,
 };
 use commerce_core::{CatalogEvent, CategoryId, DomainEvent, Money};
-use commerce_search::{IndexerRunner, SearchConfig, SearchIndexer, TantivySearch};
+use commerce_search::{SearchConfig, SearchIndexer, TantivySearch};
 use rust_decimal::Decimal;
 use sqlx::{Connection, Executor, PgPool};
 
@@ -494,12 +494,12 @@ fn main() {
     let outbox = Arc::new(MemoryOutbox::new());
     let catalog = Arc::new(MemoryCatalog::new(outbox.clone()));
     let indexer = SearchIndexer::new(search.clone(), catalog, None);
-    let runner = IndexerRunner::new(outbox.clone(), indexer, "bench");
+    let runner = indexer.runner(outbox.clone(), "bench");
     let stop = Arc::new(AtomicBool::new(false));
     let stop_runner = stop.clone();
     let runner_task = rt.spawn(async move {
         runner
-            .run(async move {
+            .run(tokio::time::sleep, |_| {}, async move {
                 while !stop_runner.load(Ordering::Relaxed) {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }

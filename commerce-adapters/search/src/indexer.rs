@@ -1,6 +1,6 @@
 //! The outbox consumer that keeps a search index true: [`SearchIndexer`] turns
-//! outbox events into [`IndexChange`]s, [`IndexerRunner`] drives it (claim, handle,
-//! ack).
+//! outbox events into [`IndexChange`]s; [`SearchIndexer::runner`] drives it with
+//! core's one outbox [`Runner`] (claim, handle the batch in one commit, ack).
 //!
 //! Each batch is applied with its last outbox position in one commit, and entries at
 //! or below the position the index already holds are skipped, so a redelivered batch
@@ -17,8 +17,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use commerce_core::ports::{CatalogStore, Outbox, OutboxEntry};
 use commerce_core::search::{IndexChange, ProductSearch, SearchDocument};
+use commerce_core::worker::{BatchOutcome, EventConsumer, Runner, RunnerConfig};
 use commerce_core::{CatalogEvent, Error, EventEnvelope, ProductId, ProductStatus, Result};
 use commerce_inventory::InventoryEvent;
 use commerce_orders::{OrderEvent, OrderStore};
@@ -177,87 +179,47 @@ impl SearchIndexer {
     }
 }
 
-/// Drives a [`SearchIndexer`] from an outbox: claim a batch, handle it, ack it.
-#[derive(Clone)]
-pub struct IndexerRunner {
-    outbox: Arc<dyn Outbox>,
-    indexer: SearchIndexer,
-    consumer: String,
-    /// Most events per claim.
-    pub batch: u32,
-    /// How long a claim is held.
-    pub lease: Duration,
-    /// Wait after an empty claim or an error.
-    pub idle: Duration,
-}
-
-impl std::fmt::Debug for IndexerRunner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexerRunner")
-            .field("consumer", &self.consumer)
-            .field("batch", &self.batch)
-            .finish_non_exhaustive()
-    }
-}
-
-impl IndexerRunner {
-    /// A runner for `indexer` reading `outbox` as consumer group `consumer`
-    /// (e.g. `format!("{CONSUMER}-{instance}")`): batches of 500, 30 s leases,
-    /// 100 ms idle wait.
-    pub fn new(
-        outbox: Arc<dyn Outbox>,
-        indexer: SearchIndexer,
-        consumer: impl Into<String>,
-    ) -> Self {
-        IndexerRunner {
-            outbox,
-            indexer,
-            consumer: consumer.into(),
-            batch: 500,
-            lease: Duration::from_secs(30),
-            idle: Duration::from_millis(100),
-        }
-    }
-
-    /// One step: claims a batch, handles it and acknowledges it. Returns how many
-    /// events it handled (0: nothing to do, or another worker holds the lease).
-    pub async fn run_once(&self) -> Result<usize> {
-        let entries = self
-            .outbox
-            .claim(&self.consumer, self.batch, self.lease)
-            .await?;
-        let Some(last) = entries.last() else {
-            return Ok(0);
+impl SearchIndexer {
+    /// The runner that drives this indexer from `outbox` as consumer group `group`
+    /// (e.g. `format!("{CONSUMER}-{instance}")`): core's one outbox runner
+    /// ([`Runner`]) with batches of 500 (one tantivy commit each), 30 s leases,
+    /// 100 ms idle wait; its retry and park policy as for every consumer.
+    pub fn runner(self, outbox: Arc<dyn Outbox>, group: impl Into<String>) -> Runner {
+        let config = RunnerConfig::default()
+            .with_batch(500)
+            .with_idle(Duration::from_millis(100));
+        let consumer = IndexerConsumer {
+            indexer: self,
+            group: group.into(),
         };
-        self.indexer.handle(&entries).await?;
-        self.outbox.ack(&self.consumer, last.seq).await?;
-        Ok(entries.len())
-    }
-
-    /// Runs until `stop` resolves, sleeping `idle` when there is nothing to do or a
-    /// step failed (the batch is then claimed again when its lease runs out).
-    pub async fn run(&self, stop: impl std::future::Future<Output = ()>) {
-        tokio::pin!(stop);
-        loop {
-            let wait = match self.run_once().await {
-                Ok(0) | Err(_) => true,
-                Ok(_) => false,
-            };
-            if wait {
-                tokio::select! {
-                    () = &mut stop => return,
-                    () = tokio::time::sleep(self.idle) => {}
-                }
-            } else if futures_ready(&mut stop) {
-                return;
-            }
-        }
+        Runner::new(outbox, Arc::new(consumer), config)
     }
 }
 
-/// Whether `stop` has already resolved (polled once, without waiting).
-fn futures_ready<F: std::future::Future<Output = ()> + Unpin>(stop: &mut F) -> bool {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    std::pin::Pin::new(stop).poll(&mut cx).is_ready()
+/// [`SearchIndexer`] as an outbox consumer of one group: a claimed batch is one
+/// [`SearchIndexer::handle`] (one commit), all or nothing.
+struct IndexerConsumer {
+    indexer: SearchIndexer,
+    group: String,
+}
+
+#[async_trait]
+impl EventConsumer for IndexerConsumer {
+    fn group(&self) -> &str {
+        &self.group
+    }
+
+    async fn handle(&self, event: &EventEnvelope) -> Result<()> {
+        // The runner calls `handle_batch`; one event alone has no position, so it is
+        // indexed without moving the index's position.
+        let changes = self.indexer.changes(event).await?;
+        self.indexer.search.apply(changes, None).await
+    }
+
+    async fn handle_batch(&self, entries: &[OutboxEntry]) -> BatchOutcome {
+        match self.indexer.handle(entries).await {
+            Ok(()) => BatchOutcome::done(entries.len()),
+            Err(e) => BatchOutcome::failed(0, e),
+        }
+    }
 }

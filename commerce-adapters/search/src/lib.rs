@@ -7,7 +7,7 @@
 //! mean", highlighted snippets), in RAM or memory-mapped on disk ([`SearchConfig`]).
 //!
 //! The index is fed only by the outbox: [`SearchIndexer`] turns catalog, inventory
-//! and order events into index changes and [`IndexerRunner`] drives it (claim,
+//! and order events into index changes and [`SearchIndexer::runner`] drives it (claim,
 //! handle, ack). [`reindex()`] rebuilds it from the catalog store.
 //!
 //! [`ProductSearch`]: commerce_core::search::ProductSearch
@@ -24,6 +24,6 @@ mod tokenizer;
 
 pub use config::{SearchConfig, Storage};
 pub use index::TantivySearch;
-pub use indexer::{CONSUMER, IndexerRunner, SearchIndexer};
+pub use indexer::{CONSUMER, SearchIndexer};
 pub use reindex::{PAGE, ReindexReport, reindex};
 pub use tokenizer::{FOLDING, FoldingTokenizer};

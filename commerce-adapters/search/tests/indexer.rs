@@ -10,12 +10,13 @@ use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce_core::ports::CatalogStore;
 use commerce_core::search::{ProductSearch, SearchQuery, SearchSort};
 use commerce_core::testkit::fixtures::{category, product, usd};
+use commerce_core::worker::Runner;
 use commerce_core::{CatalogEvent, DomainEvent, Money, ProductStatus};
 use commerce_inventory::{InventoryEvent, LocationCode};
 use commerce_orders::memory::MemoryOrderStore;
 use commerce_orders::testkit::sample_order;
 use commerce_orders::{OrderEvent, OrderStore};
-use commerce_search::{IndexerRunner, SearchConfig, SearchIndexer, TantivySearch, reindex};
+use commerce_search::{SearchConfig, SearchIndexer, TantivySearch, reindex};
 use rust_decimal::Decimal;
 
 struct World {
@@ -23,7 +24,7 @@ struct World {
     catalog: Arc<MemoryCatalog>,
     orders: Arc<MemoryOrderStore>,
     search: Arc<TantivySearch>,
-    runner: IndexerRunner,
+    runner: Runner,
 }
 
 fn world_with(search: TantivySearch) -> World {
@@ -36,7 +37,7 @@ fn world_with(search: TantivySearch) -> World {
         catalog.clone(),
         Some(orders.clone() as Arc<dyn OrderStore>),
     );
-    let runner = IndexerRunner::new(outbox.clone(), indexer, "search-test");
+    let runner = indexer.runner(outbox.clone(), "search-test");
     World {
         outbox,
         catalog,
@@ -51,7 +52,7 @@ fn world() -> World {
 }
 
 async fn drain(w: &World) {
-    while w.runner.run_once().await.unwrap() > 0 {}
+    w.runner.drain().await.unwrap();
 }
 
 async fn titles(w: &World, text: &str) -> Vec<String> {
@@ -155,7 +156,7 @@ async fn search_price_change_resorts_within_the_bound() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         runner
-            .run(async {
+            .run(tokio::time::sleep, |_| {}, async {
                 let _ = stop_rx.await;
             })
             .await;
@@ -184,7 +185,7 @@ async fn search_change_is_searchable_within_one_second() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         runner
-            .run(async {
+            .run(tokio::time::sleep, |_| {}, async {
                 let _ = stop_rx.await;
             })
             .await;
@@ -352,11 +353,7 @@ async fn search_two_instances_converge() {
     for n in 0..2 {
         let search = Arc::new(TantivySearch::in_ram().unwrap());
         let indexer = SearchIndexer::new(search.clone(), catalog.clone(), None);
-        runners.push(IndexerRunner::new(
-            outbox.clone(),
-            indexer,
-            format!("search-{n}"),
-        ));
+        runners.push(indexer.runner(outbox.clone(), format!("search-{n}")));
         indexes.push(search);
     }
     for i in 0..20 {
@@ -378,7 +375,7 @@ async fn search_two_instances_converge() {
         }
     }
     for r in &runners {
-        while r.run_once().await.unwrap() > 0 {}
+        r.drain().await.unwrap();
     }
     let mut q = SearchQuery::text("scarf");
     q.sort = SearchSort::PriceAsc;

@@ -1,4 +1,5 @@
-//! Conformance checks for [`Outbox`] implementations.
+//! Conformance checks for [`Outbox`] implementations, and for the one outbox
+//! [`Runner`] on each of them (`runner_*`).
 //!
 //! Run them all for a backend with [`crate::outbox_conformance!`]. The checks panic
 //! (they are assertions) and expect a fresh, empty outbox each.
@@ -15,6 +16,7 @@ use crate::event::EventEnvelope;
 use crate::ports::{Outbox, OutboxEntry};
 use crate::testkit::fixtures::event;
 use crate::testkit::support::{sleep, yield_now};
+use crate::worker::{EventConsumer, PARKED_TOPIC, Pass, Runner, RunnerConfig};
 
 /// A lease that never runs out during a check.
 const LONG: Duration = Duration::from_secs(60);
@@ -251,6 +253,184 @@ pub async fn concurrent_claimers_never_get_the_same_event(fx: OutboxFixture) {
     assert_eq!(seen.len() as u64, EVENTS);
 }
 
+/// A consumer for the runner checks: records what it handled, fails scripted events.
+struct Scripted {
+    group: String,
+    handled: Mutex<Vec<crate::id::EventId>>,
+    /// Event id -> (failures left, retryable).
+    failing: Mutex<std::collections::HashMap<crate::id::EventId, (u32, bool)>>,
+}
+
+impl Scripted {
+    fn new(group: &str) -> Arc<Self> {
+        Arc::new(Scripted {
+            group: group.to_owned(),
+            handled: Mutex::default(),
+            failing: Mutex::default(),
+        })
+    }
+
+    fn fail(&self, id: crate::id::EventId, times: u32, retryable: bool) {
+        self.failing
+            .lock()
+            .expect("lock")
+            .insert(id, (times, retryable));
+    }
+
+    /// What it handled of `of` (it also sees the runner's parked-event reports).
+    fn handled(&self, of: &[EventEnvelope]) -> Vec<crate::id::EventId> {
+        let handled = self.handled.lock().expect("lock");
+        handled
+            .iter()
+            .copied()
+            .filter(|id| of.iter().any(|e| e.id == *id))
+            .collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl EventConsumer for Scripted {
+    fn group(&self) -> &str {
+        &self.group
+    }
+
+    async fn handle(&self, event: &EventEnvelope) -> crate::error::Result<()> {
+        if let Some((left, retryable)) = self.failing.lock().expect("lock").get_mut(&event.id)
+            && *left > 0
+        {
+            *left -= 1;
+            return Err(if *retryable {
+                Error::unavailable("scripted outage")
+            } else {
+                Error::validation("payload", "scripted bad payload")
+            });
+        }
+        self.handled.lock().expect("lock").push(event.id);
+        Ok(())
+    }
+}
+
+/// Short leases so that a failed first entry of a claim comes back quickly.
+fn quick() -> RunnerConfig {
+    RunnerConfig::default()
+        .with_batch(2)
+        .with_lease(Duration::from_millis(200))
+        .with_backoff(Duration::from_millis(10), Duration::from_millis(25))
+}
+
+/// Passes until one parks or handles something, waiting out leases; at most ~5 s.
+async fn pass_until_progress(runner: &Runner) -> Pass {
+    for _ in 0..20 {
+        let pass = runner.run_once().await.expect("pass");
+        if pass.progressed() {
+            return pass;
+        }
+        sleep(Duration::from_millis(250)).await;
+    }
+    panic!("no progress");
+}
+
+/// The runner hands every event to its consumer once, in order, in batches, and
+/// acknowledges them: a second drain finds nothing.
+pub async fn runner_handles_every_event_in_order_in_batches(fx: OutboxFixture) {
+    let all = events(0, 5);
+    fx.outbox.append(&all).await.expect("append");
+    let consumer = Scripted::new("runner");
+    let runner = Runner::new(fx.outbox.clone(), consumer.clone(), quick());
+    assert_eq!(runner.drain().await.expect("drain"), 5);
+    assert_eq!(
+        consumer.handled(&all),
+        all.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    assert_eq!(runner.drain().await.expect("drain again"), 0);
+    assert!(runner.parked().is_empty());
+}
+
+/// A retryable failure acknowledges the events before it, asks for a growing
+/// backoff, and is retried until it succeeds; nothing is parked or skipped.
+pub async fn runner_retries_a_retryable_failure_with_backoff(fx: OutboxFixture) {
+    let all = events(0, 4);
+    fx.outbox.append(&all).await.expect("append");
+    let consumer = Scripted::new("runner");
+    consumer.fail(all[1].id, 2, true);
+    let runner = Runner::new(fx.outbox.clone(), consumer.clone(), quick());
+    let first = runner.run_once().await.expect("pass");
+    assert_eq!(first.handled, 1, "the event before the failure is done");
+    assert_eq!(first.retry_in, Some(Duration::from_millis(10)));
+    let second = runner.run_once().await.expect("pass");
+    assert_eq!(
+        (second.handled, second.retry_in),
+        (0, Some(Duration::from_millis(20)))
+    );
+    pass_until_progress(&runner).await;
+    runner.drain().await.expect("drain");
+    assert_eq!(
+        consumer.handled(&all),
+        all.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    assert!(runner.parked().is_empty());
+}
+
+/// After `max_attempts` retryable failures the event is parked with its error and
+/// attempts, reported as an `outbox.event_parked` event, and the group moves on.
+pub async fn runner_parks_an_event_after_max_attempts(fx: OutboxFixture) {
+    let all = events(0, 3);
+    fx.outbox.append(&all).await.expect("append");
+    let consumer = Scripted::new("runner");
+    consumer.fail(all[0].id, u32::MAX, true);
+    let runner = Runner::new(
+        fx.outbox.clone(),
+        consumer.clone(),
+        quick().with_max_attempts(3),
+    );
+    let mut parked = 0;
+    for _ in 0..20 {
+        parked += runner.run_once().await.expect("pass").parked;
+        if parked > 0 {
+            break;
+        }
+        sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(parked, 1);
+    runner.drain().await.expect("drain");
+    assert_eq!(consumer.handled(&all), vec![all[1].id, all[2].id]);
+    let parked = runner.parked();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event.id, all[0].id);
+    assert_eq!(parked[0].attempts, 3);
+    assert!(
+        parked[0].error.contains("scripted outage"),
+        "{}",
+        parked[0].error
+    );
+    let reports = fx
+        .outbox
+        .claim("operators", 100, LONG)
+        .await
+        .expect("claim");
+    let report = reports
+        .iter()
+        .find(|e| e.event.topic == PARKED_TOPIC)
+        .expect("a parked-event report in the outbox");
+    assert_eq!(report.event.payload["group"], "runner");
+    assert_eq!(report.event.payload["event_id"], all[0].id.to_string());
+    assert_eq!(report.event.payload["attempts"], 3);
+}
+
+/// A failure that is not retryable parks the event at once (retrying cannot help).
+pub async fn runner_parks_a_non_retryable_failure_at_once(fx: OutboxFixture) {
+    let all = events(0, 3);
+    fx.outbox.append(&all).await.expect("append");
+    let consumer = Scripted::new("runner");
+    consumer.fail(all[1].id, 1, false);
+    let runner = Runner::new(fx.outbox.clone(), consumer.clone(), quick());
+    runner.drain().await.expect("drain");
+    assert_eq!(consumer.handled(&all), vec![all[0].id, all[2].id]);
+    let parked = runner.parked();
+    assert_eq!(parked.len(), 1);
+    assert_eq!((parked[0].event.id, parked[0].attempts), (all[1].id, 1));
+}
+
 /// Runs every outbox check against a backend: one tokio test per check.
 ///
 /// `make` is the path of an `async fn() -> OutboxFixture` returning a fresh, empty
@@ -285,6 +465,10 @@ macro_rules! outbox_conformance {
                 empty_claim_holds_no_lease,
                 concurrent_claimers_never_get_the_same_event,
                 lag_counts_unacknowledged_events,
+                runner_handles_every_event_in_order_in_batches,
+                runner_retries_a_retryable_failure_with_backoff,
+                runner_parks_an_event_after_max_attempts,
+                runner_parks_a_non_retryable_failure_at_once,
             );
         }
     };

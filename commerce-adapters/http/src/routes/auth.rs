@@ -3,8 +3,8 @@
 //! change, password reset (request and confirm), profile update.
 //!
 //! Password hashing (argon2id, tens of milliseconds of CPU on purpose) runs on
-//! tokio's blocking pool ([`off_runtime`]), never on the reactor threads that serve
-//! other requests. Logins are rate limited per account (email) and per client
+//! tokio's blocking pool (the shop's hasher is [`crate::BlockingHasher`], set by
+//! `AppState::new`), never on the reactor threads that serve other requests. Logins are rate limited per account (email) and per client
 //! address; a refused attempt answers 429 `rate_limited` with `Retry-After`.
 //!
 //! Queries per request:
@@ -17,7 +17,6 @@
 //! - reset confirm: 2 (take the token, write) and the revoke;
 //! - profile update: 1.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -44,22 +43,6 @@ use crate::state::AppState;
 /// Longest email accepted at login and reset (longer cannot be an account: it
 /// bounds the rate-limit key).
 const MAX_EMAIL_BYTES: usize = 200;
-
-/// Runs `f` (an account call that hashes or verifies a password) on tokio's
-/// blocking pool, so argon2's CPU time does not stall the reactor threads. The
-/// future is driven there by the runtime's handle (its store I/O still works).
-pub async fn off_runtime<T, F, Fut>(f: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = commerce::core::Result<T>>,
-    T: Send + 'static,
-{
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(f()))
-        .await
-        .map_err(|e| ApiError::unavailable(&e))?
-        .map_err(ApiError::from)
-}
 
 /// The address of the client (the TCP peer when the server was started with
 /// `into_make_service_with_connect_info`), for per-address login limits.
@@ -153,12 +136,12 @@ async fn register(
 ) -> Result<(StatusCode, ApiJson<Profile>), ApiError> {
     let email = checked_email(&body.email)?;
     let name = check_customer_name(&body.name)?;
-    let accounts = state.shop.accounts().clone();
     let now = state.shop.clock().now();
-    let password = body.password;
-    let (e, n) = (email.clone(), name.clone());
-    let customer =
-        off_runtime(move || async move { accounts.register(&e, &n, &password, now).await }).await?;
+    let customer = state
+        .shop
+        .accounts()
+        .register(&email, &name, &body.password, now)
+        .await?;
     // The welcome mail is a courtesy: the account exists whether or not it leaves.
     let notice = AccountNotice::Welcome {
         customer_id: customer.id,
@@ -276,10 +259,7 @@ async fn login(
     if let Some(refused) = limit(&state, &keys).await? {
         return Ok(refused);
     }
-    let accounts = state.shop.accounts().clone();
-    let password = body.password;
-    let e = email.clone();
-    let customer = off_runtime(move || async move { accounts.login(&e, &password).await }).await?;
+    let customer = state.shop.accounts().login(&email, &body.password).await?;
     if let Err(e) = state.shop.login_limits().reset(&account_key).await {
         tracing::warn!(error = %e, "login limit not reset after a successful login");
     }
@@ -328,13 +308,11 @@ async fn change_password(
 ) -> Result<Response, ApiError> {
     let customer = caller.customer()?;
     let actor = caller.actor()?;
-    let accounts = state.shop.accounts().clone();
-    off_runtime(move || async move {
-        accounts
-            .change_password(&actor, &body.current_password, &body.new_password)
-            .await
-    })
-    .await?;
+    state
+        .shop
+        .accounts()
+        .change_password(&actor, &body.current_password, &body.new_password)
+        .await?;
     state.shop.sessions().revoke_all(customer).await?;
     open_session(&state, customer, false, StatusCode::OK).await
 }
@@ -424,12 +402,12 @@ async fn confirm_reset(
 ) -> Result<StatusCode, ApiError> {
     let token =
         SessionToken::parse(&body.token).map_err(|_| ApiError::from(CoreError::InvalidToken))?;
-    let accounts = state.shop.accounts().clone();
     let now = state.shop.clock().now();
-    let password = body.new_password;
-    let customer =
-        off_runtime(move || async move { accounts.reset_password(&token, &password, now).await })
-            .await?;
+    let customer = state
+        .shop
+        .accounts()
+        .reset_password(&token, &body.new_password, now)
+        .await?;
     state.shop.sessions().revoke_all(customer).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,9 +2,9 @@
 //! details with stock state, sellers.
 //!
 //! Queries per request (PostgreSQL): categories 1; products page 2 (products,
-//! their variants); product details 5 in 2 round trips (the product with its
-//! variants, then its stock levels of every variant in one read, its seller and its
-//! rating aggregate concurrently), 0 when the product cache holds it
+//! their variants); product details 5 in 3 round trips (product, variants, then
+//! stock levels of every variant in one read, the seller and the rating aggregate
+//! concurrently), 0 when the product cache holds it
 //! (`AppState::with_product_cache`); seller 1. None grows with the page or the
 //! number of variants.
 
@@ -114,7 +114,9 @@ async fn product(
     let epoch = cache.map(crate::cache::ProductCache::epoch);
     let (view, skus) = product_view(&state, &slug).await?;
     let body = Bytes::from(serde_json::to_vec(&view).map_err(|e| ApiError::unavailable(&e))?);
+    // Cached under its slug only (a product also found by id is not cached twice).
     if let (Some(cache), Some(epoch)) = (cache, epoch)
+        && view.slug == slug
         && let Ok(id) = view.id.parse::<ProductId>()
     {
         cache.fill(&slug, id, &skus, epoch, body.clone());

@@ -46,7 +46,7 @@ use commerce_orders::{
 };
 use tokio::sync::oneshot;
 
-use crate::batch::run_drain;
+use crate::batch::{self, Queued, RunBatch, run_drain};
 use crate::convert::to_i64;
 use crate::error::{Failure, NOT_COMMITTABLE, pg_error, retrying, shortage, sqlstate};
 use crate::inventory::parse_status;
@@ -56,6 +56,46 @@ use crate::stores::Shared;
 mod batched;
 
 use batched::Placement;
+
+impl Queued for PlacePending {
+    type Output = Placement;
+    type Error = Error;
+    fn reply(self) -> oneshot::Sender<Result<Placement>> {
+        self.reply
+    }
+}
+
+impl Queued for ConfirmPending {
+    type Output = Order;
+    type Error = Error;
+    fn reply(self) -> oneshot::Sender<Result<Order>> {
+        self.reply
+    }
+}
+
+#[async_trait]
+impl RunBatch<PlacePending> for PgCheckoutStore {
+    async fn many(&self, batch: &[PlacePending]) -> Result<Vec<Result<Placement>>> {
+        batched::place_orders(&self.shared.pool, batch).await
+    }
+
+    async fn one(&self, p: &PlacePending) -> Result<Placement> {
+        self.place_one(&p.order, &p.events, &p.reservation, &p.lines, p.now)
+            .await
+    }
+}
+
+#[async_trait]
+impl RunBatch<ConfirmPending> for PgCheckoutStore {
+    async fn many(&self, batch: &[ConfirmPending]) -> Result<Vec<Result<Order>>> {
+        batched::confirm_orders(&self.shared.pool, batch).await
+    }
+
+    async fn one(&self, p: &ConfirmPending) -> Result<Order> {
+        self.commit_one(&p.order, p.expected_version, &p.events, p.now)
+            .await
+    }
+}
 pub(crate) use batched::{ConfirmPending, PlacePending};
 
 /// The checkout steps on PostgreSQL, over the same tables as [`PgOrderStore`] and
@@ -189,27 +229,7 @@ impl PgCheckoutStore {
     /// Places queued orders in batches until the queue is empty.
     async fn drain(self) {
         let max = self.shared.reserve_batching.max_batch;
-        while let Some(batch) = self.shared.place_queue.next_batch(max) {
-            let results = match batched::place_orders(&self.shared.pool, &batch).await {
-                Ok(results) => results,
-                // One bad order must not fail the others: place them one by one.
-                Err(_) if batch.len() > 1 => {
-                    let mut results = Vec::with_capacity(batch.len());
-                    for p in &batch {
-                        results.push(
-                            self.place_one(&p.order, &p.events, &p.reservation, &p.lines, p.now)
-                                .await,
-                        );
-                    }
-                    results
-                }
-                Err(e) => vec![Err(e)],
-            };
-            for (pending, result) in batch.into_iter().zip(results) {
-                // The caller may have gone away (cancelled): nothing to do then.
-                let _ = pending.reply.send(result);
-            }
-        }
+        batch::drain(&self, &self.shared.place_queue, max).await;
     }
 
     /// One statement: the version-checked order update and, when it updated, the
@@ -241,30 +261,10 @@ impl PgCheckoutStore {
         }
     }
 
-    /// Commits and updates queued orders in batches until the queue is empty.
+    /// Confirms queued orders in batches until the queue is empty.
     async fn drain_confirms(self) {
         let max = self.shared.reserve_batching.max_batch;
-        while let Some(batch) = self.shared.confirm_queue.next_batch(max) {
-            let results = match batched::confirm_orders(&self.shared.pool, &batch).await {
-                Ok(results) => results,
-                // One bad order must not fail the others: run them one by one.
-                Err(_) if batch.len() > 1 => {
-                    let mut results = Vec::with_capacity(batch.len());
-                    for p in &batch {
-                        results.push(
-                            self.commit_one(&p.order, p.expected_version, &p.events, p.now)
-                                .await,
-                        );
-                    }
-                    results
-                }
-                Err(e) => vec![Err(e)],
-            };
-            for (pending, result) in batch.into_iter().zip(results) {
-                // The caller may have gone away (cancelled): nothing to do then.
-                let _ = pending.reply.send(result);
-            }
-        }
+        batch::drain(&self, &self.shared.confirm_queue, max).await;
     }
 }
 

@@ -1,0 +1,92 @@
+//! The web pages: storefront, account, seller console and admin dashboard, rendered
+//! on the server from the same [`commerce::Shop`] the JSON API uses.
+//!
+//! Templates (minijinja) and the one stylesheet and script are compiled into the
+//! binary; there is no Node build step. The core journey (browse, search, cart,
+//! checkout, order tracking, sign in) works without JavaScript: every change is a
+//! form POST answered with a redirect. A small script adds search suggestions and
+//! adding to the cart without a reload.
+//!
+//! The pages use the API's cookies (`session`, `cart_token`): every visitor gets a
+//! guest cart cookie on their first page. Form posts carry a CSRF token tied to
+//! those cookies ([`csrf_token`]); a post without the right token is refused (403).
+//!
+//! Mount [`router`] beside [`crate::router`]:
+//!
+//! ```no_run
+//! # fn app(state: commerce_http::AppState) -> axum::Router {
+//! commerce_http::router(state.clone()).merge(commerce_http::pages::router(state))
+//! # }
+//! ```
+
+mod account;
+mod admin;
+mod art;
+mod seller;
+mod shopping;
+mod storefront;
+mod support;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::state::AppState;
+
+pub use art::placeholder_svg;
+pub use support::{CsrfForm, PageError, Visitor, csrf_token};
+
+/// The pages, with their state, ready to merge beside [`crate::router`].
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .route("/", get(storefront::home))
+        .route("/c/{slug}", get(storefront::category))
+        .route("/search", get(storefront::search))
+        .route("/p/{slug}", get(storefront::product))
+        .route("/cart", get(shopping::cart))
+        .route("/cart/add", post(shopping::add))
+        .route("/cart/update", post(shopping::update))
+        .route(
+            "/checkout",
+            get(shopping::checkout_page).post(shopping::checkout),
+        )
+        .route("/orders/{id}", get(shopping::order))
+        .route("/orders/{id}/cancel", post(shopping::cancel))
+        .route("/account", get(account::account))
+        .route("/account/addresses", post(account::add_address))
+        .route(
+            "/account/addresses/{id}/delete",
+            post(account::delete_address),
+        )
+        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/signin", get(account::signin_page).post(account::signin))
+        .route("/signout", post(account::signout))
+        .route(
+            "/reset",
+            get(account::reset_page).post(account::reset_request),
+        )
+        .route(
+            "/reset-password",
+            get(account::reset_token_page).post(account::reset_password),
+        )
+        .route("/seller", get(seller::console))
+        .route("/seller/products/new", get(seller::new_product))
+        .route("/seller/products", post(seller::create_product))
+        .route(
+            "/seller/products/{id}",
+            get(seller::edit_product).post(seller::update_product),
+        )
+        .route("/seller/products/{id}/stock", post(seller::adjust_stock))
+        .route("/seller/orders/{id}/ship", post(seller::ship))
+        .route("/admin", get(admin::dashboard))
+        .route("/assets/shop.css", get(art::stylesheet))
+        .route("/assets/shop.js", get(art::script))
+        .route("/art/{file}", get(art::placeholder))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            support::visitor,
+        ))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .with_state(state)
+}
