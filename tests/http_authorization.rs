@@ -155,6 +155,30 @@ async fn http_staff_sessions_act_as_their_role() {
 }
 
 #[tokio::test]
+async fn http_staff_login_over_the_api_opens_a_staff_session() {
+    let app = App::in_memory();
+    app.staff("admin-login@example.com", Role::Admin).await;
+    let out = app
+        .post(
+            "/v1/auth/login",
+            &As::anonymous(),
+            serde_json::json!({"email": "admin-login@example.com", "password": "staff password"}),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    let token = out.body["token"].as_str().unwrap().to_owned();
+    let admin = As::signed_in(&token);
+    assert_eq!(
+        app.get("/v1/admin/analytics", &admin).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/v1/orders", &admin).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
 async fn http_a_forged_or_ended_session_is_refused_not_read_as_anonymous() {
     let app = App::in_memory();
     let forged = As::customer(&"ab".repeat(32));

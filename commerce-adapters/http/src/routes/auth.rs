@@ -28,7 +28,7 @@ use commerce::cart::{CartKey, CartLimits};
 use commerce::core::DomainEvent;
 use commerce::core::address::{check_customer_name, normalize_email};
 use commerce::core::auth::{RateLimit, SessionToken};
-use commerce::core::{CustomerId, Error as CoreError};
+use commerce::core::{CustomerId, Error as CoreError, Role};
 use commerce::orders::notification::AccountNotice;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -194,6 +194,7 @@ pub struct SessionReply {
 async fn open_session(
     state: &AppState,
     customer: CustomerId,
+    role: Role,
     cart_merged: bool,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
@@ -202,7 +203,7 @@ async fn open_session(
     let session = state
         .shop
         .sessions()
-        .create(customer, ttl, state.shop.clock().now())
+        .create_with_role(customer, role, ttl, state.shop.clock().now())
         .await?;
     let cookie = set_cookie(
         SESSION_COOKIE,
@@ -259,12 +260,17 @@ async fn login(
     if let Some(refused) = limit(&state, &keys).await? {
         return Ok(refused);
     }
-    let customer = state.shop.accounts().login(&email, &body.password).await?;
+    // The session carries the account's role: staff sign in as staff.
+    let (customer, role) = state
+        .shop
+        .accounts()
+        .login_with_role(&email, &body.password)
+        .await?;
     if let Err(e) = state.shop.login_limits().reset(&account_key).await {
         tracing::warn!(error = %e, "login limit not reset after a successful login");
     }
     let mut merged = false;
-    if let Some(token) = &caller.cart_token {
+    if let (Some(token), Role::Customer) = (&caller.cart_token, role) {
         // The login stands even if the merge fails: the guest cart stays where it
         // is and `POST /v1/cart/merge` can move it later.
         let now = state.shop.clock().now();
@@ -283,7 +289,7 @@ async fn login(
             Err(e) => tracing::warn!(error = %e, "guest cart not merged at login"),
         }
     }
-    open_session(&state, customer, merged, StatusCode::OK).await
+    open_session(&state, customer, role, merged, StatusCode::OK).await
 }
 
 /// A password change.
@@ -314,7 +320,7 @@ async fn change_password(
         .change_password(&actor, &body.current_password, &body.new_password)
         .await?;
     state.shop.sessions().revoke_all(customer).await?;
-    open_session(&state, customer, false, StatusCode::OK).await
+    open_session(&state, customer, Role::Customer, false, StatusCode::OK).await
 }
 
 /// A reset request.
