@@ -27,7 +27,7 @@ HBA="/etc/postgresql/$VERSION/main/pg_hba.conf"
 # (max_prepared_statements), which sqlx's statement cache needs. Debian bookworm
 # ships 1.18: build a newer one (see docs/scaling.md) and name it here, or it is
 # looked for under /opt/pgbouncer-*/bin.
-PGBOUNCER_BIN="${PGBOUNCER_BIN:-$(ls -d /opt/pgbouncer-*/bin/pgbouncer 2>/dev/null | sort -V | tail -1)}"
+PGBOUNCER_BIN="${PGBOUNCER_BIN:-$( (ls -d /opt/pgbouncer-*/bin/pgbouncer 2>/dev/null || true) | sort -V | tail -1)}"
 PGBOUNCER_BIN="${PGBOUNCER_BIN:-pgbouncer}"
 
 as_postgres() {

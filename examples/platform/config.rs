@@ -31,6 +31,10 @@ pub(crate) struct Config {
     /// Notification workers consuming the queue with `AMQP_URL`
     /// (`NOTIFICATION_WORKERS`, default 1).
     pub(crate) notification_workers: usize,
+    /// Past orders the demo places through the checkout into an empty shop
+    /// (`DEMO_ORDERS`, default 60; 0 for none, as the chaos harness wants: its
+    /// checker counts every order and unit against its own workload).
+    pub(crate) demo_orders: usize,
     /// This instance's name among several serving one shop (`INSTANCE_ID`, default
     /// its listening address): it names the outbox groups of its in-process caches
     /// and search index. Must differ between instances (one shared group would give
@@ -84,7 +88,7 @@ impl Config {
                 "--no-demo" => demo = false,
                 "--help" | "-h" => {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
-                                env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID,\n\
+                                env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID, DEMO_ORDERS,\n\
                                      PAYMENT_GATEWAY_URL, RESERVATION_TTL_SECS, RECOVERY_GRACE_SECS, HEADER_READ_TIMEOUT_SECS"
                         .to_owned());
                 }
@@ -114,6 +118,14 @@ impl Config {
                 .map_err(|e| format!("bad NOTIFICATION_WORKERS {v:?}: {e}"))?,
             None => 1,
         };
+        let demo_orders: usize = match env("DEMO_ORDERS") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| *n <= 10_000)
+                .ok_or_else(|| format!("DEMO_ORDERS must be 0 to 10000, not {v:?}"))?,
+            None => crate::demo::HISTORY_ORDERS,
+        };
         if notification_workers == 0 || notification_workers > 64 {
             return Err("NOTIFICATION_WORKERS must be 1 to 64".to_owned());
         }
@@ -131,6 +143,7 @@ impl Config {
             carrier_webhook_secret: env("CARRIER_WEBHOOK_SECRET"),
             mail_from: env("MAIL_FROM").unwrap_or_else(|| "shop@example.com".to_owned()),
             notification_workers,
+            demo_orders,
             instance_id: env("INSTANCE_ID"),
             payment_gateway_url: env("PAYMENT_GATEWAY_URL"),
             reservation_ttl: env_secs("RESERVATION_TTL_SECS")?,

@@ -213,7 +213,7 @@ pub(crate) async fn seed_reviews(shop: &Shop) -> Result<u64> {
     Ok(written)
 }
 
-/// Orders in the demo history.
+/// Orders in the demo history by default (`DEMO_ORDERS`).
 pub(crate) const HISTORY_ORDERS: usize = 60;
 /// Customers placing them (besides the demo customer).
 const HISTORY_CUSTOMERS: usize = 6;
@@ -232,7 +232,14 @@ pub(crate) struct History {
 /// clock set back in time for each order, so orders, their events and the rollups
 /// built from them are dated over the last [`HISTORY_DAYS`] days. Deterministic
 /// (the same products, buyers and payment methods on every start).
-pub(crate) async fn seed_history(shop: &Shop, buyers_too: &[CustomerId]) -> Result<History> {
+pub(crate) async fn seed_history(
+    shop: &Shop,
+    buyers_too: &[CustomerId],
+    orders: usize,
+) -> Result<History> {
+    if orders == 0 {
+        return Ok(History::default());
+    }
     let clock = Arc::new(ManualClock::new(shop.clock().now()));
     // The same stores as `shop`, driven by a clock we move back in time.
     let past = Shop::builder(commerce::default_config())
@@ -273,9 +280,9 @@ pub(crate) async fn seed_history(shop: &Shop, buyers_too: &[CustomerId]) -> Resu
     if skus.is_empty() || buyers.is_empty() {
         return Ok(History::default());
     }
-    let step = chrono::Duration::days(HISTORY_DAYS) / i32::try_from(HISTORY_ORDERS)?;
+    let step = chrono::Duration::days(HISTORY_DAYS) / i32::try_from(orders)?;
     let mut history = History::default();
-    for n in 0..HISTORY_ORDERS {
+    for n in 0..orders {
         let at =
             start + step * i32::try_from(n)? + chrono::Duration::minutes((n as i64 * 37) % 600);
         clock.set(at);

@@ -199,7 +199,7 @@ async fn main() -> Result<()> {
         tracing::info!(products = count, sellers = ?names, "demo catalog seeded");
         let reviews = demo::seed_reviews(&shop).await?;
         tracing::info!(reviews, "demo reviews seeded");
-        let history = demo::seed_history(&shop, &[demo_id]).await?;
+        let history = demo::seed_history(&shop, &[demo_id], config.demo_orders).await?;
         tracing::info!(
             orders = history.orders,
             cancelled = history.cancelled,
@@ -265,6 +265,7 @@ async fn main() -> Result<()> {
     )];
     handles.extend(workers::start_recommendations(
         shop.clone(),
+        &instance,
         board.clone(),
         config.worker_every,
         stop_rx.clone(),

@@ -352,16 +352,18 @@ pub(crate) async fn start_notifications(
 /// customer's purchases and "for you" list).
 pub(crate) fn start_recommendations(
     shop: Shop,
+    instance: &str,
     board: WorkerBoard,
     every: Duration,
     stop: watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
-    // Its own consumer group: this process's id and start time name it. Events from
-    // five minutes before the start on are handled (the outbox lag).
+    // The cache's consumer group is this instance's (`INSTANCE_ID`): a restarted
+    // instance resumes it, so no group is left behind by a process that died (a
+    // group named for the process was, forever). Events from five minutes before
+    // the start on are handled (the outbox lag); the cache starts empty anyway.
     let now = shop.clock().now();
-    let instance = format!("pid{}-{}", std::process::id(), now.timestamp());
     let cache = shop
-        .recommend_cache_consumer(&instance, now - chrono::Duration::minutes(5))
+        .recommend_cache_consumer(instance, now - chrono::Duration::minutes(5))
         .map(|consumer| {
             start_consumer(
                 shop.clone(),
