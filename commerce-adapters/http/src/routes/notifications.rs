@@ -188,7 +188,8 @@ pub struct MailboxQuery {
 /// The demo's in-memory mailbox, newest first: where mail goes when the shop runs
 /// without `SMTP_URL`. 404 when mail goes out over SMTP.
 #[utoipa::path(get, path = "/v1/dev/mailbox", tag = "dev", params(MailboxQuery),
-    responses((status = 200, body = Vec<MailMessage>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<MailMessage>), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 async fn mailbox(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<MailboxQuery>,
