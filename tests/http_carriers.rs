@@ -188,7 +188,7 @@ async fn http_carriers_quote_offers_table_and_carrier_options_marked() {
     assert_eq!(fastest["transit_days"].as_u64(), Some(min_days));
     assert_eq!(
         reply.body["cart"]["totals"]["shipping_total"]["amount"],
-        "0"
+        "0.00"
     );
 
     // Chosen: the totals carry that option's price.
