@@ -186,13 +186,23 @@ async fn fill(c: &Client, id: &str, value: &str) {
     e.send_keys(value).await.unwrap();
 }
 
+/// The text of the page's `main`. A click or a script may be replacing the page
+/// while we read it (the element found goes stale, or is not there yet), so a
+/// failed read is retried for up to five seconds before it fails the test.
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let mut last = None;
+    for _ in 0..50 {
+        let read = match c.find(Locator::Css("main")).await {
+            Ok(main) => main.text().await,
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(t) => return t,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page's main never became readable: {last:?}");
 }
 
 /// Waits until the main text contains `needle` (pages with scripts may update).
