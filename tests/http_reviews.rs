@@ -375,6 +375,15 @@ async fn http_recommendations_exclude_the_product_bought_and_out_of_stock_produc
         "{}",
         together.body
     );
+    // Each item carries what a list shows of its product (read in one batch).
+    let item = &together.body["items"][0]["product"];
+    assert_eq!(item["slug"], tee.slug.as_str(), "{}", together.body);
+    assert_eq!(item["title"], tee.title.as_str(), "{}", together.body);
+    assert!(
+        item["price_from"]["amount"].is_string(),
+        "{}",
+        together.body
+    );
     let popular = app.get("/v1/catalog/popular", &As::anonymous()).await;
     assert_eq!(
         ids(&popular.body),

@@ -71,6 +71,10 @@ impl CatalogStore for CountingCatalog {
         self.read();
         self.inner.product(id).await
     }
+    async fn products(&self, ids: &[ProductId]) -> Result<Vec<Product>> {
+        self.read();
+        self.inner.products(ids).await
+    }
     async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>> {
         self.read();
         self.inner.product_by_slug(slug).await

@@ -31,6 +31,21 @@ pub struct ProductQuery {
     pub limit: u32,
 }
 
+/// Most ids [`CatalogStore::products`] takes in one call.
+pub const MAX_BATCH_IDS: usize = 500;
+
+/// `Validation` when a batch read asks for more than [`MAX_BATCH_IDS`] items; for
+/// implementations of the batch reads.
+pub fn check_batch(field: &'static str, len: usize) -> Result<()> {
+    if len > MAX_BATCH_IDS {
+        return Err(crate::error::Error::validation(
+            field,
+            "at most 500 in one read",
+        ));
+    }
+    Ok(())
+}
+
 /// Products, variants and categories.
 ///
 /// Writes emit [`crate::event::CatalogEvent`]s into the outbox in the same transaction
@@ -45,6 +60,11 @@ pub trait CatalogStore: Send + Sync {
     async fn product(&self, id: ProductId) -> Result<Option<Product>>;
     /// A product by slug.
     async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>>;
+    /// The products of `ids` in one read (a fixed number of statements whatever the
+    /// length, for recommendation lists and the like), in the order of `ids`.
+    /// Unknown ids are left out; duplicates are returned once. At most 500 ids
+    /// (more is a `Validation` error).
+    async fn products(&self, ids: &[ProductId]) -> Result<Vec<Product>>;
     /// Products matching `query`, ordered by id.
     async fn list_products(&self, query: &ProductQuery) -> Result<Vec<Product>>;
     /// The listings of `skus` in one read (one round trip for a whole cart).

@@ -445,6 +445,26 @@ impl CatalogStore for PgCatalog {
         Ok(self.with_variants(rows).await?.pop())
     }
 
+    async fn products(&self, ids: &[ProductId]) -> Result<Vec<Product>> {
+        commerce_core::ports::check_batch("ids", ids.len())?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let uuids: Vec<uuid::Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let rows = sqlx::query("SELECT * FROM commerce.products WHERE id = ANY ($1)")
+            .bind(&uuids)
+            .fetch_all(&self.reads)
+            .await
+            .map_err(Error::from_db)?;
+        let mut found: HashMap<ProductId, Product> = self
+            .with_variants(rows)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>> {
         let rows = sqlx::query("SELECT * FROM commerce.products WHERE slug = $1")
             .bind(slug)

@@ -141,6 +141,17 @@ impl CatalogStore for MemoryCatalog {
         Ok(self.read().products.get(&id).cloned())
     }
 
+    async fn products(&self, ids: &[ProductId]) -> Result<Vec<Product>> {
+        crate::ports::check_batch("ids", ids.len())?;
+        let state = self.read();
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        Ok(ids
+            .iter()
+            .filter(|id| seen.insert(**id))
+            .filter_map(|id| state.products.get(id).cloned())
+            .collect())
+    }
+
     async fn product_by_slug(&self, slug: &str) -> Result<Option<Product>> {
         let state = self.read();
         Ok(state

@@ -264,6 +264,34 @@ pub async fn listings_skip_unknown_and_duplicate_skus(fx: CatalogFixture) {
     assert!(fx.store.listings(&[]).await.expect("listings").is_empty());
 }
 
+/// The batch read by id returns the products asked for in the order asked, with
+/// their variants, leaving unknown ids out and duplicates once; an empty batch reads
+/// nothing and more than 500 ids is a `Validation` error.
+pub async fn products_by_ids_keep_order_and_skip_unknown(fx: CatalogFixture) {
+    let a = product_with_variants(
+        "alpha",
+        &[("ALPHA-1", usd("3.00")), ("ALPHA-2", usd("4.00"))],
+    );
+    let b = product_with_variants("beta", &[("BETA-1", usd("5.00"))]);
+    let c = product_with_variants("gamma", &[("GAMMA-1", usd("6.00"))]);
+    for p in [&a, &b, &c] {
+        fx.store.upsert_product(p).await.expect("upsert");
+    }
+    let ghost = ProductId::new();
+    let found = fx
+        .store
+        .products(&[c.id, ghost, a.id, c.id])
+        .await
+        .expect("products");
+    assert_eq!(found, vec![c.clone(), a.clone()]);
+    assert!(fx.store.products(&[]).await.expect("empty").is_empty());
+    let too_many = vec![ghost; crate::ports::MAX_BATCH_IDS + 1];
+    assert!(matches!(
+        fx.store.products(&too_many).await,
+        Err(Error::Validation { .. })
+    ));
+}
+
 /// Upserts emit `ProductUpserted`, and `PriceChanged` for each variant whose price
 /// changed (not for unchanged ones).
 pub async fn upsert_emits_catalog_events(fx: CatalogFixture) {
@@ -637,6 +665,7 @@ macro_rules! catalog_store_conformance {
                 list_products_filters,
                 list_products_limit_is_checked,
                 listings_skip_unknown_and_duplicate_skus,
+                products_by_ids_keep_order_and_skip_unknown,
                 upsert_emits_catalog_events,
                 set_price_changes_price_and_emits_event,
                 set_price_rejects_bad_input,

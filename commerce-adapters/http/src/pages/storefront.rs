@@ -4,7 +4,8 @@
 //! pass); without an index a category page lists the catalog by keyset instead.
 //! A product page reads the product, the stock of all its variants in one call, its
 //! seller, its rating aggregate, its newest reviews (one page), its recommendation
-//! list and each recommended product (at most five reads).
+//! list and the recommended products in one batch read (seven reads whatever the
+//! list's length).
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -568,18 +569,21 @@ pub(super) async fn product(
     } else {
         Vec::new()
     };
-    let mut recommendations = Vec::new();
-    for scored in shop
+    let recommended: Vec<_> = shop
         .recommendations()
         .for_product(product.id, RECOMMENDED)
         .await?
-    {
-        if let Some(p) = shop.catalog().product(scored.product_id).await?
-            && p.status == ProductStatus::Active
-        {
-            recommendations.push(product_card(&p));
-        }
-    }
+        .into_iter()
+        .map(|s| s.product_id)
+        .collect();
+    let recommendations: Vec<_> = shop
+        .catalog()
+        .products(&recommended)
+        .await?
+        .iter()
+        .filter(|p| p.status == ProductStatus::Active)
+        .map(product_card)
+        .collect();
     let ctx = json!({
         "title": product.title,
         "rating": rating,

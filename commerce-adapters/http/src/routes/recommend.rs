@@ -2,15 +2,18 @@
 //! together (for a product, for the caller's cart), similar products, popular now
 //! (per category or shop-wide), and "for you". Every list holds only active, in-stock
 //! products, never the product (or cart items) asked about; "for you" never what the
-//! customer bought. Items are product ids with a score; the product routes accept an
-//! id in place of a handle.
+//! customer bought. Items carry the product's summary (title, handle, price, image)
+//! and a score, read for the whole list in one batch ([`CatalogStore::products`]).
 //!
-//! Queries per request (PostgreSQL, uncached): product lists 2 (product, list); cart
-//! 3 (cart, listings of its lines in one read, list); popular 1; for you 1 or 2
-//! (the precomputed list; popular when it has none). None grows with the list.
+//! Queries per request (PostgreSQL, uncached): product lists 4 (product, list, the
+//! products and their variants); cart 5 (cart, listings of its lines in one read,
+//! list, products, variants); popular 3; for you 3 or 4 (the precomputed list;
+//! popular when it has none). None grows with the list.
+//!
+//! [`CatalogStore::products`]: commerce::core::ports::CatalogStore::products
 
 use axum::extract::State;
-use commerce::core::{CategoryId, ProductId};
+use commerce::core::{CategoryId, ProductId, ProductStatus};
 use commerce::recommend::{MAX_LIST, Scored};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -21,6 +24,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::routes::catalog::parse_id;
 use crate::routes::reviews::active_product;
 use crate::state::AppState;
+use crate::views::ProductSummary;
 
 /// List length when none is asked.
 pub const DEFAULT_LIST: u32 = 10;
@@ -32,6 +36,8 @@ pub struct RecommendedView {
     pub product_id: String,
     /// Score within this list (higher first; not comparable across lists).
     pub score: f64,
+    /// What a list shows of the product.
+    pub product: ProductSummary,
 }
 
 /// A recommendation list, best first.
@@ -41,18 +47,29 @@ pub struct RecommendationsView {
     pub items: Vec<RecommendedView>,
 }
 
-impl From<Vec<Scored>> for RecommendationsView {
-    fn from(list: Vec<Scored>) -> Self {
-        RecommendationsView {
-            items: list
-                .into_iter()
-                .map(|s| RecommendedView {
-                    product_id: s.product_id.to_string(),
-                    score: s.score,
-                })
-                .collect(),
-        }
-    }
+/// The view of `list`: its products read in one batch, in the list's order. A
+/// product deactivated since the list was computed is left out.
+async fn view(
+    state: &AppState,
+    list: Vec<Scored>,
+) -> Result<ApiJson<RecommendationsView>, ApiError> {
+    let ids: Vec<ProductId> = list.iter().map(|s| s.product_id).collect();
+    let products = state.shop.catalog().products(&ids).await?;
+    let cdn = &state.config.cdn_base_url;
+    let items = list
+        .into_iter()
+        .filter_map(|s| {
+            let product = products
+                .iter()
+                .find(|p| p.id == s.product_id && p.status == ProductStatus::Active)?;
+            Some(RecommendedView {
+                product_id: s.product_id.to_string(),
+                score: s.score,
+                product: ProductSummary::of(product, cdn),
+            })
+        })
+        .collect();
+    Ok(ApiJson(RecommendationsView { items }))
 }
 
 /// Length of a list.
@@ -101,7 +118,7 @@ async fn bought_together(
         .recommendations()
         .bought_together(product.id, limit)
         .await?;
-    Ok(ApiJson(list.into()))
+    view(&state, list).await
 }
 
 /// Products similar to a product by text and category (for products nobody bought
@@ -122,7 +139,7 @@ async fn similar(
         .recommendations()
         .similar(product.id, limit)
         .await?;
-    Ok(ApiJson(list.into()))
+    view(&state, list).await
 }
 
 /// Popular now (units sold with time decay), in a category or shop-wide.
@@ -143,7 +160,7 @@ async fn popular(
         .recommendations()
         .popular(category, limit)
         .await?;
-    Ok(ApiJson(list.into()))
+    view(&state, list).await
 }
 
 /// Frequently bought together with the products in the caller's cart (never one of
@@ -159,11 +176,11 @@ async fn cart_bought_together(
     let limit = list_size(q.limit)?;
     let key = caller.cart()?;
     let Some(cart) = state.shop.carts().cart(&key).await? else {
-        return Ok(ApiJson(Vec::new().into()));
+        return Ok(ApiJson(RecommendationsView { items: Vec::new() }));
     };
     let skus: Vec<_> = cart.lines.iter().map(|l| l.sku.clone()).collect();
     if skus.is_empty() {
-        return Ok(ApiJson(Vec::new().into()));
+        return Ok(ApiJson(RecommendationsView { items: Vec::new() }));
     }
     let mut products: Vec<ProductId> = state
         .shop
@@ -180,7 +197,7 @@ async fn cart_bought_together(
         .recommendations()
         .for_cart(&products, limit)
         .await?;
-    Ok(ApiJson(list.into()))
+    view(&state, list).await
 }
 
 /// For the signed-in customer: what goes with what they bought, like it, and
@@ -197,7 +214,7 @@ async fn for_you(
     let limit = list_size(q.limit)?;
     let actor = caller.actor()?;
     let list = state.shop.recommendations().for_you(&actor, limit).await?;
-    Ok(ApiJson(list.into()))
+    view(&state, list).await
 }
 
 /// The routes of this module.

@@ -209,6 +209,12 @@ impl CatalogStore for CachedCatalog {
         Ok(fresh)
     }
 
+    /// Reads through to the store (one read for the whole batch; the per-product
+    /// cache entries serve single reads).
+    async fn products(&self, ids: &[ProductId]) -> CoreResult<Vec<Product>> {
+        self.inner.products(ids).await
+    }
+
     async fn product_by_slug(&self, slug: &str) -> CoreResult<Option<Product>> {
         let pointer = self
             .pointers(&[self.prefix.slug_pointer(slug)])

@@ -106,6 +106,10 @@ impl CatalogStore for ProbedCatalog {
         }
         read
     }
+    async fn products(&self, ids: &[ProductId]) -> CoreResult<Vec<Product>> {
+        self.product_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.products(ids).await
+    }
     async fn product_by_slug(&self, slug: &str) -> CoreResult<Option<Product>> {
         self.product_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.product_by_slug(slug).await
