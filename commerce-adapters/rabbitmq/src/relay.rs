@@ -135,7 +135,11 @@ impl OutboxRelay {
         };
         let events: Vec<EventEnvelope> = claimed.entries.into_iter().map(|e| e.event).collect();
         let relayed = match self.publish_confirmed(&events).await {
-            Ok(()) => self.outbox.ack(&self.consumer, last).await.map_err(Into::into),
+            Ok(()) => self
+                .outbox
+                .ack(&self.consumer, last)
+                .await
+                .map_err(Into::into),
             Err(e) => Err(e),
         };
         if let Err(e) = relayed {

@@ -265,7 +265,11 @@ pub async fn release_makes_a_claim_claimable_at_once(fx: OutboxFixture) {
     let lease = first.lease.expect("a claim of events holds a lease");
     assert_eq!(first.entries.len(), 3);
     assert!(
-        fx.outbox.claim("search", 10, LONG).await.expect("claim").is_empty(),
+        fx.outbox
+            .claim("search", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
         "the lease is live"
     );
     assert!(fx.outbox.release("search", lease).await.expect("release"));
@@ -281,7 +285,11 @@ pub async fn release_makes_a_claim_claimable_at_once(fx: OutboxFixture) {
         "the old lease is gone"
     );
     assert!(
-        fx.outbox.claim("search", 10, LONG).await.expect("claim").is_empty(),
+        fx.outbox
+            .claim("search", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
         "the second claim still holds its lease"
     );
     let empty = fx
@@ -315,7 +323,11 @@ pub async fn release_leaves_another_holders_lease_alone(fx: OutboxFixture) {
     let stale = stale.lease.expect("lease");
     assert!(!fx.outbox.release("search", stale).await.expect("release"));
     assert!(
-        fx.outbox.claim("search", 10, LONG).await.expect("claim").is_empty(),
+        fx.outbox
+            .claim("search", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
         "the other holder's lease is still live"
     );
     assert!(
@@ -511,7 +523,9 @@ pub async fn runner_retries_a_failed_pass_at_once_not_after_the_lease(fx: Outbox
     );
     let first = runner.run_once().await.expect("pass");
     assert_eq!((first.handled, first.parked), (0, 0));
-    let wait = first.retry_in.expect("a retryable failure asks for a retry");
+    let wait = first
+        .retry_in
+        .expect("a retryable failure asks for a retry");
     sleep(wait).await;
     let second = runner.run_once().await.expect("pass");
     assert_eq!(second.handled, 3, "retried at once, not after the lease");
