@@ -144,7 +144,20 @@ pub trait Outbox: Send + Sync {
     /// group holds a live lease; an empty claim holds no lease. A group seen for the
     /// first time starts at the beginning of the log. `Validation` for `limit == 0`
     /// or an empty `consumer`.
-    async fn claim(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEntry>>;
+    async fn claim(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEntry>> {
+        Ok(self.claim_leased(consumer, limit, lease).await?.entries)
+    }
+    /// [`Outbox::claim`], also naming the lease the claim holds (`None` for an empty
+    /// claim), so that the holder can give it back with [`Outbox::release`].
+    async fn claim_leased(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Claimed>;
+    /// Gives `lease` back: the group's unacknowledged events become claimable at
+    /// once (from the first unacknowledged one) instead of when the lease runs out.
+    /// A worker whose pass failed calls this so that the next attempt, its own or
+    /// another worker's, need not wait out the lease. Only the holder's lease is
+    /// given back: when `lease` has already ended (acknowledged, expired and claimed
+    /// again by another worker, or released) nothing changes and the answer is
+    /// `false`. `Validation` for an empty `consumer`.
+    async fn release(&self, consumer: &str, lease: LeaseId) -> Result<bool>;
     /// Acknowledges every claimed event up to and including `seq`, ends the lease.
     /// Acknowledging a position not claimed by the group is a `Conflict`;
     /// acknowledging an already acknowledged position again is a no-op (a retried
@@ -154,6 +167,51 @@ pub trait Outbox: Send + Sync {
     /// (claimed or not) and when the oldest of them occurred. A group never seen is
     /// behind by the whole log. `Validation` for an empty `consumer`.
     async fn lag(&self, consumer: &str) -> Result<OutboxLag>;
+}
+
+/// Names one lease of an outbox consumer group ([`Outbox::claim_leased`]), for
+/// [`Outbox::release`]. Every claim that hands out events gets a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LeaseId(uuid::Uuid);
+
+impl LeaseId {
+    /// A new, unique lease id.
+    pub fn new() -> Self {
+        LeaseId(uuid::Uuid::now_v7())
+    }
+
+    /// The lease id stored as `uuid` (by a backend that keeps leases in a database).
+    pub fn from_uuid(uuid: uuid::Uuid) -> Self {
+        LeaseId(uuid)
+    }
+
+    /// The id as a UUID.
+    pub fn as_uuid(&self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl Default for LeaseId {
+    fn default() -> Self {
+        LeaseId::new()
+    }
+}
+
+/// What [`Outbox::claim_leased`] hands out: the events and the lease on them.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Claimed {
+    /// The claimed events, in order (empty when there was nothing to claim).
+    pub entries: Vec<OutboxEntry>,
+    /// The lease held on them; `None` when `entries` is empty (no lease is held).
+    pub lease: Option<LeaseId>,
+}
+
+impl Claimed {
+    /// `entries` held under `lease`.
+    pub fn new(entries: Vec<OutboxEntry>, lease: Option<LeaseId>) -> Self {
+        Claimed { entries, lease }
+    }
 }
 
 /// How far an outbox consumer group is behind ([`Outbox::lag`]).

@@ -402,10 +402,36 @@ async fn pass(
 ) -> Result<Pass> {
     let group = consumer.group();
     let claimed = outbox
-        .claim(group, config.batch.max(1), config.lease)
+        .claim_leased(group, config.batch.max(1), config.lease)
         .await?;
+    let Some(lease) = claimed.lease else {
+        return Ok(Pass::default());
+    };
+    let result = handle_claim(outbox, consumer, config, clock, failures, &claimed.entries).await;
+    if result.as_ref().map_or(true, |p| p.retry_in.is_some()) {
+        // The pass failed or stopped at a retryable failure: give the lease back so
+        // the next attempt (this runner's after its backoff, or another
+        // instance's) need not wait it out. After an acknowledgement the lease has
+        // already ended and this changes nothing; if the release fails too, the
+        // lease runs out as before.
+        let _released = outbox.release(group, lease).await;
+    }
+    result
+}
+
+/// Hands the claimed `entries` to `consumer`, parks what must be parked and
+/// acknowledges what is done.
+async fn handle_claim(
+    outbox: &dyn Outbox,
+    consumer: &dyn EventConsumer,
+    config: RunnerConfig,
+    clock: &dyn Clock,
+    failures: &Mutex<Failures>,
+    claimed: &[OutboxEntry],
+) -> Result<Pass> {
+    let group = consumer.group();
     let mut pass = Pass::default();
-    let mut rest: &[OutboxEntry] = &claimed;
+    let mut rest: &[OutboxEntry] = claimed;
     let mut last_done = None;
     while !rest.is_empty() {
         let outcome = consumer.handle_batch(rest).await;

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, Row};
 
-use commerce_core::ports::{Outbox, OutboxEntry};
+use commerce_core::ports::{Claimed, LeaseId, Outbox, OutboxEntry};
 use commerce_core::{Error, EventEnvelope, EventId, Result};
 
 use crate::convert::{to_i64, to_u64};
@@ -117,7 +117,7 @@ impl PgOutbox {
         limit: u32,
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> std::result::Result<Vec<OutboxEntry>, Failure<Error>> {
+    ) -> std::result::Result<Claimed, Failure<Error>> {
         let mut tx = self.shared.pool.begin().await?;
         sequence(&mut tx).await?;
         sqlx::query(
@@ -138,7 +138,7 @@ impl PgOutbox {
         let claimed: Option<i64> = group.try_get("claimed_upto")?;
         let lease: Option<DateTime<Utc>> = group.try_get("lease_until")?;
         if claimed.is_some() && lease.is_some_and(|until| now < until) {
-            return Ok(Vec::new());
+            return Ok(Claimed::default());
         }
         let rows = sqlx::query(
             "SELECT seq, event_id, topic, aggregate_type, aggregate_id, occurred_at, payload
@@ -158,17 +158,20 @@ impl PgOutbox {
             .map(|e| to_i64(e.seq))
             .transpose()
             .map_err(Failure::Domain)?;
+        let id = last.map(|_| LeaseId::new());
         sqlx::query(
-            "UPDATE commerce.outbox_consumers SET claimed_upto = $2, lease_until = $3
+            "UPDATE commerce.outbox_consumers
+                SET claimed_upto = $2, lease_until = $3, lease_id = $4
               WHERE consumer = $1",
         )
         .bind(consumer)
         .bind(last)
         .bind(last.map(|_| lease_until))
+        .bind(id.map(|l| l.as_uuid()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(entries)
+        Ok(Claimed::new(entries, id))
     }
 }
 
@@ -221,7 +224,7 @@ impl Outbox for PgOutbox {
         .await
     }
 
-    async fn claim(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEntry>> {
+    async fn claim_leased(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Claimed> {
         check_consumer(consumer)?;
         if limit == 0 {
             return Err(Error::validation("limit", "must be at least 1"));
@@ -234,6 +237,24 @@ impl Outbox for PgOutbox {
             .ok_or_else(|| Error::validation("lease", "too long"))?;
         retrying("outbox claim", || {
             self.try_claim(consumer, limit, lease_until, now)
+        })
+        .await
+    }
+
+    async fn release(&self, consumer: &str, lease: LeaseId) -> Result<bool> {
+        check_consumer(consumer)?;
+        let lease = lease.as_uuid();
+        retrying("outbox release", move || async move {
+            let released = sqlx::query(
+                "UPDATE commerce.outbox_consumers
+                    SET claimed_upto = NULL, lease_until = NULL, lease_id = NULL
+                  WHERE consumer = $1 AND lease_id = $2",
+            )
+            .bind(consumer)
+            .bind(lease)
+            .execute(&self.shared.pool)
+            .await?;
+            Ok(released.rows_affected() == 1)
         })
         .await
     }
@@ -268,7 +289,7 @@ impl Outbox for PgOutbox {
                 "WITH g AS (SELECT acked_seq, claimed_upto FROM commerce.outbox_consumers
                              WHERE consumer = $1 FOR UPDATE),
                       a AS (UPDATE commerce.outbox_consumers c
-                               SET acked_seq = $2, claimed_upto = NULL, lease_until = NULL
+                               SET acked_seq = $2, claimed_upto = NULL, lease_until = NULL, lease_id = NULL
                               FROM g
                              WHERE c.consumer = $1 AND $2 > g.acked_seq AND $2 <= g.claimed_upto
                          RETURNING 1)

@@ -125,16 +125,29 @@ impl OutboxRelay {
     /// One pass: claim, publish, wait for confirms, acknowledge. Returns the number
     /// of events relayed (0 when nothing was new).
     pub async fn relay_once(&self) -> Result<usize> {
-        let entries = self
+        let claimed = self
             .outbox
-            .claim(&self.consumer, self.batch, self.lease)
+            .claim_leased(&self.consumer, self.batch, self.lease)
             .await?;
-        let Some(last) = entries.last().map(|e| e.seq) else {
+        let (Some(last), Some(lease)) = (claimed.entries.last().map(|e| e.seq), claimed.lease)
+        else {
             return Ok(0);
         };
-        let events: Vec<EventEnvelope> = entries.into_iter().map(|e| e.event).collect();
-        self.publish_confirmed(&events).await?;
-        self.outbox.ack(&self.consumer, last).await?;
+        let events: Vec<EventEnvelope> = claimed.entries.into_iter().map(|e| e.event).collect();
+        let relayed = match self.publish_confirmed(&events).await {
+            Ok(()) => self
+                .outbox
+                .ack(&self.consumer, last)
+                .await
+                .map_err(Into::into),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = relayed {
+            // Give the batch back at once (a broker outage or a failed ack): the next
+            // pass, this relay's or another instance's, need not wait out the lease.
+            let _released = self.outbox.release(&self.consumer, lease).await;
+            return Err(e);
+        }
         Ok(events.len())
     }
 

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::event::EventEnvelope;
-use crate::ports::{Outbox, OutboxEntry};
+use crate::ports::{Claimed, LeaseId, Outbox, OutboxEntry};
 
 /// Most events one claim hands out, whatever `limit` asks for.
 pub const MAX_CLAIM: u32 = 1_000;
@@ -32,6 +32,7 @@ struct Group {
 
 #[derive(Debug, Clone, Copy)]
 struct Lease {
+    id: LeaseId,
     last_seq: u64,
     expires_at: DateTime<Utc>,
 }
@@ -130,7 +131,7 @@ impl Outbox for MemoryOutbox {
         Ok(())
     }
 
-    async fn claim(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Vec<OutboxEntry>> {
+    async fn claim_leased(&self, consumer: &str, limit: u32, lease: Duration) -> Result<Claimed> {
         check_consumer(consumer)?;
         if limit == 0 {
             return Err(Error::validation("limit", "must be at least 1"));
@@ -145,7 +146,7 @@ impl Outbox for MemoryOutbox {
         let state = &mut *guard;
         let group = state.groups.entry(consumer.to_owned()).or_default();
         if group.lease.is_some_and(|l| now < l.expires_at) {
-            return Ok(Vec::new());
+            return Ok(Claimed::default());
         }
         group.lease = None;
         let start = usize::try_from(group.acked).map_err(|_| Error::Overflow)?;
@@ -157,13 +158,29 @@ impl Outbox for MemoryOutbox {
             .take(take)
             .cloned()
             .collect();
+        let mut id = None;
         if let Some(last) = claimed.last() {
+            let lease = LeaseId::new();
+            id = Some(lease);
             group.lease = Some(Lease {
+                id: lease,
                 last_seq: last.seq,
                 expires_at,
             });
         }
-        Ok(claimed)
+        Ok(Claimed::new(claimed, id))
+    }
+
+    async fn release(&self, consumer: &str, lease: LeaseId) -> Result<bool> {
+        check_consumer(consumer)?;
+        let mut state = self.lock();
+        match state.groups.get_mut(consumer) {
+            Some(group) if group.lease.is_some_and(|l| l.id == lease) => {
+                group.lease = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn lag(&self, consumer: &str) -> Result<crate::ports::OutboxLag> {

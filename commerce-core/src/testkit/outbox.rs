@@ -13,7 +13,7 @@ use futures::future::join_all;
 
 use crate::error::Error;
 use crate::event::EventEnvelope;
-use crate::ports::{Outbox, OutboxEntry};
+use crate::ports::{Claimed, Outbox, OutboxEntry};
 use crate::testkit::fixtures::event;
 use crate::testkit::support::{sleep, yield_now};
 use crate::worker::{EventConsumer, PARKED_TOPIC, Pass, Runner, RunnerConfig};
@@ -253,6 +253,98 @@ pub async fn concurrent_claimers_never_get_the_same_event(fx: OutboxFixture) {
     assert_eq!(seen.len() as u64, EVENTS);
 }
 
+/// A released lease makes its events claimable at once, from the first
+/// unacknowledged one, under a new lease; releasing it again changes nothing.
+pub async fn release_makes_a_claim_claimable_at_once(fx: OutboxFixture) {
+    fx.outbox.append(&events(0, 3)).await.expect("append");
+    let first = fx
+        .outbox
+        .claim_leased("search", 10, LONG)
+        .await
+        .expect("claim");
+    let lease = first.lease.expect("a claim of events holds a lease");
+    assert_eq!(first.entries.len(), 3);
+    assert!(
+        fx.outbox
+            .claim("search", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the lease is live"
+    );
+    assert!(fx.outbox.release("search", lease).await.expect("release"));
+    let again = fx
+        .outbox
+        .claim_leased("search", 10, LONG)
+        .await
+        .expect("claim");
+    assert_eq!(ids(&again.entries), ids(&first.entries));
+    assert_ne!(again.lease, Some(lease), "a new claim, a new lease");
+    assert!(
+        !fx.outbox.release("search", lease).await.expect("release"),
+        "the old lease is gone"
+    );
+    assert!(
+        fx.outbox
+            .claim("search", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the second claim still holds its lease"
+    );
+    let empty = fx
+        .outbox
+        .claim_leased("search", 10, LONG)
+        .await
+        .expect("claim");
+    assert_eq!(empty, Claimed::default(), "an empty claim holds no lease");
+    assert!(matches!(
+        fx.outbox.release("", lease).await,
+        Err(Error::Validation { .. })
+    ));
+}
+
+/// Only the holder's lease is given back: a worker whose lease ran out and was
+/// claimed again by another, or that acknowledged, releases nothing.
+pub async fn release_leaves_another_holders_lease_alone(fx: OutboxFixture) {
+    fx.outbox.append(&events(0, 3)).await.expect("append");
+    let stale = fx
+        .outbox
+        .claim_leased("search", 10, Duration::from_millis(200))
+        .await
+        .expect("claim");
+    sleep(Duration::from_millis(600)).await;
+    let current = fx
+        .outbox
+        .claim_leased("search", 2, LONG)
+        .await
+        .expect("claim");
+    assert_eq!(current.entries.len(), 2);
+    let stale = stale.lease.expect("lease");
+    assert!(!fx.outbox.release("search", stale).await.expect("release"));
+    assert!(
+        fx.outbox
+            .claim("search", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the other holder's lease is still live"
+    );
+    assert!(
+        !fx.outbox.release("mail", stale).await.expect("release"),
+        "a lease of another group"
+    );
+    let last = current.entries.last().expect("entries").seq;
+    fx.outbox.ack("search", last).await.expect("ack");
+    let current = current.lease.expect("lease");
+    assert!(
+        !fx.outbox.release("search", current).await.expect("release"),
+        "an acknowledged claim holds no lease"
+    );
+    let rest = fx.outbox.claim("search", 10, LONG).await.expect("claim");
+    assert_eq!(rest.len(), 1, "the acknowledged events stay acknowledged");
+}
+
 /// A consumer for the runner checks: records what it handled, fails scripted events.
 struct Scripted {
     group: String,
@@ -417,6 +509,32 @@ pub async fn runner_parks_an_event_after_max_attempts(fx: OutboxFixture) {
     assert_eq!(report.event.payload["attempts"], 3);
 }
 
+/// A pass that fails on the first event of its claim gives the lease back: with a
+/// lease of a minute, the retry after the backoff handles the event at once.
+pub async fn runner_retries_a_failed_pass_at_once_not_after_the_lease(fx: OutboxFixture) {
+    let all = events(0, 3);
+    fx.outbox.append(&all).await.expect("append");
+    let consumer = Scripted::new("runner");
+    consumer.fail(all[0].id, 1, true);
+    let runner = Runner::new(
+        fx.outbox.clone(),
+        consumer.clone(),
+        quick().with_lease(LONG).with_batch(10),
+    );
+    let first = runner.run_once().await.expect("pass");
+    assert_eq!((first.handled, first.parked), (0, 0));
+    let wait = first
+        .retry_in
+        .expect("a retryable failure asks for a retry");
+    sleep(wait).await;
+    let second = runner.run_once().await.expect("pass");
+    assert_eq!(second.handled, 3, "retried at once, not after the lease");
+    assert_eq!(
+        consumer.handled(&all),
+        all.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+}
+
 /// A failure that is not retryable parks the event at once (retrying cannot help).
 pub async fn runner_parks_a_non_retryable_failure_at_once(fx: OutboxFixture) {
     let all = events(0, 3);
@@ -469,6 +587,9 @@ macro_rules! outbox_conformance {
                 runner_retries_a_retryable_failure_with_backoff,
                 runner_parks_an_event_after_max_attempts,
                 runner_parks_a_non_retryable_failure_at_once,
+                release_makes_a_claim_claimable_at_once,
+                release_leaves_another_holders_lease_alone,
+                runner_retries_a_failed_pass_at_once_not_after_the_lease,
             );
         }
     };
