@@ -53,6 +53,7 @@ pub use ports::{
     CheckoutStore, CreateOutcome, OrderPage, OrderStore, PlaceOutcome, PricingTableStore,
 };
 pub use pricing_tables::{
+    PricingCacheConsumer,
     MemoryPricingTableStore, PricingTables, PricingTablesChanged, PricingTablesService,
     PromotionRule,
 };

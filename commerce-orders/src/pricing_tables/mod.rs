@@ -361,3 +361,41 @@ impl PricingTablesService {
         Ok(stored)
     }
 }
+
+/// Consumer group prefix of [`PricingCacheConsumer`]s (one group per instance).
+pub const CACHE_GROUP_PREFIX: &str = "pricing.cache.";
+
+/// Keeps one instance's cached pricing tables fresh: on `pricing.tables_changed`
+/// (written by whichever instance changed them) it drops the cache, so the next
+/// checkout loads the new tables. One consumer group per instance
+/// (`pricing.cache.<instance>`), so every instance sees every change.
+#[derive(Debug, Clone)]
+pub struct PricingCacheConsumer {
+    group: String,
+    service: Arc<PricingTablesService>,
+}
+
+impl PricingCacheConsumer {
+    /// The consumer of `instance` (a name unique among running instances) for
+    /// `service`.
+    pub fn new(instance: &str, service: Arc<PricingTablesService>) -> Self {
+        PricingCacheConsumer {
+            group: format!("{CACHE_GROUP_PREFIX}{instance}"),
+            service,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl commerce_core::EventConsumer for PricingCacheConsumer {
+    fn group(&self) -> &str {
+        &self.group
+    }
+
+    async fn handle(&self, event: &commerce_core::EventEnvelope) -> commerce_core::Result<()> {
+        if event.topic == PricingTablesChanged::TOPIC {
+            self.service.invalidate();
+        }
+        Ok(())
+    }
+}
