@@ -29,9 +29,9 @@ use commerce_orders::notification::{
     DeliveryLog, MemoryDeliveryLog, MemoryPreferenceStore, PreferenceStore,
 };
 use commerce_orders::{
-    CarrierSet, Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore,
-    MemoryPricingTableStore, OrderStore, PaymentGateway, PricingCacheConsumer, PricingTableStore,
-    PricingTables, PricingTablesService, SimulatedCarrier,
+    CarrierSet, Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, MemoryPricingTableStore,
+    OrderStore, PaymentGateway, PricingCacheConsumer, PricingTableStore, PricingTables,
+    PricingTablesService, SimulatedCarrier,
 };
 use commerce_recommend::{
     CacheConfig, CacheInvalidator, CachedRecommendStore, MemoryRecommendStore, PurchaseRecorder,

@@ -53,9 +53,8 @@ pub use ports::{
     CheckoutStore, CreateOutcome, OrderPage, OrderStore, PlaceOutcome, PricingTableStore,
 };
 pub use pricing_tables::{
-    PricingCacheConsumer,
-    MemoryPricingTableStore, PricingTables, PricingTablesChanged, PricingTablesService,
-    PromotionRule,
+    MemoryPricingTableStore, PricingCacheConsumer, PricingTables, PricingTablesChanged,
+    PricingTablesService, PromotionRule,
 };
 pub use separate_stores::SeparateStores;
 #[cfg(feature = "testkit")]

@@ -47,8 +47,7 @@ impl PricingTableStore for PgPricingTables {
         };
         let version: i64 = row.try_get("version").map_err(Error::backend)?;
         let document: serde_json::Value = row.try_get("document").map_err(Error::backend)?;
-        let mut tables: PricingTables =
-            serde_json::from_value(document).map_err(Error::backend)?;
+        let mut tables: PricingTables = serde_json::from_value(document).map_err(Error::backend)?;
         tables.version = u64::try_from(version)
             .map_err(|_| Error::backend(format!("negative version {version} in storage")))?;
         Ok(Some(tables))

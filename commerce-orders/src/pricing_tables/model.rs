@@ -283,7 +283,11 @@ fn validate_shipping(methods: &[ShippingMethod], currency: Currency) -> Result<(
             return Err(invalid("shipping_methods.zones", i, "at least one zone"));
         }
         if m.tiers.is_empty() {
-            return Err(invalid("shipping_methods.tiers", i, "at least one weight tier"));
+            return Err(invalid(
+                "shipping_methods.tiers",
+                i,
+                "at least one weight tier",
+            ));
         }
         let mut last: Option<u32> = None;
         for (t, tier) in m.tiers.iter().enumerate() {

@@ -166,7 +166,10 @@ pub async fn admin_changes_are_checked_versioned_and_seen(f: PricingTablesFixtur
 
     let mut tax = us_tax_table();
     tax.rates[0].rate = Decimal::new(10, 2);
-    let changed = service.set_tax(&Actor::Admin, 1, tax.clone()).await.unwrap();
+    let changed = service
+        .set_tax(&Actor::Admin, 1, tax.clone())
+        .await
+        .unwrap();
     assert_eq!(changed.version, 2);
     assert_eq!(changed.tax, tax);
     assert_eq!(changed.promotions, seeded.promotions);

@@ -15,7 +15,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use commerce::core::pricing::DiscountKind;
 use commerce::core::shipping::{ShippingZone, WeightTier};
-use commerce::core::{Actor, CountryCode, Rounding, ShippingMethod, Sku, TaxClass, TaxRate, TaxTable};
+use commerce::core::{
+    Actor, CountryCode, Rounding, ShippingMethod, Sku, TaxClass, TaxRate, TaxTable,
+};
 use commerce::orders::{PricingTables, PromotionRule};
 
 use crate::error::{ApiError, ErrorBody};
