@@ -267,3 +267,38 @@ async fn http_bad_pricing_input_is_a_4xx_json_error_and_changes_nothing() {
     }
     assert_eq!(app.get("/v1/admin/pricing", &admin).await.body, before);
 }
+
+#[tokio::test]
+async fn http_admin_lists_and_searches_customers_in_keyset_pages() {
+    let app = App::in_memory();
+    let (_, admin_bearer) = app.staff("zz-admin@example.com", Role::Admin).await;
+    let admin = As::signed_in(&admin_bearer);
+    for email in ["ann@example.com", "Anna@Example.com", "bo@example.com"] {
+        app.customer(email).await;
+    }
+    let first = app
+        .get("/v1/admin/customers?email_prefix=AN&limit=1", &admin)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["customers"][0]["email"], "ann@example.com");
+    let next = first.body["next"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/v1/admin/customers?email_prefix=an&limit=1&after={next}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(second.body["customers"][0]["email"], "anna@example.com");
+    let all = app.get("/v1/admin/customers", &admin).await;
+    assert_eq!(all.body["customers"].as_array().unwrap().len(), 4);
+    assert!(all.body["next"].is_null());
+    for bad in [
+        "/v1/admin/customers?limit=0",
+        "/v1/admin/customers?limit=101",
+        "/v1/admin/customers?bogus=1",
+    ] {
+        let reply = app.get(bad, &admin).await;
+        assert!(reply.status.is_client_error(), "{bad}: {}", reply.body);
+        assert!(reply.body["code"].is_string(), "{bad}: {}", reply.body);
+    }
+}

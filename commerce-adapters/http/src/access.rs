@@ -105,6 +105,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/admin/categories", Access::Admin),
     rule("POST", "/v1/admin/products/{id}/deactivate", Access::Admin),
     rule("GET", "/v1/admin/tables", Access::Admin),
+    rule("GET", "/v1/admin/customers", Access::Admin),
     rule("GET", "/v1/admin/pricing", Access::Admin),
     rule("PUT", "/v1/admin/pricing/tax", Access::Admin),
     rule("PUT", "/v1/admin/pricing/shipping-methods", Access::Admin),

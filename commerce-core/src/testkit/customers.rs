@@ -287,7 +287,11 @@ pub async fn list_pages_by_email_and_searches_by_prefix(fx: CustomerFixture) {
         after: after.map(str::to_owned),
         limit,
     };
-    let first = fx.store.list_customers(&page(None, None, 2)).await.expect("list");
+    let first = fx
+        .store
+        .list_customers(&page(None, None, 2))
+        .await
+        .expect("list");
     assert_eq!(emails(first), ["al_x@example.com", "alice@example.com"]);
     let next = fx
         .store
