@@ -94,14 +94,14 @@ impl PromotionRule {
             ));
         }
         match &self.kind {
-            DiscountKind::Percentage { percent } => {
-                if *percent <= Decimal::ZERO || *percent > Decimal::ONE_HUNDRED {
-                    return Err(invalid(
-                        "promotions.kind.percent",
-                        at,
-                        "must be above 0 and at most 100",
-                    ));
-                }
+            DiscountKind::Percentage { percent }
+                if *percent <= Decimal::ZERO || *percent > Decimal::ONE_HUNDRED =>
+            {
+                return Err(invalid(
+                    "promotions.kind.percent",
+                    at,
+                    "must be above 0 and at most 100",
+                ));
             }
             DiscountKind::Fixed { amount } => {
                 money(*amount, currency, "promotions.kind.amount", at)?;
