@@ -221,7 +221,7 @@ impl PricingTablesService {
         Ok(chosen)
     }
 
-    /// Replaces the tax table. See [`PricingTablesService::change`].
+    /// Replaces the tax table. Staff only (`Forbidden`), at the version read (`Conflict`), validated (`Validation`), with one event.
     pub async fn set_tax(
         &self,
         actor: &Actor,
@@ -235,7 +235,7 @@ impl PricingTablesService {
         .await
     }
 
-    /// Replaces the shipping methods. See [`PricingTablesService::change`].
+    /// Replaces the shipping methods. Staff only (`Forbidden`), at the version read (`Conflict`), validated (`Validation`), with one event.
     pub async fn set_shipping_methods(
         &self,
         actor: &Actor,
@@ -250,7 +250,7 @@ impl PricingTablesService {
     }
 
     /// Adds a promotion; `Conflict` when its code is taken (case-insensitively).
-    /// See [`PricingTablesService::change`].
+    /// Staff only (`Forbidden`), at the version read (`Conflict`), validated (`Validation`), with one event.
     pub async fn create_promotion(
         &self,
         actor: &Actor,
@@ -272,7 +272,7 @@ impl PricingTablesService {
     }
 
     /// Replaces the promotion with `code` by `rule` (whose code must be `code`):
-    /// `NotFound` for an unknown code. See [`PricingTablesService::change`].
+    /// `NotFound` for an unknown code. Staff only (`Forbidden`), at the version read (`Conflict`), validated (`Validation`), with one event.
     pub async fn update_promotion(
         &self,
         actor: &Actor,
@@ -302,7 +302,7 @@ impl PricingTablesService {
     }
 
     /// Turns the promotion with `code` off (kept, no longer applies): `NotFound`
-    /// for an unknown code. See [`PricingTablesService::change`].
+    /// for an unknown code. Staff only (`Forbidden`), at the version read (`Conflict`), validated (`Validation`), with one event.
     pub async fn deactivate_promotion(
         &self,
         actor: &Actor,
