@@ -29,8 +29,9 @@ use commerce_orders::notification::{
     DeliveryLog, MemoryDeliveryLog, MemoryPreferenceStore, PreferenceStore,
 };
 use commerce_orders::{
-    CarrierSet, Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, OrderStore,
-    PaymentGateway, SimulatedCarrier,
+    CarrierSet, Checkout, CheckoutConfig, CheckoutStore, MemoryOrderStore, MemoryPricingTableStore,
+    OrderStore, PaymentGateway, PricingCacheConsumer, PricingTableStore, PricingTables,
+    PricingTablesService, SimulatedCarrier,
 };
 use commerce_recommend::{
     CacheConfig, CacheInvalidator, CachedRecommendStore, MemoryRecommendStore, PurchaseRecorder,
@@ -322,6 +323,25 @@ impl Shop {
         })
     }
 
+    /// The pricing tables (tax, shipping methods, promotions) checkout prices with,
+    /// and the admin writes to them.
+    pub fn pricing_tables(&self) -> &Arc<PricingTablesService> {
+        self.checkout.pricing_tables()
+    }
+
+    /// Stores the configuration's pricing tables when the store holds none (until
+    /// then they apply as version 0; the first admin change stores them too).
+    /// Returns the stored tables.
+    pub async fn seed_pricing_tables(&self) -> commerce_orders::Result<PricingTables> {
+        self.pricing_tables().seed().await
+    }
+
+    /// The outbox consumer that drops this instance's cached pricing tables when
+    /// another instance changes them (group `pricing.cache.<instance>`).
+    pub fn pricing_cache_consumer(&self, instance: &str) -> PricingCacheConsumer {
+        PricingCacheConsumer::new(instance, self.pricing_tables().clone())
+    }
+
     /// The outbox consumer that keeps each product's recommendation signals (terms,
     /// categories, active, in stock at the default location) current.
     pub fn recommend_signals_consumer(&self) -> SignalsIndexer {
@@ -376,6 +396,7 @@ pub struct ShopBuilder {
     notification_preferences: Option<Arc<dyn PreferenceStore>>,
     delivery_log: Option<Arc<dyn DeliveryLog>>,
     carriers: Option<CarrierSet>,
+    pricing_tables: Option<Arc<dyn PricingTableStore>>,
 }
 
 impl fmt::Debug for ShopBuilder {
@@ -426,6 +447,7 @@ impl ShopBuilder {
             notification_preferences: None,
             delivery_log: None,
             carriers: None,
+            pricing_tables: None,
         }
     }
 
@@ -484,6 +506,9 @@ impl ShopBuilder {
         notification_preferences: dyn PreferenceStore;
         /// The notifications' dedupe records (in memory when not given).
         delivery_log: dyn DeliveryLog;
+        /// The pricing tables admins change (in memory when not given). While it
+        /// holds none, the configuration's tables apply and seed it.
+        pricing_tables: dyn PricingTableStore;
     }
 
     /// Ships with `carriers` (rate shopping at checkout, labels, tracking) instead of
@@ -494,7 +519,8 @@ impl ShopBuilder {
     }
 
     /// Every store of `stores` (catalog, customers, outbox, inventory, carts,
-    /// orders, analytics, reviews, recommendations, and its native checkout store).
+    /// orders, analytics, reviews, recommendations, pricing tables, and its native checkout
+    /// store).
     #[cfg(feature = "postgres")]
     pub fn postgres(self, stores: &commerce_postgres::PgStores) -> Self {
         self.catalog(Arc::new(stores.catalog()))
@@ -511,6 +537,7 @@ impl ShopBuilder {
             .recommend_store(Arc::new(stores.recommendations()))
             .notification_preferences(Arc::new(stores.notification_preferences()))
             .delivery_log(Arc::new(stores.deliveries()))
+            .pricing_tables(Arc::new(stores.pricing_tables()))
     }
 
     /// Fills every port not given with its in-memory implementation (stores sharing
@@ -585,6 +612,14 @@ impl ShopBuilder {
             .credentials
             .unwrap_or_else(|| Arc::new(MemoryCredentials::new()));
         let accounts = Accounts::new(customers.clone(), credentials.clone());
+        let pricing_store = self
+            .pricing_tables
+            .unwrap_or_else(|| Arc::new(MemoryPricingTableStore::new(memory_outbox.clone())));
+        let pricing = Arc::new(PricingTablesService::new(
+            pricing_store,
+            clock.clone(),
+            &self.config,
+        ));
         let mut checkout = Checkout::new(
             carts.clone(),
             catalog.clone(),
@@ -593,7 +628,8 @@ impl ShopBuilder {
             payments.clone(),
             clock.clone(),
             self.config,
-        );
+        )
+        .with_pricing_tables(pricing);
         let analytics = self
             .analytics
             .unwrap_or_else(|| Arc::new(MemoryAnalyticsStore::new()));

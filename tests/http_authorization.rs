@@ -47,6 +47,7 @@ fn concrete(path: &str) -> String {
     path.replace("{slug}", "some-slug")
         .replace("{sku}", "SKU-1")
         .replace("{id}", "01a22c97-ba10-741c-8340-da3ce9681d28")
+        .replace("{code}", "SPRING10")
 }
 
 #[tokio::test]

@@ -116,6 +116,27 @@ pub trait CustomerStore: Send + Sync {
     async fn addresses(&self, customer_id: CustomerId) -> Result<Vec<SavedAddress>>;
     /// Deletes a saved address of `customer_id`; `NotFound` when it is not theirs.
     async fn delete_address(&self, customer_id: CustomerId, id: AddressId) -> Result<()>;
+    /// A keyset page of customers by email ascending (byte order of the stored,
+    /// lower-cased email): only emails starting with `page.email_prefix` (lower-cased
+    /// before matching; `%` and `_` match themselves) and after `page.after`, at most
+    /// `min(page.limit, CustomerPage::MAX_LIMIT)`. What staff browse and search.
+    async fn list_customers(&self, page: &CustomerPage) -> Result<Vec<Customer>>;
+}
+
+/// A keyset page of [`CustomerStore::list_customers`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CustomerPage {
+    /// Only emails starting with this (case-insensitive).
+    pub email_prefix: Option<String>,
+    /// Only emails after this one: the last email of the previous page.
+    pub after: Option<String>,
+    /// Page size; capped at [`CustomerPage::MAX_LIMIT`]; 0 gives an empty page.
+    pub limit: u32,
+}
+
+impl CustomerPage {
+    /// Largest page a store returns.
+    pub const MAX_LIMIT: u32 = 100;
 }
 
 /// An outbox entry handed to a consumer: the event and its position in the log.

@@ -6,7 +6,8 @@
 //! change orders and stock together; [`SeparateStores`] runs them on the two separate
 //! ports), and an idempotent [`checkout`] with recovery, cancels, shipments and
 //! refunds; carriers, rate shopping and tracking ([`carrier`]); the notification
-//! policy ([`notification`]).
+//! policy ([`notification`]); the shop's pricing tables that admins change at run
+//! time ([`pricing_tables`]).
 
 pub mod access;
 pub mod carrier;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod notification;
 pub mod payment;
 pub mod ports;
+pub mod pricing_tables;
 pub mod separate_stores;
 #[cfg(feature = "simulated")]
 pub mod simulated;
@@ -47,7 +49,13 @@ pub use machine::{
 pub use memory::MemoryOrderStore;
 pub use model::*;
 pub use payment::*;
-pub use ports::{CheckoutStore, CreateOutcome, OrderPage, OrderStore, PlaceOutcome};
+pub use ports::{
+    CheckoutStore, CreateOutcome, OrderPage, OrderStore, PlaceOutcome, PricingTableStore,
+};
+pub use pricing_tables::{
+    MemoryPricingTableStore, PricingCacheConsumer, PricingTables, PricingTablesChanged,
+    PricingTablesService, PromotionRule,
+};
 pub use separate_stores::SeparateStores;
 #[cfg(feature = "testkit")]
 pub use simulated::{FaultTiming, GatewayOperation};

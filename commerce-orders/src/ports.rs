@@ -1,4 +1,5 @@
-//! The storage ports of orders: [`OrderStore`] and [`CheckoutStore`].
+//! The storage ports of orders: [`OrderStore`] and [`CheckoutStore`]; the shop's
+//! pricing tables: [`PricingTableStore`].
 //!
 //! Each method is one atomic step that an adapter does in one transaction: the order
 //! row, its lines, payment, refunds and shipments, and the events handed in (into the
@@ -20,6 +21,7 @@ use commerce_inventory::ReserveRequest;
 use crate::error::Result;
 use crate::id::{IdempotencyKey, OrderId};
 use crate::model::Order;
+use crate::pricing_tables::PricingTables;
 #[cfg(doc)]
 use crate::{
     error::Error,
@@ -223,4 +225,30 @@ pub trait CheckoutStore: Send + Sync {
         events: &[EventEnvelope],
         now: DateTime<Utc>,
     ) -> Result<Order>;
+}
+
+/// The shop's pricing tables (tax, shipping methods, promotions): one versioned
+/// document ([`PricingTables`]).
+///
+/// The store keeps what it is given; the rules of a write are checked before, by
+/// [`PricingTablesService`](crate::pricing_tables::PricingTablesService). The conformance suite
+/// (`testkit::pricing_tables`) is the spec.
+#[async_trait]
+pub trait PricingTableStore: Send + Sync {
+    /// The stored tables; `None` before the first save.
+    async fn load(&self) -> Result<Option<PricingTables>>;
+
+    /// Stores `tables` if the stored version is `expected_version` (0: nothing is
+    /// stored yet), with version `expected_version + 1`, and appends `events` to the
+    /// outbox, in one transaction; returns the tables as stored. `tables.version` is
+    /// ignored.
+    ///
+    /// Errors: `Conflict` when the stored version is another (a concurrent writer
+    /// won, or the tables were seeded already): nothing is written.
+    async fn save(
+        &self,
+        tables: &PricingTables,
+        expected_version: u64,
+        events: &[EventEnvelope],
+    ) -> Result<PricingTables>;
 }

@@ -53,6 +53,17 @@ mod checkout_store {
     commerce_orders::checkout_store_conformance!(separate_stores);
 }
 
+/// The pricing tables in memory.
+mod pricing_tables {
+    use commerce_orders::testkit::PricingTablesFixture;
+
+    async fn fixture() -> PricingTablesFixture {
+        PricingTablesFixture::in_memory()
+    }
+
+    commerce_orders::pricing_tables_conformance!(fixture);
+}
+
 mod notify_preference_store {
     use std::sync::Arc;
 

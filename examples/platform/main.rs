@@ -192,6 +192,8 @@ async fn main() -> Result<()> {
         }
     };
     let (shop, mut backends) = build_shop(&config).await?;
+    // The configured tax, shipping and promotion tables, unless admins changed them.
+    shop.seed_pricing_tables().await?;
     let (demo_id, token) = demo_customer(&shop).await?;
     if config.demo && demo::catalog_is_empty(shop.catalog().as_ref()).await? {
         let (count, sellers) = demo::seed(&shop).await?;
@@ -277,6 +279,15 @@ async fn main() -> Result<()> {
             product_cache,
         ),
         "cache_invalidation",
+        board.clone(),
+        config.worker_every,
+        stop_rx.clone(),
+    ));
+    // Drops this instance's cached pricing tables when any instance changes them.
+    handles.push(workers::start_consumer(
+        shop.clone(),
+        shop.pricing_cache_consumer(&instance),
+        "pricing_cache",
         board.clone(),
         config.worker_every,
         stop_rx.clone(),

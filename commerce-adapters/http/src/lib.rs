@@ -89,6 +89,8 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::analytics::router())
         .merge(routes::seller::router())
         .merge(routes::admin::router())
+        .merge(routes::admin_pricing::router())
+        .merge(routes::admin_customers::router())
         .merge(routes::reviews::router())
         .merge(routes::recommend::router())
         .merge(routes::tracking::router())

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use commerce_core::address::{check_email, normalize_email};
-use commerce_core::ports::CustomerStore;
+use commerce_core::ports::{CustomerPage, CustomerStore};
 use commerce_core::{AddressId, Customer, CustomerId, Error, Result, SavedAddress};
 
 use crate::convert::{from_json, to_json};
@@ -109,8 +109,48 @@ impl PgCustomers {
     }
 }
 
+/// `prefix` as a LIKE pattern matching it literally, then anything.
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 #[async_trait]
 impl CustomerStore for PgCustomers {
+    async fn list_customers(&self, page: &CustomerPage) -> Result<Vec<Customer>> {
+        let limit = i64::from(page.limit.min(CustomerPage::MAX_LIMIT));
+        let pattern = like_prefix(
+            &page
+                .email_prefix
+                .as_deref()
+                .map(|p| p.trim().to_lowercase())
+                .unwrap_or_default(),
+        );
+        // Byte order ("C") so pages follow the same order everywhere; the index
+        // `customers_email_c` (migration 0086) serves the prefix and the keyset.
+        let rows = sqlx::query(
+            r#"SELECT id, email, name, created_at FROM commerce.customers
+                WHERE email COLLATE "C" LIKE $1
+                  AND ($2::text IS NULL OR email COLLATE "C" > $2::text COLLATE "C")
+                ORDER BY email COLLATE "C"
+                LIMIT $3"#,
+        )
+        .bind(pattern)
+        .bind(page.after.as_deref())
+        .bind(limit)
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(Error::backend)?;
+        rows.iter().map(customer_from_row).collect()
+    }
+
     async fn create_customer(&self, customer: &Customer) -> Result<()> {
         let email = normalize_email(&customer.email);
         check_email(&email)?;

@@ -7,7 +7,8 @@
 //! change orders and stock together, each one transaction
 //! ([`commerce_orders::CheckoutStore`]), and reviews with their rating aggregates
 //! ([`commerce_reviews::ReviewStore`]), and the recommendation tables
-//! ([`commerce_recommend::RecommendStore`]).
+//! ([`commerce_recommend::RecommendStore`]), and the shop's pricing tables
+//! ([`commerce_orders::PricingTableStore`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), commerce_postgres::Error> {
@@ -42,6 +43,7 @@ mod inventory;
 mod notifications;
 mod orders;
 mod outbox;
+mod pricing_tables;
 mod purchases;
 mod recommend;
 mod reviews;
@@ -58,6 +60,7 @@ pub use inventory::PgInventory;
 pub use notifications::{PgDeliveryLog, PgPreferenceStore};
 pub use orders::PgOrderStore;
 pub use outbox::{MAX_CLAIM, PgOutbox};
+pub use pricing_tables::PgPricingTables;
 pub use purchases::PgPurchaseHistory;
 pub use recommend::PgRecommendStore;
 pub use reviews::PgReviewStore;

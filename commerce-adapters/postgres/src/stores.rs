@@ -265,6 +265,11 @@ impl PgStores {
         PgReviewStore::new(self.shared.clone())
     }
 
+    /// The shop's pricing tables ([`commerce_orders::PricingTableStore`]).
+    pub fn pricing_tables(&self) -> crate::PgPricingTables {
+        crate::PgPricingTables::new(self.shared.clone())
+    }
+
     /// Customers' notification preferences
     /// ([`commerce_orders::notification::PreferenceStore`]).
     pub fn notification_preferences(&self) -> crate::PgPreferenceStore {

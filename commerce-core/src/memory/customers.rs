@@ -8,13 +8,13 @@ use async_trait::async_trait;
 use crate::address::{Customer, SavedAddress, check_email, normalize_email};
 use crate::error::{Error, Result};
 use crate::id::{AddressId, CustomerId};
-use crate::ports::CustomerStore;
+use crate::ports::{CustomerPage, CustomerStore};
 
 #[derive(Debug, Default)]
 struct State {
     customers: HashMap<CustomerId, Customer>,
-    /// Lower-cased email -> customer.
-    emails: HashMap<String, CustomerId>,
+    /// Lower-cased email -> customer, in email order (for keyset pages).
+    emails: BTreeMap<String, CustomerId>,
     /// Addresses by id (UUID v7: creation order).
     addresses: BTreeMap<AddressId, SavedAddress>,
 }
@@ -43,6 +43,28 @@ impl MemoryCustomers {
 
 #[async_trait]
 impl CustomerStore for MemoryCustomers {
+    async fn list_customers(&self, page: &CustomerPage) -> Result<Vec<Customer>> {
+        use std::ops::Bound;
+        let limit = page.limit.min(CustomerPage::MAX_LIMIT) as usize;
+        let prefix = page
+            .email_prefix
+            .as_deref()
+            .map(|p| p.trim().to_lowercase())
+            .unwrap_or_default();
+        let state = self.read();
+        let lower = match &page.after {
+            Some(after) => Bound::Excluded(after.clone()),
+            None => Bound::Unbounded,
+        };
+        Ok(state
+            .emails
+            .range((lower, Bound::Unbounded))
+            .filter(|(email, _)| email.starts_with(&prefix))
+            .take(limit)
+            .filter_map(|(_, id)| state.customers.get(id).cloned())
+            .collect())
+    }
+
     async fn create_customer(&self, customer: &Customer) -> Result<()> {
         let email = normalize_email(&customer.email);
         check_email(&email)?;

@@ -11,7 +11,7 @@ use futures::future::join_all;
 use crate::address::{Customer, SavedAddress};
 use crate::error::Error;
 use crate::id::{AddressId, CustomerId};
-use crate::ports::CustomerStore;
+use crate::ports::{CustomerPage, CustomerStore};
 use crate::testkit::fixtures::{address, customer, saved_address, us_address};
 
 /// What every customer check gets: a fresh, empty store.
@@ -269,6 +269,72 @@ pub async fn rename_changes_only_the_name(fx: CustomerFixture) {
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
+/// Customers list by email ascending in keyset pages, filtered by an email prefix
+/// matched case-insensitively (with `%` and `_` taken literally).
+pub async fn list_pages_by_email_and_searches_by_prefix(fx: CustomerFixture) {
+    for email in [
+        "carol@example.com",
+        "alice@example.com",
+        "bob@example.com",
+        "alina@example.com",
+        "al_x@example.com",
+    ] {
+        created(&fx, email).await;
+    }
+    let emails = |v: Vec<Customer>| v.into_iter().map(|c| c.email).collect::<Vec<_>>();
+    let page = |prefix: Option<&str>, after: Option<&str>, limit| CustomerPage {
+        email_prefix: prefix.map(str::to_owned),
+        after: after.map(str::to_owned),
+        limit,
+    };
+    let first = fx
+        .store
+        .list_customers(&page(None, None, 2))
+        .await
+        .expect("list");
+    assert_eq!(emails(first), ["al_x@example.com", "alice@example.com"]);
+    let next = fx
+        .store
+        .list_customers(&page(None, Some("alice@example.com"), 2))
+        .await
+        .expect("list");
+    assert_eq!(emails(next), ["alina@example.com", "bob@example.com"]);
+    let last = fx
+        .store
+        .list_customers(&page(None, Some("bob@example.com"), 10))
+        .await
+        .expect("list");
+    assert_eq!(emails(last), ["carol@example.com"]);
+    let al = fx
+        .store
+        .list_customers(&page(Some(" AL"), None, 10))
+        .await
+        .expect("search");
+    assert_eq!(
+        emails(al),
+        ["al_x@example.com", "alice@example.com", "alina@example.com"]
+    );
+    let literal = fx
+        .store
+        .list_customers(&page(Some("al_"), None, 10))
+        .await
+        .expect("search");
+    assert_eq!(emails(literal), ["al_x@example.com"]);
+    let none = fx
+        .store
+        .list_customers(&page(Some("%"), None, 10))
+        .await
+        .expect("search");
+    assert!(none.is_empty());
+    assert!(
+        fx.store
+            .list_customers(&page(None, None, 0))
+            .await
+            .expect("empty page")
+            .is_empty()
+    );
+}
+
 /// Runs every customer check against a backend: one tokio test per check.
 ///
 /// `make` is the path of an `async fn() -> CustomerFixture` returning a fresh, empty
@@ -303,6 +369,7 @@ macro_rules! customer_store_conformance {
                 concurrent_defaults_leave_one_default,
                 delete_address_only_of_its_owner,
                 rename_changes_only_the_name,
+                list_pages_by_email_and_searches_by_prefix,
             );
         }
     };

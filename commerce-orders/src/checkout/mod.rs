@@ -47,7 +47,6 @@ use chrono::{DateTime, Utc};
 use commerce_cart::pricing::{PricingContext, price_cart};
 use commerce_cart::{CartKey, CartStore};
 use commerce_core::ports::CatalogStore;
-use commerce_core::pricing::Promotion;
 use commerce_core::{Actor, Clock, CustomerId, DomainEvent, EventEnvelope, GuestCartId, Money};
 use commerce_inventory::{
     InventoryStore, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
@@ -71,6 +70,7 @@ use crate::payment::{
 };
 use crate::ports::{CheckoutStore, PlaceOutcome};
 use crate::ports::{CreateOutcome, OrderStore};
+use crate::pricing_tables::PricingTablesService;
 use crate::separate_stores::SeparateStores;
 
 #[cfg(feature = "testkit")]
@@ -91,6 +91,9 @@ pub struct Checkout {
     config: Arc<CheckoutConfig>,
     /// Carriers for rate shopping and labels ([`Checkout::with_carriers`]).
     carriers: Option<Arc<crate::carrier::CarrierSet>>,
+    /// The tax, shipping and promotion tables priced with
+    /// ([`Checkout::with_pricing_tables`]).
+    pricing: Arc<PricingTablesService>,
 }
 
 impl std::fmt::Debug for Checkout {
@@ -169,6 +172,7 @@ impl Checkout {
         config: CheckoutConfig,
     ) -> Self {
         let steps = Arc::new(SeparateStores::new(orders.clone(), inventory.clone()));
+        let pricing = Arc::new(PricingTablesService::in_memory(clock.clone(), &config));
         Checkout {
             carts,
             catalog,
@@ -179,7 +183,22 @@ impl Checkout {
             clock,
             config: Arc::new(config),
             carriers: None,
+            pricing,
         }
+    }
+
+    /// Prices with the tables of `pricing` (a shared store that admins change)
+    /// instead of the configuration's own tables, which then only seed an empty
+    /// store. `pricing` must be in the configuration's currency.
+    #[must_use]
+    pub fn with_pricing_tables(mut self, pricing: Arc<PricingTablesService>) -> Self {
+        self.pricing = pricing;
+        self
+    }
+
+    /// The pricing tables service checkout prices with.
+    pub fn pricing_tables(&self) -> &Arc<PricingTablesService> {
+        &self.pricing
     }
 
     /// Places and pays orders through `store` instead of [`SeparateStores`]. `store`
@@ -372,23 +391,6 @@ impl Checkout {
         }
     }
 
-    fn promotions(&self, codes: &[String]) -> Result<Vec<Promotion>> {
-        let mut chosen: Vec<Promotion> = Vec::with_capacity(codes.len());
-        for code in codes {
-            let code = code.trim();
-            let promo = self
-                .config
-                .promotions
-                .iter()
-                .find(|p| p.code.eq_ignore_ascii_case(code))
-                .ok_or_else(|| Error::UnknownPromotion(code.to_owned()))?;
-            if !chosen.iter().any(|p| p.code == promo.code) {
-                chosen.push(promo.clone());
-            }
-        }
-        Ok(chosen)
-    }
-
     /// Prices the buyer's cart and builds the pending order (not stored yet).
     async fn place(
         &self,
@@ -403,13 +405,9 @@ impl Checkout {
             .await?
             .filter(|c| !c.is_empty())
             .ok_or(Error::EmptyCart)?;
+        let tables = self.pricing.current().await?;
         let carrier_method;
-        let (method, carrier_rate) = match self
-            .config
-            .shipping_methods
-            .iter()
-            .find(|m| m.code == request.shipping_method)
-        {
+        let (method, carrier_rate) = match tables.shipping_method(&request.shipping_method) {
             Some(m) => (m, None),
             None => {
                 // A carrier option chosen by rate shopping (`ups:ground`).
@@ -418,8 +416,12 @@ impl Checkout {
                 (&carrier_method, Some(quote))
             }
         };
-        let promotions = self.promotions(&request.promo_codes)?;
-        let context = PricingContext::new(self.config.currency, &self.config.tax)
+        let promotions = PricingTablesService::chosen_promotions(
+            &tables,
+            &request.promo_codes,
+            self.clock.now(),
+        )?;
+        let context = PricingContext::new(self.config.currency, &tables.tax)
             .with_promotions(&promotions)
             .with_destination(&request.shipping_address)
             .with_shipping(method);

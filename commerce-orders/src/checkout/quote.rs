@@ -73,7 +73,12 @@ impl Checkout {
     ) -> Result<CartQuote> {
         destination.validate()?;
         let key = CartKey::of(actor).ok_or(Error::Forbidden("only shoppers have a cart"))?;
-        let promotions = self.promotions(promo_codes)?;
+        let tables = self.pricing.current().await?;
+        let promotions = crate::pricing_tables::PricingTablesService::chosen_promotions(
+            &tables,
+            promo_codes,
+            self.clock.now(),
+        )?;
         let cart = self
             .carts
             .cart(&key)
@@ -95,7 +100,7 @@ impl Checkout {
                 currency: self.config.currency,
                 lines: &lines,
                 promotions: &promotions,
-                tax: &self.config.tax,
+                tax: &tables.tax,
                 destination: Some(destination),
                 shipping: method,
             })?)
@@ -103,7 +108,7 @@ impl Checkout {
         let mut methods: Vec<(ShippingMethod, Option<RateQuote>)> = Vec::new();
         if !lines.is_empty() {
             methods.extend(
-                self.config
+                tables
                     .shipping_methods
                     .iter()
                     .filter(|m| m.serves(destination))

@@ -7,6 +7,8 @@
 //! - [`checkout_store`]: every [`CheckoutStore`] (native ones and
 //!   [`SeparateStores`]) runs it through
 //!   [`checkout_store_conformance!`](crate::checkout_store_conformance);
+//! - [`pricing_tables`]: every [`PricingTableStore`](crate::ports::PricingTableStore)
+//!   runs it through [`pricing_tables_conformance!`](crate::pricing_tables_conformance);
 //! - [`checkout`]: whole checkouts, recovery, cancels, shipments and refunds over a
 //!   [`CheckoutFixture`] of all stores, through
 //!   [`checkout_conformance!`](crate::checkout_conformance), so an adapter can run
@@ -66,9 +68,32 @@ pub mod order_store;
 pub mod payment_gateway;
 pub mod payments;
 pub mod preference_store;
+pub mod pricing_tables;
 mod support;
 
 pub use support::{sample_order, unique};
+
+/// What every [`pricing_tables`] check gets: a fresh, empty store.
+#[derive(Clone)]
+pub struct PricingTablesFixture {
+    /// The store under test, holding no tables.
+    pub store: Arc<dyn crate::ports::PricingTableStore>,
+    /// The outbox `store` writes its events to.
+    pub outbox: Arc<dyn Outbox>,
+}
+
+impl PricingTablesFixture {
+    /// An in-memory store with its own outbox.
+    pub fn in_memory() -> Self {
+        let outbox = Arc::new(MemoryOutbox::new());
+        PricingTablesFixture {
+            store: Arc::new(crate::pricing_tables::MemoryPricingTableStore::new(
+                outbox.clone(),
+            )),
+            outbox,
+        }
+    }
+}
 
 /// What every [`order_store`] check gets.
 #[derive(Clone)]
@@ -344,6 +369,22 @@ macro_rules! preference_store_conformance {
             transactional_mail_cannot_be_turned_off,
             concurrent_choices_are_all_kept,
             contact_points_are_validated_and_kept_with_choices,
+        );
+    };
+}
+
+/// Expands to one test per [`pricing_tables`] check, each calling
+/// `$make_fixture().await` (an `async fn() -> PricingTablesFixture` giving a fresh,
+/// empty store).
+#[macro_export]
+macro_rules! pricing_tables_conformance {
+    ($make_fixture:path) => {
+        $crate::__orders_conformance_tests!($make_fixture, pricing_tables:
+            first_save_stores_version_one_and_round_trips,
+            stale_save_conflicts_and_writes_nothing,
+            concurrent_saves_of_one_version_let_exactly_one_win,
+            seeding_stores_the_configuration_once,
+            admin_changes_are_checked_versioned_and_seen,
         );
     };
 }

@@ -38,8 +38,10 @@ async fn priced(state: &AppState, key: CartKey) -> Result<(Value, bool), PageErr
         .cart(&key)
         .await?
         .unwrap_or_else(|| Cart::empty(key, shop.clock().now()));
-    let context =
-        PricingContext::new(config.currency, &config.tax).with_promotions(&config.promotions);
+    // The tables admins keep (cached; see commerce_orders::pricing_tables).
+    let tables = shop.pricing_tables().current().await?;
+    let promotions = tables.promotions_at(shop.clock().now());
+    let context = PricingContext::new(config.currency, &tables.tax).with_promotions(&promotions);
     let priced = price_cart(&cart, shop.catalog().as_ref(), &context).await?;
     let skus: Vec<Sku> = cart.lines.iter().map(|l| l.sku.clone()).collect();
     let listings = if skus.is_empty() {
@@ -74,7 +76,7 @@ async fn priced(state: &AppState, key: CartKey) -> Result<(Value, bool), PageErr
             })
         })
         .collect();
-    let options: Vec<Value> = config
+    let options: Vec<Value> = tables
         .shipping_methods
         .iter()
         .map(|m| {
@@ -358,7 +360,8 @@ pub(super) async fn checkout_page(
         payment: "card".to_owned(),
         ..CheckoutForm::default()
     };
-    if let Some(first) = state.shop.checkout().config().shipping_methods.first() {
+    let tables = state.shop.pricing_tables().current().await?;
+    if let Some(first) = tables.shipping_methods.first() {
         form.shipping_method = first.code.clone();
     }
     if let Some(id) = visitor.customer() {

@@ -7,7 +7,8 @@
 //! Queries per request: orders list 1 (a keyset page); order 1; cancel and refund
 //! as the checkout service (1 read, the gateway call, 1-2 version-checked updates,
 //! the stock returned in one call for a cancel); customer 1; categories 1;
-//! product deactivate 1 read + 1 write; tables none (configuration).
+//! product deactivate 1 read + 1 write; tables at most 1 (the cached pricing tables).
+//! Writes to the pricing tables: `admin_pricing.rs`.
 
 use axum::extract::State;
 use commerce::core::{CustomerId, ProductStatus};
@@ -274,11 +275,15 @@ async fn tables(
 ) -> Result<ApiJson<serde_json::Value>, ApiError> {
     caller.admin()?;
     let config = state.shop.checkout().config();
+    // The tables as checkout prices with them now (admins change them through
+    // `admin_pricing.rs`).
+    let tables = state.shop.pricing_tables().current().await?;
     Ok(ApiJson(serde_json::json!({
         "currency": config.currency.code(),
-        "tax": serde_json::to_value(&config.tax).unwrap_or_default(),
-        "shipping_methods": serde_json::to_value(&config.shipping_methods).unwrap_or_default(),
-        "promotions": serde_json::to_value(&config.promotions).unwrap_or_default(),
+        "version": tables.version,
+        "tax": serde_json::to_value(&tables.tax).unwrap_or_default(),
+        "shipping_methods": serde_json::to_value(&tables.shipping_methods).unwrap_or_default(),
+        "promotions": serde_json::to_value(&tables.promotions).unwrap_or_default(),
     })))
 }
 

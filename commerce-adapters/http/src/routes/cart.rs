@@ -60,10 +60,12 @@ pub(crate) async fn priced_view(
     let shop = &state.shop;
     let config = shop.checkout().config();
     let cart = cart.unwrap_or_else(|| Cart::empty(key, shop.clock().now()));
-    let context =
-        PricingContext::new(config.currency, &config.tax).with_promotions(&config.promotions);
+    // The tables admins keep (cached; see commerce_orders::pricing_tables).
+    let tables = shop.pricing_tables().current().await?;
+    let promotions = tables.promotions_at(shop.clock().now());
+    let context = PricingContext::new(config.currency, &tables.tax).with_promotions(&promotions);
     let priced = price_cart(&cart, shop.catalog().as_ref(), &context).await?;
-    let options = config
+    let options = tables
         .shipping_methods
         .iter()
         .map(|m| ShippingOptionView {

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_customers;
+pub mod admin_pricing;
 pub mod analytics;
 pub mod auth;
 pub mod cart;

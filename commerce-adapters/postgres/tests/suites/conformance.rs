@@ -224,6 +224,22 @@ async fn analytics_fixture() -> commerce_analytics::testkit::AnalyticsFixture {
 
 commerce_analytics::analytics_store_conformance!(analytics_fixture);
 
+/// The pricing tables: each check on a fresh database (one document per shop).
+mod pricing_tables {
+    use super::*;
+    use commerce_orders::testkit::PricingTablesFixture;
+
+    async fn fixture() -> PricingTablesFixture {
+        let stores = support::fresh_stores().await;
+        PricingTablesFixture {
+            store: Arc::new(stores.pricing_tables()),
+            outbox: Arc::new(stores.outbox()),
+        }
+    }
+
+    commerce_orders::pricing_tables_conformance!(fixture);
+}
+
 mod notify_preference_store {
     use super::*;
     use commerce_orders::notification::PreferenceStore;
