@@ -78,7 +78,12 @@ pub fn router(state: AppState) -> Router {
             get(seller::edit_product).post(seller::update_product),
         )
         .route("/seller/products/{id}/stock", post(seller::adjust_stock))
+        .route("/seller/orders", get(seller::orders))
         .route("/seller/orders/{id}/ship", post(seller::ship))
+        .route(
+            "/seller/products/{id}/deactivate",
+            post(seller::deactivate),
+        )
         .route("/admin", get(admin::dashboard))
         .route("/assets/shop.css", get(art::stylesheet))
         .route("/assets/shop.js", get(art::script))

@@ -286,6 +286,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "seller_product.html",
         include_str!("../../templates/seller_product.html"),
     ),
+    (
+        "seller_orders.html",
+        include_str!("../../templates/seller_orders.html"),
+    ),
+    (
+        "ship_fields.html",
+        include_str!("../../templates/ship_fields.html"),
+    ),
     ("admin.html", include_str!("../../templates/admin.html")),
 ];
 
