@@ -21,6 +21,7 @@
 
 mod account;
 mod admin;
+mod admin_orders;
 mod art;
 mod seller;
 mod shopping;
@@ -85,6 +86,10 @@ pub fn router(state: AppState) -> Router {
             post(seller::deactivate),
         )
         .route("/admin", get(admin::dashboard))
+        .route("/admin/orders", get(admin_orders::list))
+        .route("/admin/orders/{id}", get(admin_orders::detail))
+        .route("/admin/orders/{id}/cancel", post(admin_orders::cancel))
+        .route("/admin/orders/{id}/refund", post(admin_orders::refund))
         .route("/assets/shop.css", get(art::stylesheet))
         .route("/assets/shop.js", get(art::script))
         .route("/art/{file}", get(art::placeholder))
