@@ -23,6 +23,7 @@ mod account;
 mod admin;
 mod admin_orders;
 mod art;
+mod preferences;
 mod seller;
 mod shopping;
 mod storefront;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/cancel", post(shopping::cancel))
         .route("/account", get(account::account))
         .route("/account/addresses", post(account::add_address))
+        .route("/account/notifications", post(preferences::save))
         .route(
             "/account/addresses/{id}/delete",
             post(account::delete_address),
