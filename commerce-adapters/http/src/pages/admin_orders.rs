@@ -72,7 +72,10 @@ pub(super) async fn list(
     let orders = state
         .shop
         .orders()
-        .list_all(OrderPage { before, limit: PAGE })
+        .list_all(OrderPage {
+            before,
+            limit: PAGE,
+        })
         .await?;
     let next = (orders.len() == PAGE as usize)
         .then(|| orders.last().map(|o| o.id.to_string()))

@@ -83,10 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/seller/products/{id}/stock", post(seller::adjust_stock))
         .route("/seller/orders", get(seller::orders))
         .route("/seller/orders/{id}/ship", post(seller::ship))
-        .route(
-            "/seller/products/{id}/deactivate",
-            post(seller::deactivate),
-        )
+        .route("/seller/products/{id}/deactivate", post(seller::deactivate))
         .route("/admin", get(admin::dashboard))
         .route("/admin/orders", get(admin_orders::list))
         .route("/admin/orders/{id}", get(admin_orders::detail))

@@ -295,7 +295,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/ship_fields.html"),
     ),
     ("admin.html", include_str!("../../templates/admin.html")),
-    ("admin_nav.html", include_str!("../../templates/admin_nav.html")),
+    (
+        "admin_nav.html",
+        include_str!("../../templates/admin_nav.html"),
+    ),
     (
         "admin_orders.html",
         include_str!("../../templates/admin_orders.html"),
