@@ -709,3 +709,77 @@ async fn web_account_saves_notification_preferences_and_keeps_transactional_mail
     .await;
     assert_eq!(guest.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn web_checkout_offers_the_carriers_options_and_orders_the_chosen_one() {
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let guest = "f".repeat(64);
+    let cookie = format!("cart_token={guest}");
+    let csrf = csrf_token(&guest, None);
+    send(
+        &app,
+        post(
+            "/cart/add",
+            &cookie,
+            &[("_csrf", &csrf), ("sku", "MUG-BLUE"), ("quantity", "1")],
+        ),
+    )
+    .await;
+    // Without an address: the table's methods and a way to see the carriers'.
+    let blank = send(&app, get("/checkout", &cookie)).await;
+    assert!(blank.body.contains("value=\"standard\""));
+    assert!(
+        blank.body.contains("Show carriers&#x27; shipping options")
+            || blank.body.contains("Show carriers' shipping options")
+    );
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("key", "carrier-option-key"),
+        ("email", "guest@example.com"),
+        ("name", "Grace Guest"),
+        ("line1", "1 Main St"),
+        ("city", "Portland"),
+        ("region", "OR"),
+        ("postal_code", "97201"),
+        ("country", "US"),
+        ("shipping_method", "standard"),
+        ("payment", "card"),
+        ("card_number", "4242424242424242"),
+        ("card_expiry", "12/39"),
+        ("card_cvc", "123"),
+    ];
+    let mut quote = form.clone();
+    quote.push(("action", "quote"));
+    let quoted = send(&app, post("/checkout", &cookie, &quote)).await;
+    assert_eq!(quoted.status, StatusCode::OK, "{}", quoted.body);
+    assert!(
+        quoted.body.contains("value=\"standard\""),
+        "the table's methods stay"
+    );
+    assert!(
+        quoted.body.contains("value=\"ups:ground\""),
+        "{}",
+        quoted.body
+    );
+    assert!(quoted.body.contains(">Cheapest<") && quoted.body.contains(">Fastest<"));
+    assert!(quoted.body.contains("business day"));
+    assert!(
+        shop.orders()
+            .list_all(commerce::orders::OrderPage::first(10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "showing the options places nothing"
+    );
+    // The chosen carrier option is the order's.
+    form[9] = ("shipping_method", "ups:ground");
+    let placed = send(&app, post("/checkout", &cookie, &form)).await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let orders = shop
+        .orders()
+        .list_all(commerce::orders::OrderPage::first(10))
+        .await
+        .unwrap();
+    assert_eq!(orders[0].shipping.code, "ups:ground");
+}
