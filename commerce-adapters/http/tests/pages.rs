@@ -783,3 +783,130 @@ async fn web_checkout_offers_the_carriers_options_and_orders_the_chosen_one() {
         .unwrap();
     assert_eq!(orders[0].shipping.code, "ups:ground");
 }
+
+#[tokio::test]
+async fn web_admin_moderates_reported_reviews() {
+    use commerce::core::{CustomerId, Role};
+    use commerce::reviews::{Rating, Review, ReviewId, ReviewStatus};
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let product = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = shop.clock().now();
+    let write = |title: &str| Review {
+        id: ReviewId::new(),
+        product_id: product.id,
+        customer_id: CustomerId::new(),
+        sku: None,
+        rating: Rating::new(1).unwrap(),
+        title: title.to_owned(),
+        body: "Body text.".to_owned(),
+        verified: false,
+        status: ReviewStatus::Published,
+        moderation: None,
+        helpful_count: 0,
+        report_count: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let rude = write("Rude words here");
+    let fine = write("A fair review");
+    for r in [&rude, &fine] {
+        shop.review_store().create(r, &[]).await.unwrap();
+    }
+    let reporter = commerce::core::Actor::Customer(CustomerId::new());
+    assert!(
+        shop.reviews()
+            .report(&reporter, rude.id, "insults")
+            .await
+            .unwrap()
+    );
+    let cookie = staff_cookie(&shop, "admin@example.com", Role::Admin).await;
+    let session = cookie.split("session=").nth(1).unwrap();
+    let csrf = csrf_token(TOKEN, Some(session));
+
+    let queue = send(&app, get("/admin/reviews", &cookie)).await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
+    assert!(queue.body.contains("Rude words here"), "{}", queue.body);
+    assert!(queue.body.contains("1 report"));
+    assert!(
+        !queue.body.contains("A fair review"),
+        "not reported, not hidden"
+    );
+    assert!(
+        queue
+            .body
+            .contains(&format!("<label for=\"reason-{}\">", rude.id))
+    );
+
+    let hide = format!("/admin/reviews/{}/hide", rude.id);
+    let forged = send(&app, post(&hide, &cookie, &[("reason", "abuse")])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let no_reason = send(
+        &app,
+        post(&hide, &cookie, &[("_csrf", &csrf), ("reason", "")]),
+    )
+    .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let hidden = send(
+        &app,
+        post(
+            &hide,
+            &cookie,
+            &[("_csrf", &csrf), ("reason", "Abusive language")],
+        ),
+    )
+    .await;
+    assert_eq!(hidden.status, StatusCode::SEE_OTHER, "{}", hidden.body);
+    let stored = shop.review_store().get(rude.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, ReviewStatus::Hidden);
+    let queue = send(&app, get("/admin/reviews?done=hidden", &cookie)).await;
+    assert!(
+        queue.body.contains("Abusive language"),
+        "the reason is shown"
+    );
+    assert!(
+        queue
+            .body
+            .contains(&format!("/admin/reviews/{}/restore", rude.id))
+    );
+
+    let restored = send(
+        &app,
+        post(
+            &format!("/admin/reviews/{}/restore", rude.id),
+            &cookie,
+            &[("_csrf", &csrf), ("reason", "Reviewed again: acceptable")],
+        ),
+    )
+    .await;
+    assert_eq!(restored.status, StatusCode::SEE_OTHER);
+    let stored = shop.review_store().get(rude.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, ReviewStatus::Published);
+
+    // Sellers (even the product's) and customers are refused here.
+    let seller = staff_cookie(&shop, "seller@example.com", Role::Seller(product.seller_id)).await;
+    let (_, customer) = customer_cookie(&shop, "c@example.com").await;
+    for who in [&seller, &customer] {
+        let page = send(&app, get("/admin/reviews", who)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        let s = who.split("session=").nth(1).unwrap();
+        let post_as = send(
+            &app,
+            post(
+                &hide,
+                who,
+                &[("_csrf", &csrf_token(TOKEN, Some(s))), ("reason", "x")],
+            ),
+        )
+        .await;
+        assert_eq!(post_as.status, StatusCode::FORBIDDEN);
+    }
+    let anonymous = send(&app, get("/admin/reviews", &format!("cart_token={TOKEN}"))).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+}

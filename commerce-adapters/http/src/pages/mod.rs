@@ -22,6 +22,7 @@
 mod account;
 mod admin;
 mod admin_orders;
+mod admin_reviews;
 mod art;
 mod preferences;
 mod seller;
@@ -89,6 +90,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/orders/{id}", get(admin_orders::detail))
         .route("/admin/orders/{id}/cancel", post(admin_orders::cancel))
         .route("/admin/orders/{id}/refund", post(admin_orders::refund))
+        .route("/admin/reviews", get(admin_reviews::queue))
+        .route("/admin/reviews/{id}/hide", post(admin_reviews::hide))
+        .route("/admin/reviews/{id}/restore", post(admin_reviews::restore))
         .route("/assets/shop.css", get(art::stylesheet))
         .route("/assets/shop.js", get(art::script))
         .route("/art/{file}", get(art::placeholder))

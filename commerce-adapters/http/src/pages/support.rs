@@ -300,6 +300,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin_nav.html"),
     ),
     (
+        "admin_reviews.html",
+        include_str!("../../templates/admin_reviews.html"),
+    ),
+    (
         "admin_orders.html",
         include_str!("../../templates/admin_orders.html"),
     ),
