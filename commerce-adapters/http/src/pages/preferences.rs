@@ -19,6 +19,15 @@ fn field(kind: NotificationKind, channel: Channel) -> String {
     format!("pref:{}:{}", kind.as_str(), channel.as_str())
 }
 
+/// A channel for people.
+fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "Email",
+        Channel::Sms => "SMS",
+        Channel::Push => "Push",
+    }
+}
+
 fn locked(kind: NotificationKind, channel: Channel) -> bool {
     channel == Channel::Email && kind.is_transactional()
 }
@@ -28,13 +37,13 @@ fn locked(kind: NotificationKind, channel: Channel) -> bool {
 pub(super) async fn view(state: &AppState, customer: CustomerId) -> Result<Value, PageError> {
     let prefs = state.shop.notification_preferences().get(customer).await?;
     Ok(json!({
-        "channels": Channel::ALL.iter().map(|c| humanize(c.as_str())).collect::<Vec<_>>(),
+        "channels": Channel::ALL.iter().map(|&c| channel_name(c)).collect::<Vec<_>>(),
         "rows": NotificationKind::ALL.iter().map(|&kind| json!({
             "kind": humanize(kind.as_str()),
             "cells": Channel::ALL.iter().map(|&channel| json!({
                 "field": field(kind, channel),
                 "id": format!("pref-{}-{}", kind.as_str(), channel.as_str()),
-                "label": format!("{} by {}", humanize(kind.as_str()), channel.as_str()),
+                "label": format!("{} by {}", humanize(kind.as_str()), channel_name(channel)),
                 "enabled": prefs.allows(kind, channel),
                 "locked": locked(kind, channel),
             })).collect::<Vec<_>>(),
