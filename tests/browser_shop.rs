@@ -415,39 +415,75 @@ async fn browser_shopper_buys_seller_ships_shopper_tracks_admin_sees_it() {
             )
             .await
             .unwrap();
+        // A shopper reported a review: the admin's moderation queue shows it.
+        let review = commerce::reviews::Review {
+            id: commerce::reviews::ReviewId::new(),
+            product_id: first.id,
+            customer_id: commerce::core::CustomerId::new(),
+            sku: None,
+            rating: commerce::reviews::Rating::new(1).unwrap(),
+            title: "Needs a closer look".to_owned(),
+            body: "Arrived late and the seller is a crook.".to_owned(),
+            verified: false,
+            status: commerce::reviews::ReviewStatus::Published,
+            moderation: None,
+            helpful_count: 0,
+            report_count: 0,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        shop.review_store().create(&review, &[]).await.unwrap();
+        let reporter = commerce::core::Actor::Customer(commerce::core::CustomerId::new());
+        shop.reviews()
+            .report(&reporter, review.id, "insults the seller")
+            .await
+            .unwrap();
         sign_out(&c).await;
         sign_in(&c, &base, "seller@example.com", "seller password 1").await;
         wait_text(&c, "Your products").await;
-        fill(&c, "order", &order_id).await;
-        c.find(Locator::Css("form.lookup button"))
-            .await
-            .unwrap()
-            .click()
+        // The seller ships from the lines waiting for them: every unit, with a
+        // UPS label bought through the shop's carriers (its tracking number
+        // recorded).
+        c.goto(&format!("{base}/seller/orders")).await.unwrap();
+        wait_text(&c, "Orders to ship").await;
+        shot(&c, "seller-orders", 1280).await;
+        let form = c
+            .find(Locator::Css(&format!(
+                "form[action='/seller/orders/{order_id}/ship']"
+            )))
             .await
             .unwrap();
-        wait_text(&c, "Mark as shipped").await;
-        c.find(Locator::Id("carrier"))
+        form.find(Locator::Css("select[name=carrier]"))
             .await
             .unwrap()
             .select_by_value("ups")
             .await
             .unwrap();
-        fill(&c, "tracking_number", "1Z999AA10123456784").await;
-        c.find(Locator::Css("form.ship button"))
+        form.find(Locator::Css("button[type=submit]"))
             .await
             .unwrap()
             .click()
             .await
             .unwrap();
-        wait_text(&c, "Shipped. The customer").await;
+        wait_text(&c, "shipped. The customer").await;
         shot(&c, "seller", 1280).await;
+        let shipped = shop
+            .checkout()
+            .order(&commerce::core::Actor::Admin, order.id)
+            .await
+            .unwrap();
+        let tracking_number = shipped.fulfilment.shipments[0]
+            .tracking_number
+            .clone()
+            .unwrap();
 
         // The shopper sees the shipment on the order's timeline.
         sign_out(&c).await;
         sign_in(&c, &base, "ada@example.com", "correct horse battery").await;
         c.goto(&format!("{base}{order_path}")).await.unwrap();
         let tracking = wait_text(&c, "Shipped with UPS").await;
-        assert!(tracking.contains("1Z999AA10123456784"), "{tracking}");
+        assert!(tracking.contains(&tracking_number), "{tracking}");
         shot(&c, "tracking", 1280).await;
 
         // The same pages on a phone.
@@ -490,6 +526,44 @@ async fn browser_shopper_buys_seller_ships_shopper_tracks_admin_sees_it() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         shot(&c, "admin", 1280).await;
+
+        // The admin finds the order in the orders list and refunds part of it.
+        c.goto(&format!("{base}/admin/orders")).await.unwrap();
+        wait_text(&c, "Fulfilment").await;
+        shot(&c, "admin-orders", 1280).await;
+        c.find(Locator::Css(&format!("a[href='/admin/orders/{order_id}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "Refund").await;
+        fill(&c, "amount", "1.00").await;
+        fill(&c, "reason", "Late delivery").await;
+        shot(&c, "admin-order", 1280).await;
+        c.find(Locator::Css("form.refund button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let refunded = wait_text(&c, "Refund made.").await;
+        assert!(refunded.contains("Late delivery"), "{refunded}");
+        let after = shop
+            .checkout()
+            .order(&commerce::core::Actor::Admin, order.id)
+            .await
+            .unwrap();
+        assert_eq!(after.payment.refunds.len(), 1);
+        assert_eq!(
+            after.payment.refunded,
+            commerce::core::Money::from_minor(100, after.currency)
+        );
+
+        // The moderation queue shows a reported review.
+        c.goto(&format!("{base}/admin/reviews")).await.unwrap();
+        wait_text(&c, "Needs a closer look").await;
+        shot(&c, "admin-reviews", 1280).await;
         Ok::<(), String>(())
     };
     let outcome = run.await;

@@ -40,7 +40,8 @@ pub use model::{
     ReviewStatus,
 };
 pub use ports::{
-    CustomerReviewPage, ProductReviewQuery, ReviewChange, ReviewCursor, ReviewOrder, ReviewStore,
+    CustomerReviewPage, ModerationPage, ProductReviewQuery, ReviewChange, ReviewCursor,
+    ReviewOrder, ReviewStore,
 };
 pub use purchases::{OrderPurchases, PurchaseHistory};
 pub use rules::ReviewLimits;

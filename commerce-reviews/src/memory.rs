@@ -12,8 +12,10 @@ use commerce_core::{CustomerId, EventEnvelope, ProductId};
 
 use crate::aggregate::RatingAggregate;
 use crate::error::{Error, Result};
-use crate::model::{AbuseReport, Review, ReviewId};
-use crate::ports::{CustomerReviewPage, MAX_PAGE, ProductReviewQuery, ReviewChange, ReviewStore};
+use crate::model::{AbuseReport, Review, ReviewId, ReviewStatus};
+use crate::ports::{
+    CustomerReviewPage, MAX_PAGE, ModerationPage, ProductReviewQuery, ReviewChange, ReviewStore,
+};
 
 #[derive(Debug, Default)]
 struct State {
@@ -216,6 +218,21 @@ impl ReviewStore for MemoryReviewStore {
             .values()
             .rev()
             .filter(|r| r.customer_id == customer_id && page.before.is_none_or(|b| r.id < b))
+            .take(page.limit.min(MAX_PAGE) as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn list_for_moderation(&self, page: ModerationPage) -> Result<Vec<Review>> {
+        let state = self.lock();
+        Ok(state
+            .reviews
+            .values()
+            .rev()
+            .filter(|r| {
+                (r.report_count > 0 || r.status == ReviewStatus::Hidden)
+                    && page.before.is_none_or(|b| r.id < b)
+            })
             .take(page.limit.min(MAX_PAGE) as usize)
             .cloned()
             .collect())

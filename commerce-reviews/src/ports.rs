@@ -136,6 +136,16 @@ pub struct CustomerReviewPage {
     pub limit: u32,
 }
 
+/// A page of the moderation queue: reviews reported at least once or hidden, every
+/// product, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModerationPage {
+    /// Only reviews older than this one (the previous page's last id).
+    pub before: Option<ReviewId>,
+    /// Page size, capped at [`MAX_PAGE`].
+    pub limit: u32,
+}
+
 /// What a review change did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReviewChange {
@@ -191,6 +201,10 @@ pub trait ReviewStore: Send + Sync {
 
     /// A page of a product's published reviews.
     async fn list_for_product(&self, query: &ProductReviewQuery) -> Result<Vec<Review>>;
+
+    /// A page of the moderation queue ([`ModerationPage`]): reviews with at least
+    /// one report or hidden, newest first.
+    async fn list_for_moderation(&self, page: ModerationPage) -> Result<Vec<Review>>;
 
     /// A page of a customer's reviews, any status, newest first.
     async fn list_for_customer(

@@ -19,7 +19,7 @@ use crate::model::{
     AbuseReport, Moderation, ModerationAction, Moderator, Review, ReviewDraft, ReviewId,
     ReviewStatus,
 };
-use crate::ports::{CustomerReviewPage, ProductReviewQuery, ReviewStore};
+use crate::ports::{CustomerReviewPage, ModerationPage, ProductReviewQuery, ReviewStore};
 use crate::purchases::PurchaseHistory;
 use crate::rules::ReviewLimits;
 
@@ -330,6 +330,19 @@ impl Reviews {
             .update(&review, current.version, &envelope(&event, &review)?)
             .await?;
         change.review.ok_or_else(|| Error::not_found("review", id))
+    }
+
+    /// A page of the moderation queue (reviews reported or hidden, every product,
+    /// newest first) for staff; `Forbidden` for anyone else.
+    pub async fn moderation_queue(
+        &self,
+        actor: &Actor,
+        page: ModerationPage,
+    ) -> Result<Vec<Review>> {
+        if !actor.is_admin() {
+            return Err(Error::Forbidden("only staff read the moderation queue"));
+        }
+        self.store.list_for_moderation(page).await
     }
 
     /// A page of a product's published reviews.

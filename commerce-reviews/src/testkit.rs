@@ -24,7 +24,7 @@ use crate::model::{
     AbuseReport, Moderation, ModerationAction, Moderator, Rating, Review, ReviewId, ReviewStatus,
 };
 use crate::ports::{
-    CustomerReviewPage, ProductReviewQuery, ReviewCursor, ReviewOrder, ReviewStore,
+    CustomerReviewPage, ModerationPage, ProductReviewQuery, ReviewCursor, ReviewOrder, ReviewStore,
 };
 
 /// A fresh, isolated store and the outbox it writes to.
@@ -491,6 +491,46 @@ pub async fn customer_list_pages_newest_first(f: ReviewFixture) {
     assert_eq!(got, ids);
 }
 
+/// The moderation queue holds reviews reported or hidden, any product, newest first,
+/// paged by id; a review neither reported nor hidden is not in it. (Other tests may
+/// share the store: only this test's reviews are compared.)
+pub async fn moderation_queue_lists_reported_and_hidden_newest_first(f: ReviewFixture) {
+    let quiet = review(ProductId::new(), CustomerId::new(), 4, fixed_time());
+    let reported = review(ProductId::new(), CustomerId::new(), 1, fixed_time());
+    let hidden_one = review(ProductId::new(), CustomerId::new(), 2, fixed_time());
+    for r in [&quiet, &reported, &hidden_one] {
+        f.store.create(r, &posted(r)).await.unwrap();
+    }
+    let report = AbuseReport {
+        review_id: reported.id,
+        customer_id: CustomerId::new(),
+        reason: "spam".into(),
+        at: fixed_time(),
+    };
+    assert!(f.store.report(&report, &[]).await.unwrap());
+    f.store
+        .update(&hidden(&hidden_one, fixed_time()), 1, &[])
+        .await
+        .unwrap();
+    let mine = [quiet.id, reported.id, hidden_one.id];
+    let mut got = Vec::new();
+    let mut page = ModerationPage {
+        before: None,
+        limit: 1,
+    };
+    for _ in 0..10_000 {
+        let batch = f.store.list_for_moderation(page).await.unwrap();
+        let Some(last) = batch.last() else { break };
+        assert!(batch.len() <= 1);
+        page.before = Some(last.id);
+        got.extend(batch.iter().map(|r| r.id).filter(|id| mine.contains(id)));
+        if got.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(got, vec![hidden_one.id, reported.id]);
+}
+
 /// One step of the aggregate model (see [`apply_ops`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -696,6 +736,7 @@ macro_rules! review_store_conformance {
                 reports_count_once_per_customer,
                 product_lists_order_filter_and_page,
                 customer_list_pages_newest_first,
+                moderation_queue_lists_reported_and_hidden_newest_first,
                 aggregates_equal_recomputation_after_random_operations,
             );
         }

@@ -290,3 +290,623 @@ fn web_placeholder_art_is_stable_svg_with_escaped_text() {
     assert!(a.starts_with("<svg") && a.contains(">BM<"));
     assert!(!placeholder_svg("<x>-\"y").contains("<x>"));
 }
+
+/// A signed-in cookie for a new staff account of `role`.
+async fn staff_cookie(shop: &Shop, email: &str, role: commerce::core::Role) -> String {
+    let now = shop.clock().now();
+    shop.accounts()
+        .create_staff(None, email, "Staff", "staff password 1", role, now)
+        .await
+        .unwrap();
+    let session = shop
+        .accounts()
+        .sign_in(
+            shop.sessions().as_ref(),
+            email,
+            "staff password 1",
+            chrono::Duration::hours(1),
+            now,
+        )
+        .await
+        .unwrap();
+    format!("cart_token={TOKEN}; session={}", session.token.as_str())
+}
+
+/// A signed-in cookie for a new customer account.
+async fn customer_cookie(shop: &Shop, email: &str) -> (commerce::core::CustomerId, String) {
+    let now = shop.clock().now();
+    let customer = shop
+        .accounts()
+        .register(email, "Cleo Customer", "long enough pw", now)
+        .await
+        .unwrap();
+    let session = shop
+        .sessions()
+        .create(customer.id, chrono::Duration::hours(1), now)
+        .await
+        .unwrap();
+    (
+        customer.id,
+        format!("cart_token={TOKEN}; session={}", session.token.as_str()),
+    )
+}
+
+/// A guest (cart cookie `guest`) buys `quantity` blue mugs with forms; the order id.
+async fn guest_order(app: &axum::Router, guest: &str, quantity: &str, key: &str) -> String {
+    let cookie = format!("cart_token={guest}");
+    let csrf = csrf_token(guest, None);
+    let added = send(
+        app,
+        post(
+            "/cart/add",
+            &cookie,
+            &[
+                ("_csrf", &csrf),
+                ("sku", "MUG-BLUE"),
+                ("quantity", quantity),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let placed = send(
+        app,
+        post(
+            "/checkout",
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("key", key),
+                ("email", "guest@example.com"),
+                ("name", "Grace Guest"),
+                ("line1", "1 Main St"),
+                ("city", "Springfield"),
+                ("region", "IL"),
+                ("postal_code", "62701"),
+                ("country", "US"),
+                ("shipping_method", "standard"),
+                ("payment", "card"),
+                ("card_number", "4242424242424242"),
+                ("card_expiry", "12/39"),
+                ("card_cvc", "123"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let to = placed.location.unwrap();
+    to.trim_start_matches("/orders/")
+        .trim_end_matches("?placed=1")
+        .to_owned()
+}
+
+async fn mug_seller(shop: &Shop) -> SellerId {
+    shop.catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap()
+        .seller_id
+}
+
+#[tokio::test]
+async fn web_seller_ships_part_then_the_rest_from_the_waiting_lines() {
+    use commerce::core::Role;
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let guest = "c".repeat(64);
+    let id = guest_order(&app, &guest, "2", "seller-page-key").await;
+    let order_id: commerce::orders::OrderId = id.parse().unwrap();
+    let seller = mug_seller(&shop).await;
+    let cookie = staff_cookie(&shop, "seller@example.com", Role::Seller(seller)).await;
+    let session = cookie.split("session=").nth(1).unwrap();
+    let csrf = csrf_token(TOKEN, Some(session));
+
+    let waiting = send(&app, get("/seller/orders", &cookie)).await;
+    assert_eq!(waiting.status, StatusCode::OK);
+    assert!(waiting.body.contains("Orders to ship"));
+    assert!(waiting.body.contains(&format!("/seller/orders/{id}/ship")));
+    assert!(waiting.body.contains("name=\"qty:MUG-BLUE\""));
+    assert!(
+        waiting.body.contains("UPS (buy a label)"),
+        "configured carriers"
+    );
+    assert!(
+        waiting.body.contains("<label for=\"tracking-"),
+        "labelled fields"
+    );
+
+    // Without the token: refused, nothing shipped.
+    let forged = send(
+        &app,
+        post(
+            &format!("/seller/orders/{id}/ship"),
+            &cookie,
+            &[("qty:MUG-BLUE", "1"), ("carrier", "ups")],
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // More than waiting: refused.
+    let too_many = send(
+        &app,
+        post(
+            &format!("/seller/orders/{id}/ship"),
+            &cookie,
+            &[("_csrf", &csrf), ("qty:MUG-BLUE", "3"), ("carrier", "ups")],
+        ),
+    )
+    .await;
+    assert_eq!(too_many.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // One unit with a carrier named in free text and its tracking number.
+    let first = send(
+        &app,
+        post(
+            &format!("/seller/orders/{id}/ship"),
+            &cookie,
+            &[
+                ("_csrf", &csrf),
+                ("back", "orders"),
+                ("qty:MUG-BLUE", "1"),
+                ("carrier", "other"),
+                ("carrier_name", "Bike Courier"),
+                ("tracking_number", "BC-1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    assert!(
+        first
+            .location
+            .unwrap()
+            .starts_with("/seller/orders?shipped=")
+    );
+    let after = send(&app, get("/seller/orders", &cookie)).await;
+    assert!(after.body.contains("max=\"1\""), "one unit still waiting");
+
+    // The rest with a configured carrier: the label's tracking number is recorded.
+    let rest = send(
+        &app,
+        post(
+            &format!("/seller/orders/{id}/ship"),
+            &cookie,
+            &[
+                ("_csrf", &csrf),
+                ("back", "orders"),
+                ("qty:MUG-BLUE", "1"),
+                ("carrier", "ups"),
+                ("carrier_name", ""),
+                ("tracking_number", ""),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(rest.status, StatusCode::SEE_OTHER, "{}", rest.body);
+    let order = shop
+        .checkout()
+        .order(&commerce::core::Actor::Admin, order_id)
+        .await
+        .unwrap();
+    let shipments = &order.fulfilment.shipments;
+    assert_eq!(shipments.len(), 2);
+    assert_eq!(shipments[0].carrier.as_deref(), Some("Bike Courier"));
+    assert_eq!(shipments[0].tracking_number.as_deref(), Some("BC-1"));
+    assert!(shipments[1].label_reference.is_some(), "a label was bought");
+    assert!(shipments[1].tracking_number.is_some());
+    let done = send(&app, get("/seller/orders", &cookie)).await;
+    assert!(
+        done.body.contains("Nothing is waiting for you"),
+        "{}",
+        done.body
+    );
+
+    // The console shows the sales figures.
+    let console = send(&app, get("/seller", &cookie)).await;
+    assert!(console.body.contains("Units sold"), "{}", console.body);
+    assert!(
+        console.body.contains("25.00 USD"),
+        "revenue: {}",
+        console.body
+    );
+
+    // Deactivate: refused without the token, then the product is archived.
+    let product = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    let path = format!("/seller/products/{}/deactivate", product.id);
+    let forged = send(&app, post(&path, &cookie, &[])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let off = send(&app, post(&path, &cookie, &[("_csrf", &csrf)])).await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    let archived = shop.catalog().product(product.id).await.unwrap().unwrap();
+    assert_eq!(archived.status, ProductStatus::Archived);
+
+    // Another seller sees nothing of it; customers and admins are refused.
+    let other = staff_cookie(&shop, "other@example.com", Role::Seller(SellerId::new())).await;
+    let theirs = send(&app, get("/seller/orders", &other)).await;
+    assert!(!theirs.body.contains(&id));
+    let (_, customer) = customer_cookie(&shop, "c@example.com").await;
+    let refused = send(&app, get("/seller/orders", &customer)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let anonymous = send(&app, get("/seller/orders", &format!("cart_token={TOKEN}"))).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn web_admin_lists_orders_refunds_part_once_and_cancels() {
+    use commerce::core::Role;
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let first = guest_order(&app, &"d".repeat(64), "1", "admin-page-key-1").await;
+    let second = guest_order(&app, &"e".repeat(64), "1", "admin-page-key-2").await;
+    let cookie = staff_cookie(&shop, "admin@example.com", Role::Admin).await;
+    let session = cookie.split("session=").nth(1).unwrap();
+    let csrf = csrf_token(TOKEN, Some(session));
+
+    let list = send(&app, get("/admin/orders", &cookie)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(&format!("/admin/orders/{first}")));
+    assert!(list.body.contains(&format!("/admin/orders/{second}")));
+    assert!(
+        list.body.contains("href=\"/admin/customers\""),
+        "room for p9's pages"
+    );
+    let confirmed = send(&app, get("/admin/orders?status=confirmed", &cookie)).await;
+    assert!(confirmed.body.contains(&first));
+    let cancelled = send(&app, get("/admin/orders?status=cancelled", &cookie)).await;
+    assert!(!cancelled.body.contains(&first));
+    let bad = send(&app, get("/admin/orders?status=lost", &cookie)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let detail = send(&app, get(&format!("/admin/orders/{first}"), &cookie)).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(detail.body.contains("Captured"));
+    assert!(detail.body.contains("No refunds."));
+    assert!(
+        detail.body.contains("name=\"key\""),
+        "the form carries a key"
+    );
+    assert!(detail.body.contains("<label for=\"amount\">"));
+
+    // Refund part: twice with the same key (a resubmitted form) refunds once.
+    let path = format!("/admin/orders/{first}/refund");
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("key", "form-key-1"),
+        ("amount", "5.00"),
+        ("reason", "Chipped handle"),
+    ];
+    let forged = send(&app, post(&path, &cookie, &form[1..])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    for _ in 0..2 {
+        let done = send(&app, post(&path, &cookie, &form)).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    }
+    let order = shop
+        .checkout()
+        .order(&commerce::core::Actor::Admin, first.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        order.payment.refunded,
+        Money::from_minor(500, Currency::USD)
+    );
+    assert_eq!(order.payment.refunds.len(), 1);
+    let detail = send(
+        &app,
+        get(&format!("/admin/orders/{first}?done=refunded"), &cookie),
+    )
+    .await;
+    assert!(detail.body.contains("Chipped handle"));
+    assert!(detail.body.contains("Refund made."));
+
+    // Cancel the other with a note.
+    let path = format!("/admin/orders/{second}/cancel");
+    let forged = send(&app, post(&path, &cookie, &[("note", "x")])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let empty = send(
+        &app,
+        post(&path, &cookie, &[("_csrf", &csrf), ("note", " ")]),
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = send(
+        &app,
+        post(
+            &path,
+            &cookie,
+            &[("_csrf", &csrf), ("note", "Out of stock at the warehouse")],
+        ),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let cancelled = send(&app, get("/admin/orders?status=cancelled", &cookie)).await;
+    assert!(cancelled.body.contains(&second));
+
+    // Sellers and customers are refused, the anonymous sent to sign in.
+    let seller = staff_cookie(
+        &shop,
+        "seller@example.com",
+        Role::Seller(mug_seller(&shop).await),
+    )
+    .await;
+    let (_, customer) = customer_cookie(&shop, "c@example.com").await;
+    for who in [&seller, &customer] {
+        for path in ["/admin/orders".to_owned(), format!("/admin/orders/{first}")] {
+            let page = send(&app, get(&path, who)).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        }
+        let refund = send(
+            &app,
+            post(
+                &format!("/admin/orders/{first}/refund"),
+                who,
+                &[("_csrf", "whatever"), ("key", "k"), ("reason", "r")],
+            ),
+        )
+        .await;
+        assert_eq!(refund.status, StatusCode::FORBIDDEN);
+    }
+    let anonymous = send(&app, get("/admin/orders", &format!("cart_token={TOKEN}"))).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn web_account_saves_notification_preferences_and_keeps_transactional_mail() {
+    use commerce::orders::notification::{Channel, NotificationKind};
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let (id, cookie) = customer_cookie(&shop, "prefs@example.com").await;
+    let session = cookie.split("session=").nth(1).unwrap();
+    let csrf = csrf_token(TOKEN, Some(session));
+    let account = send(&app, get("/account", &cookie)).await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert!(account.body.contains("Notifications"));
+    assert!(
+        account.body.contains("Always"),
+        "transactional mail shown as such"
+    );
+    assert!(account.body.contains("name=\"pref:shipped:sms\""));
+    assert!(
+        !account.body.contains("name=\"pref:order_confirmed:email\""),
+        "transactional mail is no choice"
+    );
+    // Forged: refused, nothing changed.
+    let forged = send(&app, post("/account/notifications", &cookie, &[])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Only shipped by email checked: everything else off, transactional mail on.
+    let saved = send(
+        &app,
+        post(
+            "/account/notifications",
+            &cookie,
+            &[("_csrf", &csrf), ("pref:shipped:email", "1")],
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let prefs = shop.notification_preferences().get(id).await.unwrap();
+    assert!(prefs.allows(NotificationKind::Shipped, Channel::Email));
+    assert!(!prefs.allows(NotificationKind::Shipped, Channel::Sms));
+    assert!(!prefs.allows(NotificationKind::Delivered, Channel::Email));
+    assert!(prefs.allows(NotificationKind::OrderConfirmed, Channel::Email));
+    let account = send(&app, get("/account?saved=notifications", &cookie)).await;
+    assert!(account.body.contains("Notification preferences saved."));
+    // A guest has no preferences to save.
+    let guest = send(
+        &app,
+        post(
+            "/account/notifications",
+            &format!("cart_token={TOKEN}"),
+            &[("_csrf", &csrf_token(TOKEN, None))],
+        ),
+    )
+    .await;
+    assert_eq!(guest.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn web_checkout_offers_the_carriers_options_and_orders_the_chosen_one() {
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let guest = "f".repeat(64);
+    let cookie = format!("cart_token={guest}");
+    let csrf = csrf_token(&guest, None);
+    send(
+        &app,
+        post(
+            "/cart/add",
+            &cookie,
+            &[("_csrf", &csrf), ("sku", "MUG-BLUE"), ("quantity", "1")],
+        ),
+    )
+    .await;
+    // Without an address: the table's methods and a way to see the carriers'.
+    let blank = send(&app, get("/checkout", &cookie)).await;
+    assert!(blank.body.contains("value=\"standard\""));
+    assert!(
+        blank.body.contains("Show carriers&#x27; shipping options")
+            || blank.body.contains("Show carriers' shipping options")
+    );
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("key", "carrier-option-key"),
+        ("email", "guest@example.com"),
+        ("name", "Grace Guest"),
+        ("line1", "1 Main St"),
+        ("city", "Portland"),
+        ("region", "OR"),
+        ("postal_code", "97201"),
+        ("country", "US"),
+        ("shipping_method", "standard"),
+        ("payment", "card"),
+        ("card_number", "4242424242424242"),
+        ("card_expiry", "12/39"),
+        ("card_cvc", "123"),
+    ];
+    let mut quote = form.clone();
+    quote.push(("action", "quote"));
+    let quoted = send(&app, post("/checkout", &cookie, &quote)).await;
+    assert_eq!(quoted.status, StatusCode::OK, "{}", quoted.body);
+    assert!(
+        quoted.body.contains("value=\"standard\""),
+        "the table's methods stay"
+    );
+    assert!(
+        quoted.body.contains("value=\"ups:ground\""),
+        "{}",
+        quoted.body
+    );
+    assert!(quoted.body.contains(">Cheapest<") && quoted.body.contains(">Fastest<"));
+    assert!(quoted.body.contains("business day"));
+    assert!(
+        shop.orders()
+            .list_all(commerce::orders::OrderPage::first(10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "showing the options places nothing"
+    );
+    // The chosen carrier option is the order's.
+    form[9] = ("shipping_method", "ups:ground");
+    let placed = send(&app, post("/checkout", &cookie, &form)).await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let orders = shop
+        .orders()
+        .list_all(commerce::orders::OrderPage::first(10))
+        .await
+        .unwrap();
+    assert_eq!(orders[0].shipping.code, "ups:ground");
+}
+
+#[tokio::test]
+async fn web_admin_moderates_reported_reviews() {
+    use commerce::core::{CustomerId, Role};
+    use commerce::reviews::{Rating, Review, ReviewId, ReviewStatus};
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let product = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    let now = shop.clock().now();
+    let write = |title: &str| Review {
+        id: ReviewId::new(),
+        product_id: product.id,
+        customer_id: CustomerId::new(),
+        sku: None,
+        rating: Rating::new(1).unwrap(),
+        title: title.to_owned(),
+        body: "Body text.".to_owned(),
+        verified: false,
+        status: ReviewStatus::Published,
+        moderation: None,
+        helpful_count: 0,
+        report_count: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let rude = write("Rude words here");
+    let fine = write("A fair review");
+    for r in [&rude, &fine] {
+        shop.review_store().create(r, &[]).await.unwrap();
+    }
+    let reporter = commerce::core::Actor::Customer(CustomerId::new());
+    assert!(
+        shop.reviews()
+            .report(&reporter, rude.id, "insults")
+            .await
+            .unwrap()
+    );
+    let cookie = staff_cookie(&shop, "admin@example.com", Role::Admin).await;
+    let session = cookie.split("session=").nth(1).unwrap();
+    let csrf = csrf_token(TOKEN, Some(session));
+
+    let queue = send(&app, get("/admin/reviews", &cookie)).await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
+    assert!(queue.body.contains("Rude words here"), "{}", queue.body);
+    assert!(queue.body.contains("1 report"));
+    assert!(
+        !queue.body.contains("A fair review"),
+        "not reported, not hidden"
+    );
+    assert!(
+        queue
+            .body
+            .contains(&format!("<label for=\"reason-{}\">", rude.id))
+    );
+
+    let hide = format!("/admin/reviews/{}/hide", rude.id);
+    let forged = send(&app, post(&hide, &cookie, &[("reason", "abuse")])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let no_reason = send(
+        &app,
+        post(&hide, &cookie, &[("_csrf", &csrf), ("reason", "")]),
+    )
+    .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let hidden = send(
+        &app,
+        post(
+            &hide,
+            &cookie,
+            &[("_csrf", &csrf), ("reason", "Abusive language")],
+        ),
+    )
+    .await;
+    assert_eq!(hidden.status, StatusCode::SEE_OTHER, "{}", hidden.body);
+    let stored = shop.review_store().get(rude.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, ReviewStatus::Hidden);
+    let queue = send(&app, get("/admin/reviews?done=hidden", &cookie)).await;
+    assert!(
+        queue.body.contains("Abusive language"),
+        "the reason is shown"
+    );
+    assert!(
+        queue
+            .body
+            .contains(&format!("/admin/reviews/{}/restore", rude.id))
+    );
+
+    let restored = send(
+        &app,
+        post(
+            &format!("/admin/reviews/{}/restore", rude.id),
+            &cookie,
+            &[("_csrf", &csrf), ("reason", "Reviewed again: acceptable")],
+        ),
+    )
+    .await;
+    assert_eq!(restored.status, StatusCode::SEE_OTHER);
+    let stored = shop.review_store().get(rude.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, ReviewStatus::Published);
+
+    // Sellers (even the product's) and customers are refused here.
+    let seller = staff_cookie(&shop, "seller@example.com", Role::Seller(product.seller_id)).await;
+    let (_, customer) = customer_cookie(&shop, "c@example.com").await;
+    for who in [&seller, &customer] {
+        let page = send(&app, get("/admin/reviews", who)).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        let s = who.split("session=").nth(1).unwrap();
+        let post_as = send(
+            &app,
+            post(
+                &hide,
+                who,
+                &[("_csrf", &csrf_token(TOKEN, Some(s))), ("reason", "x")],
+            ),
+        )
+        .await;
+        assert_eq!(post_as.status, StatusCode::FORBIDDEN);
+    }
+    let anonymous = send(&app, get("/admin/reviews", &format!("cart_token={TOKEN}"))).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+}

@@ -14,8 +14,9 @@ use sqlx::{PgConnection, Row};
 use commerce_core::{CustomerId, EventEnvelope, ProductId, Sku};
 use commerce_reviews::store::MAX_PAGE;
 use commerce_reviews::{
-    AbuseReport, CustomerReviewPage, Error, ProductReviewQuery, Rating, RatingAggregate, Result,
-    Review, ReviewChange, ReviewId, ReviewOrder, ReviewStatus, ReviewStore,
+    AbuseReport, CustomerReviewPage, Error, ModerationPage, ProductReviewQuery, Rating,
+    RatingAggregate, Result, Review, ReviewChange, ReviewId, ReviewOrder, ReviewStatus,
+    ReviewStore,
 };
 
 use crate::convert::{from_json, to_json, to_u64};
@@ -476,6 +477,23 @@ impl ReviewStore for PgReviewStore {
               ORDER BY id DESC LIMIT $3",
         )
         .bind(customer_id.as_uuid())
+        .bind(page.before.map(|b| b.as_uuid()))
+        .bind(i64::from(page.limit.min(MAX_PAGE)))
+        .fetch_all(&self.reads)
+        .await
+        .map_err(Error::from_db)?
+        .iter()
+        .map(review_from_row)
+        .collect()
+    }
+
+    async fn list_for_moderation(&self, page: ModerationPage) -> Result<Vec<Review>> {
+        sqlx::query(
+            "SELECT * FROM commerce.reviews
+              WHERE (report_count > 0 OR status = 'hidden')
+                AND ($1::uuid IS NULL OR id < $1)
+              ORDER BY id DESC LIMIT $2",
+        )
         .bind(page.before.map(|b| b.as_uuid()))
         .bind(i64::from(page.limit.min(MAX_PAGE)))
         .fetch_all(&self.reads)

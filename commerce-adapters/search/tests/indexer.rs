@@ -283,6 +283,11 @@ async fn search_stock_rating_and_units_sold_come_from_events() {
     q.filters.in_stock = true;
     q.filters.min_rating = Some(Decimal::from(4));
     assert_eq!(w.search.search(&q).await.unwrap().total, 1);
+    // The rating facet counts it at every threshold up to 4 stars.
+    let mut q = SearchQuery::text("tent");
+    q.facets = true;
+    let found = w.search.search(&q).await.unwrap();
+    assert_eq!(found.facets.unwrap().ratings_at_least, [1, 1, 1, 1]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -403,4 +408,30 @@ async fn search_indexer_skips_unreadable_events() {
         .unwrap();
     drain(&w).await;
     assert_eq!(titles(&w, "fountain").await, vec!["Fountain pen"]);
+}
+
+/// The example's start: the catalog and its reviews are seeded (their events in the
+/// outbox), then the index is rebuilt from the catalog and the outbox drained. The
+/// rating facet counts the rated product at every threshold it reaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_rating_facet_counts_after_reindex_and_drain() {
+    let w = world();
+    let p = titled("LAMP-1", "Desk lamp", "40.00");
+    w.catalog.upsert_product(&p).await.unwrap();
+    let rating = CatalogEvent::RatingChanged {
+        product_id: p.id,
+        rating_count: 3,
+        rating_average: Decimal::new(367, 2),
+    };
+    w.outbox
+        .push(vec![rating.envelope(chrono::Utc::now()).unwrap()]);
+    reindex(w.search.as_ref(), w.catalog.as_ref())
+        .await
+        .unwrap();
+    drain(&w).await;
+    let mut q = SearchQuery::text("");
+    q.facets = true;
+    let found = w.search.search(&q).await.unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.facets.unwrap().ratings_at_least, [1, 1, 1, 0]);
 }

@@ -378,6 +378,7 @@ fn signin_first(path: &str) -> Response {
 pub(super) async fn account(
     State(state): State<AppState>,
     visitor: Visitor,
+    Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let Some(id) = visitor.customer() else {
         return Ok(match visitor.actor() {
@@ -403,12 +404,15 @@ pub(super) async fn account(
         )
         .await?;
     let addresses = shop.customers().addresses(id).await?;
+    let notifications = super::preferences::view(&state, id).await?;
     page(
         &state,
         &visitor,
         "account.html",
         json!({
             "title": "Your account",
+            "notifications": notifications,
+            "saved": q.get("saved"),
             "customer": { "name": customer.name, "email": customer.email },
             "orders": orders.iter().map(|o| json!({
                 "id": o.id.to_string(),

@@ -100,6 +100,7 @@ pub(super) async fn dashboard(
         "admin.html",
         json!({
             "title": "Admin dashboard",
+            "section": "dashboard",
             "from": from.to_string(),
             "to": to.to_string(),
             "summary": summary,

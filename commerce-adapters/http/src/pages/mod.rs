@@ -21,7 +21,10 @@
 
 mod account;
 mod admin;
+mod admin_orders;
+mod admin_reviews;
 mod art;
+mod preferences;
 mod seller;
 mod shopping;
 mod storefront;
@@ -55,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}/cancel", post(shopping::cancel))
         .route("/account", get(account::account))
         .route("/account/addresses", post(account::add_address))
+        .route("/account/notifications", post(preferences::save))
         .route(
             "/account/addresses/{id}/delete",
             post(account::delete_address),
@@ -78,8 +82,17 @@ pub fn router(state: AppState) -> Router {
             get(seller::edit_product).post(seller::update_product),
         )
         .route("/seller/products/{id}/stock", post(seller::adjust_stock))
+        .route("/seller/orders", get(seller::orders))
         .route("/seller/orders/{id}/ship", post(seller::ship))
+        .route("/seller/products/{id}/deactivate", post(seller::deactivate))
         .route("/admin", get(admin::dashboard))
+        .route("/admin/orders", get(admin_orders::list))
+        .route("/admin/orders/{id}", get(admin_orders::detail))
+        .route("/admin/orders/{id}/cancel", post(admin_orders::cancel))
+        .route("/admin/orders/{id}/refund", post(admin_orders::refund))
+        .route("/admin/reviews", get(admin_reviews::queue))
+        .route("/admin/reviews/{id}/hide", post(admin_reviews::hide))
+        .route("/admin/reviews/{id}/restore", post(admin_reviews::restore))
         .route("/assets/shop.css", get(art::stylesheet))
         .route("/assets/shop.js", get(art::script))
         .route("/art/{file}", get(art::placeholder))

@@ -19,12 +19,13 @@ use commerce::core::{
     Actor, CategoryId, Money, Product, ProductId, ProductStatus, SellerId, Sku, Variant,
 };
 use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
-use commerce::orders::{OrderId, ShipmentLine};
+use commerce::orders::{CarrierCode, OrderId, OrderPage, OrderStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::shopping::order_view;
 use super::support::{CsrfForm, PageError, Visitor, humanize, money, name_of, page, see_other};
+use crate::routes::seller::{ShipInput, ShipLineInput, sales_of, ship_lines};
 use crate::state::AppState;
 
 /// The seller acting, or the response to give instead (sign in, or 403).
@@ -70,6 +71,7 @@ async fn own_product(state: &AppState, seller: SellerId, id: &str) -> Result<Pro
 pub(super) struct ConsoleQuery {
     order: Option<String>,
     shipped: Option<String>,
+    deactivated: Option<String>,
 }
 
 /// The console: the seller's products with stock, and an order lookup to ship.
@@ -148,6 +150,7 @@ pub(super) async fn console(
                         })
                     })
                     .collect();
+                view["ship"] = json!({ "id": o.id.to_string(), "lines": mine });
                 view["mine"] = json!(mine);
                 view["waiting"] = json!(
                     o.lines
@@ -160,6 +163,23 @@ pub(super) async fn console(
             None => json!({ "query": raw, "order": Value::Null }),
         };
     }
+    let figures = sales_of(&state, seller).await?;
+    let revenue = if figures.revenue.is_empty() {
+        "0.00".to_owned()
+    } else {
+        figures
+            .revenue
+            .iter()
+            .map(|m| format!("{} {}", m.amount, m.currency))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sales = json!([
+        { "label": "Paid orders", "value": figures.paid_orders.to_string() },
+        { "label": "Units sold", "value": figures.units.to_string() },
+        { "label": "Revenue (less refunds)", "value": revenue },
+        { "label": "Units waiting to ship", "value": figures.units_waiting.to_string() },
+    ]);
     page(
         &state,
         &visitor,
@@ -170,86 +190,280 @@ pub(super) async fn console(
             "products": rows,
             "lookup": lookup,
             "shipped": q.shipped.is_some(),
-            "carriers": carriers(),
+            "deactivated": q.deactivated.is_some(),
+            "carriers": carriers(&state),
+            "sales": sales,
         }),
     )
     .await
 }
 
-fn carriers() -> Vec<Value> {
-    [
-        ("ups", "UPS"),
-        ("fedex", "FedEx"),
-        ("usps", "USPS"),
-        ("dhl", "DHL"),
-    ]
-    .iter()
-    .map(|(code, name)| json!({ "code": code, "name": name }))
-    .collect()
+/// The carriers of the ship form: the shop's configured carriers (a label is
+/// bought from them, its tracking number recorded), else none (free text only).
+fn carriers(state: &AppState) -> Vec<Value> {
+    state
+        .shop
+        .carriers()
+        .map(|set| {
+            set.carriers()
+                .iter()
+                .map(|c| {
+                    let code = c.code();
+                    json!({ "code": code.as_str(), "name": code.display_name() })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct ShipForm {
-    #[serde(default)]
+/// The ship form: `carrier` is a configured carrier's code (its label is bought
+/// unless a `tracking_number` is given) or `other` with `carrier_name` and
+/// `tracking_number`; `qty:<SKU>` fields choose the units per line (absent: every
+/// waiting unit of the seller's lines); `back=orders` returns to the waiting lines.
+#[derive(Debug, Default)]
+struct ShipForm {
     carrier: String,
-    #[serde(default)]
+    carrier_name: String,
     tracking_number: String,
+    back: String,
+    lines: Vec<(String, String)>,
 }
 
-/// Ships every waiting unit of the seller's lines of an order.
+impl ShipForm {
+    fn of(fields: Vec<(String, String)>) -> Self {
+        let mut form = ShipForm::default();
+        for (k, v) in fields {
+            match k.as_str() {
+                "carrier" => form.carrier = v.trim().to_owned(),
+                "carrier_name" => form.carrier_name = v.trim().to_owned(),
+                "tracking_number" => form.tracking_number = v.trim().to_owned(),
+                "back" => form.back = v,
+                _ => {
+                    if let Some(sku) = k.strip_prefix("qty:") {
+                        form.lines.push((sku.to_owned(), v.trim().to_owned()));
+                    }
+                }
+            }
+        }
+        form
+    }
+}
+
+/// Ships some or all of the seller's waiting units of an order: with a label of a
+/// configured carrier (its tracking number recorded), or a carrier named in free
+/// text with a tracking number. Goes through the JSON route's `ship_lines`.
 pub(super) async fn ship(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<ShipForm>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let seller = seller_required(&visitor)?;
+    let form = ShipForm::of(fields);
     let id: OrderId = id.parse().map_err(|_| PageError::not_found("order"))?;
     let actor = Actor::Seller(seller);
     let order = state.shop.checkout().order(&actor, id).await?;
-    let lines: Vec<ShipmentLine> = order
-        .lines
-        .iter()
-        .filter(|l| l.seller_id == Some(seller))
-        .filter_map(|l| {
-            let waiting = l.quantity.saturating_sub(order.shipped_quantity(&l.sku));
-            (waiting > 0).then(|| ShipmentLine {
-                sku: l.sku.clone(),
-                quantity: waiting,
-            })
-        })
-        .collect();
+    let waiting = |sku: &str| {
+        order
+            .lines
+            .iter()
+            .filter(|l| l.seller_id == Some(seller) && l.sku.as_str() == sku)
+            .map(|l| l.quantity.saturating_sub(order.shipped_quantity(&l.sku)))
+            .next()
+    };
+    let mut lines = Vec::new();
+    if form.lines.is_empty() {
+        for l in order.lines.iter().filter(|l| l.seller_id == Some(seller)) {
+            let left = l.quantity.saturating_sub(order.shipped_quantity(&l.sku));
+            if left > 0 {
+                lines.push(ShipLineInput {
+                    sku: l.sku.as_str().to_owned(),
+                    quantity: left,
+                });
+            }
+        }
+    } else {
+        for (sku, raw) in &form.lines {
+            let quantity: u32 = if raw.is_empty() {
+                0
+            } else {
+                raw.parse()
+                    .map_err(|_| unprocessable("Units: a whole number for each line."))?
+            };
+            if quantity == 0 {
+                continue;
+            }
+            let left = waiting(sku).ok_or_else(|| PageError::not_found("line"))?;
+            if quantity > left {
+                return Err(unprocessable(format!(
+                    "Only {left} of {sku} are waiting to ship."
+                )));
+            }
+            lines.push(ShipLineInput {
+                sku: sku.clone(),
+                quantity,
+            });
+        }
+    }
     if lines.is_empty() {
         return Err(PageError::new(
             StatusCode::CONFLICT,
-            "Nothing of yours is waiting in this order.",
+            "Nothing of yours to ship: choose at least one unit waiting.",
         ));
     }
-    let carrier = form.carrier.trim();
-    let tracking = form.tracking_number.trim();
-    if tracking.is_empty() || tracking.len() > 64 {
-        return Err(PageError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter the tracking number (up to 64 characters).",
-        ));
-    }
-    let carrier_name = carriers()
+    let configured = carriers(&state)
         .iter()
-        .find(|c| c["code"] == carrier)
-        .and_then(|c| c["name"].as_str().map(str::to_owned))
-        .ok_or_else(|| PageError::new(StatusCode::UNPROCESSABLE_ENTITY, "Choose a carrier."))?;
-    state
+        .any(|c| c["code"] == form.carrier.as_str());
+    let input = if form.carrier == "other" || !configured {
+        if form.carrier_name.is_empty() || form.tracking_number.is_empty() {
+            return Err(unprocessable(
+                "Another carrier: enter its name and the tracking number.",
+            ));
+        }
+        ShipInput {
+            lines,
+            carrier: form.carrier_name.clone(),
+            tracking_number: Some(form.tracking_number.clone()),
+            service: None,
+            weight_grams: None,
+        }
+    } else if form.tracking_number.is_empty() {
+        ShipInput {
+            lines,
+            carrier: form.carrier.clone(),
+            tracking_number: None,
+            service: None,
+            weight_grams: None,
+        }
+    } else {
+        let name = CarrierCode::parse(&form.carrier)
+            .map(|c| c.display_name().to_owned())
+            .unwrap_or_else(|_| form.carrier.clone());
+        ShipInput {
+            lines,
+            carrier: name,
+            tracking_number: Some(form.tracking_number.clone()),
+            service: None,
+            weight_grams: None,
+        }
+    };
+    let shipped = ship_lines(&state, &actor, id, &input).await?;
+    let number = shipped.number.clone().unwrap_or_else(|| id.to_string());
+    let qs = serde_urlencoded::to_string([("shipped", number.as_str())]).unwrap_or_default();
+    if form.back == "orders" {
+        Ok(see_other(&format!("/seller/orders?{qs}")))
+    } else {
+        Ok(see_other(&format!("/seller?order={id}&shipped=1")))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct OrdersQuery {
+    before: Option<String>,
+    shipped: Option<String>,
+}
+
+/// Orders read per page of the waiting lines.
+const ORDERS_PAGE: u32 = 20;
+
+/// The order lines waiting for the seller, newest order first, each order with a
+/// ship form (units per line, carrier, tracking number). One keyset read of the
+/// seller's orders per page (filtered to those waiting, as `GET /v1/seller/orders?waiting=true`).
+pub(super) async fn orders(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<OrdersQuery>,
+) -> Result<Response, PageError> {
+    let seller = match seller_of(&visitor, "/seller/orders") {
+        Ok(s) => s,
+        Err(r) => return Ok(*r),
+    };
+    let before = match q.before.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some(
+            raw.parse::<OrderId>()
+                .map_err(|_| PageError::not_found("page"))?,
+        ),
+        None => None,
+    };
+    let found = state
         .shop
-        .checkout()
-        .ship(
-            &actor,
-            id,
-            &lines,
-            Some(carrier_name),
-            Some(tracking.to_owned()),
+        .orders()
+        .list_for_seller(
+            seller,
+            OrderPage {
+                before,
+                limit: ORDERS_PAGE,
+            },
         )
         .await?;
-    Ok(see_other(&format!("/seller?order={id}&shipped=1")))
+    let next = (found.len() == ORDERS_PAGE as usize)
+        .then(|| found.last().map(|o| o.id.to_string()))
+        .flatten();
+    let waiting: Vec<Value> = found
+        .iter()
+        .filter(|o| o.status == OrderStatus::Confirmed)
+        .filter_map(|o| {
+            let lines: Vec<Value> = o
+                .lines
+                .iter()
+                .filter(|l| l.seller_id == Some(seller))
+                .filter_map(|l| {
+                    let shipped = o.shipped_quantity(&l.sku);
+                    let left = l.quantity.saturating_sub(shipped);
+                    (left > 0).then(|| {
+                        json!({
+                            "sku": l.sku.as_str(),
+                            "name": l.name,
+                            "quantity": l.quantity,
+                            "shipped": shipped,
+                            "waiting": left,
+                        })
+                    })
+                })
+                .collect();
+            if lines.is_empty() {
+                return None;
+            }
+            let view = order_view(o);
+            Some(json!({
+                "id": o.id.to_string(),
+                "number": view["number"],
+                "placed": view["placed"],
+                "address": view["address"],
+                "shipping_method": view["shipping_method"],
+                "lines": lines,
+            }))
+        })
+        .collect();
+    page(
+        &state,
+        &visitor,
+        "seller_orders.html",
+        json!({
+            "title": "Orders to ship",
+            "orders": waiting,
+            "next": next,
+            "shipped": q.shipped,
+            "carriers": carriers(&state),
+        }),
+    )
+    .await
+}
+
+/// Deactivates (archives) one of the seller's products: it leaves the storefront
+/// and search; placed orders keep their lines.
+pub(super) async fn deactivate(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let seller = seller_required(&visitor)?;
+    let mut product = own_product(&state, seller, &id).await?;
+    product.status = ProductStatus::Archived;
+    product.updated_at = state.shop.clock().now();
+    state.shop.catalog().upsert_product(&product).await?;
+    Ok(see_other("/seller?deactivated=1"))
 }
 
 /// The form of a new product.

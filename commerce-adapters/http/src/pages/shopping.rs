@@ -251,6 +251,10 @@ pub(super) struct CheckoutForm {
     card_cvc: String,
     #[serde(default)]
     gift_card: String,
+    /// `quote`: the "Show shipping options" button (re-draws the form with the
+    /// options for the address; places nothing).
+    #[serde(default, skip_serializing)]
+    action: String,
 }
 
 fn nonempty(s: &str) -> Option<String> {
@@ -330,12 +334,52 @@ async fn checkout_view(
             { "number": test_cards::EXPIRED, "outcome": "expired card" },
         ])
     });
+    // With an address, every option serving it (the table's and the configured
+    // carriers' quotes, cheapest and fastest marked), as the cart quote route gives.
+    let mut form = form;
+    let quoted = match form.address() {
+        Ok(address) => match state
+            .shop
+            .checkout()
+            .quote(&visitor.actor(), &address, None, &[])
+            .await
+        {
+            Ok(q) => Some(q.options),
+            // An address no option serves: the table's methods and the error on
+            // placing say so.
+            Err(_) => None,
+        },
+        Err(_) => None,
+    };
+    let mut cart = cart;
+    if let Some(options) = &quoted {
+        if !options.iter().any(|o| o.code == form.shipping_method)
+            && let Some(first) = options.first()
+        {
+            form.shipping_method = first.code.clone();
+        }
+        cart["shipping_options"] = json!(
+            options
+                .iter()
+                .map(|o| json!({
+                    "code": o.code,
+                    "name": o.name,
+                    "price": if o.price.is_zero() { "Free".to_owned() } else { money(o.price) },
+                    "days": o.transit_days,
+                    "cheapest": o.cheapest,
+                    "fastest": o.fastest,
+                    "carrier": o.carrier.is_some(),
+                }))
+                .collect::<Vec<_>>()
+        );
+    }
     let mut response = page(
         state,
         visitor,
         "checkout.html",
         json!({
             "title": "Checkout",
+            "quoted": quoted.is_some(),
             "cart": cart,
             "form": form,
             "test_cards": test_cards,
@@ -392,6 +436,9 @@ pub(super) async fn checkout(
     CsrfForm(form): CsrfForm<CheckoutForm>,
 ) -> Result<Response, PageError> {
     shopper_cart(&visitor)?;
+    if form.action == "quote" {
+        return checkout_view(&state, &visitor, form, None).await;
+    }
     let attempt = async {
         let key = IdempotencyKey::new(form.key.trim())?;
         let mut request = CheckoutRequest::new(

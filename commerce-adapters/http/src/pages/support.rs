@@ -286,7 +286,31 @@ const TEMPLATES: &[(&str, &str)] = &[
         "seller_product.html",
         include_str!("../../templates/seller_product.html"),
     ),
+    (
+        "seller_orders.html",
+        include_str!("../../templates/seller_orders.html"),
+    ),
+    (
+        "ship_fields.html",
+        include_str!("../../templates/ship_fields.html"),
+    ),
     ("admin.html", include_str!("../../templates/admin.html")),
+    (
+        "admin_nav.html",
+        include_str!("../../templates/admin_nav.html"),
+    ),
+    (
+        "admin_reviews.html",
+        include_str!("../../templates/admin_reviews.html"),
+    ),
+    (
+        "admin_orders.html",
+        include_str!("../../templates/admin_orders.html"),
+    ),
+    (
+        "admin_order.html",
+        include_str!("../../templates/admin_order.html"),
+    ),
 ];
 
 fn env() -> &'static Environment<'static> {

@@ -792,6 +792,12 @@ async fn sales(
     caller: Caller,
 ) -> Result<ApiJson<SalesView>, ApiError> {
     let seller = caller.seller()?;
+    Ok(ApiJson(sales_of(&state, seller).await?))
+}
+
+/// The sales of `seller` over their latest 100 orders (the figures of
+/// [`sales`], shared with the seller console page).
+pub(crate) async fn sales_of(state: &AppState, seller: SellerId) -> Result<SalesView, ApiError> {
     let orders = state
         .shop
         .orders()
@@ -825,7 +831,7 @@ async fn sales(
         }
     }
     view.revenue = revenue.into_iter().map(MoneyView::from).collect();
-    Ok(ApiJson(view))
+    Ok(view)
 }
 
 /// The routes of this module.
