@@ -40,6 +40,7 @@ mod customers;
 pub mod error;
 mod inventory;
 mod notifications;
+mod order_record;
 mod orders;
 mod outbox;
 mod purchases;
