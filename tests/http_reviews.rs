@@ -21,10 +21,7 @@ fn shop_app(allow_unverified: bool) -> App {
     let gateway = Arc::new(SimulatedGateway::new());
     let shop = Shop::builder(commerce::default_config())
         .payments(gateway.clone())
-        .review_settings(ReviewSettings {
-            allow_unverified,
-            ..ReviewSettings::default()
-        })
+        .review_settings(ReviewSettings::default().with_unverified(allow_unverified))
         .with_memory_defaults()
         .build()
         .unwrap();

@@ -9,6 +9,7 @@ use crate::report::Dashboard;
 /// A figure that can be exported on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Figure {
     /// Totals per currency (orders, revenue, average order value, units, refunds).
     Summary,

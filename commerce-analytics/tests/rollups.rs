@@ -676,6 +676,7 @@ async fn analytics_charts_and_csv_show_every_figure() {
             Figure::PaymentMethods => d.payment_methods.len(),
             Figure::ReservationExpiries => d.reservation_expiries.len(),
             Figure::LowStock => d.low_stock.len(),
+            other => panic!("{other:?} is a new figure: add its record count here"),
         };
         assert_eq!(lines, expected + 1, "{figure:?}: {csv}");
         assert_eq!(Figure::parse(figure.as_str()).unwrap(), figure);

@@ -51,11 +51,22 @@ impl fmt::Display for CartKey {
 
 /// Limits enforced atomically by every cart change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CartLimits {
     /// Most distinct SKUs in one cart.
     pub max_lines: u32,
     /// Most units of one SKU in one cart.
     pub max_quantity: u32,
+}
+
+impl CartLimits {
+    /// At most `max_lines` distinct SKUs, `max_quantity` units of each.
+    pub const fn new(max_lines: u32, max_quantity: u32) -> Self {
+        CartLimits {
+            max_lines,
+            max_quantity,
+        }
+    }
 }
 
 impl Default for CartLimits {

@@ -26,10 +26,7 @@ async fn analytics_cart_created_once_per_cart_that_gets_its_first_line() {
     carts.add(&key, &sku("A"), 1, limits, now).await.unwrap();
     assert_eq!(outbox.events_with_topic("cart.created").len(), 1);
     // A failed change writes nothing.
-    let too_many = CartLimits {
-        max_quantity: 1,
-        ..limits
-    };
+    let too_many = CartLimits::new(limits.max_lines, 1);
     let other = CartKey::Customer(CustomerId::new());
     assert!(
         carts

@@ -55,6 +55,7 @@ pub struct EventEnvelope {
 /// the same transaction as the change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum CatalogEvent {
     /// A product was created or changed (search indexing and caches consume it).
     ProductUpserted {
@@ -85,6 +86,18 @@ pub enum CatalogEvent {
         #[serde(with = "rust_decimal::serde::str")]
         rating_average: Decimal,
     },
+}
+
+impl CatalogEvent {
+    /// The product the event is about.
+    pub fn product_id(&self) -> ProductId {
+        match self {
+            CatalogEvent::ProductUpserted { product_id }
+            | CatalogEvent::PriceChanged { product_id, .. }
+            | CatalogEvent::ProductDeactivated { product_id }
+            | CatalogEvent::RatingChanged { product_id, .. } => *product_id,
+        }
+    }
 }
 
 impl DomainEvent for CatalogEvent {

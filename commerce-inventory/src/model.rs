@@ -204,6 +204,7 @@ pub enum Transition {
 /// Why stock was adjusted.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AdjustmentReason {
     /// Goods received from a supplier.
     Received,
@@ -249,6 +250,7 @@ impl StockAdjustment {
 /// Events of the inventory, written to the outbox with the change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InventoryEvent {
     /// Stock of a SKU changed (caches of displayed availability listen to this).
     StockChanged {

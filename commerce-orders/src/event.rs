@@ -36,6 +36,7 @@ pub struct PlacedLine {
 /// The aggregate is always the order (`aggregate_type` `order`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OrderEvent {
     /// An order was placed (pending payment).
     OrderPlaced {

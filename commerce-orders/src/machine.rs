@@ -110,6 +110,7 @@ pub trait StateMachine: Copy + Eq + fmt::Debug + 'static {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OrderStatus {
     /// Placed; stock is being reserved and payment authorized.
     PendingPayment,
@@ -179,6 +180,7 @@ impl StateMachine for OrderStatus {
 /// `PartiallyRefunded -> PartiallyRefunded` is legal (another partial refund).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PaymentStatus {
     /// Not authorized yet.
     Pending,
@@ -291,6 +293,7 @@ impl StateMachine for PaymentStatus {
 /// `Shipped -> Returned` covers a parcel returned to sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FulfilmentStatus {
     /// Nothing shipped.
     Unfulfilled,

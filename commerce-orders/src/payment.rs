@@ -235,6 +235,7 @@ pub struct Decline {
 /// The outcome of [`PaymentGateway::authorize`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AuthorizeOutcome {
     /// The amount is held.
     Authorized(Authorization),

@@ -47,7 +47,7 @@ async fn approved(
 ) -> Authorization {
     match authorize(g, key, minor, method).await.unwrap() {
         AuthorizeOutcome::Authorized(a) => a,
-        AuthorizeOutcome::Declined(d) => panic!("declined: {d:?}"),
+        other => panic!("expected an authorization, got {other:?}"),
     }
 }
 
@@ -59,7 +59,7 @@ async fn declined(
 ) -> DeclineReason {
     match authorize(g, key, minor, method).await.unwrap() {
         AuthorizeOutcome::Declined(d) => d.reason,
-        AuthorizeOutcome::Authorized(a) => panic!("approved: {a:?}"),
+        other => panic!("expected a decline, got {other:?}"),
     }
 }
 
@@ -183,7 +183,7 @@ async fn credit_outcome(
 fn decline_reason(outcome: AuthorizeOutcome) -> DeclineReason {
     match outcome {
         AuthorizeOutcome::Declined(d) => d.reason,
-        AuthorizeOutcome::Authorized(a) => panic!("expected a decline, got {a:?}"),
+        other => panic!("expected a decline, got {other:?}"),
     }
 }
 

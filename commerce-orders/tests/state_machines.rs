@@ -206,7 +206,7 @@ fn check_events(before: &Order, t: &Transitioned) {
             OrderStatus::Completed => {
                 assert!(has(&|e| matches!(e, OrderEvent::OrderCompleted { .. })))
             }
-            OrderStatus::PendingPayment => panic!("went back to pending"),
+            other => panic!("went to {other:?} without its event"),
         }
     }
     if before.fulfilment.shipments.len() != after.fulfilment.shipments.len() {

@@ -60,6 +60,7 @@ impl From<Rating> for u8 {
 /// Whether a review is shown and counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ReviewStatus {
     /// Shown in lists and counted in the aggregate.
     #[default]

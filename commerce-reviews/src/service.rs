@@ -25,11 +25,26 @@ use crate::rules::ReviewLimits;
 
 /// Shop settings for reviews.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub struct ReviewSettings {
     /// Whether customers may review products they did not buy (marked unverified).
     pub allow_unverified: bool,
     /// Text limits.
     pub limits: ReviewLimits,
+}
+
+impl ReviewSettings {
+    /// These settings with unverified reviews allowed (or not).
+    pub fn with_unverified(mut self, allow: bool) -> Self {
+        self.allow_unverified = allow;
+        self
+    }
+
+    /// These settings with other text limits.
+    pub fn with_limits(mut self, limits: ReviewLimits) -> Self {
+        self.limits = limits;
+        self
+    }
 }
 
 /// The review operations.

@@ -33,10 +33,7 @@ async fn world(allow_unverified: bool) -> World {
         Arc::new(OrderPurchases::new(orders.clone())),
         catalog,
         Arc::new(ManualClock::new(fixed_time())),
-        ReviewSettings {
-            allow_unverified,
-            ..ReviewSettings::default()
-        },
+        ReviewSettings::default().with_unverified(allow_unverified),
     );
     World {
         reviews,

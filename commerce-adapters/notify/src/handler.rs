@@ -155,10 +155,7 @@ impl NotificationHandler {
                 let notice: AccountNotice = serde_json::from_value(event.payload.clone())
                     .map_err(|e| NotifyError::Malformed(e.to_string()))?;
                 let customer_id = notice.customer_id();
-                let email = match &notice {
-                    AccountNotice::Welcome { email, .. }
-                    | AccountNotice::PasswordReset { email, .. } => email.clone(),
-                };
+                let email = notice.email().to_owned();
                 let prefs = self.preferences_of(Some(customer_id)).await?;
                 let recipient = Recipient {
                     customer_id: Some(customer_id),

@@ -41,6 +41,7 @@ mod customers;
 pub mod error;
 mod inventory;
 mod notifications;
+mod order_record;
 mod orders;
 mod outbox;
 mod pricing_tables;

@@ -1,10 +1,12 @@
 //! [`PgOrderStore`]: orders, their payment records, refunds and idempotency keys on
 //! PostgreSQL.
 //!
-//! `create` and `update` are each one SQL statement (data-modifying CTEs): the order
-//! row, its lines (passed as arrays and expanded with `unnest`, so the statement and
-//! its round trip do not grow with the number of lines), the payment record, refunds
-//! and the outbox events are written together or not at all. The unique idempotency
+//! `create` and `update` are each one SQL statement (data-modifying CTEs) with one
+//! parameter, the order as an [`OrderRecord`] (JSON whose fields are named as the
+//! columns, read with `jsonb_populate_record(set)` over the tables' row types, so
+//! the statement and its round trip do not grow with the number of lines): the
+//! order row, its lines, the payment record, refunds and the outbox events are
+//! written together or not at all. The unique idempotency
 //! key of the order makes concurrent duplicate checkouts end in one order. `update`
 //! rewrites only the lines that changed (a refund); an order's lines are otherwise a
 //! snapshot. The same statements, with the reservation (or its commit) added, are
@@ -12,11 +14,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
-use serde::Serialize;
 use sqlx::Row;
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{Postgres, query::Query};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 
 use commerce_core::{CustomerId, EventEnvelope, SellerId};
 use commerce_orders::{
@@ -25,6 +25,7 @@ use commerce_orders::{
 
 use crate::convert::from_json;
 use crate::error::{Failure, PortError, retrying, unique_violation};
+use crate::order_record::OrderRecord;
 use crate::stores::Shared;
 
 /// Orders with their payment records and idempotency keys.
@@ -39,167 +40,32 @@ impl std::fmt::Debug for PgOrderStore {
     }
 }
 
-/// The snake_case name a unit enum serializes to (statuses, method kinds).
-pub(crate) fn name_of<T: Serialize>(value: &T) -> Result<String> {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => Ok(s),
-        Ok(other) => Err(Error::backend(format!("expected a name, got {other}"))),
-        Err(e) => Err(Error::backend(e)),
-    }
-}
-
-/// Everything `create` and `update` bind besides the order's own fields, computed
-/// from the order once and bound by reference (no copies per attempt).
-pub(crate) struct Projection<'a> {
-    status: &'static str,
-    payment_status: String,
-    fulfilment_status: String,
-    method: String,
-    line_skus: Vec<&'a str>,
-    line_names: Vec<&'a str>,
-    line_quantities: Vec<i32>,
-    unit_prices: Vec<Decimal>,
-    subtotals: Vec<Decimal>,
-    discounts: Vec<Decimal>,
-    taxes: Vec<Decimal>,
-    tax_rates: Vec<Decimal>,
-    totals: Vec<Decimal>,
-    line_refunded: Vec<Decimal>,
-    refund_ids: Vec<uuid::Uuid>,
-    refund_keys: Vec<&'a str>,
-    refund_amounts: Vec<Decimal>,
-    refund_reasons: Vec<&'a str>,
-    refund_references: Vec<&'a str>,
-    refund_times: Vec<DateTime<Utc>>,
-    event_ids: Vec<uuid::Uuid>,
-    event_topics: Vec<&'a str>,
-    event_kinds: Vec<&'a str>,
-    event_aggregates: Vec<&'a str>,
-    event_times: Vec<DateTime<Utc>>,
-    event_payloads: Vec<&'a serde_json::Value>,
-}
-
-impl<'a> Projection<'a> {
-    pub(crate) fn new(order: &'a Order, events: &'a [EventEnvelope]) -> Result<Self> {
-        let lines = &order.lines;
-        let refunds = &order.payment.refunds;
-        Ok(Projection {
-            status: order.status.as_str(),
-            payment_status: name_of(&order.payment.status)?,
-            fulfilment_status: name_of(&order.fulfilment.status)?,
-            method: name_of(&order.payment.method.kind)?,
-            line_skus: lines.iter().map(|l| l.sku.as_str()).collect(),
-            line_names: lines.iter().map(|l| l.name.as_str()).collect(),
-            line_quantities: lines
-                .iter()
-                .map(|l| i32::try_from(l.quantity))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|_| Error::validation("quantity", "too large for storage"))?,
-            unit_prices: lines.iter().map(|l| l.unit_price.amount()).collect(),
-            subtotals: lines.iter().map(|l| l.subtotal.amount()).collect(),
-            discounts: lines.iter().map(|l| l.discount.amount()).collect(),
-            taxes: lines.iter().map(|l| l.tax.amount()).collect(),
-            tax_rates: lines.iter().map(|l| l.tax_rate).collect(),
-            totals: lines.iter().map(|l| l.total.amount()).collect(),
-            line_refunded: lines.iter().map(|l| l.refunded.amount()).collect(),
-            refund_ids: refunds.iter().map(|r| r.id.as_uuid()).collect(),
-            refund_keys: refunds.iter().map(|r| r.idempotency_key.as_str()).collect(),
-            refund_amounts: refunds.iter().map(|r| r.amount.amount()).collect(),
-            refund_reasons: refunds.iter().map(|r| r.reason.as_str()).collect(),
-            refund_references: refunds
-                .iter()
-                .map(|r| r.gateway_reference.as_str())
-                .collect(),
-            refund_times: refunds.iter().map(|r| r.refunded_at).collect(),
-            event_ids: events.iter().map(|e| e.id.as_uuid()).collect(),
-            event_topics: events.iter().map(|e| e.topic.as_str()).collect(),
-            event_kinds: events.iter().map(|e| e.aggregate_type.as_str()).collect(),
-            event_aggregates: events.iter().map(|e| e.aggregate_id.as_str()).collect(),
-            event_times: events.iter().map(|e| e.occurred_at).collect(),
-            event_payloads: events.iter().map(|e| &e.payload).collect(),
-        })
-    }
-
-    /// Binds $1..$42 shared by [`CREATE`], [`UPDATE`], [`PLACE`] and [`CONFIRM`]
-    /// (`$14`, the document, is `order` serialized straight into the message).
-    pub(crate) fn bind<'q>(
-        &'q self,
-        order: &'q Order,
-        query: Query<'q, Postgres, PgArguments>,
-    ) -> Query<'q, Postgres, PgArguments> {
-        let payment = &order.payment;
-        query
-            .bind(order.id.as_uuid())
-            .bind(order.idempotency_key.as_str())
-            .bind(order.customer_id.map(|c| c.as_uuid()))
-            .bind(order.number.as_deref())
-            .bind(order.email.as_str())
-            .bind(order.currency.code())
-            .bind(self.status)
-            .bind(self.payment_status.as_str())
-            .bind(self.fulfilment_status.as_str())
-            .bind(order.totals.grand_total.amount())
-            .bind(order.reservation_id.as_uuid())
-            .bind(order.created_at)
-            .bind(order.updated_at)
-            .bind(sqlx::types::Json(order))
-            .bind(&self.line_skus)
-            .bind(&self.line_names)
-            .bind(&self.line_quantities)
-            .bind(&self.unit_prices)
-            .bind(&self.subtotals)
-            .bind(&self.discounts)
-            .bind(&self.taxes)
-            .bind(&self.tax_rates)
-            .bind(&self.totals)
-            .bind(&self.line_refunded)
-            .bind(payment.idempotency_key.as_str())
-            .bind(self.method.as_str())
-            .bind(payment.authorized.amount())
-            .bind(payment.captured.amount())
-            .bind(payment.refunded.amount())
-            .bind(payment.provider_reference.as_ref().map(|r| r.0.as_str()))
-            .bind(&self.refund_ids)
-            .bind(&self.refund_keys)
-            .bind(&self.refund_amounts)
-            .bind(&self.refund_reasons)
-            .bind(&self.refund_references)
-            .bind(&self.refund_times)
-            .bind(&self.event_ids)
-            .bind(&self.event_topics)
-            .bind(&self.event_kinds)
-            .bind(&self.event_aggregates)
-            .bind(&self.event_times)
-            .bind(&self.event_payloads)
-    }
-}
-
-/// The CTEs every order statement ends with: refunds and outbox events of order `o`.
+/// The CTEs every order statement ends with: refunds and outbox events of order `o`,
+/// read from the record `$1` (see [`OrderRecord`]).
 macro_rules! refunds_and_events {
     () => {
         "r AS (
              INSERT INTO commerce.refunds
                  (id, order_id, idempotency_key, amount, reason, gateway_reference, refunded_at)
-             SELECT u.id, o.id, u.key, u.amount, u.reason, u.reference, u.at
-               FROM o, unnest($31::uuid[], $32::text[], $33::numeric[], $34::text[], $35::text[],
-                              $36::timestamptz[]) AS u (id, key, amount, reason, reference, at)
+             SELECT u.id, o.id, u.idempotency_key, u.amount, u.reason, u.gateway_reference,
+                    u.refunded_at
+               FROM o, jsonb_populate_recordset(NULL::commerce.refunds, $1::jsonb -> 'refunds') AS u
              ON CONFLICT (id) DO NOTHING
          ),
          e AS (
              INSERT INTO commerce.outbox
                  (event_id, topic, aggregate_type, aggregate_id, occurred_at, payload)
-             SELECT u.event_id, u.topic, u.kind, u.aggregate, u.at, u.payload
-               FROM o, unnest($37::uuid[], $38::text[], $39::text[], $40::text[],
-                              $41::timestamptz[], $42::jsonb[])
-                       WITH ORDINALITY AS u (event_id, topic, kind, aggregate, at, payload, n)
-              ORDER BY u.n
+             SELECT u.event_id, u.topic, u.aggregate_type, u.aggregate_id, u.occurred_at, u.payload
+               FROM o, jsonb_array_elements($1::jsonb -> 'events') WITH ORDINALITY AS a (v, n),
+                    jsonb_populate_record(NULL::commerce.outbox, a.v) AS u
+              ORDER BY a.n
          )"
     };
 }
 
 /// The CTEs of [`CREATE`]: the order row (skipped when the idempotency key is taken),
-/// its lines, payment record, refunds and events. `$1..$42` (see
-/// [`Projection::bind`]); `o` holds the inserted id, if any.
+/// its lines, payment record, refunds and events, all read from the record `$1`;
+/// `o` holds the inserted id, if any.
 macro_rules! create_ctes {
     () => {
         concat!(
@@ -207,7 +73,10 @@ macro_rules! create_ctes {
                  INSERT INTO commerce.orders
                      (id, idempotency_key, customer_id, number, email, currency, status, payment_status,
                       fulfilment_status, grand_total, reservation_id, created_at, updated_at, version, document)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14)
+                 SELECT u.id, u.idempotency_key, u.customer_id, u.number, u.email, u.currency, u.status,
+                        u.payment_status, u.fulfilment_status, u.grand_total, u.reservation_id,
+                        u.created_at, u.updated_at, 1, u.document
+                   FROM jsonb_populate_record(NULL::commerce.orders, $1::jsonb) AS u
                  ON CONFLICT (idempotency_key) DO NOTHING
                  RETURNING id
              ),
@@ -215,19 +84,17 @@ macro_rules! create_ctes {
                  INSERT INTO commerce.order_lines
                      (order_id, position, sku, name, quantity, unit_price, subtotal, discount, tax,
                       tax_rate, total, refunded)
-                 SELECT o.id, u.n, u.sku, u.name, u.quantity, u.unit_price, u.subtotal, u.discount, u.tax,
-                        u.tax_rate, u.total, u.refunded
-                   FROM o, unnest($15::text[], $16::text[], $17::int4[], $18::numeric[], $19::numeric[],
-                                  $20::numeric[], $21::numeric[], $22::numeric[], $23::numeric[],
-                                  $24::numeric[])
-                           WITH ORDINALITY AS u (sku, name, quantity, unit_price, subtotal, discount, tax,
-                                                 tax_rate, total, refunded, n)
+                 SELECT o.id, u.position, u.sku, u.name, u.quantity, u.unit_price, u.subtotal, u.discount,
+                        u.tax, u.tax_rate, u.total, u.refunded
+                   FROM o, jsonb_populate_recordset(NULL::commerce.order_lines, $1::jsonb -> 'lines') AS u
              ),
              p AS (
                  INSERT INTO commerce.payments
                      (order_id, idempotency_key, status, method, authorized, captured, refunded,
                       provider_reference, updated_at)
-                 SELECT o.id, $25, $8, $26, $27, $28, $29, $30, $13 FROM o
+                 SELECT o.id, u.idempotency_key, u.status, u.method, u.authorized, u.captured,
+                        u.refunded, u.provider_reference, u.updated_at
+                   FROM o, jsonb_populate_record(NULL::commerce.payments, $1::jsonb -> 'payment') AS u
              ),
              ",
             refunds_and_events!()
@@ -243,47 +110,46 @@ const CREATE: &str = concat!(
 );
 
 /// [`CREATE`] and, when the order was inserted, the reservation of its lines
-/// (`commerce.reserve_for_order`, migration 0005) in the same statement: `$43` id,
-/// `$44` reference, `$45` location, `$46` SKUs, `$47` quantities, `$48` now, `$49`
+/// (`commerce.reserve_for_order`, migration 0005) in the same statement: `$2` id,
+/// `$3` reference, `$4` location, `$5` SKUs, `$6` quantities, `$7` now, `$8`
 /// expiry. A shortage raises `CM001`, rolling the order back.
 pub(crate) const PLACE: &str = concat!(
     create_ctes!(),
     ",
-     s AS (SELECT commerce.reserve_for_order($43, $44, $45, $46, $47, $48, $49) FROM o)
+     s AS (SELECT commerce.reserve_for_order($2, $3, $4, $5, $6, $7, $8) FROM o)
      SELECT EXISTS (SELECT 1 FROM o) AS created, (SELECT count(*) FROM s) AS reserved"
 );
 
-/// The CTEs of [`UPDATE`]: the compare-and-set of the order row on `$43` (the
-/// expected version), its lines, payment record, refunds and events. `$1..$42` (see
-/// [`Projection::bind`]); `o` holds the updated row, if any.
+/// The CTEs of [`UPDATE`]: the compare-and-set of the order row on `$2` (the
+/// expected version), its lines, payment record, refunds and events, read from the
+/// record `$1`; `o` holds the updated row, if any.
 macro_rules! update_ctes {
     () => {
         concat!(
             "WITH o AS (
-                 UPDATE commerce.orders
-                    SET customer_id = $3, number = $4, email = $5, currency = $6, status = $7,
-                        payment_status = $8, fulfilment_status = $9, grand_total = $10,
-                        reservation_id = $11, updated_at = $13, version = version + 1,
-                        document = $14 || jsonb_build_object(
-                            'id', document -> 'id',
-                            'idempotency_key', document -> 'idempotency_key',
-                            'created_at', document -> 'created_at')
-                  WHERE id = $1 AND version = $43
-                 RETURNING id, version, (document -> 'id') AS stored_id,
-                           (document -> 'idempotency_key') AS stored_key,
-                           (document -> 'created_at') AS stored_created_at
+                 UPDATE commerce.orders t
+                    SET customer_id = u.customer_id, number = u.number, email = u.email,
+                        currency = u.currency, status = u.status, payment_status = u.payment_status,
+                        fulfilment_status = u.fulfilment_status, grand_total = u.grand_total,
+                        reservation_id = u.reservation_id, updated_at = u.updated_at,
+                        version = t.version + 1,
+                        document = u.document || jsonb_build_object(
+                            'id', t.document -> 'id',
+                            'idempotency_key', t.document -> 'idempotency_key',
+                            'created_at', t.document -> 'created_at')
+                   FROM jsonb_populate_record(NULL::commerce.orders, $1::jsonb) AS u
+                  WHERE t.id = u.id AND t.version = $2
+                 RETURNING t.id, t.version, (t.document -> 'id') AS stored_id,
+                           (t.document -> 'idempotency_key') AS stored_key,
+                           (t.document -> 'created_at') AS stored_created_at
              ),
              l AS (
                  UPDATE commerce.order_lines t
                     SET sku = u.sku, name = u.name, quantity = u.quantity, unit_price = u.unit_price,
                         subtotal = u.subtotal, discount = u.discount, tax = u.tax, tax_rate = u.tax_rate,
                         total = u.total, refunded = u.refunded
-                   FROM o, unnest($15::text[], $16::text[], $17::int4[], $18::numeric[], $19::numeric[],
-                                  $20::numeric[], $21::numeric[], $22::numeric[], $23::numeric[],
-                                  $24::numeric[])
-                           WITH ORDINALITY AS u (sku, name, quantity, unit_price, subtotal, discount, tax,
-                                                 tax_rate, total, refunded, n)
-                  WHERE t.order_id = o.id AND t.position = u.n
+                   FROM o, jsonb_populate_recordset(NULL::commerce.order_lines, $1::jsonb -> 'lines') AS u
+                  WHERE t.order_id = o.id AND t.position = u.position
                     -- Lines are a snapshot: only a refund changes one.
                     AND (t.sku, t.name, t.quantity, t.unit_price, t.subtotal, t.discount, t.tax,
                          t.tax_rate, t.total, t.refunded)
@@ -293,9 +159,10 @@ macro_rules! update_ctes {
              ),
              p AS (
                  UPDATE commerce.payments t
-                    SET status = $8, method = $26, authorized = $27, captured = $28, refunded = $29,
-                        provider_reference = $30, updated_at = $13
-                   FROM o
+                    SET status = u.status, method = u.method, authorized = u.authorized,
+                        captured = u.captured, refunded = u.refunded,
+                        provider_reference = u.provider_reference, updated_at = u.updated_at
+                   FROM o, jsonb_populate_record(NULL::commerce.payments, $1::jsonb -> 'payment') AS u
                   WHERE t.order_id = o.id
              ),
              ",
@@ -311,13 +178,14 @@ const UPDATE: &str = concat!(
      SELECT o.version, o.stored_id, o.stored_key, o.stored_created_at FROM o"
 );
 
-/// [`UPDATE`] and, when the order was updated, the commit of its reservation `$11`
-/// (`commerce.commit_for_order`, migration 0005) at `$44` in the same statement. A
+/// [`UPDATE`] and, when the order was updated, the commit of its reservation
+/// (`commerce.commit_for_order`, migration 0005) at `$3` in the same statement. A
 /// reservation that cannot be committed raises `CM002`, rolling the update back.
 pub(crate) const CONFIRM: &str = concat!(
     update_ctes!(),
     ",
-     c AS (SELECT commerce.commit_for_order($11, $44) AS outcome FROM o)
+     c AS (SELECT commerce.commit_for_order((($1::jsonb) ->> 'reservation_id')::uuid, $3) AS outcome
+             FROM o)
      SELECT o.version, o.stored_id, o.stored_key, o.stored_created_at,
             (SELECT count(*) FROM c) AS committed
        FROM o"
@@ -399,11 +267,11 @@ impl OrderStore for PgOrderStore {
     async fn create(&self, order: &Order, events: &[EventEnvelope]) -> Result<CreateOutcome> {
         let mut stored = order.clone();
         stored.version = 1;
-        let projection = Projection::new(&stored, events)?;
-        let (stored, projection) = (&stored, &projection);
+        let record = Json(OrderRecord::new(&stored, events)?);
+        let (stored, record) = (&stored, &record);
         let created: bool = retrying("create order", move || async move {
-            let row = projection
-                .bind(stored, sqlx::query(CREATE))
+            let row = sqlx::query(CREATE)
+                .bind(record)
                 .fetch_one(&self.shared.pool)
                 .await
                 .map_err(|e| map_unique(e, stored))?;
@@ -432,11 +300,11 @@ impl OrderStore for PgOrderStore {
     ) -> Result<Order> {
         let expected = i64::try_from(expected_version)
             .map_err(|_| Error::validation("expected_version", "too large"))?;
-        let projection = Projection::new(order, events)?;
-        let projection = &projection;
+        let record = Json(OrderRecord::new(order, events)?);
+        let record = &record;
         let row = retrying("update order", move || async move {
-            projection
-                .bind(order, sqlx::query(UPDATE))
+            sqlx::query(UPDATE)
+                .bind(record)
                 .bind(expected)
                 .fetch_optional(&self.shared.pool)
                 .await

@@ -193,10 +193,7 @@ async fn analytics_cart_created_is_written_in_the_cart_change_transaction() {
     carts.add(&key, &b, 1, limits, now).await.unwrap();
     // A change refused by the limits writes no event.
     let other = CartKey::Customer(commerce_core::CustomerId::new());
-    let one = CartLimits {
-        max_quantity: 1,
-        ..limits
-    };
+    let one = CartLimits::new(limits.max_lines, 1);
     assert!(carts.add(&other, &a, 5, one, now).await.is_err());
     let events = stores
         .outbox()

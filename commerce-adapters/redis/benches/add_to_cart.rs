@@ -149,10 +149,7 @@ async fn run() {
             .map(|i| Sku::new(format!("BENCH-{i:02}")).unwrap())
             .collect(),
     );
-    let limits = CartLimits {
-        max_lines: 100,
-        max_quantity: u32::MAX,
-    };
+    let limits = CartLimits::new(100, u32::MAX);
     let raw_keys: Arc<Vec<String>> = Arc::new(
         (0..TASKS)
             .map(|t| format!("{prefix}:raw:{{{t}}}"))

@@ -25,10 +25,7 @@ fn exclusive() -> &'static tokio::sync::Mutex<()> {
 }
 
 fn limits() -> CartLimits {
-    CartLimits {
-        max_lines: 100,
-        max_quantity: 1_000_000,
-    }
+    CartLimits::new(100, 1_000_000)
 }
 
 /// `.ci/redis-cluster.sh start`: starts nodes that are down and waits until the

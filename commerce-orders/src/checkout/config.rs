@@ -108,6 +108,7 @@ impl Default for CheckoutLimits {
 /// Cash on delivery is always captured on delivery, whatever
 /// [`CheckoutConfig::capture`] says.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct CheckoutConfig {
     /// Currency of the shop.
     pub currency: Currency,

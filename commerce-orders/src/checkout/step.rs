@@ -10,6 +10,7 @@ use crate::separate_stores::SeparateStores;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 // Without `testkit` only the checkout itself names it (and never stops).
 #[cfg_attr(not(feature = "testkit"), allow(unreachable_pub, dead_code))]
+#[non_exhaustive]
 pub enum CheckoutStep {
     /// The pending order is stored; nothing reserved. (Only [`SeparateStores`] can
     /// stop here for real: a native [`CheckoutStore`] places and reserves at once.

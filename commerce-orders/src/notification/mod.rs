@@ -241,6 +241,7 @@ pub fn plan(
 /// so keep its lifetime short.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AccountNotice {
     /// A new account.
     Welcome {
@@ -270,6 +271,15 @@ impl AccountNotice {
         match self {
             AccountNotice::Welcome { customer_id, .. }
             | AccountNotice::PasswordReset { customer_id, .. } => *customer_id,
+        }
+    }
+
+    /// The address the notice goes to.
+    pub fn email(&self) -> &str {
+        match self {
+            AccountNotice::Welcome { email, .. } | AccountNotice::PasswordReset { email, .. } => {
+                email
+            }
         }
     }
 }

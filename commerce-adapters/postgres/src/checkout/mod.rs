@@ -37,6 +37,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::types::Json;
 
 use commerce_core::{EventEnvelope, Sku};
 use commerce_inventory::{ReservationLine, ReservationStatus, ReserveRequest};
@@ -50,7 +51,8 @@ use crate::batch::{self, Queued, RunBatch, run_drain};
 use crate::convert::to_i64;
 use crate::error::{Failure, NOT_COMMITTABLE, pg_error, retrying, shortage, sqlstate};
 use crate::inventory::parse_status;
-use crate::orders::{CONFIRM, PLACE, PgOrderStore, Projection, map_unique, updated_from_row};
+use crate::order_record::OrderRecord;
+use crate::orders::{CONFIRM, PLACE, PgOrderStore, map_unique, updated_from_row};
 use crate::stores::Shared;
 
 mod batched;
@@ -176,11 +178,11 @@ impl PgCheckoutStore {
             .iter()
             .map(|l| to_i64(l.quantity))
             .collect::<commerce_core::Result<Vec<i64>>>()?;
-        let projection = Projection::new(order, events)?;
-        let (projection, skus, quantities) = (&projection, &skus, &quantities);
+        let record = Json(OrderRecord::new(order, events)?);
+        let (record, skus, quantities) = (&record, &skus, &quantities);
         let placed = retrying("place order", move || async move {
-            let row = projection
-                .bind(order, sqlx::query(PLACE))
+            let row = sqlx::query(PLACE)
+                .bind(record)
                 .bind(reservation.id.as_uuid())
                 .bind(reservation.reference.as_str())
                 .bind(reservation.location.0.as_str())
@@ -243,11 +245,11 @@ impl PgCheckoutStore {
     ) -> Result<Order> {
         let expected = i64::try_from(expected_version)
             .map_err(|_| Error::validation("expected_version", "too large"))?;
-        let projection = Projection::new(order, events)?;
-        let projection = &projection;
+        let record = Json(OrderRecord::new(order, events)?);
+        let record = &record;
         let row = retrying("commit and update order", move || async move {
-            projection
-                .bind(order, sqlx::query(CONFIRM))
+            sqlx::query(CONFIRM)
+                .bind(record)
                 .bind(expected)
                 .bind(now)
                 .fetch_optional(&self.shared.pool)

@@ -76,6 +76,16 @@ async fn drop_stale(conn: &mut PgConnection) {
 
 /// A fresh, migrated database; stores with a pool of at most `max_connections`.
 pub(crate) async fn fresh_stores_with(max_connections: u32) -> PgStores {
+    fresh_database(max_connections, false).await
+}
+
+/// [`fresh_stores`] whose pool reports every statement (sqlx's `sqlx::query`
+/// events), for tests that count statements.
+pub(crate) async fn fresh_stores_logging_statements() -> PgStores {
+    fresh_database(8, true).await
+}
+
+async fn fresh_database(max_connections: u32, log_statements: bool) -> PgStores {
     let mut conn = admin().await;
     CLEANED
         .get_or_init(|| async { drop_stale(&mut admin().await).await })
@@ -96,7 +106,10 @@ pub(crate) async fn fresh_stores_with(max_connections: u32) -> PgStores {
     conn.close().await.ok();
 
     let options: PgConnectOptions = database_url().parse().expect("DATABASE_URL");
-    let options = options.database(&name).disable_statement_logging();
+    let mut options = options.database(&name);
+    if !log_statements {
+        options = options.disable_statement_logging();
+    }
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(std::time::Duration::from_secs(60))

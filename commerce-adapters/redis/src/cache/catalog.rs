@@ -98,12 +98,7 @@ impl CachedCatalog {
             return Ok(false);
         }
         let id = match serde_json::from_value::<CatalogEvent>(event.payload.clone()) {
-            Ok(
-                CatalogEvent::ProductUpserted { product_id }
-                | CatalogEvent::PriceChanged { product_id, .. }
-                | CatalogEvent::ProductDeactivated { product_id }
-                | CatalogEvent::RatingChanged { product_id, .. },
-            ) => product_id,
+            Ok(event) => event.product_id(),
             Err(_) => event.aggregate_id.parse::<ProductId>().map_err(|_| {
                 CoreError::validation("event", format!("{} names no product", event.topic))
             })?,

@@ -108,10 +108,7 @@ async fn defect_8_fifty_concurrent_tasks_adding_to_one_cart_leave_the_exact_quan
     let (store, _) = store(MergeMode::Atomic).await;
     let store = Arc::new(store);
     let key = CartKey::Customer(CustomerId::new());
-    let limits = CartLimits {
-        max_lines: 100,
-        max_quantity: 1_000,
-    };
+    let limits = CartLimits::new(100, 1_000);
     let tasks: Vec<_> = (0..50)
         .flat_map(|_| {
             let a = {

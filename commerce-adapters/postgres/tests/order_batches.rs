@@ -1,0 +1,245 @@
+//! The batched checkout steps on PostgreSQL: a batch of orders, whatever its size,
+//! is one statement (the whole batch bound as one JSON parameter, migration 0095).
+//! Statements are counted from sqlx's per-statement `sqlx::query` events.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use futures::future::join_all;
+use rust_decimal::Decimal;
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+use commerce_core::testkit::fixtures::{sku, us_address};
+use commerce_core::{Currency, DomainEvent, EventEnvelope, Money, Sku};
+use commerce_inventory::{
+    AdjustmentReason, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
+    StockAdjustment,
+};
+use commerce_orders::{
+    Authorization, CheckoutStore, IdempotencyKey, NewOrder, Order, OrderId, OrderLine, OrderTotals,
+    PaymentMethodKind, PaymentMethodSummary, PaymentReference, PlaceOutcome, ShippingSnapshot,
+    Transitioned,
+};
+use commerce_postgres::ReserveBatching;
+
+/// Counts the statements sqlx runs (one `sqlx::query` event each).
+#[derive(Clone, Default)]
+struct Statements(Arc<AtomicUsize>);
+
+impl Statements {
+    /// Statements since the last call.
+    fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Statements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A pending order of one unit of `sku` and its `order.placed` events.
+fn pending_order(sku: &Sku, now: DateTime<Utc>) -> (Order, Vec<EventEnvelope>) {
+    let id = OrderId::new();
+    let usd = Currency::USD;
+    let price = Money::from_minor(1000, usd);
+    let zero = Money::zero(usd);
+    let key = IdempotencyKey::new(format!("batch-{id}")).unwrap();
+    let line = OrderLine {
+        sku: sku.clone(),
+        name: "Batch product".to_owned(),
+        quantity: 1,
+        unit_price: price,
+        subtotal: price,
+        discount: zero,
+        tax: zero,
+        tax_rate: Decimal::ZERO,
+        total: price,
+        refunded: zero,
+        seller_id: None,
+    };
+    let t = Order::place(NewOrder {
+        id,
+        number: None,
+        customer_id: None,
+        email: "ada@example.com".to_owned(),
+        currency: usd,
+        lines: vec![line],
+        totals: OrderTotals {
+            prices_include_tax: false,
+            subtotal: price,
+            discount_total: zero,
+            shipping_total: zero,
+            shipping_tax: zero,
+            tax_total: zero,
+            grand_total: price,
+            shipping_refunded: zero,
+        },
+        shipping_address: us_address("CA"),
+        billing_address: us_address("NY"),
+        shipping: ShippingSnapshot {
+            code: "standard".to_owned(),
+            name: "Standard".to_owned(),
+            price: zero,
+            carrier_rate: None,
+        },
+        promotions: Vec::new(),
+        payment_method: PaymentMethodSummary {
+            kind: PaymentMethodKind::Card,
+            label: "card ending 4242".to_owned(),
+        },
+        payment_idempotency_key: key.derive("authorize").unwrap(),
+        reservation_id: ReservationId::from_uuid(id.as_uuid()),
+        idempotency_key: key,
+        request_fingerprint: None,
+        guest_cart: None,
+        placed_at: now,
+    })
+    .unwrap();
+    envelopes(t, now)
+}
+
+fn envelopes(t: Transitioned, now: DateTime<Utc>) -> (Order, Vec<EventEnvelope>) {
+    let events = t.events.iter().map(|e| e.envelope(now).unwrap()).collect();
+    (t.order, events)
+}
+
+fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
+    ReserveRequest {
+        id: order.reservation_id,
+        reference: order.id.to_string(),
+        location: LocationCode::default_location(),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| ReservationLine {
+                sku: l.sku.clone(),
+                quantity: u64::from(l.quantity),
+            })
+            .collect(),
+        expires_at: now + Duration::minutes(15),
+    }
+}
+
+/// `order` authorized for its total and confirmed at `now`, with its events.
+fn confirmed(order: &Order, now: DateTime<Utc>) -> (Order, Vec<EventEnvelope>) {
+    let auth = Authorization {
+        payment_reference: PaymentReference(format!("pay-{}", order.id)),
+        amount: order.totals.grand_total,
+        method: order.payment.method.clone(),
+        authorized_at: now,
+    };
+    let t = Transitioned::unchanged(order.clone())
+        .then(|o| o.record_authorization(&auth, now))
+        .unwrap()
+        .then(|o| o.confirm(now))
+        .unwrap();
+    envelopes(t, now)
+}
+
+/// Places and then confirms `size` orders at once (one batch each: batches of up to
+/// `size`, one in flight, and every call queued before the first batch starts on
+/// this single-threaded runtime); returns the statements of each step.
+async fn place_and_confirm(size: usize, statements: &Statements) -> (usize, usize) {
+    let stores = support::fresh_stores_logging_statements()
+        .await
+        .with_reserve_batching(ReserveBatching {
+            max_batch: size.max(2),
+            in_flight: 1,
+        });
+    let checkout = stores.checkout();
+    let now = Utc::now();
+    let sku = sku(&format!("BATCH-{size}"));
+    stores
+        .inventory()
+        .adjust(
+            &StockAdjustment {
+                sku: sku.clone(),
+                location: LocationCode::default_location(),
+                delta: i64::try_from(size).unwrap(),
+                reason: AdjustmentReason::Received,
+                note: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let orders: Vec<_> = (0..size)
+        .map(|_| {
+            let (order, events) = pending_order(&sku, now);
+            let reservation = reservation_of(&order, now);
+            (order, events, reservation)
+        })
+        .collect();
+
+    statements.take();
+    let started = Instant::now();
+    let placed = join_all(orders.iter().map(|(order, events, reservation)| {
+        checkout.place_and_reserve(order, events, reservation, now)
+    }))
+    .await;
+    let place = statements.take();
+    let place_time = started.elapsed();
+    let placed: Vec<Order> = placed
+        .into_iter()
+        .map(|outcome| match outcome.unwrap() {
+            PlaceOutcome::Placed(order) => order,
+            other => panic!("expected Placed, got {other:?}"),
+        })
+        .collect();
+
+    let confirmations: Vec<_> = placed.iter().map(|o| confirmed(o, now)).collect();
+    statements.take();
+    let started = Instant::now();
+    let updated = join_all(
+        confirmations
+            .iter()
+            .map(|(order, events)| checkout.commit_and_update(order, 1, events, now)),
+    )
+    .await;
+    let confirm = statements.take();
+    let confirm_time = started.elapsed();
+    for order in updated {
+        assert_eq!(order.unwrap().version, 2);
+    }
+    let level = stores
+        .inventory()
+        .stock(&sku, &LocationCode::default_location())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (level.on_hand, level.reserved),
+        (0, 0),
+        "every unit sold once"
+    );
+    eprintln!("batch of {size}: place {place_time:?}, confirm {confirm_time:?}");
+    (place, confirm)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn order_batch_of_1_and_of_500_orders_is_one_statement_per_step() {
+    let statements = Statements::default();
+    let subscriber = tracing_subscriber::registry().with(statements.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+    for size in [1, 500] {
+        assert_eq!(
+            place_and_confirm(size, &statements).await,
+            (1, 1),
+            "statements of placing, then confirming, a batch of {size}"
+        );
+    }
+}
