@@ -1,6 +1,8 @@
 //! A run: start the shop, put shoppers on it, inject faults on a schedule while
 //! they shop, let the workers settle, check the invariants.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use commerce_orders::{FaultTiming, GatewayOperation};
@@ -136,10 +138,14 @@ pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
     let memory_start = memory(cluster).await;
     let db_start = database_size(cluster).await.unwrap_or(0);
     let orders_start = order_count(cluster).await.unwrap_or(0);
+    // The load runs for `plan.duration`, and on until every fault of the plan was
+    // applied once (a restart can take seconds on a busy machine), at most three
+    // times as long.
+    let keep_going = Arc::new(AtomicBool::new(true));
     let shopping = {
         let w = workload.clone();
-        let (n, d) = (plan.shoppers, plan.duration);
-        tokio::spawn(async move { w.run(n, d).await })
+        let (n, go) = (plan.shoppers, Arc::clone(&keep_going));
+        tokio::spawn(async move { w.run_while(n, go).await })
     };
     let mut faults = Vec::new();
     let mut notes = Vec::new();
@@ -152,6 +158,11 @@ pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
     while !shopping.is_finished() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = tokio::time::Instant::now();
+        let all_applied = faults.len() >= plan.faults.len();
+        let past_duration = now >= start + plan.duration;
+        if past_duration && (all_applied || now >= start + plan.duration * 3) {
+            keep_going.store(false, Ordering::Relaxed);
+        }
         if let Some(at) = next_report
             && now >= at
         {
@@ -161,9 +172,11 @@ pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
                 next_report = Some(at + e);
             }
         }
+        // The last fault well before the end, once each was applied.
         if plan.faults.is_empty()
             || now < next_fault
-            || now + Duration::from_secs(3) > start + plan.duration
+            || (all_applied && now + Duration::from_secs(3) > start + plan.duration)
+            || !keep_going.load(Ordering::Relaxed)
         {
             continue;
         }

@@ -5,6 +5,7 @@
 //! not seen on the next instance, a session refused) lands in [`Observations`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -151,8 +152,8 @@ impl Shopper {
         (than + 1 + self.rng.below(n - 1)) % n
     }
 
-    async fn run(mut self, until: Instant) {
-        while Instant::now() < until {
+    async fn run(mut self, keep_going: Arc<AtomicBool>) {
+        while keep_going.load(Ordering::Relaxed) {
             self.round().await;
         }
     }
@@ -381,7 +382,21 @@ fn retryable(a: &Answer) -> bool {
 impl Workload {
     /// Runs `shoppers` shoppers until `duration` has passed; returns when all stop.
     pub async fn run(&self, shoppers: usize, duration: Duration) {
-        let until = Instant::now() + duration;
+        let keep_going = Arc::new(AtomicBool::new(true));
+        let timer = {
+            let keep_going = Arc::clone(&keep_going);
+            tokio::spawn(async move {
+                tokio::time::sleep(duration).await;
+                keep_going.store(false, Ordering::Relaxed);
+            })
+        };
+        self.run_while(shoppers, keep_going).await;
+        timer.abort();
+    }
+
+    /// Runs `shoppers` shoppers until `keep_going` turns false (each finishes the
+    /// visit it is on); returns when all stop.
+    pub async fn run_while(&self, shoppers: usize, keep_going: Arc<AtomicBool>) {
         let mut tasks = Vec::with_capacity(shoppers);
         for id in 0..shoppers {
             let shopper = Shopper {
@@ -390,7 +405,7 @@ impl Workload {
                 rng: Rng::new(self.seed.wrapping_add(id as u64 * 7919)),
                 session: self.customers.get(id).map(|(_, t)| t.clone()),
             };
-            tasks.push(tokio::spawn(shopper.run(until)));
+            tasks.push(tokio::spawn(shopper.run(Arc::clone(&keep_going))));
         }
         for t in tasks {
             let _ = t.await;
