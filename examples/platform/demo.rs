@@ -147,6 +147,10 @@ const TITLES: [&str; 5] = [
     "Excellent, would buy again",
 ];
 
+/// The stars of the demo reviews in turn: mostly good, some poor, so that the rating
+/// filter and its facet counts differ from one threshold to the next.
+const STARS: [u8; 8] = [5, 4, 5, 3, 4, 2, 5, 1];
+
 /// Seeds a few reviews on the first products of the demo catalog (deterministic:
 /// the same reviews on every start), written through the review store so each
 /// product's aggregate and its `catalog.rating_changed` event come with them. They
@@ -183,7 +187,7 @@ pub(crate) async fn seed_reviews(shop: &Shop) -> Result<u64> {
     let mut written = 0;
     for (i, product) in products.iter().enumerate() {
         for (j, customer_id) in reviewers.iter().enumerate().take(1 + i % 4) {
-            let stars = u8::try_from(5 - (i + 2 * j) % 5 / 2)?;
+            let stars = STARS[(3 * i + j) % STARS.len()];
             let rating = Rating::new(stars)?;
             let review = Review {
                 id: ReviewId::new(),
