@@ -398,10 +398,9 @@ impl PgCatalog {
             .fetch_one(&mut *tx)
             .await?;
             if parent == category.id || cycle {
-                return Err(Failure::Domain(Error::Conflict(format!(
-                    "category {} would become its own ancestor",
-                    category.id
-                ))));
+                return Err(Failure::Domain(Error::CategoryCycle {
+                    category: category.id.to_string(),
+                }));
             }
             if !exists {
                 return Err(Failure::Domain(Error::not_found("category", parent)));

@@ -273,10 +273,9 @@ impl CatalogStore for MemoryCatalog {
         let mut steps = 0usize;
         while let Some(id) = cursor {
             if id == category.id {
-                return Err(Error::Conflict(format!(
-                    "category {} would become its own ancestor",
-                    category.id
-                )));
+                return Err(Error::CategoryCycle {
+                    category: category.id.to_string(),
+                });
             }
             let parent = state
                 .categories

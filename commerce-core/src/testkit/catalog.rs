@@ -420,7 +420,7 @@ pub async fn categories_round_trip_and_check_slug_and_parent(fx: CatalogFixture)
     );
 }
 
-/// A parent that would make a category its own ancestor is a `Conflict`, directly or
+/// A parent that would make a category its own ancestor is a `CategoryCycle`, directly or
 /// through a longer chain; the tree is unchanged.
 pub async fn category_parent_cycle_is_rejected(fx: CatalogFixture) {
     let a = category("a", None);
@@ -438,13 +438,13 @@ pub async fn category_parent_cycle_is_rejected(fx: CatalogFixture) {
         .upsert_category(&self_parent)
         .await
         .expect_err("self");
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::CategoryCycle { .. }), "{err:?}");
     let cycle = Category {
         parent_id: Some(c.id),
         ..a.clone()
     };
     let err = fx.store.upsert_category(&cycle).await.expect_err("cycle");
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::CategoryCycle { .. }), "{err:?}");
     let stored = fx.store.categories().await.expect("categories");
     assert!(stored.contains(&a), "a is still a root");
 }
