@@ -973,7 +973,10 @@ async fn web_admin_catalog_edits_the_category_tree_and_products() {
         post(
             &format!("/admin/catalog/categories/{}/move", kitchen.id),
             &cookie,
-            &[("_csrf", csrf.as_str()), ("parent_id", &mugs.id.to_string())],
+            &[
+                ("_csrf", csrf.as_str()),
+                ("parent_id", &mugs.id.to_string()),
+            ],
         ),
     )
     .await;
@@ -1013,13 +1016,19 @@ async fn web_admin_catalog_edits_the_category_tree_and_products() {
     let seller = mug_seller(&shop).await;
     let other = send(
         &app,
-        get(&format!("/admin/catalog?seller={}", SellerId::new()), &cookie),
+        get(
+            &format!("/admin/catalog?seller={}", SellerId::new()),
+            &cookie,
+        ),
     )
     .await;
     assert!(!other.body.contains("Blue Mug"));
     let own = send(
         &app,
-        get(&format!("/admin/catalog?seller={seller}&status=active"), &cookie),
+        get(
+            &format!("/admin/catalog?seller={seller}&status=active"),
+            &cookie,
+        ),
     )
     .await;
     assert!(own.body.contains("Blue Mug"));
