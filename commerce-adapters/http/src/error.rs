@@ -244,6 +244,10 @@ impl From<OrderError> for ApiError {
                 ApiError::new(UNPROCESSABLE, "unknown_promotion", message)
                     .with_details(json!({ "code": code }))
             }
+            OrderError::PromotionExhausted { code, per_customer } => {
+                ApiError::new(UNPROCESSABLE, "promotion_exhausted", message)
+                    .with_details(json!({ "code": code, "per_customer": per_customer }))
+            }
             OrderError::NotPurchasable(sku) => {
                 ApiError::new(StatusCode::CONFLICT, "not_purchasable", message)
                     .with_details(json!({ "sku": sku.as_str() }))
