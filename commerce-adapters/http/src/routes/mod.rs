@@ -13,6 +13,7 @@ pub mod checkout;
 pub mod notifications;
 pub mod ops;
 pub mod orders;
+pub mod pricing_view;
 pub mod recommend;
 pub mod reviews;
 pub mod search;
