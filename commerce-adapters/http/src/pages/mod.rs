@@ -22,6 +22,7 @@
 mod account;
 mod admin;
 mod admin_orders;
+mod admin_pricing;
 mod admin_reviews;
 mod art;
 mod preferences;
@@ -90,6 +91,20 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/orders/{id}", get(admin_orders::detail))
         .route("/admin/orders/{id}/cancel", post(admin_orders::cancel))
         .route("/admin/orders/{id}/refund", post(admin_orders::refund))
+        .route("/admin/pricing", get(admin_pricing::pricing))
+        .route("/admin/pricing/tax-rates", post(admin_pricing::tax_rate))
+        .route(
+            "/admin/pricing/shipping-tiers",
+            post(admin_pricing::tier_price),
+        )
+        .route(
+            "/admin/promotions",
+            get(admin_pricing::promotions).post(admin_pricing::create_promotion),
+        )
+        .route(
+            "/admin/promotions/{code}/deactivate",
+            post(admin_pricing::deactivate_promotion),
+        )
         .route("/admin/reviews", get(admin_reviews::queue))
         .route("/admin/reviews/{id}/hide", post(admin_reviews::hide))
         .route("/admin/reviews/{id}/restore", post(admin_reviews::restore))
