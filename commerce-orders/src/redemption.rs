@@ -102,7 +102,7 @@ impl Redemption {
 /// order does, except one cancelled before any money was captured (see the module
 /// docs).
 pub fn holds_redemptions(order: &Order) -> bool {
-    !(order.status == OrderStatus::Cancelled && !ever_captured(order.payment.status))
+    order.status != OrderStatus::Cancelled || ever_captured(order.payment.status)
 }
 
 /// Payment states reached only after a capture.
