@@ -1,7 +1,7 @@
 //! Promotion usage limits: what an order redeems, when a redemption counts, and the
 //! in-process ledger [`crate::SeparateStores`] counts them with.
 //!
-//! A [`PromotionRule`] may limit how many orders redeem its code in total
+//! A [`PromotionRule`](crate::PromotionRule) may limit how many orders redeem its code in total
 //! (`usage_limit`) and per buyer (`usage_limit_per_customer`). The checkout hands the
 //! limited codes an order uses to the checkout store as [`Redemption`]s
 //! ([`crate::CheckoutStore::place_redeeming`]), which counts them **in the step that
