@@ -239,12 +239,12 @@ async fn analytics_pg_rollups_equal_memory_rollups() {
         let order = placed.order;
         let auth = order
             .record_authorization(
-                &Authorization {
-                    payment_reference: PaymentReference(format!("p{i}")),
-                    amount: order.totals.grand_total,
-                    method: order.payment.method.clone(),
-                    authorized_at: at,
-                },
+                &Authorization::new(
+                    PaymentReference(format!("p{i}")),
+                    order.totals.grand_total,
+                    order.payment.method.clone(),
+                    at,
+                ),
                 at,
             )
             .unwrap();
@@ -255,11 +255,11 @@ async fn analytics_pg_rollups_equal_memory_rollups() {
             let cap = conf
                 .order
                 .record_capture(
-                    &commerce_orders::Capture {
-                        payment_reference: PaymentReference(format!("p{i}")),
-                        amount: conf.order.totals.grand_total,
-                        captured_at: at,
-                    },
+                    &commerce_orders::Capture::new(
+                        PaymentReference(format!("p{i}")),
+                        conf.order.totals.grand_total,
+                        at,
+                    ),
                     at,
                 )
                 .unwrap();
@@ -267,13 +267,13 @@ async fn analytics_pg_rollups_equal_memory_rollups() {
             let refund = cap
                 .order
                 .record_refund(
-                    &RefundReceipt {
-                        refund_reference: format!("r{i}"),
-                        payment_reference: PaymentReference(format!("p{i}")),
+                    &RefundReceipt::new(
+                        format!("r{i}"),
+                        PaymentReference(format!("p{i}")),
                         amount,
-                        total_refunded: amount,
-                        refunded_at: at,
-                    },
+                        amount,
+                        at,
+                    ),
                     commerce_orders::IdempotencyKey::new(format!("r{i}")).unwrap(),
                     "damaged",
                     at,
