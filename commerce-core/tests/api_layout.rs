@@ -1,8 +1,11 @@
-//! The public API policy of docs/architecture.md ("Public API stability"), checked:
-//! every public struct or enum of the domain crates that code outside its crate
-//! could build with a literal or match exhaustively is either `#[non_exhaustive]`
-//! or on the commented allowlist below. A new public type, or an allowlisted type
-//! that became `#[non_exhaustive]`, fails here until the list says why.
+//! The public API policy and the ports layout of docs/architecture.md, checked.
+//!
+//! "Public API stability": every public struct or enum of the domain crates that
+//! code outside its crate could build with a literal or match exhaustively is either
+//! `#[non_exhaustive]` or on the commented allowlist below. A new public type, or an
+//! allowlisted type that became `#[non_exhaustive]`, fails here until the list says
+//! why. "Ports": every `#[async_trait]` port is declared in its crate's `ports.rs`
+//! unless `PORTS_ELSEWHERE` says why not.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
@@ -200,6 +203,72 @@ fn collect(krate: &str, items: &[syn::Item], found: &mut BTreeSet<String>) {
     }
 }
 
+/// `#[async_trait]` traits (the ports) declared outside a `ports.rs`, as
+/// `crate::Trait`, allowed where docs/architecture.md ("Ports") says why.
+const PORTS_ELSEWHERE: &[&str] = &[
+    // The face of an outside service lives beside its model.
+    "commerce-core::ProductSearch",
+    "commerce-core::PasswordHasher",
+    "commerce-orders::PaymentGateway",
+    "commerce-orders::Carrier",
+    "commerce-orders::PreferenceStore",
+    "commerce-orders::DeliveryLog",
+    // A rule's read-only view over another crate's port, beside its one
+    // implementation over `OrderStore`.
+    "commerce-reviews::PurchaseHistory",
+    // Not a port: what the outbox runner drives.
+    "commerce-core::EventConsumer",
+];
+
+/// Every `#[async_trait]` public trait of the domain crates not in a `ports.rs`.
+fn ports_outside_ports_rs() -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = BTreeSet::new();
+    for krate in CRATES {
+        for file in rust_files(&root.join(krate).join("src")) {
+            if file.file_name().is_some_and(|n| n == "ports.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let parsed = syn::parse_file(&text).unwrap();
+            collect_ports(krate, &parsed.items, &mut found);
+        }
+    }
+    found
+}
+
+fn collect_ports(krate: &str, items: &[syn::Item], found: &mut BTreeSet<String>) {
+    for item in items {
+        match item {
+            syn::Item::Trait(t) if is_public(&t.vis) && has_attr(&t.attrs, "async_trait") => {
+                found.insert(format!("{krate}::{}", t.ident));
+            }
+            syn::Item::Mod(m) if !is_test_only(&m.attrs) => {
+                if let Some((_, inner)) = &m.content {
+                    collect_ports(krate, inner, found);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn ports_storage_ports_are_declared_in_each_crates_ports_rs() {
+    let found = ports_outside_ports_rs();
+    let allowed: BTreeSet<String> = PORTS_ELSEWHERE.iter().map(|s| (*s).to_owned()).collect();
+    let misplaced: Vec<&String> = found.difference(&allowed).collect();
+    assert!(
+        misplaced.is_empty(),
+        "ports declared outside ports.rs (move them, or say why in PORTS_ELSEWHERE): {misplaced:?}"
+    );
+    let stale: Vec<&String> = allowed.difference(&found).collect();
+    assert!(
+        stale.is_empty(),
+        "PORTS_ELSEWHERE names traits no longer there: {stale:?}"
+    );
+}
+
 #[test]
 fn public_api_policy_every_growing_public_type_is_non_exhaustive_or_allowlisted() {
     let found = exhaustive_public_types();
@@ -208,7 +277,7 @@ fn public_api_policy_every_growing_public_type_is_non_exhaustive_or_allowlisted(
     assert!(
         unlisted.is_empty(),
         "public types neither #[non_exhaustive] nor on the allowlist of \
-         commerce-core/tests/public_api_policy.rs (docs/architecture.md, \
+         commerce-core/tests/api_layout.rs (docs/architecture.md, \
          \"Public API stability\"): {unlisted:?}"
     );
     let stale: Vec<&String> = allowed.difference(&found).collect();
