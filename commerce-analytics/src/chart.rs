@@ -24,6 +24,7 @@ const PALETTE: [&str; 5] = ["#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c
 
 /// One line of a line chart.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Series {
     /// Legend text.
     pub name: String,
@@ -33,6 +34,7 @@ pub struct Series {
 
 /// One bar or funnel step.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Bar {
     /// What it is.
     pub label: String,

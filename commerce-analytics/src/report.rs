@@ -116,6 +116,7 @@ pub struct DayCount {
 
 /// Every figure of the dashboard for a range.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Dashboard {
     /// The range.
     pub range: DateRange,
@@ -158,6 +159,7 @@ pub struct FunnelDay {
 
 /// Options of a dashboard read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DashboardOptions {
     /// How many products and categories to rank in each currency.
     pub top: u32,
@@ -165,6 +167,23 @@ pub struct DashboardOptions {
     pub low_stock_threshold: u64,
     /// How many low-stock SKUs to list.
     pub low_stock_limit: u32,
+}
+
+impl DashboardOptions {
+    /// With the `top` longest ranked lists.
+    #[must_use]
+    pub fn with_top(mut self, top: u32) -> Self {
+        self.top = top;
+        self
+    }
+
+    /// With low stock meaning at most `threshold` units, listing at most `limit` SKUs.
+    #[must_use]
+    pub fn with_low_stock(mut self, threshold: u64, limit: u32) -> Self {
+        self.low_stock_threshold = threshold;
+        self.low_stock_limit = limit;
+        self
+    }
 }
 
 impl Default for DashboardOptions {

@@ -221,13 +221,7 @@ async fn simulate(w: &World, seed: u64, orders: usize) -> (Vec<Record>, i64, i64
             0 => {
                 // Declined, then cancelled.
                 let d = order
-                    .record_decline(
-                        &Decline {
-                            reason: DeclineReason::Declined,
-                            message: "no".to_owned(),
-                        },
-                        t,
-                    )
+                    .record_decline(&Decline::new(DeclineReason::Declined, "no"), t)
                     .unwrap();
                 publish(&w.outbox, &d, t).await;
                 let c = d
@@ -258,12 +252,12 @@ async fn simulate(w: &World, seed: u64, orders: usize) -> (Vec<Record>, i64, i64
             outcome => {
                 let auth = order
                     .record_authorization(
-                        &Authorization {
-                            payment_reference: PaymentReference(format!("pay-{i}")),
-                            amount: order.totals.grand_total,
-                            method: order.payment.method.clone(),
-                            authorized_at: t,
-                        },
+                        &Authorization::new(
+                            PaymentReference(format!("pay-{i}")),
+                            order.totals.grand_total,
+                            order.payment.method.clone(),
+                            t,
+                        ),
                         t,
                     )
                     .unwrap();
@@ -275,11 +269,11 @@ async fn simulate(w: &World, seed: u64, orders: usize) -> (Vec<Record>, i64, i64
                 if outcome == 3 {
                     let cap = order
                         .record_capture(
-                            &commerce_orders::Capture {
-                                payment_reference: PaymentReference(format!("pay-{i}")),
-                                amount: order.totals.grand_total,
-                                captured_at: t,
-                            },
+                            &commerce_orders::Capture::new(
+                                PaymentReference(format!("pay-{i}")),
+                                order.totals.grand_total,
+                                t,
+                            ),
                             t,
                         )
                         .unwrap();
@@ -292,13 +286,13 @@ async fn simulate(w: &World, seed: u64, orders: usize) -> (Vec<Record>, i64, i64
                     );
                     let refund = order
                         .record_refund(
-                            &RefundReceipt {
-                                refund_reference: format!("re-{i}"),
-                                payment_reference: PaymentReference(format!("pay-{i}")),
+                            &RefundReceipt::new(
+                                format!("re-{i}"),
+                                PaymentReference(format!("pay-{i}")),
                                 amount,
-                                total_refunded: amount,
-                                refunded_at: later,
-                            },
+                                amount,
+                                later,
+                            ),
                             IdempotencyKey::new(format!("r-{i}")).unwrap(),
                             "damaged",
                             later,
@@ -416,11 +410,9 @@ async fn dashboard(store: Arc<MemoryAnalyticsStore>) -> Dashboard {
     Analytics::new(store)
         .dashboard(
             all_days(),
-            DashboardOptions {
-                top: 1000,
-                low_stock_threshold: 1000,
-                low_stock_limit: 1000,
-            },
+            DashboardOptions::default()
+                .with_top(1000)
+                .with_low_stock(1000, 1000),
         )
         .await
         .unwrap()

@@ -66,6 +66,7 @@ impl<'a> PricingContext<'a> {
 
 /// A cart with its price.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PricedCart {
     /// The cart as priced.
     pub cart: Cart,
@@ -74,6 +75,18 @@ pub struct PricedCart {
     /// The seller of each line's product (order lines snapshot it, so a seller can
     /// be shown and ship only their own lines).
     pub sellers: HashMap<Sku, SellerId>,
+}
+
+impl PricedCart {
+    /// `cart` priced as `breakdown`, with the seller of each line's product.
+    #[must_use]
+    pub fn new(cart: Cart, breakdown: PriceBreakdown, sellers: HashMap<Sku, SellerId>) -> Self {
+        PricedCart {
+            cart,
+            breakdown,
+            sellers,
+        }
+    }
 }
 
 /// Prices `cart` with current catalog prices, reading the listings of all its lines

@@ -26,11 +26,15 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::actor::Actor;
 use crate::address::{Customer, check_email, normalize_email};
-use crate::auth::{NewSession, SessionStore, SessionToken, TokenDigest};
+use crate::auth::{NewSession, SessionToken};
 use crate::error::{Error, Result};
 use crate::id::CustomerId;
 use crate::ports::CustomerStore;
 use crate::role::Role;
+
+/// The credentials port lives with the other storage ports.
+pub use crate::ports::CredentialStore;
+use crate::ports::SessionStore;
 
 /// Shortest password accepted (OWASP: at least 8 characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -74,43 +78,6 @@ impl fmt::Debug for Credentials {
             .field("role", &self.role)
             .finish()
     }
-}
-
-/// Password hashes, the email-verified flag and password reset tokens.
-///
-/// Every method is atomic on its own; a reset token is taken at most once whatever
-/// the concurrency.
-#[async_trait]
-pub trait CredentialStore: Send + Sync {
-    /// Creates or replaces the password hash of `customer_id` (the email-verified
-    /// flag and the role are kept; new credentials are a customer's).
-    async fn set_password_hash(&self, customer_id: CustomerId, password_hash: &str) -> Result<()>;
-
-    /// The credentials of `customer_id`; `None` when they have no password.
-    async fn credentials(&self, customer_id: CustomerId) -> Result<Option<Credentials>>;
-
-    /// Sets the email-verified flag. `NotFound` when the customer has no credentials.
-    async fn set_email_verified(&self, customer_id: CustomerId, verified: bool) -> Result<()>;
-
-    /// Sets the role of the account. `NotFound` when it has no credentials.
-    async fn set_role(&self, customer_id: CustomerId, role: Role) -> Result<()>;
-
-    /// Stores a reset token of `customer_id` by its digest, valid until `expires_at`.
-    async fn put_reset_token(
-        &self,
-        customer_id: CustomerId,
-        digest: TokenDigest,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()>;
-
-    /// Takes (deletes) the reset token with `digest` and returns its customer when it
-    /// was valid at `now` (`now < expires_at`); `None` for an unknown, used or expired
-    /// token. Of concurrent takes of one token, at most one gets `Some`.
-    async fn take_reset_token(
-        &self,
-        digest: TokenDigest,
-        now: DateTime<Utc>,
-    ) -> Result<Option<CustomerId>>;
 }
 
 /// Checks a new password: 8 to 128 characters.

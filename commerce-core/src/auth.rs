@@ -11,7 +11,6 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
@@ -19,6 +18,9 @@ use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::id::CustomerId;
 use crate::role::Role;
+
+/// The session and login rate-limit ports live with the other storage ports.
+pub use crate::ports::{LoginRateLimiter, SessionStore};
 
 /// Random bytes in a [`SessionToken`].
 pub const SESSION_TOKEN_BYTES: usize = 32;
@@ -162,58 +164,6 @@ pub fn validate_session_ttl(ttl: Duration) -> Result<()> {
     Ok(())
 }
 
-/// Login sessions.
-///
-/// A session is valid from `create` until the first of: its `expires_at` (extended by
-/// `touch`), `revoke` of its token, `revoke_all` of its customer.
-#[async_trait]
-pub trait SessionStore: Send + Sync {
-    /// Creates a session of the account `customer_id` acting as `role`, living `ttl`
-    /// from `now`, and returns it with a fresh random token. `Validation` for a TTL
-    /// that is not positive or exceeds [`MAX_SESSION_TTL`].
-    async fn create_with_role(
-        &self,
-        customer_id: CustomerId,
-        role: Role,
-        ttl: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<NewSession>;
-
-    /// Creates a customer's session ([`Role::Customer`]); see
-    /// [`SessionStore::create_with_role`].
-    async fn create(
-        &self,
-        customer_id: CustomerId,
-        ttl: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<NewSession> {
-        self.create_with_role(customer_id, Role::Customer, ttl, now)
-            .await
-    }
-
-    /// The session of `token` if it is valid at `now`; `None` when unknown, expired or
-    /// revoked.
-    async fn session(&self, token: &SessionToken, now: DateTime<Utc>) -> Result<Option<Session>>;
-
-    /// Extends a valid session to end no earlier than `now + ttl` (never shortens it)
-    /// and returns it; `None` (and no change) when it is not valid at `now`.
-    /// `Validation` for a TTL as in [`SessionStore::create`].
-    async fn touch(
-        &self,
-        token: &SessionToken,
-        ttl: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Session>>;
-
-    /// Ends the session of `token` (a sign-out). Revoking an unknown, expired or
-    /// already revoked token is not an error.
-    async fn revoke(&self, token: &SessionToken) -> Result<()>;
-
-    /// Ends every session of the account `customer_id` created before this call (after a password
-    /// change, or "sign out everywhere"). Sessions created afterwards are valid.
-    async fn revoke_all(&self, customer_id: CustomerId) -> Result<()>;
-}
-
 /// Longest rate-limit key accepted, in bytes.
 pub const MAX_RATE_LIMIT_KEY_LEN: usize = 256;
 
@@ -275,23 +225,6 @@ pub struct Decision {
     /// When denied: how long until an attempt will be allowed again (the oldest counted
     /// hit leaves the window). `None` when allowed.
     pub retry_after: Option<Duration>,
-}
-
-/// Limits login attempts per key (for example `email + client address`).
-///
-/// Sliding window log: a hit at `t` counts against every later hit at `now` while
-/// `now < t + window`. An attempt is allowed when fewer than `max_hits` hits count at
-/// `now`, and then counts itself; a denied attempt does not count. Exact under any
-/// number of concurrent callers.
-#[async_trait]
-pub trait LoginRateLimiter: Send + Sync {
-    /// Records an attempt on `key` at `now` under `limit` and says whether it may go
-    /// ahead. `Validation` for a malformed key or limit.
-    async fn hit(&self, key: &str, limit: RateLimit, now: DateTime<Utc>) -> Result<Decision>;
-
-    /// Forgets every hit on `key` (after a successful login, or an administrator's
-    /// unlock). `Validation` for a malformed key.
-    async fn reset(&self, key: &str) -> Result<()>;
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The ports `commerce-core` owns: catalog, customers and the event outbox.
+//! The storage ports `commerce-core` owns: catalog, customers, the event outbox,
+//! sessions, login rate limits and credentials.
 //!
 //! Ports are object safe and used as `Arc<dyn Port>`, so a server picks its backend
 //! at start-up. Each has an in-memory implementation in [`crate::memory`] and a
@@ -7,14 +8,18 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::Credentials;
 use crate::address::{Customer, SavedAddress};
+use crate::auth::{Decision, NewSession, RateLimit, Session, SessionToken, TokenDigest};
 use crate::catalog::{Category, Product, ProductStatus, Seller, SkuListing};
 use crate::error::Result;
 use crate::event::EventEnvelope;
 use crate::id::{AddressId, CategoryId, CustomerId, ProductId, SellerId, Sku};
 use crate::money::Money;
+use crate::role::Role;
 
 /// Filter and keyset page for [`CatalogStore::list_products`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,4 +257,110 @@ impl OutboxLag {
     pub fn new(pending: u64, oldest_at: Option<chrono::DateTime<chrono::Utc>>) -> Self {
         OutboxLag { pending, oldest_at }
     }
+}
+
+/// Login sessions.
+///
+/// A session is valid from `create` until the first of: its `expires_at` (extended by
+/// `touch`), `revoke` of its token, `revoke_all` of its customer.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Creates a session of the account `customer_id` acting as `role`, living `ttl`
+    /// from `now`, and returns it with a fresh random token. `Validation` for a TTL
+    /// that is not positive or exceeds [`MAX_SESSION_TTL`](crate::auth::MAX_SESSION_TTL).
+    async fn create_with_role(
+        &self,
+        customer_id: CustomerId,
+        role: Role,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession>;
+
+    /// Creates a customer's session ([`Role::Customer`]); see
+    /// [`SessionStore::create_with_role`].
+    async fn create(
+        &self,
+        customer_id: CustomerId,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession> {
+        self.create_with_role(customer_id, Role::Customer, ttl, now)
+            .await
+    }
+
+    /// The session of `token` if it is valid at `now`; `None` when unknown, expired or
+    /// revoked.
+    async fn session(&self, token: &SessionToken, now: DateTime<Utc>) -> Result<Option<Session>>;
+
+    /// Extends a valid session to end no earlier than `now + ttl` (never shortens it)
+    /// and returns it; `None` (and no change) when it is not valid at `now`.
+    /// `Validation` for a TTL as in [`SessionStore::create`].
+    async fn touch(
+        &self,
+        token: &SessionToken,
+        ttl: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>>;
+
+    /// Ends the session of `token` (a sign-out). Revoking an unknown, expired or
+    /// already revoked token is not an error.
+    async fn revoke(&self, token: &SessionToken) -> Result<()>;
+
+    /// Ends every session of the account `customer_id` created before this call (after a password
+    /// change, or "sign out everywhere"). Sessions created afterwards are valid.
+    async fn revoke_all(&self, customer_id: CustomerId) -> Result<()>;
+}
+
+/// Limits login attempts per key (for example `email + client address`).
+///
+/// Sliding window log: a hit at `t` counts against every later hit at `now` while
+/// `now < t + window`. An attempt is allowed when fewer than `max_hits` hits count at
+/// `now`, and then counts itself; a denied attempt does not count. Exact under any
+/// number of concurrent callers.
+#[async_trait]
+pub trait LoginRateLimiter: Send + Sync {
+    /// Records an attempt on `key` at `now` under `limit` and says whether it may go
+    /// ahead. `Validation` for a malformed key or limit.
+    async fn hit(&self, key: &str, limit: RateLimit, now: DateTime<Utc>) -> Result<Decision>;
+
+    /// Forgets every hit on `key` (after a successful login, or an administrator's
+    /// unlock). `Validation` for a malformed key.
+    async fn reset(&self, key: &str) -> Result<()>;
+}
+
+/// Password hashes, the email-verified flag and password reset tokens.
+///
+/// Every method is atomic on its own; a reset token is taken at most once whatever
+/// the concurrency.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Creates or replaces the password hash of `customer_id` (the email-verified
+    /// flag and the role are kept; new credentials are a customer's).
+    async fn set_password_hash(&self, customer_id: CustomerId, password_hash: &str) -> Result<()>;
+
+    /// The credentials of `customer_id`; `None` when they have no password.
+    async fn credentials(&self, customer_id: CustomerId) -> Result<Option<Credentials>>;
+
+    /// Sets the email-verified flag. `NotFound` when the customer has no credentials.
+    async fn set_email_verified(&self, customer_id: CustomerId, verified: bool) -> Result<()>;
+
+    /// Sets the role of the account. `NotFound` when it has no credentials.
+    async fn set_role(&self, customer_id: CustomerId, role: Role) -> Result<()>;
+
+    /// Stores a reset token of `customer_id` by its digest, valid until `expires_at`.
+    async fn put_reset_token(
+        &self,
+        customer_id: CustomerId,
+        digest: TokenDigest,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Takes (deletes) the reset token with `digest` and returns its customer when it
+    /// was valid at `now` (`now < expires_at`); `None` for an unknown, used or expired
+    /// token. Of concurrent takes of one token, at most one gets `Some`.
+    async fn take_reset_token(
+        &self,
+        digest: TokenDigest,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CustomerId>>;
 }

@@ -123,6 +123,7 @@ pub struct PricedLine {
 /// tax-inclusive prices the tax is already inside the prices and
 /// `grand_total = subtotal - discount_total + shipping_total`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PriceBreakdown {
     /// Currency of every amount.
     pub currency: Currency,

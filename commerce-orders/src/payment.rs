@@ -197,6 +197,7 @@ impl AuthorizeRequest {
 
 /// A successful authorization.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Authorization {
     /// The gateway's id of the payment; capture, void and refund name it.
     pub payment_reference: PaymentReference,
@@ -206,6 +207,24 @@ pub struct Authorization {
     pub method: PaymentMethodSummary,
     /// When the gateway authorized it.
     pub authorized_at: DateTime<Utc>,
+}
+
+impl Authorization {
+    /// A gateway's approval of `amount` by `method` under `payment_reference`.
+    #[must_use]
+    pub fn new(
+        payment_reference: PaymentReference,
+        amount: Money,
+        method: PaymentMethodSummary,
+        authorized_at: DateTime<Utc>,
+    ) -> Self {
+        Authorization {
+            payment_reference,
+            amount,
+            method,
+            authorized_at,
+        }
+    }
 }
 
 /// Why a payment was declined.
@@ -224,12 +243,40 @@ pub enum DeclineReason {
 }
 
 /// A declined authorization.
+///
+/// Gateway answers grow (the public API policy of docs/architecture.md), so code
+/// outside this crate builds one with [`Decline::new`]:
+///
+/// ```
+/// use commerce_orders::{Decline, DeclineReason};
+/// let d = Decline::new(DeclineReason::Declined, "card refused");
+/// assert_eq!(d.message, "card refused");
+/// ```
+///
+/// and not with a literal, which does not compile outside the crate (E0639):
+///
+/// ```compile_fail,E0639
+/// use commerce_orders::{Decline, DeclineReason};
+/// let d = Decline { reason: DeclineReason::Declined, message: "card refused".into() };
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Decline {
     /// Machine-readable reason.
     pub reason: DeclineReason,
     /// Message for the shopper.
     pub message: String,
+}
+
+impl Decline {
+    /// A refusal for `reason`, with the gateway's `message`.
+    #[must_use]
+    pub fn new(reason: DeclineReason, message: impl Into<String>) -> Self {
+        Decline {
+            reason,
+            message: message.into(),
+        }
+    }
 }
 
 /// The outcome of [`PaymentGateway::authorize`].
@@ -245,6 +292,7 @@ pub enum AuthorizeOutcome {
 
 /// A capture of an authorized payment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Capture {
     /// The payment.
     pub payment_reference: PaymentReference,
@@ -252,6 +300,22 @@ pub struct Capture {
     pub amount: Money,
     /// When.
     pub captured_at: DateTime<Utc>,
+}
+
+impl Capture {
+    /// `amount` captured on `payment_reference` at `captured_at`.
+    #[must_use]
+    pub fn new(
+        payment_reference: PaymentReference,
+        amount: Money,
+        captured_at: DateTime<Utc>,
+    ) -> Self {
+        Capture {
+            payment_reference,
+            amount,
+            captured_at,
+        }
+    }
 }
 
 /// A request to give back part or all of a captured payment.
@@ -268,6 +332,7 @@ pub struct RefundRequest {
 
 /// A completed refund.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RefundReceipt {
     /// The gateway's id of the refund.
     pub refund_reference: String,
@@ -279,6 +344,27 @@ pub struct RefundReceipt {
     pub total_refunded: Money,
     /// When.
     pub refunded_at: DateTime<Utc>,
+}
+
+impl RefundReceipt {
+    /// A refund of `amount` under `refund_reference`, bringing the payment's refunds
+    /// to `total_refunded`.
+    #[must_use]
+    pub fn new(
+        refund_reference: impl Into<String>,
+        payment_reference: PaymentReference,
+        amount: Money,
+        total_refunded: Money,
+        refunded_at: DateTime<Utc>,
+    ) -> Self {
+        RefundReceipt {
+            refund_reference: refund_reference.into(),
+            payment_reference,
+            amount,
+            total_refunded,
+            refunded_at,
+        }
+    }
 }
 
 /// Where a payment is, as the gateway sees it.

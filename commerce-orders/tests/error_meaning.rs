@@ -153,13 +153,13 @@ async fn error_meaning_refund_recorded_equals_the_sum_of_its_line_parts() {
             .checked_add(shipping)
             .unwrap();
         assert_eq!(sum, amount, "parts of {amount}");
-        let receipt = commerce_orders::RefundReceipt {
-            refund_reference: "r".into(),
-            payment_reference: order.payment.provider_reference.clone().unwrap(),
+        let receipt = commerce_orders::RefundReceipt::new(
+            "r",
+            order.payment.provider_reference.clone().unwrap(),
             amount,
-            total_refunded: amount,
-            refunded_at: order.updated_at,
-        };
+            amount,
+            order.updated_at,
+        );
         let key = commerce_orders::IdempotencyKey::new(format!("k{cents}")).unwrap();
         let t = order
             .record_refund(&receipt, key, "test", order.updated_at)

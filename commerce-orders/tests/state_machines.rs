@@ -87,42 +87,31 @@ fn apply(order: &Order, op: &Op, n: i64) -> Result<Transitioned, Error> {
     let reference = PaymentReference("pay-1".to_owned());
     match op {
         Op::Authorize => order.record_authorization(
-            &Authorization {
-                payment_reference: reference,
-                amount: order.totals.grand_total,
-                method: order.payment.method.clone(),
-                authorized_at: now,
-            },
+            &Authorization::new(
+                reference,
+                order.totals.grand_total,
+                order.payment.method.clone(),
+                now,
+            ),
             now,
         ),
-        Op::Decline => order.record_decline(
-            &Decline {
-                reason: DeclineReason::Declined,
-                message: "no".to_owned(),
-            },
-            now,
-        ),
+        Op::Decline => order.record_decline(&Decline::new(DeclineReason::Declined, "no"), now),
         Op::Confirm => order.confirm(now),
-        Op::Capture => order.record_capture(
-            &Capture {
-                payment_reference: reference,
-                amount: order.payment.authorized,
-                captured_at: now,
-            },
-            now,
-        ),
+        Op::Capture => {
+            order.record_capture(&Capture::new(reference, order.payment.authorized, now), now)
+        }
         Op::Void => order.record_void(now),
         Op::CancelVoiding => order.cancel_voiding(CancelReason::CustomerRequested, now),
         Op::Refund(minor) => {
             let amount = Money::from_minor(*minor, order.currency);
             order.record_refund(
-                &RefundReceipt {
-                    refund_reference: format!("r{n}"),
-                    payment_reference: reference,
+                &RefundReceipt::new(
+                    format!("r{n}"),
+                    reference,
                     amount,
-                    total_refunded: order.payment.refunded.checked_add(amount)?,
-                    refunded_at: now,
-                },
+                    order.payment.refunded.checked_add(amount)?,
+                    now,
+                ),
                 IdempotencyKey::new(format!("refund-{n}"))?,
                 "test",
                 now,

@@ -13,6 +13,7 @@ use crate::model::Rating;
 /// Published reviews of one product by rating. Stores keep it in the same atomic step
 /// as every review change, so it is never recomputed by a scan and never drifts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RatingAggregate {
     /// The product.
     pub product_id: ProductId,

@@ -757,6 +757,21 @@ macro_rules! __review_conformance_tests {
     };
 }
 
+/// Expands to one tokio test per [`PurchaseFixture`] check for a purchase-history
+/// backend; `$make` is the path of an `async fn() -> PurchaseFixture`.
+#[macro_export]
+macro_rules! purchase_history_conformance {
+    ($make:path) => {
+        #[allow(unused_imports)]
+        mod purchase_history_conformance {
+            use super::*;
+            $crate::__review_conformance_tests!($make:
+                purchase_history_counts_confirmed_and_completed_orders_only,
+            );
+        }
+    };
+}
+
 /// What [`purchase_history_counts_confirmed_and_completed_orders_only`] needs: a
 /// history and the order store it reads.
 pub struct PurchaseFixture {

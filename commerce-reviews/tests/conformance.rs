@@ -17,16 +17,14 @@ async fn memory_fixture() -> ReviewFixture {
 
 commerce_reviews::review_store_conformance!(memory_fixture);
 
-#[tokio::test]
-async fn review_order_purchases_count_confirmed_and_completed_orders_only() {
+async fn purchase_fixture() -> commerce_reviews::testkit::PurchaseFixture {
     let orders = Arc::new(commerce_orders::MemoryOrderStore::new(Arc::new(
         MemoryOutbox::new(),
     )));
-    commerce_reviews::testkit::purchase_history_counts_confirmed_and_completed_orders_only(
-        commerce_reviews::testkit::PurchaseFixture {
-            history: Arc::new(commerce_reviews::OrderPurchases::new(orders.clone())),
-            orders,
-        },
-    )
-    .await;
+    commerce_reviews::testkit::PurchaseFixture {
+        history: Arc::new(commerce_reviews::OrderPurchases::new(orders.clone())),
+        orders,
+    }
 }
+
+commerce_reviews::purchase_history_conformance!(purchase_fixture);

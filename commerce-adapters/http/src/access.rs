@@ -68,6 +68,7 @@ pub const ROUTES: &[RouteRule] = &[
     rule("DELETE", "/v1/cart/items/{sku}", Access::Shopper),
     rule("POST", "/v1/cart/merge", Access::Customer),
     rule("POST", "/v1/checkout", Access::Shopper),
+    rule("GET", "/v1/checkout/{key}", Access::Shopper),
     rule("GET", "/v1/orders", Access::Customer),
     rule("GET", "/v1/orders/{id}", Access::Customer),
     rule("POST", "/v1/orders/{id}/cancel", Access::Customer),

@@ -239,12 +239,12 @@ async fn analytics_pg_rollups_equal_memory_rollups() {
         let order = placed.order;
         let auth = order
             .record_authorization(
-                &Authorization {
-                    payment_reference: PaymentReference(format!("p{i}")),
-                    amount: order.totals.grand_total,
-                    method: order.payment.method.clone(),
-                    authorized_at: at,
-                },
+                &Authorization::new(
+                    PaymentReference(format!("p{i}")),
+                    order.totals.grand_total,
+                    order.payment.method.clone(),
+                    at,
+                ),
                 at,
             )
             .unwrap();
@@ -255,11 +255,11 @@ async fn analytics_pg_rollups_equal_memory_rollups() {
             let cap = conf
                 .order
                 .record_capture(
-                    &commerce_orders::Capture {
-                        payment_reference: PaymentReference(format!("p{i}")),
-                        amount: conf.order.totals.grand_total,
-                        captured_at: at,
-                    },
+                    &commerce_orders::Capture::new(
+                        PaymentReference(format!("p{i}")),
+                        conf.order.totals.grand_total,
+                        at,
+                    ),
                     at,
                 )
                 .unwrap();
@@ -267,13 +267,13 @@ async fn analytics_pg_rollups_equal_memory_rollups() {
             let refund = cap
                 .order
                 .record_refund(
-                    &RefundReceipt {
-                        refund_reference: format!("r{i}"),
-                        payment_reference: PaymentReference(format!("p{i}")),
+                    &RefundReceipt::new(
+                        format!("r{i}"),
+                        PaymentReference(format!("p{i}")),
                         amount,
-                        total_refunded: amount,
-                        refunded_at: at,
-                    },
+                        amount,
+                        at,
+                    ),
                     commerce_orders::IdempotencyKey::new(format!("r{i}")).unwrap(),
                     "damaged",
                     at,
@@ -313,4 +313,46 @@ async fn analytics_pg_rollups_equal_memory_rollups() {
         .unwrap();
     assert!(from_memory.funnel.orders_confirmed == 9);
     assert_eq!(from_pg, from_memory);
+}
+
+/// The names of the `commerce` schema's functions whose body matches `pattern`.
+async fn functions_matching(stores: &commerce_postgres::PgStores, pattern: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = 'commerce' AND p.prosrc ~* $1 ORDER BY 1",
+    )
+    .bind(pattern)
+    .fetch_all(stores.pool())
+    .await
+    .unwrap()
+}
+
+/// Issue 7: "change stock and write its events" is one SQL function,
+/// `commerce.change_stock` (migration 0070), used by commit, release, expire and
+/// restock. A new function that updates `stock_levels` itself, or one of the three
+/// (`finish_reservation` commits and releases) that stops calling it, fails here.
+#[tokio::test]
+async fn change_stock_is_the_one_sql_function_that_ends_reservations() {
+    let stores = support::fresh_stores().await;
+    let callers = functions_matching(&stores, r"commerce\.change_stock\s*\(").await;
+    for f in ["expire_due", "finish_reservation", "restock_reservation"] {
+        assert!(
+            callers.contains(&f.to_owned()),
+            "{f} does not call change_stock: {callers:?}"
+        );
+    }
+    // Functions allowed to update stock rows directly, and why.
+    let writers = functions_matching(&stores, r"update\s+commerce\.stock_levels\M").await;
+    assert_eq!(
+        writers,
+        [
+            "adjust_stock",      // an admin's adjustment (its own event)
+            "change_stock",      // the one way a reservation ends
+            "confirm_orders",    // the batched commit: set-based, same events (benchmarks (b))
+            "place_orders",      // reserving: holds stock, ends nothing
+            "reserve_for_order", // reserving
+            "reserve_many",      // reserving, batched
+        ],
+        "a new function updates commerce.stock_levels: route it through change_stock or list it here"
+    );
 }

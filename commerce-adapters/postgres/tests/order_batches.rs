@@ -136,12 +136,12 @@ fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
 
 /// `order` authorized for its total and confirmed at `now`, with its events.
 fn confirmed(order: &Order, now: DateTime<Utc>) -> (Order, Vec<EventEnvelope>) {
-    let auth = Authorization {
-        payment_reference: PaymentReference(format!("pay-{}", order.id)),
-        amount: order.totals.grand_total,
-        method: order.payment.method.clone(),
-        authorized_at: now,
-    };
+    let auth = Authorization::new(
+        PaymentReference(format!("pay-{}", order.id)),
+        order.totals.grand_total,
+        order.payment.method.clone(),
+        now,
+    );
     let t = Transitioned::unchanged(order.clone())
         .then(|o| o.record_authorization(&auth, now))
         .unwrap()

@@ -30,17 +30,15 @@ async fn review_fixture() -> ReviewFixture {
 
 commerce_reviews::review_store_conformance!(review_fixture);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn review_pg_purchase_history_counts_confirmed_and_completed_orders_only() {
+async fn purchase_fixture() -> commerce_reviews::testkit::PurchaseFixture {
     let stores = support::fresh_stores().await;
-    commerce_reviews::testkit::purchase_history_counts_confirmed_and_completed_orders_only(
-        commerce_reviews::testkit::PurchaseFixture {
-            history: Arc::new(stores.purchase_history()),
-            orders: Arc::new(stores.orders()),
-        },
-    )
-    .await;
+    commerce_reviews::testkit::PurchaseFixture {
+        history: Arc::new(stores.purchase_history()),
+        orders: Arc::new(stores.orders()),
+    }
 }
+
+commerce_reviews::purchase_history_conformance!(purchase_fixture);
 
 fn draft(stars: u8) -> ReviewDraft {
     ReviewDraft {

@@ -261,3 +261,60 @@ impl CheckoutRequest {
         Ok(email)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(email: &str) -> CheckoutRequest {
+        let country = commerce_core::CountryCode::new("US").unwrap();
+        CheckoutRequest::new(
+            IdempotencyKey::new("k").unwrap(),
+            email,
+            Address::new("Ada", "1 Main St", "Springfield", "12345", country),
+            "standard",
+            PaymentMethod::Card {
+                number: "4242424242424242".into(),
+                expiry_month: 12,
+                expiry_year: 2030,
+                cvc: "123".into(),
+            },
+        )
+    }
+
+    /// Checkout accepts exactly the emails registration (and every `CustomerStore`)
+    /// accepts: both apply `commerce_core::address::check_email` after
+    /// `normalize_email`. A second rule in checkout fails here.
+    #[test]
+    fn error_meaning_one_email_rule_for_registration_and_checkout() {
+        let long_local = format!("{}@example.com", "a".repeat(250));
+        let cases = [
+            "ada@example.com",
+            "  Ada@Example.COM ",
+            "a@b",
+            "a@",
+            "@b",
+            "ab",
+            "a b@example.com",
+            "a@exa\tmple.com",
+            "",
+            long_local.as_str(),
+            "x@y@z",
+        ];
+        for email in cases {
+            let registration = commerce_core::address::check_email(
+                &commerce_core::address::normalize_email(email),
+            )
+            .is_ok();
+            let checkout = request(email).validate();
+            assert_eq!(
+                checkout.is_ok(),
+                registration,
+                "{email:?}: checkout {checkout:?}, registration accepts: {registration}"
+            );
+            if let Ok(normalized) = checkout {
+                assert_eq!(normalized, commerce_core::address::normalize_email(email));
+            }
+        }
+    }
+}

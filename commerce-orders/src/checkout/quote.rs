@@ -156,11 +156,7 @@ impl Checkout {
         };
         mark(&mut options);
         Ok(CartQuote {
-            priced: PricedCart {
-                cart,
-                breakdown,
-                sellers,
-            },
+            priced: PricedCart::new(cart, breakdown, sellers),
             shipping_method: shipping_method.map(str::to_owned),
             options,
         })

@@ -61,10 +61,9 @@ pub(super) async fn dashboard(
         .or_else(|| to.checked_sub_days(Days::new(29)))
         .unwrap_or(to);
     let range = DateRange::new(from, to)?;
-    let options = DashboardOptions {
-        low_stock_threshold: state.config.low_stock_threshold,
-        ..DashboardOptions::default()
-    };
+    let defaults = DashboardOptions::default();
+    let options =
+        defaults.with_low_stock(state.config.low_stock_threshold, defaults.low_stock_limit);
     let d = Analytics::dashboard(&state.shop.analytics(), range, options).await?;
     let qs = format!("from={from}&to={to}");
     let summary: Vec<Value> = d

@@ -59,10 +59,9 @@ impl RangeQuery {
 async fn dashboard(state: &AppState, q: &RangeQuery) -> Result<Dashboard, ApiError> {
     let today = state.shop.clock().now().date_naive();
     let range = q.range(today)?;
-    let options = DashboardOptions {
-        low_stock_threshold: state.config.low_stock_threshold,
-        ..DashboardOptions::default()
-    };
+    let defaults = DashboardOptions::default();
+    let options =
+        defaults.with_low_stock(state.config.low_stock_threshold, defaults.low_stock_limit);
     Ok(Analytics::dashboard(&state.shop.analytics(), range, options).await?)
 }
 

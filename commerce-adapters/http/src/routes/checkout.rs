@@ -6,17 +6,28 @@
 //! code the place step is one transaction of five statements on PostgreSQL (the
 //! order, the codes' locks, the count, the redemptions), whatever the number of
 //! codes; a used-up code is 422 `promotion_exhausted`.
+//!
+//! A checkout whose payment answer did not come in time (the gateway timed out, or
+//! the connection dropped after it charged) leaves its order `pending_payment` for
+//! the recovery pass. It answers **202 Accepted** with the order as it is, a
+//! `Location` (`/v1/checkout/{key}`) and a `Retry-After`; the same buyer (a
+//! customer, or a guest through the same cart token) polls that location, and
+//! retries of the POST with the same key answer the current state too. Another
+//! buyer polling the key gets 404: keys are scoped to the buyer in the domain
+//! ([`commerce::orders::Checkout::order_by_key`]).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use commerce::core::{Address, CountryCode};
-use commerce::orders::{CheckoutRequest, PaymentMethod};
+use commerce::orders::{CheckoutRequest, IdempotencyKey, Order, OrderStatus, PaymentMethod};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Caller, IdempotencyKeyHeader};
+use crate::extract::{ApiJson, ApiPath, Caller, IdempotencyKeyHeader};
 use crate::state::AppState;
 use crate::views::OrderView;
 
@@ -116,12 +127,21 @@ pub struct CheckoutBody {
     pub promo_codes: Vec<String>,
 }
 
+/// Seconds a client should wait before polling a pending checkout again.
+pub const PENDING_RETRY_AFTER_SECONDS: u32 = 2;
+
 /// Places an order from the caller's cart and pays for it. The same
 /// `Idempotency-Key` always answers the same order (at most one charge); a declined
-/// payment is 402 and leaves stock and cart as they were.
+/// payment is 402 and leaves stock and cart as they were. When the payment's answer
+/// did not come in time the order stays `pending_payment` and the answer is 202
+/// with `Location` (poll it: `GET /v1/checkout/{key}`) and `Retry-After`.
 #[utoipa::path(post, path = "/v1/checkout", tag = "checkout", request_body = CheckoutBody,
     params(("Idempotency-Key" = String, Header, description = "Chosen once per attempt, sent on every retry")),
-    responses((status = 201, body = OrderView), (status = 400, body = ErrorBody),
+    responses((status = 201, body = OrderView, description = "Placed and paid"),
+              (status = 202, body = OrderView, description = "Placed, payment still pending: poll Location after Retry-After seconds",
+               headers(("Location" = String, description = "/v1/checkout/{key}, readable by this buyer only"),
+                       ("Retry-After" = u32, description = "Seconds before polling again"))),
+              (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 402, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 503, body = ErrorBody)))]
@@ -130,7 +150,7 @@ async fn checkout(
     caller: Caller,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(body): ApiJson<CheckoutBody>,
-) -> Result<(StatusCode, ApiJson<OrderView>), ApiError> {
+) -> Result<Response, ApiError> {
     // The cart and the paying customer are the caller's (401/403 otherwise).
     caller.cart()?;
     let actor = caller.actor()?;
@@ -158,7 +178,7 @@ async fn checkout(
         PaymentBody::CashOnDelivery => PaymentMethod::CashOnDelivery,
     };
     let mut request = CheckoutRequest::new(
-        key,
+        key.clone(),
         body.email,
         body.shipping_address.into_address()?,
         body.shipping_method,
@@ -170,11 +190,73 @@ async fn checkout(
     for code in body.promo_codes {
         request = request.with_promo_code(code);
     }
-    let order = state.shop.checkout().checkout(&actor, &request).await?;
-    Ok((StatusCode::CREATED, ApiJson(OrderView::from(&order))))
+    let checkout = state.shop.checkout();
+    let order = match checkout.checkout(&actor, &request).await {
+        Ok(order) => order,
+        // The gateway (or a store) did not answer in time: the order of this key, if
+        // it was placed, is pending and the recovery pass finishes it.
+        Err(e) if e.is_retryable() => match checkout.order_by_key(&actor, &key).await? {
+            Some(order) if order.status == OrderStatus::PendingPayment => order,
+            _ => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    Ok(answer(&key, &order, StatusCode::CREATED))
+}
+
+/// The order of a checkout as it is now, for the buyer who placed it: a customer
+/// signed in, or a guest sending the same cart token. 202 (with `Retry-After`) while
+/// its payment is pending, 200 once confirmed or cancelled; 404 for a key this buyer
+/// never checked out with (another buyer's key reads as unknown).
+#[utoipa::path(get, path = "/v1/checkout/{key}", tag = "checkout",
+    params(("key" = String, Path, description = "The Idempotency-Key of the checkout")),
+    responses((status = 200, body = OrderView, description = "Confirmed or cancelled"),
+              (status = 202, body = OrderView, description = "Payment still pending",
+               headers(("Location" = String, description = "This URL"),
+                       ("Retry-After" = u32, description = "Seconds before polling again"))),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn checkout_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(key): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let actor = caller.actor()?;
+    let key = IdempotencyKey::new(key).map_err(|_| ApiError::not_found("checkout"))?;
+    let order = state
+        .shop
+        .checkout()
+        .order_by_key(&actor, &key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("checkout"))?;
+    Ok(answer(&key, &order, StatusCode::OK))
+}
+
+/// `order` as the answer for checkout `key`: `done` once its payment is settled,
+/// 202 with `Location` and `Retry-After` while it is pending.
+fn answer(key: &IdempotencyKey, order: &Order, done: StatusCode) -> Response {
+    let view = ApiJson(OrderView::from(order));
+    if order.status != OrderStatus::PendingPayment {
+        return (done, view).into_response();
+    }
+    let location = format!(
+        "/v1/checkout/{}",
+        utf8_percent_encode(key.as_str(), NON_ALPHANUMERIC)
+    );
+    let mut response = (StatusCode::ACCEPTED, view).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(PENDING_RETRY_AFTER_SECONDS),
+    );
+    response
 }
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(checkout))
+    OpenApiRouter::new()
+        .routes(routes!(checkout))
+        .routes(routes!(checkout_status))
 }
