@@ -341,3 +341,86 @@ async fn http_admin_products_for_any_seller_and_a_customer_with_orders() {
     let bad = app.get("/v1/admin/reviews?status=lost", &admin).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A moderation page filtered by status is full when enough reviews of that status
+/// exist, even when the newest queue entries have the other status, and its
+/// `next_cursor` leads to the rest.
+#[tokio::test]
+async fn http_admin_moderation_queue_filtered_by_status_fills_the_page() {
+    use commerce::core::{Actor, CustomerId, ProductId};
+    use commerce::reviews::{Rating, Review, ReviewId, ReviewStatus};
+
+    let app = App::in_memory();
+    let (_, bearer) = app.staff("mod-admin@example.com", Role::Admin).await;
+    let admin = As::signed_in(&bearer);
+    let now = chrono::Utc::now();
+    let write = |title: String| Review {
+        id: ReviewId::new(),
+        product_id: ProductId::new(),
+        customer_id: CustomerId::new(),
+        sku: None,
+        rating: Rating::new(1).unwrap(),
+        title,
+        body: "Body text.".to_owned(),
+        verified: false,
+        status: ReviewStatus::Published,
+        moderation: None,
+        helpful_count: 0,
+        report_count: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    // Three hidden reviews, then four reported ones (the newest of the queue).
+    for i in 0..3 {
+        let r = write(format!("Hidden {i}"));
+        app.shop.review_store().create(&r, &[]).await.unwrap();
+        app.shop
+            .reviews()
+            .hide(&Actor::Admin, r.id, "abusive")
+            .await
+            .unwrap();
+    }
+    for i in 0..4 {
+        let r = write(format!("Reported {i}"));
+        app.shop.review_store().create(&r, &[]).await.unwrap();
+        let reporter = Actor::Customer(CustomerId::new());
+        assert!(
+            app.shop
+                .reviews()
+                .report(&reporter, r.id, "spam")
+                .await
+                .unwrap()
+        );
+    }
+
+    let first = app
+        .get("/v1/admin/reviews?status=hidden&limit=2", &admin)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let items = first.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "a full page: {}", first.body);
+    assert!(
+        items
+            .iter()
+            .all(|i| i["review"]["title"].as_str().unwrap().starts_with("Hidden"))
+    );
+    let next = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let rest = app
+        .get(
+            &format!("/v1/admin/reviews?status=hidden&limit=2&before={next}"),
+            &admin,
+        )
+        .await;
+    let rest_items = rest.body["items"].as_array().unwrap();
+    assert_eq!(rest_items.len(), 1, "{}", rest.body);
+    assert_eq!(rest_items[0]["review"]["title"], "Hidden 0");
+    assert_eq!(rest.body["next_cursor"], json!(null));
+
+    let shown = app
+        .get("/v1/admin/reviews?status=published&limit=3", &admin)
+        .await;
+    let shown_items = shown.body["items"].as_array().unwrap();
+    assert_eq!(shown_items.len(), 3, "{}", shown.body);
+    assert!(shown_items.iter().all(|i| i["report_count"] == 1));
+}

@@ -870,6 +870,22 @@ async fn web_admin_moderates_reported_reviews() {
         queue.body.contains("Abusive language"),
         "the reason is shown"
     );
+    // The status filter: hidden lists it, published (reported, still shown) not.
+    let only_hidden = send(&app, get("/admin/reviews?status=hidden", &cookie)).await;
+    assert!(only_hidden.body.contains("Rude words here"));
+    assert!(
+        only_hidden
+            .body
+            .contains("<label for=\"status\">Status</label>")
+    );
+    assert!(
+        only_hidden
+            .body
+            .contains("<option value=\"hidden\" selected>")
+    );
+    let only_shown = send(&app, get("/admin/reviews?status=published", &cookie)).await;
+    assert_eq!(only_shown.status, StatusCode::OK);
+    assert!(!only_shown.body.contains("Rude words here"));
     assert!(
         queue
             .body
