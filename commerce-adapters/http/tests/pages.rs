@@ -1196,3 +1196,216 @@ async fn web_admin_customers_searches_and_shows_profile_addresses_and_orders() {
     .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn web_admin_creates_a_product_for_a_seller_and_edits_its_categories_and_prices() {
+    use commerce::core::{Category, CategoryId, Role, Seller};
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let seller = Seller::new(SellerId::new(), "Pottery Co", "pottery-co", "p@example.com");
+    shop.catalog().upsert_seller(&seller).await.unwrap();
+    let category = |name: &str, slug: &str| Category {
+        id: CategoryId::new(),
+        parent_id: None,
+        name: name.to_owned(),
+        slug: slug.to_owned(),
+    };
+    let kitchen = category("Kitchen", "kitchen");
+    let gifts = category("Gifts", "gifts");
+    for c in [&kitchen, &gifts] {
+        shop.catalog().upsert_category(c).await.unwrap();
+    }
+    let cookie = staff_cookie(&shop, "catalog-admin@example.com", Role::Admin).await;
+    let csrf = csrf_of(&cookie);
+
+    // The catalog page offers the form, every field labelled, the seller chosen.
+    let catalog = send(&app, get("/admin/catalog", &cookie)).await;
+    assert!(catalog.body.contains("action=\"/admin/catalog/products\""));
+    for field in [
+        "np-seller",
+        "np-title",
+        "np-slug",
+        "np-sku",
+        "np-amount",
+        "np-currency",
+    ] {
+        assert!(
+            catalog.body.contains(&format!("<label for=\"{field}\">")),
+            "{field} labelled"
+        );
+    }
+    assert!(catalog.body.contains("Pottery Co"));
+    let seller_id = seller.id.to_string();
+    let made = send(
+        &app,
+        post(
+            "/admin/catalog/products",
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("seller_id", seller_id.as_str()),
+                ("title", "Green Bowl"),
+                ("slug", ""),
+                ("sku", "BOWL-GREEN"),
+                ("amount", "18.00"),
+                ("currency", "USD"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let bowl = shop
+        .catalog()
+        .product_by_slug("green-bowl")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bowl.seller_id, seller.id);
+    assert_eq!(bowl.status, ProductStatus::Draft);
+    assert_eq!(
+        bowl.variants[0].price,
+        Money::from_minor(1800, Currency::USD)
+    );
+    // Bad input: a typed 4xx page, nothing written.
+    for (field, value, status) in [
+        ("seller_id", "nope", StatusCode::NOT_FOUND),
+        ("amount", "-1", StatusCode::UNPROCESSABLE_ENTITY),
+        ("title", " ", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let mut form = vec![
+            ("_csrf", csrf.as_str()),
+            ("seller_id", seller_id.as_str()),
+            ("title", "Red Bowl"),
+            ("sku", "BOWL-RED"),
+            ("amount", "5"),
+            ("currency", "USD"),
+        ];
+        form.retain(|(k, _)| *k != field);
+        form.push((field, value));
+        let refused = send(&app, post("/admin/catalog/products", &cookie, &form)).await;
+        assert_eq!(refused.status, status, "{field}={value}: {}", refused.body);
+    }
+    assert!(
+        shop.catalog()
+            .product_by_slug("red-bowl")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Categories: the checked boxes replace the list.
+    let edit = format!("/admin/catalog/products/{}", bowl.id);
+    let page = send(&app, get(&edit, &cookie)).await;
+    assert!(page.body.contains(&format!("value=\"{}\"", kitchen.id)));
+    let kitchen_id = kitchen.id.to_string();
+    let gifts_id = gifts.id.to_string();
+    let saved = send(
+        &app,
+        post(
+            &format!("{edit}/categories"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("category_id", kitchen_id.as_str()),
+                ("category_id", gifts_id.as_str()),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let stored = shop.catalog().product(bowl.id).await.unwrap().unwrap();
+    assert_eq!(stored.category_ids, vec![kitchen.id, gifts.id]);
+    let unknown = CategoryId::new().to_string();
+    let refused = send(
+        &app,
+        post(
+            &format!("{edit}/categories"),
+            &cookie,
+            &[("_csrf", csrf.as_str()), ("category_id", unknown.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = send(&app, get(&format!("{edit}?done=categories"), &cookie)).await;
+    assert!(page.body.contains("Categories saved."));
+    assert!(
+        page.body
+            .contains(&format!("value=\"{kitchen_id}\" checked"))
+    );
+    let only_gifts = send(
+        &app,
+        post(
+            &format!("{edit}/categories"),
+            &cookie,
+            &[("_csrf", csrf.as_str()), ("category_id", gifts_id.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(only_gifts.status, StatusCode::SEE_OTHER);
+    let stored = shop.catalog().product(bowl.id).await.unwrap().unwrap();
+    assert_eq!(stored.category_ids, vec![gifts.id]);
+
+    // A variant's price, with its event on the outbox like the seller's route.
+    assert!(
+        page.body
+            .contains("<label class=\"sr\" for=\"price-BOWL-GREEN\">")
+    );
+    let priced = send(
+        &app,
+        post(
+            &format!("{edit}/price"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sku", "BOWL-GREEN"),
+                ("amount", "16.50"),
+                ("currency", "USD"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(priced.status, StatusCode::SEE_OTHER, "{}", priced.body);
+    let stored = shop.catalog().product(bowl.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.variants[0].price,
+        Money::from_minor(1650, Currency::USD)
+    );
+    let events = shop
+        .outbox()
+        .claim("pages-test", 1000, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.topic == "catalog.price_changed"
+                && e.event.aggregate_id == bowl.id.to_string()),
+        "the price event is on the outbox"
+    );
+    for (amount, currency) in [("-2", "USD"), ("1.234", "USD"), ("3", "EUR")] {
+        let refused = send(
+            &app,
+            post(
+                &format!("{edit}/price"),
+                &cookie,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("sku", "BOWL-GREEN"),
+                    ("amount", amount),
+                    ("currency", currency),
+                ],
+            ),
+        )
+        .await;
+        assert!(
+            refused.status.is_client_error(),
+            "{amount} {currency}: {}",
+            refused.status
+        );
+    }
+    let stored = shop.catalog().product(bowl.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.variants[0].price,
+        Money::from_minor(1650, Currency::USD)
+    );
+}
