@@ -275,6 +275,46 @@ async fn http_admin_products_for_any_seller_and_a_customer_with_orders() {
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // Categories: set from existing ids; unknown or malformed ones are 422.
+    let shelf = app
+        .post("/v1/admin/categories", &admin, json!({"name": "Shelf"}))
+        .await;
+    let shelf_id = shelf.body["id"].as_str().unwrap().to_owned();
+    let filed = app
+        .call(
+            Method::PUT,
+            &format!("/v1/admin/products/{id}"),
+            &admin,
+            Some(json!({"category_ids": [shelf_id]})),
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+    let stored = app
+        .shop
+        .catalog()
+        .product(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.category_ids.len(), 1);
+    assert_eq!(stored.category_ids[0].to_string(), shelf_id);
+    for ids in [json!([CategoryId::new().to_string()]), json!(["nope"])] {
+        let refused = app
+            .call(
+                Method::PUT,
+                &format!("/v1/admin/products/{id}"),
+                &admin,
+                Some(json!({"category_ids": ids})),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(refused.code(), "validation_failed");
+    }
     let bad = app.get("/v1/admin/products?status=lost", &admin).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
