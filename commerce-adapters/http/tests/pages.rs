@@ -1409,3 +1409,157 @@ async fn web_admin_creates_a_product_for_a_seller_and_edits_its_categories_and_p
         Money::from_minor(1650, Currency::USD)
     );
 }
+
+#[tokio::test]
+async fn web_seller_creates_a_product_edits_its_price_and_receives_stock() {
+    use commerce::core::Role;
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let seller = mug_seller(&shop).await;
+    let cookie = staff_cookie(&shop, "maker@example.com", Role::Seller(seller)).await;
+    let csrf = csrf_of(&cookie);
+    let form = send(&app, get("/seller/products/new", &cookie)).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("<label for=\"stock\">"));
+
+    let made = send(
+        &app,
+        post(
+            "/seller/products",
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("title", "Red Mug"),
+                ("slug", "red-mug"),
+                ("sku", "MUG-RED"),
+                ("price", "11.00"),
+                ("stock", "4"),
+                ("active", "1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let mug = shop
+        .catalog()
+        .product_by_slug("red-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mug.seller_id, seller);
+    let red = Sku::new("MUG-RED").unwrap();
+    let on_hand = |shop: Shop| {
+        let red = red.clone();
+        async move {
+            shop.inventory()
+                .stock_levels(&[red], &LocationCode::default_location())
+                .await
+                .unwrap()[0]
+                .on_hand
+        }
+    };
+    assert_eq!(on_hand(shop.clone()).await, 4);
+    // A taken SKU and a malformed price are refused, nothing written.
+    for (sku, price, status) in [
+        ("MUG-RED", "3", StatusCode::CONFLICT),
+        ("MUG-NEW", "abc", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let refused = send(
+            &app,
+            post(
+                "/seller/products",
+                &cookie,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("title", "Another"),
+                    ("slug", "another"),
+                    ("sku", sku),
+                    ("price", price),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(refused.status, status, "{sku} {price}: {}", refused.body);
+    }
+    assert!(
+        shop.catalog()
+            .product_by_slug("another")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The price on the edit form; the catalog puts PriceChanged on the outbox.
+    let edit = format!("/seller/products/{}", mug.id);
+    let saved = send(
+        &app,
+        post(
+            &edit,
+            &cookie,
+            &[("_csrf", csrf.as_str()), ("price:MUG-RED", "9.50")],
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let stored = shop.catalog().product(mug.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.variants[0].price,
+        Money::from_minor(950, Currency::USD)
+    );
+    let events = shop
+        .outbox()
+        .claim("seller-pages", 1000, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.topic == "catalog.price_changed"
+                && e.event.aggregate_id == mug.id.to_string())
+    );
+
+    // Stock received, then written off; a non-number refused.
+    for (delta, want) in [("6", 10), ("-3", 7)] {
+        let moved = send(
+            &app,
+            post(
+                &format!("{edit}/stock"),
+                &cookie,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("sku", "MUG-RED"),
+                    ("delta", delta),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+        assert_eq!(on_hand(shop.clone()).await, want);
+    }
+    let refused = send(
+        &app,
+        post(
+            &format!("{edit}/stock"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sku", "MUG-RED"),
+                ("delta", "lots"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(on_hand(shop.clone()).await, 7);
+
+    // Another seller's product is not theirs to edit.
+    let blue = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    let other = staff_cookie(&shop, "stranger@example.com", Role::Seller(SellerId::new())).await;
+    let page = send(&app, get(&format!("/seller/products/{}", blue.id), &other)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
