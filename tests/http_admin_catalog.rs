@@ -1,7 +1,8 @@
 //! Staff's catalog, customers and moderation over JSON: categories created, renamed
 //! and moved (a cycle refused with `category_cycle`, nothing changed), any seller's
 //! products listed, created and updated; a customer read with their addresses and
-//! keyset pages of orders; the moderation queue. Bad input is a 4xx JSON error.
+//! keyset pages of orders; the moderation queue filtered by status; the seller's price
+//! route the admin product page shares. Bad input is a 4xx JSON error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod http_support;
@@ -463,4 +464,76 @@ async fn http_admin_moderation_queue_filtered_by_status_fills_the_page() {
     let shown_items = shown.body["items"].as_array().unwrap();
     assert_eq!(shown_items.len(), 3, "{}", shown.body);
     assert!(shown_items.iter().all(|i| i["report_count"] == 1));
+}
+
+/// The seller's price route (whose `price_for` the admin product page shares): the
+/// price stored with `catalog.price_changed` on the outbox; another seller's SKU is
+/// 404 and a malformed price 422, both leaving the price as it was.
+#[tokio::test]
+async fn http_seller_sets_a_price_with_its_event_and_only_on_its_own_skus() {
+    let app = App::in_memory();
+    let (mug, _) = app.seed("prc").await;
+    let product = app
+        .shop
+        .catalog()
+        .product_by_slug(&mug)
+        .await
+        .unwrap()
+        .unwrap();
+    let sku = product.variants[0].sku.as_str().to_owned();
+    let (_, bearer) = app
+        .staff("price-seller@example.com", Role::Seller(product.seller_id))
+        .await;
+    let seller = As::signed_in(&bearer);
+    let set = app
+        .call(
+            Method::PUT,
+            &format!("/v1/seller/skus/{sku}/price"),
+            &seller,
+            Some(json!({"price": {"amount": "7.25", "currency": "USD"}})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let events = app
+        .shop
+        .outbox()
+        .claim("price-test", 1000, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.topic == "catalog.price_changed"
+                && e.event.aggregate_id == product.id.to_string())
+    );
+
+    let (_, stranger) = app
+        .staff("other-seller@example.com", Role::Seller(SellerId::new()))
+        .await;
+    let refused = app
+        .call(
+            Method::PUT,
+            &format!("/v1/seller/skus/{sku}/price"),
+            &As::signed_in(&stranger),
+            Some(json!({"price": {"amount": "1.00", "currency": "USD"}})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    let malformed = app
+        .call(
+            Method::PUT,
+            &format!("/v1/seller/skus/{sku}/price"),
+            &seller,
+            Some(json!({"price": {"amount": "-1", "currency": "USD"}})),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let stored = app
+        .shop
+        .catalog()
+        .product(product.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.variants[0].price.amount().to_string(), "7.25");
 }
