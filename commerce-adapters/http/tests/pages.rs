@@ -1563,3 +1563,60 @@ async fn web_seller_creates_a_product_edits_its_price_and_receives_stock() {
     let page = send(&app, get(&format!("/seller/products/{}", blue.id), &other)).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn web_category_page_lists_its_products_and_search_offers_did_you_mean() {
+    use commerce::core::memory::MemorySearch;
+    use commerce::core::search::{IndexChange, ProductSearch, SearchDocument};
+    use commerce::core::{Category, CategoryId};
+    let shop = shop_with_a_product().await;
+    let kitchen = Category {
+        id: CategoryId::new(),
+        parent_id: None,
+        name: "Kitchen".to_owned(),
+        slug: "kitchen".to_owned(),
+    };
+    shop.catalog().upsert_category(&kitchen).await.unwrap();
+    let mut mug = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    mug.category_ids = vec![kitchen.id];
+    shop.catalog().upsert_product(&mug).await.unwrap();
+    let search = MemorySearch::new();
+    search
+        .apply(
+            vec![
+                IndexChange::Categories(vec![kitchen.clone()]),
+                IndexChange::Put(SearchDocument::from_product(&mug, "Mug Maker").unwrap()),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    let state =
+        AppState::new(shop.clone(), HttpConfig::default()).with_search(std::sync::Arc::new(search));
+    let app = commerce_http::router(state.clone()).merge(commerce_http::pages::router(state));
+    let cookie = format!("cart_token={TOKEN}");
+
+    let page = send(&app, get("/c/kitchen", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Kitchen"));
+    assert!(page.body.contains("Blue Mug"), "{}", page.body);
+    assert!(page.body.contains("Price"), "the price facet");
+    assert_eq!(
+        send(&app, get("/c/no-such-shelf", &cookie)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A misspelt word finds nothing and offers the close spelling.
+    let typo = send(&app, get("/search?q=bkue", &cookie)).await;
+    assert_eq!(typo.status, StatusCode::OK);
+    assert!(typo.body.contains("Did you mean"), "{}", typo.body);
+    assert!(typo.body.contains("q=blue"), "{}", typo.body);
+    let right = send(&app, get("/search?q=blue", &cookie)).await;
+    assert!(right.body.contains("Blue Mug"));
+    assert!(!right.body.contains("Did you mean"));
+}
