@@ -1620,3 +1620,98 @@ async fn web_category_page_lists_its_products_and_search_offers_did_you_mean() {
     assert!(right.body.contains("Blue Mug"));
     assert!(!right.body.contains("Did you mean"));
 }
+
+#[tokio::test]
+async fn web_password_reset_by_forms_is_single_use_and_answers_alike_for_unknown_emails() {
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let (customer, _) = customer_cookie(&shop, "forgetful@example.com").await;
+    let cookie = format!("cart_token={TOKEN}");
+    let csrf = csrf_token(TOKEN, None);
+    let form = send(&app, get("/reset", &cookie)).await;
+    assert!(form.body.contains("<label for=\"email\">Email</label>"));
+
+    let ask = |email: &'static str| {
+        let (app, cookie, csrf) = (app.clone(), cookie.clone(), csrf.clone());
+        async move {
+            send(
+                &app,
+                post(
+                    "/reset",
+                    &cookie,
+                    &[("_csrf", csrf.as_str()), ("email", email)],
+                ),
+            )
+            .await
+        }
+    };
+    let known = ask("forgetful@example.com").await;
+    let unknown = ask("nobody@example.com").await;
+    assert_eq!(known.status, StatusCode::OK);
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert_eq!(
+        known.body.replace("forgetful@example.com", "X"),
+        unknown.body.replace("nobody@example.com", "X"),
+        "the same answer either way"
+    );
+    let entries = shop
+        .outbox()
+        .claim("reset-pages", 1000, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let links: Vec<String> = entries
+        .iter()
+        .filter(|e| e.event.topic == "account.password_reset")
+        .filter_map(|e| e.event.payload["reset_url"].as_str())
+        .filter_map(|u| u.split_once("token=").map(|(_, t)| t.to_owned()))
+        .collect();
+    assert_eq!(links.len(), 1, "one mail, for the known account only");
+    let token = &links[0];
+
+    let choose = send(
+        &app,
+        get(&format!("/reset-password?token={token}"), &cookie),
+    )
+    .await;
+    assert!(choose.body.contains("<label for=\"password\">"));
+    let set = |password: &'static str, token: String| {
+        let (app, cookie, csrf) = (app.clone(), cookie.clone(), csrf.clone());
+        async move {
+            send(
+                &app,
+                post(
+                    "/reset-password",
+                    &cookie,
+                    &[
+                        ("_csrf", csrf.as_str()),
+                        ("token", token.as_str()),
+                        ("password", password),
+                    ],
+                ),
+            )
+            .await
+        }
+    };
+    let short = set("short", token.clone()).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = set("a brand new password", token.clone()).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/signin?reset=1"));
+    assert_eq!(
+        shop.accounts()
+            .login("forgetful@example.com", "a brand new password")
+            .await
+            .unwrap(),
+        customer
+    );
+    assert!(
+        shop.accounts()
+            .login("forgetful@example.com", "long enough pw")
+            .await
+            .is_err()
+    );
+    let again = set("yet another password", token.clone()).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "single use");
+    let forged = set("yet another password", "not-a-token".to_owned()).await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+}
