@@ -5,7 +5,8 @@
 //!
 //! Screenshots of every page land in `target/browser-shop/` on each run; the key
 //! ones are copied into `docs/screenshots/` by hand when the pages change (the
-//! admin's customers and catalog pages included).
+//! admin's customers and catalog pages, and the product page and cart at phone
+//! width, included).
 //!
 //! Needs `chromium` and `chromedriver` (`apt-get install -y chromium
 //! chromium-driver`); the test fails with that message when they are missing.
@@ -340,12 +341,16 @@ async fn browser_shopper_buys_seller_ships_shopper_tracks_admin_sees_it() {
             "the page was left"
         );
         shot(&c, "product", 1280).await;
+        c.set_window_size(390, 844).await.unwrap();
+        shot(&c, "product-phone", 390).await;
 
         // The cart, priced, with shipping options.
         c.goto(&format!("{base}/cart")).await.unwrap();
         let cart = wait_text(&c, "Shipping options").await;
         assert!(cart.contains(&first.variants[0].name) || cart.contains(&first.title));
         shot(&c, "cart", 1280).await;
+        c.set_window_size(390, 844).await.unwrap();
+        shot(&c, "cart-phone", 390).await;
 
         // Checkout with the approved test card.
         c.find(Locator::LinkText("Go to checkout"))

@@ -1,7 +1,8 @@
 //! Staff's catalog, customers and moderation over JSON: categories created, renamed
 //! and moved (a cycle refused with `category_cycle`, nothing changed), any seller's
 //! products listed, created and updated; a customer read with their addresses and
-//! keyset pages of orders; the moderation queue. Bad input is a 4xx JSON error.
+//! keyset pages of orders; the moderation queue filtered by status; the seller's price
+//! route the admin product page shares. Bad input is a 4xx JSON error.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod http_support;
@@ -275,6 +276,46 @@ async fn http_admin_products_for_any_seller_and_a_customer_with_orders() {
         )
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // Categories: set from existing ids; unknown or malformed ones are 422.
+    let shelf = app
+        .post("/v1/admin/categories", &admin, json!({"name": "Shelf"}))
+        .await;
+    let shelf_id = shelf.body["id"].as_str().unwrap().to_owned();
+    let filed = app
+        .call(
+            Method::PUT,
+            &format!("/v1/admin/products/{id}"),
+            &admin,
+            Some(json!({"category_ids": [shelf_id]})),
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+    let stored = app
+        .shop
+        .catalog()
+        .product(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.category_ids.len(), 1);
+    assert_eq!(stored.category_ids[0].to_string(), shelf_id);
+    for ids in [json!([CategoryId::new().to_string()]), json!(["nope"])] {
+        let refused = app
+            .call(
+                Method::PUT,
+                &format!("/v1/admin/products/{id}"),
+                &admin,
+                Some(json!({"category_ids": ids})),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(refused.code(), "validation_failed");
+    }
     let bad = app.get("/v1/admin/products?status=lost", &admin).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -340,4 +381,159 @@ async fn http_admin_products_for_any_seller_and_a_customer_with_orders() {
     assert_eq!(queue.body["items"], json!([]));
     let bad = app.get("/v1/admin/reviews?status=lost", &admin).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A moderation page filtered by status is full when enough reviews of that status
+/// exist, even when the newest queue entries have the other status, and its
+/// `next_cursor` leads to the rest.
+#[tokio::test]
+async fn http_admin_moderation_queue_filtered_by_status_fills_the_page() {
+    use commerce::core::{Actor, CustomerId, ProductId};
+    use commerce::reviews::{Rating, Review, ReviewId, ReviewStatus};
+
+    let app = App::in_memory();
+    let (_, bearer) = app.staff("mod-admin@example.com", Role::Admin).await;
+    let admin = As::signed_in(&bearer);
+    let now = chrono::Utc::now();
+    let write = |title: String| Review {
+        id: ReviewId::new(),
+        product_id: ProductId::new(),
+        customer_id: CustomerId::new(),
+        sku: None,
+        rating: Rating::new(1).unwrap(),
+        title,
+        body: "Body text.".to_owned(),
+        verified: false,
+        status: ReviewStatus::Published,
+        moderation: None,
+        helpful_count: 0,
+        report_count: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    // Three hidden reviews, then four reported ones (the newest of the queue).
+    for i in 0..3 {
+        let r = write(format!("Hidden {i}"));
+        app.shop.review_store().create(&r, &[]).await.unwrap();
+        app.shop
+            .reviews()
+            .hide(&Actor::Admin, r.id, "abusive")
+            .await
+            .unwrap();
+    }
+    for i in 0..4 {
+        let r = write(format!("Reported {i}"));
+        app.shop.review_store().create(&r, &[]).await.unwrap();
+        let reporter = Actor::Customer(CustomerId::new());
+        assert!(
+            app.shop
+                .reviews()
+                .report(&reporter, r.id, "spam")
+                .await
+                .unwrap()
+        );
+    }
+
+    let first = app
+        .get("/v1/admin/reviews?status=hidden&limit=2", &admin)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let items = first.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "a full page: {}", first.body);
+    assert!(
+        items
+            .iter()
+            .all(|i| i["review"]["title"].as_str().unwrap().starts_with("Hidden"))
+    );
+    let next = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let rest = app
+        .get(
+            &format!("/v1/admin/reviews?status=hidden&limit=2&before={next}"),
+            &admin,
+        )
+        .await;
+    let rest_items = rest.body["items"].as_array().unwrap();
+    assert_eq!(rest_items.len(), 1, "{}", rest.body);
+    assert_eq!(rest_items[0]["review"]["title"], "Hidden 0");
+    assert_eq!(rest.body["next_cursor"], json!(null));
+
+    let shown = app
+        .get("/v1/admin/reviews?status=published&limit=3", &admin)
+        .await;
+    let shown_items = shown.body["items"].as_array().unwrap();
+    assert_eq!(shown_items.len(), 3, "{}", shown.body);
+    assert!(shown_items.iter().all(|i| i["report_count"] == 1));
+}
+
+/// The seller's price route (whose `price_for` the admin product page shares): the
+/// price stored with `catalog.price_changed` on the outbox; another seller's SKU is
+/// 404 and a malformed price 422, both leaving the price as it was.
+#[tokio::test]
+async fn http_seller_sets_a_price_with_its_event_and_only_on_its_own_skus() {
+    let app = App::in_memory();
+    let (mug, _) = app.seed("prc").await;
+    let product = app
+        .shop
+        .catalog()
+        .product_by_slug(&mug)
+        .await
+        .unwrap()
+        .unwrap();
+    let sku = product.variants[0].sku.as_str().to_owned();
+    let (_, bearer) = app
+        .staff("price-seller@example.com", Role::Seller(product.seller_id))
+        .await;
+    let seller = As::signed_in(&bearer);
+    let set = app
+        .call(
+            Method::PUT,
+            &format!("/v1/seller/skus/{sku}/price"),
+            &seller,
+            Some(json!({"price": {"amount": "7.25", "currency": "USD"}})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let events = app
+        .shop
+        .outbox()
+        .claim("price-test", 1000, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.topic == "catalog.price_changed"
+                && e.event.aggregate_id == product.id.to_string())
+    );
+
+    let (_, stranger) = app
+        .staff("other-seller@example.com", Role::Seller(SellerId::new()))
+        .await;
+    let refused = app
+        .call(
+            Method::PUT,
+            &format!("/v1/seller/skus/{sku}/price"),
+            &As::signed_in(&stranger),
+            Some(json!({"price": {"amount": "1.00", "currency": "USD"}})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    let malformed = app
+        .call(
+            Method::PUT,
+            &format!("/v1/seller/skus/{sku}/price"),
+            &seller,
+            Some(json!({"price": {"amount": "-1", "currency": "USD"}})),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let stored = app
+        .shop
+        .catalog()
+        .product(product.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.variants[0].price.amount().to_string(), "7.25");
 }

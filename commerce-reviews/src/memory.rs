@@ -231,6 +231,7 @@ impl ReviewStore for MemoryReviewStore {
             .rev()
             .filter(|r| {
                 (r.report_count > 0 || r.status == ReviewStatus::Hidden)
+                    && page.status.is_none_or(|s| r.status == s)
                     && page.before.is_none_or(|b| r.id < b)
             })
             .take(page.limit.min(MAX_PAGE) as usize)

@@ -10,7 +10,7 @@ use commerce_core::{CustomerId, EventEnvelope, ProductId};
 
 use crate::aggregate::RatingAggregate;
 use crate::error::Result;
-use crate::model::{AbuseReport, Rating, Review, ReviewId};
+use crate::model::{AbuseReport, Rating, Review, ReviewId, ReviewStatus};
 
 /// Largest page a store returns.
 pub const MAX_PAGE: u32 = 100;
@@ -140,6 +140,9 @@ pub struct CustomerReviewPage {
 /// product, newest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModerationPage {
+    /// Only reviews with this status (`None`: both). The store filters before it
+    /// counts, so a page is full whenever enough reviews of the status remain.
+    pub status: Option<ReviewStatus>,
     /// Only reviews older than this one (the previous page's last id).
     pub before: Option<ReviewId>,
     /// Page size, capped at [`MAX_PAGE`].

@@ -515,6 +515,7 @@ pub async fn moderation_queue_lists_reported_and_hidden_newest_first(f: ReviewFi
     let mine = [quiet.id, reported.id, hidden_one.id];
     let mut got = Vec::new();
     let mut page = ModerationPage {
+        status: None,
         before: None,
         limit: 1,
     };
@@ -529,6 +530,78 @@ pub async fn moderation_queue_lists_reported_and_hidden_newest_first(f: ReviewFi
         }
     }
     assert_eq!(got, vec![hidden_one.id, reported.id]);
+}
+
+/// A moderation page filtered by status holds only that status and is full when
+/// enough reviews of it exist, even when the newest queue entries have the other
+/// status; paging by status walks this test's reviews newest first. (Other tests may
+/// share the store: the page size is checked, only this test's ids compared.)
+pub async fn moderation_queue_filtered_by_status_fills_the_page(f: ReviewFixture) {
+    let mut hidden_ids = Vec::new();
+    let mut reported_ids = Vec::new();
+    // Three hidden, then four reported: the newest queue entries are all reported.
+    for _ in 0..3 {
+        let r = review(ProductId::new(), CustomerId::new(), 2, fixed_time());
+        f.store.create(&r, &posted(&r)).await.unwrap();
+        f.store
+            .update(&hidden(&r, fixed_time()), 1, &[])
+            .await
+            .unwrap();
+        hidden_ids.push(r.id);
+    }
+    for _ in 0..4 {
+        let r = review(ProductId::new(), CustomerId::new(), 1, fixed_time());
+        f.store.create(&r, &posted(&r)).await.unwrap();
+        let report = AbuseReport {
+            review_id: r.id,
+            customer_id: CustomerId::new(),
+            reason: "spam".into(),
+            at: fixed_time(),
+        };
+        assert!(f.store.report(&report, &[]).await.unwrap());
+        reported_ids.push(r.id);
+    }
+    for (status, mine) in [
+        (ReviewStatus::Hidden, &hidden_ids),
+        (ReviewStatus::Published, &reported_ids),
+    ] {
+        let first = f
+            .store
+            .list_for_moderation(ModerationPage {
+                status: Some(status),
+                before: None,
+                limit: 2,
+            })
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 2, "a {status:?} page is full: {first:?}");
+        assert!(first.iter().all(|r| r.status == status));
+        assert!(
+            first
+                .iter()
+                .all(|r| r.report_count > 0 || r.status == ReviewStatus::Hidden)
+        );
+        let mut got = Vec::new();
+        let mut page = ModerationPage {
+            status: Some(status),
+            before: None,
+            limit: 2,
+        };
+        for _ in 0..10_000 {
+            let batch = f.store.list_for_moderation(page).await.unwrap();
+            let Some(last) = batch.last() else { break };
+            assert!(batch.iter().all(|r| r.status == status));
+            page.before = Some(last.id);
+            got.extend(batch.iter().map(|r| r.id).filter(|id| mine.contains(id)));
+            if got.len() == mine.len() {
+                break;
+            }
+        }
+        let mut want = mine.clone();
+        want.sort();
+        want.reverse();
+        assert_eq!(got, want, "{status:?} reviews newest first");
+    }
 }
 
 /// One step of the aggregate model (see [`apply_ops`]).
@@ -737,6 +810,7 @@ macro_rules! review_store_conformance {
                 product_lists_order_filter_and_page,
                 customer_list_pages_newest_first,
                 moderation_queue_lists_reported_and_hidden_newest_first,
+                moderation_queue_filtered_by_status_fills_the_page,
                 aggregates_equal_recomputation_after_random_operations,
             );
         }

@@ -870,6 +870,22 @@ async fn web_admin_moderates_reported_reviews() {
         queue.body.contains("Abusive language"),
         "the reason is shown"
     );
+    // The status filter: hidden lists it, published (reported, still shown) not.
+    let only_hidden = send(&app, get("/admin/reviews?status=hidden", &cookie)).await;
+    assert!(only_hidden.body.contains("Rude words here"));
+    assert!(
+        only_hidden
+            .body
+            .contains("<label for=\"status\">Status</label>")
+    );
+    assert!(
+        only_hidden
+            .body
+            .contains("<option value=\"hidden\" selected>")
+    );
+    let only_shown = send(&app, get("/admin/reviews?status=published", &cookie)).await;
+    assert_eq!(only_shown.status, StatusCode::OK);
+    assert!(!only_shown.body.contains("Rude words here"));
     assert!(
         queue
             .body
@@ -1179,4 +1195,523 @@ async fn web_admin_customers_searches_and_shows_profile_addresses_and_orders() {
     )
     .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn web_admin_creates_a_product_for_a_seller_and_edits_its_categories_and_prices() {
+    use commerce::core::{Category, CategoryId, Role, Seller};
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let seller = Seller::new(SellerId::new(), "Pottery Co", "pottery-co", "p@example.com");
+    shop.catalog().upsert_seller(&seller).await.unwrap();
+    let category = |name: &str, slug: &str| Category {
+        id: CategoryId::new(),
+        parent_id: None,
+        name: name.to_owned(),
+        slug: slug.to_owned(),
+    };
+    let kitchen = category("Kitchen", "kitchen");
+    let gifts = category("Gifts", "gifts");
+    for c in [&kitchen, &gifts] {
+        shop.catalog().upsert_category(c).await.unwrap();
+    }
+    let cookie = staff_cookie(&shop, "catalog-admin@example.com", Role::Admin).await;
+    let csrf = csrf_of(&cookie);
+
+    // The catalog page offers the form, every field labelled, the seller chosen.
+    let catalog = send(&app, get("/admin/catalog", &cookie)).await;
+    assert!(catalog.body.contains("action=\"/admin/catalog/products\""));
+    for field in [
+        "np-seller",
+        "np-title",
+        "np-slug",
+        "np-sku",
+        "np-amount",
+        "np-currency",
+    ] {
+        assert!(
+            catalog.body.contains(&format!("<label for=\"{field}\">")),
+            "{field} labelled"
+        );
+    }
+    assert!(catalog.body.contains("Pottery Co"));
+    let seller_id = seller.id.to_string();
+    let made = send(
+        &app,
+        post(
+            "/admin/catalog/products",
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("seller_id", seller_id.as_str()),
+                ("title", "Green Bowl"),
+                ("slug", ""),
+                ("sku", "BOWL-GREEN"),
+                ("amount", "18.00"),
+                ("currency", "USD"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let bowl = shop
+        .catalog()
+        .product_by_slug("green-bowl")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bowl.seller_id, seller.id);
+    assert_eq!(bowl.status, ProductStatus::Draft);
+    assert_eq!(
+        bowl.variants[0].price,
+        Money::from_minor(1800, Currency::USD)
+    );
+    // Bad input: a typed 4xx page, nothing written.
+    for (field, value, status) in [
+        ("seller_id", "nope", StatusCode::NOT_FOUND),
+        ("amount", "-1", StatusCode::UNPROCESSABLE_ENTITY),
+        ("title", " ", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let mut form = vec![
+            ("_csrf", csrf.as_str()),
+            ("seller_id", seller_id.as_str()),
+            ("title", "Red Bowl"),
+            ("sku", "BOWL-RED"),
+            ("amount", "5"),
+            ("currency", "USD"),
+        ];
+        form.retain(|(k, _)| *k != field);
+        form.push((field, value));
+        let refused = send(&app, post("/admin/catalog/products", &cookie, &form)).await;
+        assert_eq!(refused.status, status, "{field}={value}: {}", refused.body);
+    }
+    assert!(
+        shop.catalog()
+            .product_by_slug("red-bowl")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Categories: the checked boxes replace the list.
+    let edit = format!("/admin/catalog/products/{}", bowl.id);
+    let page = send(&app, get(&edit, &cookie)).await;
+    assert!(page.body.contains(&format!("value=\"{}\"", kitchen.id)));
+    let kitchen_id = kitchen.id.to_string();
+    let gifts_id = gifts.id.to_string();
+    let saved = send(
+        &app,
+        post(
+            &format!("{edit}/categories"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("category_id", kitchen_id.as_str()),
+                ("category_id", gifts_id.as_str()),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let stored = shop.catalog().product(bowl.id).await.unwrap().unwrap();
+    assert_eq!(stored.category_ids, vec![kitchen.id, gifts.id]);
+    let unknown = CategoryId::new().to_string();
+    let refused = send(
+        &app,
+        post(
+            &format!("{edit}/categories"),
+            &cookie,
+            &[("_csrf", csrf.as_str()), ("category_id", unknown.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = send(&app, get(&format!("{edit}?done=categories"), &cookie)).await;
+    assert!(page.body.contains("Categories saved."));
+    assert!(
+        page.body
+            .contains(&format!("value=\"{kitchen_id}\" checked"))
+    );
+    let only_gifts = send(
+        &app,
+        post(
+            &format!("{edit}/categories"),
+            &cookie,
+            &[("_csrf", csrf.as_str()), ("category_id", gifts_id.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(only_gifts.status, StatusCode::SEE_OTHER);
+    let stored = shop.catalog().product(bowl.id).await.unwrap().unwrap();
+    assert_eq!(stored.category_ids, vec![gifts.id]);
+
+    // A variant's price, with its event on the outbox like the seller's route.
+    assert!(
+        page.body
+            .contains("<label class=\"sr\" for=\"price-BOWL-GREEN\">")
+    );
+    let priced = send(
+        &app,
+        post(
+            &format!("{edit}/price"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sku", "BOWL-GREEN"),
+                ("amount", "16.50"),
+                ("currency", "USD"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(priced.status, StatusCode::SEE_OTHER, "{}", priced.body);
+    let stored = shop.catalog().product(bowl.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.variants[0].price,
+        Money::from_minor(1650, Currency::USD)
+    );
+    let events = shop
+        .outbox()
+        .claim("pages-test", 1000, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.topic == "catalog.price_changed"
+                && e.event.aggregate_id == bowl.id.to_string()),
+        "the price event is on the outbox"
+    );
+    for (amount, currency) in [("-2", "USD"), ("1.234", "USD"), ("3", "EUR")] {
+        let refused = send(
+            &app,
+            post(
+                &format!("{edit}/price"),
+                &cookie,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("sku", "BOWL-GREEN"),
+                    ("amount", amount),
+                    ("currency", currency),
+                ],
+            ),
+        )
+        .await;
+        assert!(
+            refused.status.is_client_error(),
+            "{amount} {currency}: {}",
+            refused.status
+        );
+    }
+    let stored = shop.catalog().product(bowl.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.variants[0].price,
+        Money::from_minor(1650, Currency::USD)
+    );
+}
+
+#[tokio::test]
+async fn web_seller_creates_a_product_edits_its_price_and_receives_stock() {
+    use commerce::core::Role;
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let seller = mug_seller(&shop).await;
+    let cookie = staff_cookie(&shop, "maker@example.com", Role::Seller(seller)).await;
+    let csrf = csrf_of(&cookie);
+    let form = send(&app, get("/seller/products/new", &cookie)).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("<label for=\"stock\">"));
+
+    let made = send(
+        &app,
+        post(
+            "/seller/products",
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("title", "Red Mug"),
+                ("slug", "red-mug"),
+                ("sku", "MUG-RED"),
+                ("price", "11.00"),
+                ("stock", "4"),
+                ("active", "1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let mug = shop
+        .catalog()
+        .product_by_slug("red-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mug.seller_id, seller);
+    let red = Sku::new("MUG-RED").unwrap();
+    let on_hand = |shop: Shop| {
+        let red = red.clone();
+        async move {
+            shop.inventory()
+                .stock_levels(&[red], &LocationCode::default_location())
+                .await
+                .unwrap()[0]
+                .on_hand
+        }
+    };
+    assert_eq!(on_hand(shop.clone()).await, 4);
+    // A taken SKU and a malformed price are refused, nothing written.
+    for (sku, price, status) in [
+        ("MUG-RED", "3", StatusCode::CONFLICT),
+        ("MUG-NEW", "abc", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let refused = send(
+            &app,
+            post(
+                "/seller/products",
+                &cookie,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("title", "Another"),
+                    ("slug", "another"),
+                    ("sku", sku),
+                    ("price", price),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(refused.status, status, "{sku} {price}: {}", refused.body);
+    }
+    assert!(
+        shop.catalog()
+            .product_by_slug("another")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The price on the edit form; the catalog puts PriceChanged on the outbox.
+    let edit = format!("/seller/products/{}", mug.id);
+    let saved = send(
+        &app,
+        post(
+            &edit,
+            &cookie,
+            &[("_csrf", csrf.as_str()), ("price:MUG-RED", "9.50")],
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let stored = shop.catalog().product(mug.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.variants[0].price,
+        Money::from_minor(950, Currency::USD)
+    );
+    let events = shop
+        .outbox()
+        .claim("seller-pages", 1000, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.topic == "catalog.price_changed"
+                && e.event.aggregate_id == mug.id.to_string())
+    );
+
+    // Stock received, then written off; a non-number refused.
+    for (delta, want) in [("6", 10), ("-3", 7)] {
+        let moved = send(
+            &app,
+            post(
+                &format!("{edit}/stock"),
+                &cookie,
+                &[
+                    ("_csrf", csrf.as_str()),
+                    ("sku", "MUG-RED"),
+                    ("delta", delta),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+        assert_eq!(on_hand(shop.clone()).await, want);
+    }
+    let refused = send(
+        &app,
+        post(
+            &format!("{edit}/stock"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sku", "MUG-RED"),
+                ("delta", "lots"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(on_hand(shop.clone()).await, 7);
+
+    // Another seller's product is not theirs to edit.
+    let blue = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    let other = staff_cookie(&shop, "stranger@example.com", Role::Seller(SellerId::new())).await;
+    let page = send(&app, get(&format!("/seller/products/{}", blue.id), &other)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn web_category_page_lists_its_products_and_search_offers_did_you_mean() {
+    use commerce::core::memory::MemorySearch;
+    use commerce::core::search::{IndexChange, ProductSearch, SearchDocument};
+    use commerce::core::{Category, CategoryId};
+    let shop = shop_with_a_product().await;
+    let kitchen = Category {
+        id: CategoryId::new(),
+        parent_id: None,
+        name: "Kitchen".to_owned(),
+        slug: "kitchen".to_owned(),
+    };
+    shop.catalog().upsert_category(&kitchen).await.unwrap();
+    let mut mug = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    mug.category_ids = vec![kitchen.id];
+    shop.catalog().upsert_product(&mug).await.unwrap();
+    let search = MemorySearch::new();
+    search
+        .apply(
+            vec![
+                IndexChange::Categories(vec![kitchen.clone()]),
+                IndexChange::Put(SearchDocument::from_product(&mug, "Mug Maker").unwrap()),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    let state =
+        AppState::new(shop.clone(), HttpConfig::default()).with_search(std::sync::Arc::new(search));
+    let app = commerce_http::router(state.clone()).merge(commerce_http::pages::router(state));
+    let cookie = format!("cart_token={TOKEN}");
+
+    let page = send(&app, get("/c/kitchen", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Kitchen"));
+    assert!(page.body.contains("Blue Mug"), "{}", page.body);
+    assert!(page.body.contains("Price"), "the price facet");
+    assert_eq!(
+        send(&app, get("/c/no-such-shelf", &cookie)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A misspelt word finds nothing and offers the close spelling.
+    let typo = send(&app, get("/search?q=bkue", &cookie)).await;
+    assert_eq!(typo.status, StatusCode::OK);
+    assert!(typo.body.contains("Did you mean"), "{}", typo.body);
+    assert!(typo.body.contains("q=blue"), "{}", typo.body);
+    let right = send(&app, get("/search?q=blue", &cookie)).await;
+    assert!(right.body.contains("Blue Mug"));
+    assert!(!right.body.contains("Did you mean"));
+}
+
+#[tokio::test]
+async fn web_password_reset_by_forms_is_single_use_and_answers_alike_for_unknown_emails() {
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let (customer, _) = customer_cookie(&shop, "forgetful@example.com").await;
+    let cookie = format!("cart_token={TOKEN}");
+    let csrf = csrf_token(TOKEN, None);
+    let form = send(&app, get("/reset", &cookie)).await;
+    assert!(form.body.contains("<label for=\"email\">Email</label>"));
+
+    let ask = |email: &'static str| {
+        let (app, cookie, csrf) = (app.clone(), cookie.clone(), csrf.clone());
+        async move {
+            send(
+                &app,
+                post(
+                    "/reset",
+                    &cookie,
+                    &[("_csrf", csrf.as_str()), ("email", email)],
+                ),
+            )
+            .await
+        }
+    };
+    let known = ask("forgetful@example.com").await;
+    let unknown = ask("nobody@example.com").await;
+    assert_eq!(known.status, StatusCode::OK);
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert_eq!(
+        known.body.replace("forgetful@example.com", "X"),
+        unknown.body.replace("nobody@example.com", "X"),
+        "the same answer either way"
+    );
+    let entries = shop
+        .outbox()
+        .claim("reset-pages", 1000, std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let links: Vec<String> = entries
+        .iter()
+        .filter(|e| e.event.topic == "account.password_reset")
+        .filter_map(|e| e.event.payload["reset_url"].as_str())
+        .filter_map(|u| u.split_once("token=").map(|(_, t)| t.to_owned()))
+        .collect();
+    assert_eq!(links.len(), 1, "one mail, for the known account only");
+    let token = &links[0];
+
+    let choose = send(
+        &app,
+        get(&format!("/reset-password?token={token}"), &cookie),
+    )
+    .await;
+    assert!(choose.body.contains("<label for=\"password\">"));
+    let set = |password: &'static str, token: String| {
+        let (app, cookie, csrf) = (app.clone(), cookie.clone(), csrf.clone());
+        async move {
+            send(
+                &app,
+                post(
+                    "/reset-password",
+                    &cookie,
+                    &[
+                        ("_csrf", csrf.as_str()),
+                        ("token", token.as_str()),
+                        ("password", password),
+                    ],
+                ),
+            )
+            .await
+        }
+    };
+    let short = set("short", token.clone()).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = set("a brand new password", token.clone()).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/signin?reset=1"));
+    assert_eq!(
+        shop.accounts()
+            .login("forgetful@example.com", "a brand new password")
+            .await
+            .unwrap(),
+        customer
+    );
+    assert!(
+        shop.accounts()
+            .login("forgetful@example.com", "long enough pw")
+            .await
+            .is_err()
+    );
+    let again = set("yet another password", token.clone()).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "single use");
+    let forged = set("yet another password", "not-a-token".to_owned()).await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
 }

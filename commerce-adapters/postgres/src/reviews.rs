@@ -488,20 +488,36 @@ impl ReviewStore for PgReviewStore {
     }
 
     async fn list_for_moderation(&self, page: ModerationPage) -> Result<Vec<Review>> {
-        sqlx::query(
-            "SELECT * FROM commerce.reviews
-              WHERE (report_count > 0 OR status = 'hidden')
-                AND ($1::uuid IS NULL OR id < $1)
-              ORDER BY id DESC LIMIT $2",
-        )
-        .bind(page.before.map(|b| b.as_uuid()))
-        .bind(i64::from(page.limit.min(MAX_PAGE)))
-        .fetch_all(&self.reads)
-        .await
-        .map_err(Error::from_db)?
-        .iter()
-        .map(review_from_row)
-        .collect()
+        // Two statements rather than `$3 IS NULL OR status = $3`, so a filtered
+        // page plans on `reviews_moderation_by_status` (migration 0110).
+        let sql = match page.status {
+            None => {
+                "SELECT * FROM commerce.reviews
+                  WHERE (report_count > 0 OR status = 'hidden')
+                    AND ($1::uuid IS NULL OR id < $1)
+                  ORDER BY id DESC LIMIT $2"
+            }
+            Some(_) => {
+                "SELECT * FROM commerce.reviews
+                  WHERE (report_count > 0 OR status = 'hidden')
+                    AND status = $3
+                    AND ($1::uuid IS NULL OR id < $1)
+                  ORDER BY id DESC LIMIT $2"
+            }
+        };
+        let mut query = sqlx::query(sql)
+            .bind(page.before.map(|b| b.as_uuid()))
+            .bind(i64::from(page.limit.min(MAX_PAGE)));
+        if let Some(status) = page.status {
+            query = query.bind(status.as_str());
+        }
+        query
+            .fetch_all(&self.reads)
+            .await
+            .map_err(Error::from_db)?
+            .iter()
+            .map(review_from_row)
+            .collect()
     }
 
     async fn aggregate(&self, product_id: ProductId) -> Result<RatingAggregate> {

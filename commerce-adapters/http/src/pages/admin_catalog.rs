@@ -1,12 +1,17 @@
 //! The admin's catalog pages: the category tree with create, rename and move forms,
-//! and every seller's products (filter by seller and status, search by title over
-//! the search index), edit and deactivate. Forms post and redirect, so it works
-//! without JavaScript; the writes are the JSON routes' (`routes::admin_catalog`).
+//! every seller's products (filter by seller and status, search by title over the
+//! search index), a form creating a product for a chosen seller, and a product's
+//! edit page (fields, categories, variant prices) and deactivation. Forms post and
+//! redirect, so it works without JavaScript; the writes are the JSON routes'
+//! (`routes::admin_catalog`, and the seller price route's `price_for`, which puts
+//! the price event on the outbox).
 //!
 //! Queries per request: the page 3 (the tree, the sellers, one keyset page of
 //! products; a search instead reads the index once and the found products in one
-//! batch read); category writes as the JSON routes; product edit page 1; product
-//! update and deactivate 2 (read, write).
+//! batch read); category writes as the JSON routes; product create 3 (seller, slug,
+//! write); product edit page 2 (the product, the tree); product update and
+//! deactivate 2 (read, write); categories 3 (read, tree, write); price 2 (listing,
+//! write with its event).
 
 use std::collections::BTreeMap;
 
@@ -21,9 +26,9 @@ use super::admin::staff_only;
 use super::admin_orders::admin_required;
 use super::support::{CsrfForm, PageError, Visitor, humanize, money, name_of, page, see_other};
 use crate::routes::admin_catalog::{
-    AdminProductsQuery, create, move_to, product_query, rename, update_for,
+    AdminProductsQuery, create, create_for, move_to, product_query, rename, update_for,
 };
-use crate::routes::seller::ProductUpdate;
+use crate::routes::seller::{MoneyInput, NewProductInput, ProductUpdate, VariantInput, price_for};
 use crate::state::AppState;
 
 /// Products per page of the list.
@@ -285,6 +290,7 @@ pub(super) async fn edit_product(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
     if let Err(r) = staff_only(&visitor, "/admin/catalog") {
         return Ok(*r);
@@ -298,6 +304,13 @@ pub(super) async fn edit_product(
         .product(id)
         .await?
         .ok_or_else(|| PageError::not_found("product"))?;
+    let categories = state.shop.catalog().categories().await?;
+    let done = match q.done.as_deref() {
+        Some("categories") => Some("Categories saved."),
+        Some("price") => Some("Price saved: carts see it at once."),
+        Some("created") => Some("Product created. Add categories and check the price."),
+        _ => None,
+    };
     page(
         &state,
         &visitor,
@@ -305,6 +318,14 @@ pub(super) async fn edit_product(
         json!({
             "title": format!("Edit {}", product.title),
             "section": "catalog",
+            "done": done,
+            "categories": tree_rows(&categories).into_iter().map(|mut c| {
+                let chosen = c["id"].as_str().is_some_and(|id| {
+                    product.category_ids.iter().any(|p| p.to_string() == id)
+                });
+                c["checked"] = json!(chosen);
+                c
+            }).collect::<Vec<_>>(),
             "product": {
                 "id": product.id.to_string(),
                 "title": product.title,
@@ -317,11 +338,18 @@ pub(super) async fn edit_product(
                 "seller": product.seller_id.to_string(),
                 "variants": product.variants.iter().map(|v| json!({
                     "sku": v.sku.as_str(), "price": money(v.price),
+                    "amount": v.price.amount().to_string(),
+                    "currency": v.price.currency().code(),
                 })).collect::<Vec<_>>(),
             },
         }),
     )
     .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct DoneQuery {
+    done: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -349,6 +377,7 @@ pub(super) async fn update_product(
         description: Some(form.description),
         brand: (!brand.is_empty()).then(|| brand.to_owned()),
         active: Some(form.active.is_some()),
+        category_ids: None,
     };
     update_for(&state, &Actor::Admin, &id, &update).await?;
     Ok(see_other("/admin/catalog?done=saved#products"))
@@ -374,4 +403,118 @@ pub(super) async fn deactivate_product(
     product.updated_at = state.shop.clock().now();
     store.upsert_product(&product).await?;
     Ok(see_other("/admin/catalog?done=deactivated#products"))
+}
+
+/// Saves a product's categories: the checked boxes (`category_id`, repeated)
+/// replace the list, as `category_ids` in `PUT /v1/admin/products/{id}`.
+pub(super) async fn set_categories(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    admin_required(&visitor)?;
+    let update = ProductUpdate {
+        title: None,
+        description: None,
+        brand: None,
+        active: None,
+        category_ids: Some(
+            pairs
+                .into_iter()
+                .filter(|(k, _)| k == "category_id")
+                .map(|(_, v)| v)
+                .collect(),
+        ),
+    };
+    let product = update_for(&state, &Actor::Admin, &id, &update).await?;
+    Ok(see_other(&format!(
+        "/admin/catalog/products/{}?done=categories",
+        product.id
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PriceForm {
+    #[serde(default)]
+    sku: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    currency: String,
+}
+
+/// Sets a variant's price through the seller price route's `price_for` (the
+/// catalog emits the price event).
+pub(super) async fn set_price(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<PriceForm>,
+) -> Result<Response, PageError> {
+    admin_required(&visitor)?;
+    let id = id
+        .parse::<commerce::core::ProductId>()
+        .map_err(|_| PageError::not_found("product"))?;
+    let price = MoneyInput {
+        amount: form.amount.trim().to_owned(),
+        currency: form.currency,
+    }
+    .to_money("price")?;
+    price_for(&state, &Actor::Admin, &form.sku, price).await?;
+    Ok(see_other(&format!(
+        "/admin/catalog/products/{id}?done=price"
+    )))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct NewProductForm {
+    #[serde(default)]
+    seller_id: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    sku: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    currency: String,
+    active: Option<String>,
+}
+
+/// Creates a product with one variant for the chosen seller (as
+/// `POST /v1/admin/sellers/{seller_id}/products`) and opens its edit page.
+pub(super) async fn create_product(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    CsrfForm(form): CsrfForm<NewProductForm>,
+) -> Result<Response, PageError> {
+    admin_required(&visitor)?;
+    let title = form.title.trim().to_owned();
+    let slug = match form.slug.trim() {
+        "" => commerce::core::catalog::rules::slugify(&title),
+        given => given.to_owned(),
+    };
+    let input = NewProductInput {
+        title,
+        slug,
+        description: String::new(),
+        brand: None,
+        active: form.active.is_some(),
+        variants: vec![VariantInput {
+            sku: form.sku.trim().to_owned(),
+            price: MoneyInput {
+                amount: form.amount.trim().to_owned(),
+                currency: form.currency,
+            },
+            weight_grams: None,
+        }],
+    };
+    let product = create_for(&state, &Actor::Admin, &form.seller_id, &input).await?;
+    Ok(see_other(&format!(
+        "/admin/catalog/products/{}?done=created",
+        product.id
+    )))
 }

@@ -1,5 +1,6 @@
 //! The admin's review moderation: the queue of reviews reported or hidden (every
-//! product, newest first, keyset paging), hide with a reason, restore.
+//! product, newest first, keyset paging, optionally one status filtered in the
+//! store), hide with a reason, restore.
 //!
 //! Queries per request: the queue 1 (one page of the review store's moderation
 //! queue); hide and restore as the review service (1 read, 1 version-checked
@@ -22,6 +23,7 @@ const PAGE: u32 = 30;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct QueueQuery {
+    status: Option<String>,
     before: Option<String>,
     done: Option<String>,
 }
@@ -45,12 +47,19 @@ pub(super) async fn queue(
         .filter(|s| !s.is_empty())
         .map(review_id)
         .transpose()?;
+    // An unknown status shows the whole queue, as the orders page does.
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| ReviewStatus::parse(s).ok());
     let found = state
         .shop
         .reviews()
         .moderation_queue(
             &Actor::Admin,
             ModerationPage {
+                status,
                 before,
                 limit: PAGE,
             },
@@ -95,6 +104,8 @@ pub(super) async fn queue(
             "section": "reviews",
             "reviews": rows,
             "next": next,
+            "status": status.map(ReviewStatus::as_str),
+            "paged": before.is_some(),
             "done": done,
         }),
     )

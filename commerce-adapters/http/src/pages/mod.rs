@@ -130,6 +130,18 @@ pub fn router(state: AppState) -> Router {
             "/admin/promotions/{code}/deactivate",
             post(admin_pricing::deactivate_promotion),
         )
+        .route(
+            "/admin/catalog/products",
+            post(admin_catalog::create_product),
+        )
+        .route(
+            "/admin/catalog/products/{id}/categories",
+            post(admin_catalog::set_categories),
+        )
+        .route(
+            "/admin/catalog/products/{id}/price",
+            post(admin_catalog::set_price),
+        )
         .route("/admin/reviews", get(admin_reviews::queue))
         .route("/admin/reviews/{id}/hide", post(admin_reviews::hide))
         .route("/admin/reviews/{id}/restore", post(admin_reviews::restore))

@@ -24,7 +24,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::routes::catalog::parse_id;
 use crate::routes::seller::{
-    NewProductInput, ProductUpdate, SellerProductView, apply_update, new_product, product_view,
+    NewProductInput, ProductUpdate, SellerProductView, apply_update, check_categories, new_product,
+    product_view,
 };
 use crate::state::AppState;
 
@@ -344,6 +345,9 @@ pub(crate) async fn update_for(
         .filter(|p| actor.manages_seller(p.seller_id))
         .ok_or_else(|| ApiError::not_found("product"))?;
     apply_update(&mut product, input)?;
+    if input.category_ids.is_some() {
+        check_categories(state, &product).await?;
+    }
     product.updated_at = state.shop.clock().now();
     product.validate()?;
     catalog.upsert_product(&product).await?;

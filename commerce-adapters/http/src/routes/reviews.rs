@@ -511,14 +511,15 @@ pub struct ModerationItem {
 pub struct ModerationQueue {
     /// Reviews newest first.
     pub items: Vec<ModerationItem>,
-    /// Pass as `before` for the next page; `None` on the last page. The status
-    /// filter applies within each page of the queue, so a page may hold fewer than
-    /// `limit` items while a next page exists.
+    /// Pass as `before` (with the same `status`) for the next page; `None` on the
+    /// last page. The store filters by status before it counts, so a page holds
+    /// `limit` items whenever that many remain.
     pub next_cursor: Option<String>,
 }
 
 /// The moderation queue (reviews reported at least once, or hidden), newest first:
-/// one page of `ReviewStore::list_for_moderation` (1 query), filtered by status.
+/// one page of `ReviewStore::list_for_moderation` (1 query), filtered by status in
+/// the store.
 #[utoipa::path(get, path = "/v1/admin/reviews", tag = "reviews", params(ModerationQuery),
     responses((status = 200, body = ModerationQueue), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -549,7 +550,14 @@ async fn moderation_queue(
     let found = state
         .shop
         .reviews()
-        .moderation_queue(&actor, ModerationPage { before, limit })
+        .moderation_queue(
+            &actor,
+            ModerationPage {
+                status,
+                before,
+                limit,
+            },
+        )
         .await?;
     let next_cursor = (found.len() == limit as usize)
         .then(|| found.last().map(|r| r.id.to_string()))
@@ -557,7 +565,6 @@ async fn moderation_queue(
     Ok(ApiJson(ModerationQueue {
         items: found
             .iter()
-            .filter(|r| status.is_none_or(|s| r.status == s))
             .map(|r| ModerationItem {
                 review: ReviewView::from(r),
                 report_count: r.report_count,

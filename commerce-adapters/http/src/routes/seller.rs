@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use commerce::core::ports::ProductQuery;
 use commerce::core::{
-    Actor, Currency, Money, Product, ProductId, ProductStatus, SellerId, Sku, Variant,
+    Actor, CategoryId, Currency, Money, Product, ProductId, ProductStatus, SellerId, Sku, Variant,
 };
 use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
 use commerce::orders::{
@@ -121,6 +121,9 @@ pub struct ProductUpdate {
     pub brand: Option<String>,
     /// `active` publishes, `false` keeps or makes it a draft.
     pub active: Option<bool>,
+    /// The product's categories (replaces the list; ids of existing categories).
+    #[serde(default)]
+    pub category_ids: Option<Vec<String>>,
 }
 
 /// A seller's product as the console shows it.
@@ -335,6 +338,9 @@ async fn update_product(
     let actor = caller.actor()?;
     let mut product = owned_product(&state, &actor, &id).await?;
     apply_update(&mut product, &input)?;
+    if input.category_ids.is_some() {
+        check_categories(&state, &product).await?;
+    }
     product.updated_at = state.shop.clock().now();
     product.validate()?;
     state.shop.catalog().upsert_product(&product).await?;
@@ -370,7 +376,48 @@ pub(crate) fn apply_update(product: &mut Product, input: &ProductUpdate) -> Resu
             ProductStatus::Draft
         };
     }
+    if let Some(raw) = &input.category_ids {
+        let mut ids = Vec::with_capacity(raw.len());
+        for r in raw {
+            let id = parse_id::<CategoryId>("category_ids", r)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        product.category_ids = ids;
+    }
     Ok(())
+}
+
+/// 422 `category_ids` when `product` names a category the catalog lacks (1 query:
+/// the category tree). Call after [`apply_update`] when the update set categories.
+pub(crate) async fn check_categories(state: &AppState, product: &Product) -> Result<(), ApiError> {
+    let known = state.shop.catalog().categories().await?;
+    match product
+        .category_ids
+        .iter()
+        .find(|id| !known.iter().any(|c| c.id == **id))
+    {
+        Some(unknown) => Err(ApiError::validation(
+            "category_ids",
+            format!("unknown category {unknown}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Sets the price of `raw` (a SKU of a seller `actor` manages: its staff or an
+/// admin) through the catalog, which puts the price event on the outbox; 404 for a
+/// SKU unknown or not the actor's.
+pub(crate) async fn price_for(
+    state: &AppState,
+    actor: &Actor,
+    raw: &str,
+    price: Money,
+) -> Result<Sku, ApiError> {
+    let sku = owned_sku(state, actor, raw).await?;
+    state.shop.catalog().set_price(&sku, price).await?;
+    Ok(sku)
 }
 
 /// Deactivates (archives) a product of the seller: it leaves the storefront and
@@ -419,9 +466,8 @@ async fn set_price(
 ) -> Result<ApiJson<SellerVariantView>, ApiError> {
     caller.seller()?;
     let actor = caller.actor()?;
-    let sku = owned_sku(&state, &actor, &sku).await?;
     let price = input.price.to_money("price")?;
-    state.shop.catalog().set_price(&sku, price).await?;
+    let sku = price_for(&state, &actor, &sku, price).await?;
     Ok(ApiJson(SellerVariantView {
         sku: sku.as_str().to_owned(),
         price: price.into(),
