@@ -30,6 +30,21 @@ pub struct ClusterOptions {
     pub recovery_grace_secs: u64,
     /// How long a client may take to send a request head, seconds.
     pub header_read_timeout_secs: u64,
+    /// Pruning (`PRUNE_EVERY_SECS`, `OUTBOX_GROUP_RETENTION_SECS`,
+    /// `RESERVATION_RETENTION_SECS`), seconds; `None`: the example's defaults (a
+    /// day's group retention, 30 days' reservations: nothing pruned in a run).
+    pub pruning: Option<PruningOptions>,
+}
+
+/// A pruning policy short enough to act within a run.
+#[derive(Clone, Copy, Debug)]
+pub struct PruningOptions {
+    /// Cadence of the pruner, seconds.
+    pub every_secs: u64,
+    /// Outbox groups not seen for this long are dropped, seconds.
+    pub group_retention_secs: u64,
+    /// Finished reservations older than this are deleted, seconds.
+    pub reservation_retention_secs: u64,
 }
 
 impl Default for ClusterOptions {
@@ -41,6 +56,7 @@ impl Default for ClusterOptions {
             reservation_ttl_secs: 20,
             recovery_grace_secs: 4,
             header_read_timeout_secs: 3,
+            pruning: None,
         }
     }
 }
@@ -82,6 +98,18 @@ impl Cluster {
         let redis = Redis::start(options.redis_persistent).await?;
         let gateway = SharedGateway::start().await?;
         let logs = TempDir::new("logs")?;
+        let mut env: Vec<(String, String)> = Vec::new();
+        if let Some(p) = options.pruning {
+            env.push(("PRUNE_EVERY_SECS".into(), p.every_secs.to_string()));
+            env.push((
+                "OUTBOX_GROUP_RETENTION_SECS".into(),
+                p.group_retention_secs.to_string(),
+            ));
+            env.push((
+                "RESERVATION_RETENTION_SECS".into(),
+                p.reservation_retention_secs.to_string(),
+            ));
+        }
         let launch = Launch {
             exe,
             env: vec![
@@ -108,7 +136,10 @@ impl Cluster {
                 // workload's own; the demo's past orders would be strangers to it.
                 ("DEMO_ORDERS".into(), "0".into()),
                 ("RUST_LOG".into(), "warn".into()),
-            ],
+            ]
+            .into_iter()
+            .chain(env)
+            .collect(),
             log_dir: logs.path().to_path_buf(),
         };
         let mut ports = Vec::new();

@@ -21,6 +21,7 @@ pub mod figures;
 pub mod fuzz;
 pub mod gateway;
 pub mod hostile;
+pub mod lag;
 pub mod platform;
 pub mod scenario;
 pub mod services;

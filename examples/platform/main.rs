@@ -4,7 +4,8 @@
 //! `AMQP_URL`, `SMTP_URL`, `MAIL_FROM`, `CARRIER_WEBHOOK_SECRET`,
 //! `NOTIFICATION_WORKERS`, `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`,
 //! `INSTANCE_ID`, `PAYMENT_GATEWAY_URL`, `RESERVATION_TTL_SECS`,
-//! `RECOVERY_GRACE_SECS`, `HEADER_READ_TIMEOUT_SECS`), builds
+//! `RECOVERY_GRACE_SECS`, `HEADER_READ_TIMEOUT_SECS`, `PRUNE_EVERY_SECS`,
+//! `OUTBOX_GROUP_RETENTION_SECS`, `RESERVATION_RETENTION_SECS`), builds
 //! the [`Shop`] on the embedded default (in memory) or on PostgreSQL and Redis, seeds
 //! the demo catalog into an empty store, mounts `commerce-http`, starts the workers
 //! (notifications through RabbitMQ or in process; mail over SMTP or into the
@@ -305,6 +306,12 @@ async fn main() -> Result<()> {
     if config.amqp_url.is_some() {
         backends.push("rabbitmq");
     }
+    handles.push(workers::start_pruner(
+        shop.clone(),
+        config.pruning,
+        board.clone(),
+        stop_rx.clone(),
+    ));
     handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
     let backend = if backends.is_empty() {
         "in memory".to_owned()

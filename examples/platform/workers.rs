@@ -229,6 +229,70 @@ pub(crate) fn start(
     vec![sweeper, analytics, recovery]
 }
 
+/// Rows one pruning statement deletes (one short transaction each).
+const PRUNE_BATCH: u32 = 1_000;
+
+/// Most batches of each kind one pruner pass deletes; the rest waits for the next.
+const PRUNE_BATCHES_PER_PASS: u32 = 100;
+
+/// Starts the pruner (the policy in docs/architecture.md, "Pruning"): on its
+/// cadence it drops outbox groups not seen for the group retention, deletes the
+/// outbox events every remaining group acknowledged, then the reservations finished
+/// longer than the reservation retention ago, each in batches of [`PRUNE_BATCH`].
+/// Safe on every instance at once (each batch deletes what another has not).
+pub(crate) fn start_pruner(
+    shop: Shop,
+    pruning: crate::config::Pruning,
+    board: WorkerBoard,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(pruning.every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let outcome = prune_once(&shop, pruning).await;
+            report(&board, "pruner", pruning.every, outcome, shop.clock().now());
+        }
+    })
+}
+
+/// One pruner pass: the rows deleted (outbox events and reservations).
+async fn prune_once(shop: &Shop, pruning: crate::config::Pruning) -> Result<u64, String> {
+    let mut deleted = 0u64;
+    for _ in 0..PRUNE_BATCHES_PER_PASS {
+        let pruned = shop
+            .outbox()
+            .prune(pruning.group_retention, PRUNE_BATCH)
+            .await
+            .map_err(|e| format!("outbox: {e}"))?;
+        for group in &pruned.dropped_groups {
+            tracing::info!(group = %group, "outbox group not seen within the retention: dropped");
+        }
+        deleted += pruned.deleted;
+        if pruned.deleted < u64::from(PRUNE_BATCH) {
+            break;
+        }
+    }
+    let retention = chrono::Duration::from_std(pruning.reservation_retention)
+        .map_err(|e| format!("reservation retention: {e}"))?;
+    let before = shop.clock().now() - retention;
+    for _ in 0..PRUNE_BATCHES_PER_PASS {
+        let n = shop
+            .inventory()
+            .prune_finished(before, PRUNE_BATCH)
+            .await
+            .map_err(|e| format!("reservations: {e}"))?;
+        deleted += n;
+        if n < u64::from(PRUNE_BATCH) {
+            break;
+        }
+    }
+    Ok(deleted)
+}
+
 /// How often the notification runner or relay looks at the outbox: at most 200 ms,
 /// so a confirmation mail leaves well within a second.
 fn notification_cadence(every: Duration) -> Duration {
