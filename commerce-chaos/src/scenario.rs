@@ -259,8 +259,17 @@ async fn kept_rows(cluster: &Cluster) -> Result<String> {
     let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.outbox_consumers")
         .fetch_one(&cluster.pool)
         .await?;
+    let sizes: (i64, i64) = sqlx::query_as(
+        "SELECT pg_total_relation_size('commerce.outbox'), pg_total_relation_size('commerce.reservations')",
+    )
+    .fetch_one(&cluster.pool)
+    .await?;
     Ok(format!(
-        "kept at the end: {outbox} outbox rows of {appended} appended, {groups} consumer groups, {reservations} reservations"
+        "kept at the end: {outbox} outbox rows of {appended} appended, {groups} consumer groups, \
+         {reservations} reservations; on disk (dead rows until vacuum reuses them): outbox {} kB, \
+         reservations {} kB",
+        sizes.0 / 1024,
+        sizes.1 / 1024
     ))
 }
 

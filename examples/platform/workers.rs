@@ -64,8 +64,11 @@ async fn report_consumer(
 }
 
 /// Starts an outbox consumer: claims, handles and acks until the outbox has nothing
-/// new for its group, on the cadence, then reports its lag; stops when `stop`
-/// turns true.
+/// new for its group, on the cadence, reporting its lag after each catch-up and, in a
+/// long one (the group behind under load), at least once per cadence, so that
+/// `/workers` shows a lag falling or flat instead of the reading before the catch-up
+/// began. One runner for the worker's life, so a failing event's attempts carry
+/// over from tick to tick until it is parked. Stops when `stop` turns true.
 pub(crate) fn start_consumer<C>(
     shop: Shop,
     consumer: C,
@@ -77,6 +80,12 @@ pub(crate) fn start_consumer<C>(
 where
     C: EventConsumer + 'static,
 {
+    let group = consumer.group().to_owned();
+    let runner = commerce::core::Runner::new(
+        shop.outbox().clone(),
+        Arc::new(consumer),
+        commerce::core::RunnerConfig::default(),
+    );
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -84,17 +93,45 @@ where
                 _ = tick.tick() => {}
                 _ = stop.changed() => break,
             }
-            let outcome = commerce::core::drain(
-                shop.outbox().as_ref(),
-                &consumer,
-                commerce::core::RunnerConfig::default(),
-            )
-            .await
-            .map(|n| n as u64)
-            .map_err(|e| e.to_string());
-            report_consumer(&board, &shop, name, consumer.group(), every, outcome).await;
+            let outcome = catch_up(&runner, &shop, &board, name, every, &stop).await;
+            report_consumer(&board, &shop, name, &group, every, outcome).await;
         }
     })
+}
+
+/// Passes of `runner` until a claim comes back empty, a failing event waits for
+/// its retry or the outbox fails; reports the lag at least once per `every` on the
+/// way (a long catch-up under load). The events handled, or the error.
+async fn catch_up(
+    runner: &commerce::core::Runner,
+    shop: &Shop,
+    board: &WorkerBoard,
+    name: &str,
+    every: Duration,
+    stop: &watch::Receiver<bool>,
+) -> Result<u64, String> {
+    let mut handled = 0u64;
+    let mut reported = tokio::time::Instant::now();
+    loop {
+        match runner.run_once().await {
+            Ok(p) if p.retry_in.is_some() => {
+                return Err(format!(
+                    "consumer {} failed on an event; will retry",
+                    runner.group()
+                ));
+            }
+            Ok(p) if !p.progressed() => return Ok(handled),
+            Ok(p) => handled += p.handled as u64,
+            Err(e) => return Err(e.to_string()),
+        }
+        if reported.elapsed() >= every {
+            report_consumer(board, shop, name, runner.group(), every, Ok(handled)).await;
+            reported = tokio::time::Instant::now();
+            if *stop.borrow() {
+                return Ok(handled);
+            }
+        }
+    }
 }
 
 /// Starts the search indexer of this process's in-RAM index: a full reindex from
@@ -149,12 +186,8 @@ pub(crate) fn start_indexer(
                 _ = tick.tick() => {}
                 _ = stop.changed() => break,
             }
-            // Drain what is there (batches), then wait for the next tick.
-            let outcome = runner
-                .drain()
-                .await
-                .map(|n| n as u64)
-                .map_err(|e| e.to_string());
+            // Catch up (batches), then wait for the next tick.
+            let outcome = catch_up(&runner, &shop, &board, "search_indexer", every, &stop).await;
             report_consumer(&board, &shop, "search_indexer", &group, every, outcome).await;
         }
     })
