@@ -34,6 +34,20 @@ pub struct ClusterOptions {
     /// `RESERVATION_RETENTION_SECS`), seconds; `None`: the example's defaults (a
     /// day's group retention, 30 days' reservations: nothing pruned in a run).
     pub pruning: Option<PruningOptions>,
+    /// Login limits (`LOGIN_LIMIT_PER_ACCOUNT`, `LOGIN_LIMIT_PER_ADDRESS`,
+    /// `LOGIN_WINDOW_SECS`): a short window, so the brute-force check sees it pass.
+    pub login: LoginLimits,
+}
+
+/// Login attempts allowed per account and per client address in one window.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginLimits {
+    /// Per account (email).
+    pub per_account: u32,
+    /// Per client address (every harness client is 127.0.0.1).
+    pub per_address: u32,
+    /// The window, seconds.
+    pub window_secs: u64,
 }
 
 /// A pruning policy short enough to act within a run.
@@ -57,6 +71,11 @@ impl Default for ClusterOptions {
             recovery_grace_secs: 4,
             header_read_timeout_secs: 3,
             pruning: None,
+            login: LoginLimits {
+                per_account: 5,
+                per_address: 20,
+                window_secs: 2,
+            },
         }
     }
 }
@@ -98,7 +117,20 @@ impl Cluster {
         let redis = Redis::start(options.redis_persistent).await?;
         let gateway = SharedGateway::start().await?;
         let logs = TempDir::new("logs")?;
-        let mut env: Vec<(String, String)> = Vec::new();
+        let mut env: Vec<(String, String)> = vec![
+            (
+                "LOGIN_LIMIT_PER_ACCOUNT".into(),
+                options.login.per_account.to_string(),
+            ),
+            (
+                "LOGIN_LIMIT_PER_ADDRESS".into(),
+                options.login.per_address.to_string(),
+            ),
+            (
+                "LOGIN_WINDOW_SECS".into(),
+                options.login.window_secs.to_string(),
+            ),
+        ];
         if let Some(p) = options.pruning {
             env.push(("PRUNE_EVERY_SECS".into(), p.every_secs.to_string()));
             env.push((

@@ -5,7 +5,8 @@
 //! `NOTIFICATION_WORKERS`, `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`,
 //! `INSTANCE_ID`, `PAYMENT_GATEWAY_URL`, `RESERVATION_TTL_SECS`,
 //! `RECOVERY_GRACE_SECS`, `HEADER_READ_TIMEOUT_SECS`, `PRUNE_EVERY_SECS`,
-//! `OUTBOX_GROUP_RETENTION_SECS`, `RESERVATION_RETENTION_SECS`), builds
+//! `OUTBOX_GROUP_RETENTION_SECS`, `RESERVATION_RETENTION_SECS`,
+//! `LOGIN_LIMIT_PER_ACCOUNT`, `LOGIN_LIMIT_PER_ADDRESS`, `LOGIN_WINDOW_SECS`), builds
 //! the [`Shop`] on the embedded default (in memory) or on PostgreSQL and Redis, seeds
 //! the demo catalog into an empty store, mounts `commerce-http`, starts the workers
 //! (notifications through RabbitMQ or in process; mail over SMTP or into the
@@ -222,12 +223,17 @@ async fn main() -> Result<()> {
         ),
     };
     let mail = commerce::notify::email_from_env()?;
+    let login_window = chrono::Duration::from_std(config.login_limits.2)?;
     let mut state = AppState::new(
         shop.clone(),
         HttpConfig::default()
             .with_cdn_base_url(config.cdn_base_url.clone())
             .with_cors_origins(config.cors_origins.clone())
-            .with_carrier_webhook_secret(WebhookSecret::new(webhook_secret.as_bytes())),
+            .with_carrier_webhook_secret(WebhookSecret::new(webhook_secret.as_bytes()))
+            .with_login_limits(
+                commerce::core::auth::RateLimit::new(config.login_limits.0, login_window)?,
+                commerce::core::auth::RateLimit::new(config.login_limits.1, login_window)?,
+            ),
     )
     .with_workers(board.clone());
     if let Some(mailbox) = &mail.mailbox {
@@ -273,21 +279,24 @@ async fn main() -> Result<()> {
         config.worker_every,
         stop_rx.clone(),
     ));
-    handles.push(workers::start_consumer(
+    let cache_config = commerce::core::RunnerConfig::default().with_batch(workers::CACHE_BATCH);
+    handles.push(workers::start_consumer_with(
         shop.clone(),
         commerce_http::cache::ProductCacheInvalidator::new(
             format!("product_cache.{instance}"),
             product_cache,
         ),
+        cache_config,
         "cache_invalidation",
         board.clone(),
         config.worker_every,
         stop_rx.clone(),
     ));
     // Drops this instance's cached pricing tables when any instance changes them.
-    handles.push(workers::start_consumer(
+    handles.push(workers::start_consumer_with(
         shop.clone(),
         shop.pricing_cache_consumer(&instance),
+        cache_config,
         "pricing_cache",
         board.clone(),
         config.worker_every,

@@ -75,17 +75,35 @@ pub(crate) fn start_consumer<C>(
     name: &'static str,
     board: WorkerBoard,
     every: Duration,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()>
+where
+    C: EventConsumer + 'static,
+{
+    let config = commerce::core::RunnerConfig::default();
+    start_consumer_with(shop, consumer, config, name, board, every, stop)
+}
+
+/// Batch of the consumers of an in-process cache (an eviction per event, no I/O):
+/// large, so that they need few claims (every claim of every group takes the
+/// outbox's sequencer lock in turn).
+pub(crate) const CACHE_BATCH: u32 = 1_000;
+
+/// [`start_consumer`] with `config` (batch, lease).
+pub(crate) fn start_consumer_with<C>(
+    shop: Shop,
+    consumer: C,
+    config: commerce::core::RunnerConfig,
+    name: &'static str,
+    board: WorkerBoard,
+    every: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()>
 where
     C: EventConsumer + 'static,
 {
     let group = consumer.group().to_owned();
-    let runner = commerce::core::Runner::new(
-        shop.outbox().clone(),
-        Arc::new(consumer),
-        commerce::core::RunnerConfig::default(),
-    );
+    let runner = commerce::core::Runner::new(shop.outbox().clone(), Arc::new(consumer), config);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
