@@ -73,24 +73,33 @@ pub async fn login_throttled(cluster: &Cluster, verdict: &mut Verdict) -> Result
             "right password once the window passed: {s}, not 200"
         ));
     }
-    // Per address: wrong attempts on many accounts (none reaches its own limit).
-    tokio::time::sleep(window + Duration::from_millis(500)).await;
+    // Per address: wrong attempts on many accounts (none reaches its own limit;
+    // the attempts above may still count in the address's window: some of these
+    // are then refused already, which is the point too).
     let fresh = register(at(1), "fresh", right).await?;
-    tokio::time::sleep(window + Duration::from_millis(500)).await;
-    let mut attempts = tokio::task::JoinSet::new();
-    for i in 0..limits.per_address {
-        let addr = at(i as usize).to_owned();
-        attempts.spawn(async move {
-            let email = format!("nobody-{i}@chaos.example");
-            login(&addr, &email, "wrong password!").await.ok()
-        });
+    // A burst of wrong logins, then the right one at once; on a machine so busy
+    // that the burst outlasts the window, again (at most 3 bursts).
+    let mut refused_early = 0;
+    let mut answer = 0;
+    for _ in 0..3 {
+        let mut attempts = tokio::task::JoinSet::new();
+        for i in 0..limits.per_address {
+            let addr = at(i as usize).to_owned();
+            attempts.spawn(async move {
+                let email = format!("nobody-{i}@chaos.example");
+                login(&addr, &email, "wrong password!").await.ok()
+            });
+        }
+        let statuses = attempts.join_all().await;
+        refused_early = statuses.iter().filter(|s| **s == Some(429)).count();
+        answer = login(at(0), &fresh, right).await?;
+        if answer == 429 {
+            break;
+        }
     }
-    let statuses = attempts.join_all().await;
-    let refused_early = statuses.iter().filter(|s| **s == Some(429)).count();
-    let s = login(at(0), &fresh, right).await?;
-    if s != 429 {
+    if answer != 429 {
         violations.push(format!(
-            "right password of an untouched account after {} wrong logins from this address: {s}, not 429",
+            "right password of an untouched account after {} wrong logins from this address: {answer}, not 429",
             limits.per_address
         ));
     }
@@ -195,4 +204,116 @@ async fn reset_token(cluster: &Cluster, email: &str) -> Result<String> {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// Signs in on `addr` through the API; the session token.
+async fn sign_in(addr: &str, email: &str, password: &str) -> Result<String> {
+    let r = send(
+        addr,
+        &Req::new("POST", "/v1/auth/login").json(&json!({"email": email, "password": password})),
+        TIMEOUT,
+    )
+    .await?;
+    r.body["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("sign-in of {email}: {} {}", r.status, r.body).into())
+}
+
+/// Staff sessions in the authorization sweep: the demo seller (signed in through
+/// the API) is refused every admin route (403), and cannot change another seller's
+/// product, price or stock (no 2xx, nothing changed); no 5xx anywhere.
+pub async fn staff_sessions(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> {
+    use commerce_http::access::{Access, ROUTES};
+    use sqlx::Row;
+    let addrs = &cluster.addrs;
+    let at = |i: usize| addrs[i % addrs.len()].as_str();
+    // The checks before end with a passed window and a few logins: the address
+    // has allowance left.
+    let seller = sign_in(at(0), "seller@example.com", "seller-demo-password").await?;
+    let mut violations = Vec::new();
+    let mut calls = 0;
+    let dummy = uuid::Uuid::new_v4().to_string();
+    for (i, rule) in ROUTES
+        .iter()
+        .filter(|r| r.access == Access::Admin)
+        .enumerate()
+    {
+        let path = rule
+            .path
+            .replace("{id}", &dummy)
+            .replace("{code}", "CHAOS")
+            .replace("{figure}", "revenue")
+            .replace("{chart}", "revenue");
+        let method = match rule.method {
+            "GET" => "GET",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            _ => "DELETE",
+        };
+        let mut req = Req::new(method, path.clone()).bearer(Some(&seller));
+        if method != "GET" {
+            req = req.json(&json!({}));
+        }
+        calls += 1;
+        match send(at(i), &req, TIMEOUT).await {
+            Ok(a) if a.status == 403 => {}
+            Ok(a) => violations.push(format!("seller {method} {path}: {}, not 403", a.status)),
+            Err(e) => violations.push(format!("seller {method} {path}: {e}")),
+        }
+    }
+    // A product of another seller than the demo seller's, and its first SKU.
+    let row = sqlx::query(
+        "SELECT p.id::text AS id, v.sku FROM commerce.products p
+           JOIN commerce.variants v ON v.product_id = p.id
+          WHERE p.seller_id <> (SELECT c.seller_id FROM commerce.credentials c
+                                  JOIN commerce.customers u ON u.id = c.customer_id
+                                 WHERE lower(u.email) = 'seller@example.com')
+          ORDER BY p.id LIMIT 1",
+    )
+    .fetch_one(&cluster.pool)
+    .await?;
+    let (product, sku): (String, String) = (row.try_get("id")?, row.try_get("sku")?);
+    let state = |pool: sqlx::PgPool, product: String, sku: String| async move {
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT (SELECT row_to_json(p)::text FROM commerce.products p WHERE id::text = $1),
+                    (SELECT coalesce(json_agg(s ORDER BY location)::text, '') FROM commerce.stock_levels s WHERE sku = $2)",
+        )
+        .bind(product)
+        .bind(sku)
+        .fetch_one(&pool)
+        .await
+    };
+    let before = state(cluster.pool.clone(), product.clone(), sku.clone()).await?;
+    let attempts = [
+        Req::new("PUT", format!("/v1/seller/skus/{sku}/price"))
+            .json(&json!({"price": {"amount": "0.01", "currency": "USD"}})),
+        Req::new("POST", format!("/v1/seller/skus/{sku}/stock")).json(&json!({"delta": 1000})),
+        Req::new("PUT", format!("/v1/seller/products/{product}"))
+            .json(&json!({"title": "Taken over", "description": "", "status": "inactive"})),
+    ];
+    for (i, req) in attempts.into_iter().enumerate() {
+        let req = req.bearer(Some(&seller));
+        calls += 1;
+        match send(at(i), &req, TIMEOUT).await {
+            Ok(a) if a.status < 300 || a.status >= 500 => violations.push(format!(
+                "seller {} {} of another seller: {}",
+                req.method, req.path, a.status
+            )),
+            Ok(_) => {}
+            Err(e) => violations.push(format!("seller {} {}: {e}", req.method, req.path)),
+        }
+    }
+    let after = state(cluster.pool.clone(), product.clone(), sku.clone()).await?;
+    if before != after {
+        violations.push(format!(
+            "another seller's product {product} or stock of {sku} changed"
+        ));
+    }
+    verdict.push(Check::new(
+        "staff: seller kept to its own",
+        violations,
+        format!("{calls} calls with the demo seller's session"),
+    ));
+    Ok(())
 }

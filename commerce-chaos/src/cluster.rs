@@ -73,8 +73,8 @@ impl Default for ClusterOptions {
             pruning: None,
             login: LoginLimits {
                 per_account: 5,
-                per_address: 20,
-                window_secs: 2,
+                per_address: 10,
+                window_secs: 5,
             },
         }
     }
