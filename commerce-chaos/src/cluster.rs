@@ -98,6 +98,12 @@ pub struct Cluster {
     pub pool: PgPool,
     /// Logs of the instances.
     pub logs: TempDir,
+    /// The instances' clock offset (`CLOCK_OFFSET_FILE`), milliseconds: the clock
+    /// jumps of [`Cluster::set_clock_offset`].
+    pub clock_offset_ms: std::sync::atomic::AtomicI64,
+    /// Reservations seen active past their expiry plus the sweep interval right
+    /// after a clock jump (the checker reports them).
+    pub expiry_violations: std::sync::Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -117,7 +123,12 @@ impl Cluster {
         let redis = Redis::start(options.redis_persistent).await?;
         let gateway = SharedGateway::start().await?;
         let logs = TempDir::new("logs")?;
+        let offset_file = logs.path().join("clock-offset-ms");
         let mut env: Vec<(String, String)> = vec![
+            (
+                "CLOCK_OFFSET_FILE".into(),
+                offset_file.display().to_string(),
+            ),
             (
                 "LOGIN_LIMIT_PER_ACCOUNT".into(),
                 options.login.per_account.to_string(),
@@ -213,7 +224,28 @@ impl Cluster {
             addrs,
             pool,
             logs,
+            clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
+            expiry_violations: std::sync::Mutex::default(),
         })
+    }
+
+    /// Shifts every instance's clock to the system time plus `offset_ms` (a jump
+    /// forward or back from the current offset); they read it within 200 ms.
+    pub async fn set_clock_offset(&self, offset_ms: i64) -> Result<()> {
+        let path = self.logs.path().join("clock-offset-ms");
+        let tmp = self.logs.path().join("clock-offset-ms.tmp");
+        std::fs::write(&tmp, offset_ms.to_string())?;
+        std::fs::rename(&tmp, &path)?;
+        self.clock_offset_ms
+            .store(offset_ms, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(())
+    }
+
+    /// The instances' current clock offset, milliseconds.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A fresh pool (after a PostgreSQL restart the old one may hold dead

@@ -32,6 +32,9 @@ pub enum Fault {
     GatewayTimesOut,
     /// Redis killed and started again.
     RestartRedis,
+    /// Every instance's clock jumps 60 s forward, and at its next turn back to the
+    /// system time (a 60 s jump backward).
+    ClockJump,
 }
 
 impl Fault {
@@ -44,6 +47,7 @@ impl Fault {
             Fault::GatewayFailsAfterCharge => "gateway fails after charge",
             Fault::GatewayTimesOut => "gateway timeout",
             Fault::RestartRedis => "Redis restart",
+            Fault::ClockJump => "clock jump",
         }
     }
 }
@@ -309,6 +313,23 @@ async fn inject(cluster: &Cluster, fault: Fault, rng: &mut Rng) -> Result<String
             tokio::time::sleep(Duration::from_secs(3)).await;
             cluster.gateway.set_delay(Duration::ZERO);
             Ok("6 s delay for 3 s".into())
+        }
+        Fault::ClockJump => {
+            let (to, what) = if cluster.clock_offset_ms() == 0 {
+                (60_000, "60 s forward")
+            } else {
+                (0, "60 s back")
+            };
+            cluster.set_clock_offset(to).await?;
+            // One sweep interval and the slack later, nothing due may be active.
+            let wait = Duration::from_millis(cluster.options.worker_every_ms + 2_000);
+            tokio::time::sleep(wait).await;
+            let stuck = checker::overdue_reservations(cluster).await?;
+            let n = stuck.len();
+            if let Ok(mut v) = cluster.expiry_violations.lock() {
+                v.extend(stuck.into_iter().map(|s| format!("after {what}: {s}")));
+            }
+            Ok(format!("{what}; {n} active past expiry {wait:?} later"))
         }
         Fault::RestartRedis => {
             let mut redis = cluster.redis.lock().await;

@@ -61,6 +61,10 @@ pub(crate) struct Config {
     /// `LOGIN_WINDOW_SECS` default 900): the chaos harness shortens the window to see
     /// it pass.
     pub(crate) login_limits: (u32, u32, Duration),
+    /// For fault tests only (`CLOCK_OFFSET_FILE`): the shop's clock is the system
+    /// clock plus the milliseconds this file holds, read every 200 ms (the chaos
+    /// harness's clock jumps). Unset: the system clock.
+    pub(crate) clock_offset_file: Option<std::path::PathBuf>,
 }
 
 /// The pruning policy the pruner worker runs (see `workers::start_pruner`).
@@ -186,6 +190,7 @@ impl Config {
             recovery_grace: env_secs("RECOVERY_GRACE_SECS")?,
             header_read_timeout: env_secs("HEADER_READ_TIMEOUT_SECS")?
                 .unwrap_or(Duration::from_secs(10)),
+            clock_offset_file: env("CLOCK_OFFSET_FILE").map(std::path::PathBuf::from),
             login_limits: (
                 env_count("LOGIN_LIMIT_PER_ACCOUNT")?.unwrap_or(5),
                 env_count("LOGIN_LIMIT_PER_ADDRESS")?.unwrap_or(50),

@@ -95,6 +95,9 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
         checkout_config.recovery_grace = chrono::Duration::from_std(grace)?;
     }
     let mut builder = Shop::builder(checkout_config).with_memory_defaults();
+    if let Some(file) = &config.clock_offset_file {
+        builder = builder.clock(offset_clock(file.clone()));
+    }
     if let Some(url) = &config.payment_gateway_url {
         builder = builder.payments(Arc::new(gateway::HttpGateway::new(url)?));
     }
@@ -357,4 +360,22 @@ async fn main() -> Result<()> {
         let _ = h.await;
     }
     Ok(())
+}
+
+/// The shop's clock for fault tests (`CLOCK_OFFSET_FILE`): the system clock plus the
+/// milliseconds `file` holds, read every 200 ms (missing or malformed: unchanged).
+fn offset_clock(file: std::path::PathBuf) -> Arc<dyn commerce::core::Clock> {
+    let clock = Arc::new(commerce::core::OffsetClock::new());
+    let shifted = clock.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Ok(text) = tokio::fs::read_to_string(&file).await
+                && let Ok(ms) = text.trim().parse::<i64>()
+            {
+                shifted.set_offset(chrono::Duration::milliseconds(ms));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    clock
 }
