@@ -358,6 +358,10 @@ async fn stock_conserved(
         let committed: i64 = row.try_get("committed")?;
         let active: i64 = row.try_get("active")?;
         let sold: i64 = row.try_get("sold")?;
+        // With reservations pruned (committed ones deleted after the retention),
+        // the units sold are what confirmed orders hold.
+        let pruned = cluster.options.pruning.is_some();
+        let committed = if pruned { sold } else { committed };
         if on_hand + committed != *received {
             violations.push(format!(
                 "{sku}: on hand {on_hand} + committed {committed} != received {received}"
@@ -387,21 +391,36 @@ async fn stock_conserved(
     Ok(())
 }
 
-/// No reservation is active past its expiry plus the sweep interval (and slack).
-async fn reservations_expire(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> {
+/// Active reservations past their expiry plus the sweep interval (and slack), in
+/// the instances' time (the system time plus their clock offset): id and expiry.
+pub async fn overdue_reservations(cluster: &Cluster) -> Result<Vec<String>> {
     let slack_ms = i64::try_from(cluster.options.worker_every_ms).unwrap_or(1000) + 2000;
     let rows = sqlx::query(
         "SELECT id::text AS id, expires_at::text AS expires FROM commerce.reservations
-          WHERE status = 'active' AND expires_at < now() - make_interval(secs => $1::double precision / 1000)",
+          WHERE status = 'active'
+            AND expires_at < now() + make_interval(secs => ($2 - $1)::double precision / 1000)",
     )
     .bind(slack_ms)
+    .bind(cluster.clock_offset_ms())
     .fetch_all(&cluster.pool)
     .await?;
-    let mut violations = Vec::new();
+    let mut out = Vec::new();
     for r in rows {
         let id: String = r.try_get("id")?;
         let expires: String = r.try_get("expires")?;
-        violations.push(format!("reservation {id} active, expired at {expires}"));
+        out.push(format!(
+            "reservation {id} expired at {expires}, still active"
+        ));
+    }
+    Ok(out)
+}
+
+/// No reservation is active past its expiry plus the sweep interval (and slack),
+/// at the end and right after each clock jump.
+async fn reservations_expire(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> {
+    let mut violations = overdue_reservations(cluster).await?;
+    if let Ok(after_jumps) = cluster.expiry_violations.lock() {
+        violations.extend(after_jumps.iter().cloned());
     }
     let counts = sqlx::query(
         "SELECT status, count(*) AS n FROM commerce.reservations GROUP BY status ORDER BY status",

@@ -30,6 +30,35 @@ pub struct ClusterOptions {
     pub recovery_grace_secs: u64,
     /// How long a client may take to send a request head, seconds.
     pub header_read_timeout_secs: u64,
+    /// Pruning (`PRUNE_EVERY_SECS`, `OUTBOX_GROUP_RETENTION_SECS`,
+    /// `RESERVATION_RETENTION_SECS`), seconds; `None`: the example's defaults (a
+    /// day's group retention, 30 days' reservations: nothing pruned in a run).
+    pub pruning: Option<PruningOptions>,
+    /// Login limits (`LOGIN_LIMIT_PER_ACCOUNT`, `LOGIN_LIMIT_PER_ADDRESS`,
+    /// `LOGIN_WINDOW_SECS`): a short window, so the brute-force check sees it pass.
+    pub login: LoginLimits,
+}
+
+/// Login attempts allowed per account and per client address in one window.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginLimits {
+    /// Per account (email).
+    pub per_account: u32,
+    /// Per client address (every harness client is 127.0.0.1).
+    pub per_address: u32,
+    /// The window, seconds.
+    pub window_secs: u64,
+}
+
+/// A pruning policy short enough to act within a run.
+#[derive(Clone, Copy, Debug)]
+pub struct PruningOptions {
+    /// Cadence of the pruner, seconds.
+    pub every_secs: u64,
+    /// Outbox groups not seen for this long are dropped, seconds.
+    pub group_retention_secs: u64,
+    /// Finished reservations older than this are deleted, seconds.
+    pub reservation_retention_secs: u64,
 }
 
 impl Default for ClusterOptions {
@@ -41,6 +70,12 @@ impl Default for ClusterOptions {
             reservation_ttl_secs: 20,
             recovery_grace_secs: 4,
             header_read_timeout_secs: 3,
+            pruning: None,
+            login: LoginLimits {
+                per_account: 5,
+                per_address: 10,
+                window_secs: 5,
+            },
         }
     }
 }
@@ -63,6 +98,12 @@ pub struct Cluster {
     pub pool: PgPool,
     /// Logs of the instances.
     pub logs: TempDir,
+    /// The instances' clock offset (`CLOCK_OFFSET_FILE`), milliseconds: the clock
+    /// jumps of [`Cluster::set_clock_offset`].
+    pub clock_offset_ms: std::sync::atomic::AtomicI64,
+    /// Reservations seen active past their expiry plus the sweep interval right
+    /// after a clock jump (the checker reports them).
+    pub expiry_violations: std::sync::Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -82,6 +123,36 @@ impl Cluster {
         let redis = Redis::start(options.redis_persistent).await?;
         let gateway = SharedGateway::start().await?;
         let logs = TempDir::new("logs")?;
+        let offset_file = logs.path().join("clock-offset-ms");
+        let mut env: Vec<(String, String)> = vec![
+            (
+                "CLOCK_OFFSET_FILE".into(),
+                offset_file.display().to_string(),
+            ),
+            (
+                "LOGIN_LIMIT_PER_ACCOUNT".into(),
+                options.login.per_account.to_string(),
+            ),
+            (
+                "LOGIN_LIMIT_PER_ADDRESS".into(),
+                options.login.per_address.to_string(),
+            ),
+            (
+                "LOGIN_WINDOW_SECS".into(),
+                options.login.window_secs.to_string(),
+            ),
+        ];
+        if let Some(p) = options.pruning {
+            env.push(("PRUNE_EVERY_SECS".into(), p.every_secs.to_string()));
+            env.push((
+                "OUTBOX_GROUP_RETENTION_SECS".into(),
+                p.group_retention_secs.to_string(),
+            ));
+            env.push((
+                "RESERVATION_RETENTION_SECS".into(),
+                p.reservation_retention_secs.to_string(),
+            ));
+        }
         let launch = Launch {
             exe,
             env: vec![
@@ -108,7 +179,10 @@ impl Cluster {
                 // workload's own; the demo's past orders would be strangers to it.
                 ("DEMO_ORDERS".into(), "0".into()),
                 ("RUST_LOG".into(), "warn".into()),
-            ],
+            ]
+            .into_iter()
+            .chain(env)
+            .collect(),
             log_dir: logs.path().to_path_buf(),
         };
         let mut ports = Vec::new();
@@ -150,7 +224,28 @@ impl Cluster {
             addrs,
             pool,
             logs,
+            clock_offset_ms: std::sync::atomic::AtomicI64::new(0),
+            expiry_violations: std::sync::Mutex::default(),
         })
+    }
+
+    /// Shifts every instance's clock to the system time plus `offset_ms` (a jump
+    /// forward or back from the current offset); they read it within 200 ms.
+    pub async fn set_clock_offset(&self, offset_ms: i64) -> Result<()> {
+        let path = self.logs.path().join("clock-offset-ms");
+        let tmp = self.logs.path().join("clock-offset-ms.tmp");
+        std::fs::write(&tmp, offset_ms.to_string())?;
+        std::fs::rename(&tmp, &path)?;
+        self.clock_offset_ms
+            .store(offset_ms, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok(())
+    }
+
+    /// The instances' current clock offset, milliseconds.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A fresh pool (after a PostgreSQL restart the old one may hold dead

@@ -72,6 +72,9 @@ pub async fn run_on(cluster: &Cluster, long: bool, verdict: &mut Verdict) -> Res
     oversized(cluster, verdict).await?;
     slow_headers(cluster, long, verdict).await?;
     crate::fuzz::fuzz(cluster, if long { 12 } else { 3 }, verdict).await?;
+    crate::accounts::login_throttled(cluster, verdict).await?;
+    crate::accounts::reset_token_once(cluster, verdict).await?;
+    crate::accounts::staff_sessions(cluster, verdict).await?;
     Ok(())
 }
 

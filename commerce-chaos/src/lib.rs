@@ -14,6 +14,7 @@
 //! `cargo run -p commerce-chaos -- <scenario>`; `cargo run -p commerce-chaos -- --help`
 //! lists them. docs/reliability.md records what ran and what it found.
 
+pub mod accounts;
 pub mod checker;
 pub mod client;
 pub mod cluster;
@@ -21,6 +22,7 @@ pub mod figures;
 pub mod fuzz;
 pub mod gateway;
 pub mod hostile;
+pub mod lag;
 pub mod platform;
 pub mod scenario;
 pub mod services;

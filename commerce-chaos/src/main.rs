@@ -16,11 +16,15 @@ scenarios (each on its own PostgreSQL, Redis and payment gateway):
   gateway          the gateway failing after it charged, and timing out
   redis-restart    Redis (append-only file) killed and started again
   redis-volatile   the same without persistence: carts and sessions are lost
+  clock            every instance's clock jumps 60 s forward, then back (expiry
+                   sweeper; CLOCK_OFFSET_FILE of the example)
   faults           every fault above but Redis, in turn, under one load
   hostile          authorization sweep, slow headers, huge and deep bodies, fuzzer
-  soak             10 minutes of steady load, figures every minute
+  soak             10 minutes of steady load, figures every minute, lag of
+                   every worker every 10 s, pruning on (every 10 s, groups
+                   dropped after 60 s unseen, reservations after 30 s)
   all              multi, kill, pg-terminate, pg-restart, gateway, redis-restart,
-                   redis-volatile, hostile
+                   redis-volatile, clock, hostile
 
 environment: CHAOS_SECONDS (load per scenario, default 30; soak 600),
 CHAOS_SHOPPERS (default 12), CHAOS_INSTANCES (default 3), CHAOS_SEED,
@@ -38,6 +42,7 @@ fn plan(name: &str) -> Option<Plan> {
         "pg-restart" => vec![Fault::RestartPostgres],
         "gateway" => vec![Fault::GatewayFailsAfterCharge, Fault::GatewayTimesOut],
         "redis-restart" | "redis-volatile" => vec![Fault::RestartRedis],
+        "clock" => vec![Fault::ClockJump],
         "faults" => vec![
             Fault::KillInstance,
             Fault::TerminateBackends,
@@ -58,6 +63,18 @@ fn plan(name: &str) -> Option<Plan> {
         plan.hot_stock = 1_000_000;
         plan.hot_percent = 10;
         plan.shoppers = 16;
+    }
+    if name == "soak" {
+        // A short pruning policy, so that the run shows the database's growth with
+        // pruning on; the lag series tells throughput from a stall.
+        plan.options.pruning = Some(commerce_chaos::cluster::PruningOptions {
+            every_secs: 10,
+            group_retention_secs: 60,
+            reservation_retention_secs: 30,
+        });
+        plan.lag_every = Some(Duration::from_secs(10));
+        // Long enough for the slow groups to drain after the load.
+        plan.settle = Duration::from_secs(240);
     }
     if let Some(s) = env_u64("CHAOS_SECONDS") {
         plan.duration = Duration::from_secs(s);
@@ -90,6 +107,7 @@ async fn main() {
             "gateway",
             "redis-restart",
             "redis-volatile",
+            "clock",
             "hostile",
         ]
         .map(str::to_owned)

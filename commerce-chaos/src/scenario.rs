@@ -32,6 +32,9 @@ pub enum Fault {
     GatewayTimesOut,
     /// Redis killed and started again.
     RestartRedis,
+    /// Every instance's clock jumps 60 s forward, and at its next turn back to the
+    /// system time (a 60 s jump backward).
+    ClockJump,
 }
 
 impl Fault {
@@ -44,6 +47,7 @@ impl Fault {
             Fault::GatewayFailsAfterCharge => "gateway fails after charge",
             Fault::GatewayTimesOut => "gateway timeout",
             Fault::RestartRedis => "Redis restart",
+            Fault::ClockJump => "clock jump",
         }
     }
 }
@@ -75,6 +79,9 @@ pub struct Plan {
     pub seed: u64,
     /// Print figures every this often (the soak).
     pub report_every: Option<Duration>,
+    /// Read every instance's `/workers` this often, during the load and the settle,
+    /// for the lag series in the report (throughput or stall).
+    pub lag_every: Option<Duration>,
 }
 
 impl Plan {
@@ -94,6 +101,7 @@ impl Plan {
             settle: Duration::from_secs(75),
             seed: 2026,
             report_every: None,
+            lag_every: None,
         }
     }
 }
@@ -109,6 +117,8 @@ pub struct Outcome {
     pub faults: Vec<String>,
     /// Anything the run itself hit (a fault that could not be applied).
     pub notes: Vec<String>,
+    /// The lag series (`Plan::lag_every`), a table; empty when not sampled.
+    pub lag_series: String,
 }
 
 /// Starts the shop and runs `plan` on it.
@@ -142,6 +152,12 @@ pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
     // applied once (a restart can take seconds on a busy machine), at most three
     // times as long.
     let keep_going = Arc::new(AtomicBool::new(true));
+    let sampling = plan.lag_every.map(|every| {
+        let (addrs, loading) = (cluster.addrs.clone(), Arc::clone(&keep_going));
+        let done = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(crate::lag::sample(addrs, every, loading, Arc::clone(&done)));
+        (task, done)
+    });
     let shopping = {
         let w = workload.clone();
         let (n, go) = (plan.shoppers, Arc::clone(&keep_going));
@@ -204,6 +220,16 @@ pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
             outstanding.join("; ")
         ));
     }
+    let lag_series = match sampling {
+        Some((task, done)) => {
+            done.store(true, Ordering::Relaxed);
+            task.await.map(|s| s.table()).unwrap_or_default()
+        }
+        None => String::new(),
+    };
+    if let Ok(kept) = kept_rows(cluster).await {
+        notes.push(kept);
+    }
     let mut verdict = checker::check(cluster, &workload, &before).await?;
     crate::hostile::search_converges(cluster, &mut verdict).await?;
     let memory_end = memory(cluster).await;
@@ -218,7 +244,37 @@ pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
         figures,
         faults,
         notes,
+        lag_series,
     })
+}
+
+/// What the outbox and the reservations hold at the end (pruning keeps them
+/// bounded).
+async fn kept_rows(cluster: &Cluster) -> Result<String> {
+    let outbox: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.outbox")
+        .fetch_one(&cluster.pool)
+        .await?;
+    let appended: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM commerce.outbox")
+        .fetch_one(&cluster.pool)
+        .await?;
+    let reservations: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.reservations")
+        .fetch_one(&cluster.pool)
+        .await?;
+    let groups: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.outbox_consumers")
+        .fetch_one(&cluster.pool)
+        .await?;
+    let sizes: (i64, i64) = sqlx::query_as(
+        "SELECT pg_total_relation_size('commerce.outbox'), pg_total_relation_size('commerce.reservations')",
+    )
+    .fetch_one(&cluster.pool)
+    .await?;
+    Ok(format!(
+        "kept at the end: {outbox} outbox rows of {appended} appended, {groups} consumer groups, \
+         {reservations} reservations; on disk (dead rows until vacuum reuses them): outbox {} kB, \
+         reservations {} kB",
+        sizes.0 / 1024,
+        sizes.1 / 1024
+    ))
 }
 
 async fn inject(cluster: &Cluster, fault: Fault, rng: &mut Rng) -> Result<String> {
@@ -257,6 +313,23 @@ async fn inject(cluster: &Cluster, fault: Fault, rng: &mut Rng) -> Result<String
             tokio::time::sleep(Duration::from_secs(3)).await;
             cluster.gateway.set_delay(Duration::ZERO);
             Ok("6 s delay for 3 s".into())
+        }
+        Fault::ClockJump => {
+            let (to, what) = if cluster.clock_offset_ms() == 0 {
+                (60_000, "60 s forward")
+            } else {
+                (0, "60 s back")
+            };
+            cluster.set_clock_offset(to).await?;
+            // One sweep interval and the slack later, nothing due may be active.
+            let wait = Duration::from_millis(cluster.options.worker_every_ms + 2_000);
+            tokio::time::sleep(wait).await;
+            let stuck = checker::overdue_reservations(cluster).await?;
+            let n = stuck.len();
+            if let Ok(mut v) = cluster.expiry_violations.lock() {
+                v.extend(stuck.into_iter().map(|s| format!("after {what}: {s}")));
+            }
+            Ok(format!("{what}; {n} active past expiry {wait:?} later"))
         }
         Fault::RestartRedis => {
             let mut redis = cluster.redis.lock().await;
@@ -303,6 +376,10 @@ impl Outcome {
         }
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));
+        }
+        if !self.lag_series.is_empty() {
+            out.push_str("lag per worker (largest over the instances, from /workers):\n");
+            out.push_str(&self.lag_series);
         }
         out.push_str("invariants:\n");
         out.push_str(&self.verdict.report());

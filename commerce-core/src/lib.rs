@@ -36,7 +36,7 @@ pub use catalog::{
     Category, OptionValue, Product, ProductBuilder, ProductImage, ProductOption, ProductStatus,
     Seller, SkuListing, TaxClass, Variant, VariantBuilder,
 };
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use event::{CatalogEvent, CategoryEvent, DomainEvent, EventEnvelope};
 pub use id::{AddressId, CategoryId, CustomerId, EventId, ProductId, SellerId, Sku};

@@ -195,6 +195,36 @@ pub trait Outbox: Send + Sync {
     /// (claimed or not) and when the oldest of them occurred. A group never seen is
     /// behind by the whole log. `Validation` for an empty `consumer`.
     async fn lag(&self, consumer: &str) -> Result<OutboxLag>;
+    /// Prunes the log, in two steps. First it drops every group not seen (no claim)
+    /// for `group_retention`, such as a killed instance's: a dead group must not pin
+    /// the log forever (a dropped group that comes back starts again from the oldest
+    /// event kept, at least once). Then it deletes up to `limit` of the oldest events
+    /// every remaining group has acknowledged (positions up to the smallest
+    /// acknowledged one); with no group left, nothing is deleted, and the newest event
+    /// is always kept (positions go on from it). One call deletes
+    /// one batch, so it never holds a long lock: call again while
+    /// [`OutboxPruned::deleted`] equals `limit`. `Validation` for `limit == 0`.
+    async fn prune(&self, group_retention: Duration, limit: u32) -> Result<OutboxPruned>;
+}
+
+/// What one [`Outbox::prune`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutboxPruned {
+    /// The groups dropped for not having been seen within the retention, sorted.
+    pub dropped_groups: Vec<String>,
+    /// Events deleted (at most the call's `limit`).
+    pub deleted: u64,
+}
+
+impl OutboxPruned {
+    /// `deleted` events deleted after dropping `dropped_groups`.
+    pub fn new(dropped_groups: Vec<String>, deleted: u64) -> Self {
+        OutboxPruned {
+            dropped_groups,
+            deleted,
+        }
+    }
 }
 
 /// Names one lease of an outbox consumer group ([`Outbox::claim_leased`]), for

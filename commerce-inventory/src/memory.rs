@@ -296,6 +296,24 @@ impl InventoryStore for MemoryInventory {
         Ok(due)
     }
 
+    async fn prune_finished(&self, finished_before: DateTime<Utc>, limit: u32) -> Result<u64> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut state = self.lock();
+        let mut finished: Vec<(DateTime<Utc>, ReservationId)> = state
+            .reservations
+            .values()
+            .filter(|r| r.status.is_final())
+            .filter_map(|r| r.finished_at.map(|at| (at, r.id)))
+            .filter(|(at, _)| *at < finished_before)
+            .collect();
+        finished.sort();
+        finished.truncate(limit);
+        for (_, id) in &finished {
+            state.reservations.remove(id);
+        }
+        Ok(finished.len() as u64)
+    }
+
     async fn reservation(&self, id: ReservationId) -> Result<Option<Reservation>> {
         Ok(self.lock().reservations.get(&id).cloned())
     }

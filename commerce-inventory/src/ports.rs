@@ -56,6 +56,16 @@ pub trait InventoryStore: Send + Sync {
     /// exactly one caller.
     async fn expire_due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ReservationId>>;
 
+    /// Deletes up to `limit` finished reservations (committed, released, expired or
+    /// restocked) that finished before `finished_before`, oldest first, and returns
+    /// how many (none for `limit` 0). Active reservations and stock are never
+    /// touched; no event is written. A deleted reservation is unknown afterwards
+    /// (`reservation` is `None`), so the retention must outlast whatever may still
+    /// act on it: cancelling an order restocks its committed reservation only while
+    /// it exists. One call is one batch (no long lock): call again while the answer
+    /// equals `limit`.
+    async fn prune_finished(&self, finished_before: DateTime<Utc>, limit: u32) -> Result<u64>;
+
     /// A reservation by id.
     async fn reservation(&self, id: ReservationId) -> Result<Option<Reservation>>;
 

@@ -240,6 +240,13 @@ impl InventoryStore for CommitLandsBeforeRelease {
     ) -> commerce_inventory::Result<Vec<ReservationId>> {
         self.inner.expire_due(now, limit).await
     }
+    async fn prune_finished(
+        &self,
+        finished_before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> commerce_inventory::Result<u64> {
+        self.inner.prune_finished(finished_before, limit).await
+    }
     async fn reservation(
         &self,
         id: ReservationId,

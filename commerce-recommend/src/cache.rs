@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use commerce_core::worker::EventConsumer;
+use commerce_core::ports::OutboxEntry;
+use commerce_core::worker::{BatchOutcome, EventConsumer};
 use commerce_core::{CategoryId, CustomerId, EventEnvelope, ProductId};
 
 use crate::consumer::{PurchaseRecorder, SignalsIndexer};
@@ -431,5 +432,27 @@ impl EventConsumer for CacheInvalidator {
         self.indexer.handle_event(event).await?;
         self.recorder.handle_event(event).await?;
         Ok(())
+    }
+
+    /// The signals of every product the batch names refreshed once
+    /// ([`SignalsIndexer::handle_events`]), then the purchases event by event.
+    async fn handle_batch(&self, entries: &[OutboxEntry]) -> BatchOutcome {
+        let events: Vec<&EventEnvelope> = entries
+            .iter()
+            .map(|e| &e.event)
+            .filter(|e| e.occurred_at >= self.since)
+            .collect();
+        if let Err(e) = self.indexer.handle_events(&events).await {
+            return BatchOutcome::failed(0, e.into());
+        }
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.event.occurred_at < self.since {
+                continue;
+            }
+            if let Err(e) = self.recorder.handle_event(&entry.event).await {
+                return BatchOutcome::failed(i, e.into());
+            }
+        }
+        BatchOutcome::done(entries.len())
     }
 }

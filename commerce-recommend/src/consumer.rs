@@ -4,15 +4,18 @@
 //! - [`PurchaseRecorder`] records each `order.confirmed` order's products
 //!   (co-purchase counts, popularity, the customer's purchases), once per event;
 //! - [`SignalsIndexer`] refreshes a product's signals on `catalog.product_upserted`
-//!   and on `inventory.stock_changed` of one of its SKUs.
+//!   and on `inventory.stock_changed` of one of its SKUs; a claimed batch refreshes
+//!   each product it names once (every checkout changes the stock of its SKUs
+//!   several times: reserve, commit or release).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use commerce_core::ports::CatalogStore;
-use commerce_core::worker::EventConsumer;
+use commerce_core::ports::OutboxEntry;
+use commerce_core::worker::{BatchOutcome, EventConsumer};
 use commerce_core::{CatalogEvent, EventEnvelope, ProductId, Sku};
 use commerce_inventory::{InventoryEvent, InventoryStore, LocationCode};
 use commerce_orders::{OrderEvent, OrderId, OrderStatus, OrderStore};
@@ -217,6 +220,49 @@ impl SignalsIndexer {
     }
 }
 
+impl SignalsIndexer {
+    /// Handles many events at once: every product they name (as
+    /// [`SignalsIndexer::handle_event`] would) is refreshed once, with one catalog
+    /// read for the SKUs of all their stock changes. A refresh reads the catalog and
+    /// stock as they are now, so once per batch leaves what once per event would.
+    pub async fn handle_events(&self, events: &[&EventEnvelope]) -> Result<()> {
+        let mut products = BTreeSet::new();
+        let mut skus = BTreeSet::new();
+        for event in events {
+            match event.topic.as_str() {
+                "catalog.product_upserted" | "catalog.product_deactivated" => {
+                    if let Ok(
+                        CatalogEvent::ProductUpserted { product_id }
+                        | CatalogEvent::ProductDeactivated { product_id },
+                    ) = serde_json::from_value(event.payload.clone())
+                    {
+                        products.insert(product_id);
+                    }
+                }
+                "inventory.stock_changed" => {
+                    if let Ok(InventoryEvent::StockChanged { sku, location, .. }) =
+                        serde_json::from_value(event.payload.clone())
+                        && location == self.location
+                    {
+                        skus.insert(sku);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !skus.is_empty() {
+            let skus: Vec<Sku> = skus.into_iter().collect();
+            for listing in self.catalog.listings(&skus).await? {
+                products.insert(listing.variant.product_id);
+            }
+        }
+        for product_id in products {
+            self.refresh(product_id).await?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl EventConsumer for SignalsIndexer {
     fn group(&self) -> &str {
@@ -224,5 +270,15 @@ impl EventConsumer for SignalsIndexer {
     }
     async fn handle(&self, event: &EventEnvelope) -> commerce_core::Result<()> {
         Ok(self.handle_event(event).await?)
+    }
+    /// One refresh per product the batch names ([`SignalsIndexer::handle_events`]);
+    /// on failure nothing is acknowledged and the batch is handled again (a refresh
+    /// is idempotent).
+    async fn handle_batch(&self, entries: &[OutboxEntry]) -> BatchOutcome {
+        let events: Vec<&EventEnvelope> = entries.iter().map(|e| &e.event).collect();
+        match self.handle_events(&events).await {
+            Ok(()) => BatchOutcome::done(entries.len()),
+            Err(e) => BatchOutcome::failed(0, e.into()),
+        }
     }
 }

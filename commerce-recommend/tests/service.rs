@@ -313,3 +313,51 @@ async fn recommend_cache_of_another_instance_is_kept_true_by_its_invalidator() {
         "the customer's two products"
     );
 }
+
+/// The signals indexer one event at a time (the trait's default batch handling),
+/// to compare a batch against.
+struct OneByOne(SignalsIndexer);
+
+#[async_trait::async_trait]
+impl EventConsumer for OneByOne {
+    fn group(&self) -> &str {
+        "one-by-one"
+    }
+    async fn handle(&self, event: &commerce_core::EventEnvelope) -> commerce_core::Result<()> {
+        Ok(self.0.handle_event(event).await?)
+    }
+}
+
+/// A claimed batch of stock changes refreshes each product once (the soak's signals
+/// group fell behind refreshing the hot product for every reserve, commit and
+/// release) and leaves the same signals as handling the events one by one: a
+/// product that sold out within the batch is out of stock, one restocked in it is
+/// in stock.
+#[tokio::test]
+async fn recommend_signals_batch_leaves_what_event_by_event_leaves() {
+    let s = shop();
+    let c = CategoryId::new();
+    let mug = s.product("Mug", c, 5).await;
+    let cup = s.product("Cup", c, 0).await;
+    let bowl = s.product("Bowl", c, 2).await;
+    for _ in 0..5 {
+        s.set_stock(&mug, -1).await;
+    }
+    s.set_stock(&cup, 3).await;
+    s.set_stock(&bowl, 1).await;
+    let batch = RunnerConfig::default().with_batch(1_000);
+    drain(s.outbox.as_ref(), &s.indexer, batch).await.unwrap();
+    let other = Arc::new(MemoryRecommendStore::new());
+    let one_by_one = OneByOne(SignalsIndexer::new(
+        s.catalog.clone(),
+        s.inventory.clone(),
+        other.clone(),
+        LocationCode::default_location(),
+    ));
+    drain(s.outbox.as_ref(), &one_by_one, batch).await.unwrap();
+    for (p, in_stock) in [(&mug, false), (&cup, true), (&bowl, true)] {
+        let batched = s.store.signals(p.id).await.unwrap().expect("signals");
+        assert_eq!(batched.in_stock, in_stock, "{}", p.title);
+        assert_eq!(Some(batched), other.signals(p.id).await.unwrap());
+    }
+}

@@ -53,6 +53,33 @@ pub(crate) struct Config {
     /// How long a client may take to send a request head, and how long an idle
     /// keep-alive connection is kept (`HEADER_READ_TIMEOUT_SECS`, default 10).
     pub(crate) header_read_timeout: Duration,
+    /// How the outbox and finished reservations are pruned (`PRUNE_EVERY_SECS`,
+    /// `OUTBOX_GROUP_RETENTION_SECS`, `RESERVATION_RETENTION_SECS`).
+    pub(crate) pruning: Pruning,
+    /// Login attempts per account and per client address in one window
+    /// (`LOGIN_LIMIT_PER_ACCOUNT` default 5, `LOGIN_LIMIT_PER_ADDRESS` default 50,
+    /// `LOGIN_WINDOW_SECS` default 900): the chaos harness shortens the window to see
+    /// it pass.
+    pub(crate) login_limits: (u32, u32, Duration),
+    /// For fault tests only (`CLOCK_OFFSET_FILE`): the shop's clock is the system
+    /// clock plus the milliseconds this file holds, read every 200 ms (the chaos
+    /// harness's clock jumps). Unset: the system clock.
+    pub(crate) clock_offset_file: Option<std::path::PathBuf>,
+}
+
+/// The pruning policy the pruner worker runs (see `workers::start_pruner`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pruning {
+    /// Cadence of the pruner (`PRUNE_EVERY_SECS`, default 60).
+    pub(crate) every: Duration,
+    /// An outbox consumer group not seen (no claim) for this long is dropped, so a
+    /// killed instance's group no longer pins the outbox
+    /// (`OUTBOX_GROUP_RETENTION_SECS`, default 1 day).
+    pub(crate) group_retention: Duration,
+    /// Reservations finished (committed, released, expired) longer ago than this are
+    /// deleted (`RESERVATION_RETENTION_SECS`, default 30 days: longer than an order
+    /// can be cancelled and restocked).
+    pub(crate) reservation_retention: Duration,
 }
 
 /// The seconds in environment variable `name`, when set; at least 1.
@@ -64,6 +91,17 @@ fn env_secs(name: &str) -> Result<Option<Duration>, String> {
             _ => Err(format!(
                 "{name} must be a positive number of seconds, not {v:?}"
             )),
+        },
+    }
+}
+
+/// The count in environment variable `name`, when set; 1 to 10 000.
+fn env_count(name: &str) -> Result<Option<u32>, String> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=10_000).contains(&n) => Ok(Some(n)),
+            _ => Err(format!("{name} must be 1 to 10000, not {v:?}")),
         },
     }
 }
@@ -89,7 +127,9 @@ impl Config {
                 "--help" | "-h" => {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
                                 env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID, DEMO_ORDERS,\n\
-                                     PAYMENT_GATEWAY_URL, RESERVATION_TTL_SECS, RECOVERY_GRACE_SECS, HEADER_READ_TIMEOUT_SECS"
+                                     PAYMENT_GATEWAY_URL, RESERVATION_TTL_SECS, RECOVERY_GRACE_SECS, HEADER_READ_TIMEOUT_SECS,\n\
+                                     PRUNE_EVERY_SECS (default 60), OUTBOX_GROUP_RETENTION_SECS (default 86400), RESERVATION_RETENTION_SECS (default 2592000),\n\
+                                     LOGIN_LIMIT_PER_ACCOUNT (default 5), LOGIN_LIMIT_PER_ADDRESS (default 50), LOGIN_WINDOW_SECS (default 900)"
                         .to_owned());
                 }
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -150,6 +190,19 @@ impl Config {
             recovery_grace: env_secs("RECOVERY_GRACE_SECS")?,
             header_read_timeout: env_secs("HEADER_READ_TIMEOUT_SECS")?
                 .unwrap_or(Duration::from_secs(10)),
+            clock_offset_file: env("CLOCK_OFFSET_FILE").map(std::path::PathBuf::from),
+            login_limits: (
+                env_count("LOGIN_LIMIT_PER_ACCOUNT")?.unwrap_or(5),
+                env_count("LOGIN_LIMIT_PER_ADDRESS")?.unwrap_or(50),
+                env_secs("LOGIN_WINDOW_SECS")?.unwrap_or(Duration::from_secs(900)),
+            ),
+            pruning: Pruning {
+                every: env_secs("PRUNE_EVERY_SECS")?.unwrap_or(Duration::from_secs(60)),
+                group_retention: env_secs("OUTBOX_GROUP_RETENTION_SECS")?
+                    .unwrap_or(Duration::from_secs(24 * 3600)),
+                reservation_retention: env_secs("RESERVATION_RETENTION_SECS")?
+                    .unwrap_or(Duration::from_secs(30 * 24 * 3600)),
+            },
         })
     }
 }

@@ -4,7 +4,9 @@
 //! `AMQP_URL`, `SMTP_URL`, `MAIL_FROM`, `CARRIER_WEBHOOK_SECRET`,
 //! `NOTIFICATION_WORKERS`, `WORKER_EVERY_MS`, `CDN_BASE_URL`, `CORS_ORIGINS`,
 //! `INSTANCE_ID`, `PAYMENT_GATEWAY_URL`, `RESERVATION_TTL_SECS`,
-//! `RECOVERY_GRACE_SECS`, `HEADER_READ_TIMEOUT_SECS`), builds
+//! `RECOVERY_GRACE_SECS`, `HEADER_READ_TIMEOUT_SECS`, `PRUNE_EVERY_SECS`,
+//! `OUTBOX_GROUP_RETENTION_SECS`, `RESERVATION_RETENTION_SECS`,
+//! `LOGIN_LIMIT_PER_ACCOUNT`, `LOGIN_LIMIT_PER_ADDRESS`, `LOGIN_WINDOW_SECS`), builds
 //! the [`Shop`] on the embedded default (in memory) or on PostgreSQL and Redis, seeds
 //! the demo catalog into an empty store, mounts `commerce-http`, starts the workers
 //! (notifications through RabbitMQ or in process; mail over SMTP or into the
@@ -93,6 +95,9 @@ async fn build_shop(config: &config::Config) -> Result<(Shop, Vec<&'static str>)
         checkout_config.recovery_grace = chrono::Duration::from_std(grace)?;
     }
     let mut builder = Shop::builder(checkout_config).with_memory_defaults();
+    if let Some(file) = &config.clock_offset_file {
+        builder = builder.clock(offset_clock(file.clone()));
+    }
     if let Some(url) = &config.payment_gateway_url {
         builder = builder.payments(Arc::new(gateway::HttpGateway::new(url)?));
     }
@@ -221,12 +226,17 @@ async fn main() -> Result<()> {
         ),
     };
     let mail = commerce::notify::email_from_env()?;
+    let login_window = chrono::Duration::from_std(config.login_limits.2)?;
     let mut state = AppState::new(
         shop.clone(),
         HttpConfig::default()
             .with_cdn_base_url(config.cdn_base_url.clone())
             .with_cors_origins(config.cors_origins.clone())
-            .with_carrier_webhook_secret(WebhookSecret::new(webhook_secret.as_bytes())),
+            .with_carrier_webhook_secret(WebhookSecret::new(webhook_secret.as_bytes()))
+            .with_login_limits(
+                commerce::core::auth::RateLimit::new(config.login_limits.0, login_window)?,
+                commerce::core::auth::RateLimit::new(config.login_limits.1, login_window)?,
+            ),
     )
     .with_workers(board.clone());
     if let Some(mailbox) = &mail.mailbox {
@@ -272,21 +282,24 @@ async fn main() -> Result<()> {
         config.worker_every,
         stop_rx.clone(),
     ));
-    handles.push(workers::start_consumer(
+    let cache_config = commerce::core::RunnerConfig::default().with_batch(workers::CACHE_BATCH);
+    handles.push(workers::start_consumer_with(
         shop.clone(),
         commerce_http::cache::ProductCacheInvalidator::new(
             format!("product_cache.{instance}"),
             product_cache,
         ),
+        cache_config,
         "cache_invalidation",
         board.clone(),
         config.worker_every,
         stop_rx.clone(),
     ));
     // Drops this instance's cached pricing tables when any instance changes them.
-    handles.push(workers::start_consumer(
+    handles.push(workers::start_consumer_with(
         shop.clone(),
         shop.pricing_cache_consumer(&instance),
+        cache_config,
         "pricing_cache",
         board.clone(),
         config.worker_every,
@@ -305,6 +318,12 @@ async fn main() -> Result<()> {
     if config.amqp_url.is_some() {
         backends.push("rabbitmq");
     }
+    handles.push(workers::start_pruner(
+        shop.clone(),
+        config.pruning,
+        board.clone(),
+        stop_rx.clone(),
+    ));
     handles.extend(workers::start(shop, board, config.worker_every, stop_rx));
     let backend = if backends.is_empty() {
         "in memory".to_owned()
@@ -341,4 +360,22 @@ async fn main() -> Result<()> {
         let _ = h.await;
     }
     Ok(())
+}
+
+/// The shop's clock for fault tests (`CLOCK_OFFSET_FILE`): the system clock plus the
+/// milliseconds `file` holds, read every 200 ms (missing or malformed: unchanged).
+fn offset_clock(file: std::path::PathBuf) -> Arc<dyn commerce::core::Clock> {
+    let clock = Arc::new(commerce::core::OffsetClock::new());
+    let shifted = clock.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Ok(text) = tokio::fs::read_to_string(&file).await
+                && let Ok(ms) = text.trim().parse::<i64>()
+            {
+                shifted.set_offset(chrono::Duration::milliseconds(ms));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    clock
 }

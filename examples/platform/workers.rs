@@ -64,11 +64,36 @@ async fn report_consumer(
 }
 
 /// Starts an outbox consumer: claims, handles and acks until the outbox has nothing
-/// new for its group, on the cadence, then reports its lag; stops when `stop`
-/// turns true.
+/// new for its group, on the cadence, reporting its lag after each catch-up and, in a
+/// long one (the group behind under load), at least once per cadence, so that
+/// `/workers` shows a lag falling or flat instead of the reading before the catch-up
+/// began. One runner for the worker's life, so a failing event's attempts carry
+/// over from tick to tick until it is parked. Stops when `stop` turns true.
 pub(crate) fn start_consumer<C>(
     shop: Shop,
     consumer: C,
+    name: &'static str,
+    board: WorkerBoard,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()>
+where
+    C: EventConsumer + 'static,
+{
+    let config = commerce::core::RunnerConfig::default();
+    start_consumer_with(shop, consumer, config, name, board, every, stop)
+}
+
+/// Batch of the consumers of an in-process cache (an eviction per event, no I/O):
+/// large, so that they need few claims (every claim of every group takes the
+/// outbox's sequencer lock in turn).
+pub(crate) const CACHE_BATCH: u32 = 1_000;
+
+/// [`start_consumer`] with `config` (batch, lease).
+pub(crate) fn start_consumer_with<C>(
+    shop: Shop,
+    consumer: C,
+    config: commerce::core::RunnerConfig,
     name: &'static str,
     board: WorkerBoard,
     every: Duration,
@@ -77,6 +102,8 @@ pub(crate) fn start_consumer<C>(
 where
     C: EventConsumer + 'static,
 {
+    let group = consumer.group().to_owned();
+    let runner = commerce::core::Runner::new(shop.outbox().clone(), Arc::new(consumer), config);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -84,17 +111,45 @@ where
                 _ = tick.tick() => {}
                 _ = stop.changed() => break,
             }
-            let outcome = commerce::core::drain(
-                shop.outbox().as_ref(),
-                &consumer,
-                commerce::core::RunnerConfig::default(),
-            )
-            .await
-            .map(|n| n as u64)
-            .map_err(|e| e.to_string());
-            report_consumer(&board, &shop, name, consumer.group(), every, outcome).await;
+            let outcome = catch_up(&runner, &shop, &board, name, every, &stop).await;
+            report_consumer(&board, &shop, name, &group, every, outcome).await;
         }
     })
+}
+
+/// Passes of `runner` until a claim comes back empty, a failing event waits for
+/// its retry or the outbox fails; reports the lag at least once per `every` on the
+/// way (a long catch-up under load). The events handled, or the error.
+async fn catch_up(
+    runner: &commerce::core::Runner,
+    shop: &Shop,
+    board: &WorkerBoard,
+    name: &str,
+    every: Duration,
+    stop: &watch::Receiver<bool>,
+) -> Result<u64, String> {
+    let mut handled = 0u64;
+    let mut reported = tokio::time::Instant::now();
+    loop {
+        match runner.run_once().await {
+            Ok(p) if p.retry_in.is_some() => {
+                return Err(format!(
+                    "consumer {} failed on an event; will retry",
+                    runner.group()
+                ));
+            }
+            Ok(p) if !p.progressed() => return Ok(handled),
+            Ok(p) => handled += p.handled as u64,
+            Err(e) => return Err(e.to_string()),
+        }
+        if reported.elapsed() >= every {
+            report_consumer(board, shop, name, runner.group(), every, Ok(handled)).await;
+            reported = tokio::time::Instant::now();
+            if *stop.borrow() {
+                return Ok(handled);
+            }
+        }
+    }
 }
 
 /// Starts the search indexer of this process's in-RAM index: a full reindex from
@@ -149,12 +204,8 @@ pub(crate) fn start_indexer(
                 _ = tick.tick() => {}
                 _ = stop.changed() => break,
             }
-            // Drain what is there (batches), then wait for the next tick.
-            let outcome = runner
-                .drain()
-                .await
-                .map(|n| n as u64)
-                .map_err(|e| e.to_string());
+            // Catch up (batches), then wait for the next tick.
+            let outcome = catch_up(&runner, &shop, &board, "search_indexer", every, &stop).await;
             report_consumer(&board, &shop, "search_indexer", &group, every, outcome).await;
         }
     })
@@ -227,6 +278,70 @@ pub(crate) fn start(
         })
     };
     vec![sweeper, analytics, recovery]
+}
+
+/// Rows one pruning statement deletes (one short transaction each).
+const PRUNE_BATCH: u32 = 1_000;
+
+/// Most batches of each kind one pruner pass deletes; the rest waits for the next.
+const PRUNE_BATCHES_PER_PASS: u32 = 100;
+
+/// Starts the pruner (the policy in docs/architecture.md, "Pruning"): on its
+/// cadence it drops outbox groups not seen for the group retention, deletes the
+/// outbox events every remaining group acknowledged, then the reservations finished
+/// longer than the reservation retention ago, each in batches of [`PRUNE_BATCH`].
+/// Safe on every instance at once (each batch deletes what another has not).
+pub(crate) fn start_pruner(
+    shop: Shop,
+    pruning: crate::config::Pruning,
+    board: WorkerBoard,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(pruning.every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let outcome = prune_once(&shop, pruning).await;
+            report(&board, "pruner", pruning.every, outcome, shop.clock().now());
+        }
+    })
+}
+
+/// One pruner pass: the rows deleted (outbox events and reservations).
+async fn prune_once(shop: &Shop, pruning: crate::config::Pruning) -> Result<u64, String> {
+    let mut deleted = 0u64;
+    for _ in 0..PRUNE_BATCHES_PER_PASS {
+        let pruned = shop
+            .outbox()
+            .prune(pruning.group_retention, PRUNE_BATCH)
+            .await
+            .map_err(|e| format!("outbox: {e}"))?;
+        for group in &pruned.dropped_groups {
+            tracing::info!(group = %group, "outbox group not seen within the retention: dropped");
+        }
+        deleted += pruned.deleted;
+        if pruned.deleted < u64::from(PRUNE_BATCH) {
+            break;
+        }
+    }
+    let retention = chrono::Duration::from_std(pruning.reservation_retention)
+        .map_err(|e| format!("reservation retention: {e}"))?;
+    let before = shop.clock().now() - retention;
+    for _ in 0..PRUNE_BATCHES_PER_PASS {
+        let n = shop
+            .inventory()
+            .prune_finished(before, PRUNE_BATCH)
+            .await
+            .map_err(|e| format!("reservations: {e}"))?;
+        deleted += n;
+        if n < u64::from(PRUNE_BATCH) {
+            break;
+        }
+    }
+    Ok(deleted)
 }
 
 /// How often the notification runner or relay looks at the outbox: at most 200 ms,

@@ -406,6 +406,27 @@ impl InventoryStore for PgInventory {
         Ok(ids.into_iter().map(ReservationId::from_uuid).collect())
     }
 
+    async fn prune_finished(&self, finished_before: DateTime<Utc>, limit: u32) -> Result<u64> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        retrying("prune finished reservations", move || async move {
+            let deleted = sqlx::query(
+                "DELETE FROM commerce.reservations WHERE id IN (
+                     SELECT id FROM commerce.reservations
+                      WHERE status <> 'active' AND finished_at < $1
+                      ORDER BY finished_at LIMIT $2)",
+            )
+            .bind(finished_before)
+            .bind(i64::from(limit))
+            .execute(&self.shared.pool)
+            .await
+            .map_err(Failure::<Error>::Db)?;
+            Ok(deleted.rows_affected())
+        })
+        .await
+    }
+
     async fn reservation(&self, id: ReservationId) -> Result<Option<Reservation>> {
         let row = sqlx::query("SELECT * FROM commerce.reservations WHERE id = $1")
             .bind(id.as_uuid())

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, Row};
 
-use commerce_core::ports::{Claimed, LeaseId, Outbox, OutboxEntry};
+use commerce_core::ports::{Claimed, LeaseId, Outbox, OutboxEntry, OutboxPruned};
 use commerce_core::{Error, EventEnvelope, EventId, Result};
 
 use crate::convert::{to_i64, to_u64};
@@ -121,10 +121,11 @@ impl PgOutbox {
         let mut tx = self.shared.pool.begin().await?;
         sequence(&mut tx).await?;
         sqlx::query(
-            "INSERT INTO commerce.outbox_consumers (consumer) VALUES ($1)
-             ON CONFLICT (consumer) DO NOTHING",
+            "INSERT INTO commerce.outbox_consumers (consumer, seen_at) VALUES ($1, $2)
+             ON CONFLICT (consumer) DO UPDATE SET seen_at = excluded.seen_at",
         )
         .bind(consumer)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
         let group = sqlx::query(
@@ -279,6 +280,46 @@ impl Outbox for PgOutbox {
             to_u64(pending)?,
             oldest,
         ))
+    }
+
+    async fn prune(&self, group_retention: Duration, limit: u32) -> Result<OutboxPruned> {
+        if limit == 0 {
+            return Err(Error::validation("limit", "must be at least 1"));
+        }
+        let retention = chrono::Duration::from_std(group_retention)
+            .map_err(|_| Error::validation("group_retention", "too long"))?;
+        let seen_before = self
+            .shared
+            .clock
+            .now()
+            .checked_sub_signed(retention)
+            .ok_or_else(|| Error::validation("group_retention", "too long"))?;
+        retrying("outbox prune", move || async move {
+            let mut tx = self.shared.pool.begin().await?;
+            let mut dropped: Vec<String> = sqlx::query_scalar(
+                "DELETE FROM commerce.outbox_consumers WHERE seen_at < $1 RETURNING consumer",
+            )
+            .bind(seen_before)
+            .fetch_all(&mut *tx)
+            .await?;
+            dropped.sort();
+            // The last stamped row is kept whatever the groups acknowledged: the
+            // sequencer numbers new rows from the largest position in the table.
+            let deleted = sqlx::query(
+                "DELETE FROM commerce.outbox WHERE id IN (
+                     SELECT id FROM commerce.outbox
+                      WHERE seq <= (SELECT min(acked_seq) FROM commerce.outbox_consumers)
+                        AND seq < (SELECT max(seq) FROM commerce.outbox)
+                      ORDER BY seq LIMIT $1)",
+            )
+            .bind(i64::from(limit))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(OutboxPruned::new(dropped, deleted))
+        })
+        .await
     }
 
     async fn ack(&self, consumer: &str, seq: u64) -> Result<()> {

@@ -22,8 +22,10 @@ use crate::ports::{Claimed, LeaseId, Outbox, OutboxEntry};
 pub const MAX_CLAIM: u32 = 1_000;
 
 /// The progress of one consumer group.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Group {
+    /// When the group last claimed (the last sign of life [`Outbox::prune`] reads).
+    seen_at: DateTime<Utc>,
     /// Highest acknowledged position (0: nothing acknowledged yet).
     acked: u64,
     /// The outstanding claim: last position handed out and when the lease ends.
@@ -39,8 +41,10 @@ struct Lease {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Entries in position order; `entries[i].seq == i + 1`.
+    /// Entries kept, in position order; `entries[i].seq == pruned + i + 1`.
     entries: Vec<OutboxEntry>,
+    /// Entries deleted from the front by [`Outbox::prune`].
+    pruned: u64,
     groups: HashMap<String, Group>,
 }
 
@@ -85,13 +89,14 @@ impl MemoryOutbox {
     pub fn push(&self, events: Vec<EventEnvelope>) -> u64 {
         let mut state = self.lock();
         for event in events {
-            let seq = state.entries.len() as u64 + 1;
+            let seq = state.last_seq() + 1;
             state.entries.push(OutboxEntry { seq, event });
         }
-        state.entries.len() as u64
+        state.last_seq()
     }
 
-    /// A snapshot of every entry ever appended, in order (for tests and diagnostics).
+    /// A snapshot of every entry kept (appended and not pruned), in order (for tests
+    /// and diagnostics).
     pub fn entries(&self) -> Vec<OutboxEntry> {
         self.lock().entries.clone()
     }
@@ -106,7 +111,7 @@ impl MemoryOutbox {
             .collect()
     }
 
-    /// Number of entries appended so far.
+    /// Number of entries kept (appended and not pruned).
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
@@ -114,6 +119,18 @@ impl MemoryOutbox {
     /// True when nothing has been appended.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl State {
+    /// The position of the last entry appended (0 before the first).
+    fn last_seq(&self) -> u64 {
+        self.pruned + self.entries.len() as u64
+    }
+
+    /// The index in `entries` of the first entry after position `acked`.
+    fn index_after(&self, acked: u64) -> Result<usize> {
+        usize::try_from(acked.saturating_sub(self.pruned)).map_err(|_| Error::Overflow)
     }
 }
 
@@ -144,12 +161,21 @@ impl Outbox for MemoryOutbox {
             .ok_or_else(|| Error::validation("lease", "too long"))?;
         let mut guard = self.lock();
         let state = &mut *guard;
-        let group = state.groups.entry(consumer.to_owned()).or_default();
+        let group = state
+            .groups
+            .entry(consumer.to_owned())
+            .or_insert_with(|| Group {
+                seen_at: now,
+                acked: 0,
+                lease: None,
+            });
+        group.seen_at = now;
         if group.lease.is_some_and(|l| now < l.expires_at) {
             return Ok(Claimed::default());
         }
         group.lease = None;
-        let start = usize::try_from(group.acked).map_err(|_| Error::Overflow)?;
+        let acked = group.acked;
+        let start = state.index_after(acked)?;
         let take = usize::try_from(limit.min(MAX_CLAIM)).map_err(|_| Error::Overflow)?;
         let claimed: Vec<OutboxEntry> = state
             .entries
@@ -159,7 +185,9 @@ impl Outbox for MemoryOutbox {
             .cloned()
             .collect();
         let mut id = None;
-        if let Some(last) = claimed.last() {
+        if let Some(last) = claimed.last()
+            && let Some(group) = state.groups.get_mut(consumer)
+        {
             let lease = LeaseId::new();
             id = Some(lease);
             group.lease = Some(Lease {
@@ -187,10 +215,46 @@ impl Outbox for MemoryOutbox {
         check_consumer(consumer)?;
         let state = self.lock();
         let acked = state.groups.get(consumer).map_or(0, |g| g.acked);
-        let start = usize::try_from(acked).map_err(|_| Error::Overflow)?;
+        let start = state.index_after(acked)?;
         let pending = state.entries.len().saturating_sub(start);
         let oldest = state.entries.get(start).map(|e| e.event.occurred_at);
         Ok(crate::ports::OutboxLag::new(pending as u64, oldest))
+    }
+
+    async fn prune(
+        &self,
+        group_retention: Duration,
+        limit: u32,
+    ) -> Result<crate::ports::OutboxPruned> {
+        if limit == 0 {
+            return Err(Error::validation("limit", "must be at least 1"));
+        }
+        let retention = chrono::Duration::from_std(group_retention)
+            .map_err(|_| Error::validation("group_retention", "too long"))?;
+        let now = self.clock.now();
+        let mut state = self.lock();
+        let mut dropped: Vec<String> = state
+            .groups
+            .iter()
+            .filter(|(_, g)| now.signed_duration_since(g.seen_at) > retention)
+            .map(|(name, _)| name.clone())
+            .collect();
+        dropped.sort();
+        for name in &dropped {
+            state.groups.remove(name);
+        }
+        let Some(floor) = state.groups.values().map(|g| g.acked).min() else {
+            return Ok(crate::ports::OutboxPruned::new(dropped, 0));
+        };
+        // The newest entry stays, as in every backend (PostgreSQL numbers new rows
+        // from the largest position it holds).
+        let prunable = state
+            .index_after(floor)?
+            .min(state.entries.len().saturating_sub(1));
+        let take = prunable.min(usize::try_from(limit).map_err(|_| Error::Overflow)?);
+        state.entries.drain(..take);
+        state.pruned += take as u64;
+        Ok(crate::ports::OutboxPruned::new(dropped, take as u64))
     }
 
     async fn ack(&self, consumer: &str, seq: u64) -> Result<()> {

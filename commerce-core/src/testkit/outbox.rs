@@ -549,6 +549,116 @@ pub async fn runner_parks_a_non_retryable_failure_at_once(fx: OutboxFixture) {
     assert_eq!((parked[0].event.id, parked[0].attempts), (all[1].id, 1));
 }
 
+/// A prune deletes the oldest events every group has acknowledged (up to the
+/// smallest acknowledged position), never one a group still needs; a group seen for
+/// the first time afterwards starts at the oldest event kept.
+pub async fn prune_deletes_what_every_group_acknowledged(fx: OutboxFixture) {
+    let all = events(0, 5);
+    fx.outbox.append(&all).await.expect("append");
+    let ahead = fx.outbox.claim("ahead", 10, LONG).await.expect("claim");
+    fx.outbox.ack("ahead", ahead[4].seq).await.expect("ack");
+    let behind = fx.outbox.claim("behind", 2, LONG).await.expect("claim");
+    fx.outbox.ack("behind", behind[1].seq).await.expect("ack");
+    let pruned = fx.outbox.prune(LONG, 100).await.expect("prune");
+    assert_eq!(pruned.deleted, 2, "only what both groups acknowledged");
+    assert!(pruned.dropped_groups.is_empty(), "{pruned:?}");
+    let rest = fx.outbox.claim("behind", 10, LONG).await.expect("claim");
+    assert_eq!(
+        ids(&rest),
+        all[2..].iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    assert_eq!(fx.outbox.lag("ahead").await.expect("lag").pending, 0);
+    let newcomer = fx.outbox.claim("newcomer", 10, LONG).await.expect("claim");
+    assert_eq!(
+        ids(&newcomer),
+        all[2..].iter().map(|e| e.id).collect::<Vec<_>>(),
+        "a new group starts at the oldest event kept"
+    );
+    let again = fx.outbox.prune(LONG, 100).await.expect("prune");
+    assert_eq!(again.deleted, 0, "the newcomer acknowledged nothing yet");
+    assert!(matches!(
+        fx.outbox.prune(LONG, 0).await,
+        Err(Error::Validation { .. })
+    ));
+}
+
+/// One prune deletes at most `limit` events (batches, so it never holds a long
+/// lock); the newest event is always kept.
+pub async fn prune_deletes_in_batches_and_keeps_the_newest(fx: OutboxFixture) {
+    fx.outbox.append(&events(0, 5)).await.expect("append");
+    let all = fx.outbox.claim("g", 10, LONG).await.expect("claim");
+    fx.outbox.ack("g", all[4].seq).await.expect("ack");
+    let batches: Vec<u64> = [
+        fx.outbox.prune(LONG, 2).await.expect("prune").deleted,
+        fx.outbox.prune(LONG, 2).await.expect("prune").deleted,
+        fx.outbox.prune(LONG, 2).await.expect("prune").deleted,
+    ]
+    .to_vec();
+    assert_eq!(batches, vec![2, 2, 0]);
+    assert_eq!(
+        fx.outbox.lag("newcomer").await.expect("lag").pending,
+        1,
+        "the newest event is kept"
+    );
+}
+
+/// Positions go on increasing after a prune: a group that acknowledged everything
+/// gets the events appended afterwards, none skipped or seen twice.
+pub async fn positions_go_on_after_a_prune(fx: OutboxFixture) {
+    fx.outbox.append(&events(0, 3)).await.expect("append");
+    let first = fx.outbox.claim("g", 10, LONG).await.expect("claim");
+    fx.outbox.ack("g", first[2].seq).await.expect("ack");
+    assert_eq!(fx.outbox.prune(LONG, 100).await.expect("prune").deleted, 2);
+    let later = events(3, 5);
+    fx.outbox.append(&later).await.expect("append");
+    let next = fx.outbox.claim("g", 10, LONG).await.expect("claim");
+    assert_eq!(ids(&next), later.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert!(next.iter().all(|e| e.seq > first[2].seq), "{next:?}");
+    fx.outbox.ack("g", next[1].seq).await.expect("ack");
+    assert_eq!(fx.outbox.prune(LONG, 100).await.expect("prune").deleted, 2);
+    assert!(
+        fx.outbox
+            .claim("g", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+}
+
+/// A group not seen (no claim) for the retention, such as a killed instance's, is
+/// dropped first, so it no longer pins the log; a live group (it claims, even
+/// nothing) is kept.
+pub async fn prune_drops_groups_not_seen_within_the_retention(fx: OutboxFixture) {
+    let all = events(0, 4);
+    fx.outbox.append(&all).await.expect("append");
+    let dead = fx.outbox.claim("dead", 1, LONG).await.expect("claim");
+    fx.outbox.ack("dead", dead[0].seq).await.expect("ack");
+    let live = fx.outbox.claim("live", 10, LONG).await.expect("claim");
+    fx.outbox.ack("live", live[3].seq).await.expect("ack");
+    let retention = Duration::from_secs(2);
+    sleep(Duration::from_millis(3_000)).await;
+    // Caught up: its claim hands out nothing, but it is a sign of life.
+    assert!(
+        fx.outbox
+            .claim("live", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let pruned = fx.outbox.prune(retention, 100).await.expect("prune");
+    assert_eq!(pruned.dropped_groups, vec!["dead".to_owned()]);
+    assert_eq!(
+        pruned.deleted, 3,
+        "all but the newest: live acknowledged all"
+    );
+    let back = fx.outbox.claim("dead", 10, LONG).await.expect("claim");
+    assert_eq!(
+        ids(&back),
+        vec![all[3].id],
+        "a dropped group that comes back starts at the oldest event kept"
+    );
+}
+
 /// Runs every outbox check against a backend: one tokio test per check.
 ///
 /// `make` is the path of an `async fn() -> OutboxFixture` returning a fresh, empty
@@ -590,6 +700,10 @@ macro_rules! outbox_conformance {
                 release_makes_a_claim_claimable_at_once,
                 release_leaves_another_holders_lease_alone,
                 runner_retries_a_failed_pass_at_once_not_after_the_lease,
+                prune_deletes_what_every_group_acknowledged,
+                prune_deletes_in_batches_and_keeps_the_newest,
+                positions_go_on_after_a_prune,
+                prune_drops_groups_not_seen_within_the_retention,
             );
         }
     };

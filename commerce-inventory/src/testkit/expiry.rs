@@ -108,3 +108,51 @@ pub async fn expire_due_respects_limit(f: InventoryFixture) {
     );
     assert_eq!(counts(&*f.store, a).await, (10, 0));
 }
+
+/// `prune_finished` deletes finished reservations (committed, released, expired,
+/// restocked) that finished (left `Active`) before the cutoff, oldest first, at most `limit` per
+/// call; active ones and stock stay as they are.
+pub async fn prune_finished_deletes_only_old_finished_reservations(f: InventoryFixture) {
+    let skus = unique_skus(1);
+    let a = &skus[0];
+    receive(&*f.store, a, 20).await;
+    let active = request_expiring(&[(a, 1)], at(100));
+    let committed = request_expiring(&[(a, 1)], at(50));
+    let released = request_expiring(&[(a, 1)], at(50));
+    let expired = request_expiring(&[(a, 1)], at(4));
+    let restocked = request_expiring(&[(a, 1)], at(50));
+    for req in [&active, &committed, &released, &expired, &restocked] {
+        f.store.reserve(req, t0()).await.unwrap();
+    }
+    f.store.commit(committed.id, at(2)).await.unwrap();
+    f.store.release(released.id, at(3)).await.unwrap();
+    assert_eq!(
+        f.store.expire_due(at(4), 10).await.unwrap(),
+        vec![expired.id]
+    );
+    // Finished when it left `Active` (the commit), whenever it was restocked.
+    f.store.commit(restocked.id, at(5)).await.unwrap();
+    f.store.restock(restocked.id, at(6)).await.unwrap();
+    let stock = counts(&*f.store, a).await;
+
+    assert_eq!(f.store.prune_finished(at(4), 0).await.unwrap(), 0);
+    assert_eq!(
+        f.store.prune_finished(at(4), 100).await.unwrap(),
+        2,
+        "committed (2) and released (3) finished before the cutoff (4)"
+    );
+    assert!(f.store.reservation(committed.id).await.unwrap().is_none());
+    assert!(f.store.reservation(released.id).await.unwrap().is_none());
+    assert!(f.store.reservation(expired.id).await.unwrap().is_some());
+    assert_eq!(f.store.prune_finished(at(60), 1).await.unwrap(), 1);
+    assert!(
+        f.store.reservation(expired.id).await.unwrap().is_none(),
+        "oldest first"
+    );
+    assert!(f.store.reservation(restocked.id).await.unwrap().is_some());
+    assert_eq!(f.store.prune_finished(at(60), 10).await.unwrap(), 1);
+    assert_eq!(f.store.prune_finished(at(60), 10).await.unwrap(), 0);
+    let still = f.store.reservation(active.id).await.unwrap().unwrap();
+    assert_eq!(still.status, ReservationStatus::Active);
+    assert_eq!(counts(&*f.store, a).await, stock, "stock untouched");
+}

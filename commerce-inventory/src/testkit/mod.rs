@@ -95,6 +95,7 @@ macro_rules! inventory_store_conformance {
             lifecycle_of_unknown_reservation_is_not_found,
             expire_due_takes_only_due_active_reservations,
             expire_due_respects_limit,
+            prune_finished_deletes_only_old_finished_reservations,
             concurrent_release_and_expiry_return_stock_once,
             concurrent_commit_and_release_end_reservation_once,
             concurrent_restocks_return_stock_once,
