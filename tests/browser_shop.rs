@@ -4,7 +4,8 @@
 //! its search index and the analytics rollups fed by their workers.
 //!
 //! Screenshots of every page land in `target/browser-shop/` on each run; the key
-//! ones are copied into `docs/screenshots/` by hand when the pages change.
+//! ones are copied into `docs/screenshots/` by hand when the pages change (the
+//! admin's customers and catalog pages included).
 //!
 //! Needs `chromium` and `chromedriver` (`apt-get install -y chromium
 //! chromium-driver`); the test fails with that message when they are missing.
@@ -564,6 +565,45 @@ async fn browser_shopper_buys_seller_ships_shopper_tracks_admin_sees_it() {
         c.goto(&format!("{base}/admin/reviews")).await.unwrap();
         wait_text(&c, "Needs a closer look").await;
         shot(&c, "admin-reviews", 1280).await;
+
+        // The admin finds the shopper among the customers and opens her orders.
+        c.goto(&format!("{base}/admin/customers")).await.unwrap();
+        fill(&c, "email", "ada@").await;
+        c.find(Locator::Css("main form.range button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "ada@example.com").await;
+        shot(&c, "admin-customers", 1280).await;
+        c.find(Locator::Css("main table a[href^='/admin/customers/']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let customer = wait_text(&c, "Addresses").await;
+        assert!(
+            customer.contains(order.number.as_deref().unwrap_or(&order_id)),
+            "{customer}"
+        );
+        shot(&c, "admin-customer", 1280).await;
+
+        // The catalog: the category tree and the products; a category created
+        // with the form.
+        c.goto(&format!("{base}/admin/catalog")).await.unwrap();
+        wait_text(&c, "Categories").await;
+        fill(&c, "new-name", "Gift ideas").await;
+        c.find(Locator::Css("main form.panel button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let catalog = wait_text(&c, "Category created.").await;
+        assert!(catalog.contains("Gift ideas"), "{catalog}");
+        shot(&c, "admin-catalog", 1280).await;
         Ok::<(), String>(())
     };
     let outcome = run.await;

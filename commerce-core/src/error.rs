@@ -55,6 +55,13 @@ pub enum Error {
     /// The operation conflicts with the current state (duplicate key, stale version).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A category would become its own ancestor (moved under itself or one of its
+    /// descendants); the tree is unchanged.
+    #[error("category {category} would become its own ancestor")]
+    CategoryCycle {
+        /// The category that was to move, as text.
+        category: String,
+    },
     /// No tax rate or shipping rate covers the request.
     #[error("not serviceable: {0}")]
     NotServiceable(String),

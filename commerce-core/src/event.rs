@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::id::{EventId, ProductId, Sku};
+use crate::id::{CategoryId, EventId, ProductId, Sku};
 use crate::money::Money;
 
 /// A typed domain event that can be put into an [`EventEnvelope`].
@@ -118,6 +118,40 @@ impl DomainEvent for CatalogEvent {
             | CatalogEvent::PriceChanged { product_id, .. }
             | CatalogEvent::ProductDeactivated { product_id }
             | CatalogEvent::RatingChanged { product_id, .. } => product_id.to_string(),
+        }
+    }
+}
+
+/// Events of the category tree, written by [`crate::ports::CatalogStore::upsert_category`]
+/// in the same transaction as the change: the search index refreshes its tree (and
+/// the documents under a moved or renamed category), caches of the tree drop it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CategoryEvent {
+    /// A category was created, renamed or moved under another parent.
+    CategoryUpserted {
+        /// The category.
+        category_id: CategoryId,
+        /// Its parent after the change (`None`: a root).
+        parent_id: Option<CategoryId>,
+        /// Its parent before the change, when it existed and moved.
+        previous_parent_id: Option<CategoryId>,
+    },
+}
+
+impl DomainEvent for CategoryEvent {
+    fn topic(&self) -> &'static str {
+        match self {
+            CategoryEvent::CategoryUpserted { .. } => "catalog.category_upserted",
+        }
+    }
+    fn aggregate_type(&self) -> &'static str {
+        "category"
+    }
+    fn aggregate_id(&self) -> String {
+        match self {
+            CategoryEvent::CategoryUpserted { category_id, .. } => category_id.to_string(),
         }
     }
 }

@@ -38,7 +38,7 @@ pub use catalog::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
-pub use event::{CatalogEvent, DomainEvent, EventEnvelope};
+pub use event::{CatalogEvent, CategoryEvent, DomainEvent, EventEnvelope};
 pub use id::{AddressId, CategoryId, CustomerId, EventId, ProductId, SellerId, Sku};
 pub use money::{Currency, Money, Rounding};
 pub use pricing::{PriceBreakdown, PricedLine, PricingLine, PricingRequest, Promotion};

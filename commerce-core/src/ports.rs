@@ -75,8 +75,10 @@ pub trait CatalogStore: Send + Sync {
     /// SKU, `CurrencyMismatch` when the currency differs from the product's,
     /// `InvalidAmount` for a negative or sub-minor-unit price.
     async fn set_price(&self, sku: &Sku, price: Money) -> Result<()>;
-    /// Creates or replaces a category. `Conflict` on a slug taken or a parent cycle;
-    /// `NotFound` for an unknown parent.
+    /// Creates or replaces a category (a rename or a move is a replace). `Conflict`
+    /// on a slug taken, `CategoryCycle` when the parent is the category or one of its
+    /// descendants; `NotFound` for an unknown parent. Emits
+    /// [`crate::event::CategoryEvent::CategoryUpserted`].
     async fn upsert_category(&self, category: &Category) -> Result<()>;
     /// All categories (the tree is rebuilt from `parent_id`).
     async fn categories(&self) -> Result<Vec<Category>>;

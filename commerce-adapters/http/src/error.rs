@@ -155,6 +155,10 @@ impl From<CoreError> for ApiError {
             CoreError::Validation { field, message } => ApiError::validation(field, message),
             CoreError::NotFound { entity, .. } => ApiError::not_found(entity),
             CoreError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            CoreError::CategoryCycle { category } => {
+                ApiError::new(StatusCode::CONFLICT, "category_cycle", message)
+                    .with_details(json!({ "category_id": category }))
+            }
             CoreError::NotServiceable(_) => {
                 ApiError::new(UNPROCESSABLE, "not_serviceable", message)
             }

@@ -91,6 +91,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::admin::router())
         .merge(routes::admin_pricing::router())
         .merge(routes::admin_customers::router())
+        .merge(routes::admin_catalog::router())
         .merge(routes::reviews::router())
         .merge(routes::recommend::router())
         .merge(routes::tracking::router())

@@ -910,3 +910,273 @@ async fn web_admin_moderates_reported_reviews() {
     let anonymous = send(&app, get("/admin/reviews", &format!("cart_token={TOKEN}"))).await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
 }
+
+/// The CSRF token of a signed-in `cookie` (`cart_token=TOKEN; session=...`).
+fn csrf_of(cookie: &str) -> String {
+    let session = cookie.split("session=").nth(1).unwrap();
+    csrf_token(TOKEN, Some(session))
+}
+
+#[tokio::test]
+async fn web_admin_catalog_edits_the_category_tree_and_products() {
+    use commerce::core::Role;
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let cookie = staff_cookie(&shop, "catalog-admin@example.com", Role::Admin).await;
+    let csrf = csrf_of(&cookie);
+    let (_, customer) = customer_cookie(&shop, "not-staff@example.com").await;
+    assert_eq!(
+        send(&app, get("/admin/catalog", &customer)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Create a root and a child (its handle made from the name).
+    let create = |name: &'static str, parent: String| {
+        let csrf = csrf.clone();
+        let cookie = cookie.clone();
+        let app = app.clone();
+        async move {
+            let form = [
+                ("_csrf", csrf.as_str()),
+                ("name", name),
+                ("slug", ""),
+                ("parent_id", parent.as_str()),
+            ];
+            send(&app, post("/admin/catalog/categories", &cookie, &form)).await
+        }
+    };
+    let made = create("Kitchen", String::new()).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let tree = shop.catalog().categories().await.unwrap();
+    let kitchen = tree.iter().find(|c| c.slug == "kitchen").unwrap().clone();
+    let made = create("Mugs & Cups", kitchen.id.to_string()).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let tree = shop.catalog().categories().await.unwrap();
+    let mugs = tree.iter().find(|c| c.slug == "mugs-cups").unwrap().clone();
+    assert_eq!(mugs.parent_id, Some(kitchen.id));
+    let empty = create("   ", String::new()).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Rename; a move under its own child is refused and changes nothing.
+    let renamed = send(
+        &app,
+        post(
+            &format!("/admin/catalog/categories/{}/rename", mugs.id),
+            &cookie,
+            &[("_csrf", csrf.as_str()), ("name", "Mugs")],
+        ),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER);
+    let cycle = send(
+        &app,
+        post(
+            &format!("/admin/catalog/categories/{}/move", kitchen.id),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("parent_id", &mugs.id.to_string()),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(cycle.status, StatusCode::CONFLICT);
+    assert!(cycle.body.contains("own ancestor"), "{}", cycle.body);
+    let moved = send(
+        &app,
+        post(
+            &format!("/admin/catalog/categories/{}/move", mugs.id),
+            &cookie,
+            &[("_csrf", csrf.as_str()), ("parent_id", "")],
+        ),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    let tree = shop.catalog().categories().await.unwrap();
+    let now_mugs = tree.iter().find(|c| c.id == mugs.id).unwrap();
+    assert_eq!((now_mugs.name.as_str(), now_mugs.parent_id), ("Mugs", None));
+    assert_eq!(
+        tree.iter().find(|c| c.id == kitchen.id).unwrap().parent_id,
+        None
+    );
+
+    // The page: the tree with its forms, the products filtered by seller.
+    let page = send(&app, get("/admin/catalog", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for needle in [
+        "href=\"/admin/customers\"",
+        "href=\"/admin/catalog\" aria-current=\"page\"",
+        "<strong>Mugs</strong>",
+        "<label for=\"new-name\">",
+        &format!("/admin/catalog/categories/{}/move", kitchen.id),
+        "Blue Mug",
+    ] {
+        assert!(page.body.contains(needle), "{needle}");
+    }
+    let seller = mug_seller(&shop).await;
+    let other = send(
+        &app,
+        get(
+            &format!("/admin/catalog?seller={}", SellerId::new()),
+            &cookie,
+        ),
+    )
+    .await;
+    assert!(!other.body.contains("Blue Mug"));
+    let own = send(
+        &app,
+        get(
+            &format!("/admin/catalog?seller={seller}&status=active"),
+            &cookie,
+        ),
+    )
+    .await;
+    assert!(own.body.contains("Blue Mug"));
+
+    // Edit any seller's product, then deactivate it.
+    let product = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    let path = format!("/admin/catalog/products/{}", product.id);
+    let edit = send(&app, get(&path, &cookie)).await;
+    assert_eq!(edit.status, StatusCode::OK);
+    assert!(edit.body.contains("<label for=\"title\">"));
+    let saved = send(
+        &app,
+        post(
+            &path,
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("title", "Big Blue Mug"),
+                ("brand", "Potter"),
+                ("description", "A mug, blue and big."),
+                ("active", "1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let gone = send(
+        &app,
+        post(
+            &format!("{path}/deactivate"),
+            &cookie,
+            &[("_csrf", csrf.as_str())],
+        ),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    let stored = shop.catalog().product(product.id).await.unwrap().unwrap();
+    assert_eq!(stored.title, "Big Blue Mug");
+    assert_eq!(stored.brand.as_deref(), Some("Potter"));
+    assert_eq!(stored.status, ProductStatus::Archived);
+}
+
+#[tokio::test]
+async fn web_admin_customers_searches_and_shows_profile_addresses_and_orders() {
+    use commerce::core::Role;
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let (id, customer) = customer_cookie(&shop, "cleo@example.com").await;
+    customer_cookie(&shop, "zed@example.com").await;
+    let csrf = csrf_of(&customer);
+    let added = send(
+        &app,
+        post(
+            "/cart/add",
+            &customer,
+            &[("_csrf", &csrf), ("sku", "MUG-BLUE"), ("quantity", "1")],
+        ),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let placed = send(
+        &app,
+        post(
+            "/checkout",
+            &customer,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("key", "customer-page-key"),
+                ("email", "cleo@example.com"),
+                ("name", "Cleo Customer"),
+                ("line1", "1 Main St"),
+                ("city", "Springfield"),
+                ("region", "IL"),
+                ("postal_code", "62701"),
+                ("country", "US"),
+                ("save_address", "1"),
+                ("shipping_method", "standard"),
+                ("payment", "card"),
+                ("card_number", "4242424242424242"),
+                ("card_expiry", "12/39"),
+                ("card_cvc", "123"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.body);
+    let order_id = placed
+        .location
+        .unwrap()
+        .trim_start_matches("/orders/")
+        .trim_end_matches("?placed=1")
+        .to_owned();
+    let added = send(
+        &app,
+        post(
+            "/account/addresses",
+            &customer,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("name", "Cleo Customer"),
+                ("line1", "9 Elm Rd"),
+                ("city", "Portland"),
+                ("region", "OR"),
+                ("postal_code", "97201"),
+                ("country", "US"),
+            ],
+        ),
+    )
+    .await;
+    assert!(added.status.is_redirection(), "{}", added.body);
+
+    let cookie = staff_cookie(&shop, "people-admin@example.com", Role::Admin).await;
+    let list = send(&app, get("/admin/customers", &cookie)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("cleo@example.com") && list.body.contains("zed@example.com"));
+    assert!(list.body.contains("<label for=\"email\">"));
+    let found = send(&app, get("/admin/customers?email=CLE", &cookie)).await;
+    assert!(found.body.contains(&format!("/admin/customers/{id}")));
+    assert!(!found.body.contains("zed@example.com"));
+
+    let detail = send(&app, get(&format!("/admin/customers/{id}"), &cookie)).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    for needle in [
+        "Cleo Customer",
+        "cleo@example.com",
+        "9 Elm Rd",
+        &format!("href=\"/admin/orders/{order_id}\""),
+    ] {
+        assert!(detail.body.contains(needle), "{needle}");
+    }
+    let older = send(
+        &app,
+        get(&format!("/admin/customers/{id}?before={order_id}"), &cookie),
+    )
+    .await;
+    assert!(!older.body.contains(&format!("/admin/orders/{order_id}")));
+    let unknown = send(
+        &app,
+        get(
+            &format!("/admin/customers/{}", commerce::core::CustomerId::new()),
+            &cookie,
+        ),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}

@@ -10,9 +10,9 @@ use sqlx::types::Json;
 
 use commerce_core::ports::{CatalogStore, ProductQuery};
 use commerce_core::{
-    CatalogEvent, Category, CategoryId, DomainEvent, Error, Money, OptionValue, Product, ProductId,
-    ProductImage, ProductOption, ProductStatus, Result, Seller, SellerId, Sku, SkuListing,
-    TaxClass, Variant,
+    CatalogEvent, Category, CategoryEvent, CategoryId, DomainEvent, Error, Money, OptionValue,
+    Product, ProductId, ProductImage, ProductOption, ProductStatus, Result, Seller, SellerId, Sku,
+    SkuListing, TaxClass, Variant,
 };
 
 use crate::convert::{currency, money};
@@ -398,15 +398,22 @@ impl PgCatalog {
             .fetch_one(&mut *tx)
             .await?;
             if parent == category.id || cycle {
-                return Err(Failure::Domain(Error::Conflict(format!(
-                    "category {} would become its own ancestor",
-                    category.id
-                ))));
+                return Err(Failure::Domain(Error::CategoryCycle {
+                    category: category.id.to_string(),
+                }));
             }
             if !exists {
                 return Err(Failure::Domain(Error::not_found("category", parent)));
             }
         }
+        let previous: Option<(Option<uuid::Uuid>,)> =
+            sqlx::query_as("SELECT parent_id FROM commerce.categories WHERE id = $1")
+                .bind(category.id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let previous_parent_id = previous
+            .and_then(|(p,)| p.map(CategoryId::from_uuid))
+            .filter(|old| Some(*old) != category.parent_id);
         sqlx::query(
             "INSERT INTO commerce.categories (id, parent_id, name, slug) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET
@@ -424,6 +431,14 @@ impl PgCatalog {
                     .then(|| format!("category slug {} is taken", category.slug))
             })
         })?;
+        let envelope = CategoryEvent::CategoryUpserted {
+            category_id: category.id,
+            parent_id: category.parent_id,
+            previous_parent_id,
+        }
+        .envelope(self.shared.clock.now())
+        .map_err(Failure::Domain)?;
+        append_events(&mut *tx, &[envelope]).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -18,10 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use commerce_core::ports::{CatalogStore, Outbox, OutboxEntry};
+use commerce_core::ports::{CatalogStore, Outbox, OutboxEntry, ProductQuery};
 use commerce_core::search::{IndexChange, ProductSearch, SearchDocument};
 use commerce_core::worker::{BatchOutcome, EventConsumer, Runner, RunnerConfig};
-use commerce_core::{CatalogEvent, Error, EventEnvelope, ProductId, ProductStatus, Result};
+use commerce_core::{
+    CatalogEvent, CategoryEvent, CategoryId, Error, EventEnvelope, ProductId, ProductStatus, Result,
+};
 use commerce_inventory::InventoryEvent;
 use commerce_orders::{OrderEvent, OrderStore};
 
@@ -79,6 +81,12 @@ impl SearchIndexer {
                 };
                 vec![self.product_change(id).await?]
             }
+            "catalog.category_upserted" => match payload::<CategoryEvent>(event)? {
+                CategoryEvent::CategoryUpserted { category_id, .. } => {
+                    self.subtree_changes(category_id).await?
+                }
+                _ => Vec::new(),
+            },
             "catalog.price_changed" => match payload::<CatalogEvent>(event)? {
                 CatalogEvent::PriceChanged { sku, price, .. } => vec![IndexChange::Price {
                     sku,
@@ -134,6 +142,48 @@ impl SearchIndexer {
         })
     }
 
+    /// A renamed or moved category: the documents of every product in it or below
+    /// it again (their category keys and names follow the tree), read a page of
+    /// 500 per category.
+    async fn subtree_changes(&self, root: CategoryId) -> Result<Vec<IndexChange>> {
+        let tree = self.catalog.categories().await?;
+        let mut subtree = vec![root];
+        let mut i = 0;
+        while let Some(&id) = subtree.get(i) {
+            let children: Vec<CategoryId> = tree
+                .iter()
+                .filter(|c| c.parent_id == Some(id) && !subtree.contains(&c.id))
+                .map(|c| c.id)
+                .collect();
+            subtree.extend(children);
+            i += 1;
+        }
+        let mut changes = Vec::new();
+        for category_id in subtree {
+            let mut after = None;
+            loop {
+                let page = self
+                    .catalog
+                    .list_products(&ProductQuery {
+                        category_id: Some(category_id),
+                        after,
+                        limit: 500,
+                        ..ProductQuery::default()
+                    })
+                    .await?;
+                after = page.last().map(|p| p.id);
+                let full = page.len() == 500;
+                for p in page {
+                    changes.push(self.product_change(p.id).await?);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        Ok(changes)
+    }
+
     /// The catalog's current word on a product: its document when active, a removal
     /// otherwise (reading the product makes out-of-order events harmless).
     async fn product_change(&self, id: ProductId) -> Result<IndexChange> {
@@ -161,7 +211,9 @@ impl SearchIndexer {
             if done.is_some_and(|p| entry.seq <= p) {
                 continue;
             }
-            if entry.event.topic.starts_with("catalog.product_") {
+            if entry.event.topic.starts_with("catalog.product_")
+                || entry.event.topic == "catalog.category_upserted"
+            {
                 products.insert(entry.seq);
             }
             match self.changes(&entry.event).await {

@@ -435,3 +435,35 @@ async fn search_rating_facet_counts_after_reindex_and_drain() {
     assert_eq!(found.total, 1);
     assert_eq!(found.facets.unwrap().ratings_at_least, [1, 1, 1, 0]);
 }
+
+/// A category moved under another parent (`catalog.category_upserted`): its products
+/// are found under the new ancestor and no longer under the old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_indexer_follows_a_moved_category() {
+    let w = world();
+    let clothing = category("clothing", None);
+    let outdoor = category("outdoor", None);
+    let jackets = category("jackets", Some(clothing.id));
+    for c in [&clothing, &outdoor, &jackets] {
+        w.catalog.upsert_category(c).await.unwrap();
+    }
+    let mut parka = titled("PARKA-1", "Warm parka", "120.00");
+    parka.category_ids = vec![jackets.id];
+    w.catalog.upsert_product(&parka).await.unwrap();
+    drain(&w).await;
+    let under = |id| {
+        let mut q = SearchQuery::text("parka");
+        q.filters.category_id = Some(id);
+        q
+    };
+    assert_eq!(w.search.search(&under(clothing.id)).await.unwrap().total, 1);
+
+    let moved = commerce_core::Category {
+        parent_id: Some(outdoor.id),
+        ..jackets.clone()
+    };
+    w.catalog.upsert_category(&moved).await.unwrap();
+    drain(&w).await;
+    assert_eq!(w.search.search(&under(outdoor.id)).await.unwrap().total, 1);
+    assert_eq!(w.search.search(&under(clothing.id)).await.unwrap().total, 0);
+}

@@ -38,6 +38,22 @@ pub fn check_slug(field: &'static str, slug: &str) -> Result<()> {
     Ok(())
 }
 
+/// A slug made from a display name: accents folded, lower-case ASCII letters and
+/// digits, every other run of characters one '-' (empty when nothing is left).
+pub fn slugify(name: &str) -> String {
+    let folded = crate::search::text::fold(name);
+    let mut out = String::with_capacity(folded.len());
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.truncate(MAX_NAME);
+    out.trim_end_matches('-').to_owned()
+}
+
 fn check_text(field: &'static str, text: &str, max: usize) -> Result<()> {
     if text.trim().is_empty() || text.chars().count() > max || text.chars().any(char::is_control) {
         return Err(Error::validation(

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::catalog::{Category, Product, Seller, SkuListing};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::event::{CatalogEvent, DomainEvent, EventEnvelope};
+use crate::event::{CatalogEvent, CategoryEvent, DomainEvent, EventEnvelope};
 use crate::id::{CategoryId, ProductId, SellerId, Sku};
 use crate::memory::outbox::MemoryOutbox;
 use crate::money::Money;
@@ -273,10 +273,9 @@ impl CatalogStore for MemoryCatalog {
         let mut steps = 0usize;
         while let Some(id) = cursor {
             if id == category.id {
-                return Err(Error::Conflict(format!(
-                    "category {} would become its own ancestor",
-                    category.id
-                )));
+                return Err(Error::CategoryCycle {
+                    category: category.id.to_string(),
+                });
             }
             let parent = state
                 .categories
@@ -289,7 +288,19 @@ impl CatalogStore for MemoryCatalog {
                 return Err(Error::Conflict("category tree contains a cycle".into()));
             }
         }
+        let previous_parent_id = state
+            .categories
+            .get(&category.id)
+            .and_then(|old| old.parent_id)
+            .filter(|old| Some(*old) != category.parent_id);
+        let envelope = CategoryEvent::CategoryUpserted {
+            category_id: category.id,
+            parent_id: category.parent_id,
+            previous_parent_id,
+        }
+        .envelope(self.clock.now())?;
         state.categories.insert(category.id, category.clone());
+        self.outbox.push(vec![envelope]);
         Ok(())
     }
 

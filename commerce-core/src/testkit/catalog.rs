@@ -11,7 +11,7 @@ use futures::future::join_all;
 
 use crate::catalog::{Category, OptionValue, ProductImage, ProductStatus};
 use crate::error::Error;
-use crate::event::{CatalogEvent, EventEnvelope};
+use crate::event::{CatalogEvent, CategoryEvent, EventEnvelope};
 use crate::id::{CategoryId, ProductId, SellerId};
 use crate::money::Currency;
 use crate::ports::{CatalogStore, Outbox, ProductQuery};
@@ -37,7 +37,7 @@ async fn catalog_events(fx: &CatalogFixture) -> Vec<CatalogEvent> {
         .expect("drain outbox");
     events
         .into_iter()
-        .filter(|e| e.topic.starts_with("catalog."))
+        .filter(|e| e.topic.starts_with("catalog.") && e.aggregate_type == "product")
         .map(|e| serde_json::from_value(e.payload).expect("catalog event payload"))
         .collect()
 }
@@ -420,7 +420,7 @@ pub async fn categories_round_trip_and_check_slug_and_parent(fx: CatalogFixture)
     );
 }
 
-/// A parent that would make a category its own ancestor is a `Conflict`, directly or
+/// A parent that would make a category its own ancestor is a `CategoryCycle`, directly or
 /// through a longer chain; the tree is unchanged.
 pub async fn category_parent_cycle_is_rejected(fx: CatalogFixture) {
     let a = category("a", None);
@@ -438,15 +438,66 @@ pub async fn category_parent_cycle_is_rejected(fx: CatalogFixture) {
         .upsert_category(&self_parent)
         .await
         .expect_err("self");
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::CategoryCycle { .. }), "{err:?}");
     let cycle = Category {
         parent_id: Some(c.id),
         ..a.clone()
     };
     let err = fx.store.upsert_category(&cycle).await.expect_err("cycle");
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::CategoryCycle { .. }), "{err:?}");
     let stored = fx.store.categories().await.expect("categories");
     assert!(stored.contains(&a), "a is still a root");
+}
+
+/// Every category write (create, rename, move) puts `CategoryUpserted` on the outbox
+/// with the parent before and after a move; a refused write (a cycle) puts nothing.
+pub async fn category_writes_emit_events(fx: CatalogFixture) {
+    let a = category("outer", None);
+    let b = category("inner", Some(a.id));
+    fx.store.upsert_category(&a).await.expect("a");
+    fx.store.upsert_category(&b).await.expect("b");
+    let renamed = Category {
+        name: "Inner renamed".into(),
+        ..b.clone()
+    };
+    fx.store.upsert_category(&renamed).await.expect("rename");
+    let moved = Category {
+        parent_id: None,
+        ..renamed.clone()
+    };
+    fx.store.upsert_category(&moved).await.expect("move");
+    let cycle = Category {
+        parent_id: Some(a.id),
+        ..a.clone()
+    };
+    fx.store
+        .upsert_category(&cycle)
+        .await
+        .expect_err("a cycle is refused");
+    let events: Vec<CategoryEvent> = drain(fx.outbox.as_ref(), "conformance")
+        .await
+        .expect("drain outbox")
+        .into_iter()
+        .filter(|e| e.topic == "catalog.category_upserted")
+        .map(|e| {
+            assert_eq!(e.aggregate_type, "category");
+            serde_json::from_value(e.payload).expect("category event payload")
+        })
+        .collect();
+    let upserted = |c: &Category, previous: Option<CategoryId>| CategoryEvent::CategoryUpserted {
+        category_id: c.id,
+        parent_id: c.parent_id,
+        previous_parent_id: previous,
+    };
+    assert_eq!(
+        events,
+        vec![
+            upserted(&a, None),
+            upserted(&b, None),
+            upserted(&renamed, None),
+            upserted(&moved, Some(a.id)),
+        ]
+    );
 }
 
 /// 200 products upserted at once all land, each with its event.
@@ -671,6 +722,7 @@ macro_rules! catalog_store_conformance {
                 set_price_rejects_bad_input,
                 categories_round_trip_and_check_slug_and_parent,
                 category_parent_cycle_is_rejected,
+                category_writes_emit_events,
                 concurrent_upserts_all_land,
                 concurrent_slug_race_has_one_winner,
                 descriptors_round_trip,

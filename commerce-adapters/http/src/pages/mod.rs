@@ -21,6 +21,8 @@
 
 mod account;
 mod admin;
+mod admin_catalog;
+mod admin_customers;
 mod admin_orders;
 mod admin_reviews;
 mod art;
@@ -90,6 +92,29 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/orders/{id}", get(admin_orders::detail))
         .route("/admin/orders/{id}/cancel", post(admin_orders::cancel))
         .route("/admin/orders/{id}/refund", post(admin_orders::refund))
+        .route("/admin/customers", get(admin_customers::list))
+        .route("/admin/customers/{id}", get(admin_customers::detail))
+        .route("/admin/catalog", get(admin_catalog::catalog))
+        .route(
+            "/admin/catalog/categories",
+            post(admin_catalog::create_category),
+        )
+        .route(
+            "/admin/catalog/categories/{id}/rename",
+            post(admin_catalog::rename_category),
+        )
+        .route(
+            "/admin/catalog/categories/{id}/move",
+            post(admin_catalog::move_category),
+        )
+        .route(
+            "/admin/catalog/products/{id}",
+            get(admin_catalog::edit_product).post(admin_catalog::update_product),
+        )
+        .route(
+            "/admin/catalog/products/{id}/deactivate",
+            post(admin_catalog::deactivate_product),
+        )
         .route("/admin/reviews", get(admin_reviews::queue))
         .route("/admin/reviews/{id}/hide", post(admin_reviews::hide))
         .route("/admin/reviews/{id}/restore", post(admin_reviews::restore))

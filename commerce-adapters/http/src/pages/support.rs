@@ -311,6 +311,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_order.html",
         include_str!("../../templates/admin_order.html"),
     ),
+    (
+        "admin_catalog.html",
+        include_str!("../../templates/admin_catalog.html"),
+    ),
+    (
+        "admin_product.html",
+        include_str!("../../templates/admin_product.html"),
+    ),
+    (
+        "admin_customers.html",
+        include_str!("../../templates/admin_customers.html"),
+    ),
+    (
+        "admin_customer.html",
+        include_str!("../../templates/admin_customer.html"),
+    ),
 ];
 
 fn env() -> &'static Environment<'static> {

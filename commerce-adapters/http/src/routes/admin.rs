@@ -1,12 +1,14 @@
 //! Shop staff's API (a session opened with a `Role::Admin` login): every order
 //! (list, read, cancel with a note, refund in full or in part on the domain's refund
-//! planning), any product (deactivate), customers (read), categories (list), and
-//! the shop's tax and shipping tables (read). The analytics routes are in
-//! `analytics.rs`.
+//! planning), any product (deactivate), customers (read, with their addresses and a
+//! keyset page of their orders), categories (list), and the shop's tax and shipping
+//! tables (read). The analytics routes are in `analytics.rs`; category writes and
+//! product create/update in `admin_catalog.rs`.
 //!
 //! Queries per request: orders list 1 (a keyset page); order 1; cancel and refund
 //! as the checkout service (1 read, the gateway call, 1-2 version-checked updates,
-//! the stock returned in one call for a cancel); customer 1; categories 1;
+//! the stock returned in one call for a cancel); customer 4 whatever the page of
+//! orders (customer, role, addresses, one keyset page of orders); categories 1;
 //! product deactivate 1 read + 1 write; tables at most 1 (the cached pricing tables).
 //! Writes to the pricing tables: `admin_pricing.rs`.
 
@@ -19,6 +21,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
+use crate::routes::account::AddressEntry;
 use crate::routes::catalog::parse_id;
 use crate::routes::seller::{MoneyInput, SellerProductView};
 use crate::state::AppState;
@@ -180,7 +183,8 @@ async fn refund_order(
     Ok(ApiJson(OrderView::from(&order)))
 }
 
-/// A customer as staff see them.
+/// A customer as staff see them: the account, the address book, and a keyset page
+/// of their orders (newest first).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AdminCustomerView {
     /// Id.
@@ -194,34 +198,83 @@ pub struct AdminCustomerView {
     pub role: Option<String>,
     /// When registered.
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The saved addresses.
+    pub addresses: Vec<AddressEntry>,
+    /// A page of the customer's orders, newest first.
+    pub orders: Vec<OrderView>,
+    /// Pass as `orders_before` for the next page of orders; absent on the last.
+    pub orders_next: Option<String>,
 }
 
-/// A customer account.
-#[utoipa::path(get, path = "/v1/admin/customers/{id}", tag = "admin",
-    params(("id" = String, Path, description = "Customer id")),
-    responses((status = 200, body = AdminCustomerView), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_customer(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<String>,
-) -> Result<ApiJson<AdminCustomerView>, ApiError> {
-    caller.admin()?;
-    let id = parse_id::<CustomerId>("id", &id).map_err(|_| ApiError::not_found("customer"))?;
-    let customer = state
-        .shop
-        .customers()
+/// The page of the customer's orders shown with the customer.
+#[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AdminCustomerQuery {
+    /// Only orders older than this order id (the `orders_next` of the previous page).
+    pub orders_before: Option<String>,
+    /// Orders per page, 1 to 100 (default 20).
+    pub orders_limit: Option<u32>,
+}
+
+/// The customer `raw` with their addresses and a page of their orders: 4 queries
+/// whatever the page size (customer, role, addresses, one keyset page of orders).
+pub(crate) async fn customer_detail(
+    state: &AppState,
+    raw: &str,
+    q: &AdminCustomerQuery,
+) -> Result<AdminCustomerView, ApiError> {
+    let id = parse_id::<CustomerId>("id", raw).map_err(|_| ApiError::not_found("customer"))?;
+    let limit = q.orders_limit.unwrap_or(20);
+    if limit == 0 || limit > 100 {
+        return Err(ApiError::validation("orders_limit", "must be 1 to 100"));
+    }
+    let page = OrderPage {
+        before: q
+            .orders_before
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|b| parse_id::<OrderId>("orders_before", b))
+            .transpose()?,
+        limit,
+    };
+    let customers = state.shop.customers();
+    let customer = customers
         .customer(id)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))?;
     let role = state.shop.accounts().role(id).await?;
-    Ok(ApiJson(AdminCustomerView {
+    let addresses = customers.addresses(id).await?;
+    let orders = state.shop.orders().list_for_customer(id, page).await?;
+    let orders_next = (orders.len() == limit as usize)
+        .then(|| orders.last().map(|o| o.id.to_string()))
+        .flatten();
+    Ok(AdminCustomerView {
         id: customer.id.to_string(),
         email: customer.email,
         name: customer.name,
         role: role.map(|r| r.to_string()),
         created_at: customer.created_at,
-    }))
+        addresses: addresses.iter().map(AddressEntry::from).collect(),
+        orders: orders.iter().map(OrderView::from).collect(),
+        orders_next,
+    })
+}
+
+/// A customer account with their addresses and a keyset page of their orders.
+#[utoipa::path(get, path = "/v1/admin/customers/{id}", tag = "admin",
+    params(("id" = String, Path, description = "Customer id"), AdminCustomerQuery),
+    responses((status = 200, body = AdminCustomerView), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn get_customer(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AdminCustomerQuery>,
+) -> Result<ApiJson<AdminCustomerView>, ApiError> {
+    caller.admin()?;
+    Ok(ApiJson(customer_detail(&state, &id, &q).await?))
 }
 
 /// The category tree (staff's view, as the storefront's).

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_catalog;
 pub mod admin_customers;
 pub mod admin_pricing;
 pub mod analytics;

@@ -6,14 +6,14 @@
 //! Queries per request (PostgreSQL): list 2 (product, one page); aggregate 2
 //! (product, one row); post 5 (product, existing review, purchase check, one write
 //! transaction); edit 2 or 3; delete 2; report and vote 2; moderate 2 or 3; the
-//! customer's own 1. None grows with the page size.
+//! customer's own 1; the staff's moderation queue 1. None grows with the page size.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use commerce::core::{Product, ProductId, ProductStatus, Sku};
 use commerce::reviews::{
-    CustomerReviewPage, ProductReviewQuery, Rating, RatingAggregate, Review, ReviewCursor,
-    ReviewDraft, ReviewId, ReviewOrder,
+    CustomerReviewPage, ModerationPage, ProductReviewQuery, Rating, RatingAggregate, Review,
+    ReviewCursor, ReviewDraft, ReviewId, ReviewOrder, ReviewStatus,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -484,6 +484,89 @@ async fn admin_restore(
     moderate(&state, &caller, &id, &body.reason, false).await
 }
 
+/// The moderation queue's filter and page.
+#[derive(Debug, Default, Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ModerationQuery {
+    /// Only reviews in this status (`published`: reported but shown; `hidden`).
+    pub status: Option<String>,
+    /// Only reviews older than this one (the `next_cursor` of the previous page).
+    pub before: Option<String>,
+    /// Page size, 1 to 100 (default 30).
+    pub limit: Option<u32>,
+}
+
+/// A review of the moderation queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ModerationItem {
+    /// The review.
+    pub review: ReviewView,
+    /// Customers who reported it.
+    pub report_count: u32,
+}
+
+/// A page of the moderation queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ModerationQueue {
+    /// Reviews newest first.
+    pub items: Vec<ModerationItem>,
+    /// Pass as `before` for the next page; `None` on the last page. The status
+    /// filter applies within each page of the queue, so a page may hold fewer than
+    /// `limit` items while a next page exists.
+    pub next_cursor: Option<String>,
+}
+
+/// The moderation queue (reviews reported at least once, or hidden), newest first:
+/// one page of `ReviewStore::list_for_moderation` (1 query), filtered by status.
+#[utoipa::path(get, path = "/v1/admin/reviews", tag = "reviews", params(ModerationQuery),
+    responses((status = 200, body = ModerationQueue), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+async fn moderation_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ModerationQuery>,
+) -> Result<ApiJson<ModerationQueue>, ApiError> {
+    caller.admin()?;
+    let actor = caller.actor()?;
+    let limit = q.limit.unwrap_or(30);
+    if limit == 0 || limit > 100 {
+        return Err(ApiError::validation("limit", "must be 1 to 100"));
+    }
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some("published") => Some(ReviewStatus::Published),
+        Some("hidden") => Some(ReviewStatus::Hidden),
+        Some(_) => return Err(ApiError::validation("status", "published or hidden")),
+    };
+    let before = q
+        .before
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|b| parse_id::<ReviewId>("before", b))
+        .transpose()?;
+    let found = state
+        .shop
+        .reviews()
+        .moderation_queue(&actor, ModerationPage { before, limit })
+        .await?;
+    let next_cursor = (found.len() == limit as usize)
+        .then(|| found.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(ApiJson(ModerationQueue {
+        items: found
+            .iter()
+            .filter(|r| status.is_none_or(|s| r.status == s))
+            .map(|r| ModerationItem {
+                review: ReviewView::from(r),
+                report_count: r.report_count,
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
+
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -497,4 +580,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(seller_restore))
         .routes(routes!(admin_hide))
         .routes(routes!(admin_restore))
+        .routes(routes!(moderation_queue))
 }

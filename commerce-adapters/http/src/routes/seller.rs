@@ -278,7 +278,8 @@ async fn create_product(
     ))
 }
 
-fn new_product(
+/// The product `input` describes, of `seller`, stamped `now`; 422 when malformed.
+pub(crate) fn new_product(
     seller: SellerId,
     input: &NewProductInput,
     now: chrono::DateTime<chrono::Utc>,
@@ -333,6 +334,18 @@ async fn update_product(
     caller.seller()?;
     let actor = caller.actor()?;
     let mut product = owned_product(&state, &actor, &id).await?;
+    apply_update(&mut product, &input)?;
+    product.updated_at = state.shop.clock().now();
+    product.validate()?;
+    state.shop.catalog().upsert_product(&product).await?;
+    Ok(ApiJson(SellerProductView::of(
+        &product,
+        &state.config.cdn_base_url,
+    )))
+}
+
+/// Applies `input` to `product` (absent fields kept); 422 for a field out of bounds.
+pub(crate) fn apply_update(product: &mut Product, input: &ProductUpdate) -> Result<(), ApiError> {
     if let Some(title) = &input.title {
         check_text("title", title, MAX_TITLE_CHARS)?;
         product.title = title.trim().to_owned();
@@ -357,13 +370,7 @@ async fn update_product(
             ProductStatus::Draft
         };
     }
-    product.updated_at = state.shop.clock().now();
-    product.validate()?;
-    state.shop.catalog().upsert_product(&product).await?;
-    Ok(ApiJson(SellerProductView::of(
-        &product,
-        &state.config.cdn_base_url,
-    )))
+    Ok(())
 }
 
 /// Deactivates (archives) a product of the seller: it leaves the storefront and
