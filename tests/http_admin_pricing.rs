@@ -302,3 +302,107 @@ async fn http_admin_lists_and_searches_customers_in_keyset_pages() {
         assert!(reply.body["code"].is_string(), "{bad}: {}", reply.body);
     }
 }
+
+#[tokio::test]
+async fn http_promotion_usage_limit_is_shown_to_admins_and_answers_422_when_used_up() {
+    let app = App::in_memory();
+    let (mug, _) = app.seed("limits").await;
+    let mug = format!("MUG-{}", mug.trim_start_matches("mug-"));
+    let (_, admin_bearer) = app.staff("limits-admin@example.com", Role::Admin).await;
+    let admin = As::signed_in(&admin_bearer);
+    let v = version(&app, &admin).await;
+    let mut rule = promotion("ONCE");
+    rule["usage_limit"] = json!(1);
+    rule["usage_limit_per_customer"] = json!(1);
+    let zero = app
+        .post(
+            "/v1/admin/promotions",
+            &admin,
+            json!({"expected_version": v, "promotion": {"code": "NEVER", "usage_limit": 0,
+                   "discount": {"type": "free_shipping"}}}),
+        )
+        .await;
+    assert_eq!(
+        zero.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        zero.body
+    );
+    let created = app
+        .post(
+            "/v1/admin/promotions",
+            &admin,
+            json!({"expected_version": v, "promotion": rule}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let shown = &created.body["promotions"][0];
+    assert_eq!(shown["usage_limit"], 1);
+    assert_eq!(shown["usage_limit_per_customer"], 1);
+    assert_eq!(shown["redemptions"], 0);
+
+    let mut buyers = Vec::new();
+    for name in ["first", "second"] {
+        let (_, bearer) = app.customer(&format!("limits-{name}@example.com")).await;
+        let me = As::customer(&bearer);
+        let added = app
+            .post("/v1/cart/items", &me, json!({"sku": mug, "quantity": 1}))
+            .await;
+        assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+        buyers.push(me);
+    }
+    let mut body = checkout_body(card("4242424242424242"));
+    body["promo_codes"] = json!(["once"]);
+    let first = app
+        .post(
+            "/v1/checkout",
+            &buyers[0].clone().key("limits-1"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let refused = app
+        .post(
+            "/v1/checkout",
+            &buyers[1].clone().key("limits-2"),
+            body.clone(),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.code(), "promotion_exhausted");
+    assert_eq!(refused.body["details"]["code"], "ONCE");
+    let cart = app.get("/v1/cart", &buyers[1]).await;
+    assert_eq!(
+        cart.body["lines"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        cart.body
+    );
+
+    let tables = app.get("/v1/admin/pricing", &admin).await.body;
+    assert_eq!(tables["promotions"][0]["redemptions"], 1);
+
+    // Raising the limit lets the second buyer in.
+    let mut raised = promotion("ONCE");
+    raised["usage_limit"] = json!(2);
+    let updated = app
+        .call(
+            Method::PUT,
+            "/v1/admin/promotions/ONCE",
+            &admin,
+            Some(json!({"expected_version": tables["version"], "promotion": raised})),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    let second = app
+        .post("/v1/checkout", &buyers[1].clone().key("limits-3"), body)
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let tables = app.get("/v1/admin/pricing", &admin).await.body;
+    assert_eq!(tables["promotions"][0]["redemptions"], 2);
+}

@@ -65,6 +65,15 @@ pub enum Error {
     /// No configured promotion has this code.
     #[error("unknown promotion code {0:?}")]
     UnknownPromotion(String),
+    /// The promotion's usage limit is reached (in total, or for this buyer when
+    /// `per_customer`): nothing was written, no stock held, the cart untouched.
+    #[error("promotion {code} has been used up{}", if *per_customer { " for this customer" } else { "" })]
+    PromotionExhausted {
+        /// The code as configured.
+        code: String,
+        /// True when the buyer's own limit is reached, false for the total limit.
+        per_customer: bool,
+    },
     /// A SKU in the cart cannot be bought (unknown, or its product is not active).
     #[error("{0} cannot be bought")]
     NotPurchasable(Sku),

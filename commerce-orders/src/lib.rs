@@ -23,6 +23,7 @@ pub mod notification;
 pub mod payment;
 pub mod ports;
 pub mod pricing_tables;
+pub mod redemption;
 pub mod separate_stores;
 #[cfg(feature = "simulated")]
 pub mod simulated;
@@ -56,6 +57,7 @@ pub use pricing_tables::{
     MemoryPricingTableStore, PricingCacheConsumer, PricingTables, PricingTablesChanged,
     PricingTablesService, PromotionRule,
 };
+pub use redemption::{Redemption, RedemptionLedger};
 pub use separate_stores::SeparateStores;
 #[cfg(feature = "testkit")]
 pub use simulated::{FaultTiming, GatewayOperation};

@@ -22,6 +22,7 @@ use crate::error::Result;
 use crate::id::{IdempotencyKey, OrderId};
 use crate::model::Order;
 use crate::pricing_tables::PricingTables;
+use crate::redemption::Redemption;
 #[cfg(doc)]
 use crate::{
     error::Error,
@@ -199,6 +200,42 @@ pub trait CheckoutStore: Send + Sync {
         reservation: &ReserveRequest,
         now: DateTime<Utc>,
     ) -> Result<PlaceOutcome>;
+
+    /// [`CheckoutStore::place_and_reserve`] that also counts the limited promotion
+    /// codes the order redeems ([`crate::redemption`]), in the same step: the order
+    /// is placed only if every limit leaves room, counting the orders that hold
+    /// their redemptions ([`crate::redemption::holds_redemptions`]); otherwise
+    /// `PromotionExhausted` with nothing written and nothing reserved. A key already
+    /// used answers `Existing` whatever the limits; an order stored `Rejected` counts
+    /// nothing. Of N concurrent calls against a limit of k, at most k are placed.
+    ///
+    /// The default serves orders without redemptions (it calls
+    /// `place_and_reserve`) and refuses the others (`Validation`): a store that
+    /// cannot count them must not let a limit be passed.
+    async fn place_redeeming(
+        &self,
+        order: &Order,
+        events: &[EventEnvelope],
+        reservation: &ReserveRequest,
+        redemptions: &[Redemption],
+        now: DateTime<Utc>,
+    ) -> Result<PlaceOutcome> {
+        if redemptions.is_empty() {
+            return self
+                .place_and_reserve(order, events, reservation, now)
+                .await;
+        }
+        Err(crate::error::Error::validation(
+            "promo_codes",
+            "this checkout store cannot count promotion usage limits",
+        ))
+    }
+
+    /// How many orders hold a redemption of each of `codes` (upper-cased), in the
+    /// order given: what the limits are checked against. The default counts none.
+    async fn redemption_counts(&self, codes: &[String]) -> Result<Vec<u64>> {
+        Ok(vec![0; codes.len()])
+    }
 
     /// Commits the reservation `order.reservation_id` (active -> committed; already
     /// committed is fine and changes no stock) and replaces the order as

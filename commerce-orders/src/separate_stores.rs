@@ -22,6 +22,7 @@ use crate::checkout::envelopes;
 use crate::error::{Error, Result};
 use crate::model::{CancelReason, Order};
 use crate::ports::{CheckoutStore, CreateOutcome, OrderStore, PlaceOutcome};
+use crate::redemption::{Redemption, RedemptionLedger};
 
 /// The order a place step stores when the stock cannot be reserved: `order`
 /// cancelled for `reason` at `now`, and the events to write with it (`placed_events`,
@@ -78,6 +79,8 @@ pub fn check_reservation_of(order: &Order, reservation: &ReserveRequest) -> Resu
 pub struct SeparateStores {
     orders: Arc<dyn OrderStore>,
     inventory: Arc<dyn InventoryStore>,
+    /// Promotion redemptions, counted in this process.
+    redemptions: Arc<RedemptionLedger>,
 }
 
 impl std::fmt::Debug for SeparateStores {
@@ -89,7 +92,11 @@ impl std::fmt::Debug for SeparateStores {
 impl SeparateStores {
     /// Steps over `orders` and `inventory`.
     pub fn new(orders: Arc<dyn OrderStore>, inventory: Arc<dyn InventoryStore>) -> Self {
-        SeparateStores { orders, inventory }
+        SeparateStores {
+            orders,
+            inventory,
+            redemptions: Arc::new(RedemptionLedger::new()),
+        }
     }
 }
 
@@ -135,6 +142,50 @@ impl CheckoutStore for SeparateStores {
             .update(&t.order, placed.version, &events)
             .await?;
         Ok(PlaceOutcome::Rejected(cancelled))
+    }
+
+    /// Looks the key up first (a repeat is `Existing` whatever the limits), claims
+    /// the redemptions in this process's [`RedemptionLedger`] (one lock: concurrent
+    /// claims never pass a limit), then places; the claim is kept with a placed
+    /// order and given back otherwise.
+    async fn place_redeeming(
+        &self,
+        order: &Order,
+        events: &[EventEnvelope],
+        reservation: &ReserveRequest,
+        redemptions: &[Redemption],
+        now: DateTime<Utc>,
+    ) -> Result<PlaceOutcome> {
+        if redemptions.is_empty() {
+            return self
+                .place_and_reserve(order, events, reservation, now)
+                .await;
+        }
+        check_reservation_of(order, reservation)?;
+        if let Some(existing) = self
+            .orders
+            .by_idempotency_key(&order.idempotency_key)
+            .await?
+        {
+            return Ok(PlaceOutcome::Existing(existing));
+        }
+        let claim = self
+            .redemptions
+            .claim(redemptions, self.orders.as_ref())
+            .await?;
+        let outcome = self
+            .place_and_reserve(order, events, reservation, now)
+            .await;
+        match &outcome {
+            Ok(PlaceOutcome::Placed(placed)) => self.redemptions.confirm(claim, placed.id),
+            _ => self.redemptions.release(claim),
+        }
+        outcome
+    }
+
+    /// Counted by this process's ledger.
+    async fn redemption_counts(&self, codes: &[String]) -> Result<Vec<u64>> {
+        self.redemptions.counts(codes, self.orders.as_ref()).await
     }
 
     /// Commits, then updates the order.

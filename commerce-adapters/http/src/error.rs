@@ -25,9 +25,63 @@ pub struct ErrorBody {
     /// A message for humans; wording may change.
     pub message: String,
     /// Structured details (the field at fault, the SKU short of stock, ...); an
-    /// empty object when there are none.
-    #[schema(value_type = Object)]
+    /// empty object when there are none. Which keys appear depends on `code`.
+    #[schema(value_type = ErrorDetails)]
     pub details: Value,
+}
+
+/// The keys [`ErrorBody::details`] may hold (each present only for the codes that
+/// use it). The OpenAPI schema of `details`; the body itself is built per error.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ErrorDetails {
+    /// The field at fault (`validation_failed`).
+    pub field: Option<String>,
+    /// The kind of record missing (`not_found`).
+    pub entity: Option<String>,
+    /// SKU concerned (`insufficient_stock`, `not_purchasable`, ...).
+    pub sku: Option<String>,
+    /// Units (or, for `refund_exceeds_captured`, the amount) asked for.
+    pub requested: Option<CountOrAmount>,
+    /// Units available (`insufficient_stock`).
+    pub available: Option<u64>,
+    /// Units left to ship (`shipment_exceeds_order`).
+    pub remaining: Option<u64>,
+    /// Largest accepted value (`limit_exceeded` and friends).
+    pub max: Option<u64>,
+    /// Amount that can still be refunded (`refund_exceeds_captured`).
+    pub refundable: Option<String>,
+    /// Currency expected and found (`currency_mismatch`).
+    pub expected: Option<String>,
+    /// Currency found (`currency_mismatch`).
+    pub found: Option<String>,
+    /// Unknown currency code (`unknown_currency`).
+    pub currency: Option<String>,
+    /// Promotion code (`unknown_promotion`, `promotion_exhausted`).
+    pub code: Option<String>,
+    /// Whether the buyer's own limit was reached (`promotion_exhausted`).
+    pub per_customer: Option<bool>,
+    /// Shipping method code (`unknown_shipping_method`).
+    pub shipping_method: Option<String>,
+    /// The order a failed checkout stored (`payment_declined`, `checkout_failed`).
+    pub order_id: Option<String>,
+    /// Why a payment was declined (`payment_declined`).
+    pub reason: Option<String>,
+    /// Product concerned (reviews).
+    pub product_id: Option<String>,
+    /// The existing review (`already_reviewed`).
+    pub review_id: Option<String>,
+    /// Seconds to wait before trying again (`rate_limited`).
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// A count of units, or an amount as a decimal string.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CountOrAmount {
+    /// Units.
+    Count(u64),
+    /// A decimal amount (`"12.50"`).
+    Amount(String),
 }
 
 /// An error answered to the client: a status and an [`ErrorBody`].
@@ -247,6 +301,10 @@ impl From<OrderError> for ApiError {
             OrderError::UnknownPromotion(code) => {
                 ApiError::new(UNPROCESSABLE, "unknown_promotion", message)
                     .with_details(json!({ "code": code }))
+            }
+            OrderError::PromotionExhausted { code, per_customer } => {
+                ApiError::new(UNPROCESSABLE, "promotion_exhausted", message)
+                    .with_details(json!({ "code": code, "per_customer": per_customer }))
             }
             OrderError::NotPurchasable(sku) => {
                 ApiError::new(StatusCode::CONFLICT, "not_purchasable", message)

@@ -31,6 +31,42 @@ impl From<Money> for MoneyView {
     }
 }
 
+/// A postal address, as orders and address books hold it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AddressView {
+    /// Recipient name.
+    pub name: String,
+    /// First line.
+    pub line1: String,
+    /// Second line.
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// State, province or region code.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country.
+    pub country: String,
+    /// Contact phone.
+    pub phone: Option<String>,
+}
+
+impl From<&Address> for AddressView {
+    fn from(a: &Address) -> Self {
+        AddressView {
+            name: a.name.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.to_string(),
+            phone: a.phone.clone(),
+        }
+    }
+}
+
 /// How much of a variant can be bought now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -357,8 +393,7 @@ pub struct OrderView {
     /// The shipping option as chosen and paid at checkout (snapshotted).
     pub shipping: ShippingSnapshotView,
     /// Where the goods go.
-    #[schema(value_type = Object)]
-    pub shipping_address: Value,
+    pub shipping_address: AddressView,
     /// When placed.
     pub created_at: DateTime<Utc>,
     /// Total refunded so far.
@@ -424,10 +459,6 @@ fn line_view(l: &OrderLine) -> LineView {
     }
 }
 
-fn address_value(a: &Address) -> Value {
-    serde_json::to_value(a).unwrap_or(Value::Null)
-}
-
 impl From<&Order> for OrderView {
     fn from(o: &Order) -> Self {
         OrderView {
@@ -447,7 +478,7 @@ impl From<&Order> for OrderView {
             },
             shipping_method: o.shipping.code.clone(),
             shipping: ShippingSnapshotView::from(&o.shipping),
-            shipping_address: address_value(&o.shipping_address),
+            shipping_address: (&o.shipping_address).into(),
             created_at: o.created_at,
             refunded: o.payment.refunded.into(),
             refunds: o

@@ -71,6 +71,7 @@ use crate::payment::{
 use crate::ports::{CheckoutStore, PlaceOutcome};
 use crate::ports::{CreateOutcome, OrderStore};
 use crate::pricing_tables::PricingTablesService;
+use crate::redemption::Redemption;
 use crate::separate_stores::SeparateStores;
 
 #[cfg(feature = "testkit")]
@@ -210,6 +211,16 @@ impl Checkout {
         self
     }
 
+    /// How many orders hold a redemption of each promotion code (case-insensitive),
+    /// in the order given, as the checkout store counts them against the limits.
+    pub async fn redemption_counts(&self, codes: &[String]) -> Result<Vec<u64>> {
+        let codes: Vec<String> = codes
+            .iter()
+            .map(|c| c.trim().to_ascii_uppercase())
+            .collect();
+        self.steps.redemption_counts(&codes).await
+    }
+
     /// The configuration.
     pub fn config(&self) -> &CheckoutConfig {
         &self.config
@@ -236,7 +247,8 @@ impl Checkout {
     /// Errors before an order exists: `Forbidden` (a seller or staff member has no
     /// cart; a guest cannot pay with store credit), `Validation`, `EmptyCart`,
     /// `UnknownShippingMethod`, `UnknownPromotion`, `NotPurchasable`,
-    /// `LimitExceeded`, `Core` (pricing: destination not served, currency...).
+    /// `LimitExceeded`, `PromotionExhausted` (a usage limit is reached: nothing
+    /// written or reserved, the cart untouched), `Core` (pricing: destination not served, currency...).
     /// After: `CheckoutFailed` (cancelled: out of stock, declined), or
     /// `GatewayUnavailable` / `Backend` (the order stays pending for recovery).
     pub async fn checkout(&self, actor: &Actor, request: &CheckoutRequest) -> Result<Order> {
@@ -278,7 +290,8 @@ impl Checkout {
         let request_digest = fingerprint::request_digest(request, &email)?;
         // No lookup by key first: the place step answers a repeated key with the
         // existing order (and reserves nothing for it).
-        let placed = match self.place(&buyer, request, email, &request_digest).await {
+        let (placed, redemptions) = match self.place(&buyer, request, email, &request_digest).await
+        {
             Ok(placed) => placed,
             Err(e) => {
                 // A retry after the cart was cleared (or changed) cannot be priced:
@@ -308,7 +321,7 @@ impl Checkout {
         let reservation = self.reserve_request(&placed.order, now)?;
         let order = match self
             .steps
-            .place_and_reserve(&placed.order, &events, &reservation, now)
+            .place_redeeming(&placed.order, &events, &reservation, &redemptions, now)
             .await?
         {
             PlaceOutcome::Placed(order) => order,
@@ -391,14 +404,15 @@ impl Checkout {
         }
     }
 
-    /// Prices the buyer's cart and builds the pending order (not stored yet).
+    /// Prices the buyer's cart and builds the pending order (not stored yet), with
+    /// the limited promotion codes it redeems.
     async fn place(
         &self,
         buyer: &Buyer,
         request: &CheckoutRequest,
         email: String,
         request_digest: &str,
-    ) -> Result<Transitioned> {
+    ) -> Result<(Transitioned, Vec<Redemption>)> {
         let cart = self
             .carts
             .cart(&buyer.cart)
@@ -468,6 +482,11 @@ impl Checkout {
                 seller_id: priced.sellers.get(&l.sku).copied(),
             })
             .collect();
+        let redemptions = Redemption::of_codes(
+            &tables,
+            &b.applied_promotions,
+            &Redemption::buyer_key(buyer.customer_id, &email),
+        );
         let fingerprint = RequestFingerprint::new(
             request_digest.to_owned(),
             fingerprint::cart_digest(&cart, b.grand_total)?,
@@ -509,6 +528,7 @@ impl Checkout {
             guest_cart: buyer.guest_cart,
             placed_at: self.clock.now(),
         })
+        .map(|placed| (placed, redemptions))
     }
 
     fn reserve_request(&self, order: &Order, now: DateTime<Utc>) -> Result<ReserveRequest> {

@@ -41,6 +41,15 @@ pub struct PromotionRule {
     /// A deactivated promotion is kept (for the record) but no longer applies.
     #[serde(default = "yes")]
     pub active: bool,
+    /// At most this many orders may redeem the code, all buyers together; `None`:
+    /// no limit. Counted by the checkout store with the order (see
+    /// [`crate::redemption`]).
+    #[serde(default)]
+    pub usage_limit: Option<u32>,
+    /// At most this many orders per buyer (a customer by account, a guest by
+    /// email); `None`: no limit.
+    #[serde(default)]
+    pub usage_limit_per_customer: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -59,7 +68,14 @@ impl PromotionRule {
             starts_at: None,
             ends_at: None,
             active: true,
+            usage_limit: None,
+            usage_limit_per_customer: None,
         }
+    }
+
+    /// Whether redeeming the code is limited (in total or per buyer).
+    pub fn is_limited(&self) -> bool {
+        self.usage_limit.is_some() || self.usage_limit_per_customer.is_some()
     }
 
     /// Whether the rule applies at `now`: active and inside its window.
@@ -119,6 +135,16 @@ impl PromotionRule {
             && e <= s
         {
             return Err(invalid("promotions.ends_at", at, "must be after starts_at"));
+        }
+        if self.usage_limit == Some(0) {
+            return Err(invalid("promotions.usage_limit", at, "must be at least 1"));
+        }
+        if self.usage_limit_per_customer == Some(0) {
+            return Err(invalid(
+                "promotions.usage_limit_per_customer",
+                at,
+                "must be at least 1",
+            ));
         }
         if self.skus.as_ref().is_some_and(Vec::is_empty) {
             return Err(invalid(

@@ -69,6 +69,7 @@ pub mod payment_gateway;
 pub mod payments;
 pub mod preference_store;
 pub mod pricing_tables;
+pub mod promotion_limits;
 mod support;
 
 pub use support::{sample_order, unique};
@@ -456,6 +457,11 @@ macro_rules! checkout_conformance {
             actor_customers_and_guests_see_and_cancel_only_their_own_orders,
             actor_seller_ships_only_lines_of_their_own_products,
             actor_checkout_takes_the_cart_and_credit_of_the_actor_only,
+        );
+        $crate::__orders_conformance_tests!($make_fixture, promotion_limits:
+            promotion_limit_holds_under_concurrent_checkouts,
+            promotion_limit_per_customer_counts_accounts_and_guest_emails,
+            promotion_redemption_is_given_back_only_before_capture,
         );
         $crate::__orders_conformance_tests!($make_fixture, payments:
             payment_converges_when_the_capture_answer_is_lost_or_the_capture_fails,

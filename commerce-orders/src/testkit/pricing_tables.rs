@@ -48,6 +48,8 @@ fn full_tables() -> PricingTables {
         starts_at: Some(fixed_time()),
         ends_at: Some(fixed_time() + Duration::days(30)),
         active: false,
+        usage_limit: Some(100),
+        usage_limit_per_customer: Some(1),
     });
     t
 }
@@ -194,6 +196,8 @@ pub async fn admin_changes_are_checked_versioned_and_seen(f: PricingTablesFixtur
         starts_at: None,
         ends_at: None,
         active: true,
+        usage_limit: None,
+        usage_limit_per_customer: None,
     };
     let created = service
         .create_promotion(&Actor::Admin, 2, rule.clone())
@@ -212,6 +216,19 @@ pub async fn admin_changes_are_checked_versioned_and_seen(f: PricingTablesFixtur
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let err = service
+        .create_promotion(
+            &Actor::Admin,
+            3,
+            PromotionRule {
+                code: "NONE-LEFT".to_owned(),
+                usage_limit: Some(0),
+                ..rule.clone()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
     let err = service
         .create_promotion(
             &Actor::Admin,

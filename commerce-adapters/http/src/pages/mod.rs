@@ -24,6 +24,7 @@ mod admin;
 mod admin_catalog;
 mod admin_customers;
 mod admin_orders;
+mod admin_pricing;
 mod admin_reviews;
 mod art;
 mod preferences;
@@ -114,6 +115,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/catalog/products/{id}/deactivate",
             post(admin_catalog::deactivate_product),
+        )
+        .route("/admin/pricing", get(admin_pricing::pricing))
+        .route("/admin/pricing/tax-rates", post(admin_pricing::tax_rate))
+        .route(
+            "/admin/pricing/shipping-tiers",
+            post(admin_pricing::tier_price),
+        )
+        .route(
+            "/admin/promotions",
+            get(admin_pricing::promotions).post(admin_pricing::create_promotion),
+        )
+        .route(
+            "/admin/promotions/{code}/deactivate",
+            post(admin_pricing::deactivate_promotion),
         )
         .route("/admin/reviews", get(admin_reviews::queue))
         .route("/admin/reviews/{id}/hide", post(admin_reviews::hide))

@@ -300,6 +300,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin_nav.html"),
     ),
     (
+        "admin_pricing.html",
+        include_str!("../../templates/admin_pricing.html"),
+    ),
+    (
+        "admin_promotions.html",
+        include_str!("../../templates/admin_promotions.html"),
+    ),
+    (
         "admin_reviews.html",
         include_str!("../../templates/admin_reviews.html"),
     ),

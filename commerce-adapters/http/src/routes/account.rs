@@ -91,8 +91,7 @@ pub struct AddressEntry {
     /// Id.
     pub id: String,
     /// The address.
-    #[schema(value_type = Object)]
-    pub address: serde_json::Value,
+    pub address: crate::views::AddressView,
     /// Default shipping address.
     pub is_default_shipping: bool,
     /// Default billing address.
@@ -103,7 +102,7 @@ impl From<&SavedAddress> for AddressEntry {
     fn from(a: &SavedAddress) -> Self {
         AddressEntry {
             id: a.id.to_string(),
-            address: serde_json::to_value(&a.address).unwrap_or_default(),
+            address: (&a.address).into(),
             is_default_shipping: a.is_default_shipping,
             is_default_billing: a.is_default_billing,
         }

@@ -23,6 +23,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::routes::account::AddressEntry;
 use crate::routes::catalog::parse_id;
+use crate::routes::pricing_view::PricingTablesView;
 use crate::routes::seller::{MoneyInput, SellerProductView};
 use crate::state::AppState;
 use crate::views::{CategoryNode, OrderView, category_tree};
@@ -318,26 +319,32 @@ async fn deactivate_product(
     )))
 }
 
+/// The shop's checkout tables as checkout prices with them now: currency, and the
+/// pricing tables (admins change them through `admin_pricing.rs`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminTablesView {
+    /// ISO 4217 code of the shop's currency.
+    pub currency: String,
+    /// The tables.
+    #[serde(flatten)]
+    pub tables: PricingTablesView,
+}
+
 /// The shop's checkout tables: currency, tax table, shipping methods, promotions.
 #[utoipa::path(get, path = "/v1/admin/tables", tag = "admin",
-    responses((status = 200, description = "The tables as configured (JSON)", content_type = "application/json"),
+    responses((status = 200, description = "The tables as configured", body = AdminTablesView),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn tables(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<AdminTablesView>, ApiError> {
     caller.admin()?;
     let config = state.shop.checkout().config();
-    // The tables as checkout prices with them now (admins change them through
-    // `admin_pricing.rs`).
     let tables = state.shop.pricing_tables().current().await?;
-    Ok(ApiJson(serde_json::json!({
-        "currency": config.currency.code(),
-        "version": tables.version,
-        "tax": serde_json::to_value(&tables.tax).unwrap_or_default(),
-        "shipping_methods": serde_json::to_value(&tables.shipping_methods).unwrap_or_default(),
-        "promotions": serde_json::to_value(&tables.promotions).unwrap_or_default(),
-    })))
+    Ok(ApiJson(AdminTablesView {
+        currency: config.currency.code().to_owned(),
+        tables: PricingTablesView::load(&state, &tables).await?,
+    }))
 }
 
 /// The routes of this module.

@@ -4,7 +4,7 @@
 //! every rule (rates, codes, windows, currency) and answers 422 `validation`.
 //!
 //! Queries per request: read 1; each write 1 read + 1 version-checked write (with
-//! its outbox event).
+//! its outbox event); plus 1 count of redemptions when a promotion is limited.
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -22,6 +22,7 @@ use commerce::orders::{PricingTables, PromotionRule};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::routes::pricing_view::PricingTablesView;
 use crate::routes::seller::MoneyInput;
 use crate::state::AppState;
 
@@ -152,6 +153,13 @@ pub struct PromotionInput {
     pub ends_at: Option<DateTime<Utc>>,
     /// Whether it applies (default true).
     pub active: Option<bool>,
+    /// Most orders that may redeem it, all buyers together (at least 1); absent:
+    /// unlimited. Counted atomically with the orders: once reached, checkouts with
+    /// the code are 422 `promotion_exhausted`.
+    pub usage_limit: Option<u32>,
+    /// Most orders per buyer (a customer by account, a guest by email; at least 1);
+    /// absent: unlimited.
+    pub usage_limit_per_customer: Option<u32>,
 }
 
 /// POST /v1/admin/promotions and PUT /v1/admin/promotions/{code}.
@@ -286,30 +294,36 @@ impl PromotionInput {
             starts_at: self.starts_at,
             ends_at: self.ends_at,
             active: self.active.unwrap_or(true),
+            usage_limit: self.usage_limit,
+            usage_limit_per_customer: self.usage_limit_per_customer,
         })
     }
 }
 
-fn view(tables: &PricingTables) -> serde_json::Value {
-    serde_json::to_value(tables).unwrap_or_default()
+/// The answer of every route here: the tables with their promotions' redemptions.
+async fn view(
+    state: &AppState,
+    tables: &PricingTables,
+) -> Result<ApiJson<PricingTablesView>, ApiError> {
+    Ok(ApiJson(PricingTablesView::load(state, tables).await?))
 }
 
 /// The pricing tables as stored now, with their `version`.
 #[utoipa::path(get, path = "/v1/admin/pricing", tag = "admin",
-    responses((status = 200, description = "The pricing tables (JSON: version, tax, shipping_methods, promotions, updated_at)", content_type = "application/json"),
+    responses((status = 200, description = "The pricing tables, promotions with their redemptions", body = PricingTablesView),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn get_pricing(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<PricingTablesView>, ApiError> {
     caller.admin()?;
     let tables = state.shop.pricing_tables().fresh().await?;
-    Ok(ApiJson(view(&tables)))
+    view(&state, &tables).await
 }
 
 /// Replaces the tax table.
 #[utoipa::path(put, path = "/v1/admin/pricing/tax", tag = "admin", request_body = PutTax,
-    responses((status = 200, description = "The tables as stored", content_type = "application/json"),
+    responses((status = 200, description = "The tables as stored", body = PricingTablesView),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
@@ -317,7 +331,7 @@ async fn put_tax(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<PutTax>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<PricingTablesView>, ApiError> {
     caller.admin()?;
     let actor = Actor::Admin;
     let tax = body.tax.into_table()?;
@@ -326,13 +340,13 @@ async fn put_tax(
         .pricing_tables()
         .set_tax(&actor, body.expected_version, tax)
         .await?;
-    Ok(ApiJson(view(&tables)))
+    view(&state, &tables).await
 }
 
 /// Replaces the shipping methods.
 #[utoipa::path(put, path = "/v1/admin/pricing/shipping-methods", tag = "admin",
     request_body = PutShippingMethods,
-    responses((status = 200, description = "The tables as stored", content_type = "application/json"),
+    responses((status = 200, description = "The tables as stored", body = PricingTablesView),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
@@ -340,7 +354,7 @@ async fn put_shipping_methods(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<PutShippingMethods>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<PricingTablesView>, ApiError> {
     caller.admin()?;
     let actor = Actor::Admin;
     check_rows("shipping_methods", body.shipping_methods.len())?;
@@ -354,12 +368,12 @@ async fn put_shipping_methods(
         .pricing_tables()
         .set_shipping_methods(&actor, body.expected_version, methods)
         .await?;
-    Ok(ApiJson(view(&tables)))
+    view(&state, &tables).await
 }
 
 /// Creates a promotion (409 when its code is taken).
 #[utoipa::path(post, path = "/v1/admin/promotions", tag = "admin", request_body = PutPromotion,
-    responses((status = 200, description = "The tables as stored", content_type = "application/json"),
+    responses((status = 200, description = "The tables as stored", body = PricingTablesView),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
@@ -367,7 +381,7 @@ async fn create_promotion(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<PutPromotion>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<PricingTablesView>, ApiError> {
     caller.admin()?;
     let actor = Actor::Admin;
     let rule = body.promotion.into_rule()?;
@@ -376,14 +390,14 @@ async fn create_promotion(
         .pricing_tables()
         .create_promotion(&actor, body.expected_version, rule)
         .await?;
-    Ok(ApiJson(view(&tables)))
+    view(&state, &tables).await
 }
 
 /// Replaces the promotion with `code` (its code cannot change).
 #[utoipa::path(put, path = "/v1/admin/promotions/{code}", tag = "admin",
     params(("code" = String, Path, description = "Promotion code")),
     request_body = PutPromotion,
-    responses((status = 200, description = "The tables as stored", content_type = "application/json"),
+    responses((status = 200, description = "The tables as stored", body = PricingTablesView),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -392,7 +406,7 @@ async fn update_promotion(
     caller: Caller,
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<PutPromotion>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<PricingTablesView>, ApiError> {
     caller.admin()?;
     let actor = Actor::Admin;
     let rule = body.promotion.into_rule()?;
@@ -401,14 +415,14 @@ async fn update_promotion(
         .pricing_tables()
         .update_promotion(&actor, body.expected_version, &code, rule)
         .await?;
-    Ok(ApiJson(view(&tables)))
+    view(&state, &tables).await
 }
 
 /// Turns the promotion with `code` off (kept, no longer applies).
 #[utoipa::path(post, path = "/v1/admin/promotions/{code}/deactivate", tag = "admin",
     params(("code" = String, Path, description = "Promotion code")),
     request_body = Deactivate,
-    responses((status = 200, description = "The tables as stored", content_type = "application/json"),
+    responses((status = 200, description = "The tables as stored", body = PricingTablesView),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
@@ -417,7 +431,7 @@ async fn deactivate_promotion(
     caller: Caller,
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<Deactivate>,
-) -> Result<ApiJson<serde_json::Value>, ApiError> {
+) -> Result<ApiJson<PricingTablesView>, ApiError> {
     caller.admin()?;
     let actor = Actor::Admin;
     let tables = state
@@ -425,7 +439,7 @@ async fn deactivate_promotion(
         .pricing_tables()
         .deactivate_promotion(&actor, body.expected_version, &code)
         .await?;
-    Ok(ApiJson(view(&tables)))
+    view(&state, &tables).await
 }
 
 /// The routes of this module.

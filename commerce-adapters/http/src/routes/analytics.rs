@@ -71,7 +71,7 @@ async fn dashboard(state: &AppState, q: &RangeQuery) -> Result<Dashboard, ApiErr
 /// reservation expiries, low stock). Amounts are decimal strings.
 #[utoipa::path(get, path = "/v1/admin/analytics", tag = "admin", params(RangeQuery),
     responses(
-        (status = 200, description = "The dashboard (commerce_analytics::Dashboard)", content_type = "application/json"),
+        (status = 200, description = "The dashboard", body = crate::routes::analytics_schema::DashboardSchema),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn get_dashboard(

@@ -79,7 +79,7 @@ fn sort_of(name: &str) -> Result<SearchSort, ApiError> {
 
 /// Full-text search with filters, sorts, facets, highlights and "did you mean".
 #[utoipa::path(get, path = "/v1/catalog/search", tag = "catalog", params(SearchParams),
-    responses((status = 200, description = "Hits, total, facets", body = Object),
+    responses((status = 200, description = "Hits, total, facets", body = crate::routes::search_schema::SearchResultsSchema),
               (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn search(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ pub struct SuggestParams {
 
 /// Suggestions for a search box: categories and product titles by prefix.
 #[utoipa::path(get, path = "/v1/catalog/suggest", tag = "catalog", params(SuggestParams),
-    responses((status = 200, description = "Suggestions", body = Vec<Object>),
+    responses((status = 200, description = "Suggestions", body = Vec<crate::routes::search_schema::SuggestionSchema>),
               (status = 400, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn suggest(
     State(state): State<AppState>,

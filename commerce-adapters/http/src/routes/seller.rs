@@ -557,8 +557,7 @@ pub struct SellerOrderView {
     /// Fulfilment status of the whole order.
     pub fulfilment_status: String,
     /// Where the goods go.
-    #[schema(value_type = Object)]
-    pub shipping_address: serde_json::Value,
+    pub shipping_address: crate::views::AddressView,
     /// The seller's lines.
     pub lines: Vec<SellerLineView>,
     /// When placed.
@@ -580,8 +579,7 @@ impl SellerOrderView {
             number: order.number.clone(),
             status: name_of(&order.status),
             fulfilment_status: name_of(&order.fulfilment.status),
-            shipping_address: serde_json::to_value(&order.shipping_address)
-                .unwrap_or(serde_json::Value::Null),
+            shipping_address: (&order.shipping_address).into(),
             lines: order
                 .lines
                 .iter()

@@ -214,6 +214,37 @@ impl From<&Order> for WebhookOrder {
     }
 }
 
+/// The body of a tracking webhook as the shop's carriers (the simulated ones) send
+/// it: the OpenAPI schema of `POST /v1/carriers/{carrier}/webhook`; the carrier's
+/// port parses the raw, signed bytes.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct TrackingWebhookBody {
+    /// The carrier sending it (`fedex`, `ups`, `dhl`).
+    pub carrier: String,
+    /// Its scans.
+    pub events: Vec<TrackingWebhookEvent>,
+}
+
+/// One scan in a tracking webhook.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct TrackingWebhookEvent {
+    /// The carrier.
+    pub carrier: String,
+    /// The parcel.
+    pub tracking_number: String,
+    /// The order id the label was bought for.
+    pub reference: String,
+    /// `label_created`, `picked_up`, `in_transit`, `out_for_delivery`,
+    /// `delivered` or `exception`.
+    pub status: String,
+    /// When.
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    /// Where.
+    pub location: String,
+    /// The carrier's words.
+    pub description: String,
+}
+
 /// A carrier's tracking webhook. The body is signed with the secret shared with the
 /// carrier: header `X-Carrier-Signature: sha256=<hex HMAC-SHA256 of the body>`; a
 /// missing or wrong signature is 401 and nothing is read. Scans already recorded
@@ -221,7 +252,7 @@ impl From<&Order> for WebhookOrder {
 #[utoipa::path(post, path = "/v1/carriers/{carrier}/webhook", tag = "carriers",
     params(("carrier" = String, Path, description = "fedex, ups or dhl"),
            ("X-Carrier-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of the raw body>")),
-    request_body(content = Object, description = "The carrier's tracking events"),
+    request_body(content = TrackingWebhookBody, description = "The carrier's tracking events"),
     responses((status = 200, body = WebhookReceipt), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 503, body = ErrorBody)))]

@@ -43,7 +43,7 @@ use commerce_core::{EventEnvelope, Sku};
 use commerce_inventory::{ReservationLine, ReservationStatus, ReserveRequest};
 use commerce_orders::checkout_store::{check_reservation_of, rejected_order, shortage_reason};
 use commerce_orders::{
-    CheckoutStore, CreateOutcome, Error, Order, OrderStore, PlaceOutcome, Result,
+    CheckoutStore, CreateOutcome, Error, Order, OrderStore, PlaceOutcome, Redemption, Result,
 };
 use tokio::sync::oneshot;
 
@@ -56,6 +56,7 @@ use crate::orders::{CONFIRM, PLACE, PgOrderStore, map_unique, updated_from_row};
 use crate::stores::Shared;
 
 mod batched;
+mod redeeming;
 
 use batched::Placement;
 
@@ -263,6 +264,42 @@ impl PgCheckoutStore {
         }
     }
 
+    /// What a place step's `placement` of `stored` means for the caller.
+    async fn outcome(
+        &self,
+        stored: Order,
+        events: &[EventEnvelope],
+        placement: Placement,
+        now: DateTime<Utc>,
+    ) -> Result<PlaceOutcome> {
+        let order = &stored;
+        match placement {
+            Placement::Placed => Ok(PlaceOutcome::Placed(stored)),
+            // The key is taken: the statement waited for the other writer to commit,
+            // so a new statement sees its order.
+            Placement::KeyTaken => match self
+                .orders
+                .by_idempotency_key(&order.idempotency_key)
+                .await?
+            {
+                Some(existing) => Ok(PlaceOutcome::Existing(existing)),
+                None => Err(Error::Conflict(format!(
+                    "idempotency key {} was taken and released concurrently; retry",
+                    order.idempotency_key.as_str()
+                ))),
+            },
+            Placement::Short(reason) => {
+                // Nothing was written: store the order cancelled instead (a duplicate
+                // that placed it meanwhile wins, as with any create).
+                let (rejected, events) = rejected_order(&stored, events, reason, now)?;
+                match self.orders.create(&rejected, &events).await? {
+                    CreateOutcome::Created(rejected) => Ok(PlaceOutcome::Rejected(rejected)),
+                    CreateOutcome::Existing(existing) => Ok(PlaceOutcome::Existing(existing)),
+                }
+            }
+        }
+    }
+
     /// Confirms queued orders in batches until the queue is empty.
     async fn drain_confirms(self) {
         let max = self.shared.reserve_batching.max_batch;
@@ -296,31 +333,38 @@ impl CheckoutStore for PgCheckoutStore {
                 self.place_queued(&stored, events, reservation, lines, now)
                     .await?
             };
-        match placement {
-            Placement::Placed => Ok(PlaceOutcome::Placed(stored)),
-            // The key is taken: the statement waited for the other writer to commit,
-            // so a new statement sees its order.
-            Placement::KeyTaken => match self
-                .orders
-                .by_idempotency_key(&order.idempotency_key)
-                .await?
-            {
-                Some(existing) => Ok(PlaceOutcome::Existing(existing)),
-                None => Err(Error::Conflict(format!(
-                    "idempotency key {} was taken and released concurrently; retry",
-                    order.idempotency_key.as_str()
-                ))),
-            },
-            Placement::Short(reason) => {
-                // Nothing was written: store the order cancelled instead (a duplicate
-                // that placed it meanwhile wins, as with any create).
-                let (rejected, events) = rejected_order(&stored, events, reason, now)?;
-                match self.orders.create(&rejected, &events).await? {
-                    CreateOutcome::Created(rejected) => Ok(PlaceOutcome::Rejected(rejected)),
-                    CreateOutcome::Existing(existing) => Ok(PlaceOutcome::Existing(existing)),
-                }
-            }
+        self.outcome(stored, events, placement, now).await
+    }
+
+    /// Limited codes take one transaction of their own (`redeeming.rs`): the order
+    /// and its reservation, then the limits counted under a lock of each code's row,
+    /// then the redemptions; all rolled back when a limit is reached.
+    async fn place_redeeming(
+        &self,
+        order: &Order,
+        events: &[EventEnvelope],
+        reservation: &ReserveRequest,
+        redemptions: &[Redemption],
+        now: DateTime<Utc>,
+    ) -> Result<PlaceOutcome> {
+        if redemptions.is_empty() {
+            return self
+                .place_and_reserve(order, events, reservation, now)
+                .await;
         }
+        check_reservation_of(order, reservation)?;
+        let lines = reservation.summed_lines()?;
+        let mut stored = order.clone();
+        stored.version = 1;
+        let placement = self
+            .place_redeeming_one(&stored, events, reservation, &lines, redemptions, now)
+            .await?;
+        self.outcome(stored, events, placement, now).await
+    }
+
+    /// One statement over the redemptions table.
+    async fn redemption_counts(&self, codes: &[String]) -> Result<Vec<u64>> {
+        self.count_redemptions(codes).await
     }
 
     /// Batched like the place step (see [`crate::ReserveBatching`]) with one call of
