@@ -1,6 +1,13 @@
 //! One collector that counts every facet over the whole result set in one pass over
 //! fast fields: categories (each with its ancestors), sellers, price buckets, rating
 //! thresholds and stock.
+//!
+//! Per matching document it reads four single values (the product's category when
+//! it has one, the seller key, the price, rating and stock packed together) and
+//! makes two map updates; everything that is the same for many documents (a
+//! category's ancestors, a seller key's id) is resolved once per distinct value,
+//! after the pass. Only a product in several categories reads its expanded
+//! category list.
 
 use std::sync::Arc;
 
@@ -13,8 +20,11 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 /// Counts gathered by [`FacetCounter`].
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
-    /// Per category key.
+    /// Per category key, ancestors included (products in several categories).
     pub categories: FxHashMap<u64, u64>,
+    /// Per category key of a product in exactly that one category: its ancestors
+    /// are added from the tree by the caller.
+    pub single_categories: FxHashMap<u64, u64>,
     /// Per seller id (high, low bits).
     pub sellers: FxHashMap<(u64, u64), u64>,
     /// Per price bucket (one more than the edges).
@@ -25,14 +35,17 @@ pub(crate) struct Counts {
     pub in_stock: u64,
 }
 
+fn add_all<K: std::hash::Hash + Eq>(into: &mut FxHashMap<K, u64>, from: FxHashMap<K, u64>) {
+    for (k, v) in from {
+        *into.entry(k).or_default() += v;
+    }
+}
+
 impl Counts {
     fn add(&mut self, other: Counts) {
-        for (k, v) in other.categories {
-            *self.categories.entry(k).or_default() += v;
-        }
-        for (k, v) in other.sellers {
-            *self.sellers.entry(k).or_default() += v;
-        }
+        add_all(&mut self.categories, other.categories);
+        add_all(&mut self.single_categories, other.single_categories);
+        add_all(&mut self.sellers, other.sellers);
         if self.prices.len() < other.prices.len() {
             self.prices.resize(other.prices.len(), 0);
         }
@@ -52,6 +65,8 @@ pub(crate) struct FacetCounter {
     pub enabled: bool,
     /// Upper edges of the price buckets.
     pub edges: Arc<Vec<i64>>,
+    /// Categories in the tree (the category maps are sized for them at once).
+    pub categories: usize,
 }
 
 /// The per-segment half of [`FacetCounter`].
@@ -59,13 +74,21 @@ pub(crate) struct SegmentFacetCounter {
     enabled: bool,
     edges: Arc<Vec<i64>>,
     category: Column<u64>,
+    category_single: Arc<dyn ColumnValues<u64>>,
+    seller_key: Arc<dyn ColumnValues<u64>>,
     seller_hi: Arc<dyn ColumnValues<u64>>,
     seller_lo: Arc<dyn ColumnValues<u64>>,
     price: Arc<dyn ColumnValues<i64>>,
-    rating: Arc<dyn ColumnValues<u64>>,
-    in_stock: Arc<dyn ColumnValues<u64>>,
+    facet_bits: Arc<dyn ColumnValues<u64>>,
+    /// Per seller key: documents, and one of them (to read the id once).
+    sellers: FxHashMap<u64, (u64, DocId)>,
+    /// Documents per rating in hundredths (0 to 500).
+    ratings: Vec<u64>,
     counts: Counts,
 }
+
+/// Ratings are stored in hundredths of a star, at most five stars.
+const RATING_SLOTS: usize = 501;
 
 impl Collector for FacetCounter {
     type Fruit = Counts;
@@ -77,17 +100,26 @@ impl Collector for FacetCounter {
         r: &SegmentReader,
     ) -> tantivy::Result<SegmentFacetCounter> {
         let ff = r.fast_fields();
+        let capacity = if self.enabled { self.categories } else { 0 };
         Ok(SegmentFacetCounter {
             enabled: self.enabled,
             edges: Arc::clone(&self.edges),
             category: ff.u64("category")?,
+            category_single: ff.u64("category_single")?.first_or_default_col(0),
+            seller_key: ff.u64("seller_key")?.first_or_default_col(0),
             seller_hi: ff.u64("seller_hi")?.first_or_default_col(0),
             seller_lo: ff.u64("seller_lo")?.first_or_default_col(0),
             price: ff.i64("price")?.first_or_default_col(0),
-            rating: ff.u64("rating")?.first_or_default_col(0),
-            in_stock: ff.u64("in_stock")?.first_or_default_col(0),
+            facet_bits: ff.u64("facet_bits")?.first_or_default_col(0),
+            sellers: FxHashMap::default(),
+            ratings: vec![0; if self.enabled { RATING_SLOTS } else { 0 }],
             counts: Counts {
                 prices: vec![0; self.edges.len() + 1],
+                categories: FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
+                single_categories: FxHashMap::with_capacity_and_hasher(
+                    capacity,
+                    Default::default(),
+                ),
                 ..Counts::default()
             },
         })
@@ -117,28 +149,47 @@ impl SegmentCollector for SegmentFacetCounter {
             return;
         }
         let c = &mut self.counts;
-        for key in self.category.values_for_doc(doc) {
-            *c.categories.entry(key).or_default() += 1;
+        match self.category_single.get_val(doc) {
+            0 => {
+                for key in self.category.values_for_doc(doc) {
+                    *c.categories.entry(key).or_default() += 1;
+                }
+            }
+            key => *c.single_categories.entry(key).or_default() += 1,
         }
-        let seller = (self.seller_hi.get_val(doc), self.seller_lo.get_val(doc));
-        *c.sellers.entry(seller).or_default() += 1;
+        self.sellers
+            .entry(self.seller_key.get_val(doc))
+            .or_insert((0, doc))
+            .0 += 1;
         let price = self.price.get_val(doc);
         let bucket = self.edges.partition_point(|e| *e <= price);
         if let Some(n) = c.prices.get_mut(bucket) {
             *n += 1;
         }
-        let rating = self.rating.get_val(doc);
-        for (k, n) in c.ratings.iter_mut().enumerate() {
-            if rating >= (k as u64 + 1) * 100 {
-                *n += 1;
-            }
-        }
-        if self.in_stock.get_val(doc) == 1 {
-            c.in_stock += 1;
+        let bits = self.facet_bits.get_val(doc);
+        c.in_stock += bits & 1;
+        let rating = usize::try_from(bits >> 1).unwrap_or(usize::MAX);
+        if let Some(n) = self.ratings.get_mut(rating.min(RATING_SLOTS - 1)) {
+            *n += 1;
         }
     }
 
     fn harvest(self) -> Counts {
-        self.counts
+        let mut counts = self.counts;
+        for (_, (n, sample)) in self.sellers {
+            let id = (
+                self.seller_hi.get_val(sample),
+                self.seller_lo.get_val(sample),
+            );
+            *counts.sellers.entry(id).or_default() += n;
+        }
+        for (centi, n) in self.ratings.iter().enumerate() {
+            for (k, at_least) in counts.ratings.iter_mut().enumerate() {
+                if centi >= (k + 1) * 100 {
+                    *at_least += n;
+                }
+            }
+        }
+        counts
     }
 }

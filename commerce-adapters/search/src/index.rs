@@ -10,16 +10,18 @@ use commerce_core::memory::{
 use commerce_core::search::text::{self, QueryWord};
 use commerce_core::search::{
     Facets, IndexChange, ProductSearch, SearchCapabilities, SearchDocument, SearchQuery,
-    SearchResults, Suggestion, SuggestionTarget, Vocabulary, category_counts,
+    SearchResults, Suggestion, SuggestionTarget, Vocabulary, category_counts, category_path,
 };
 use commerce_core::{Category, CategoryId, Error, ProductId, Result, SellerId, Sku};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{Query, TermQuery};
+use tantivy::query::{FuzzyTermQuery, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher,
+    TantivyDocument, Term,
 };
 
 use crate::config::{SearchConfig, Storage};
@@ -29,12 +31,20 @@ use crate::schema::{Fields, category_key, schema, to_tantivy};
 use crate::sort::{Popularity, SortKeys};
 use crate::tokenizer::{FOLDING, FoldingTokenizer};
 
+/// Bytes of stored documents compressed together. A hit decompresses its whole
+/// block: tantivy's default (16 KB) made reading the 20 documents of a page a
+/// tenth of a search's time; 4 KB blocks cost a few percent more disk.
+const DOC_STORE_BLOCK_BYTES: usize = 4096;
+
 /// What is committed with the index besides documents (tantivy's commit payload).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Payload {
     position: Option<u64>,
     categories: Vec<Category>,
 }
+
+/// Words close to a query word: their edit distance and document frequency.
+type Neighbours = FxHashMap<String, (usize, u64)>;
 
 /// The fields of a stored [`SearchDocument`] a suggestion shows.
 #[derive(Deserialize)]
@@ -95,12 +105,26 @@ impl TantivySearch {
     /// with its documents, categories and outbox position.
     pub fn open(config: SearchConfig) -> Result<Self> {
         let (schema, fields) = schema();
+        let builder = Index::builder().schema(schema).settings(IndexSettings {
+            docstore_blocksize: DOC_STORE_BLOCK_BYTES,
+            ..IndexSettings::default()
+        });
         let index = match &config.storage {
-            Storage::Ram => Index::create_in_ram(schema),
+            Storage::Ram => builder.create_in_ram().map_err(backend)?,
             Storage::Disk(dir) => {
                 std::fs::create_dir_all(dir).map_err(backend)?;
+                let path = dir.display().to_string();
                 let dir = MmapDirectory::open(dir).map_err(backend)?;
-                Index::open_or_create(dir, schema).map_err(backend)?
+                builder.open_or_create(dir).map_err(|e| match e {
+                    tantivy::TantivyError::SchemaError(why) => {
+                        Error::backend(std::io::Error::other(format!(
+                            "the search index in {path} was built with another schema \
+                             (an older commerce-search?): {why}; it is derived data: \
+                             remove the directory and reindex"
+                        )))
+                    }
+                    e => backend(e),
+                })?
             }
         };
         index.tokenizers().register(FOLDING, FoldingTokenizer);
@@ -357,6 +381,7 @@ impl Inner {
         let facets = FacetCounter {
             enabled: query.facets,
             edges: Arc::clone(&edges),
+            categories: self.meta().tree.len(),
         };
         let (top, total, counts) = searcher
             .search(&*q, &(top, Count, facets))
@@ -368,11 +393,18 @@ impl Inner {
         let total = total as u64;
         let facets = query.facets.then(|| {
             let meta = self.meta();
-            let categories: BTreeMap<CategoryId, u64> = counts
+            let mut categories: BTreeMap<CategoryId, u64> = counts
                 .categories
                 .iter()
                 .filter_map(|(k, n)| meta.by_key.get(k).map(|id| (*id, *n)))
                 .collect();
+            for (k, n) in &counts.single_categories {
+                if let Some(id) = meta.by_key.get(k) {
+                    for a in category_path(&meta.tree, *id) {
+                        *categories.entry(a).or_default() += n;
+                    }
+                }
+            }
             let mut prices = price_buckets(&edges);
             for (b, n) in prices.iter_mut().zip(&counts.prices) {
                 b.count = *n;
@@ -406,34 +438,55 @@ impl Inner {
         })
     }
 
-    /// Document frequency of every indexed word of title and body that starts with
-    /// the first byte of `word` (the words a correction can come from).
-    fn neighbours(&self, searcher: &Searcher, word: &str) -> Result<HashMap<String, u64>> {
-        let mut freq: HashMap<String, u64> = HashMap::new();
+    /// The indexed words of title and body that start with the first byte of `word`
+    /// and are within `budget` edits of it (the words a correction can come from),
+    /// with their distance and document frequency (the larger of the two fields),
+    /// and the frequency of `word` itself. The term dictionaries are walked with a
+    /// Levenshtein automaton (tantivy's, as its fuzzy queries use), so only words
+    /// within the budget are visited, not every word with the same first letter.
+    fn neighbours(
+        &self,
+        searcher: &Searcher,
+        word: &str,
+        budget: usize,
+    ) -> Result<(Neighbours, u64)> {
+        let mut near = Neighbours::default();
+        let mut own = 0u64;
         let Some(&first) = word.as_bytes().first() else {
-            return Ok(freq);
+            return Ok((near, own));
         };
+        let distance = u8::try_from(budget).unwrap_or(2).min(2);
         for seg in searcher.segment_readers() {
             for field in [self.fields.title, self.fields.body] {
+                let automaton =
+                    FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true)
+                        .automaton()
+                        .map_err(backend)?;
                 let inverted = seg.inverted_index(field).map_err(backend)?;
-                let terms = inverted.terms();
-                let range = terms.range().ge([first]);
-                let range = if first < u8::MAX {
-                    range.lt([first + 1])
-                } else {
-                    range
-                };
-                let mut stream = range.into_stream().map_err(backend)?;
+                let mut stream = inverted
+                    .terms()
+                    .search(automaton)
+                    .into_stream()
+                    .map_err(backend)?;
                 while stream.advance() {
-                    if let Ok(w) = std::str::from_utf8(stream.key()) {
-                        let n = u64::from(stream.value().doc_freq);
-                        let e = freq.entry(w.to_owned()).or_default();
-                        *e = (*e).max(n);
+                    if stream.key().first() != Some(&first) {
+                        continue;
+                    }
+                    let Ok(w) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    let n = u64::from(stream.value().doc_freq);
+                    if w == word {
+                        own = own.max(n);
+                    } else if let Some(e) = near.get_mut(w) {
+                        e.1 = e.1.max(n);
+                    } else {
+                        near.insert(w.to_owned(), (text::edit_distance(word, w), n));
                     }
                 }
             }
         }
-        Ok(freq)
+        Ok((near, own))
     }
 
     fn did_you_mean(
@@ -454,14 +507,9 @@ impl Inner {
             };
             let mut best: Option<(usize, u64, String)> = None;
             if budget > 0 {
-                let freq = self.neighbours(searcher, &w.folded)?;
-                let own = freq.get(&w.folded).copied().unwrap_or(0);
-                for (cand, f) in freq {
-                    if f <= own || cand == w.folded {
-                        continue;
-                    }
-                    let d = text::edit_distance(&w.folded, &cand);
-                    if d > budget {
+                let (near, own) = self.neighbours(searcher, &w.folded, budget)?;
+                for (cand, (d, f)) in near {
+                    if f <= own {
                         continue;
                     }
                     let better = match &best {

@@ -25,6 +25,15 @@ pub(crate) struct Fields {
     pub body: Field,
     /// Keys of the product's categories and all their ancestors.
     pub category: Field,
+    /// The key of the product's category when it has exactly one (0 otherwise):
+    /// the facet counter reads this one value and adds the ancestors per category,
+    /// not per document.
+    pub category_single: Field,
+    /// The 64-bit key of the seller id (facet counts: one value read per document).
+    pub seller_key: Field,
+    /// Rating in hundredths shifted left by one, or 1 when in stock (facet counts:
+    /// both in one value read).
+    pub facet_bits: Field,
     /// Seller id, high 64 bits.
     pub seller_hi: Field,
     /// Seller id, low 64 bits.
@@ -65,6 +74,9 @@ pub(crate) fn schema() -> (Schema, Fields) {
         title: b.add_text_field("title", text.clone()),
         body: b.add_text_field("body", text),
         category: b.add_u64_field("category", filter.clone()),
+        category_single: b.add_u64_field("category_single", fast.clone()),
+        seller_key: b.add_u64_field("seller_key", fast.clone()),
+        facet_bits: b.add_u64_field("facet_bits", fast.clone()),
         seller_hi: b.add_u64_field("seller_hi", filter.clone()),
         seller_lo: b.add_u64_field("seller_lo", filter.clone()),
         currency: b.add_text_field("currency", STRING),
@@ -83,6 +95,11 @@ pub(crate) fn schema() -> (Schema, Fields) {
 /// The 64-bit key of a category id in the `category` field.
 pub(crate) fn category_key(id: CategoryId) -> u64 {
     let (hi, lo) = id.as_uuid().as_u64_pair();
+    hi ^ lo.rotate_left(29)
+}
+
+/// The 64-bit key of a seller id in the `seller_key` field.
+pub(crate) fn seller_key(hi: u64, lo: u64) -> u64 {
     hi ^ lo.rotate_left(29)
 }
 
@@ -125,12 +142,23 @@ pub(crate) fn to_tantivy(
     for key in keys {
         t.add_u64(f.category, key);
     }
+    let single = match doc.category_ids.as_slice() {
+        [one] => category_key(*one),
+        _ => 0,
+    };
+    t.add_u64(f.category_single, single);
     let (hi, lo) = doc.seller_id.as_uuid().as_u64_pair();
     t.add_u64(f.seller_hi, hi);
     t.add_u64(f.seller_lo, lo);
+    t.add_u64(f.seller_key, seller_key(hi, lo));
+    let rating = rating_centi(doc.signals.rating_average);
+    t.add_u64(
+        f.facet_bits,
+        rating << 1 | u64::from(doc.signals.in_stock()),
+    );
     t.add_text(f.currency, doc.currency.code());
     t.add_i64(f.price, doc.price_minor());
-    t.add_u64(f.rating, rating_centi(doc.signals.rating_average));
+    t.add_u64(f.rating, rating);
     t.add_u64(f.rating_count, u64::from(doc.signals.rating_count));
     t.add_u64(f.in_stock, u64::from(doc.signals.in_stock()));
     t.add_u64(f.units_sold, doc.signals.units_sold);

@@ -107,13 +107,16 @@ pub fn word_matches(word: &str, candidate: &str, typos: u8, prefix: bool) -> boo
         return false;
     }
     let typos = usize::from(typos);
-    if edit_distance(word, candidate) <= typos {
+    let n = word.chars().count();
+    let m = candidate.chars().count();
+    // The distance is at least the difference in length: most words of a text are
+    // ruled out without computing it.
+    if m.abs_diff(n) <= typos && edit_distance(word, candidate) <= typos {
         return true;
     }
-    if prefix {
+    if prefix && m + typos >= n {
         // Some prefix of the candidate within the budget: try lengths near the word's.
         let chars: Vec<(usize, char)> = candidate.char_indices().collect();
-        let n = word.chars().count();
         for len in n.saturating_sub(typos)..=n + typos {
             if len == 0 || len > chars.len() {
                 continue;

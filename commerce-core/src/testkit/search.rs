@@ -399,7 +399,13 @@ pub async fn search_facet_counts_equal_brute_force(fx: SearchFixture) {
                 &format!("{} and more", words[(i / 3) % 3]),
                 i64::try_from(i).unwrap() * 997 % 60_000,
             );
-            d.category_ids = vec![leaf[i % 4]];
+            // Most products in one category; some in two (under one root, or
+            // under two), so a shared ancestor is counted once per product.
+            d.category_ids = match i % 7 {
+                0 => vec![shirts, tees],
+                3 => vec![tees, home],
+                _ => vec![leaf[i % 4]],
+            };
             d.seller_id = sellers[i % 3 * (i % 2)];
             d.signals.rating_average = Decimal::new(i64::try_from(i % 11).unwrap() * 5, 1);
             d.signals.stock[0].available = (i % 5) as u64;
@@ -471,6 +477,15 @@ pub async fn search_facet_counts_equal_brute_force(fx: SearchFixture) {
         while let Some(c) = stack.pop() {
             flat.push((c.category_id, c.count));
             stack.extend(c.children.iter());
+        }
+        for cat in tree.keys() {
+            let listed = flat.iter().any(|(c, _)| c == cat);
+            let found = matched.iter().any(|d| {
+                d.category_ids
+                    .iter()
+                    .any(|c| category_path(&tree, *c).contains(cat))
+            });
+            assert_eq!(listed, found, "category listed when it has results");
         }
         for (cat, n) in flat {
             let want = matched
