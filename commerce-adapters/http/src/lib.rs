@@ -77,7 +77,7 @@ struct ApiDoc;
 
 /// The API routes with their OpenAPI document, before state and layers.
 pub fn api() -> (Router<AppState>, OpenApiDoc) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::ops::router())
         .merge(routes::catalog::router())
         .merge(routes::search::router())
@@ -97,7 +97,49 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(routes::tracking::router())
         .merge(routes::notifications::router())
         .merge(routes::shipping::router())
-        .split_for_parts()
+        .split_for_parts();
+    (router, document_query_errors(doc))
+}
+
+/// Every operation with query parameters can answer 400 `invalid_query` (the
+/// [`extract::ApiQuery`] extractor refuses an unknown or malformed parameter before
+/// the handler runs): the document says so for all of them, not only for those whose
+/// annotation remembered it. The response is the one the annotations write for
+/// `(status = 400, body = ErrorBody)`, copied from the first that has it.
+fn document_query_errors(mut doc: OpenApiDoc) -> OpenApiDoc {
+    let bad_request = doc.paths.paths.values().find_map(|item| {
+        [&item.get, &item.post, &item.put, &item.delete, &item.patch]
+            .into_iter()
+            .flatten()
+            .find_map(|op| op.responses.responses.get("400").cloned())
+    });
+    let Some(bad_request) = bad_request else {
+        return doc;
+    };
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let takes_query = op.parameters.iter().flatten().any(|p| {
+                matches!(p, utoipa::openapi::RefOr::T(p)
+                    if p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+            });
+            if takes_query {
+                op.responses
+                    .responses
+                    .entry("400".to_owned())
+                    .or_insert_with(|| bad_request.clone());
+            }
+        }
+    }
+    doc
 }
 
 /// The OpenAPI document of the API.
