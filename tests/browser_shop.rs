@@ -5,8 +5,9 @@
 //!
 //! Screenshots of every page land in `target/browser-shop/` on each run; the key
 //! ones are copied into `docs/screenshots/` by hand when the pages change (the
-//! admin's customers and catalog pages, and the product page and cart at phone
-//! width, included).
+//! admin's customers and catalog pages, a category page with a facet chosen, and
+//! the product page and cart at phone width, included). The search box's
+//! suggestions (the script's datalist) are typed into and followed.
 //!
 //! Needs `chromium` and `chromedriver` (`apt-get install -y chromium
 //! chromium-driver`); the test fails with that message when they are missing.
