@@ -5,8 +5,9 @@
 //!
 //! Screenshots of every page land in `target/browser-shop/` on each run; the key
 //! ones are copied into `docs/screenshots/` by hand when the pages change (the
-//! admin's customers and catalog pages, and the product page and cart at phone
-//! width, included).
+//! admin's customers and catalog pages, a category page with a facet chosen, and
+//! the product page and cart at phone width, included). The search box's
+//! suggestions (the script's datalist) are typed into and followed.
 //!
 //! Needs `chromium` and `chromedriver` (`apt-get install -y chromium
 //! chromium-driver`); the test fails with that message when they are missing.
@@ -272,6 +273,33 @@ async fn browser_shopper_buys_seller_ships_shopper_tracks_admin_sees_it() {
         assert!(home.contains("Categories"), "{home}");
         shot(&c, "home", 1280).await;
 
+        // A category page from the home page's tree, with its facets; one filter
+        // applied (in stock only) so the screenshot shows a chosen facet.
+        c.find(Locator::Css("main a.cat"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "Availability").await;
+        assert!(c.current_url().await.unwrap().path().starts_with("/c/"));
+        c.find(Locator::LinkText("In stock only"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, "Availability").await;
+        let filtered = c
+            .find(Locator::Css(".facets a[aria-current]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(filtered, "In stock only");
+        shot(&c, "category", 1280).await;
+
         // Sign up: the new customer is signed in.
         c.goto(&format!("{base}/signup")).await.unwrap();
         fill(&c, "name", "Ada Shopper").await;
@@ -306,6 +334,53 @@ async fn browser_shopper_buys_seller_ships_shopper_tracks_admin_sees_it() {
         let results = wait_text(&c, &first.title).await;
         assert!(results.contains("Price"), "facets missing: {results}");
         shot(&c, "search", 1280).await;
+
+        // The search box's suggestions (the script fills its datalist from
+        // `/v1/catalog/suggest` as one types): a prefix offers the product's
+        // title; choosing it fills the box, and searching it finds the product.
+        let prefix: String = word.chars().take(4).collect();
+        fill(&c, "q", &prefix).await;
+        let mut offered = Vec::new();
+        for _ in 0..30 {
+            offered = c
+                .execute(
+                    "return Array.from(document.querySelectorAll('#suggestions option'), o => o.value);",
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect::<Vec<String>>();
+            if offered.contains(&first.title) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            offered.contains(&first.title),
+            "typing {prefix:?} never suggested {:?}: {offered:?}",
+            first.title
+        );
+        fill(&c, "q", &first.title).await;
+        c.find(Locator::Css("form.search button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_text(&c, &first.title).await;
+        let searched = c.current_url().await.unwrap();
+        assert_eq!(searched.path(), "/search");
+        assert!(
+            searched
+                .query_pairs()
+                .any(|(k, v)| k == "q" && v == first.title.as_str()),
+            "{searched}"
+        );
 
         // The product page; add to the cart without a reload (the script).
         c.find(Locator::LinkText(&first.title))

@@ -537,3 +537,77 @@ async fn http_seller_sets_a_price_with_its_event_and_only_on_its_own_skus() {
         .unwrap();
     assert_eq!(stored.variants[0].price.amount().to_string(), "7.25");
 }
+
+/// The seller's stock route (whose location rule the seller's product page shares):
+/// units land at the location named, apart from the default one; a malformed code
+/// is 422 on the `location` field with nothing written.
+#[tokio::test]
+async fn http_seller_stock_goes_to_the_named_location_and_a_malformed_code_is_refused() {
+    let app = App::in_memory();
+    let (mug, _) = app.seed("stk").await;
+    let product = app
+        .shop
+        .catalog()
+        .product_by_slug(&mug)
+        .await
+        .unwrap()
+        .unwrap();
+    let sku = product.variants[0].sku.as_str().to_owned();
+    let (_, bearer) = app
+        .staff("stock-seller@example.com", Role::Seller(product.seller_id))
+        .await;
+    let seller = As::signed_in(&bearer);
+    let path = format!("/v1/seller/skus/{sku}/stock");
+    let moved = app
+        .call(
+            Method::POST,
+            &path,
+            &seller,
+            Some(json!({"location": "east-1", "delta": 7})),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(moved.body["location"], "east-1");
+    assert_eq!(moved.body["on_hand"], 7);
+    let default_before = app
+        .call(Method::POST, &path, &seller, Some(json!({"delta": 1})))
+        .await;
+    assert_eq!(
+        default_before.status,
+        StatusCode::OK,
+        "{}",
+        default_before.body
+    );
+    assert_eq!(default_before.body["location"], "default");
+
+    for bad in ["", "east 1", "../x", &"a".repeat(65)] {
+        let refused = app
+            .call(
+                Method::POST,
+                &path,
+                &seller,
+                Some(json!({"location": bad, "delta": 3})),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.to_string().contains("location"),
+            "{}",
+            refused.body
+        );
+    }
+    let again = app
+        .call(
+            Method::POST,
+            &path,
+            &seller,
+            Some(json!({"location": "east-1", "delta": 1})),
+        )
+        .await;
+    assert_eq!(again.body["on_hand"], 8, "{}", again.body);
+}

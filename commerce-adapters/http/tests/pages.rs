@@ -1565,6 +1565,128 @@ async fn web_seller_creates_a_product_edits_its_price_and_receives_stock() {
 }
 
 #[tokio::test]
+async fn web_seller_sets_stock_per_location_from_the_product_page() {
+    use commerce::core::Role;
+    let shop = shop_with_a_product().await;
+    let app = app(&shop);
+    let seller = mug_seller(&shop).await;
+    let mug = shop
+        .catalog()
+        .product_by_slug("blue-mug")
+        .await
+        .unwrap()
+        .unwrap();
+    let cookie = staff_cookie(&shop, "maker@example.com", Role::Seller(seller)).await;
+    let csrf = csrf_of(&cookie);
+    let blue = Sku::new("MUG-BLUE").unwrap();
+    let at = |code: &str| {
+        let (shop, blue, code) = (shop.clone(), blue.clone(), LocationCode(code.to_owned()));
+        async move {
+            shop.inventory()
+                .stock(&blue, &code)
+                .await
+                .unwrap()
+                .map_or(0, |l| l.on_hand)
+        }
+    };
+    let edit = format!("/seller/products/{}", mug.id);
+
+    // The page shows the default location, with a labelled field to pick another.
+    let page = send(&app, get(&edit, &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Stock at default"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<label for=\"location\">Location</label>")
+    );
+
+    // Units received at a second warehouse land there, not at the default, and
+    // the redirect comes back to that warehouse's view.
+    let moved = send(
+        &app,
+        post(
+            &format!("{edit}/stock"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sku", "MUG-BLUE"),
+                ("location", "east-1"),
+                ("delta", "5"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    assert_eq!(
+        moved.location.as_deref(),
+        Some(format!("{edit}?location=east-1").as_str())
+    );
+    assert_eq!(at("east-1").await, 5);
+    assert_eq!(at("default").await, 3);
+
+    // That view shows the warehouse's level and posts its adjustments there.
+    let east = send(&app, get(&format!("{edit}?location=east-1"), &cookie)).await;
+    assert_eq!(east.status, StatusCode::OK, "{}", east.body);
+    assert!(east.body.contains("Stock at east-1"), "{}", east.body);
+    assert!(
+        east.body
+            .contains("<input type=\"hidden\" name=\"location\" value=\"east-1\">")
+    );
+    assert!(
+        east.body.contains("<td data-label=\"On hand\">5</td>"),
+        "{}",
+        east.body
+    );
+
+    // A blank location is the default one.
+    let default = send(
+        &app,
+        post(
+            &format!("{edit}/stock"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sku", "MUG-BLUE"),
+                ("location", " "),
+                ("delta", "-1"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(default.status, StatusCode::SEE_OTHER, "{}", default.body);
+    assert_eq!(default.location.as_deref(), Some(edit.as_str()));
+    assert_eq!(at("default").await, 2);
+    assert_eq!(at("east-1").await, 5);
+
+    // A malformed location is refused (form and view), nothing written.
+    let refused = send(
+        &app,
+        post(
+            &format!("{edit}/stock"),
+            &cookie,
+            &[
+                ("_csrf", csrf.as_str()),
+                ("sku", "MUG-BLUE"),
+                ("location", "east 1/../x"),
+                ("delta", "4"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("Location"), "{}", refused.body);
+    let bad_view = send(&app, get(&format!("{edit}?location=a%20b"), &cookie)).await;
+    assert_eq!(bad_view.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(at("default").await, 2);
+    assert_eq!(at("east-1").await, 5);
+}
+
+#[tokio::test]
 async fn web_category_page_lists_its_products_and_search_offers_did_you_mean() {
     use commerce::core::memory::MemorySearch;
     use commerce::core::search::{IndexChange, ProductSearch, SearchDocument};

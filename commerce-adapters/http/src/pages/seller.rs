@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use super::shopping::order_view;
 use super::support::{CsrfForm, PageError, Visitor, humanize, money, name_of, page, see_other};
-use crate::routes::seller::{ShipInput, ShipLineInput, sales_of, ship_lines};
+use crate::routes::seller::{ShipInput, ShipLineInput, location_code, sales_of, ship_lines};
 use crate::state::AppState;
 
 /// The seller acting, or the response to give instead (sign in, or 403).
@@ -576,22 +576,52 @@ pub(super) async fn create_product(
     Ok(see_other(&format!("/seller/products/{}", product.id)))
 }
 
-/// The edit form of one of the seller's products.
+/// Which stock location the product page shows and adjusts.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LocationQuery {
+    location: Option<String>,
+}
+
+/// The location named by a form or query (trimmed), `default` when blank; a
+/// malformed code is a 422 with the rule.
+fn chosen_location(raw: Option<&str>) -> Result<LocationCode, PageError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(LocationCode::default_location()),
+        Some(code) => location_code(code)
+            .ok_or_else(|| unprocessable("Location: 1 to 64 letters, digits, '-' or '_'.")),
+    }
+}
+
+/// Where to go after a change: the product page, at the location changed.
+fn product_page_at(product: ProductId, location: &LocationCode) -> String {
+    if *location == LocationCode::default_location() {
+        format!("/seller/products/{product}")
+    } else {
+        let qs =
+            serde_urlencoded::to_string([("location", location.0.as_str())]).unwrap_or_default();
+        format!("/seller/products/{product}?{qs}")
+    }
+}
+
+/// The edit form of one of the seller's products, with its stock at the location
+/// asked (`?location=`, the default location when none).
 pub(super) async fn edit_product(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(id): Path<String>,
+    Query(query): Query<LocationQuery>,
 ) -> Result<Response, PageError> {
     let seller = match seller_of(&visitor, "/seller") {
         Ok(s) => s,
         Err(r) => return Ok(*r),
     };
     let product = own_product(&state, seller, &id).await?;
+    let location = chosen_location(query.location.as_deref())?;
     let skus: Vec<Sku> = product.variants.iter().map(|v| v.sku.clone()).collect();
     let levels = state
         .shop
         .inventory()
-        .stock_levels(&skus, &LocationCode::default_location())
+        .stock_levels(&skus, &location)
         .await?;
     page(
         &state,
@@ -600,6 +630,7 @@ pub(super) async fn edit_product(
         json!({
             "title": format!("Edit {}", product.title),
             "new": false,
+            "location": location.0,
             "product": {
                 "id": product.id.to_string(),
                 "title": product.title,
@@ -662,10 +693,12 @@ pub(super) struct StockForm {
     sku: String,
     #[serde(default)]
     delta: String,
+    #[serde(default)]
+    location: Option<String>,
 }
 
-/// Receives (positive) or writes off (negative) units of a variant at the default
-/// location.
+/// Receives (positive) or writes off (negative) units of a variant at the location
+/// of the form (the default location when blank).
 pub(super) async fn adjust_stock(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -678,13 +711,15 @@ pub(super) async fn adjust_stock(
     if !product.variants.iter().any(|v| v.sku == sku) {
         return Err(PageError::not_found("variant"));
     }
+    let location = chosen_location(form.location.as_deref())?;
     let delta: i64 = form
         .delta
         .trim()
         .parse()
         .map_err(|_| unprocessable("Units: a whole number, negative to write off."))?;
+    let back = product_page_at(product.id, &location);
     if delta == 0 {
-        return Ok(see_other(&format!("/seller/products/{}", product.id)));
+        return Ok(see_other(&back));
     }
     state
         .shop
@@ -692,7 +727,7 @@ pub(super) async fn adjust_stock(
         .adjust(
             &StockAdjustment {
                 sku,
-                location: LocationCode::default_location(),
+                location,
                 delta,
                 reason: if delta > 0 {
                     AdjustmentReason::Received
@@ -704,5 +739,5 @@ pub(super) async fn adjust_stock(
             state.shop.clock().now(),
         )
         .await?;
-    Ok(see_other(&format!("/seller/products/{}", product.id)))
+    Ok(see_other(&back))
 }

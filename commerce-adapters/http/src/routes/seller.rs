@@ -501,6 +501,17 @@ pub struct StockView {
     pub available: u64,
 }
 
+/// A stock location's code when well formed: 1 to 64 ASCII letters, digits, `-`
+/// or `_` (the JSON route and the seller's page share the rule).
+pub(crate) fn location_code(code: &str) -> Option<LocationCode> {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| LocationCode(code.to_owned()))
+}
+
 /// Changes the stock of one of the seller's SKUs at a location.
 #[utoipa::path(post, path = "/v1/seller/skus/{sku}/stock", tag = "seller", request_body = StockInput,
     params(("sku" = String, Path, description = "SKU")),
@@ -524,20 +535,9 @@ async fn adjust_stock(
     }
     let location = match input.location.as_deref() {
         None => LocationCode::default_location(),
-        Some(code) => {
-            let ok = !code.is_empty()
-                && code.len() <= 64
-                && code
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !ok {
-                return Err(ApiError::validation(
-                    "location",
-                    "1 to 64 letters, digits, '-' or '_'",
-                ));
-            }
-            LocationCode(code.to_owned())
-        }
+        Some(code) => location_code(code).ok_or_else(|| {
+            ApiError::validation("location", "1 to 64 letters, digits, '-' or '_'")
+        })?,
     };
     let reason = match input.reason.as_deref() {
         None | Some("received") => AdjustmentReason::Received,
