@@ -35,6 +35,11 @@ fn conformance_guard_every_orders_check_runs_from_its_macro() {
                 &[(MACROS, "$make_fixture, checkout:")],
             ),
             (
+                "promotion_limits.rs",
+                include_str!("../src/testkit/promotion_limits.rs"),
+                &[(MACROS, "$make_fixture, promotion_limits:")],
+            ),
+            (
                 "payments.rs",
                 include_str!("../src/testkit/payments.rs"),
                 &[(MACROS, "$make_fixture, payments:")],
