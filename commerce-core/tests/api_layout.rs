@@ -121,7 +121,6 @@ const ALLOWLIST: &[&str] = &[
     "commerce-core::Word",
     "commerce-core::QueryWord",
     "commerce-inventory::ReserveRequest",
-    "commerce-inventory::StockAdjustment",
     "commerce-orders::RefundRequest",
     "commerce-orders::NewOrder",
     "commerce-orders::Recipient",

@@ -220,7 +220,23 @@ pub enum AdjustmentReason {
 }
 
 /// A change of `on_hand` outside the reservation lifecycle.
+///
+/// Built with [`StockAdjustment::new`] or a named constructor
+/// ([`received`](StockAdjustment::received), [`correction`](StockAdjustment::correction)),
+/// then [`at`](StockAdjustment::at) another location or
+/// [`with_note`](StockAdjustment::with_note):
+///
+/// ```
+/// use commerce_core::Sku;
+/// use commerce_inventory::{LocationCode, StockAdjustment};
+///
+/// let adjustment = StockAdjustment::received(Sku::new("MUG-BLUE").unwrap(), 12)
+///     .at(LocationCode("north".to_owned()))
+///     .with_note("opening stock");
+/// assert_eq!(adjustment.delta, 12);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StockAdjustment {
     /// SKU (created at zero stock by its first adjustment).
     pub sku: Sku,
@@ -235,15 +251,40 @@ pub struct StockAdjustment {
 }
 
 impl StockAdjustment {
-    /// `units` of `sku` received at the default location.
-    pub fn received(sku: Sku, units: i64) -> Self {
+    /// `delta` units of `sku` added (positive) or removed (negative) at the default
+    /// location, for `reason`, without a note. [`validate`](Self::validate) checks
+    /// that the sign fits the reason.
+    pub fn new(sku: Sku, delta: i64, reason: AdjustmentReason) -> Self {
         StockAdjustment {
             sku,
             location: LocationCode::default_location(),
-            delta: units,
-            reason: AdjustmentReason::Received,
+            delta,
+            reason,
             note: None,
         }
+    }
+
+    /// `units` of `sku` received at the default location.
+    pub fn received(sku: Sku, units: i64) -> Self {
+        Self::new(sku, units, AdjustmentReason::Received)
+    }
+
+    /// A stock count of `sku` at the default location found `delta` units more
+    /// (positive) or fewer (negative) than recorded.
+    pub fn correction(sku: Sku, delta: i64) -> Self {
+        Self::new(sku, delta, AdjustmentReason::Correction)
+    }
+
+    /// The same adjustment at `location` instead of the default one.
+    pub fn at(mut self, location: LocationCode) -> Self {
+        self.location = location;
+        self
+    }
+
+    /// The same adjustment with a free-text note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
     }
 }
 

@@ -10,9 +10,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use commerce_core::memory::MemoryOutbox;
 use commerce_core::{ManualClock, Sku};
 use commerce_inventory::{
-    AdjustmentReason, DEFAULT_RESERVATION_TTL, Error, ExpirySweeper, InventoryStore, LocationCode,
-    MemoryInventory, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
-    StockAdjustment, Transition,
+    DEFAULT_RESERVATION_TTL, Error, ExpirySweeper, InventoryStore, LocationCode, MemoryInventory,
+    ReservationId, ReservationLine, ReservationStatus, ReserveRequest, StockAdjustment, Transition,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -28,13 +27,7 @@ fn sku(code: &str) -> Sku {
 }
 
 async fn receive(store: &dyn InventoryStore, sku: &Sku, units: i64) {
-    let adjustment = StockAdjustment {
-        sku: sku.clone(),
-        location: LocationCode::default(),
-        delta: units,
-        reason: AdjustmentReason::Received,
-        note: None,
-    };
+    let adjustment = StockAdjustment::received(sku.clone(), units);
     store.adjust(&adjustment, t0()).await.unwrap();
 }
 

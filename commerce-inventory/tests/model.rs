@@ -392,13 +392,7 @@ async fn adjust(
     now: DateTime<Utc>,
 ) -> (Outcome, Outcome) {
     let expected = model.adjust(sku, delta, &reason);
-    let adjustment = StockAdjustment {
-        sku: skus[sku].clone(),
-        location: LocationCode::default(),
-        delta,
-        reason,
-        note: None,
-    };
+    let adjustment = StockAdjustment::new(skus[sku].clone(), delta, reason);
     let actual = outcome(store.adjust(&adjustment, now).await, skus, |_| {
         Outcome::Done
     });

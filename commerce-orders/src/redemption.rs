@@ -38,6 +38,7 @@ use crate::pricing_tables::PricingTables;
 
 /// One limited promotion code an order redeems, with the limits in force.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Redemption {
     /// The code, upper-cased (codes match case-insensitively).
     pub code: String,

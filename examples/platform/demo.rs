@@ -15,7 +15,7 @@ use commerce::core::ports::{CatalogStore, ProductQuery};
 use commerce::core::{
     Actor, Address, CountryCode, Customer, CustomerId, ManualClock, Money, Role, Seller, Sku,
 };
-use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::inventory::StockAdjustment;
 use commerce::orders::simulated::test_cards;
 use commerce::orders::{CancelReason, CheckoutRequest, IdempotencyKey, PaymentMethod};
 
@@ -57,13 +57,10 @@ pub(crate) async fn seed(shop: &Shop) -> Result<(u64, Vec<Seller>)> {
             }
             shop.inventory()
                 .adjust(
-                    &StockAdjustment {
-                        sku: Sku::new(level.sku.as_str())?,
-                        location: LocationCode::default_location(),
-                        delta: i64::try_from(level.available)?,
-                        reason: AdjustmentReason::Received,
-                        note: None,
-                    },
+                    &StockAdjustment::received(
+                        Sku::new(level.sku.as_str())?,
+                        i64::try_from(level.available)?,
+                    ),
                     now,
                 )
                 .await?;

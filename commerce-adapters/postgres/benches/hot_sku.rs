@@ -24,8 +24,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 
 use commerce_core::Sku;
 use commerce_inventory::{
-    AdjustmentReason, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
-    StockAdjustment,
+    InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest, StockAdjustment,
 };
 use commerce_postgres::{PgStores, ReserveBatching};
 
@@ -93,16 +92,7 @@ async fn main() {
         );
         let sku = Sku::new(code.clone()).unwrap();
         inventory
-            .adjust(
-                &StockAdjustment {
-                    sku: sku.clone(),
-                    location: LocationCode::default(),
-                    delta: STOCK,
-                    reason: AdjustmentReason::Received,
-                    note: None,
-                },
-                Utc::now(),
-            )
+            .adjust(&StockAdjustment::received(sku.clone(), STOCK), Utc::now())
             .await
             .unwrap();
         let store = inventory.clone();

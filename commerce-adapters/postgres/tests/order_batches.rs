@@ -22,8 +22,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use commerce_core::testkit::fixtures::{sku, us_address};
 use commerce_core::{Currency, DomainEvent, EventEnvelope, Money, Sku};
 use commerce_inventory::{
-    AdjustmentReason, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
-    StockAdjustment,
+    InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest, StockAdjustment,
 };
 use commerce_orders::{
     Authorization, CheckoutStore, IdempotencyKey, NewOrder, Order, OrderId, OrderLine, OrderTotals,
@@ -166,13 +165,7 @@ async fn place_and_confirm(size: usize, statements: &Statements) -> (usize, usiz
     stores
         .inventory()
         .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: LocationCode::default_location(),
-                delta: i64::try_from(size).unwrap(),
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
+            &StockAdjustment::received(sku.clone(), i64::try_from(size).unwrap()),
             now,
         )
         .await

@@ -19,8 +19,8 @@ use futures::future::join_all;
 use commerce_core::Sku;
 use commerce_core::ports::Outbox;
 use commerce_inventory::{
-    AdjustmentReason, Error, InventoryStore, LocationCode, ReservationId, ReservationLine,
-    ReserveRequest, StockAdjustment, Transition,
+    Error, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
+    StockAdjustment, Transition,
 };
 
 fn sku(s: &str) -> Sku {
@@ -29,16 +29,7 @@ fn sku(s: &str) -> Sku {
 
 async fn receive(store: &dyn InventoryStore, code: &str, units: i64) {
     store
-        .adjust(
-            &StockAdjustment {
-                sku: sku(code),
-                location: LocationCode::default(),
-                delta: units,
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
-            Utc::now(),
-        )
+        .adjust(&StockAdjustment::received(sku(code), units), Utc::now())
         .await
         .unwrap();
 }

@@ -7,8 +7,7 @@ use futures::future::join_all;
 
 use commerce_core::{Currency, EventEnvelope, Sku};
 use commerce_inventory::{
-    AdjustmentReason, LocationCode, ReservationLine, ReservationStatus, ReserveRequest,
-    StockAdjustment,
+    LocationCode, ReservationLine, ReservationStatus, ReserveRequest, StockAdjustment,
 };
 
 use crate::checkout::envelopes;
@@ -55,16 +54,7 @@ fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
 
 async fn receive(f: &CheckoutStoreFixture, sku: &Sku, units: i64, now: DateTime<Utc>) {
     f.inventory
-        .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: LocationCode::default_location(),
-                delta: units,
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
-            now,
-        )
+        .adjust(&StockAdjustment::received(sku.clone(), units), now)
         .await
         .unwrap();
 }

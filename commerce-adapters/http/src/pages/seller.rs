@@ -18,7 +18,7 @@ use commerce::core::ports::ProductQuery;
 use commerce::core::{
     Actor, CategoryId, Money, Product, ProductId, ProductStatus, SellerId, Sku, Variant,
 };
-use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::inventory::{LocationCode, StockAdjustment};
 use commerce::orders::{CarrierCode, OrderId, OrderPage, OrderStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -561,16 +561,7 @@ pub(super) async fn create_product(
     shop.catalog().upsert_product(&product).await?;
     if stock > 0 {
         shop.inventory()
-            .adjust(
-                &StockAdjustment {
-                    sku,
-                    location: LocationCode::default_location(),
-                    delta: i64::from(stock),
-                    reason: AdjustmentReason::Received,
-                    note: None,
-                },
-                now,
-            )
+            .adjust(&StockAdjustment::received(sku, i64::from(stock)), now)
             .await?;
     }
     Ok(see_other(&format!("/seller/products/{}", product.id)))
@@ -690,16 +681,10 @@ pub(super) async fn adjust_stock(
         .shop
         .inventory()
         .adjust(
-            &StockAdjustment {
-                sku,
-                location: LocationCode::default_location(),
-                delta,
-                reason: if delta > 0 {
-                    AdjustmentReason::Received
-                } else {
-                    AdjustmentReason::Correction
-                },
-                note: None,
+            &if delta > 0 {
+                StockAdjustment::received(sku, delta)
+            } else {
+                StockAdjustment::correction(sku, delta)
             },
             state.shop.clock().now(),
         )

@@ -554,13 +554,7 @@ async fn adjust_stock(
         .shop
         .inventory()
         .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: location.clone(),
-                delta: input.delta,
-                reason,
-                note: None,
-            },
+            &StockAdjustment::new(sku.clone(), input.delta, reason).at(location.clone()),
             state.shop.clock().now(),
         )
         .await?;

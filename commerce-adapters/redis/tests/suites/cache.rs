@@ -21,8 +21,8 @@ use commerce_core::{
     Category, Money, Product, ProductId, Result as CoreResult, Seller, SellerId, Sku, SkuListing,
 };
 use commerce_inventory::{
-    AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, ReservationId,
-    ReservationLine, ReserveRequest, StockAdjustment, StockReader,
+    InventoryStore, LocationCode, MemoryInventory, ReservationId, ReservationLine, ReserveRequest,
+    StockAdjustment, StockReader,
 };
 use commerce_redis::{CachedAvailability, CachedCatalog, KeyPrefix, RedisConnection};
 
@@ -338,13 +338,7 @@ async fn a_cache_entry_never_outlives_an_invalidating_event() {
 }
 
 fn received(s: &Sku, n: i64) -> StockAdjustment {
-    StockAdjustment {
-        sku: s.clone(),
-        location: LocationCode::default(),
-        delta: n,
-        reason: AdjustmentReason::Received,
-        note: None,
-    }
+    StockAdjustment::received(s.clone(), n)
 }
 
 /// Defect 6: the cache holds whole stock levels copied from the system of record,
