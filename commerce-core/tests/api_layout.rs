@@ -120,7 +120,6 @@ const ALLOWLIST: &[&str] = &[
     "commerce-core::SearchFilters",
     "commerce-core::Word",
     "commerce-core::QueryWord",
-    "commerce-inventory::ReserveRequest",
     "commerce-orders::RefundRequest",
     "commerce-orders::NewOrder",
     "commerce-orders::Recipient",

@@ -155,7 +155,27 @@ pub struct ReservationLine {
 }
 
 /// A request to reserve all lines of an order, or none.
+///
+/// Built with [`ReserveRequest::new`] (at the default location), then
+/// [`at`](ReserveRequest::at) another location:
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// use commerce_core::Sku;
+/// use commerce_inventory::{LocationCode, ReservationId, ReservationLine, ReserveRequest};
+///
+/// let line = ReservationLine { sku: Sku::new("MUG-BLUE").unwrap(), quantity: 2 };
+/// let request = ReserveRequest::new(
+///     ReservationId::new(),
+///     "order-42",
+///     vec![line],
+///     Utc::now() + Duration::minutes(15),
+/// )
+/// .at(LocationCode("north".to_owned()));
+/// assert_eq!(request.location.to_string(), "north");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReserveRequest {
     /// Id of the reservation to create; reusing it with the same lines returns the
     /// existing reservation instead of reserving twice.
@@ -168,6 +188,31 @@ pub struct ReserveRequest {
     pub lines: Vec<ReservationLine>,
     /// When the reservation expires if neither committed nor released.
     pub expires_at: DateTime<Utc>,
+}
+
+impl ReserveRequest {
+    /// Reserve `lines` under `id` at the default location until `expires_at`;
+    /// `reference` says what it is for (an order id).
+    pub fn new(
+        id: ReservationId,
+        reference: impl Into<String>,
+        lines: Vec<ReservationLine>,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        ReserveRequest {
+            id,
+            reference: reference.into(),
+            location: LocationCode::default_location(),
+            lines,
+            expires_at,
+        }
+    }
+
+    /// The same request at `location` instead of the default one.
+    pub fn at(mut self, location: LocationCode) -> Self {
+        self.location = location;
+        self
+    }
 }
 
 /// A reservation and where it is in its lifecycle.

@@ -33,16 +33,15 @@ async fn stocked(units: u64) -> (Arc<dyn InventoryStore>, Sku) {
 }
 
 fn request(sku: &Sku, quantity: u64) -> ReserveRequest {
-    ReserveRequest {
-        id: ReservationId::new(),
-        reference: "checkout".to_owned(),
-        location: LocationCode::default(),
-        lines: vec![ReservationLine {
+    ReserveRequest::new(
+        ReservationId::new(),
+        "checkout",
+        vec![ReservationLine {
             sku: sku.clone(),
             quantity,
         }],
-        expires_at: t0() + Duration::minutes(15),
-    }
+        t0() + Duration::minutes(15),
+    )
 }
 
 async fn counts(store: &dyn InventoryStore, sku: &Sku) -> (u64, u64) {

@@ -32,11 +32,10 @@ async fn receive(store: &dyn InventoryStore, sku: &Sku, units: i64) {
 }
 
 fn request(lines: &[(&Sku, u64)], expires_at: DateTime<Utc>) -> ReserveRequest {
-    ReserveRequest {
-        id: ReservationId::new(),
-        reference: "order".to_owned(),
-        location: LocationCode::default(),
-        lines: lines
+    ReserveRequest::new(
+        ReservationId::new(),
+        "order",
+        lines
             .iter()
             .map(|(sku, quantity)| ReservationLine {
                 sku: (*sku).clone(),
@@ -44,7 +43,7 @@ fn request(lines: &[(&Sku, u64)], expires_at: DateTime<Utc>) -> ReserveRequest {
             })
             .collect(),
         expires_at,
-    }
+    )
 }
 
 async fn counts(store: &dyn InventoryStore, sku: &Sku) -> (u64, u64) {

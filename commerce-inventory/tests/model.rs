@@ -307,19 +307,19 @@ async fn run(ops: Vec<Op>) {
                 .await
             }
             Op::Reserve { lines, ttl_minutes } => {
-                let request = ReserveRequest {
-                    id: ReservationId::new(),
-                    reference: format!("order-{step}"),
-                    location: location.clone(),
-                    lines: lines
+                let request = ReserveRequest::new(
+                    ReservationId::new(),
+                    format!("order-{step}"),
+                    lines
                         .iter()
                         .map(|(sku, quantity)| ReservationLine {
                             sku: skus[*sku].clone(),
                             quantity: *quantity,
                         })
                         .collect(),
-                    expires_at: now + Duration::minutes(*ttl_minutes),
-                };
+                    now + Duration::minutes(*ttl_minutes),
+                )
+                .at(location.clone());
                 let expected = model.reserve(&request, &skus);
                 let actual = outcome(store.reserve(&request, now).await, &skus, |_| Outcome::Done);
                 (expected, actual)

@@ -104,13 +104,12 @@ async fn main() {
                 let now = Utc::now();
                 store
                     .reserve(
-                        &ReserveRequest {
-                            id: ReservationId::new(),
-                            reference: "bench".to_owned(),
-                            location: LocationCode::default(),
-                            lines: vec![ReservationLine { sku, quantity: 1 }],
-                            expires_at: now + ChronoDuration::minutes(15),
-                        },
+                        &ReserveRequest::new(
+                            ReservationId::new(),
+                            "bench",
+                            vec![ReservationLine { sku, quantity: 1 }],
+                            now + ChronoDuration::minutes(15),
+                        ),
                         now,
                     )
                     .await

@@ -94,16 +94,15 @@ async fn inventory_events_written_by_sql_match_the_domain_format() {
     let id = ReservationId::new();
     inventory
         .reserve(
-            &ReserveRequest {
+            &ReserveRequest::new(
                 id,
-                reference: "o".into(),
-                location: LocationCode::default(),
-                lines: vec![ReservationLine {
+                "o",
+                vec![ReservationLine {
                     sku: sku.clone(),
                     quantity: 2,
                 }],
-                expires_at: now,
-            },
+                now,
+            ),
             now,
         )
         .await

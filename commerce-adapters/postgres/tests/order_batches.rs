@@ -117,11 +117,10 @@ fn envelopes(t: Transitioned, now: DateTime<Utc>) -> (Order, Vec<EventEnvelope>)
 }
 
 fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
-    ReserveRequest {
-        id: order.reservation_id,
-        reference: order.id.to_string(),
-        location: LocationCode::default_location(),
-        lines: order
+    ReserveRequest::new(
+        order.reservation_id,
+        order.id.to_string(),
+        order
             .lines
             .iter()
             .map(|l| ReservationLine {
@@ -129,8 +128,8 @@ fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
                 quantity: u64::from(l.quantity),
             })
             .collect(),
-        expires_at: now + Duration::minutes(15),
-    }
+        now + Duration::minutes(15),
+    )
 }
 
 /// `order` authorized for its total and confirmed at `now`, with its events.

@@ -35,19 +35,18 @@ async fn receive(store: &dyn InventoryStore, code: &str, units: i64) {
 }
 
 fn request(lines: &[(&str, u64)], expires_in: Duration) -> ReserveRequest {
-    ReserveRequest {
-        id: ReservationId::new(),
-        reference: "stress".to_owned(),
-        location: LocationCode::default(),
-        lines: lines
+    ReserveRequest::new(
+        ReservationId::new(),
+        "stress",
+        lines
             .iter()
             .map(|(s, q)| ReservationLine {
                 sku: sku(s),
                 quantity: *q,
             })
             .collect(),
-        expires_at: Utc::now() + expires_in,
-    }
+        Utc::now() + expires_in,
+    )
 }
 
 /// 200 concurrent buyers of one unit each, 100 in stock: exactly 100 sell, the rest

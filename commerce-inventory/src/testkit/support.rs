@@ -64,11 +64,10 @@ pub(super) fn request(lines: &[(&Sku, u64)]) -> ReserveRequest {
 
 /// A request at [`here`] expiring at `expires_at`.
 pub(super) fn request_expiring(lines: &[(&Sku, u64)], expires_at: DateTime<Utc>) -> ReserveRequest {
-    ReserveRequest {
-        id: ReservationId::new(),
-        reference: "conformance-order".to_owned(),
-        location: here(),
-        lines: lines
+    ReserveRequest::new(
+        ReservationId::new(),
+        "conformance-order",
+        lines
             .iter()
             .map(|(sku, quantity)| ReservationLine {
                 sku: (*sku).clone(),
@@ -76,7 +75,8 @@ pub(super) fn request_expiring(lines: &[(&Sku, u64)], expires_at: DateTime<Utc>)
             })
             .collect(),
         expires_at,
-    }
+    )
+    .at(here())
 }
 
 /// The level of `sku` at [`here`]; panics when the row does not exist.

@@ -36,11 +36,10 @@ fn skus(order: &Order) -> (Sku, Sku) {
 
 /// The reservation of `order`'s lines, expiring in 15 minutes.
 fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
-    ReserveRequest {
-        id: order.reservation_id,
-        reference: order.id.to_string(),
-        location: LocationCode::default_location(),
-        lines: order
+    ReserveRequest::new(
+        order.reservation_id,
+        order.id.to_string(),
+        order
             .lines
             .iter()
             .map(|l| ReservationLine {
@@ -48,8 +47,8 @@ fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
                 quantity: u64::from(l.quantity),
             })
             .collect(),
-        expires_at: now + Duration::minutes(15),
-    }
+        now + Duration::minutes(15),
+    )
 }
 
 async fn receive(f: &CheckoutStoreFixture, sku: &Sku, units: i64, now: DateTime<Utc>) {

@@ -366,16 +366,15 @@ async fn defect_6_cached_stock_never_negative_or_immortal() {
         async move {
             inventory
                 .reserve(
-                    &ReserveRequest {
-                        id: ReservationId::new(),
-                        reference: "d6".to_owned(),
-                        location: LocationCode::default(),
-                        lines: vec![ReservationLine {
+                    &ReserveRequest::new(
+                        ReservationId::new(),
+                        "d6",
+                        vec![ReservationLine {
                             sku: s,
                             quantity: 1,
                         }],
-                        expires_at: Utc::now() + chrono::Duration::minutes(15),
-                    },
+                        Utc::now() + chrono::Duration::minutes(15),
+                    ),
                     Utc::now(),
                 )
                 .await
