@@ -117,7 +117,6 @@ const ALLOWLIST: &[&str] = &[
     "commerce-core::ProductQuery",
     "commerce-core::PricingLine",
     "commerce-core::PricingRequest",
-    "commerce-core::SearchFilters",
     "commerce-core::Word",
     "commerce-core::QueryWord",
     "commerce-orders::RefundRequest",

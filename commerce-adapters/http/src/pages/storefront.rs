@@ -319,14 +319,12 @@ async fn run_search(
     };
     let (price_min, price_max) = params.price_range();
     let mut q = SearchQuery::text(params.q.chars().take(200).collect::<String>());
-    q.filters = SearchFilters {
-        category_id: category,
-        price_min,
-        price_max,
-        in_stock: params.in_stock.is_some(),
-        min_rating: params.min_rating.map(|r| Decimal::from(r.min(5))),
-        ..SearchFilters::default()
-    };
+    q.filters = SearchFilters::default()
+        .with_category(category)
+        .with_price_min(price_min)
+        .with_price_max(price_max)
+        .with_in_stock(params.in_stock.is_some())
+        .with_min_rating(params.min_rating.map(|r| Decimal::from(r.min(5))));
     q.sort = if params.sort.is_some() {
         params.sort()
     } else {
