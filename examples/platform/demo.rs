@@ -28,12 +28,7 @@ const SEED: u64 = 2026;
 
 /// Whether the catalog holds no product yet.
 pub(crate) async fn catalog_is_empty(catalog: &dyn CatalogStore) -> Result<bool> {
-    let first = catalog
-        .list_products(&ProductQuery {
-            limit: 1,
-            ..ProductQuery::default()
-        })
-        .await?;
+    let first = catalog.list_products(&ProductQuery::page(1)).await?;
     Ok(first.is_empty())
 }
 
@@ -175,10 +170,7 @@ pub(crate) async fn seed_reviews(shop: &Shop) -> Result<u64> {
     }
     let products = shop
         .catalog()
-        .list_products(&ProductQuery {
-            limit: 40,
-            ..ProductQuery::default()
-        })
+        .list_products(&ProductQuery::page(40))
         .await?;
     let now = shop.clock().now();
     let mut written = 0;

@@ -88,11 +88,7 @@ pub(super) async fn console(
     let record = shop.catalog().seller(seller).await?;
     let products = shop
         .catalog()
-        .list_products(&ProductQuery {
-            seller_id: Some(seller),
-            limit: 100,
-            ..ProductQuery::default()
-        })
+        .list_products(&ProductQuery::page(100).with_seller(seller))
         .await?;
     let skus: Vec<Sku> = products
         .iter()

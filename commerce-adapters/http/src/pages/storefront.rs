@@ -95,11 +95,7 @@ pub(super) async fn home(
         None => state
             .shop
             .catalog()
-            .list_products(&ProductQuery {
-                status: Some(ProductStatus::Active),
-                limit: 8,
-                ..ProductQuery::default()
-            })
+            .list_products(&ProductQuery::page(8).with_status(ProductStatus::Active))
             .await?
             .iter()
             .map(product_card)
@@ -393,12 +389,11 @@ pub(super) async fn category(
             let products = state
                 .shop
                 .catalog()
-                .list_products(&ProductQuery {
-                    category_id: Some(cat.id),
-                    status: Some(ProductStatus::Active),
-                    limit: PAGE,
-                    ..ProductQuery::default()
-                })
+                .list_products(
+                    &ProductQuery::page(PAGE)
+                        .with_category(cat.id)
+                        .with_status(ProductStatus::Active),
+                )
                 .await?;
             ctx["total"] = json!(products.len());
             ctx["products"] = products.iter().map(product_card).collect();
