@@ -123,7 +123,6 @@ const ALLOWLIST: &[&str] = &[
     "commerce-orders::Recipient",
     "commerce-orders::MessageContext",
     "commerce-reviews::ProductReviewQuery",
-    "commerce-reviews::ReviewDraft",
     "commerce-analytics::DateRange",
 ];
 

@@ -128,12 +128,9 @@ pub struct ReviewBody {
 
 impl ReviewBody {
     fn draft(self) -> Result<ReviewDraft, ApiError> {
-        Ok(ReviewDraft {
-            rating: Rating::new(self.rating)?,
-            title: self.title,
-            body: self.body,
-            sku: self.sku.map(Sku::new).transpose()?,
-        })
+        Ok(ReviewDraft::new(Rating::new(self.rating)?, self.title)
+            .with_body(self.body)
+            .with_sku(self.sku.map(Sku::new).transpose()?))
     }
 }
 
