@@ -118,7 +118,6 @@ const ALLOWLIST: &[&str] = &[
     "commerce-core::PricingRequest",
     "commerce-core::Word",
     "commerce-core::QueryWord",
-    "commerce-orders::RefundRequest",
     "commerce-orders::NewOrder",
     "commerce-orders::Recipient",
     "commerce-orders::MessageContext",

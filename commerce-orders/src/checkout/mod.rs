@@ -750,11 +750,11 @@ impl Checkout {
                     return Ok(());
                 }
                 self.payments
-                    .refund(&crate::payment::RefundRequest {
-                        payment_reference: auth.payment_reference.clone(),
-                        idempotency_key: refund_key,
-                        amount: left,
-                    })
+                    .refund(&crate::payment::RefundRequest::new(
+                        auth.payment_reference.clone(),
+                        refund_key,
+                        left,
+                    ))
                     .await
                     .map(|_| ())
             }
