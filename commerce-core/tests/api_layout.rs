@@ -121,8 +121,6 @@ const ALLOWLIST: &[&str] = &[
     "commerce-orders::NewOrder",
     "commerce-orders::Recipient",
     "commerce-orders::MessageContext",
-    "commerce-reviews::ProductReviewQuery",
-    "commerce-analytics::DateRange",
 ];
 
 /// A public type outside code could build or match exhaustively, as `crate::Type`.
