@@ -116,10 +116,7 @@ const ALLOWLIST: &[&str] = &[
     // each needs a constructor or builder before it can be non_exhaustive.
     "commerce-core::PricingLine",
     "commerce-core::PricingRequest",
-    "commerce-core::Word",
-    "commerce-core::QueryWord",
     "commerce-orders::NewOrder",
-    "commerce-orders::Recipient",
     "commerce-orders::MessageContext",
 ];
 
