@@ -117,7 +117,6 @@ const ALLOWLIST: &[&str] = &[
     "commerce-core::PricingLine",
     "commerce-core::PricingRequest",
     "commerce-orders::NewOrder",
-    "commerce-orders::MessageContext",
 ];
 
 /// A public type outside code could build or match exhaustively, as `crate::Type`.
