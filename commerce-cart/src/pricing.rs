@@ -108,14 +108,10 @@ pub async fn price_cart(
         catalog.listings(&skus).await?
     };
     let lines = pricing_lines(cart, &listings)?;
-    let request = PricingRequest {
-        currency: context.currency,
-        lines: &lines,
-        promotions: context.promotions,
-        tax: context.tax,
-        destination: context.destination,
-        shipping: context.shipping,
-    };
+    let request = PricingRequest::new(context.currency, &lines, context.tax)
+        .with_promotions(context.promotions)
+        .with_destination(context.destination)
+        .with_shipping(context.shipping);
     let breakdown = pricing::price(&request).map_err(Error::Pricing)?;
     let sellers = listings
         .iter()

@@ -75,6 +75,7 @@ pub struct Promotion {
 
 /// Everything [`price`] needs.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct PricingRequest<'a> {
     /// Currency of the cart; every price must be in it.
     pub currency: Currency,
@@ -89,6 +90,39 @@ pub struct PricingRequest<'a> {
     pub destination: Option<&'a Address>,
     /// Chosen shipping method; `None` prices without shipping.
     pub shipping: Option<&'a ShippingMethod>,
+}
+
+impl<'a> PricingRequest<'a> {
+    /// Price `lines` in `currency` under `tax`, with no promotion, no destination
+    /// (so without tax and shipping) and no shipping method.
+    pub fn new(currency: Currency, lines: &'a [PricingLine], tax: &'a TaxTable) -> Self {
+        PricingRequest {
+            currency,
+            lines,
+            promotions: &[],
+            tax,
+            destination: None,
+            shipping: None,
+        }
+    }
+
+    /// The same request applying these promotions, in order.
+    pub fn with_promotions(mut self, promotions: &'a [Promotion]) -> Self {
+        self.promotions = promotions;
+        self
+    }
+
+    /// The same request shipped to this address (`None`: not known yet).
+    pub fn with_destination(mut self, destination: impl Into<Option<&'a Address>>) -> Self {
+        self.destination = destination.into();
+        self
+    }
+
+    /// The same request with this shipping method (`None`: priced without shipping).
+    pub fn with_shipping(mut self, shipping: impl Into<Option<&'a ShippingMethod>>) -> Self {
+        self.shipping = shipping.into();
+        self
+    }
 }
 
 /// One priced line.

@@ -25,14 +25,12 @@ struct Case {
 
 impl Case {
     fn price(&self) -> PriceBreakdown {
-        price(&PricingRequest {
-            currency: self.currency,
-            lines: &self.lines,
-            promotions: &self.promotions,
-            tax: &self.tax,
-            destination: self.destination.as_ref(),
-            shipping: self.shipping.as_ref(),
-        })
+        price(
+            &PricingRequest::new(self.currency, &self.lines, &self.tax)
+                .with_promotions(&self.promotions)
+                .with_destination(self.destination.as_ref())
+                .with_shipping(self.shipping.as_ref()),
+        )
         .unwrap()
     }
 }
