@@ -141,14 +141,14 @@ pub fn pricing_lines(cart: &Cart, listings: &[SkuListing]) -> Result<Vec<Pricing
                     status: listing.status,
                 });
             }
-            Ok(PricingLine {
-                sku: line.sku.clone(),
-                name: line_name(listing),
-                unit_price: listing.variant.price,
-                quantity: line.quantity,
-                tax_class: listing.variant.tax_class.clone(),
-                weight_grams: listing.variant.weight_grams,
-            })
+            Ok(PricingLine::new(
+                line.sku.clone(),
+                line_name(listing),
+                listing.variant.price,
+                line.quantity,
+            )
+            .with_tax_class(listing.variant.tax_class.clone())
+            .with_weight_grams(listing.variant.weight_grams))
         })
         .collect()
 }

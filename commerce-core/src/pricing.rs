@@ -21,6 +21,7 @@ mod tests;
 
 /// One line to price: a SKU, its catalog unit price and quantity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PricingLine {
     /// SKU.
     pub sku: Sku,
@@ -34,6 +35,34 @@ pub struct PricingLine {
     pub tax_class: TaxClass,
     /// Unit shipping weight in grams.
     pub weight_grams: u32,
+}
+
+impl PricingLine {
+    /// `quantity` units of `sku`, named `name`, at `unit_price`; standard tax class
+    /// and no weight until [`with_tax_class`](Self::with_tax_class) and
+    /// [`with_weight_grams`](Self::with_weight_grams) say otherwise.
+    pub fn new(sku: Sku, name: impl Into<String>, unit_price: Money, quantity: u32) -> Self {
+        PricingLine {
+            sku,
+            name: name.into(),
+            unit_price,
+            quantity,
+            tax_class: TaxClass::default(),
+            weight_grams: 0,
+        }
+    }
+
+    /// The same line in this tax class.
+    pub fn with_tax_class(mut self, tax_class: TaxClass) -> Self {
+        self.tax_class = tax_class;
+        self
+    }
+
+    /// The same line weighing this much per unit, in grams.
+    pub fn with_weight_grams(mut self, weight_grams: u32) -> Self {
+        self.weight_grams = weight_grams;
+        self
+    }
 }
 
 /// How a promotion reduces the price.
