@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use commerce::Shop;
 use commerce::core::generator::CatalogGenerator;
 use commerce::core::{Customer, CustomerId, Sku};
-use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::inventory::StockAdjustment;
 use commerce::redis::{
     KeyPrefix, RedisCartStore, RedisConnection, RedisRateLimiter, RedisSessionStore,
 };
@@ -270,13 +270,7 @@ async fn main() {
             skus.push(v.sku.as_str().to_owned());
             shop.inventory()
                 .adjust(
-                    &StockAdjustment {
-                        sku: Sku::new(v.sku.as_str()).unwrap(),
-                        location: LocationCode::default_location(),
-                        delta: 1_000_000,
-                        reason: AdjustmentReason::Received,
-                        note: None,
-                    },
+                    &StockAdjustment::received(Sku::new(v.sku.as_str()).unwrap(), 1_000_000),
                     shop.clock().now(),
                 )
                 .await

@@ -19,9 +19,7 @@ use commerce::core::{
     Actor, Address, Clock, CountryCode, Currency, Money, Product, ProductStatus, SellerId,
     ShippingMethod, Sku, SystemClock, TaxClass, TaxRate, TaxTable, Variant,
 };
-use commerce::inventory::{
-    AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, StockAdjustment,
-};
+use commerce::inventory::{InventoryStore, LocationCode, MemoryInventory, StockAdjustment};
 use commerce::orders::simulated::test_cards;
 use commerce::orders::{
     Checkout, CheckoutConfig, CheckoutRequest, IdempotencyKey, MemoryOrderStore, Order,
@@ -161,13 +159,8 @@ async fn main() -> Result<()> {
         catalog.upsert_product(p).await?;
         inventory
             .adjust(
-                &StockAdjustment {
-                    sku: p.variants[0].sku.clone(),
-                    location: LocationCode::default_location(),
-                    delta: units,
-                    reason: AdjustmentReason::Received,
-                    note: Some("opening stock".to_owned()),
-                },
+                &StockAdjustment::received(p.variants[0].sku.clone(), units)
+                    .with_note("opening stock"),
                 SystemClock.now(),
             )
             .await?;

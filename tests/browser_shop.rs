@@ -22,7 +22,7 @@ use commerce::Shop;
 use commerce::core::generator::CatalogGenerator;
 use commerce::core::search::ProductSearch;
 use commerce::core::{Role, RunnerConfig, Sku, run_once};
-use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::inventory::StockAdjustment;
 use commerce_http::{AppState, HttpConfig};
 use commerce_search::{CONSUMER, SearchIndexer, TantivySearch};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -75,13 +75,7 @@ async fn serve() -> (Shop, String) {
         for level in &generated.signals.stock {
             shop.inventory()
                 .adjust(
-                    &StockAdjustment {
-                        sku: Sku::new(level.sku.as_str()).unwrap(),
-                        location: LocationCode::default_location(),
-                        delta: 20,
-                        reason: AdjustmentReason::Received,
-                        note: None,
-                    },
+                    &StockAdjustment::received(Sku::new(level.sku.as_str()).unwrap(), 20),
                     now,
                 )
                 .await

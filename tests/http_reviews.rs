@@ -412,13 +412,10 @@ async fn http_recommendations_exclude_the_product_bought_and_out_of_stock_produc
         .shop
         .inventory()
         .adjust(
-            &commerce::inventory::StockAdjustment {
-                sku: commerce::core::Sku::new("TEE-rc1-S").unwrap(),
-                location: commerce::inventory::LocationCode::default_location(),
-                delta: -i64::try_from(app.available("TEE-rc1-S").await).unwrap(),
-                reason: commerce::inventory::AdjustmentReason::Correction,
-                note: None,
-            },
+            &commerce::inventory::StockAdjustment::correction(
+                commerce::core::Sku::new("TEE-rc1-S").unwrap(),
+                -i64::try_from(app.available("TEE-rc1-S").await).unwrap(),
+            ),
             app.shop.clock().now(),
         )
         .await;

@@ -210,8 +210,9 @@ pub enum Change {
     PutStock(StockLevel),
 }
 
-/// An inclusive range of UTC days.
+/// An inclusive range of UTC days; built with [`DateRange::new`], which checks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DateRange {
     /// First day.
     pub from: NaiveDate,

@@ -108,14 +108,10 @@ pub async fn price_cart(
         catalog.listings(&skus).await?
     };
     let lines = pricing_lines(cart, &listings)?;
-    let request = PricingRequest {
-        currency: context.currency,
-        lines: &lines,
-        promotions: context.promotions,
-        tax: context.tax,
-        destination: context.destination,
-        shipping: context.shipping,
-    };
+    let request = PricingRequest::new(context.currency, &lines, context.tax)
+        .with_promotions(context.promotions)
+        .with_destination(context.destination)
+        .with_shipping(context.shipping);
     let breakdown = pricing::price(&request).map_err(Error::Pricing)?;
     let sellers = listings
         .iter()
@@ -145,14 +141,14 @@ pub fn pricing_lines(cart: &Cart, listings: &[SkuListing]) -> Result<Vec<Pricing
                     status: listing.status,
                 });
             }
-            Ok(PricingLine {
-                sku: line.sku.clone(),
-                name: line_name(listing),
-                unit_price: listing.variant.price,
-                quantity: line.quantity,
-                tax_class: listing.variant.tax_class.clone(),
-                weight_grams: listing.variant.weight_grams,
-            })
+            Ok(PricingLine::new(
+                line.sku.clone(),
+                line_name(listing),
+                listing.variant.price,
+                line.quantity,
+            )
+            .with_tax_class(listing.variant.tax_class.clone())
+            .with_weight_grams(listing.variant.weight_grams))
         })
         .collect()
 }

@@ -188,11 +188,7 @@ struct RefundBody {
 
 async fn refund(State(g): State<SharedGateway>, Json(b): Json<RefundBody>) -> Response {
     g.pause().await;
-    let request = RefundRequest {
-        payment_reference: b.payment_reference,
-        idempotency_key: b.idempotency_key,
-        amount: b.amount,
-    };
+    let request = RefundRequest::new(b.payment_reference, b.idempotency_key, b.amount);
     answer(g.inner.refund(&request).await.and_then(to_value))
 }
 

@@ -22,7 +22,19 @@ use crate::money::Money;
 use crate::role::Role;
 
 /// Filter and keyset page for [`CatalogStore::list_products`].
+///
+/// Built with [`ProductQuery::page`] (a page size, no filter), then the `with_*`
+/// setters, each taking a value or an `Option` (`None` leaves that filter off):
+///
+/// ```
+/// use commerce_core::ProductStatus;
+/// use commerce_core::ports::ProductQuery;
+///
+/// let query = ProductQuery::page(50).with_status(ProductStatus::Active).with_after(None);
+/// assert_eq!((query.limit, query.status), (50, Some(ProductStatus::Active)));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProductQuery {
     /// Only products in this category (not its descendants).
     pub category_id: Option<CategoryId>,
@@ -34,6 +46,40 @@ pub struct ProductQuery {
     pub after: Option<ProductId>,
     /// Page size, at least 1 (0 is a `Validation` error); implementations cap it at 500.
     pub limit: u32,
+}
+
+impl ProductQuery {
+    /// The first page of at most `limit` products, unfiltered.
+    pub fn page(limit: u32) -> Self {
+        ProductQuery {
+            limit,
+            ..ProductQuery::default()
+        }
+    }
+
+    /// Only products in this category (not its descendants).
+    pub fn with_category(mut self, category_id: impl Into<Option<CategoryId>>) -> Self {
+        self.category_id = category_id.into();
+        self
+    }
+
+    /// Only products of this seller.
+    pub fn with_seller(mut self, seller_id: impl Into<Option<SellerId>>) -> Self {
+        self.seller_id = seller_id.into();
+        self
+    }
+
+    /// Only products in this status.
+    pub fn with_status(mut self, status: impl Into<Option<ProductStatus>>) -> Self {
+        self.status = status.into();
+        self
+    }
+
+    /// The page after this product id (the last one of the previous page).
+    pub fn with_after(mut self, after: impl Into<Option<ProductId>>) -> Self {
+        self.after = after.into();
+        self
+    }
 }
 
 /// Most ids [`CatalogStore::products`] takes in one call.

@@ -21,6 +21,7 @@ mod tests;
 
 /// One line to price: a SKU, its catalog unit price and quantity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PricingLine {
     /// SKU.
     pub sku: Sku,
@@ -34,6 +35,34 @@ pub struct PricingLine {
     pub tax_class: TaxClass,
     /// Unit shipping weight in grams.
     pub weight_grams: u32,
+}
+
+impl PricingLine {
+    /// `quantity` units of `sku`, named `name`, at `unit_price`; standard tax class
+    /// and no weight until [`with_tax_class`](Self::with_tax_class) and
+    /// [`with_weight_grams`](Self::with_weight_grams) say otherwise.
+    pub fn new(sku: Sku, name: impl Into<String>, unit_price: Money, quantity: u32) -> Self {
+        PricingLine {
+            sku,
+            name: name.into(),
+            unit_price,
+            quantity,
+            tax_class: TaxClass::default(),
+            weight_grams: 0,
+        }
+    }
+
+    /// The same line in this tax class.
+    pub fn with_tax_class(mut self, tax_class: TaxClass) -> Self {
+        self.tax_class = tax_class;
+        self
+    }
+
+    /// The same line weighing this much per unit, in grams.
+    pub fn with_weight_grams(mut self, weight_grams: u32) -> Self {
+        self.weight_grams = weight_grams;
+        self
+    }
 }
 
 /// How a promotion reduces the price.
@@ -75,6 +104,7 @@ pub struct Promotion {
 
 /// Everything [`price`] needs.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct PricingRequest<'a> {
     /// Currency of the cart; every price must be in it.
     pub currency: Currency,
@@ -89,6 +119,39 @@ pub struct PricingRequest<'a> {
     pub destination: Option<&'a Address>,
     /// Chosen shipping method; `None` prices without shipping.
     pub shipping: Option<&'a ShippingMethod>,
+}
+
+impl<'a> PricingRequest<'a> {
+    /// Price `lines` in `currency` under `tax`, with no promotion, no destination
+    /// (so without tax and shipping) and no shipping method.
+    pub fn new(currency: Currency, lines: &'a [PricingLine], tax: &'a TaxTable) -> Self {
+        PricingRequest {
+            currency,
+            lines,
+            promotions: &[],
+            tax,
+            destination: None,
+            shipping: None,
+        }
+    }
+
+    /// The same request applying these promotions, in order.
+    pub fn with_promotions(mut self, promotions: &'a [Promotion]) -> Self {
+        self.promotions = promotions;
+        self
+    }
+
+    /// The same request shipped to this address (`None`: not known yet).
+    pub fn with_destination(mut self, destination: impl Into<Option<&'a Address>>) -> Self {
+        self.destination = destination.into();
+        self
+    }
+
+    /// The same request with this shipping method (`None`: priced without shipping).
+    pub fn with_shipping(mut self, shipping: impl Into<Option<&'a ShippingMethod>>) -> Self {
+        self.shipping = shipping.into();
+        self
+    }
 }
 
 /// One priced line.

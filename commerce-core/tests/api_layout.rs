@@ -114,21 +114,7 @@ const ALLOWLIST: &[&str] = &[
     "commerce-orders::FaultTiming",
     // --- Still to do: requests built with struct literals across the workspace;
     // each needs a constructor or builder before it can be non_exhaustive.
-    "commerce-core::ProductQuery",
-    "commerce-core::PricingLine",
-    "commerce-core::PricingRequest",
-    "commerce-core::SearchFilters",
-    "commerce-core::Word",
-    "commerce-core::QueryWord",
-    "commerce-inventory::ReserveRequest",
-    "commerce-inventory::StockAdjustment",
-    "commerce-orders::RefundRequest",
     "commerce-orders::NewOrder",
-    "commerce-orders::Recipient",
-    "commerce-orders::MessageContext",
-    "commerce-reviews::ProductReviewQuery",
-    "commerce-reviews::ReviewDraft",
-    "commerce-analytics::DateRange",
 ];
 
 /// A public type outside code could build or match exhaustively, as `crate::Type`.

@@ -18,14 +18,11 @@ fn price_to(
     to: Option<&Address>,
     shipping: Option<&ShippingMethod>,
 ) -> Result<PriceBreakdown, Error> {
-    price(&PricingRequest {
-        currency,
-        lines,
-        promotions: &[],
-        tax,
-        destination: to,
-        shipping,
-    })
+    price(
+        &PricingRequest::new(currency, lines, tax)
+            .with_destination(to)
+            .with_shipping(shipping),
+    )
 }
 
 /// Defect 1: amounts were floats (`price * quantity`, `subtotal * 0.08`), so sums and

@@ -25,14 +25,12 @@ struct Case {
 
 impl Case {
     fn price(&self) -> PriceBreakdown {
-        price(&PricingRequest {
-            currency: self.currency,
-            lines: &self.lines,
-            promotions: &self.promotions,
-            tax: &self.tax,
-            destination: self.destination.as_ref(),
-            shipping: self.shipping.as_ref(),
-        })
+        price(
+            &PricingRequest::new(self.currency, &self.lines, &self.tax)
+                .with_promotions(&self.promotions)
+                .with_destination(self.destination.as_ref())
+                .with_shipping(self.shipping.as_ref()),
+        )
         .unwrap()
     }
 }
@@ -74,16 +72,16 @@ fn lines(currency: Currency) -> impl Strategy<Value = Vec<PricingLine>> {
             specs
                 .into_iter()
                 .enumerate()
-                .map(
-                    |(i, (price, quantity, weight_grams, tax_class))| PricingLine {
-                        sku: sku(&format!("SKU-{i}")),
-                        name: format!("Item {i}"),
-                        unit_price: Money::from_minor(price, currency),
+                .map(|(i, (price, quantity, weight_grams, tax_class))| {
+                    PricingLine::new(
+                        sku(&format!("SKU-{i}")),
+                        format!("Item {i}"),
+                        Money::from_minor(price, currency),
                         quantity,
-                        tax_class,
-                        weight_grams,
-                    },
-                )
+                    )
+                    .with_tax_class(tax_class)
+                    .with_weight_grams(weight_grams)
+                })
                 .collect()
         },
     )

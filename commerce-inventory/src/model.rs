@@ -155,7 +155,27 @@ pub struct ReservationLine {
 }
 
 /// A request to reserve all lines of an order, or none.
+///
+/// Built with [`ReserveRequest::new`] (at the default location), then
+/// [`at`](ReserveRequest::at) another location:
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// use commerce_core::Sku;
+/// use commerce_inventory::{LocationCode, ReservationId, ReservationLine, ReserveRequest};
+///
+/// let line = ReservationLine { sku: Sku::new("MUG-BLUE").unwrap(), quantity: 2 };
+/// let request = ReserveRequest::new(
+///     ReservationId::new(),
+///     "order-42",
+///     vec![line],
+///     Utc::now() + Duration::minutes(15),
+/// )
+/// .at(LocationCode("north".to_owned()));
+/// assert_eq!(request.location.to_string(), "north");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReserveRequest {
     /// Id of the reservation to create; reusing it with the same lines returns the
     /// existing reservation instead of reserving twice.
@@ -168,6 +188,31 @@ pub struct ReserveRequest {
     pub lines: Vec<ReservationLine>,
     /// When the reservation expires if neither committed nor released.
     pub expires_at: DateTime<Utc>,
+}
+
+impl ReserveRequest {
+    /// Reserve `lines` under `id` at the default location until `expires_at`;
+    /// `reference` says what it is for (an order id).
+    pub fn new(
+        id: ReservationId,
+        reference: impl Into<String>,
+        lines: Vec<ReservationLine>,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        ReserveRequest {
+            id,
+            reference: reference.into(),
+            location: LocationCode::default_location(),
+            lines,
+            expires_at,
+        }
+    }
+
+    /// The same request at `location` instead of the default one.
+    pub fn at(mut self, location: LocationCode) -> Self {
+        self.location = location;
+        self
+    }
 }
 
 /// A reservation and where it is in its lifecycle.
@@ -220,7 +265,23 @@ pub enum AdjustmentReason {
 }
 
 /// A change of `on_hand` outside the reservation lifecycle.
+///
+/// Built with [`StockAdjustment::new`] or a named constructor
+/// ([`received`](StockAdjustment::received), [`correction`](StockAdjustment::correction)),
+/// then [`at`](StockAdjustment::at) another location or
+/// [`with_note`](StockAdjustment::with_note):
+///
+/// ```
+/// use commerce_core::Sku;
+/// use commerce_inventory::{LocationCode, StockAdjustment};
+///
+/// let adjustment = StockAdjustment::received(Sku::new("MUG-BLUE").unwrap(), 12)
+///     .at(LocationCode("north".to_owned()))
+///     .with_note("opening stock");
+/// assert_eq!(adjustment.delta, 12);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StockAdjustment {
     /// SKU (created at zero stock by its first adjustment).
     pub sku: Sku,
@@ -235,15 +296,40 @@ pub struct StockAdjustment {
 }
 
 impl StockAdjustment {
-    /// `units` of `sku` received at the default location.
-    pub fn received(sku: Sku, units: i64) -> Self {
+    /// `delta` units of `sku` added (positive) or removed (negative) at the default
+    /// location, for `reason`, without a note. [`validate`](Self::validate) checks
+    /// that the sign fits the reason.
+    pub fn new(sku: Sku, delta: i64, reason: AdjustmentReason) -> Self {
         StockAdjustment {
             sku,
             location: LocationCode::default_location(),
-            delta: units,
-            reason: AdjustmentReason::Received,
+            delta,
+            reason,
             note: None,
         }
+    }
+
+    /// `units` of `sku` received at the default location.
+    pub fn received(sku: Sku, units: i64) -> Self {
+        Self::new(sku, units, AdjustmentReason::Received)
+    }
+
+    /// A stock count of `sku` at the default location found `delta` units more
+    /// (positive) or fewer (negative) than recorded.
+    pub fn correction(sku: Sku, delta: i64) -> Self {
+        Self::new(sku, delta, AdjustmentReason::Correction)
+    }
+
+    /// The same adjustment at `location` instead of the default one.
+    pub fn at(mut self, location: LocationCode) -> Self {
+        self.location = location;
+        self
+    }
+
+    /// The same adjustment with a free-text note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
     }
 }
 

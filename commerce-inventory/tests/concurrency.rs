@@ -10,8 +10,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use commerce_core::memory::MemoryOutbox;
 use commerce_core::{ManualClock, Sku};
 use commerce_inventory::{
-    AdjustmentReason, Error, InventoryStore, LocationCode, MemoryInventory, ReservationId,
-    ReservationLine, ReservationStatus, ReserveRequest, StockAdjustment, Transition, sweep_once,
+    Error, InventoryStore, LocationCode, MemoryInventory, ReservationId, ReservationLine,
+    ReservationStatus, ReserveRequest, StockAdjustment, Transition, sweep_once,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -24,13 +24,7 @@ async fn stocked(units: u64) -> (Arc<dyn InventoryStore>, Sku) {
     let sku = Sku::new("HOT-SKU").unwrap();
     store
         .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: LocationCode::default(),
-                delta: i64::try_from(units).unwrap(),
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
+            &StockAdjustment::received(sku.clone(), i64::try_from(units).unwrap()),
             t0(),
         )
         .await
@@ -39,16 +33,15 @@ async fn stocked(units: u64) -> (Arc<dyn InventoryStore>, Sku) {
 }
 
 fn request(sku: &Sku, quantity: u64) -> ReserveRequest {
-    ReserveRequest {
-        id: ReservationId::new(),
-        reference: "checkout".to_owned(),
-        location: LocationCode::default(),
-        lines: vec![ReservationLine {
+    ReserveRequest::new(
+        ReservationId::new(),
+        "checkout",
+        vec![ReservationLine {
             sku: sku.clone(),
             quantity,
         }],
-        expires_at: t0() + Duration::minutes(15),
-    }
+        t0() + Duration::minutes(15),
+    )
 }
 
 async fn counts(store: &dyn InventoryStore, sku: &Sku) -> (u64, u64) {

@@ -10,9 +10,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use commerce_core::memory::MemoryOutbox;
 use commerce_core::{ManualClock, Sku};
 use commerce_inventory::{
-    AdjustmentReason, DEFAULT_RESERVATION_TTL, Error, ExpirySweeper, InventoryStore, LocationCode,
-    MemoryInventory, ReservationId, ReservationLine, ReservationStatus, ReserveRequest,
-    StockAdjustment, Transition,
+    DEFAULT_RESERVATION_TTL, Error, ExpirySweeper, InventoryStore, LocationCode, MemoryInventory,
+    ReservationId, ReservationLine, ReservationStatus, ReserveRequest, StockAdjustment, Transition,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -28,22 +27,15 @@ fn sku(code: &str) -> Sku {
 }
 
 async fn receive(store: &dyn InventoryStore, sku: &Sku, units: i64) {
-    let adjustment = StockAdjustment {
-        sku: sku.clone(),
-        location: LocationCode::default(),
-        delta: units,
-        reason: AdjustmentReason::Received,
-        note: None,
-    };
+    let adjustment = StockAdjustment::received(sku.clone(), units);
     store.adjust(&adjustment, t0()).await.unwrap();
 }
 
 fn request(lines: &[(&Sku, u64)], expires_at: DateTime<Utc>) -> ReserveRequest {
-    ReserveRequest {
-        id: ReservationId::new(),
-        reference: "order".to_owned(),
-        location: LocationCode::default(),
-        lines: lines
+    ReserveRequest::new(
+        ReservationId::new(),
+        "order",
+        lines
             .iter()
             .map(|(sku, quantity)| ReservationLine {
                 sku: (*sku).clone(),
@@ -51,7 +43,7 @@ fn request(lines: &[(&Sku, u64)], expires_at: DateTime<Utc>) -> ReserveRequest {
             })
             .collect(),
         expires_at,
-    }
+    )
 }
 
 async fn counts(store: &dyn InventoryStore, sku: &Sku) -> (u64, u64) {

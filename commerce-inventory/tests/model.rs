@@ -307,19 +307,19 @@ async fn run(ops: Vec<Op>) {
                 .await
             }
             Op::Reserve { lines, ttl_minutes } => {
-                let request = ReserveRequest {
-                    id: ReservationId::new(),
-                    reference: format!("order-{step}"),
-                    location: location.clone(),
-                    lines: lines
+                let request = ReserveRequest::new(
+                    ReservationId::new(),
+                    format!("order-{step}"),
+                    lines
                         .iter()
                         .map(|(sku, quantity)| ReservationLine {
                             sku: skus[*sku].clone(),
                             quantity: *quantity,
                         })
                         .collect(),
-                    expires_at: now + Duration::minutes(*ttl_minutes),
-                };
+                    now + Duration::minutes(*ttl_minutes),
+                )
+                .at(location.clone());
                 let expected = model.reserve(&request, &skus);
                 let actual = outcome(store.reserve(&request, now).await, &skus, |_| Outcome::Done);
                 (expected, actual)
@@ -392,13 +392,7 @@ async fn adjust(
     now: DateTime<Utc>,
 ) -> (Outcome, Outcome) {
     let expected = model.adjust(sku, delta, &reason);
-    let adjustment = StockAdjustment {
-        sku: skus[sku].clone(),
-        location: LocationCode::default(),
-        delta,
-        reason,
-        note: None,
-    };
+    let adjustment = StockAdjustment::new(skus[sku].clone(), delta, reason);
     let actual = outcome(store.adjust(&adjustment, now).await, skus, |_| {
         Outcome::Done
     });

@@ -318,8 +318,10 @@ impl Capture {
     }
 }
 
-/// A request to give back part or all of a captured payment.
+/// A request to give back part or all of a captured payment; built with
+/// [`RefundRequest::new`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RefundRequest {
     /// The payment.
     pub payment_reference: PaymentReference,
@@ -328,6 +330,22 @@ pub struct RefundRequest {
     pub idempotency_key: IdempotencyKey,
     /// Amount to give back (positive, at most captured minus already refunded).
     pub amount: Money,
+}
+
+impl RefundRequest {
+    /// Give back `amount` of the payment `payment_reference`, once per
+    /// `idempotency_key`.
+    pub fn new(
+        payment_reference: PaymentReference,
+        idempotency_key: IdempotencyKey,
+        amount: Money,
+    ) -> Self {
+        RefundRequest {
+            payment_reference,
+            idempotency_key,
+            amount,
+        }
+    }
 }
 
 /// A completed refund.

@@ -8,12 +8,9 @@ use commerce_orders::notification::{
 };
 
 fn recipient() -> Recipient {
-    Recipient {
-        customer_id: Some(CustomerId::new()),
-        email: "a@example.com".into(),
-        phone: Some("+14155550100".into()),
-        push_token: Some("token".into()),
-    }
+    Recipient::new(CustomerId::new(), "a@example.com")
+        .with_phone("+14155550100".to_owned())
+        .with_push_token("token".to_owned())
 }
 
 fn channels(kind: NotificationKind, prefs: Option<&NotificationPreferences>) -> Vec<Channel> {

@@ -139,11 +139,11 @@ async fn gift_card_balance_is_held_captured_voided_and_refunded_exactly() {
         .await
         .unwrap();
     assert_eq!(g.gift_card_balance("GC1"), Some(usd(2_000)));
-    g.refund(&RefundRequest {
-        payment_reference: charge.payment_reference.clone(),
-        idempotency_key: IdempotencyKey::new("r1").unwrap(),
-        amount: usd(1_000),
-    })
+    g.refund(&RefundRequest::new(
+        charge.payment_reference.clone(),
+        IdempotencyKey::new("r1").unwrap(),
+        usd(1_000),
+    ))
     .await
     .unwrap();
     assert_eq!(g.gift_card_balance("GC1"), Some(usd(3_000)));

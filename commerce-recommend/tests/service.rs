@@ -11,9 +11,7 @@ use commerce_core::worker::{EventConsumer, RunnerConfig, drain};
 use commerce_core::{
     Actor, CategoryId, Currency, CustomerId, DomainEvent, Product, ProductId, ProductStatus,
 };
-use commerce_inventory::{
-    AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, StockAdjustment,
-};
+use commerce_inventory::{InventoryStore, LocationCode, MemoryInventory, StockAdjustment};
 use commerce_orders::testkit::{sample_order, unique};
 use commerce_orders::{MemoryOrderStore, OrderEvent, OrderStatus, OrderStore};
 use commerce_recommend::*;
@@ -78,13 +76,7 @@ impl Shop {
     }
 
     async fn set_stock(&self, p: &Product, delta: i64) {
-        let adjustment = StockAdjustment {
-            sku: p.variants[0].sku.clone(),
-            location: LocationCode::default_location(),
-            delta,
-            reason: AdjustmentReason::Correction,
-            note: None,
-        };
+        let adjustment = StockAdjustment::correction(p.variants[0].sku.clone(), delta);
         self.inventory
             .adjust(&adjustment, fixed_time())
             .await

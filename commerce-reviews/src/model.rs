@@ -145,7 +145,21 @@ pub struct Moderation {
 }
 
 /// What a customer writes: the editable part of a review.
+///
+/// Built with [`ReviewDraft::new`] (stars and headline), then
+/// [`with_body`](ReviewDraft::with_body) and [`with_sku`](ReviewDraft::with_sku):
+///
+/// ```
+/// use commerce_core::Sku;
+/// use commerce_reviews::{Rating, ReviewDraft};
+///
+/// let draft = ReviewDraft::new(Rating::new(4).unwrap(), "Solid mug")
+///     .with_body("Keeps coffee hot.")
+///     .with_sku(Sku::new("MUG-BLUE").unwrap());
+/// assert_eq!(draft.title, "Solid mug");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ReviewDraft {
     /// Stars.
     pub rating: Rating,
@@ -157,6 +171,30 @@ pub struct ReviewDraft {
     /// The variant reviewed, when the customer names one; a SKU of the product.
     #[serde(default)]
     pub sku: Option<Sku>,
+}
+
+impl ReviewDraft {
+    /// A review of `rating` stars headed `title`, with no text and no variant named.
+    pub fn new(rating: Rating, title: impl Into<String>) -> Self {
+        ReviewDraft {
+            rating,
+            title: title.into(),
+            body: String::new(),
+            sku: None,
+        }
+    }
+
+    /// The same draft with this text.
+    pub fn with_body(mut self, body: impl Into<String>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The same draft naming this variant (`None`: none named).
+    pub fn with_sku(mut self, sku: impl Into<Option<Sku>>) -> Self {
+        self.sku = sku.into();
+        self
+    }
 }
 
 /// A review of a product by a customer.

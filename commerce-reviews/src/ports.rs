@@ -91,7 +91,12 @@ impl ReviewCursor {
 }
 
 /// A page of a product's published reviews.
+///
+/// Built with [`ProductReviewQuery::first`], then
+/// [`with_rating`](ProductReviewQuery::with_rating) and
+/// [`with_after`](ProductReviewQuery::with_after).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ProductReviewQuery {
     /// The product.
     pub product_id: ProductId,
@@ -115,6 +120,18 @@ impl ProductReviewQuery {
             after: None,
             limit,
         }
+    }
+
+    /// The same query keeping only reviews with this rating (`None`: any rating).
+    pub fn with_rating(mut self, rating: impl Into<Option<Rating>>) -> Self {
+        self.rating = rating.into();
+        self
+    }
+
+    /// The page after this position (`None`: the first page).
+    pub fn with_after(mut self, after: impl Into<Option<ReviewCursor>>) -> Self {
+        self.after = after.into();
+        self
     }
 
     /// True when `review` belongs on this page's list (published, this product, the

@@ -449,10 +449,7 @@ pub async fn product_lists_order_filter_and_page(f: ReviewFixture) {
     }
     let fives = all_pages(
         f.store.as_ref(),
-        ProductReviewQuery {
-            rating: Some(Rating::new(5).unwrap()),
-            ..ProductReviewQuery::first(p, ReviewOrder::Newest, 2)
-        },
+        ProductReviewQuery::first(p, ReviewOrder::Newest, 2).with_rating(Rating::new(5).unwrap()),
     )
     .await;
     assert_eq!(fives.len(), 3);

@@ -59,12 +59,7 @@ impl World {
 }
 
 fn draft(stars: u8) -> ReviewDraft {
-    ReviewDraft {
-        rating: Rating::new(stars).unwrap(),
-        title: "Solid".into(),
-        body: "Does the job.".into(),
-        sku: None,
-    }
+    ReviewDraft::new(Rating::new(stars).unwrap(), "Solid").with_body("Does the job.")
 }
 
 #[tokio::test]
@@ -184,30 +179,22 @@ async fn review_edit_and_delete_by_author_only() {
 async fn review_draft_rules_are_checked() {
     let w = world(true).await;
     let c = CustomerId::new();
-    let long = ReviewDraft {
-        title: "x".repeat(121),
-        ..draft(3)
-    };
+    let mut long = draft(3);
+    long.title = "x".repeat(121);
     assert!(matches!(
         w.reviews
             .post(&Actor::customer(c), w.product.id, long)
             .await,
         Err(Error::Validation { field: "title", .. })
     ));
-    let foreign_sku = ReviewDraft {
-        sku: Some(commerce_core::Sku::new("NOT-OURS").unwrap()),
-        ..draft(3)
-    };
+    let foreign_sku = draft(3).with_sku(commerce_core::Sku::new("NOT-OURS").unwrap());
     assert!(matches!(
         w.reviews
             .post(&Actor::customer(c), w.product.id, foreign_sku)
             .await,
         Err(Error::Validation { field: "sku", .. })
     ));
-    let variant = ReviewDraft {
-        sku: Some(w.product.variants[0].sku.clone()),
-        ..draft(3)
-    };
+    let variant = draft(3).with_sku(w.product.variants[0].sku.clone());
     assert!(
         w.reviews
             .post(&Actor::customer(c), w.product.id, variant)

@@ -15,7 +15,7 @@ use commerce::core::ports::{CatalogStore, ProductQuery};
 use commerce::core::{
     Actor, Address, CountryCode, Customer, CustomerId, ManualClock, Money, Role, Seller, Sku,
 };
-use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::inventory::StockAdjustment;
 use commerce::orders::simulated::test_cards;
 use commerce::orders::{CancelReason, CheckoutRequest, IdempotencyKey, PaymentMethod};
 
@@ -28,12 +28,7 @@ const SEED: u64 = 2026;
 
 /// Whether the catalog holds no product yet.
 pub(crate) async fn catalog_is_empty(catalog: &dyn CatalogStore) -> Result<bool> {
-    let first = catalog
-        .list_products(&ProductQuery {
-            limit: 1,
-            ..ProductQuery::default()
-        })
-        .await?;
+    let first = catalog.list_products(&ProductQuery::page(1)).await?;
     Ok(first.is_empty())
 }
 
@@ -57,13 +52,10 @@ pub(crate) async fn seed(shop: &Shop) -> Result<(u64, Vec<Seller>)> {
             }
             shop.inventory()
                 .adjust(
-                    &StockAdjustment {
-                        sku: Sku::new(level.sku.as_str())?,
-                        location: LocationCode::default_location(),
-                        delta: i64::try_from(level.available)?,
-                        reason: AdjustmentReason::Received,
-                        note: None,
-                    },
+                    &StockAdjustment::received(
+                        Sku::new(level.sku.as_str())?,
+                        i64::try_from(level.available)?,
+                    ),
                     now,
                 )
                 .await?;
@@ -178,10 +170,7 @@ pub(crate) async fn seed_reviews(shop: &Shop) -> Result<u64> {
     }
     let products = shop
         .catalog()
-        .list_products(&ProductQuery {
-            limit: 40,
-            ..ProductQuery::default()
-        })
+        .list_products(&ProductQuery::page(40))
         .await?;
     let now = shop.clock().now();
     let mut written = 0;

@@ -18,7 +18,7 @@ use commerce::core::{
     Currency, Customer, CustomerId, Money, Product, ProductStatus, Role, Seller, SellerId, Sku,
     Variant,
 };
-use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::inventory::{LocationCode, StockAdjustment};
 use commerce::orders::SimulatedGateway;
 use commerce_http::{AppState, HttpConfig};
 use http_body_util::BodyExt;
@@ -281,13 +281,7 @@ impl App {
             self.shop
                 .inventory()
                 .adjust(
-                    &StockAdjustment {
-                        sku: Sku::new(sku).unwrap(),
-                        location: LocationCode::default_location(),
-                        delta: units,
-                        reason: AdjustmentReason::Received,
-                        note: None,
-                    },
+                    &StockAdjustment::received(Sku::new(sku).unwrap(), units),
                     self.shop.clock().now(),
                 )
                 .await

@@ -15,7 +15,7 @@ use tower::ServiceExt;
 
 use commerce::Shop;
 use commerce::core::{Currency, Money, Product, ProductStatus, SellerId, Sku, Variant};
-use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::inventory::{LocationCode, StockAdjustment};
 use commerce_http::pages::{csrf_token, placeholder_svg};
 use commerce_http::{AppState, HttpConfig};
 
@@ -81,13 +81,7 @@ async fn shop_with_a_product() -> Shop {
     shop.catalog().upsert_product(&product).await.unwrap();
     shop.inventory()
         .adjust(
-            &StockAdjustment {
-                sku: Sku::new("MUG-BLUE").unwrap(),
-                location: LocationCode::default_location(),
-                delta: 3,
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
+            &StockAdjustment::received(Sku::new("MUG-BLUE").unwrap(), 3),
             now,
         )
         .await

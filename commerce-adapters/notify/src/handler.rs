@@ -139,15 +139,14 @@ impl NotificationHandler {
                     .ok_or_else(|| commerce_orders::Error::not_found("order", id))?;
                 let typed: Option<OrderEvent> = serde_json::from_value(event.payload.clone()).ok();
                 let prefs = self.preferences_of(order.customer_id).await?;
-                let recipient = Recipient {
-                    customer_id: order.customer_id,
-                    email: order.email.clone(),
-                    phone: prefs
-                        .as_ref()
-                        .and_then(|p| p.phone.clone())
-                        .or_else(|| order.shipping_address.phone.clone()),
-                    push_token: prefs.as_ref().and_then(|p| p.push_token.clone()),
-                };
+                let recipient = Recipient::new(order.customer_id, order.email.clone())
+                    .with_phone(
+                        prefs
+                            .as_ref()
+                            .and_then(|p| p.phone.clone())
+                            .or_else(|| order.shipping_address.phone.clone()),
+                    )
+                    .with_push_token(prefs.as_ref().and_then(|p| p.push_token.clone()));
                 let ctx = MessageContext::for_order(kind, &order, typed.as_ref());
                 Ok((recipient, prefs, ctx))
             }
@@ -157,12 +156,9 @@ impl NotificationHandler {
                 let customer_id = notice.customer_id();
                 let email = notice.email().to_owned();
                 let prefs = self.preferences_of(Some(customer_id)).await?;
-                let recipient = Recipient {
-                    customer_id: Some(customer_id),
-                    email,
-                    phone: prefs.as_ref().and_then(|p| p.phone.clone()),
-                    push_token: prefs.as_ref().and_then(|p| p.push_token.clone()),
-                };
+                let recipient = Recipient::new(customer_id, email)
+                    .with_phone(prefs.as_ref().and_then(|p| p.phone.clone()))
+                    .with_push_token(prefs.as_ref().and_then(|p| p.push_token.clone()));
                 Ok((recipient, prefs, MessageContext::for_account(&notice)))
             }
             other => Err(NotifyError::Malformed(format!(

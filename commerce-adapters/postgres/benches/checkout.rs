@@ -33,7 +33,7 @@ use commerce_core::Actor;
 use commerce_core::ports::CatalogStore;
 use commerce_core::testkit::fixtures::{product, standard_shipping, us_address, us_tax_table, usd};
 use commerce_core::{Currency, Sku, SystemClock};
-use commerce_inventory::{AdjustmentReason, InventoryStore, LocationCode, StockAdjustment};
+use commerce_inventory::{InventoryStore, StockAdjustment};
 use commerce_orders::checkout::{Checkout, CheckoutConfig, CheckoutRequest};
 use commerce_orders::simulated::{SimulatedGateway, test_cards};
 use commerce_orders::testkit::card;
@@ -173,13 +173,7 @@ async fn main() {
         let sku = p.variants[0].sku.clone();
         inventory
             .adjust(
-                &StockAdjustment {
-                    sku: sku.clone(),
-                    location: LocationCode::default(),
-                    delta: 1_000_000_000,
-                    reason: AdjustmentReason::Received,
-                    note: None,
-                },
+                &StockAdjustment::received(sku.clone(), 1_000_000_000),
                 Utc::now(),
             )
             .await

@@ -24,8 +24,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 
 use commerce_core::Sku;
 use commerce_inventory::{
-    AdjustmentReason, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
-    StockAdjustment,
+    InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest, StockAdjustment,
 };
 use commerce_postgres::{PgStores, ReserveBatching};
 
@@ -93,16 +92,7 @@ async fn main() {
         );
         let sku = Sku::new(code.clone()).unwrap();
         inventory
-            .adjust(
-                &StockAdjustment {
-                    sku: sku.clone(),
-                    location: LocationCode::default(),
-                    delta: STOCK,
-                    reason: AdjustmentReason::Received,
-                    note: None,
-                },
-                Utc::now(),
-            )
+            .adjust(&StockAdjustment::received(sku.clone(), STOCK), Utc::now())
             .await
             .unwrap();
         let store = inventory.clone();
@@ -114,13 +104,12 @@ async fn main() {
                 let now = Utc::now();
                 store
                     .reserve(
-                        &ReserveRequest {
-                            id: ReservationId::new(),
-                            reference: "bench".to_owned(),
-                            location: LocationCode::default(),
-                            lines: vec![ReservationLine { sku, quantity: 1 }],
-                            expires_at: now + ChronoDuration::minutes(15),
-                        },
+                        &ReserveRequest::new(
+                            ReservationId::new(),
+                            "bench",
+                            vec![ReservationLine { sku, quantity: 1 }],
+                            now + ChronoDuration::minutes(15),
+                        ),
                         now,
                     )
                     .await

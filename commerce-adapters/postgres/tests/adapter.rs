@@ -18,8 +18,8 @@ use chrono::Utc;
 use commerce_core::ports::{CustomerStore, Outbox};
 use commerce_core::{Customer, CustomerId, DomainEvent};
 use commerce_inventory::{
-    AdjustmentReason, InventoryEvent, InventoryStore, LocationCode, ReservationId, ReservationLine,
-    ReserveRequest, StockAdjustment,
+    InventoryEvent, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
+    StockAdjustment,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,31 +88,21 @@ async fn inventory_events_written_by_sql_match_the_domain_format() {
     let sku = commerce_core::Sku::new("EV-1").unwrap();
     let now = commerce_core::testkit::fixtures::fixed_time();
     inventory
-        .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: LocationCode::default(),
-                delta: 5,
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
-            now,
-        )
+        .adjust(&StockAdjustment::received(sku.clone(), 5), now)
         .await
         .unwrap();
     let id = ReservationId::new();
     inventory
         .reserve(
-            &ReserveRequest {
+            &ReserveRequest::new(
                 id,
-                reference: "o".into(),
-                location: LocationCode::default(),
-                lines: vec![ReservationLine {
+                "o",
+                vec![ReservationLine {
                     sku: sku.clone(),
                     quantity: 2,
                 }],
-                expires_at: now,
-            },
+                now,
+            ),
             now,
         )
         .await

@@ -22,8 +22,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use commerce_core::testkit::fixtures::{sku, us_address};
 use commerce_core::{Currency, DomainEvent, EventEnvelope, Money, Sku};
 use commerce_inventory::{
-    AdjustmentReason, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
-    StockAdjustment,
+    InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest, StockAdjustment,
 };
 use commerce_orders::{
     Authorization, CheckoutStore, IdempotencyKey, NewOrder, Order, OrderId, OrderLine, OrderTotals,
@@ -118,11 +117,10 @@ fn envelopes(t: Transitioned, now: DateTime<Utc>) -> (Order, Vec<EventEnvelope>)
 }
 
 fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
-    ReserveRequest {
-        id: order.reservation_id,
-        reference: order.id.to_string(),
-        location: LocationCode::default_location(),
-        lines: order
+    ReserveRequest::new(
+        order.reservation_id,
+        order.id.to_string(),
+        order
             .lines
             .iter()
             .map(|l| ReservationLine {
@@ -130,8 +128,8 @@ fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
                 quantity: u64::from(l.quantity),
             })
             .collect(),
-        expires_at: now + Duration::minutes(15),
-    }
+        now + Duration::minutes(15),
+    )
 }
 
 /// `order` authorized for its total and confirmed at `now`, with its events.
@@ -166,13 +164,7 @@ async fn place_and_confirm(size: usize, statements: &Statements) -> (usize, usiz
     stores
         .inventory()
         .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: LocationCode::default_location(),
-                delta: i64::try_from(size).unwrap(),
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
+            &StockAdjustment::received(sku.clone(), i64::try_from(size).unwrap()),
             now,
         )
         .await

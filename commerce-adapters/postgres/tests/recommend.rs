@@ -32,7 +32,7 @@ mod pipeline {
     use commerce_core::{
         Actor, CategoryId, Currency, CustomerId, DomainEvent, Product, ProductId, ProductStatus,
     };
-    use commerce_inventory::{AdjustmentReason, InventoryStore, LocationCode, StockAdjustment};
+    use commerce_inventory::{InventoryStore, LocationCode, StockAdjustment};
     use commerce_orders::testkit::{sample_order, unique};
     use commerce_orders::{OrderEvent, OrderStatus, OrderStore};
     use commerce_postgres::PgStores;
@@ -49,13 +49,7 @@ mod pipeline {
     }
 
     async fn set_stock(stores: &PgStores, p: &Product, delta: i64) {
-        let adjustment = StockAdjustment {
-            sku: p.variants[0].sku.clone(),
-            location: LocationCode::default_location(),
-            delta,
-            reason: AdjustmentReason::Correction,
-            note: None,
-        };
+        let adjustment = StockAdjustment::correction(p.variants[0].sku.clone(), delta);
         stores
             .inventory()
             .adjust(&adjustment, fixed_time())

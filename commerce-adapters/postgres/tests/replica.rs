@@ -192,11 +192,7 @@ async fn replica_catalog_read_paths_match_the_primary_after_replay() {
     }
     wait_for_replay(stores.pool(), &admin).await;
 
-    let query = ProductQuery {
-        category_id: Some(category.id),
-        limit: 100,
-        ..ProductQuery::default()
-    };
+    let query = ProductQuery::page(100).with_category(category.id);
     assert_eq!(
         browse.list_products(&query).await.unwrap(),
         primary.list_products(&query).await.unwrap()

@@ -41,12 +41,7 @@ async fn purchase_fixture() -> commerce_reviews::testkit::PurchaseFixture {
 commerce_reviews::purchase_history_conformance!(purchase_fixture);
 
 fn draft(stars: u8) -> ReviewDraft {
-    ReviewDraft {
-        rating: Rating::new(stars).unwrap(),
-        title: "Great".into(),
-        body: String::new(),
-        sku: None,
-    }
+    ReviewDraft::new(Rating::new(stars).unwrap(), "Great")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

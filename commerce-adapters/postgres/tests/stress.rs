@@ -19,8 +19,8 @@ use futures::future::join_all;
 use commerce_core::Sku;
 use commerce_core::ports::Outbox;
 use commerce_inventory::{
-    AdjustmentReason, Error, InventoryStore, LocationCode, ReservationId, ReservationLine,
-    ReserveRequest, StockAdjustment, Transition,
+    Error, InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest,
+    StockAdjustment, Transition,
 };
 
 fn sku(s: &str) -> Sku {
@@ -29,34 +29,24 @@ fn sku(s: &str) -> Sku {
 
 async fn receive(store: &dyn InventoryStore, code: &str, units: i64) {
     store
-        .adjust(
-            &StockAdjustment {
-                sku: sku(code),
-                location: LocationCode::default(),
-                delta: units,
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
-            Utc::now(),
-        )
+        .adjust(&StockAdjustment::received(sku(code), units), Utc::now())
         .await
         .unwrap();
 }
 
 fn request(lines: &[(&str, u64)], expires_in: Duration) -> ReserveRequest {
-    ReserveRequest {
-        id: ReservationId::new(),
-        reference: "stress".to_owned(),
-        location: LocationCode::default(),
-        lines: lines
+    ReserveRequest::new(
+        ReservationId::new(),
+        "stress",
+        lines
             .iter()
             .map(|(s, q)| ReservationLine {
                 sku: sku(s),
                 quantity: *q,
             })
             .collect(),
-        expires_at: Utc::now() + expires_in,
-    }
+        Utc::now() + expires_in,
+    )
 }
 
 /// 200 concurrent buyers of one unit each, 100 in stock: exactly 100 sell, the rest

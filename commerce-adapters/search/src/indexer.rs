@@ -164,12 +164,11 @@ impl SearchIndexer {
             loop {
                 let page = self
                     .catalog
-                    .list_products(&ProductQuery {
-                        category_id: Some(category_id),
-                        after,
-                        limit: 500,
-                        ..ProductQuery::default()
-                    })
+                    .list_products(
+                        &ProductQuery::page(500)
+                            .with_category(category_id)
+                            .with_after(after),
+                    )
                     .await?;
                 after = page.last().map(|p| p.id);
                 let full = page.len() == 500;

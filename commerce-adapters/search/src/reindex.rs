@@ -61,11 +61,7 @@ pub async fn reindex(
     let mut after = None;
     loop {
         let page = catalog
-            .list_products(&ProductQuery {
-                after,
-                limit: PAGE,
-                ..ProductQuery::default()
-            })
+            .list_products(&ProductQuery::page(PAGE).with_after(after))
             .await?;
         let Some(last) = page.last() else {
             break;

@@ -257,7 +257,22 @@ pub enum IndexChange {
 }
 
 /// Filters of a search; all given ones must hold.
+///
+/// Starts from [`Default`] (no filter) and adds filters with the `with_*` setters;
+/// each takes a value or an `Option` (`None` leaves that filter off):
+///
+/// ```
+/// use commerce_core::search::SearchFilters;
+///
+/// let filters = SearchFilters::default()
+///     .with_price_min(1_000)
+///     .with_price_max(None)
+///     .with_in_stock(true);
+/// assert_eq!(filters.price_min, Some(1_000));
+/// assert_eq!(filters.price_max, None);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SearchFilters {
     /// Only products in this category or any of its descendants.
     pub category_id: Option<CategoryId>,
@@ -274,6 +289,50 @@ pub struct SearchFilters {
     pub in_stock: bool,
     /// Only products rated at least this on average (0 to 5).
     pub min_rating: Option<Decimal>,
+}
+
+impl SearchFilters {
+    /// Only products in this category or any of its descendants.
+    pub fn with_category(mut self, category_id: impl Into<Option<CategoryId>>) -> Self {
+        self.category_id = category_id.into();
+        self
+    }
+
+    /// Only products whose price is at least this, in minor units.
+    pub fn with_price_min(mut self, minor: impl Into<Option<i64>>) -> Self {
+        self.price_min = minor.into();
+        self
+    }
+
+    /// Only products whose price is at most this, in minor units.
+    pub fn with_price_max(mut self, minor: impl Into<Option<i64>>) -> Self {
+        self.price_max = minor.into();
+        self
+    }
+
+    /// Only products priced in this currency.
+    pub fn with_currency(mut self, currency: impl Into<Option<Currency>>) -> Self {
+        self.currency = currency.into();
+        self
+    }
+
+    /// Only products of this seller.
+    pub fn with_seller(mut self, seller_id: impl Into<Option<SellerId>>) -> Self {
+        self.seller_id = seller_id.into();
+        self
+    }
+
+    /// Only products with a unit available (when `in_stock`).
+    pub fn with_in_stock(mut self, in_stock: bool) -> Self {
+        self.in_stock = in_stock;
+        self
+    }
+
+    /// Only products rated at least this on average (0 to 5).
+    pub fn with_min_rating(mut self, rating: impl Into<Option<Decimal>>) -> Self {
+        self.min_rating = rating.into();
+        self
+    }
 }
 
 /// The order of hits.

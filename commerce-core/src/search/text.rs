@@ -11,6 +11,7 @@ pub const MAX_WORD_BYTES: usize = 64;
 
 /// A word of a text: its folded form and where it sits in the original text.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Word {
     /// Lower-case ASCII-folded form (`"Größe"` -> `"grosse"`).
     pub folded: String,
@@ -164,6 +165,7 @@ impl Highlight {
 /// A query word as backends match it: folded, its typo budget, and whether it may
 /// match as a prefix (the last word, as the shopper types).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct QueryWord {
     /// Folded form.
     pub folded: String,

@@ -43,10 +43,7 @@ async fn catalog_events(fx: &CatalogFixture) -> Vec<CatalogEvent> {
 }
 
 fn page(limit: u32) -> ProductQuery {
-    ProductQuery {
-        limit,
-        ..ProductQuery::default()
-    }
+    ProductQuery::page(limit)
 }
 
 /// A product reads back equal by id and by slug; unknown ids and slugs give `None`.
@@ -187,34 +184,22 @@ pub async fn list_products_filters(fx: CatalogFixture) {
         v.sort();
         v
     };
-    let by_seller = ProductQuery {
-        seller_id: Some(seller),
-        ..page(50)
-    };
+    let by_seller = page(50).with_seller(seller);
     assert_eq!(
         ids(fx.store.list_products(&by_seller).await.expect("list")),
         sorted(vec![a.id, b.id])
     );
-    let by_category = ProductQuery {
-        category_id: Some(shoes.id),
-        ..page(50)
-    };
+    let by_category = page(50).with_category(shoes.id);
     assert_eq!(
         ids(fx.store.list_products(&by_category).await.expect("list")),
         sorted(vec![a.id, c.id])
     );
-    let active_shoes = ProductQuery {
-        status: Some(ProductStatus::Active),
-        ..by_category
-    };
+    let active_shoes = by_category.clone().with_status(ProductStatus::Active);
     assert_eq!(
         ids(fx.store.list_products(&active_shoes).await.expect("list")),
         vec![a.id]
     );
-    let drafts_of_seller = ProductQuery {
-        status: Some(ProductStatus::Draft),
-        ..by_seller
-    };
+    let drafts_of_seller = by_seller.clone().with_status(ProductStatus::Draft);
     assert_eq!(
         ids(fx
             .store

@@ -270,61 +270,35 @@ pub async fn search_filters(fx: SearchFixture) {
     };
     let usd = Some(usd());
     assert_eq!(
-        run(SearchFilters {
-            price_min: Some(1000),
-            price_max: Some(1000),
-            currency: usd,
-            ..Default::default()
-        })
+        run(SearchFilters::default()
+            .with_price_min(1000)
+            .with_price_max(1000)
+            .with_currency(usd))
         .await,
         vec![edge.product_id]
     );
     assert_eq!(
-        run(SearchFilters {
-            price_min: Some(1000),
-            ..Default::default()
-        })
-        .await,
+        run(SearchFilters::default().with_price_min(1000)).await,
         sorted(vec![edge.product_id, dear.product_id, euro.product_id])
     );
     assert_eq!(
-        run(SearchFilters {
-            currency: Some(Currency::from_code("EUR").unwrap()),
-            ..Default::default()
-        })
-        .await,
+        run(SearchFilters::default().with_currency(Currency::from_code("EUR").unwrap())).await,
         vec![euro.product_id]
     );
     assert_eq!(
-        run(SearchFilters {
-            seller_id: Some(seller),
-            ..Default::default()
-        })
-        .await,
+        run(SearchFilters::default().with_seller(seller)).await,
         vec![dear.product_id]
     );
     assert_eq!(
-        run(SearchFilters {
-            in_stock: true,
-            ..Default::default()
-        })
-        .await,
+        run(SearchFilters::default().with_in_stock(true)).await,
         sorted(vec![cheap.product_id, dear.product_id, euro.product_id])
     );
     assert_eq!(
-        run(SearchFilters {
-            min_rating: Some(Decimal::new(399, 2)),
-            ..Default::default()
-        })
-        .await,
+        run(SearchFilters::default().with_min_rating(Decimal::new(399, 2))).await,
         sorted(vec![cheap.product_id, edge.product_id])
     );
     assert_eq!(
-        run(SearchFilters {
-            min_rating: Some(Decimal::from(4)),
-            ..Default::default()
-        })
-        .await,
+        run(SearchFilters::default().with_min_rating(Decimal::from(4))).await,
         vec![cheap.product_id]
     );
 }
@@ -416,20 +390,8 @@ pub async fn search_facet_counts_equal_brute_force(fx: SearchFixture) {
     let tree: BTreeMap<CategoryId, Category> = all_cats.into_iter().map(|c| (c.id, c)).collect();
     for (text, filters) in [
         ("lamp", SearchFilters::default()),
-        (
-            "",
-            SearchFilters {
-                in_stock: true,
-                ..Default::default()
-            },
-        ),
-        (
-            "chair",
-            SearchFilters {
-                price_max: Some(30_000),
-                ..Default::default()
-            },
-        ),
+        ("", SearchFilters::default().with_in_stock(true)),
+        ("chair", SearchFilters::default().with_price_max(30_000)),
     ] {
         let mut query = q(text);
         query.filters = filters.clone();

@@ -43,13 +43,9 @@ pub(super) fn unique_skus(n: usize) -> Vec<Sku> {
 pub(super) async fn receive(store: &dyn InventoryStore, sku: &Sku, quantity: u64) -> StockLevel {
     store
         .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: here(),
-                delta: i64::try_from(quantity).unwrap(),
-                reason: AdjustmentReason::Received,
-                note: Some("conformance".to_owned()),
-            },
+            &StockAdjustment::received(sku.clone(), i64::try_from(quantity).unwrap())
+                .at(here())
+                .with_note("conformance"),
             t0(),
         )
         .await
@@ -58,13 +54,7 @@ pub(super) async fn receive(store: &dyn InventoryStore, sku: &Sku, quantity: u64
 
 /// An adjustment at [`here`].
 pub(super) fn adjustment(sku: &Sku, delta: i64, reason: AdjustmentReason) -> StockAdjustment {
-    StockAdjustment {
-        sku: sku.clone(),
-        location: here(),
-        delta,
-        reason,
-        note: None,
-    }
+    StockAdjustment::new(sku.clone(), delta, reason).at(here())
 }
 
 /// A request at [`here`] expiring after the default TTL.
@@ -74,11 +64,10 @@ pub(super) fn request(lines: &[(&Sku, u64)]) -> ReserveRequest {
 
 /// A request at [`here`] expiring at `expires_at`.
 pub(super) fn request_expiring(lines: &[(&Sku, u64)], expires_at: DateTime<Utc>) -> ReserveRequest {
-    ReserveRequest {
-        id: ReservationId::new(),
-        reference: "conformance-order".to_owned(),
-        location: here(),
-        lines: lines
+    ReserveRequest::new(
+        ReservationId::new(),
+        "conformance-order",
+        lines
             .iter()
             .map(|(sku, quantity)| ReservationLine {
                 sku: (*sku).clone(),
@@ -86,7 +75,8 @@ pub(super) fn request_expiring(lines: &[(&Sku, u64)], expires_at: DateTime<Utc>)
             })
             .collect(),
         expires_at,
-    }
+    )
+    .at(here())
 }
 
 /// The level of `sku` at [`here`]; panics when the row does not exist.

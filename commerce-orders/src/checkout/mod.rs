@@ -532,11 +532,10 @@ impl Checkout {
     }
 
     fn reserve_request(&self, order: &Order, now: DateTime<Utc>) -> Result<ReserveRequest> {
-        Ok(ReserveRequest {
-            id: order.reservation_id,
-            reference: order.id.to_string(),
-            location: self.config.location.clone(),
-            lines: order
+        Ok(ReserveRequest::new(
+            order.reservation_id,
+            order.id.to_string(),
+            order
                 .lines
                 .iter()
                 .map(|l| ReservationLine {
@@ -544,8 +543,9 @@ impl Checkout {
                     quantity: u64::from(l.quantity),
                 })
                 .collect(),
-            expires_at: after(now, self.config.reservation_ttl, "reservation_ttl")?,
-        })
+            after(now, self.config.reservation_ttl, "reservation_ttl")?,
+        )
+        .at(self.config.location.clone()))
     }
 
     async fn authorize(&self, order: &Order, method: &PaymentMethod) -> Result<AuthorizeOutcome> {
@@ -750,11 +750,11 @@ impl Checkout {
                     return Ok(());
                 }
                 self.payments
-                    .refund(&crate::payment::RefundRequest {
-                        payment_reference: auth.payment_reference.clone(),
-                        idempotency_key: refund_key,
-                        amount: left,
-                    })
+                    .refund(&crate::payment::RefundRequest::new(
+                        auth.payment_reference.clone(),
+                        refund_key,
+                        left,
+                    ))
                     .await
                     .map(|_| ())
             }

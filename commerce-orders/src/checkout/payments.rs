@@ -177,11 +177,11 @@ impl Checkout {
                 let key = order.idempotency_key.derive("cancel-refund")?;
                 let receipt = match self
                     .payments
-                    .refund(&RefundRequest {
-                        payment_reference: auth.payment_reference.clone(),
-                        idempotency_key: key.clone(),
-                        amount: left,
-                    })
+                    .refund(&RefundRequest::new(
+                        auth.payment_reference.clone(),
+                        key.clone(),
+                        left,
+                    ))
                     .await
                 {
                     Ok(receipt) => receipt,
@@ -234,11 +234,7 @@ impl Checkout {
         };
         let receipt = match self
             .payments
-            .refund(&RefundRequest {
-                payment_reference: reference,
-                idempotency_key: key.clone(),
-                amount,
-            })
+            .refund(&RefundRequest::new(reference, key.clone(), amount))
             .await
         {
             Ok(receipt) => receipt,

@@ -96,14 +96,12 @@ impl Checkout {
             .map(|l| (l.variant.sku.clone(), l.seller_id))
             .collect();
         let price_with = |method: Option<&ShippingMethod>| -> Result<PriceBreakdown> {
-            Ok(pricing::price(&PricingRequest {
-                currency: self.config.currency,
-                lines: &lines,
-                promotions: &promotions,
-                tax: &tables.tax,
-                destination: Some(destination),
-                shipping: method,
-            })?)
+            Ok(pricing::price(
+                &PricingRequest::new(self.config.currency, &lines, &tables.tax)
+                    .with_promotions(&promotions)
+                    .with_destination(destination)
+                    .with_shipping(method),
+            )?)
         };
         let mut methods: Vec<(ShippingMethod, Option<RateQuote>)> = Vec::new();
         if !lines.is_empty() {

@@ -22,7 +22,11 @@ pub struct LineContext {
 
 /// The data of one message, for its templates. Amounts are formatted strings (never
 /// floats).
+///
+/// Built by [`MessageContext::for_order`] or [`MessageContext::for_account`]; a
+/// template test starts from [`MessageContext::new`] and sets the fields it needs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct MessageContext {
     /// The kind (template name).
     pub kind: String,
@@ -65,6 +69,15 @@ fn money(m: commerce_core::Money) -> String {
 }
 
 impl MessageContext {
+    /// A context of `kind` greeting `name`, every other field empty.
+    pub fn new(kind: NotificationKind, name: impl Into<String>) -> Self {
+        MessageContext {
+            kind: kind.as_str().to_owned(),
+            name: name.into(),
+            ..MessageContext::default()
+        }
+    }
+
     /// The context of an order notification of `kind`, from the order and the event
     /// that caused it (`event` may be `None` when unavailable).
     pub fn for_order(kind: NotificationKind, order: &Order, event: Option<&OrderEvent>) -> Self {

@@ -171,8 +171,11 @@ impl Channel {
     }
 }
 
-/// Whom a notification goes to and how to reach them.
+/// Whom a notification goes to and how to reach them; built with
+/// [`Recipient::new`], then [`with_phone`](Recipient::with_phone) and
+/// [`with_push_token`](Recipient::with_push_token).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Recipient {
     /// The customer, `None` for a guest (defaults apply).
     pub customer_id: Option<CustomerId>,
@@ -182,6 +185,31 @@ pub struct Recipient {
     pub phone: Option<String>,
     /// Device token for push, if registered.
     pub push_token: Option<String>,
+}
+
+impl Recipient {
+    /// The customer (`None` for a guest) reached at `email`, with no phone and no
+    /// push token.
+    pub fn new(customer_id: impl Into<Option<CustomerId>>, email: impl Into<String>) -> Self {
+        Recipient {
+            customer_id: customer_id.into(),
+            email: email.into(),
+            phone: None,
+            push_token: None,
+        }
+    }
+
+    /// The same recipient with this phone number for SMS (E.164; `None`: unknown).
+    pub fn with_phone(mut self, phone: impl Into<Option<String>>) -> Self {
+        self.phone = phone.into();
+        self
+    }
+
+    /// The same recipient with this device token for push (`None`: unregistered).
+    pub fn with_push_token(mut self, token: impl Into<Option<String>>) -> Self {
+        self.push_token = token.into();
+        self
+    }
 }
 
 /// One message to send: a kind, a channel and the address on that channel.

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use commerce_cart::{CartKey, CartLimits, GuestCartToken};
 use commerce_core::testkit::fixtures::{product, standard_shipping, us_address, us_tax_table, usd};
 use commerce_core::{Actor, Currency, CustomerId, Money, Sku};
-use commerce_inventory::{AdjustmentReason, LocationCode, StockAdjustment, StockLevel};
+use commerce_inventory::{LocationCode, StockAdjustment, StockLevel};
 
 use crate::checkout::{CapturePolicy, Checkout, CheckoutConfig, CheckoutRequest, CheckoutStep};
 use crate::error::Error;
@@ -35,13 +35,7 @@ pub async fn stocked_sku(f: &CheckoutFixture, price: &str, units: i64) -> Sku {
     if units > 0 {
         f.inventory
             .adjust(
-                &StockAdjustment {
-                    sku: sku.clone(),
-                    location: LocationCode::default_location(),
-                    delta: units,
-                    reason: AdjustmentReason::Received,
-                    note: None,
-                },
+                &StockAdjustment::received(sku.clone(), units),
                 f.clock_now(),
             )
             .await

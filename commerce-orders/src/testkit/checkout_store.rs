@@ -7,8 +7,7 @@ use futures::future::join_all;
 
 use commerce_core::{Currency, EventEnvelope, Sku};
 use commerce_inventory::{
-    AdjustmentReason, LocationCode, ReservationLine, ReservationStatus, ReserveRequest,
-    StockAdjustment,
+    LocationCode, ReservationLine, ReservationStatus, ReserveRequest, StockAdjustment,
 };
 
 use crate::checkout::envelopes;
@@ -37,11 +36,10 @@ fn skus(order: &Order) -> (Sku, Sku) {
 
 /// The reservation of `order`'s lines, expiring in 15 minutes.
 fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
-    ReserveRequest {
-        id: order.reservation_id,
-        reference: order.id.to_string(),
-        location: LocationCode::default_location(),
-        lines: order
+    ReserveRequest::new(
+        order.reservation_id,
+        order.id.to_string(),
+        order
             .lines
             .iter()
             .map(|l| ReservationLine {
@@ -49,22 +47,13 @@ fn reservation_of(order: &Order, now: DateTime<Utc>) -> ReserveRequest {
                 quantity: u64::from(l.quantity),
             })
             .collect(),
-        expires_at: now + Duration::minutes(15),
-    }
+        now + Duration::minutes(15),
+    )
 }
 
 async fn receive(f: &CheckoutStoreFixture, sku: &Sku, units: i64, now: DateTime<Utc>) {
     f.inventory
-        .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: LocationCode::default_location(),
-                delta: units,
-                reason: AdjustmentReason::Received,
-                note: None,
-            },
-            now,
-        )
+        .adjust(&StockAdjustment::received(sku.clone(), units), now)
         .await
         .unwrap();
 }

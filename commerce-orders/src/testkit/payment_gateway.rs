@@ -198,11 +198,11 @@ pub async fn refund_is_idempotent_by_key_and_bounded_by_the_capture(f: PaymentGa
         .await
         .unwrap();
     let rk = key("r1");
-    let part = RefundRequest {
-        payment_reference: auth.payment_reference.clone(),
-        idempotency_key: rk.clone(),
-        amount: Money::from_minor(2_500, f.currency),
-    };
+    let part = RefundRequest::new(
+        auth.payment_reference.clone(),
+        rk.clone(),
+        Money::from_minor(2_500, f.currency),
+    );
     let first = f.gateway.refund(&part).await.unwrap();
     let again = f.gateway.refund(&part).await.unwrap();
     assert_eq!(first, again);
@@ -210,20 +210,21 @@ pub async fn refund_is_idempotent_by_key_and_bounded_by_the_capture(f: PaymentGa
     // Concurrent repeats of one key pay out once.
     let results = join_all((0..50).map(|_| f.gateway.refund(&part))).await;
     assert!(results.iter().all(|r| r.as_ref().unwrap() == &first));
-    let too_much = RefundRequest {
-        payment_reference: auth.payment_reference.clone(),
-        idempotency_key: key("r2"),
-        amount: Money::from_minor(7_501, f.currency),
-    };
+    let too_much = RefundRequest::new(
+        auth.payment_reference.clone(),
+        key("r2"),
+        Money::from_minor(7_501, f.currency),
+    );
     let err = f.gateway.refund(&too_much).await.unwrap_err();
     assert!(
         matches!(err, Error::RefundExceedsCaptured { .. }),
         "{err:?}"
     );
-    let rest = RefundRequest {
-        amount: Money::from_minor(7_500, f.currency),
-        ..too_much
-    };
+    let rest = RefundRequest::new(
+        too_much.payment_reference,
+        too_much.idempotency_key,
+        Money::from_minor(7_500, f.currency),
+    );
     let last = f.gateway.refund(&rest).await.unwrap();
     assert_eq!(last.total_refunded, auth.amount);
     let record = f

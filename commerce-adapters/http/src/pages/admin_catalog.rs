@@ -157,10 +157,7 @@ pub(super) async fn catalog(
             search.limit = PAGE;
             search.facets = false;
             search.sort = SearchSort::Relevance;
-            search.filters = SearchFilters {
-                seller_id: query.seller_id,
-                ..SearchFilters::default()
-            };
+            search.filters = SearchFilters::default().with_seller(query.seller_id);
             let hits = index.search(&search).await?.hits;
             let ids: Vec<_> = hits.iter().map(|h| h.product_id).collect();
             (store.products(&ids).await?, None)

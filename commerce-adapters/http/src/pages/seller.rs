@@ -18,7 +18,7 @@ use commerce::core::ports::ProductQuery;
 use commerce::core::{
     Actor, CategoryId, Money, Product, ProductId, ProductStatus, SellerId, Sku, Variant,
 };
-use commerce::inventory::{AdjustmentReason, LocationCode, StockAdjustment};
+use commerce::inventory::{LocationCode, StockAdjustment};
 use commerce::orders::{CarrierCode, OrderId, OrderPage, OrderStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -88,11 +88,7 @@ pub(super) async fn console(
     let record = shop.catalog().seller(seller).await?;
     let products = shop
         .catalog()
-        .list_products(&ProductQuery {
-            seller_id: Some(seller),
-            limit: 100,
-            ..ProductQuery::default()
-        })
+        .list_products(&ProductQuery::page(100).with_seller(seller))
         .await?;
     let skus: Vec<Sku> = products
         .iter()
@@ -561,16 +557,7 @@ pub(super) async fn create_product(
     shop.catalog().upsert_product(&product).await?;
     if stock > 0 {
         shop.inventory()
-            .adjust(
-                &StockAdjustment {
-                    sku,
-                    location: LocationCode::default_location(),
-                    delta: i64::from(stock),
-                    reason: AdjustmentReason::Received,
-                    note: None,
-                },
-                now,
-            )
+            .adjust(&StockAdjustment::received(sku, i64::from(stock)), now)
             .await?;
     }
     Ok(see_other(&format!("/seller/products/{}", product.id)))
@@ -725,17 +712,12 @@ pub(super) async fn adjust_stock(
         .shop
         .inventory()
         .adjust(
-            &StockAdjustment {
-                sku,
-                location,
-                delta,
-                reason: if delta > 0 {
-                    AdjustmentReason::Received
-                } else {
-                    AdjustmentReason::Correction
-                },
-                note: None,
-            },
+            &if delta > 0 {
+                StockAdjustment::received(sku, delta)
+            } else {
+                StockAdjustment::correction(sku, delta)
+            }
+            .at(location),
             state.shop.clock().now(),
         )
         .await?;

@@ -95,11 +95,7 @@ pub(super) async fn home(
         None => state
             .shop
             .catalog()
-            .list_products(&ProductQuery {
-                status: Some(ProductStatus::Active),
-                limit: 8,
-                ..ProductQuery::default()
-            })
+            .list_products(&ProductQuery::page(8).with_status(ProductStatus::Active))
             .await?
             .iter()
             .map(product_card)
@@ -319,14 +315,12 @@ async fn run_search(
     };
     let (price_min, price_max) = params.price_range();
     let mut q = SearchQuery::text(params.q.chars().take(200).collect::<String>());
-    q.filters = SearchFilters {
-        category_id: category,
-        price_min,
-        price_max,
-        in_stock: params.in_stock.is_some(),
-        min_rating: params.min_rating.map(|r| Decimal::from(r.min(5))),
-        ..SearchFilters::default()
-    };
+    q.filters = SearchFilters::default()
+        .with_category(category)
+        .with_price_min(price_min)
+        .with_price_max(price_max)
+        .with_in_stock(params.in_stock.is_some())
+        .with_min_rating(params.min_rating.map(|r| Decimal::from(r.min(5))));
     q.sort = if params.sort.is_some() {
         params.sort()
     } else {
@@ -395,12 +389,11 @@ pub(super) async fn category(
             let products = state
                 .shop
                 .catalog()
-                .list_products(&ProductQuery {
-                    category_id: Some(cat.id),
-                    status: Some(ProductStatus::Active),
-                    limit: PAGE,
-                    ..ProductQuery::default()
-                })
+                .list_products(
+                    &ProductQuery::page(PAGE)
+                        .with_category(cat.id)
+                        .with_status(ProductStatus::Active),
+                )
                 .await?;
             ctx["total"] = json!(products.len());
             ctx["products"] = products.iter().map(product_card).collect();

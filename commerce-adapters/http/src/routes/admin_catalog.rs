@@ -259,23 +259,22 @@ pub(crate) fn product_query(q: &AdminProductsQuery) -> Result<ProductQuery, ApiE
             ));
         }
     };
-    Ok(ProductQuery {
-        seller_id: q
-            .seller_id
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_id::<SellerId>("seller_id", s))
-            .transpose()?,
-        status,
-        after: q
-            .after
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_id::<ProductId>("after", s))
-            .transpose()?,
-        limit,
-        ..ProductQuery::default()
-    })
+    Ok(ProductQuery::page(limit)
+        .with_seller(
+            q.seller_id
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_id::<SellerId>("seller_id", s))
+                .transpose()?,
+        )
+        .with_status(status)
+        .with_after(
+            q.after
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| parse_id::<ProductId>("after", s))
+                .transpose()?,
+        ))
 }
 
 /// Any seller's products by id, filtered by seller and status.

@@ -71,21 +71,20 @@ async fn products(
     if limit == 0 || limit > MAX_PAGE {
         return Err(ApiError::validation("limit", "must be 1 to 100"));
     }
-    let query = ProductQuery {
-        category_id: q
-            .category
-            .as_deref()
-            .map(|c| parse_id::<CategoryId>("category", c))
-            .transpose()?,
-        seller_id: None,
-        status: Some(ProductStatus::Active),
-        after: q
-            .after
-            .as_deref()
-            .map(|a| parse_id::<ProductId>("after", a))
-            .transpose()?,
-        limit,
-    };
+    let query = ProductQuery::page(limit)
+        .with_category(
+            q.category
+                .as_deref()
+                .map(|c| parse_id::<CategoryId>("category", c))
+                .transpose()?,
+        )
+        .with_status(ProductStatus::Active)
+        .with_after(
+            q.after
+                .as_deref()
+                .map(|a| parse_id::<ProductId>("after", a))
+                .transpose()?,
+        );
     let found = state.shop.catalog().list_products(&query).await?;
     let next_cursor = (found.len() == limit as usize)
         .then(|| found.last().map(|p| p.id.to_string()))

@@ -128,12 +128,9 @@ pub struct ReviewBody {
 
 impl ReviewBody {
     fn draft(self) -> Result<ReviewDraft, ApiError> {
-        Ok(ReviewDraft {
-            rating: Rating::new(self.rating)?,
-            title: self.title,
-            body: self.body,
-            sku: self.sku.map(Sku::new).transpose()?,
-        })
+        Ok(ReviewDraft::new(Rating::new(self.rating)?, self.title)
+            .with_body(self.body)
+            .with_sku(self.sku.map(Sku::new).transpose()?))
     }
 }
 
@@ -245,18 +242,12 @@ async fn product_reviews(
 ) -> Result<ApiJson<ReviewPage>, ApiError> {
     let limit = page_size(q.limit)?;
     let order = q.order.as_deref().map(order_of).transpose()?;
-    let query = ProductReviewQuery {
-        order: order.unwrap_or_default(),
-        rating: q.rating.map(Rating::new).transpose()?,
-        after: q.after.as_deref().map(parse_cursor).transpose()?,
-        limit,
-        ..ProductReviewQuery::first(ProductId::new(), ReviewOrder::Newest, limit)
-    };
+    let rating = q.rating.map(Rating::new).transpose()?;
+    let after = q.after.as_deref().map(parse_cursor).transpose()?;
     let product = active_product(&state, &slug).await?;
-    let query = ProductReviewQuery {
-        product_id: product.id,
-        ..query
-    };
+    let query = ProductReviewQuery::first(product.id, order.unwrap_or_default(), limit)
+        .with_rating(rating)
+        .with_after(after);
     let found = state.shop.reviews().for_product(&query).await?;
     let next_cursor = (found.len() == limit as usize)
         .then(|| found.last())

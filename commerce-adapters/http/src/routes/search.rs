@@ -86,30 +86,32 @@ async fn search(
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<ApiJson<SearchResults>, ApiError> {
     let index = index(&state)?;
-    let filters = SearchFilters {
-        category_id: p
-            .category
-            .as_deref()
-            .map(|c| parse_id::<CategoryId>("category", c))
-            .transpose()?,
-        price_min: p.price_min,
-        price_max: p.price_max,
-        currency: p.currency.as_deref().map(Currency::from_code).transpose()?,
-        seller_id: p
-            .seller
-            .as_deref()
-            .map(|s| parse_id::<SellerId>("seller", s))
-            .transpose()?,
-        in_stock: p.in_stock,
-        min_rating: p
-            .min_rating
-            .as_deref()
-            .map(|r| {
-                r.parse::<Decimal>()
-                    .map_err(|_| ApiError::validation("min_rating", "a decimal from 0 to 5"))
-            })
-            .transpose()?,
-    };
+    let filters = SearchFilters::default()
+        .with_category(
+            p.category
+                .as_deref()
+                .map(|c| parse_id::<CategoryId>("category", c))
+                .transpose()?,
+        )
+        .with_price_min(p.price_min)
+        .with_price_max(p.price_max)
+        .with_currency(p.currency.as_deref().map(Currency::from_code).transpose()?)
+        .with_seller(
+            p.seller
+                .as_deref()
+                .map(|s| parse_id::<SellerId>("seller", s))
+                .transpose()?,
+        )
+        .with_in_stock(p.in_stock)
+        .with_min_rating(
+            p.min_rating
+                .as_deref()
+                .map(|r| {
+                    r.parse::<Decimal>()
+                        .map_err(|_| ApiError::validation("min_rating", "a decimal from 0 to 5"))
+                })
+                .transpose()?,
+        );
     let mut query = SearchQuery::text(p.q);
     query.filters = filters;
     query.sort = p

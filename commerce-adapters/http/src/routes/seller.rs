@@ -229,16 +229,14 @@ async fn list_products(
     ApiQuery(q): ApiQuery<SellerProductsQuery>,
 ) -> Result<ApiJson<Vec<SellerProductView>>, ApiError> {
     let seller = caller.seller()?;
-    let query = ProductQuery {
-        seller_id: Some(seller),
-        after: q
-            .after
-            .as_deref()
-            .map(|a| parse_id::<ProductId>("after", a))
-            .transpose()?,
-        limit: limit_of(q.limit, 50)?,
-        ..ProductQuery::default()
-    };
+    let query = ProductQuery::page(limit_of(q.limit, 50)?)
+        .with_seller(seller)
+        .with_after(
+            q.after
+                .as_deref()
+                .map(|a| parse_id::<ProductId>("after", a))
+                .transpose()?,
+        );
     let products = state.shop.catalog().list_products(&query).await?;
     let cdn = &state.config.cdn_base_url;
     Ok(ApiJson(
@@ -554,13 +552,7 @@ async fn adjust_stock(
         .shop
         .inventory()
         .adjust(
-            &StockAdjustment {
-                sku: sku.clone(),
-                location: location.clone(),
-                delta: input.delta,
-                reason,
-                note: None,
-            },
+            &StockAdjustment::new(sku.clone(), input.delta, reason).at(location.clone()),
             state.shop.clock().now(),
         )
         .await?;

@@ -21,8 +21,8 @@ use commerce_core::{
     Category, Money, Product, ProductId, Result as CoreResult, Seller, SellerId, Sku, SkuListing,
 };
 use commerce_inventory::{
-    AdjustmentReason, InventoryStore, LocationCode, MemoryInventory, ReservationId,
-    ReservationLine, ReserveRequest, StockAdjustment, StockReader,
+    InventoryStore, LocationCode, MemoryInventory, ReservationId, ReservationLine, ReserveRequest,
+    StockAdjustment, StockReader,
 };
 use commerce_redis::{CachedAvailability, CachedCatalog, KeyPrefix, RedisConnection};
 
@@ -338,13 +338,7 @@ async fn a_cache_entry_never_outlives_an_invalidating_event() {
 }
 
 fn received(s: &Sku, n: i64) -> StockAdjustment {
-    StockAdjustment {
-        sku: s.clone(),
-        location: LocationCode::default(),
-        delta: n,
-        reason: AdjustmentReason::Received,
-        note: None,
-    }
+    StockAdjustment::received(s.clone(), n)
 }
 
 /// Defect 6: the cache holds whole stock levels copied from the system of record,
@@ -372,16 +366,15 @@ async fn defect_6_cached_stock_never_negative_or_immortal() {
         async move {
             inventory
                 .reserve(
-                    &ReserveRequest {
-                        id: ReservationId::new(),
-                        reference: "d6".to_owned(),
-                        location: LocationCode::default(),
-                        lines: vec![ReservationLine {
+                    &ReserveRequest::new(
+                        ReservationId::new(),
+                        "d6",
+                        vec![ReservationLine {
                             sku: s,
                             quantity: 1,
                         }],
-                        expires_at: Utc::now() + chrono::Duration::minutes(15),
-                    },
+                        Utc::now() + chrono::Duration::minutes(15),
+                    ),
                     Utc::now(),
                 )
                 .await
