@@ -24,6 +24,24 @@ impl LocationCode {
     pub fn default_location() -> Self {
         LocationCode("default".to_owned())
     }
+
+    /// A code given from outside (a form, a request) when well formed: 1 to 64
+    /// ASCII letters, digits, `-` or `_`.
+    ///
+    /// ```
+    /// use commerce_inventory::LocationCode;
+    /// assert!(LocationCode::parse("paris-2").is_some());
+    /// assert!(LocationCode::parse("").is_none());
+    /// assert!(LocationCode::parse("a b").is_none());
+    /// ```
+    pub fn parse(code: &str) -> Option<Self> {
+        let ok = !code.is_empty()
+            && code.len() <= 64
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| LocationCode(code.to_owned()))
+    }
 }
 
 impl Default for LocationCode {

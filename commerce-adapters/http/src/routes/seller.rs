@@ -499,15 +499,10 @@ pub struct StockView {
     pub available: u64,
 }
 
-/// A stock location's code when well formed: 1 to 64 ASCII letters, digits, `-`
-/// or `_` (the JSON route and the seller's page share the rule).
+/// A stock location's code when well formed ([`LocationCode::parse`], the
+/// inventory's rule; the JSON route and the seller's page share it).
 pub(crate) fn location_code(code: &str) -> Option<LocationCode> {
-    let ok = !code.is_empty()
-        && code.len() <= 64
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then(|| LocationCode(code.to_owned()))
+    LocationCode::parse(code)
 }
 
 /// Changes the stock of one of the seller's SKUs at a location.
