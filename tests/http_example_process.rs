@@ -125,6 +125,22 @@ async fn http_example_serves_health_openapi_and_a_checkout() {
     }
     assert!(searched["total"].as_u64().unwrap() > 0, "{searched}");
 
+    // The demo reviews' ratings reach the index through the outbox after its
+    // reindex (a pruner pass at start once deleted those events unread).
+    let mut rated = Value::Null;
+    for _ in 0..50 {
+        let (_, found) = request(&addr, "GET", "/v1/catalog/search?q=&limit=1", &[], None).await;
+        rated = found["facets"]["ratings_at_least"].clone();
+        if rated[0].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        rated[0].as_u64().unwrap_or(0) > 0,
+        "no rated product in the index: {rated}"
+    );
+
     // A guest buys a variant with stock.
     let (_, page) = request(&addr, "GET", "/v1/catalog/products?limit=50", &[], None).await;
     let mut sku = None;

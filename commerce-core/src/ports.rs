@@ -232,6 +232,25 @@ pub trait Outbox: Send + Sync {
     /// again by another worker, or released) nothing changes and the answer is
     /// `false`. `Validation` for an empty `consumer`.
     async fn release(&self, consumer: &str, lease: LeaseId) -> Result<bool>;
+    /// Registers `consumer` before its first claim, so that [`Outbox::prune`] keeps
+    /// every event the group has not acknowledged from now on; also a sign of life
+    /// (like a claim) for the group retention. A new group starts where a first claim
+    /// would (the oldest event kept); a known group keeps its position and lease. A
+    /// worker that does something long before it claims (a search index rebuilt from
+    /// the catalog) joins first, or a prune in between deletes events it never read.
+    /// `Validation` for an empty `consumer`.
+    ///
+    /// The default claims one event and gives the lease straight back; backends
+    /// override it with a plain upsert of the group.
+    async fn join(&self, consumer: &str) -> Result<()> {
+        let claimed = self
+            .claim_leased(consumer, 1, Duration::from_secs(5))
+            .await?;
+        if let Some(lease) = claimed.lease {
+            self.release(consumer, lease).await?;
+        }
+        Ok(())
+    }
     /// Acknowledges every claimed event up to and including `seq`, ends the lease.
     /// Acknowledging a position not claimed by the group is a `Conflict`;
     /// acknowledging an already acknowledged position again is a no-op (a retried

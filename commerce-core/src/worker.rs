@@ -265,6 +265,12 @@ impl Runner {
         self.consumer.group()
     }
 
+    /// Registers the group with the outbox ([`Outbox::join`]) before a first claim,
+    /// so that a prune meanwhile keeps the events it has not read.
+    pub async fn join(&self) -> Result<()> {
+        self.outbox.join(self.consumer.group()).await
+    }
+
     /// The configuration.
     pub fn config(&self) -> RunnerConfig {
         self.config

@@ -174,8 +174,17 @@ pub(crate) fn start_indexer(
     let runner = indexer.runner(shop.outbox().clone(), group.clone());
     tokio::spawn(async move {
         // Until the catalog answers (it may be restarting), retry on the cadence.
+        // The group joins the outbox first: the reindex may take longer than a
+        // pruner interval, and a prune meanwhile would delete the events written
+        // since (ratings, stock, prices) before the group's first claim.
         loop {
-            match commerce_search::reindex(search.as_ref(), shop.catalog().as_ref()).await {
+            let rebuilt = match runner.join().await {
+                Ok(()) => commerce_search::reindex(search.as_ref(), shop.catalog().as_ref())
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(format!("outbox join: {e}")),
+            };
+            match rebuilt {
                 Ok(r) => {
                     report_consumer(
                         &board,
@@ -298,7 +307,11 @@ pub(crate) fn start_pruner(
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(pruning.every);
+        // The first pass waits one interval: the consumer groups join the outbox as
+        // their workers start (see `start_indexer`), and a group first seen after a
+        // prune would start past the events deleted before it.
+        let start = tokio::time::Instant::now() + pruning.every;
+        let mut tick = tokio::time::interval_at(start, pruning.every);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}

@@ -242,6 +242,23 @@ impl Outbox for PgOutbox {
         .await
     }
 
+    async fn join(&self, consumer: &str) -> Result<()> {
+        check_consumer(consumer)?;
+        let now = self.shared.clock.now();
+        retrying("outbox join", move || async move {
+            sqlx::query(
+                "INSERT INTO commerce.outbox_consumers (consumer, seen_at) VALUES ($1, $2)
+                 ON CONFLICT (consumer) DO UPDATE SET seen_at = excluded.seen_at",
+            )
+            .bind(consumer)
+            .bind(now)
+            .execute(&self.shared.pool)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn release(&self, consumer: &str, lease: LeaseId) -> Result<bool> {
         check_consumer(consumer)?;
         let lease = lease.as_uuid();

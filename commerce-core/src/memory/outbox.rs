@@ -199,6 +199,22 @@ impl Outbox for MemoryOutbox {
         Ok(Claimed::new(claimed, id))
     }
 
+    async fn join(&self, consumer: &str) -> Result<()> {
+        check_consumer(consumer)?;
+        let now = self.clock.now();
+        let mut state = self.lock();
+        state
+            .groups
+            .entry(consumer.to_owned())
+            .or_insert_with(|| Group {
+                seen_at: now,
+                acked: 0,
+                lease: None,
+            })
+            .seen_at = now;
+        Ok(())
+    }
+
     async fn release(&self, consumer: &str, lease: LeaseId) -> Result<bool> {
         check_consumer(consumer)?;
         let mut state = self.lock();

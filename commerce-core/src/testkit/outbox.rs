@@ -659,6 +659,50 @@ pub async fn prune_drops_groups_not_seen_within_the_retention(fx: OutboxFixture)
     );
 }
 
+/// A group that joined before its first claim pins the log: a prune deletes nothing
+/// it has not acknowledged, and its first claim gets every event. Joining again, or
+/// joining a group that has a position, moves nothing; an empty name is refused.
+pub async fn a_joined_group_keeps_its_events_until_its_first_claim(fx: OutboxFixture) {
+    let all = events(0, 4);
+    fx.outbox.append(&all).await.expect("append");
+    fx.outbox.join("late").await.expect("join");
+    fx.outbox.join("late").await.expect("join again");
+    let early = fx.outbox.claim("early", 10, LONG).await.expect("claim");
+    fx.outbox.ack("early", early[3].seq).await.expect("ack");
+    let pruned = fx.outbox.prune(LONG, 100).await.expect("prune");
+    assert_eq!(pruned.deleted, 0, "late has acknowledged nothing");
+    assert_eq!(fx.outbox.lag("late").await.expect("lag").pending, 4);
+    fx.outbox.join("early").await.expect("join a known group");
+    assert_eq!(fx.outbox.lag("early").await.expect("lag").pending, 0);
+    let first = fx.outbox.claim("late", 10, LONG).await.expect("claim");
+    assert_eq!(ids(&first), all.iter().map(|e| e.id).collect::<Vec<_>>());
+    assert!(matches!(
+        fx.outbox.join(" ").await,
+        Err(Error::Validation { .. })
+    ));
+}
+
+/// Joining during another worker's live lease leaves that lease alone: the group's
+/// next claim is still empty until it ends.
+pub async fn join_leaves_a_live_lease_alone(fx: OutboxFixture) {
+    fx.outbox.append(&events(0, 2)).await.expect("append");
+    let held = fx.outbox.claim("g", 10, LONG).await.expect("claim");
+    assert_eq!(held.len(), 2);
+    fx.outbox.join("g").await.expect("join");
+    assert!(
+        fx.outbox
+            .claim("g", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the lease is still held"
+    );
+    fx.outbox
+        .ack("g", held[1].seq)
+        .await
+        .expect("the holder still acks");
+}
+
 /// Runs every outbox check against a backend: one tokio test per check.
 ///
 /// `make` is the path of an `async fn() -> OutboxFixture` returning a fresh, empty
@@ -704,6 +748,8 @@ macro_rules! outbox_conformance {
                 prune_deletes_in_batches_and_keeps_the_newest,
                 positions_go_on_after_a_prune,
                 prune_drops_groups_not_seen_within_the_retention,
+                a_joined_group_keeps_its_events_until_its_first_claim,
+                join_leaves_a_live_lease_alone,
             );
         }
     };
