@@ -8,6 +8,12 @@
 //! the product cache and through the one with it (as the example serves it, its
 //! invalidation consumer running).
 //!
+//! Every measured route runs twice: closed loop at 64 connections (its throughput,
+//! and the latency at saturation, where Little's law sets the p50 at 64 divided by
+//! the throughput), then open loop at half that throughput (the latency a shopper
+//! sees when the server is busy but not saturated, from each request's scheduled
+//! start).
+//!
 //! `cargo bench --bench http_platform` (needs PostgreSQL and Redis as the adapter
 //! tests do). `BENCH_SECONDS` sets the length of each phase (default 3),
 //! `BENCH_POOL` the PostgreSQL pool size (default 32).
@@ -122,6 +128,18 @@ struct Figures {
     p50: Duration,
     p99: Duration,
     errors: usize,
+    /// The same route offered at half its closed-loop throughput (open loop).
+    half: Option<Paced>,
+}
+
+/// A phase at a fixed offered rate: the latency a shopper sees when the server is
+/// not saturated, measured from each request's scheduled start (a late start counts
+/// as waiting, so a stall is not hidden: no coordinated omission).
+struct Paced {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -184,7 +202,86 @@ where
         p50: percentile(&all, 0.5),
         p99: percentile(&all, 0.99),
         errors,
+        half: None,
     };
+    (figures, users)
+}
+
+/// Runs `step` for every user on a fixed schedule for `seconds`: `rate` requests per
+/// second in all, each user every `USERS / rate` seconds (users staggered); a
+/// request's latency runs from its scheduled start.
+async fn paced<F, Fut>(
+    users: Vec<User>,
+    seconds: Duration,
+    rate: f64,
+    step: F,
+) -> (Paced, Vec<User>)
+where
+    F: Fn(User, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = (User, bool, Duration)> + Send,
+{
+    let period = Duration::from_secs_f64(USERS as f64 / rate.max(1.0));
+    let started = tokio::time::Instant::now();
+    let handles: Vec<_> = users
+        .into_iter()
+        .enumerate()
+        .map(|(k, user)| {
+            let step = step.clone();
+            tokio::spawn(async move {
+                let mut user = user;
+                let mut latencies = Vec::new();
+                let mut errors = 0;
+                let mut i = 0u64;
+                let mut next = started + period.mul_f64(k as f64 / USERS as f64);
+                while next.duration_since(started) < seconds {
+                    tokio::time::sleep_until(next).await;
+                    let late = tokio::time::Instant::now().duration_since(next);
+                    let (u, ok, latency) = step(user, 1_000_000 + i).await;
+                    user = u;
+                    latencies.push(late + latency);
+                    if !ok {
+                        errors += 1;
+                    }
+                    i += 1;
+                    next += period;
+                }
+                (user, latencies, errors)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    let mut users = Vec::new();
+    for h in handles {
+        let (u, l, e) = h.await.unwrap();
+        users.push(u);
+        all.extend(l);
+        errors += e;
+    }
+    all.sort();
+    let figures = Paced {
+        rate: all.len() as f64 / seconds.as_secs_f64(),
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+        errors,
+    };
+    (figures, users)
+}
+
+/// [`phase`] at 64 connections, then [`paced`] at half the throughput it reached.
+async fn measure<F, Fut>(
+    name: &'static str,
+    users: Vec<User>,
+    seconds: Duration,
+    step: F,
+) -> (Figures, Vec<User>)
+where
+    F: Fn(User, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = (User, bool, Duration)> + Send,
+{
+    let (mut figures, users) = phase(name, users, seconds, step.clone()).await;
+    let (half, users) = paced(users, seconds, figures.rps / 2.0, step).await;
+    figures.half = Some(half);
     (figures, users)
 }
 
@@ -386,7 +483,7 @@ async fn main() {
             .await;
     }
     let s2 = slugs.clone();
-    let (f, u) = phase("product details (cached)", u, seconds, move |mut u, i| {
+    let (f, u) = measure("product details (cached)", u, seconds, move |mut u, i| {
         let slugs = s2.clone();
         async move {
             let slug = &slugs[((u.n * 7919 + i) % slugs.len() as u64) as usize];
@@ -404,7 +501,7 @@ async fn main() {
     .await;
     results.push(f);
     let w2 = words.clone();
-    let (f, u) = phase("search (text, facets)", u, seconds, move |mut u, i| {
+    let (f, u) = measure("search (text, facets)", u, seconds, move |mut u, i| {
         let words = w2.clone();
         async move {
             let q = words[((u.n + i) % words.len() as u64) as usize].replace(' ', "%20");
@@ -422,7 +519,7 @@ async fn main() {
     .await;
     results.push(f);
     let k2 = skus.clone();
-    let (f, u) = phase("add to cart (guest)", u, seconds, move |mut u, i| {
+    let (f, u) = measure("add to cart (guest)", u, seconds, move |mut u, i| {
         let skus = k2.clone();
         async move {
             let sku = &skus[((u.n * 31 + i) % skus.len() as u64) as usize];
@@ -446,7 +543,7 @@ async fn main() {
     .await;
     results.push(f);
     let k3 = skus.clone();
-    let (f, u) = phase("checkout (customer, card)", u, seconds, move |mut u, i| {
+    let (f, u) = measure("checkout (customer, card)", u, seconds, move |mut u, i| {
         let skus = k3.clone();
         async move {
             let bearer = u.bearer.clone();
@@ -463,7 +560,7 @@ async fn main() {
         }
     }).await;
     results.push(f);
-    let (f, _) = phase("order status", u, seconds, |mut u, i| async move {
+    let (f, _) = measure("order status", u, seconds, |mut u, i| async move {
         let bearer = u.bearer.clone();
         let id =
             u.orders[(i % u.orders.len().max(1) as u64) as usize % u.orders.len().max(1)].clone();
@@ -486,12 +583,30 @@ async fn main() {
         seconds.as_secs()
     );
     println!(
-        "{:<30} {:>10} {:>10} {:>10} {:>8} {:>12}",
-        "route", "req/s", "p50 ms", "p99 ms", "errors", "x static"
+        "{:<30} {:>8} {:>8} {:>8} {:>6} {:>8} | {:>12} {:>8} {:>8} {:>6}",
+        "route",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "x static",
+        "half: req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors"
     );
     for f in &results {
+        let half = f.half.as_ref().map_or_else(String::new, |h| {
+            format!(
+                "{:>12.0} {:>8.2} {:>8.2} {:>6}",
+                h.rate,
+                h.p50.as_secs_f64() * 1e3,
+                h.p99.as_secs_f64() * 1e3,
+                h.errors
+            )
+        });
         println!(
-            "{:<30} {:>10.0} {:>10.2} {:>10.2} {:>8} {:>12.2}",
+            "{:<30} {:>8.0} {:>8.2} {:>8.2} {:>6} {:>8.2} | {half}",
             f.name,
             f.rps,
             f.p50.as_secs_f64() * 1e3,
