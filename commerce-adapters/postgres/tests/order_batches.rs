@@ -1,5 +1,6 @@
 //! The batched checkout steps on PostgreSQL: a batch of orders, whatever its size,
-//! is one statement (the whole batch bound as one JSON parameter, migration 0095).
+//! is one statement (the whole batch bound as one JSON parameter, read straight into
+//! the tables, migration 0120).
 //! Statements are counted from sqlx's per-statement `sqlx::query` events.
 #![allow(
     clippy::unwrap_used,
