@@ -22,7 +22,7 @@ use commerce_core::testkit::fixtures::{product, us_address};
 use commerce_core::{
     Category, CategoryId, Currency, DomainEvent, EventEnvelope, Money, RunnerConfig, drain,
 };
-use commerce_inventory::{InventoryEvent, LocationCode, ReservationId, ReservationStatus};
+use commerce_inventory::{InventoryEvent, LocationCode, ReservationStatus};
 use commerce_orders::{
     Authorization, CancelReason, Decline, DeclineReason, IdempotencyKey, NewOrder, Order, OrderId,
     OrderLine, OrderTotals, PaymentMethodKind, PaymentMethodSummary, PaymentReference,
@@ -145,43 +145,38 @@ fn new_order(w: &World, rng: &mut Rng, currency: Currency, at: DateTime<Utc>) ->
     let zero = Money::zero(currency);
     let key = IdempotencyKey::new(format!("k-{id}")).unwrap();
     let kind = METHODS[rng.below(3) as usize];
-    NewOrder {
+    let totals = OrderTotals {
+        prices_include_tax: false,
+        subtotal,
+        discount_total: zero,
+        shipping_total: shipping,
+        shipping_tax: zero,
+        tax_total: zero,
+        grand_total: subtotal.checked_add(shipping).unwrap(),
+        shipping_refunded: zero,
+    };
+    let standard = ShippingSnapshot {
+        code: "standard".to_owned(),
+        name: "Standard".to_owned(),
+        price: shipping,
+        carrier_rate: None,
+    };
+    let method = PaymentMethodSummary {
+        kind,
+        label: format!("{kind:?}"),
+    };
+    NewOrder::new(
         id,
-        number: None,
-        customer_id: None,
-        email: "ada@example.com".to_owned(),
-        currency,
+        key,
+        "ada@example.com",
         lines,
-        totals: OrderTotals {
-            prices_include_tax: false,
-            subtotal,
-            discount_total: zero,
-            shipping_total: shipping,
-            shipping_tax: zero,
-            tax_total: zero,
-            grand_total: subtotal.checked_add(shipping).unwrap(),
-            shipping_refunded: zero,
-        },
-        shipping_address: us_address("CA"),
-        billing_address: us_address("CA"),
-        shipping: ShippingSnapshot {
-            code: "standard".to_owned(),
-            name: "Standard".to_owned(),
-            price: shipping,
-            carrier_rate: None,
-        },
-        promotions: Vec::new(),
-        payment_method: PaymentMethodSummary {
-            kind,
-            label: format!("{kind:?}"),
-        },
-        payment_idempotency_key: key.derive("authorize").unwrap(),
-        reservation_id: ReservationId::from_uuid(id.as_uuid()),
-        idempotency_key: key,
-        request_fingerprint: None,
-        guest_cart: None,
-        placed_at: at,
-    }
+        totals,
+        us_address("CA"),
+        standard,
+        method,
+        at,
+    )
+    .unwrap()
 }
 
 /// Drives `orders` orders through the real order state machine over five days and

@@ -62,8 +62,10 @@ impl Transitioned {
     }
 }
 
-/// Everything needed to place an order (a checkout's snapshot).
+/// Everything needed to place an order (a checkout's snapshot), built with
+/// [`NewOrder::new`] and the `with_*` setters and given to [`Order::place`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct NewOrder {
     /// Id of the order.
     pub id: OrderId,
@@ -101,6 +103,105 @@ pub struct NewOrder {
     pub guest_cart: Option<GuestCartId>,
     /// When.
     pub placed_at: DateTime<Utc>,
+}
+
+impl NewOrder {
+    /// Order `id`, placed at `placed_at` under the checkout key `idempotency_key`
+    /// (scoped to the buyer) with contact `email`: these `lines` and `totals`, shipped
+    /// to `shipping_address` by `shipping`, paid with `payment_method`. (Every
+    /// argument has its own type, so they cannot be swapped unnoticed.)
+    ///
+    /// The rest is derived as checkout derives it: the currency is that of
+    /// `totals.grand_total`, the billing address is the shipping address, the
+    /// reservation holding the stock has the order's id
+    /// ([`ReservationId::from_uuid`]), and the payment authorization's key is
+    /// `idempotency_key.derive("authorize")`. A guest order without a number,
+    /// promotions, request fingerprint or guest cart until the `with_*` setters say
+    /// otherwise. Nothing else is checked here: [`Order::place`] checks the snapshot.
+    ///
+    /// # Errors
+    /// A validation error when `idempotency_key` is too long to derive the payment
+    /// key from ([`IdempotencyKey::derive`]).
+    #[allow(clippy::too_many_arguments)] // the required parts of a snapshot, one type each
+    pub fn new(
+        id: OrderId,
+        idempotency_key: IdempotencyKey,
+        email: impl Into<String>,
+        lines: Vec<OrderLine>,
+        totals: OrderTotals,
+        shipping_address: Address,
+        shipping: ShippingSnapshot,
+        payment_method: PaymentMethodSummary,
+        placed_at: DateTime<Utc>,
+    ) -> Result<Self> {
+        Ok(NewOrder {
+            id,
+            number: None,
+            customer_id: None,
+            email: email.into(),
+            currency: totals.grand_total.currency(),
+            lines,
+            totals,
+            billing_address: shipping_address.clone(),
+            shipping_address,
+            shipping,
+            promotions: Vec::new(),
+            payment_method,
+            payment_idempotency_key: idempotency_key.derive("authorize")?,
+            reservation_id: ReservationId::from_uuid(id.as_uuid()),
+            idempotency_key,
+            request_fingerprint: None,
+            guest_cart: None,
+            placed_at,
+        })
+    }
+
+    /// With this number shown to people.
+    #[must_use]
+    pub fn with_number(mut self, number: impl Into<String>) -> Self {
+        self.number = Some(number.into());
+        self
+    }
+
+    /// Placed by this customer (`None`: a guest).
+    #[must_use]
+    pub fn with_customer(mut self, customer_id: impl Into<Option<CustomerId>>) -> Self {
+        self.customer_id = customer_id.into();
+        self
+    }
+
+    /// With this billing address (`None`: the shipping address, the default).
+    #[must_use]
+    pub fn with_billing_address(mut self, address: impl Into<Option<Address>>) -> Self {
+        self.billing_address = address
+            .into()
+            .unwrap_or_else(|| self.shipping_address.clone());
+        self
+    }
+
+    /// With these codes of the promotions that applied.
+    #[must_use]
+    pub fn with_promotions(mut self, codes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.promotions = codes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With the fingerprint of the checkout request, kept beside its key.
+    #[must_use]
+    pub fn with_request_fingerprint(
+        mut self,
+        fingerprint: impl Into<Option<RequestFingerprint>>,
+    ) -> Self {
+        self.request_fingerprint = fingerprint.into();
+        self
+    }
+
+    /// Placed from this guest cart (a guest order; its holder may read it).
+    #[must_use]
+    pub fn with_guest_cart(mut self, guest_cart: impl Into<Option<GuestCartId>>) -> Self {
+        self.guest_cart = guest_cart.into();
+        self
+    }
 }
 
 fn conflict(msg: impl Into<String>) -> Error {

@@ -220,3 +220,120 @@ fn illegal_transition_errors_name_the_machine() {
         "illegal fulfilment status transition from unfulfilled to delivered"
     );
 }
+
+#[test]
+fn new_order_constructor_derives_what_checkout_derives_and_places() {
+    use commerce_core::testkit::fixtures::{sku, us_address};
+    use commerce_inventory::ReservationId;
+    use commerce_orders::{
+        NewOrder, OrderId, OrderLine, OrderTotals, PaymentMethodKind, PaymentMethodSummary,
+        ShippingSnapshot,
+    };
+    use rust_decimal::Decimal;
+
+    let eur = Currency::EUR;
+    let price = Money::from_minor(1250, eur);
+    let zero = Money::zero(eur);
+    let line = OrderLine {
+        sku: sku("NEW-ORDER-1"),
+        name: "Mug".to_owned(),
+        quantity: 1,
+        unit_price: price,
+        subtotal: price,
+        discount: zero,
+        tax: zero,
+        tax_rate: Decimal::ZERO,
+        total: price,
+        refunded: zero,
+        seller_id: None,
+    };
+    let totals = OrderTotals {
+        prices_include_tax: true,
+        subtotal: price,
+        discount_total: zero,
+        shipping_total: zero,
+        shipping_tax: zero,
+        tax_total: zero,
+        grand_total: price,
+        shipping_refunded: zero,
+    };
+    let shipping = ShippingSnapshot {
+        code: "pickup".to_owned(),
+        name: "Pickup".to_owned(),
+        price: zero,
+        carrier_rate: None,
+    };
+    let card = PaymentMethodSummary {
+        kind: PaymentMethodKind::Card,
+        label: "card ending 4242".to_owned(),
+    };
+    let id = OrderId::new();
+    let key = IdempotencyKey::new("new-order-key").unwrap();
+    let new = NewOrder::new(
+        id,
+        key.clone(),
+        "ada@example.com",
+        vec![line],
+        totals,
+        us_address("CA"),
+        shipping,
+        card,
+        fixed_time(),
+    )
+    .unwrap();
+    // Derived: currency from the totals, billing from shipping, the reservation
+    // from the id, the payment key from the checkout key; a guest order.
+    assert_eq!(new.currency, eur);
+    assert_eq!(new.billing_address, us_address("CA"));
+    assert_eq!(new.reservation_id, ReservationId::from_uuid(id.as_uuid()));
+    assert_eq!(
+        new.payment_idempotency_key,
+        key.derive("authorize").unwrap()
+    );
+    assert_eq!(
+        (new.number.as_ref(), new.customer_id, new.guest_cart),
+        (None, None, None)
+    );
+    assert!(new.promotions.is_empty() && new.request_fingerprint.is_none());
+
+    let customer = CustomerId::new();
+    let new = new
+        .with_number("A1B2-C3D4")
+        .with_customer(customer)
+        .with_billing_address(us_address("NY"))
+        .with_promotions(["WELCOME"]);
+    assert_eq!(new.billing_address, us_address("NY"));
+    // `None` puts the shipping address back.
+    assert_eq!(
+        new.clone().with_billing_address(None).billing_address,
+        us_address("CA")
+    );
+    let placed = Order::place(new).unwrap().order;
+    assert_eq!(placed.status, OrderStatus::PendingPayment);
+    assert_eq!(placed.customer_id, Some(customer));
+    assert_eq!(placed.number.as_deref(), Some("A1B2-C3D4"));
+    assert_eq!(placed.promotions, vec!["WELCOME".to_owned()]);
+    assert_eq!(
+        placed.payment.idempotency_key,
+        key.derive("authorize").unwrap()
+    );
+
+    // A key too long to derive the payment key from is a typed error, not a panic.
+    let long = IdempotencyKey::new("k".repeat(IdempotencyKey::MAX_LEN))
+        .unwrap()
+        .derive(&"p".repeat(54))
+        .unwrap();
+    let err = NewOrder::new(
+        OrderId::new(),
+        long,
+        "ada@example.com",
+        Vec::new(),
+        placed.totals.clone(),
+        us_address("CA"),
+        placed.shipping.clone(),
+        placed.payment.method.clone(),
+        fixed_time(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+}

@@ -336,13 +336,58 @@ async fn change_stock_is_the_one_sql_function_that_ends_reservations() {
     assert_eq!(
         writers,
         [
-            "adjust_stock",      // an admin's adjustment (its own event)
-            "change_stock",      // the one way a reservation ends
-            "confirm_orders",    // the batched commit: set-based, same events (benchmarks (b))
-            "place_orders",      // reserving: holds stock, ends nothing
-            "reserve_for_order", // reserving
-            "reserve_many",      // reserving, batched
+            "adjust_stock",        // an admin's adjustment (its own event)
+            "change_stock",        // the one way a reservation ends
+            "confirm_order_batch", // the batched commit: set-based, same events (benchmarks (b))
+            "place_order_batch",   // reserving: holds stock, ends nothing
+            "reserve_for_order",   // reserving
+            "reserve_many",        // reserving, batched
         ],
         "a new function updates commerce.stock_levels: route it through change_stock or list it here"
     );
+}
+
+/// Issue 7: a batch is bound as one JSON parameter and read straight into the tables
+/// (`jsonb_populate_record(set)` over their row types, migration 0120), not turned
+/// into parallel arrays that another function unnests again. Fails if the array
+/// functions come back, if a batch function takes more than its one parameter, or
+/// if any function grows a long list of parallel array parameters.
+#[tokio::test]
+async fn order_batches_are_read_from_json_not_parallel_arrays() {
+    let stores = support::fresh_stores().await;
+    let functions: Vec<(String, i16, String, String)> = sqlx::query_as(
+        "SELECT p.proname::text, p.pronargs, pg_get_function_identity_arguments(p.oid),
+                p.prosrc
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = 'commerce'
+          ORDER BY 1",
+    )
+    .fetch_all(stores.pool())
+    .await
+    .unwrap();
+    let named = |name: &str| functions.iter().find(|f| f.0 == name);
+    for gone in ["order_batch_arrays", "place_orders", "confirm_orders"] {
+        assert!(named(gone).is_none(), "{gone} is back");
+    }
+    for batch in ["place_order_batch", "confirm_order_batch"] {
+        let (_, _, args, body) = named(batch).unwrap_or_else(|| panic!("{batch} is missing"));
+        assert_eq!(
+            args, "p_orders jsonb",
+            "{batch} takes the batch as one JSON value"
+        );
+        for table in ["orders", "order_lines", "payments"] {
+            assert!(
+                body.contains(&format!("(NULL::commerce.{table}")),
+                "{batch} does not read its {table} rows from the JSON"
+            );
+        }
+    }
+    // The widest function takes 8 parameters (`reserve_many`); a batch spread over
+    // parallel arrays took 40 or more.
+    let wide: Vec<(&str, i16)> = functions
+        .iter()
+        .filter(|f| f.1 > 8)
+        .map(|f| (f.0.as_str(), f.1))
+        .collect();
+    assert!(wide.is_empty(), "functions with many parameters: {wide:?}");
 }

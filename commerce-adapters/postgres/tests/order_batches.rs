@@ -1,5 +1,6 @@
 //! The batched checkout steps on PostgreSQL: a batch of orders, whatever its size,
-//! is one statement (the whole batch bound as one JSON parameter, migration 0095).
+//! is one statement (the whole batch bound as one JSON parameter, read straight into
+//! the tables, migration 0120).
 //! Statements are counted from sqlx's per-statement `sqlx::query` events.
 #![allow(
     clippy::unwrap_used,
@@ -22,7 +23,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use commerce_core::testkit::fixtures::{sku, us_address};
 use commerce_core::{Currency, DomainEvent, EventEnvelope, Money, Sku};
 use commerce_inventory::{
-    InventoryStore, LocationCode, ReservationId, ReservationLine, ReserveRequest, StockAdjustment,
+    InventoryStore, LocationCode, ReservationLine, ReserveRequest, StockAdjustment,
 };
 use commerce_orders::{
     Authorization, CheckoutStore, IdempotencyKey, NewOrder, Order, OrderId, OrderLine, OrderTotals,
@@ -70,44 +71,40 @@ fn pending_order(sku: &Sku, now: DateTime<Utc>) -> (Order, Vec<EventEnvelope>) {
         refunded: zero,
         seller_id: None,
     };
-    let t = Order::place(NewOrder {
+    let totals = OrderTotals {
+        prices_include_tax: false,
+        subtotal: price,
+        discount_total: zero,
+        shipping_total: zero,
+        shipping_tax: zero,
+        tax_total: zero,
+        grand_total: price,
+        shipping_refunded: zero,
+    };
+    let shipping = ShippingSnapshot {
+        code: "standard".to_owned(),
+        name: "Standard".to_owned(),
+        price: zero,
+        carrier_rate: None,
+    };
+    let card = PaymentMethodSummary {
+        kind: PaymentMethodKind::Card,
+        label: "card ending 4242".to_owned(),
+    };
+    let new = NewOrder::new(
         id,
-        number: None,
-        customer_id: None,
-        email: "ada@example.com".to_owned(),
-        currency: usd,
-        lines: vec![line],
-        totals: OrderTotals {
-            prices_include_tax: false,
-            subtotal: price,
-            discount_total: zero,
-            shipping_total: zero,
-            shipping_tax: zero,
-            tax_total: zero,
-            grand_total: price,
-            shipping_refunded: zero,
-        },
-        shipping_address: us_address("CA"),
-        billing_address: us_address("NY"),
-        shipping: ShippingSnapshot {
-            code: "standard".to_owned(),
-            name: "Standard".to_owned(),
-            price: zero,
-            carrier_rate: None,
-        },
-        promotions: Vec::new(),
-        payment_method: PaymentMethodSummary {
-            kind: PaymentMethodKind::Card,
-            label: "card ending 4242".to_owned(),
-        },
-        payment_idempotency_key: key.derive("authorize").unwrap(),
-        reservation_id: ReservationId::from_uuid(id.as_uuid()),
-        idempotency_key: key,
-        request_fingerprint: None,
-        guest_cart: None,
-        placed_at: now,
-    })
-    .unwrap();
+        key,
+        "ada@example.com",
+        vec![line],
+        totals,
+        us_address("CA"),
+        shipping,
+        card,
+        now,
+    )
+    .unwrap()
+    .with_billing_address(us_address("NY"));
+    let t = Order::place(new).unwrap();
     envelopes(t, now)
 }
 

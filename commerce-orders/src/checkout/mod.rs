@@ -491,44 +491,40 @@ impl Checkout {
             request_digest.to_owned(),
             fingerprint::cart_digest(&cart, b.grand_total)?,
         );
-        Order::place(NewOrder {
+        let totals = OrderTotals {
+            prices_include_tax: b.prices_include_tax,
+            subtotal: b.subtotal,
+            discount_total: b.discount_total,
+            shipping_total: b.shipping_total,
+            shipping_tax: b.shipping_tax,
+            tax_total: b.tax_total,
+            grand_total: b.grand_total,
+            shipping_refunded: zero,
+        };
+        let shipping = ShippingSnapshot {
+            code: method.code.clone(),
+            name: method.name.clone(),
+            price: b.shipping_total,
+            carrier_rate,
+        };
+        let new = NewOrder::new(
             id,
-            number: Some(order_number(id)),
-            customer_id: buyer.customer_id,
+            buyer.key.clone(),
             email,
-            currency,
             lines,
-            totals: OrderTotals {
-                prices_include_tax: b.prices_include_tax,
-                subtotal: b.subtotal,
-                discount_total: b.discount_total,
-                shipping_total: b.shipping_total,
-                shipping_tax: b.shipping_tax,
-                tax_total: b.tax_total,
-                grand_total: b.grand_total,
-                shipping_refunded: zero,
-            },
-            shipping_address: request.shipping_address.clone(),
-            billing_address: request
-                .billing_address
-                .clone()
-                .unwrap_or_else(|| request.shipping_address.clone()),
-            shipping: ShippingSnapshot {
-                code: method.code.clone(),
-                name: method.name.clone(),
-                price: b.shipping_total,
-                carrier_rate,
-            },
-            promotions: b.applied_promotions,
-            payment_method: request.payment_method.summary(),
-            payment_idempotency_key: buyer.key.derive("authorize")?,
-            reservation_id: ReservationId::from_uuid(id.as_uuid()),
-            idempotency_key: buyer.key.clone(),
-            request_fingerprint: Some(fingerprint),
-            guest_cart: buyer.guest_cart,
-            placed_at: self.clock.now(),
-        })
-        .map(|placed| (placed, redemptions))
+            totals,
+            request.shipping_address.clone(),
+            shipping,
+            request.payment_method.summary(),
+            self.clock.now(),
+        )?
+        .with_number(order_number(id))
+        .with_customer(buyer.customer_id)
+        .with_promotions(b.applied_promotions)
+        .with_request_fingerprint(fingerprint)
+        .with_billing_address(request.billing_address.clone())
+        .with_guest_cart(buyer.guest_cart);
+        Order::place(new).map(|placed| (placed, redemptions))
     }
 
     fn reserve_request(&self, order: &Order, now: DateTime<Utc>) -> Result<ReserveRequest> {

@@ -5,7 +5,6 @@ use rust_decimal::Decimal;
 
 use commerce_core::testkit::fixtures::{sku, us_address};
 use commerce_core::{Currency, CustomerId, Money};
-use commerce_inventory::ReservationId;
 
 use crate::id::{IdempotencyKey, OrderId};
 use crate::lifecycle::{NewOrder, Transitioned};
@@ -53,42 +52,41 @@ pub fn sample_order(
     let zero = Money::zero(currency);
     let subtotal = a.subtotal.checked_add(b.subtotal).unwrap();
     let key = IdempotencyKey::new(key).unwrap();
-    crate::model::Order::place(NewOrder {
+    let totals = OrderTotals {
+        prices_include_tax: false,
+        subtotal,
+        discount_total: zero,
+        shipping_total: shipping,
+        shipping_tax: zero,
+        tax_total: zero,
+        grand_total: subtotal.checked_add(shipping).unwrap(),
+        shipping_refunded: zero,
+    };
+    let standard = ShippingSnapshot {
+        code: "standard".to_owned(),
+        name: "Standard".to_owned(),
+        price: shipping,
+        carrier_rate: None,
+    };
+    let card = PaymentMethodSummary {
+        kind: PaymentMethodKind::Card,
+        label: "card ending 4242".to_owned(),
+    };
+    let new = NewOrder::new(
         id,
-        number: Some(format!("N-{}", &id.to_string()[..8])),
-        customer_id,
-        email: "ada@example.com".to_owned(),
-        currency,
-        lines: vec![a, b],
-        totals: OrderTotals {
-            prices_include_tax: false,
-            subtotal,
-            discount_total: zero,
-            shipping_total: shipping,
-            shipping_tax: zero,
-            tax_total: zero,
-            grand_total: subtotal.checked_add(shipping).unwrap(),
-            shipping_refunded: zero,
-        },
-        shipping_address: us_address("CA"),
-        billing_address: us_address("NY"),
-        shipping: ShippingSnapshot {
-            code: "standard".to_owned(),
-            name: "Standard".to_owned(),
-            price: shipping,
-            carrier_rate: None,
-        },
-        promotions: vec!["WELCOME".to_owned()],
-        payment_method: PaymentMethodSummary {
-            kind: PaymentMethodKind::Card,
-            label: "card ending 4242".to_owned(),
-        },
-        payment_idempotency_key: key.derive("authorize").unwrap(),
-        reservation_id: ReservationId::from_uuid(id.as_uuid()),
-        idempotency_key: key,
-        request_fingerprint: None,
-        guest_cart: None,
-        placed_at: now,
-    })
+        IdempotencyKey::new(key).unwrap(),
+        "ada@example.com",
+        vec![a, b],
+        totals,
+        us_address("CA"),
+        standard,
+        card,
+        now,
+    )
     .unwrap()
+    .with_number(format!("N-{}", &id.to_string()[..8]))
+    .with_customer(customer_id)
+    .with_billing_address(us_address("NY"))
+    .with_promotions(["WELCOME"]);
+    crate::model::Order::place(new).unwrap()
 }

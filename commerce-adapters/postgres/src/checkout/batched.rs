@@ -1,9 +1,12 @@
 //! The checkout steps in batches: concurrent `place_and_reserve` (and
 //! `commit_and_update`) calls queue while a batch of their kind is in the database,
 //! and the next batch does all of them with one call of `commerce.place_order_batch`
-//! (`commerce.confirm_order_batch`), migration 0095: one statement with one
+//! (`commerce.confirm_order_batch`), migration 0120: one statement with one
 //! parameter, the batch as a JSON array of [`OrderRecord`]s with the step's own
-//! fields; one transaction, one commit, and set-based writes for many checkouts.
+//! fields (a place step's reservation row; a confirm step's expected version and
+//! commit time), which SQL writes straight into the tables
+//! (`jsonb_populate_record(set)` over their row types); one transaction, one
+//! commit, and set-based writes for many checkouts.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -51,21 +54,19 @@ struct PlaceRecord<'a> {
     reservation: ReservationRecord<'a>,
 }
 
-/// The reservation of a placed order; its lines summed per SKU and sorted.
+/// The row of `commerce.reservations` a placed order gets (its status is
+/// `active`); its lines summed per SKU and sorted, as two parallel arrays like the
+/// columns.
 #[derive(Serialize)]
 struct ReservationRecord<'a> {
+    id: uuid::Uuid,
     reference: &'a str,
     location: &'a str,
-    lines: Vec<ReservedLine<'a>>,
-    now: String,
+    skus: Vec<&'a str>,
+    quantities: Vec<i64>,
+    /// The place time: also the time of its `stock_changed` events.
+    created_at: String,
     expires_at: String,
-}
-
-/// A reservation line.
-#[derive(Serialize)]
-struct ReservedLine<'a> {
-    sku: &'a str,
-    quantity: i64,
 }
 
 impl<'a> PlaceRecord<'a> {
@@ -73,26 +74,23 @@ impl<'a> PlaceRecord<'a> {
         Ok(PlaceRecord {
             order: OrderRecord::new(&p.order, &p.events)?,
             reservation: ReservationRecord {
+                id: p.reservation.id.as_uuid(),
                 reference: p.reservation.reference.as_str(),
                 location: p.reservation.location.0.as_str(),
-                lines: p
+                skus: p.lines.iter().map(|l| l.sku.as_str()).collect(),
+                quantities: p
                     .lines
                     .iter()
-                    .map(|l| {
-                        Ok(ReservedLine {
-                            sku: l.sku.as_str(),
-                            quantity: to_i64(l.quantity)?,
-                        })
-                    })
-                    .collect::<Result<_>>()?,
-                now: micros(p.now),
+                    .map(|l| to_i64(l.quantity))
+                    .collect::<commerce_core::Result<_>>()?,
+                created_at: micros(p.now),
                 expires_at: micros(p.reservation.expires_at),
             },
         })
     }
 }
 
-/// The whole batch, one parameter (see `commerce.place_order_batch`, migration 0095).
+/// The whole batch, one parameter (see `commerce.place_order_batch`, migration 0120).
 const PLACE_ORDERS: &str = "SELECT n, outcome, short_sku, short_requested, short_available
    FROM commerce.place_order_batch($1)";
 
@@ -195,7 +193,7 @@ impl<'a> ConfirmRecord<'a> {
 }
 
 /// The whole batch, one parameter (see `commerce.confirm_order_batch`, migration
-/// 0095).
+/// 0120).
 const CONFIRM_ORDERS: &str = "SELECT n, outcome, status, version, stored_id, stored_key,
         stored_created_at
    FROM commerce.confirm_order_batch($1)";

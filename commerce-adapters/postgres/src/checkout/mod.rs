@@ -4,9 +4,10 @@
 //! Concurrent calls are **batched** (the [`crate::ReserveBatching`] settings, a
 //! queue per step): while a batch of place steps (or of commit steps) is in the
 //! database, new calls queue, and the next batch does all of them with one call of
-//! `commerce.place_orders` (`commerce.confirm_orders`), migration 0005. Each order
-//! stays all or nothing on its own, as if the batch's orders had run one after the
-//! other; the batch shares one commit and set-based writes (one statement per table
+//! `commerce.place_order_batch` (`commerce.confirm_order_batch`), migration 0120,
+//! whose one parameter is the batch as JSON (`batched.rs`). Each order stays all
+//! or nothing on its own, as if the batch's orders had run one after the other; the
+//! batch shares one commit and set-based writes (one statement per table
 //! for the whole batch), which is what makes a checkout cheap under load
 //! (docs/benchmarks.md). A batch that fails as a whole (a unique violation of one
 //! order, say) is run again one order at a time, so one bad order never fails the
@@ -311,9 +312,9 @@ impl PgCheckoutStore {
 impl CheckoutStore for PgCheckoutStore {
     /// Concurrent calls are gathered into batches like `PgInventory::reserve`
     /// (the same [`crate::ReserveBatching`] settings): one call of
-    /// `commerce.place_orders` places every order of a batch, each all or nothing on
-    /// its own. An order with refunds (never one a checkout places), or batching
-    /// turned off, takes the single-statement path.
+    /// `commerce.place_order_batch` places every order of a batch, each all or
+    /// nothing on its own. An order with refunds (never one a checkout places), or
+    /// batching turned off, takes the single-statement path.
     async fn place_and_reserve(
         &self,
         order: &Order,
@@ -368,8 +369,8 @@ impl CheckoutStore for PgCheckoutStore {
     }
 
     /// Batched like the place step (see [`crate::ReserveBatching`]) with one call of
-    /// `commerce.confirm_orders` per batch; an order with refunds, or batching turned
-    /// off, takes the single-statement path.
+    /// `commerce.confirm_order_batch` per batch; an order with refunds, or batching
+    /// turned off, takes the single-statement path.
     async fn commit_and_update(
         &self,
         order: &Order,
