@@ -40,10 +40,9 @@ async fn chaos_short_two_instances_under_faults_and_hostile_input() {
     let outcome = run_on(&cluster, &plan).await.expect("the run");
     let report = outcome.report("short");
     println!("{report}");
-    assert!(
-        outcome.faults.len() >= 3,
-        "every fault was applied at least once:\n{report}"
-    );
+    // The verdict includes "every fault applied": the load lasts until each fault
+    // of the plan was applied once (past the 15 s minimum if a restart is slow),
+    // and fails at the plan's hard cap naming the faults missing.
     assert!(outcome.verdict.ok(), "{report}");
 
     let mut hostile = Verdict::default();
