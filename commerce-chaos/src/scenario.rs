@@ -35,6 +35,17 @@ pub enum Fault {
     /// Every instance's clock jumps 60 s forward, and at its next turn back to the
     /// system time (a 60 s jump backward).
     ClockJump,
+    /// The shop's RabbitMQ node killed (-9) and started again while notifications
+    /// flow (needs [`ClusterOptions::rabbitmq`]).
+    RestartRabbitMq,
+    /// The shop's RabbitMQ node closes every client connection, staying up
+    /// (`rabbitmqctl close_all_connections`: the connections end with a
+    /// `connection.close`; the CLI takes seconds to boot on a busy machine).
+    CloseRabbitMqConnections,
+    /// Every connection between the instances and RabbitMQ cut (a network cut at
+    /// the harness's proxy, new ones refused for 1 s), the broker up: the fast
+    /// form of a broker outage for the instances, for the CI test.
+    CutRabbitMqConnections,
 }
 
 impl Fault {
@@ -48,6 +59,9 @@ impl Fault {
             Fault::GatewayTimesOut => "gateway timeout",
             Fault::RestartRedis => "Redis restart",
             Fault::ClockJump => "clock jump",
+            Fault::RestartRabbitMq => "RabbitMQ restart",
+            Fault::CloseRabbitMqConnections => "RabbitMQ closes all connections",
+            Fault::CutRabbitMqConnections => "RabbitMQ connections cut",
         }
     }
 }
@@ -344,10 +358,11 @@ pub async fn run_on(cluster: &Cluster, plan: &Plan) -> Result<Outcome> {
             Next::Apply(fault) => fault,
         };
         let at = start.elapsed();
+        let wall = chrono::Utc::now().format("%H:%M:%S%.3f");
         let applied = match inject(cluster, fault, &mut rng).await {
             Ok(what) => {
                 faults.push(format!(
-                    "{at:.1?}: {} ({what}; took {:.1?})",
+                    "{at:.1?} ({wall}): {} ({what}; took {:.1?})",
                     fault.name(),
                     start.elapsed() - at
                 ));
@@ -488,6 +503,37 @@ async fn inject(cluster: &Cluster, fault: Fault, rng: &mut Rng) -> Result<String
                 v.extend(stuck.into_iter().map(|s| format!("after {what}: {s}")));
             }
             Ok(format!("{what}; {n} active past expiry {wait:?} later"))
+        }
+        Fault::RestartRabbitMq => {
+            let node = cluster
+                .rabbitmq
+                .as_ref()
+                .ok_or("the shop runs without RabbitMQ (ClusterOptions::rabbitmq)")?;
+            let mut node = node.lock().await;
+            let t = tokio::time::Instant::now();
+            node.kill();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            node.start_server().await?;
+            Ok(format!("SIGKILL, back after {:.1?}", t.elapsed()))
+        }
+        Fault::CloseRabbitMqConnections => {
+            let node = cluster
+                .rabbitmq
+                .as_ref()
+                .ok_or("the shop runs without RabbitMQ (ClusterOptions::rabbitmq)")?;
+            let said = node.lock().await.close_all_connections().await?;
+            Ok(format!(
+                "rabbitmqctl: {}",
+                said.lines().last().unwrap_or("done")
+            ))
+        }
+        Fault::CutRabbitMqConnections => {
+            let proxy = cluster
+                .amqp_proxy
+                .as_ref()
+                .ok_or("the shop runs without RabbitMQ (ClusterOptions::rabbitmq)")?;
+            let n = proxy.cut(Duration::from_secs(1)).await;
+            Ok(format!("{n} connections cut, new ones refused for 1 s"))
         }
         Fault::RestartRedis => {
             let mut redis = cluster.redis.lock().await;
