@@ -254,11 +254,15 @@ impl QueueWorker {
     ) {
         tokio::pin!(stop);
         loop {
-            let worker = match broker.connection().await {
-                Ok(connection) => {
-                    QueueWorker::new(&connection, topology.clone(), handler.clone()).await
-                }
-                Err(e) => Err(e),
+            // Connecting may take long (a broker that accepts and stalls): `stop`
+            // ends it too.
+            let connecting = async {
+                let connection = broker.connection().await?;
+                QueueWorker::new(&connection, topology.clone(), handler.clone()).await
+            };
+            let worker = tokio::select! {
+                () = &mut stop => return,
+                worker = connecting => worker,
             };
             match worker {
                 Ok(worker) => {
