@@ -133,7 +133,192 @@ async fn outstanding(cluster: &Cluster) -> Result<Vec<String>> {
             out.push(format!("consumer {consumer} {behind} events behind"));
         }
     }
+    let mails = confirmation_mails(cluster).await?;
+    if !mails.unmailed.is_empty() {
+        out.push(format!(
+            "{} confirmed orders without their confirmation mail",
+            mails.unmailed.len()
+        ));
+    }
     Ok(out)
+}
+
+/// The order-confirmation mails the shop's SMTP server received, per order.
+#[derive(Debug, Default)]
+struct ConfirmationMails {
+    /// Orders confirmed (paid: not pending payment, not cancelled).
+    confirmed: usize,
+    /// Confirmation mails received.
+    mails: usize,
+    /// Other mails received (payment failed, cancelled, password reset...).
+    other_mails: usize,
+    /// Confirmed orders without a confirmation mail that nothing explains: (id,
+    /// number).
+    unmailed: Vec<(String, String)>,
+    /// Confirmed orders without a confirmation mail whose send was cut by a crash:
+    /// the delivery log holds a `claimed` record of a mail to the order's address
+    /// that never arrived. (number, event, claimed at.)
+    cut: Vec<(String, String, chrono::DateTime<chrono::Utc>)>,
+    /// Orders with more than one confirmation mail: (id, number, how many).
+    duplicated: Vec<(String, String, usize)>,
+    /// Confirmation mails for an order that is not confirmed, or none known, or
+    /// to another address than the order's: what is wrong.
+    strangers: Vec<String>,
+}
+
+/// Reads the SMTP server's mail, the orders and the delivery log: a confirmation
+/// mail is the one whose subject is `Order <number> confirmed` (the
+/// `order_confirmed` template).
+async fn confirmation_mails(cluster: &Cluster) -> Result<ConfirmationMails> {
+    let rows = sqlx::query(
+        "SELECT id::text AS id, number, lower(email) AS email, status FROM commerce.orders",
+    )
+    .fetch_all(&cluster.pool)
+    .await?;
+    // number -> (id, email, confirmed)
+    let mut orders: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
+    let mut out = ConfirmationMails::default();
+    for r in &rows {
+        let number: Option<String> = r.try_get("number")?;
+        let status: String = r.try_get("status")?;
+        let confirmed = status != "pending_payment" && status != "cancelled";
+        out.confirmed += usize::from(confirmed);
+        if let Some(number) = number {
+            orders.insert(number, (r.try_get("id")?, r.try_get("email")?, confirmed));
+        }
+    }
+    let received = cluster.mail.received();
+    let mut per_order: BTreeMap<String, usize> = BTreeMap::new();
+    for mail in &received {
+        let subject = mail.header("Subject").unwrap_or_default();
+        let Some(number) = subject
+            .strip_prefix("Order ")
+            .and_then(|s| s.strip_suffix(" confirmed"))
+        else {
+            out.other_mails += 1;
+            continue;
+        };
+        out.mails += 1;
+        match orders.get(number) {
+            None => out
+                .strangers
+                .push(format!("a confirmation mail for order {number}, unknown")),
+            Some((id, email, confirmed)) => {
+                if !confirmed {
+                    out.strangers.push(format!(
+                        "a confirmation mail for order {id} ({number}), which is not confirmed"
+                    ));
+                }
+                if !mail.to.iter().any(|t| t.eq_ignore_ascii_case(email)) {
+                    out.strangers.push(format!(
+                        "the confirmation of order {id} went to {:?}, not {email}",
+                        mail.to
+                    ));
+                }
+                *per_order.entry(number.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    // Claimed mails that never arrived, by address: (event, claimed at). The
+    // Message-ID of a mail is `<event id>.<hash>@commerce`.
+    let mailed_events: BTreeSet<String> = received
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .filter_map(|id| {
+            id.trim_start_matches('<')
+                .split('.')
+                .next()
+                .map(str::to_owned)
+        })
+        .collect();
+    let claims: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT key, claimed_at FROM commerce.notification_deliveries
+          WHERE state = 'claimed' ORDER BY claimed_at",
+    )
+    .fetch_all(&cluster.pool)
+    .await?;
+    let mut claimed_unsent: BTreeMap<String, Vec<(String, chrono::DateTime<chrono::Utc>)>> =
+        BTreeMap::new();
+    for (key, at) in &claims {
+        let mut parts = key.splitn(3, ':');
+        if let (Some(event), Some("email"), Some(to)) = (parts.next(), parts.next(), parts.next())
+            && !mailed_events.contains(event)
+        {
+            claimed_unsent
+                .entry(to.to_owned())
+                .or_default()
+                .push((event.to_owned(), *at));
+        }
+    }
+    for (number, (id, email, confirmed)) in &orders {
+        match per_order.get(number).copied().unwrap_or(0) {
+            0 if *confirmed => match claimed_unsent.get_mut(email).and_then(Vec::pop) {
+                Some((event, at)) => out.cut.push((number.clone(), event, at)),
+                None => out.unmailed.push((id.clone(), number.clone())),
+            },
+            n if n > 1 => out.duplicated.push((id.clone(), number.clone(), n)),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Every confirmed order produced its confirmation mail exactly once (counted at
+/// the SMTP server every instance sends to), none was sent for an order not
+/// confirmed, none twice. A confirmed order without its mail is a violation unless
+/// its send was cut by a crash between the delivery log's claim and the
+/// provider's answer: its outcome is unknown to the notification handler, which
+/// never repeats it (at most once; `DeliveryLog::stale_claims` lists it for an
+/// operator). Those are counted in the note, with when they were claimed, to set
+/// against the faults' times.
+async fn notifications_exactly_once(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> {
+    let mails = confirmation_mails(cluster).await?;
+    let mut violations = Vec::new();
+    for (id, number) in &mails.unmailed {
+        violations.push(format!(
+            "order {id} ({number}) is confirmed but no confirmation mail arrived, and no \
+             delivery record explains it"
+        ));
+    }
+    for (id, number, n) in &mails.duplicated {
+        violations.push(format!("order {id} ({number}): {n} confirmation mails"));
+    }
+    violations.extend(mails.strangers.iter().cloned());
+    let (sent, claimed): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'sent'), count(*) FILTER (WHERE state = 'claimed')
+           FROM commerce.notification_deliveries",
+    )
+    .fetch_one(&cluster.pool)
+    .await?;
+    let unknown = if mails.cut.is_empty() {
+        String::new()
+    } else {
+        let cut: Vec<String> = mails
+            .cut
+            .iter()
+            .map(|(number, event, at)| {
+                format!(
+                    "order {number} (event {event} claimed {}, never sent)",
+                    at.format("%H:%M:%S%.3f")
+                )
+            })
+            .collect();
+        format!(
+            "; at most once: {} send(s) cut by a crash between claim and send (outcome \
+             unknown, not repeated; DeliveryLog::stale_claims): {}",
+            cut.len(),
+            cut.join(", ")
+        )
+    };
+    verdict.push(Check::new(
+        "confirmation mail exactly once",
+        violations,
+        format!(
+            "{} confirmed orders, {} confirmation mails, {} other mails; delivery log {sent} sent, {claimed} claimed{unknown}",
+            mails.confirmed, mails.mails, mails.other_mails
+        ),
+    ));
+    Ok(())
 }
 
 /// Each consumer group and how many sequenced-or-not events it has not acked.
@@ -169,6 +354,7 @@ pub async fn check(
     stock_conserved(cluster, stock_before, &mut verdict).await?;
     reservations_expire(cluster, &mut verdict).await?;
     outbox_drained(cluster, &mut verdict).await?;
+    notifications_exactly_once(cluster, &mut verdict).await?;
     workload.observed(|o| {
         verdict.push(Check::new(
             "cart seen on the next instance",

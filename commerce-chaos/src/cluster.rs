@@ -13,7 +13,8 @@ use tokio::sync::Mutex;
 use crate::Result;
 use crate::gateway::SharedGateway;
 use crate::platform::{Instance, Launch, build_example};
-use crate::services::{Postgres, Redis, TempDir, free_port};
+use crate::services::{CuttableProxy, Postgres, RabbitMq, Redis, TempDir, free_port};
+use commerce::notify::smtp_sink::SmtpSink;
 
 /// How to start the shop.
 #[derive(Clone, Debug)]
@@ -37,6 +38,10 @@ pub struct ClusterOptions {
     /// Login limits (`LOGIN_LIMIT_PER_ACCOUNT`, `LOGIN_LIMIT_PER_ADDRESS`,
     /// `LOGIN_WINDOW_SECS`): a short window, so the brute-force check sees it pass.
     pub login: LoginLimits,
+    /// Notifications through a RabbitMQ node of the shop's own (`AMQP_URL`: the
+    /// outbox relay publishes, the instances' queue workers consume); else each
+    /// instance's in-process notification runner reads the outbox.
+    pub rabbitmq: bool,
 }
 
 /// Login attempts allowed per account and per client address in one window.
@@ -76,6 +81,7 @@ impl Default for ClusterOptions {
                 per_address: 10,
                 window_secs: 5,
             },
+            rabbitmq: false,
         }
     }
 }
@@ -88,6 +94,14 @@ pub struct Cluster {
     pub postgres: Postgres,
     /// Our Redis.
     pub redis: Mutex<Redis>,
+    /// Our RabbitMQ node, with [`ClusterOptions::rabbitmq`].
+    pub rabbitmq: Option<Mutex<RabbitMq>>,
+    /// The proxy the instances reach the RabbitMQ node through (their
+    /// `AMQP_URL`): it cuts their connections with the broker up.
+    pub amqp_proxy: Option<CuttableProxy>,
+    /// The SMTP server every instance sends its mail to (`SMTP_URL`): what the
+    /// notification check counts, whichever instance (killed since or not) sent.
+    pub mail: SmtpSink,
     /// The payment gateway every instance shares.
     pub gateway: SharedGateway,
     /// The server processes.
@@ -119,9 +133,16 @@ impl Cluster {
     /// so it migrates and seeds the demo catalog; then the others together).
     pub async fn start(options: ClusterOptions) -> Result<Cluster> {
         let exe = build_example().await?;
+        // The broker boots in seconds: meanwhile the other services start.
+        let rabbitmq = options.rabbitmq.then(|| tokio::spawn(RabbitMq::start()));
         let postgres = Postgres::start().await?;
         let redis = Redis::start(options.redis_persistent).await?;
         let gateway = SharedGateway::start().await?;
+        let mail = SmtpSink::start().await?;
+        let rabbitmq = match rabbitmq {
+            Some(starting) => Some(starting.await.map_err(|e| e.to_string())??),
+            None => None,
+        };
         let logs = TempDir::new("logs")?;
         let offset_file = logs.path().join("clock-offset-ms");
         let mut env: Vec<(String, String)> = vec![
@@ -142,6 +163,18 @@ impl Cluster {
                 options.login.window_secs.to_string(),
             ),
         ];
+        let amqp_proxy = match &rabbitmq {
+            Some(node) => Some(CuttableProxy::to(node.addr()).await?),
+            None => None,
+        };
+        if let Some(proxy) = &amqp_proxy {
+            env.push((
+                "AMQP_URL".into(),
+                format!("amqp://guest:guest@{}/%2f", proxy.addr()),
+            ));
+            // Two consumers per instance: the queue is shared by every instance.
+            env.push(("NOTIFICATION_WORKERS".into(), "2".into()));
+        }
         if let Some(p) = options.pruning {
             env.push(("PRUNE_EVERY_SECS".into(), p.every_secs.to_string()));
             env.push((
@@ -159,6 +192,7 @@ impl Cluster {
                 ("DATABASE_URL".into(), postgres.url()),
                 ("REDIS_URL".into(), redis.url()),
                 ("PAYMENT_GATEWAY_URL".into(), gateway.url().to_owned()),
+                ("SMTP_URL".into(), mail.url()),
                 (
                     "WORKER_EVERY_MS".into(),
                     options.worker_every_ms.to_string(),
@@ -216,6 +250,9 @@ impl Cluster {
             options,
             postgres,
             redis: Mutex::new(redis),
+            rabbitmq: rabbitmq.map(Mutex::new),
+            amqp_proxy,
+            mail,
             gateway,
             instances: instances
                 .into_iter()

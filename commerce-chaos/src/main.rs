@@ -18,17 +18,21 @@ scenarios (each on its own PostgreSQL, Redis and payment gateway):
   redis-volatile   the same without persistence: carts and sessions are lost
   clock            every instance's clock jumps 60 s forward, then back (expiry
                    sweeper; CLOCK_OFFSET_FILE of the example)
+  rabbitmq         notifications through a RabbitMQ node of the shop's own
+                   (AMQP_URL), killed (-9) and started again under load; the
+                   instances' connections to it cut; and closed by the broker
   faults           every fault above but Redis, in turn, under one load
   hostile          authorization sweep, slow headers, huge and deep bodies, fuzzer
   soak             10 minutes of steady load, figures every minute, lag of
                    every worker every 10 s, pruning on (every 10 s, groups
                    dropped after 60 s unseen, reservations after 30 s)
   all              multi, kill, pg-terminate, pg-restart, gateway, redis-restart,
-                   redis-volatile, clock, hostile
+                   redis-volatile, clock, rabbitmq, hostile
 
 environment: CHAOS_SECONDS (load per scenario, default 30; soak 600),
 CHAOS_SHOPPERS (default 12), CHAOS_INSTANCES (default 3), CHAOS_SEED,
-CHAOS_PLATFORM_BIN (a built example, else cargo builds it), PG_BIN.";
+CHAOS_PLATFORM_BIN (a built example, else cargo builds it), PG_BIN, RABBITMQ_BIN
+(the directory of rabbitmq-server, default /usr/lib/rabbitmq/bin).";
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
@@ -43,6 +47,11 @@ fn plan(name: &str) -> Option<Plan> {
         "gateway" => vec![Fault::GatewayFailsAfterCharge, Fault::GatewayTimesOut],
         "redis-restart" | "redis-volatile" => vec![Fault::RestartRedis],
         "clock" => vec![Fault::ClockJump],
+        "rabbitmq" => vec![
+            Fault::RestartRabbitMq,
+            Fault::CutRabbitMqConnections,
+            Fault::CloseRabbitMqConnections,
+        ],
         "faults" => vec![
             Fault::KillInstance,
             Fault::TerminateBackends,
@@ -54,6 +63,11 @@ fn plan(name: &str) -> Option<Plan> {
     };
     let mut plan = Plan::new(name, faults);
     plan.options.redis_persistent = name != "redis-volatile";
+    plan.options.rabbitmq = name == "rabbitmq";
+    if name == "rabbitmq" {
+        // A restart takes seconds (the broker boots): time for load between two.
+        plan.fault_every = Duration::from_secs(6);
+    }
     if name == "pg-restart" {
         plan.fault_every = Duration::from_secs(10);
     }
@@ -108,6 +122,7 @@ async fn main() {
             "redis-restart",
             "redis-volatile",
             "clock",
+            "rabbitmq",
             "hostile",
         ]
         .map(str::to_owned)

@@ -268,3 +268,245 @@ fn run(command: &mut Command) -> Result<()> {
         .into())
     }
 }
+
+/// Where RabbitMQ's scripts are: `RABBITMQ_BIN` or `/usr/lib/rabbitmq/bin` (the
+/// scripts themselves, not the `/usr/sbin` wrappers that switch to the `rabbitmq`
+/// user and its node).
+fn rabbitmq_bin() -> Result<PathBuf> {
+    let dir = std::env::var("RABBITMQ_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/usr/lib/rabbitmq/bin"));
+    if dir.join("rabbitmq-server").exists() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "no rabbitmq-server in {} (apt-get install rabbitmq-server, or set RABBITMQ_BIN)",
+            dir.display()
+        )
+        .into())
+    }
+}
+
+/// A RabbitMQ node of our own (`chaos-<port>@localhost`: its own AMQP and
+/// distribution ports, data, logs and Erlang cookie in a temporary directory),
+/// killed and removed on drop. The shared broker on 5672 is never touched: its
+/// queue names are the example's, other helpers' runs use it, and a restart of it
+/// would be everyone's outage.
+#[derive(Debug)]
+pub struct RabbitMq {
+    dir: TempDir,
+    bin: PathBuf,
+    port: u16,
+    dist_port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl RabbitMq {
+    /// Starts a node on spare ports; returns when it accepts AMQP connections.
+    pub async fn start() -> Result<RabbitMq> {
+        let dir = TempDir::new("rabbitmq")?;
+        let mut node = RabbitMq {
+            bin: rabbitmq_bin()?,
+            port: free_port()?,
+            dist_port: free_port()?,
+            dir,
+            child: None,
+        };
+        std::fs::write(
+            node.dir.path().join("rabbitmq.conf"),
+            format!(
+                "listeners.tcp.local = 127.0.0.1:{}\nlog.console = false\n",
+                node.port
+            ),
+        )?;
+        std::fs::write(node.dir.path().join("enabled_plugins"), "[].\n")?;
+        std::fs::write(node.dir.path().join("rabbitmq-env.conf"), "")?;
+        node.start_server().await?;
+        Ok(node)
+    }
+
+    fn node_name(&self) -> String {
+        format!("chaos-{}@localhost", self.port)
+    }
+
+    /// Starts the node (after [`RabbitMq::kill`]); returns when it accepts AMQP
+    /// connections (a few seconds: the Erlang VM boots, the durable queues and
+    /// their persistent messages are recovered).
+    pub async fn start_server(&mut self) -> Result<()> {
+        let d = self.dir.path().to_path_buf();
+        let d = d.as_path();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("server.out"))?;
+        let child = Command::new(self.bin.join("rabbitmq-server"))
+            .current_dir(d)
+            // The Erlang cookie is created in (and read from) $HOME.
+            .env("HOME", d)
+            .env("RABBITMQ_NODENAME", self.node_name())
+            .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
+            .env("RABBITMQ_CONFIG_FILE", d.join("rabbitmq.conf"))
+            .env("RABBITMQ_ADVANCED_CONFIG_FILE", d.join("advanced.config"))
+            .env("RABBITMQ_CONF_ENV_FILE", d.join("rabbitmq-env.conf"))
+            .env("RABBITMQ_ENABLED_PLUGINS_FILE", d.join("enabled_plugins"))
+            .env("RABBITMQ_MNESIA_BASE", d.join("mnesia"))
+            .env("RABBITMQ_LOG_BASE", d.join("log"))
+            .env("RABBITMQ_PID_FILE", d.join("pid"))
+            .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+            // The script then execs the VM (no shell in between): the child is
+            // the broker, and killing it is the crash.
+            .env("RUNNING_UNDER_SYSTEMD", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| format!("rabbitmq-server: {e}"))?;
+        self.child = Some(child);
+        let ready =
+            wait_for_port(&format!("127.0.0.1:{}", self.port), Duration::from_secs(90)).await;
+        if let Err(e) = ready {
+            self.kill();
+            return Err(format!(
+                "RabbitMQ node {} did not start: {e} (see {})",
+                self.node_name(),
+                d.join("server.out").display()
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Kills the node (SIGKILL: connections cut, unacknowledged deliveries
+    /// requeued when it comes back, unconfirmed publishes lost).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Its URL (guest, default vhost).
+    pub fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// Its AMQP `host:port`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Has the node close every client connection (`rabbitmqctl
+    /// close_all_connections`: a `connection.close` to each, the broker up
+    /// throughout); returns what rabbitmqctl said. Unacknowledged deliveries go
+    /// back to their queues at once.
+    pub async fn close_all_connections(&self) -> Result<String> {
+        let d = self.dir.path();
+        let out = tokio::process::Command::new(self.bin.join("rabbitmqctl"))
+            .current_dir(d)
+            .env("HOME", d)
+            .env("RABBITMQ_CONF_ENV_FILE", d.join("rabbitmq-env.conf"))
+            .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+            .args(["-n", &self.node_name(), "close_all_connections", "chaos"])
+            .output()
+            .await?;
+        if !out.status.success() {
+            return Err(format!(
+                "rabbitmqctl close_all_connections failed ({}): {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+}
+
+impl Drop for RabbitMq {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A TCP proxy on a spare loopback port in front of a service, which can cut every
+/// connection through it at once and refuse new ones for a while: a network cut
+/// between the instances and the service, instantaneous, with the service up.
+#[derive(Debug)]
+pub struct CuttableProxy {
+    addr: std::net::SocketAddr,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl CuttableProxy {
+    /// A proxy to `upstream` (`host:port`).
+    pub async fn to(upstream: String) -> Result<CuttableProxy> {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (d, l) = (down.clone(), links.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if d.load(Ordering::SeqCst) {
+                    // Cut: the connection is dropped at once.
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                let mut links = l.lock().unwrap_or_else(|p| p.into_inner());
+                links.retain(|t: &tokio::task::JoinHandle<()>| !t.is_finished());
+                links.push(link);
+            }
+        });
+        Ok(CuttableProxy {
+            addr,
+            down,
+            links,
+            accept,
+        })
+    }
+
+    /// Its `host:port`.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Cuts every connection through it (both sockets closed) and refuses new ones
+    /// for `down`; returns how many were cut.
+    pub async fn cut(&self, down: Duration) -> usize {
+        use std::sync::atomic::Ordering;
+        self.down.store(true, Ordering::SeqCst);
+        let cut = {
+            let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+            let n = links.iter().filter(|t| !t.is_finished()).count();
+            for link in links.drain(..) {
+                link.abort();
+            }
+            n
+        };
+        tokio::time::sleep(down).await;
+        self.down.store(false, Ordering::SeqCst);
+        cut
+    }
+}
+
+impl Drop for CuttableProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        for link in self
+            .links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            link.abort();
+        }
+    }
+}

@@ -14,7 +14,7 @@ use commerce::core::EventConsumer;
 use commerce::core::search::ProductSearch;
 use commerce::notify::{EmailTransport, EventHandler, outbox_runner};
 use commerce_http::{WorkerBoard, WorkerStatus};
-use commerce_rabbitmq::{OutboxRelay, QueueWorker, Topology};
+use commerce_rabbitmq::{Broker, OutboxRelay, QueueWorker, Topology};
 use commerce_search::{CONSUMER, SearchIndexer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -357,6 +357,10 @@ async fn prune_once(shop: &Shop, pruning: crate::config::Pruning) -> Result<u64,
     Ok(deleted)
 }
 
+/// How long a notification queue worker waits before it connects again after
+/// the broker went away (a restart).
+const BROKER_RETRY: Duration = Duration::from_secs(1);
+
 /// How often the notification runner or relay looks at the outbox: at most 200 ms,
 /// so a confirmation mail leaves well within a second.
 fn notification_cadence(every: Duration) -> Duration {
@@ -367,7 +371,9 @@ fn notification_cadence(every: Duration) -> Duration {
 /// `email` (from `MAIL_FROM`). Without `AMQP_URL` one in-process runner reads the outbox (consumer
 /// group `notifications`); with it, the outbox relay publishes to RabbitMQ
 /// (publisher confirms) and `NOTIFICATION_WORKERS` queue workers consume the notification queue
-/// (retries with backoff, then the dead-letter queue). Stops when `stop` turns true.
+/// (retries with backoff, then the dead-letter queue); both go on after a broker
+/// restart (a new connection, see `commerce_rabbitmq::Broker`). Stops when `stop`
+/// turns true.
 pub(crate) async fn start_notifications(
     shop: Shop,
     email: Arc<dyn EmailTransport>,
@@ -422,39 +428,46 @@ pub(crate) async fn start_notifications(
             }
         })]);
     };
-    let connection = Arc::new(commerce_rabbitmq::connect(url).await?);
+    // One connection for the relay and the workers, opened again after a broker
+    // restart (each opens a new channel then); a broker that cannot be reached at
+    // start fails the start.
+    let broker = Arc::new(Broker::connect(url).await?);
     let topology = Topology::notifications();
-    let relay = OutboxRelay::new(&connection, shop.outbox().clone(), &topology).await?;
+    let relay = OutboxRelay::on_broker(broker.clone(), shop.outbox().clone(), &topology).await?;
     let mut handles = Vec::with_capacity(workers + 1);
     for i in 0..workers {
-        let worker = QueueWorker::new(&connection, topology.clone(), handler.clone()).await?;
         let (board, shop, mut stop) = (board.clone(), shop.clone(), stop.clone());
+        let (broker, topology, handler) = (broker.clone(), topology.clone(), handler.clone());
         let name = format!("notification_worker_{i}");
         handles.push(tokio::spawn(async move {
-            // Its backlog is the queue's depth in RabbitMQ: not read here, so no lag.
-            board.report(WorkerStatus::pass(
-                name.clone(),
-                every_ms(every),
-                shop.clock().now(),
-                Ok(0),
-            ));
             let stopped = async move {
                 let _ = stop.changed().await;
             };
-            if let Err(e) = worker.run(stopped).await {
+            // Its backlog is the queue's depth in RabbitMQ: not read here, so no
+            // lag. Every (re)connection reports a pass, every failure an error.
+            let report = |outcome: Result<(), &commerce_rabbitmq::RabbitError>| {
                 board.report(WorkerStatus::pass(
-                    name,
+                    name.clone(),
                     every_ms(every),
                     shop.clock().now(),
-                    Err(e.to_string()),
+                    outcome.map(|()| 0).map_err(|e| e.to_string()),
                 ));
-            }
+            };
+            QueueWorker::run_reconnecting(
+                &broker,
+                topology,
+                handler,
+                BROKER_RETRY,
+                stopped,
+                report,
+            )
+            .await;
         }));
     }
     let mut stop = stop;
     handles.push(tokio::spawn(async move {
-        // The relay's task keeps the connection open for the workers.
-        let _connection = connection;
+        // A pass while the broker is down fails (and gives its batch back); the
+        // first one after it is back reconnects.
         let mut tick = tokio::time::interval(every);
         loop {
             tokio::select! {

@@ -18,6 +18,10 @@ pub enum RabbitError {
     /// A channel or protocol operation failed.
     #[error("amqp: {0}")]
     Amqp(#[from] lapin::Error),
+    /// The channel or the connection closed (a broker restart, a network cut) and
+    /// this relay or worker does not reconnect by itself.
+    #[error("{0}")]
+    Closed(String),
     /// The broker refused (nacked) a publish: nothing is acknowledged, it is retried.
     #[error("the broker did not confirm the publish of {0}")]
     NotConfirmed(String),

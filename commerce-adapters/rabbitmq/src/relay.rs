@@ -7,6 +7,12 @@
 //! crash or a nack before that leaves the batch claimed: its lease runs out and it
 //! is published again, so consumers see each event at least once (and deduplicate:
 //! the notification handler's delivery log).
+//!
+//! A relay made with [`OutboxRelay::on_broker`] outlives the broker: when its
+//! channel closed (a broker restart), the next pass opens a new one through the
+//! [`Broker`], which connects again; until the broker is back every pass fails
+//! and gives its batch back. One made with [`OutboxRelay::new`] on a bare
+//! connection fails from then on ([`RabbitError::Closed`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +20,12 @@ use std::time::Duration;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::ShortString;
 use lapin::{BasicProperties, Channel, Connection};
+use tokio::sync::Mutex;
 
 use commerce_core::EventEnvelope;
 use commerce_core::ports::Outbox;
 
+use crate::broker::Broker;
 use crate::error::{RabbitError, Result};
 use crate::topology::Topology;
 
@@ -27,7 +35,10 @@ pub const RELAY_CONSUMER: &str = "rabbitmq-relay";
 /// Publishes outbox events to RabbitMQ (see the module docs).
 pub struct OutboxRelay {
     outbox: Arc<dyn Outbox>,
-    channel: Channel,
+    /// The channel publishes go to; replaced through `broker` once it closed.
+    channel: Mutex<Channel>,
+    broker: Option<Arc<Broker>>,
+    topology: Topology,
     exchange: String,
     consumer: String,
     batch: u32,
@@ -54,25 +65,63 @@ pub fn event_properties(event: &EventEnvelope) -> BasicProperties {
 
 impl OutboxRelay {
     /// A relay publishing to `topology.exchange` on a new channel of `connection` in
-    /// confirm mode; declares the topology. Batches of 500, a 30 s lease.
+    /// confirm mode; declares the topology. Batches of 500, a 30 s lease. It stops
+    /// relaying for good when the connection closes: see [`OutboxRelay::on_broker`].
     pub async fn new(
         connection: &Connection,
         outbox: Arc<dyn Outbox>,
         topology: &Topology,
     ) -> Result<Self> {
-        let channel = connection.create_channel().await?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
-        topology.declare(&channel).await?;
-        Ok(OutboxRelay {
+        let channel = confirm_channel(connection, topology).await?;
+        Ok(Self::with_channel(channel, None, outbox, topology))
+    }
+
+    /// A relay publishing through `broker`: its first channel is opened now (a
+    /// broker that cannot be reached fails here), and a new one, on a new
+    /// connection if need be, by the first pass after the channel closed (a broker
+    /// restart). Batches of 500, a 30 s lease.
+    pub async fn on_broker(
+        broker: Arc<Broker>,
+        outbox: Arc<dyn Outbox>,
+        topology: &Topology,
+    ) -> Result<Self> {
+        let channel = confirm_channel(&*broker.connection().await?, topology).await?;
+        Ok(Self::with_channel(channel, Some(broker), outbox, topology))
+    }
+
+    fn with_channel(
+        channel: Channel,
+        broker: Option<Arc<Broker>>,
+        outbox: Arc<dyn Outbox>,
+        topology: &Topology,
+    ) -> Self {
+        OutboxRelay {
             outbox,
-            channel,
+            channel: Mutex::new(channel),
+            broker,
+            topology: topology.clone(),
             exchange: topology.exchange.clone(),
             consumer: RELAY_CONSUMER.to_owned(),
             batch: 500,
             lease: Duration::from_secs(30),
-        })
+        }
+    }
+
+    /// The open channel: the current one, or (on a broker) a new one after it
+    /// closed.
+    async fn open_channel(&self) -> Result<Channel> {
+        let mut channel = self.channel.lock().await;
+        if channel.status().connected() {
+            return Ok(channel.clone());
+        }
+        let Some(broker) = &self.broker else {
+            return Err(RabbitError::Closed(
+                "the relay's channel closed (a relay made with OutboxRelay::on_broker opens a new one)"
+                    .to_owned(),
+            ));
+        };
+        *channel = confirm_channel(&*broker.connection().await?, &self.topology).await?;
+        Ok(channel.clone())
     }
 
     /// Claims with consumer group `consumer` instead of [`RELAY_CONSUMER`] (one
@@ -99,11 +148,11 @@ impl OutboxRelay {
 
     /// Publishes `events` and waits until the broker confirmed every one.
     pub async fn publish_confirmed(&self, events: &[EventEnvelope]) -> Result<()> {
+        let channel = self.open_channel().await?;
         let mut pending = Vec::with_capacity(events.len());
         for event in events {
             let body = serde_json::to_vec(event)?;
-            let confirm = self
-                .channel
+            let confirm = channel
                 .basic_publish(
                     ShortString::from(self.exchange.as_str()),
                     ShortString::from(event.topic.as_str()),
@@ -165,4 +214,14 @@ impl OutboxRelay {
             }
         }
     }
+}
+
+/// A new channel of `connection` in confirm mode, with `topology` declared.
+async fn confirm_channel(connection: &Connection, topology: &Topology) -> Result<Channel> {
+    let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    topology.declare(&channel).await?;
+    Ok(channel)
 }

@@ -10,6 +10,7 @@
 //! duplicated, which the handler's dedupe absorbs).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use lapin::message::Delivery;
@@ -23,6 +24,7 @@ use lapin::{BasicProperties, Channel, Connection};
 use commerce_core::EventEnvelope;
 use commerce_notify::EventHandler;
 
+use crate::broker::Broker;
 use crate::error::{RabbitError, Result};
 use crate::topology::Topology;
 
@@ -30,6 +32,9 @@ use crate::topology::Topology;
 pub const ATTEMPTS_HEADER: &str = "x-attempts";
 /// Header with the last error of a dead-lettered message.
 pub const ERROR_HEADER: &str = "x-last-error";
+
+/// How often a consuming worker looks at its channel's state.
+const CHANNEL_CHECK: Duration = Duration::from_millis(500);
 
 /// What the worker did with one delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,8 +194,16 @@ impl QueueWorker {
         Ok(disposition)
     }
 
-    /// Consumes the work queue until `stop` resolves (or the channel closes).
+    /// Consumes the work queue until `stop` resolves (or the channel closes: see
+    /// [`QueueWorker::run_reconnecting`] for a worker that outlives the broker).
     pub async fn run(&self, stop: impl std::future::Future<Output = ()>) -> Result<()> {
+        self.consume(stop).await.map(|_| ())
+    }
+
+    /// Consumes until `stop` resolves ([`Ended::Stopped`]) or the broker ends the
+    /// consumer ([`Ended::Closed`]); an error of the channel, of a delivery or of
+    /// its acknowledgement ends it too.
+    async fn consume(&self, stop: impl std::future::Future<Output = ()>) -> Result<Ended> {
         let mut consumer = self
             .channel
             .basic_consume(
@@ -201,16 +214,81 @@ impl QueueWorker {
             )
             .await?;
         tokio::pin!(stop);
+        // lapin does not always end a consumer's stream when its connection dies
+        // (seen when the TCP connection is cut while the consumer is idle): the
+        // channel's state is looked at too.
+        let mut look = tokio::time::interval(CHANNEL_CHECK);
         loop {
             tokio::select! {
-                () = &mut stop => return Ok(()),
+                () = &mut stop => return Ok(Ended::Stopped),
                 next = consumer.next() => match next {
                     Some(delivery) => {
                         self.process(&delivery?).await?;
                     }
-                    None => return Ok(()),
+                    None => return Ok(Ended::Closed),
                 },
+                _ = look.tick() => {
+                    if !self.channel.status().connected() {
+                        return Ok(Ended::Closed);
+                    }
+                }
             }
         }
     }
+
+    /// Consumes the work queue of `topology` through `broker` with `handler` until
+    /// `stop` resolves, and outlives the broker: when the channel or the connection
+    /// closes (a broker restart, a network cut), it waits `retry_every`, opens a new
+    /// channel (on a new connection when the old one closed) and consumes again,
+    /// until it succeeds. What the broker had delivered but not seen acknowledged is
+    /// delivered again; the handler's delivery log keeps it from being sent twice.
+    /// `report` hears `Ok(())` each time the worker is (again) consuming and every
+    /// failure.
+    pub async fn run_reconnecting(
+        broker: &Broker,
+        topology: Topology,
+        handler: Arc<dyn EventHandler>,
+        retry_every: Duration,
+        stop: impl std::future::Future<Output = ()>,
+        mut report: impl FnMut(std::result::Result<(), &RabbitError>),
+    ) {
+        tokio::pin!(stop);
+        loop {
+            // Connecting may take long (a broker that accepts and stalls): `stop`
+            // ends it too.
+            let connecting = async {
+                let connection = broker.connection().await?;
+                QueueWorker::new(&connection, topology.clone(), handler.clone()).await
+            };
+            let worker = tokio::select! {
+                () = &mut stop => return,
+                worker = connecting => worker,
+            };
+            match worker {
+                Ok(worker) => {
+                    report(Ok(()));
+                    match worker.consume(stop.as_mut()).await {
+                        Ok(Ended::Stopped) => return,
+                        Ok(Ended::Closed) => report(Err(&RabbitError::Closed(
+                            "the broker ended the consumer".to_owned(),
+                        ))),
+                        Err(e) => report(Err(&e)),
+                    }
+                }
+                Err(e) => report(Err(&e)),
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(retry_every) => {}
+            }
+        }
+    }
+}
+
+/// How [`QueueWorker::consume`] ended.
+enum Ended {
+    /// The stop future resolved.
+    Stopped,
+    /// The consumer stream ended (the channel closed).
+    Closed,
 }
