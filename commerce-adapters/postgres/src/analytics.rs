@@ -81,11 +81,13 @@ impl PgAnalyticsStore {
         }
         let mut first = HashSet::new();
         let unique: Vec<bool> = batch.iter().map(|(id, _)| first.insert(*id)).collect();
-        let ids: Vec<uuid::Uuid> = first.iter().map(|id| id.as_uuid()).collect();
+        // In id order, so concurrent batches wait on each other's ids in one order.
+        let mut ids: Vec<uuid::Uuid> = first.iter().map(|id| id.as_uuid()).collect();
+        ids.sort_unstable();
         let mut tx = self.shared.pool.begin().await.map_err(db)?;
         let fresh: HashSet<uuid::Uuid> = sqlx::query_scalar(
             "INSERT INTO commerce.analytics_applied (event_id) \
-             SELECT * FROM UNNEST($1::uuid[]) \
+             SELECT id FROM UNNEST($1::uuid[]) AS id ORDER BY id \
              ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         )
         .bind(&ids)
