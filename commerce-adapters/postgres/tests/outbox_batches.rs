@@ -6,10 +6,12 @@
 //!
 //! Statements are counted from sqlx's per-statement `sqlx::query` events.
 //! `OUTBOX_BATCH_ORDERS` sizes the throughput run (default 150 orders).
+// Floats: events per second and recommendation scores, never amounts.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
+    clippy::float_arithmetic,
     unreachable_pub
 )]
 
