@@ -90,7 +90,10 @@ async fn outbox_claim_of_one_group_does_not_wait_for_another_groups_claim() {
     let outbox = stores.outbox();
     let first = commerce_core::testkit::fixtures::event("test.first", 1);
     outbox.append(std::slice::from_ref(&first)).await.unwrap();
-    let claimed = outbox.claim("a", 10, Duration::from_secs(60)).await.unwrap();
+    let claimed = outbox
+        .claim("a", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
     outbox.ack("a", claimed[0].seq).await.unwrap();
 
     let mut holder = stores.pool().begin().await.unwrap();
