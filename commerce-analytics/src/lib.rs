@@ -32,8 +32,8 @@ pub use error::{Error, Result};
 pub use export::{Figure, to_csv};
 pub use memory::MemoryAnalyticsStore;
 pub use model::{
-    Change, CounterKey, CounterRow, DateRange, FactLine, Increment, KeyTotal, Metric, OrderFact,
-    StockLevel,
+    Change, CounterKey, CounterRow, DateRange, EventChanges, FactLine, Increment, KeyTotal, Metric,
+    OrderFact, StockLevel,
 };
 pub use ports::AnalyticsStore;
 pub use report::{

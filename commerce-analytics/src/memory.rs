@@ -10,7 +10,8 @@ use commerce_orders::OrderId;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Change, CounterKey, CounterRow, DateRange, KeyTotal, Metric, OrderFact, StockLevel,
+    Change, CounterKey, CounterRow, DateRange, EventChanges, KeyTotal, Metric, OrderFact,
+    StockLevel,
 };
 use crate::ports::AnalyticsStore;
 
@@ -22,7 +23,47 @@ struct State {
     stock: BTreeMap<(String, String), StockLevel>,
 }
 
-/// Rollups in a mutex-guarded map. Each `apply` is one critical section.
+impl State {
+    /// Applies `changes` of `event` unless it was applied; whether it was now.
+    fn apply(&mut self, event: EventId, changes: &[Change]) -> bool {
+        if !self.applied.insert(event) {
+            return false;
+        }
+        for change in changes {
+            match change {
+                Change::Add(inc) => {
+                    let row =
+                        self.counters
+                            .entry(inc.counter.clone())
+                            .or_insert_with(|| CounterRow {
+                                counter: inc.counter.clone(),
+                                label: String::new(),
+                                count: 0,
+                                units: 0,
+                                amount: rust_decimal::Decimal::ZERO,
+                            });
+                    row.label.clone_from(&inc.label);
+                    row.count += inc.count;
+                    row.units += inc.units;
+                    row.amount += inc.amount;
+                }
+                Change::PutFact(fact) => {
+                    self.facts.insert(fact.order_id, fact.clone());
+                }
+                Change::PutStock(level) => {
+                    self.stock.insert(
+                        (level.sku.as_str().to_owned(), level.location.clone()),
+                        level.clone(),
+                    );
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Rollups in a mutex-guarded map. Each `apply` or `apply_batch` is one critical
+/// section.
 #[derive(Default)]
 pub struct MemoryAnalyticsStore {
     state: Mutex<State>,
@@ -56,44 +97,38 @@ pub(crate) fn sort_totals(totals: &mut [KeyTotal]) {
 #[async_trait]
 impl AnalyticsStore for MemoryAnalyticsStore {
     async fn apply(&self, event: EventId, changes: &[Change]) -> Result<bool> {
+        Ok(self.lock()?.apply(event, changes))
+    }
+
+    async fn apply_batch(&self, batch: &[EventChanges]) -> Result<Vec<bool>> {
         let mut state = self.lock()?;
-        if !state.applied.insert(event) {
-            return Ok(false);
-        }
-        for change in changes {
-            match change {
-                Change::Add(inc) => {
-                    let row = state
-                        .counters
-                        .entry(inc.counter.clone())
-                        .or_insert_with(|| CounterRow {
-                            counter: inc.counter.clone(),
-                            label: String::new(),
-                            count: 0,
-                            units: 0,
-                            amount: rust_decimal::Decimal::ZERO,
-                        });
-                    row.label.clone_from(&inc.label);
-                    row.count += inc.count;
-                    row.units += inc.units;
-                    row.amount += inc.amount;
-                }
-                Change::PutFact(fact) => {
-                    state.facts.insert(fact.order_id, fact.clone());
-                }
-                Change::PutStock(level) => {
-                    state.stock.insert(
-                        (level.sku.as_str().to_owned(), level.location.clone()),
-                        level.clone(),
-                    );
-                }
-            }
-        }
-        Ok(true)
+        Ok(batch
+            .iter()
+            .map(|e| state.apply(e.event, &e.changes))
+            .collect())
+    }
+
+    async fn applied(&self, events: &[EventId]) -> Result<Vec<EventId>> {
+        let state = self.lock()?;
+        let mut seen = HashSet::new();
+        Ok(events
+            .iter()
+            .filter(|e| state.applied.contains(e) && seen.insert(**e))
+            .copied()
+            .collect())
     }
 
     async fn order_fact(&self, order: OrderId) -> Result<Option<OrderFact>> {
         Ok(self.lock()?.facts.get(&order).cloned())
+    }
+
+    async fn order_facts(&self, orders: &[OrderId]) -> Result<Vec<OrderFact>> {
+        let state = self.lock()?;
+        let wanted: HashSet<&OrderId> = orders.iter().collect();
+        Ok(wanted
+            .into_iter()
+            .filter_map(|o| state.facts.get(o).cloned())
+            .collect())
     }
 
     async fn daily(&self, metric: Metric, range: DateRange) -> Result<Vec<CounterRow>> {

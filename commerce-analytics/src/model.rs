@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use commerce_core::Sku;
+use commerce_core::{EventId, Sku};
 use commerce_orders::OrderId;
 
 use crate::error::{Error, Result};
@@ -208,6 +208,24 @@ pub enum Change {
     PutFact(OrderFact),
     /// Inserts or replaces the stock level of `(sku, location)`.
     PutStock(StockLevel),
+}
+
+/// One event's changes, as an element of a batch
+/// ([`crate::AnalyticsStore::apply_batch`]).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct EventChanges {
+    /// The event (its id deduplicates: an event counts once).
+    pub event: EventId,
+    /// Its changes, applied together.
+    pub changes: Vec<Change>,
+}
+
+impl EventChanges {
+    /// The changes of `event`.
+    pub fn new(event: EventId, changes: Vec<Change>) -> Self {
+        EventChanges { event, changes }
+    }
 }
 
 /// An inclusive range of UTC days; built with [`DateRange::new`], which checks it.

@@ -12,7 +12,7 @@ use commerce_core::{EventId, Sku};
 use commerce_orders::OrderId;
 
 use crate::model::{
-    Change, CounterKey, DateRange, FactLine, Increment, Metric, OrderFact, StockLevel,
+    Change, CounterKey, DateRange, EventChanges, FactLine, Increment, Metric, OrderFact, StockLevel,
 };
 use crate::ports::AnalyticsStore;
 
@@ -212,6 +212,142 @@ pub async fn low_stock_lists_latest_levels_lowest_first(fx: AnalyticsFixture) {
     assert_eq!(fx.store.low_stock(3, 1).await.unwrap().len(), 1);
 }
 
+fn batch(events: &[(EventId, Vec<Change>)]) -> Vec<EventChanges> {
+    events
+        .iter()
+        .map(|(id, changes)| EventChanges::new(*id, changes.clone()))
+        .collect()
+}
+
+/// A batch applies each of its events once: one applied before (by `apply` or an
+/// earlier batch) and one repeated within the batch change nothing and are reported
+/// `false`; the rest add up as if applied one by one; a replayed batch changes
+/// nothing.
+pub async fn apply_batch_counts_each_event_once(fx: AnalyticsFixture) {
+    let before = EventId::new();
+    let (a, b, c) = (EventId::new(), EventId::new(), EventId::new());
+    let one = vec![inc(1, Metric::Orders, "", "", "USD", 3, "10.50")];
+    assert!(fx.store.apply(before, &one).await.unwrap());
+    let events = [
+        (a, one.clone()),
+        (before, one.clone()),
+        (b, vec![inc(1, Metric::Orders, "", "", "USD", 2, "0.25")]),
+        (a, one.clone()),
+        (c, Vec::new()),
+    ];
+    let done = fx.store.apply_batch(&batch(&events)).await.unwrap();
+    assert_eq!(done, vec![true, false, true, false, true]);
+    let rows = fx.store.daily(Metric::Orders, range(1, 1)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].count, rows[0].units), (3, 8));
+    assert_eq!(rows[0].amount, dec("21.25"));
+    // The whole batch again (a lost ack): nothing changes.
+    let again = fx.store.apply_batch(&batch(&events)).await.unwrap();
+    assert_eq!(again, vec![false; 5]);
+    assert!(!fx.store.apply(c, &[]).await.unwrap());
+    let rows = fx.store.daily(Metric::Orders, range(1, 1)).await.unwrap();
+    assert_eq!((rows[0].count, rows[0].units), (3, 8));
+    assert!(fx.store.apply_batch(&[]).await.unwrap().is_empty());
+}
+
+/// Within a batch, changes apply in order as one by one: counters add up, the last
+/// label, fact and stock level of a key win.
+pub async fn apply_batch_applies_changes_in_order(fx: AnalyticsFixture) {
+    let order = OrderId::new();
+    let fact = |method: Option<&str>, confirmed: bool| OrderFact {
+        order_id: order,
+        currency: "USD".to_owned(),
+        grand_total: dec("12.5"),
+        units: 2,
+        lines: Vec::new(),
+        payment_method: method.map(str::to_owned),
+        confirmed,
+    };
+    let events = [
+        (
+            EventId::new(),
+            vec![
+                inc(2, Metric::Product, "p1", "Old", "USD", 1, "5"),
+                Change::PutFact(fact(None, false)),
+                level("A", "default", 5, 0),
+            ],
+        ),
+        (
+            EventId::new(),
+            vec![
+                inc(2, Metric::Product, "p1", "New", "USD", 2, "7.5"),
+                inc(2, Metric::Product, "p1", "Newer", "USD", 1, "1"),
+                Change::PutFact(fact(Some("card"), false)),
+                level("A", "default", 4, 1),
+            ],
+        ),
+        (
+            EventId::new(),
+            vec![
+                Change::PutFact(fact(Some("card"), true)),
+                level("A", "default", 2, 1),
+                level("B", "default", 9, 0),
+            ],
+        ),
+    ];
+    let done = fx.store.apply_batch(&batch(&events)).await.unwrap();
+    assert_eq!(done, vec![true; 3]);
+    let rows = fx.store.daily(Metric::Product, range(2, 2)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].label.as_str(), rows[0].count, rows[0].units),
+        ("Newer", 3, 4)
+    );
+    assert_eq!(rows[0].amount, dec("13.5"));
+    assert_eq!(
+        fx.store.order_fact(order).await.unwrap(),
+        Some(fact(Some("card"), true))
+    );
+    let low = fx.store.low_stock(100, 10).await.unwrap();
+    let seen: Vec<(&str, u64, u64)> = low
+        .iter()
+        .map(|s| (s.sku.as_str(), s.on_hand, s.available))
+        .collect();
+    assert_eq!(seen, vec![("A", 2, 1), ("B", 9, 9)]);
+}
+
+/// `applied` names the events applied before (by `apply` or `apply_batch`), not
+/// the others; `order_facts` reads the facts of several orders at once.
+pub async fn applied_and_order_facts_read_many(fx: AnalyticsFixture) {
+    let (a, b, unknown) = (EventId::new(), EventId::new(), EventId::new());
+    let (o1, o2, o3) = (OrderId::new(), OrderId::new(), OrderId::new());
+    let fact = |order| OrderFact {
+        order_id: order,
+        currency: "EUR".to_owned(),
+        grand_total: dec("3"),
+        units: 1,
+        lines: Vec::new(),
+        payment_method: None,
+        confirmed: false,
+    };
+    assert!(fx.store.applied(&[a, b]).await.unwrap().is_empty());
+    fx.store
+        .apply(a, &[Change::PutFact(fact(o1))])
+        .await
+        .unwrap();
+    fx.store
+        .apply_batch(&[EventChanges::new(b, vec![Change::PutFact(fact(o2))])])
+        .await
+        .unwrap();
+    let mut applied = fx.store.applied(&[unknown, a, b, a]).await.unwrap();
+    applied.sort();
+    let mut expected = vec![a, b];
+    expected.sort();
+    assert_eq!(applied, expected);
+    assert!(fx.store.applied(&[]).await.unwrap().is_empty());
+    let mut facts = fx.store.order_facts(&[o3, o2, o1]).await.unwrap();
+    facts.sort_by_key(|f| f.order_id);
+    let mut expected = vec![fact(o1), fact(o2)];
+    expected.sort_by_key(|f| f.order_id);
+    assert_eq!(facts, expected);
+    assert!(fx.store.order_facts(&[]).await.unwrap().is_empty());
+}
+
 /// Defines one `#[tokio::test]` per conformance check for the fixture function
 /// `$make` (an `async fn() -> AnalyticsFixture`).
 #[macro_export]
@@ -227,6 +363,9 @@ macro_rules! analytics_store_conformance {
                 totals_rank_keys_with_latest_label,
                 facts_round_trip_and_replace,
                 low_stock_lists_latest_levels_lowest_first,
+                apply_batch_counts_each_event_once,
+                apply_batch_applies_changes_in_order,
+                applied_and_order_facts_read_many,
             );
         }
     };

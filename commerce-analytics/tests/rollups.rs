@@ -14,7 +14,8 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 
 use commerce_analytics::{
-    Analytics, Dashboard, DashboardOptions, DateRange, MemoryAnalyticsStore, RollupConsumer,
+    Analytics, AnalyticsStore, Dashboard, DashboardOptions, DateRange, MemoryAnalyticsStore,
+    RollupConsumer,
 };
 use commerce_core::memory::{MemoryCatalog, MemoryOutbox};
 use commerce_core::ports::{CatalogStore, Outbox};
@@ -744,4 +745,141 @@ async fn browser_analytics_charts_render_in_chromium() {
     // The same page on a phone.
     let phone = screenshot(&page, "dashboard-phone", 390, 1600);
     assert!(std::fs::metadata(phone).unwrap().len() > 20_000);
+}
+
+/// The rollups consumer handling events one by one (the runner's default
+/// `handle_batch`), to compare the batched path with.
+struct OneByOne(RollupConsumer);
+
+#[async_trait::async_trait]
+impl commerce_core::EventConsumer for OneByOne {
+    fn group(&self) -> &str {
+        "one-by-one"
+    }
+    async fn handle(&self, event: &EventEnvelope) -> commerce_core::Result<()> {
+        self.0.handle_event(event).await?;
+        Ok(())
+    }
+}
+
+/// The rollups consumer (batched) under a group of its own, so several runs read
+/// one outbox from its start.
+struct Batched(RollupConsumer, String);
+
+#[async_trait::async_trait]
+impl commerce_core::EventConsumer for Batched {
+    fn group(&self) -> &str {
+        &self.1
+    }
+    async fn handle(&self, event: &EventEnvelope) -> commerce_core::Result<()> {
+        self.0.handle(event).await
+    }
+    async fn handle_batch(
+        &self,
+        entries: &[commerce_core::ports::OutboxEntry],
+    ) -> commerce_core::worker::BatchOutcome {
+        self.0.handle_batch(entries).await
+    }
+}
+
+#[tokio::test]
+async fn analytics_batches_of_any_size_leave_what_one_by_one_leaves() {
+    let w = world().await;
+    let (records, carts, expiries) = simulate(&w, 314, 60).await;
+    let store = Arc::new(MemoryAnalyticsStore::new());
+    let one = OneByOne(RollupConsumer::new(store.clone(), w.catalog.clone()));
+    drain(w.outbox.as_ref(), &one, RunnerConfig::default())
+        .await
+        .unwrap();
+    let expected = dashboard(store).await;
+    check(&expected, &brute(&w, &records), &w, carts, expiries);
+    for size in [1, 2, 7, 100, 10_000] {
+        let store = Arc::new(MemoryAnalyticsStore::new());
+        let consumer = Batched(
+            RollupConsumer::new(store.clone(), w.catalog.clone()),
+            format!("batches-of-{size}"),
+        );
+        let config = RunnerConfig::default().with_batch(size);
+        drain(w.outbox.as_ref(), &consumer, config).await.unwrap();
+        assert_eq!(dashboard(store).await, expected, "batches of {size}");
+    }
+}
+
+#[tokio::test]
+async fn analytics_batch_after_a_partial_apply_counts_each_event_once() {
+    let w = world().await;
+    let (records, carts, expiries) = simulate(&w, 2718, 30).await;
+    let all = w
+        .outbox
+        .claim("all", 10_000, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let events: Vec<&EventEnvelope> = all.iter().map(|e| &e.event).collect();
+    // A pass applied the first `k` events one by one and lost its ack: the whole
+    // batch comes again, its head already applied (an order placed and authorized
+    // before the cut is confirmed after it).
+    for k in [0, 1, events.len() / 3, events.len() / 2, events.len() - 1] {
+        let store = Arc::new(MemoryAnalyticsStore::new());
+        let consumer = RollupConsumer::new(store.clone(), w.catalog.clone());
+        for event in &events[..k] {
+            consumer.handle_event(event).await.unwrap();
+        }
+        consumer.handle_events(&events).await.unwrap();
+        assert_eq!(consumer.handle_events(&events).await.unwrap(), 0);
+        let d = dashboard(store).await;
+        check(&d, &brute(&w, &records), &w, carts, expiries);
+    }
+}
+
+#[tokio::test]
+async fn analytics_batch_reads_the_stored_fact_of_an_event_applied_before() {
+    let w = world().await;
+    simulate(&w, 1618, 20).await;
+    let all = w
+        .outbox
+        .claim("all", 10_000, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    let events: Vec<&EventEnvelope> = all.iter().map(|e| &e.event).collect();
+    let order_of = |e: &EventEnvelope| match serde_json::from_value(e.payload.clone()) {
+        Ok(
+            commerce_orders::OrderEvent::OrderConfirmed { order_id }
+            | commerce_orders::OrderEvent::OrderPlaced { order_id, .. },
+        ) => Some(order_id),
+        _ => None,
+    };
+    let confirmed = events
+        .iter()
+        .find(|e| e.topic == "order.confirmed")
+        .and_then(|e| order_of(e))
+        .unwrap();
+    let placed_at = events
+        .iter()
+        .position(|e| e.topic == "order.placed" && order_of(e) == Some(confirmed))
+        .unwrap();
+    // Its placement applied one by one (a pass that lost its ack), then the product
+    // renamed, then the batch again from the start.
+    let store = Arc::new(MemoryAnalyticsStore::new());
+    let consumer = RollupConsumer::new(store.clone(), w.catalog.clone());
+    for event in &events[..=placed_at] {
+        consumer.handle_event(event).await.unwrap();
+    }
+    let fact = store.order_fact(confirmed).await.unwrap().unwrap();
+    let sku = fact.lines[0].sku.clone();
+    let listing = w.catalog.listings(&[sku]).await.unwrap().remove(0);
+    let mut product = w
+        .catalog
+        .product(listing.variant.product_id)
+        .await
+        .unwrap()
+        .unwrap();
+    product.title = "Renamed later".to_owned();
+    w.catalog.upsert_product(&product).await.unwrap();
+    consumer.handle_events(&events).await.unwrap();
+    // As one by one: the confirmation counts the order as its stored fact says
+    // (the replayed placement does not describe it again).
+    let after = store.order_fact(confirmed).await.unwrap().unwrap();
+    assert!(after.confirmed);
+    assert_eq!(after.lines[0].product_label, fact.lines[0].product_label);
+    assert_ne!(after.lines[0].product_label, "Renamed later");
 }

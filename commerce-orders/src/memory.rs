@@ -144,6 +144,15 @@ impl OrderStore for MemoryOrderStore {
         Ok(self.lock().orders.get(&id).cloned())
     }
 
+    async fn get_many(&self, ids: &[OrderId]) -> Result<Vec<Order>> {
+        let state = self.lock();
+        let ids: std::collections::BTreeSet<&OrderId> = ids.iter().collect();
+        Ok(ids
+            .into_iter()
+            .filter_map(|id| state.orders.get(id).cloned())
+            .collect())
+    }
+
     async fn get_for_customer(&self, id: OrderId, customer_id: CustomerId) -> Result<Order> {
         self.lock()
             .orders

@@ -115,6 +115,20 @@ pub trait OrderStore: Send + Sync {
     /// The order with `id`, as stored; `None` when unknown.
     async fn get(&self, id: OrderId) -> Result<Option<Order>>;
 
+    /// The stored orders among `ids`, each once, in no particular order (unknown ids
+    /// are left out): what a consumer handling a batch of events reads in one go.
+    /// The default calls [`OrderStore::get`] for each; backends read them at once.
+    async fn get_many(&self, ids: &[OrderId]) -> Result<Vec<Order>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut orders = Vec::new();
+        for id in ids.iter().filter(|id| seen.insert(**id)) {
+            if let Some(order) = self.get(*id).await? {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
+    }
+
     /// The order with `id` if it belongs to `customer_id`. An unknown id and another
     /// customer's order (or a guest order) both give the same `NotFound`, so a caller
     /// cannot tell whether someone else's order exists.

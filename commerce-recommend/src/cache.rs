@@ -21,7 +21,7 @@
 //! ([`CacheInvalidator`]): both recompute from the source of truth and are idempotent
 //! per event, so doing it once per instance changes no figure.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -286,6 +286,16 @@ impl RecommendStore for CachedRecommendStore {
         Ok(recorded)
     }
 
+    async fn record_purchases(&self, purchases: &[Purchase]) -> Result<Vec<bool>> {
+        let recorded = self.inner.record_purchases(purchases).await?;
+        let customers: HashSet<CustomerId> =
+            purchases.iter().filter_map(|p| p.customer_id).collect();
+        if !customers.is_empty() {
+            self.drop_where(|k, _| k.customer().is_some_and(|c| customers.contains(&c)));
+        }
+        Ok(recorded)
+    }
+
     async fn bought_together(
         &self,
         anchors: &[ProductId],
@@ -435,24 +445,27 @@ impl EventConsumer for CacheInvalidator {
     }
 
     /// The signals of every product the batch names refreshed once
-    /// ([`SignalsIndexer::handle_events`]), then the purchases event by event.
+    /// ([`SignalsIndexer::handle_events`]), then its orders recorded together
+    /// ([`PurchaseRecorder::handle_events`]: one store call, each buyer's lists
+    /// dropped once). A malformed `order.confirmed` ends the batch before it.
     async fn handle_batch(&self, entries: &[OutboxEntry]) -> BatchOutcome {
-        let events: Vec<&EventEnvelope> = entries
+        // The entries at or after `since`, with their index in the batch.
+        let (at, events): (Vec<usize>, Vec<&EventEnvelope>) = entries
             .iter()
-            .map(|e| &e.event)
-            .filter(|e| e.occurred_at >= self.since)
-            .collect();
+            .enumerate()
+            .filter(|(_, e)| e.event.occurred_at >= self.since)
+            .map(|(i, e)| (i, &e.event))
+            .unzip();
         if let Err(e) = self.indexer.handle_events(&events).await {
             return BatchOutcome::failed(0, e.into());
         }
-        for (i, entry) in entries.iter().enumerate() {
-            if entry.event.occurred_at < self.since {
-                continue;
-            }
-            if let Err(e) = self.recorder.handle_event(&entry.event).await {
-                return BatchOutcome::failed(i, e.into());
-            }
+        let (confirmed, malformed) = crate::consumer::confirmed_orders(&events);
+        if let Err(e) = self.recorder.record_all(&confirmed).await {
+            return BatchOutcome::failed(0, e.into());
         }
-        BatchOutcome::done(entries.len())
+        match malformed {
+            Some((i, e)) => BatchOutcome::failed(at.get(i).copied().unwrap_or(0), e.into()),
+            None => BatchOutcome::done(entries.len()),
+        }
     }
 }

@@ -25,6 +25,55 @@ struct Tables {
 }
 
 impl Tables {
+    /// Records `purchase` unless its event was; whether it was now.
+    fn record(&mut self, purchase: &Purchase) -> bool {
+        if !self.recorded.insert(purchase.event_id) {
+            return false;
+        }
+        let lines = distinct_lines(purchase);
+        for (p, _) in &lines {
+            *self.orders.entry(*p).or_default() += 1;
+        }
+        let paired: Vec<ProductId> = lines.iter().take(MAX_PAIR_LINES).map(|l| l.0).collect();
+        for a in &paired {
+            for b in &paired {
+                if a != b {
+                    *self.pairs.entry(*a).or_default().entry(*b).or_default() += 1;
+                }
+            }
+        }
+        for (p, units) in &lines {
+            let weight = sale_weight(*units, purchase.at);
+            let mut categories = vec![ALL_CATEGORIES];
+            if let Some(s) = self.signals.get(p) {
+                categories.extend(s.category_ids.iter().copied());
+            }
+            for c in categories {
+                let score = self
+                    .popular
+                    .entry(c)
+                    .or_default()
+                    .entry(*p)
+                    .or_insert(f64::NEG_INFINITY);
+                *score = if score.is_finite() {
+                    add_log2(*score, weight)
+                } else {
+                    weight
+                };
+            }
+            if let Some(customer) = purchase.customer_id {
+                let at = self
+                    .purchased
+                    .entry(customer)
+                    .or_default()
+                    .entry(*p)
+                    .or_insert(purchase.at);
+                *at = (*at).max(purchase.at);
+            }
+        }
+        true
+    }
+
     fn eligible(&self, id: &ProductId) -> bool {
         self.signals
             .get(id)
@@ -83,52 +132,12 @@ impl RecommendStore for MemoryRecommendStore {
     }
 
     async fn record_purchase(&self, purchase: &Purchase) -> Result<bool> {
+        Ok(self.write().record(purchase))
+    }
+
+    async fn record_purchases(&self, purchases: &[Purchase]) -> Result<Vec<bool>> {
         let mut t = self.write();
-        if !t.recorded.insert(purchase.event_id) {
-            return Ok(false);
-        }
-        let lines = distinct_lines(purchase);
-        for (p, _) in &lines {
-            *t.orders.entry(*p).or_default() += 1;
-        }
-        let paired: Vec<ProductId> = lines.iter().take(MAX_PAIR_LINES).map(|l| l.0).collect();
-        for a in &paired {
-            for b in &paired {
-                if a != b {
-                    *t.pairs.entry(*a).or_default().entry(*b).or_default() += 1;
-                }
-            }
-        }
-        for (p, units) in &lines {
-            let weight = sale_weight(*units, purchase.at);
-            let mut categories = vec![ALL_CATEGORIES];
-            if let Some(s) = t.signals.get(p) {
-                categories.extend(s.category_ids.iter().copied());
-            }
-            for c in categories {
-                let score = t
-                    .popular
-                    .entry(c)
-                    .or_default()
-                    .entry(*p)
-                    .or_insert(f64::NEG_INFINITY);
-                *score = if score.is_finite() {
-                    add_log2(*score, weight)
-                } else {
-                    weight
-                };
-            }
-            if let Some(customer) = purchase.customer_id {
-                let at = t
-                    .purchased
-                    .entry(customer)
-                    .or_default()
-                    .entry(*p)
-                    .or_insert(purchase.at);
-                *at = (*at).max(purchase.at);
-            }
-        }
-        Ok(true)
+        Ok(purchases.iter().map(|p| t.record(p)).collect())
     }
 
     async fn bought_together(

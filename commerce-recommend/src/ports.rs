@@ -39,6 +39,14 @@ pub trait RecommendStore: Send + Sync {
     /// when the event was recorded before (by this or a concurrent call).
     async fn record_purchase(&self, purchase: &Purchase) -> Result<bool>;
 
+    /// Records many confirmed orders in one atomic step (all of them or none), each
+    /// once, as [`RecommendStore::record_purchase`] on each in order would: a
+    /// purchase whose event was recorded before, or that repeats an earlier one of
+    /// the batch, changes nothing. Returns, per purchase, whether this call recorded
+    /// it. A backend records a batch in a fixed number of statements, whatever its
+    /// size.
+    async fn record_purchases(&self, purchases: &[Purchase]) -> Result<Vec<bool>>;
+
     /// Frequently bought together with `anchors`: for each candidate, the sum over
     /// anchors of `together / sqrt(orders(anchor) * orders(candidate))`, among the
     /// [`PAIR_CANDIDATES`] products most often bought with each anchor.

@@ -108,6 +108,153 @@ pub async fn record_purchase_counts_an_event_once(f: RecommendFixture) {
     assert_eq!(f.store.purchased(c, 10).await.unwrap().len(), 2);
 }
 
+/// A batch records each of its events once: one recorded before and one repeated in
+/// the batch change nothing and are reported `false`; a replayed batch, even by
+/// concurrent calls, changes nothing.
+pub async fn record_purchases_counts_each_event_once(f: RecommendFixture) {
+    let p = products(f.store.as_ref(), 2, &[]).await;
+    let c = CustomerId::new();
+    let t = fixed_time();
+    let before = purchase(Some(c), &p, t);
+    assert!(f.store.record_purchase(&before).await.unwrap());
+    let a = purchase(None, &p, t);
+    let b = purchase(None, &[p[0]], t);
+    let batch = [a.clone(), before.clone(), b, a];
+    assert_eq!(
+        f.store.record_purchases(&batch).await.unwrap(),
+        vec![true, false, true, false]
+    );
+    let racers = (0..8).map(|_| {
+        let store = f.store.clone();
+        let batch = batch.clone();
+        async move { store.record_purchases(&batch).await.unwrap() }
+    });
+    for done in futures::future::join_all(racers).await {
+        assert_eq!(done, vec![false; 4]);
+    }
+    // p0 in 3 orders, p1 in 2, both in 2: cosine 2 / sqrt(3 * 2).
+    let together = f.store.bought_together(&[p[1]], &[], 10).await.unwrap();
+    assert_eq!(ids(&together), vec![p[0]]);
+    let expected = 2.0 / 6f64.sqrt();
+    assert!((together[0].score - expected).abs() < 1e-9, "{together:?}");
+    assert!(f.store.record_purchases(&[]).await.unwrap().is_empty());
+    // Two new events racing in several batches: each recorded by exactly one call.
+    let (x, y) = (purchase(None, &p, t), purchase(None, &[p[1]], t));
+    let racers = (0..8).map(|i| {
+        let store = f.store.clone();
+        let batch = if i % 2 == 0 {
+            vec![x.clone(), y.clone()]
+        } else {
+            vec![y.clone(), x.clone()]
+        };
+        async move { store.record_purchases(&batch).await.unwrap() }
+    });
+    let results = futures::future::join_all(racers).await;
+    let firsts = |event: EventId| {
+        results
+            .iter()
+            .enumerate()
+            .filter(|(i, done)| {
+                let at = usize::from((i % 2 == 0) != (event == x.event_id));
+                done[at]
+            })
+            .count()
+    };
+    assert_eq!((firsts(x.event_id), firsts(y.event_id)), (1, 1));
+}
+
+/// A batch leaves the tables as recording its purchases one by one does: the same
+/// purchases (on twin products in twin categories, by twin customers) recorded one
+/// by one and as one batch give the same pair scores, popularity and purchase
+/// lists.
+pub async fn record_purchases_leave_what_one_by_one_leaves(f: RecommendFixture) {
+    let (cat_one, cat_batch) = (CategoryId::new(), CategoryId::new());
+    let one = products(f.store.as_ref(), 5, &[cat_one]).await;
+    let batched = products(f.store.as_ref(), 5, &[cat_batch]).await;
+    let (c_one, c_batch) = (
+        [CustomerId::new(), CustomerId::new()],
+        [CustomerId::new(), CustomerId::new()],
+    );
+    let t = fixed_time();
+    // (customer, products with units, hours after t); the same product twice in
+    // an order, orders out of time order.
+    type Order<'a> = (Option<usize>, &'a [(usize, u32)], i64);
+    let orders: [Order<'_>; 7] = [
+        (Some(0), &[(0, 1), (1, 2)], 0),
+        (Some(0), &[(1, 1), (2, 1), (1, 3)], 30),
+        (None, &[(0, 4), (2, 1), (3, 1)], 5),
+        (Some(1), &[(3, 2)], 200),
+        (Some(0), &[(0, 1)], 10),
+        (None, &[(4, 1), (0, 1)], 1),
+        (Some(1), &[(1, 1), (4, 5)], 90),
+    ];
+    let make = |products: &[ProductId], customers: &[CustomerId; 2]| -> Vec<Purchase> {
+        orders
+            .iter()
+            .map(|(customer, lines, hours)| Purchase {
+                event_id: EventId::new(),
+                customer_id: customer.map(|c| customers[c]),
+                lines: lines
+                    .iter()
+                    .map(|(p, units)| PurchaseLine {
+                        product_id: products[*p],
+                        units: *units,
+                    })
+                    .collect(),
+                at: t + Duration::hours(*hours),
+            })
+            .collect()
+    };
+    for p in make(&one, &c_one) {
+        assert!(f.store.record_purchase(&p).await.unwrap());
+    }
+    let done = f
+        .store
+        .record_purchases(&make(&batched, &c_batch))
+        .await
+        .unwrap();
+    assert_eq!(done, vec![true; orders.len()]);
+    // A list of the batched products, renamed to their one-by-one twins.
+    let twin = |list: Vec<Scored>| -> Vec<(ProductId, f64)> {
+        list.into_iter()
+            .map(|s| {
+                let i = batched.iter().position(|p| *p == s.product_id).unwrap();
+                (one[i], s.score)
+            })
+            .collect()
+    };
+    let same = |a: Vec<(ProductId, f64)>, b: Vec<(ProductId, f64)>, what: &str| {
+        assert_eq!(a.len(), b.len(), "{what}: {a:?} vs {b:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.0, y.0, "{what}: {a:?} vs {b:?}");
+            assert!((x.1 - y.1).abs() < 1e-9, "{what}: {a:?} vs {b:?}");
+        }
+    };
+    let plain = |list: Vec<Scored>| list.into_iter().map(|s| (s.product_id, s.score)).collect();
+    for i in 0..5 {
+        let a = f.store.bought_together(&[one[i]], &[], 10).await.unwrap();
+        let b = f
+            .store
+            .bought_together(&[batched[i]], &[], 10)
+            .await
+            .unwrap();
+        same(plain(a), twin(b), "bought together");
+    }
+    let a = f.store.popular(cat_one, &[], 10).await.unwrap();
+    let b = f.store.popular(cat_batch, &[], 10).await.unwrap();
+    assert_eq!(a.len(), 5);
+    same(plain(a), twin(b), "popular");
+    for c in 0..2 {
+        let a = f.store.purchased(c_one[c], 10).await.unwrap();
+        let b = f.store.purchased(c_batch[c], 10).await.unwrap();
+        let b: Vec<ProductId> = b
+            .iter()
+            .map(|p| one[batched.iter().position(|x| x == p).unwrap()])
+            .collect();
+        assert_eq!(a, b, "purchases of customer {c}");
+    }
+}
+
 /// A best-seller bought with everything ranks below a product bought mostly with the
 /// anchor (cosine normalisation), though it co-occurs more often.
 pub async fn bought_together_normalises_best_sellers(f: RecommendFixture) {
@@ -395,6 +542,8 @@ macro_rules! recommend_store_conformance {
             $crate::__recommend_conformance_tests!($make:
                 signals_round_trip,
                 record_purchase_counts_an_event_once,
+                record_purchases_counts_each_event_once,
+                record_purchases_leave_what_one_by_one_leaves,
                 bought_together_normalises_best_sellers,
                 bought_together_for_a_cart_excludes_its_products,
                 lists_hold_only_recommendable_products,

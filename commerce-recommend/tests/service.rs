@@ -353,3 +353,137 @@ async fn recommend_signals_batch_leaves_what_event_by_event_leaves() {
         assert_eq!(Some(batched), other.signals(p.id).await.unwrap());
     }
 }
+
+/// The purchase recorder handling events one by one (the runner's default
+/// `handle_batch`).
+struct PurchasesOneByOne(PurchaseRecorder);
+
+#[async_trait::async_trait]
+impl EventConsumer for PurchasesOneByOne {
+    fn group(&self) -> &str {
+        "purchases-one-by-one"
+    }
+    async fn handle(&self, event: &commerce_core::EventEnvelope) -> commerce_core::Result<()> {
+        Ok(self.0.handle_event(event).await?)
+    }
+}
+
+/// What the lists read from a store: bought together with each product, popular in
+/// the category, each customer's purchases.
+type Tables = (Vec<Vec<Scored>>, Vec<Scored>, Vec<Vec<ProductId>>);
+
+async fn tables(
+    store: &dyn RecommendStore,
+    products: &[Product],
+    category: CategoryId,
+    customers: &[CustomerId],
+) -> Tables {
+    let mut together = Vec::new();
+    for p in products {
+        together.push(store.bought_together(&[p.id], &[], 10).await.unwrap());
+    }
+    let mut purchased = Vec::new();
+    for c in customers {
+        purchased.push(store.purchased(*c, 10).await.unwrap());
+    }
+    let popular = store.popular(category, &[], 10).await.unwrap();
+    (together, popular, purchased)
+}
+
+/// Each customer's saved "for you" list is the blend of the tables as they are now
+/// (recomputed after the batch, not after each of their orders within it).
+async fn for_you_is_fresh(store: Arc<dyn RecommendStore>, customers: &[CustomerId]) {
+    let lists = Recommendations::new(store.clone());
+    for c in customers {
+        let saved = store.for_you(*c, MAX_LIST).await.unwrap().expect("saved");
+        assert!(!saved.is_empty());
+        assert_eq!(saved, lists.blend_for_you(*c).await.unwrap());
+    }
+}
+
+/// A claimed batch of confirmed orders is recorded in one store call and leaves
+/// what recording them one by one leaves (pairs, popularity, purchases), each
+/// buyer's "for you" list recomputed once, after the batch; a batch handled again
+/// after part of it was recorded (a lost ack) counts each order once.
+#[tokio::test]
+async fn recommend_purchases_batch_leaves_what_event_by_event_leaves() {
+    let s = shop();
+    let c = CategoryId::new();
+    let mut p = Vec::new();
+    for title in ["Mug", "Cup", "Bowl", "Plate", "Jug"] {
+        p.push(s.product(title, c, 50).await);
+    }
+    let one_by_one = Arc::new(MemoryRecommendStore::new());
+    let replayed = Arc::new(MemoryRecommendStore::new());
+    for store in [
+        s.store.clone(),
+        one_by_one.clone() as Arc<dyn RecommendStore>,
+        replayed.clone(),
+    ] {
+        let indexer = SignalsIndexer::new(
+            s.catalog.clone(),
+            s.inventory.clone(),
+            store,
+            LocationCode::default_location(),
+        );
+        for product in &p {
+            indexer.refresh(product.id).await.unwrap();
+        }
+    }
+    let customers = [CustomerId::new(), CustomerId::new()];
+    let orders: [(Option<usize>, &[usize]); 8] = [
+        (Some(0), &[0, 1]),
+        (None, &[0, 1, 2]),
+        (Some(1), &[3]),
+        (Some(0), &[2, 4]),
+        (None, &[1, 4]),
+        (Some(1), &[0, 3, 4]),
+        (Some(0), &[0]),
+        (None, &[2, 3]),
+    ];
+    for (customer, products) in orders {
+        let products: Vec<&Product> = products.iter().map(|i| &p[*i]).collect();
+        s.confirmed_order(customer.map(|i| customers[i]), &products)
+            .await;
+    }
+    let batch = RunnerConfig::default().with_batch(1_000);
+    assert_eq!(
+        drain(s.outbox.as_ref(), &s.recorder, batch).await.unwrap(),
+        s.outbox.len()
+    );
+    let one = PurchasesOneByOne(PurchaseRecorder::new(
+        s.orders.clone(),
+        s.catalog.clone(),
+        one_by_one.clone(),
+    ));
+    drain(s.outbox.as_ref(), &one, batch).await.unwrap();
+    let expected = tables(one_by_one.as_ref(), &p, c, &customers).await;
+    assert!(expected.0.iter().all(|l| !l.is_empty()));
+    assert_eq!(
+        tables(s.store.as_ref(), &p, c, &customers).await,
+        expected,
+        "batched"
+    );
+    for_you_is_fresh(s.store.clone(), &customers).await;
+
+    let entries = s.outbox.entries();
+    let events: Vec<&commerce_core::EventEnvelope> = entries.iter().map(|e| &e.event).collect();
+    let recorder = PurchaseRecorder::new(s.orders.clone(), s.catalog.clone(), replayed.clone());
+    let confirmed: Vec<usize> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.topic == "order.confirmed")
+        .map(|(i, _)| i)
+        .collect();
+    for event in &events[..=confirmed[3]] {
+        recorder.handle_event(event).await.unwrap();
+    }
+    assert_eq!(recorder.handle_events(&events).await.unwrap(), 4);
+    assert_eq!(recorder.handle_events(&events).await.unwrap(), 0);
+    assert_eq!(
+        tables(replayed.as_ref(), &p, c, &customers).await,
+        expected,
+        "replayed"
+    );
+    for_you_is_fresh(replayed, &customers).await;
+}

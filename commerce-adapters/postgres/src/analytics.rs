@@ -1,9 +1,10 @@
 //! [`PgAnalyticsStore`]: the analytics rollups on PostgreSQL (migration
-//! `0060_analytics.sql`). One `apply` is one transaction: the event id is inserted
-//! first (a duplicate ends the transaction with nothing changed), then every counter,
-//! fact and stock level of the event in one statement each.
+//! `0060_analytics.sql`). One `apply` or `apply_batch` is one transaction of a fixed
+//! number of statements: the event ids are inserted first (those already there
+//! change nothing; none new ends the transaction with nothing changed), then the
+//! counters, facts and stock levels of the new events, one statement each.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -11,8 +12,8 @@ use rust_decimal::Decimal;
 use sqlx::Row;
 
 use commerce_analytics::{
-    AnalyticsStore, Change, CounterKey, CounterRow, DateRange, Error, Increment, KeyTotal, Metric,
-    OrderFact, Result, StockLevel,
+    AnalyticsStore, Change, CounterKey, CounterRow, DateRange, Error, EventChanges, Increment,
+    KeyTotal, Metric, OrderFact, Result, StockLevel,
 };
 use commerce_core::{EventId, Sku};
 use commerce_orders::OrderId;
@@ -49,8 +50,8 @@ impl PgAnalyticsStore {
     }
 }
 
-/// Sums the increments of one event per counter (one statement cannot update a row
-/// twice); the last label wins.
+/// Sums increments per counter (one statement cannot update a row twice); the last
+/// label wins.
 fn merge(increments: &[&Increment]) -> Vec<Increment> {
     let mut merged: BTreeMap<CounterKey, Increment> = BTreeMap::new();
     for inc in increments {
@@ -67,30 +68,62 @@ fn merge(increments: &[&Increment]) -> Vec<Increment> {
     merged.into_values().collect()
 }
 
-#[async_trait]
-impl AnalyticsStore for PgAnalyticsStore {
-    async fn apply(&self, event: EventId, changes: &[Change]) -> Result<bool> {
+impl PgAnalyticsStore {
+    /// Applies `batch` in one transaction of at most six statements, whatever its
+    /// size: the event ids inserted at once (those that conflict, or repeat an
+    /// earlier element, were applied before), then the changes of the new events:
+    /// the counters summed per row, the last fact per order and the last level per
+    /// (SKU, location), one statement each, rows in key order (concurrent batches
+    /// lock rows in the same order).
+    async fn apply_all(&self, batch: &[(EventId, &[Change])]) -> Result<Vec<bool>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut first = HashSet::new();
+        let unique: Vec<bool> = batch.iter().map(|(id, _)| first.insert(*id)).collect();
+        // In id order, so concurrent batches wait on each other's ids in one order.
+        let mut ids: Vec<uuid::Uuid> = first.iter().map(|id| id.as_uuid()).collect();
+        ids.sort_unstable();
         let mut tx = self.shared.pool.begin().await.map_err(db)?;
-        let inserted = sqlx::query(
-            "INSERT INTO commerce.analytics_applied (event_id) VALUES ($1) \
-             ON CONFLICT (event_id) DO NOTHING",
+        let fresh: HashSet<uuid::Uuid> = sqlx::query_scalar(
+            "INSERT INTO commerce.analytics_applied (event_id) \
+             SELECT id FROM UNNEST($1::uuid[]) AS id ORDER BY id \
+             ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         )
-        .bind(event.as_uuid())
-        .execute(&mut *tx)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db)?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await.map_err(db)?;
-            return Ok(false);
-        }
-        let increments: Vec<&Increment> = changes
+        .into_iter()
+        .collect();
+        let done: Vec<bool> = batch
             .iter()
-            .filter_map(|c| match c {
-                Change::Add(i) => Some(i),
-                _ => None,
-            })
+            .zip(&unique)
+            .map(|((id, _), first)| *first && fresh.contains(&id.as_uuid()))
             .collect();
+        if fresh.is_empty() {
+            tx.rollback().await.map_err(db)?;
+            return Ok(done);
+        }
+        let mut increments: Vec<&Increment> = Vec::new();
+        let mut facts: BTreeMap<OrderId, &OrderFact> = BTreeMap::new();
+        let mut stock: BTreeMap<(&str, &str), &StockLevel> = BTreeMap::new();
+        for ((_, changes), applied) in batch.iter().zip(&done) {
+            if !applied {
+                continue;
+            }
+            for change in *changes {
+                match change {
+                    Change::Add(i) => increments.push(i),
+                    Change::PutFact(f) => {
+                        facts.insert(f.order_id, f);
+                    }
+                    Change::PutStock(l) => {
+                        stock.insert((l.sku.as_str(), l.location.as_str()), l);
+                    }
+                }
+            }
+        }
         let merged = merge(&increments);
         if !merged.is_empty() {
             let metrics: Vec<&str> = merged.iter().map(|i| i.counter.metric.as_str()).collect();
@@ -125,44 +158,102 @@ impl AnalyticsStore for PgAnalyticsStore {
             .await
             .map_err(db)?;
         }
-        for change in changes {
-            match change {
-                Change::Add(_) => {}
-                Change::PutFact(fact) => {
-                    let doc = serde_json::to_value(fact).map_err(Error::backend)?;
-                    sqlx::query(
-                        "INSERT INTO commerce.analytics_order_facts (order_id, fact) \
-                         VALUES ($1, $2) \
-                         ON CONFLICT (order_id) DO UPDATE SET fact = EXCLUDED.fact",
-                    )
-                    .bind(fact.order_id.as_uuid())
-                    .bind(doc)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                }
-                Change::PutStock(level) => {
-                    sqlx::query(
-                        "INSERT INTO commerce.analytics_stock \
-                           (sku, location, on_hand, reserved, available) \
-                         VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (sku, location) DO UPDATE SET \
-                           on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved, \
-                           available = EXCLUDED.available",
-                    )
-                    .bind(level.sku.as_str())
-                    .bind(&level.location)
-                    .bind(count_i64(level.on_hand)?)
-                    .bind(count_i64(level.reserved)?)
-                    .bind(count_i64(level.available)?)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-                }
+        if !facts.is_empty() {
+            let orders: Vec<uuid::Uuid> = facts.keys().map(|o| o.as_uuid()).collect();
+            let docs = facts
+                .values()
+                .map(|f| serde_json::to_value(f).map_err(Error::backend))
+                .collect::<Result<Vec<serde_json::Value>>>()?;
+            sqlx::query(
+                "INSERT INTO commerce.analytics_order_facts (order_id, fact) \
+                 SELECT * FROM UNNEST($1::uuid[], $2::jsonb[]) \
+                 ON CONFLICT (order_id) DO UPDATE SET fact = EXCLUDED.fact",
+            )
+            .bind(&orders)
+            .bind(&docs)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        if !stock.is_empty() {
+            let skus: Vec<&str> = stock.keys().map(|k| k.0).collect();
+            let locations: Vec<&str> = stock.keys().map(|k| k.1).collect();
+            let mut on_hand = Vec::with_capacity(stock.len());
+            let mut reserved = Vec::with_capacity(stock.len());
+            let mut available = Vec::with_capacity(stock.len());
+            for level in stock.values() {
+                on_hand.push(count_i64(level.on_hand)?);
+                reserved.push(count_i64(level.reserved)?);
+                available.push(count_i64(level.available)?);
             }
+            sqlx::query(
+                "INSERT INTO commerce.analytics_stock \
+                   (sku, location, on_hand, reserved, available) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], \
+                                      $5::bigint[]) \
+                 ON CONFLICT (sku, location) DO UPDATE SET \
+                   on_hand = EXCLUDED.on_hand, reserved = EXCLUDED.reserved, \
+                   available = EXCLUDED.available",
+            )
+            .bind(&skus)
+            .bind(&locations)
+            .bind(&on_hand)
+            .bind(&reserved)
+            .bind(&available)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
-        Ok(true)
+        Ok(done)
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for PgAnalyticsStore {
+    async fn apply(&self, event: EventId, changes: &[Change]) -> Result<bool> {
+        let done = self.apply_all(&[(event, changes)]).await?;
+        Ok(done.first().copied().unwrap_or(false))
+    }
+
+    async fn apply_batch(&self, batch: &[EventChanges]) -> Result<Vec<bool>> {
+        let batch: Vec<(EventId, &[Change])> = batch
+            .iter()
+            .map(|e| (e.event, e.changes.as_slice()))
+            .collect();
+        self.apply_all(&batch).await
+    }
+
+    async fn applied(&self, events: &[EventId]) -> Result<Vec<EventId>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.as_uuid()).collect();
+        let applied: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "SELECT event_id FROM commerce.analytics_applied WHERE event_id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(db)?;
+        Ok(applied.into_iter().map(EventId::from_uuid).collect())
+    }
+
+    async fn order_facts(&self, orders: &[OrderId]) -> Result<Vec<OrderFact>> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<uuid::Uuid> = orders.iter().map(|o| o.as_uuid()).collect();
+        let docs: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT fact FROM commerce.analytics_order_facts WHERE order_id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.shared.pool)
+        .await
+        .map_err(db)?;
+        docs.into_iter()
+            .map(|d| serde_json::from_value(d).map_err(Error::backend))
+            .collect()
     }
 
     async fn order_fact(&self, order: OrderId) -> Result<Option<OrderFact>> {

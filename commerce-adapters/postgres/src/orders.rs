@@ -325,6 +325,19 @@ impl OrderStore for PgOrderStore {
         .await
     }
 
+    async fn get_many(&self, ids: &[OrderId]) -> Result<Vec<Order>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let rows = sqlx::query("SELECT version, document FROM commerce.orders WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&self.shared.pool)
+            .await
+            .map_err(Error::from_db)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
     async fn get_for_customer(&self, id: OrderId, customer_id: CustomerId) -> Result<Order> {
         let row = sqlx::query(
             "SELECT version, document FROM commerce.orders WHERE id = $1 AND customer_id = $2",

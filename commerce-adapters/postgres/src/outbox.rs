@@ -1,10 +1,14 @@
 //! [`PgOutbox`]: the transactional outbox on PostgreSQL.
 //!
 //! Writers append rows in the transaction of their change ([`append_events`]). A row
-//! gets its consumer-visible position `seq` only later, from the claim path: under a
-//! transaction-level advisory lock (one sequencer at a time) a claim stamps every
-//! committed row that has no `seq` yet with the next positions, in append (`id`)
-//! order. Because a row is stamped only once it is committed and visible, a position
+//! gets its consumer-visible position `seq` only later, from the claim path: before it
+//! reads, a claim stamps every committed row that has no `seq` yet with the next
+//! positions, in append (`id`) order, under a transaction-level advisory lock (one
+//! sequencer at a time) held only for that one statement (`commerce.outbox_sequence`,
+//! migration 0128); the claim itself runs without the lock. Stamped positions are
+//! always a gap-free prefix (each stamping commits at once and the next starts from
+//! the largest), so a claim's snapshot never sees a position without those before
+//! it. Because a row is stamped only once it is committed and visible, a position
 //! once handed out is never followed by a row with a smaller one: a transaction that
 //! commits late gets a later position instead of appearing behind a consumer's
 //! cursor. Writers pay nothing for this (no lock, no extra statement).
@@ -94,15 +98,13 @@ impl PgOutbox {
     /// in order. For tests and diagnostics; consumers use [`Outbox::claim`].
     pub async fn entries(&self) -> Result<Vec<OutboxEntry>> {
         retrying("outbox entries", move || async move {
-            let mut tx = self.shared.pool.begin().await?;
-            sequence(&mut tx).await?;
+            sequence(&self.shared.pool).await?;
             let rows = sqlx::query(
                 "SELECT seq, event_id, topic, aggregate_type, aggregate_id, occurred_at, payload
                    FROM commerce.outbox WHERE seq IS NOT NULL ORDER BY seq",
             )
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.shared.pool)
             .await?;
-            tx.commit().await?;
             rows.iter()
                 .map(entry_from_row)
                 .collect::<Result<Vec<_>>>()
@@ -118,8 +120,8 @@ impl PgOutbox {
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> std::result::Result<Claimed, Failure<Error>> {
+        sequence(&self.shared.pool).await?;
         let mut tx = self.shared.pool.begin().await?;
-        sequence(&mut tx).await?;
         sqlx::query(
             "INSERT INTO commerce.outbox_consumers (consumer, seen_at) VALUES ($1, $2)
              ON CONFLICT (consumer) DO UPDATE SET seen_at = excluded.seen_at",
@@ -176,26 +178,18 @@ impl PgOutbox {
     }
 }
 
-/// Stamps positions on committed rows that have none, in append order. Holds the
-/// sequencer lock until the caller's transaction ends.
-async fn sequence(tx: &mut sqlx::PgConnection) -> sqlx::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+/// Stamps positions on committed rows that have none, in append order: one call of
+/// `commerce.outbox_sequence` (migration 0128), in a transaction of its own, so the
+/// sequencer lock is held only while its statement runs, never across a client
+/// round trip (claims used to hold it for their whole transaction and queued behind
+/// each other). Rows committed before the call get positions; a claim that calls it
+/// first and then reads sees them.
+async fn sequence<'e, X: PgExecutor<'e>>(executor: X) -> sqlx::Result<()> {
+    sqlx::query("SELECT commerce.outbox_sequence($1, $2)")
         .bind(SEQUENCER_LOCK)
-        .execute(&mut *tx)
+        .bind(SEQUENCE_BATCH)
+        .execute(executor)
         .await?;
-    // A new statement, so a new snapshot: it sees every row committed before the lock
-    // was granted, including the positions the previous sequencer stamped.
-    sqlx::query(
-        "UPDATE commerce.outbox o
-            SET seq = base.last + fresh.n
-           FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
-                   FROM (SELECT id FROM commerce.outbox WHERE seq IS NULL ORDER BY id LIMIT $1) f) fresh,
-                (SELECT COALESCE(max(seq), 0) AS last FROM commerce.outbox) base
-          WHERE o.id = fresh.id",
-    )
-    .bind(SEQUENCE_BATCH)
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }
 

@@ -1,17 +1,22 @@
 //! [`PgRecommendStore`]: the precomputed recommendation tables on PostgreSQL.
 //!
-//! Recording a purchase is one transaction: the event id is inserted first (a
-//! duplicate, even a concurrent one, stops there), then per-product order counts,
-//! pair counts, popularity and the customer's purchases, each one statement with
-//! rows in key order (concurrent recordings lock in the same order). Reads are one
+//! Recording a purchase, or a batch of them, is one transaction of a fixed number of
+//! statements: the event ids are inserted first (those already there, even by a
+//! concurrent call, change nothing; none new stops there), then what the new
+//! purchases add to per-product order counts, pair counts, popularity and the
+//! customers' purchases, summed per row in Rust, each one statement with rows in key
+//! order (concurrent recordings lock in the same order). Reads are one
 //! statement each over indexed tables.
 
+use std::collections::{BTreeMap, HashSet};
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use commerce_core::{CategoryId, CustomerId, ProductId};
-use commerce_recommend::decay::sale_weight;
+use commerce_recommend::decay::{add_log2, sale_weight};
 use commerce_recommend::store::{MAX_PAIR_LINES, rank};
 use commerce_recommend::{
     ALL_CATEGORIES, Error, MAX_LIST, PAIR_CANDIDATES, ProductSignals, Purchase, RecommendStore,
@@ -68,86 +73,162 @@ impl PgRecommendStore {
         PgRecommendStore { shared, reads }
     }
 
-    async fn try_record(&self, purchase: &Purchase) -> std::result::Result<bool, Failure<Error>> {
-        let mut tx = self.shared.pool.begin().await?;
-        let fresh = sqlx::query(
-            "INSERT INTO commerce.rec_events (event_id, recorded_at) VALUES ($1, now())
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(purchase.event_id.as_uuid())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !fresh {
-            return Ok(false);
+    /// Records `purchases` in one transaction of at most seven statements,
+    /// whatever their number (see the module documentation).
+    async fn try_record(
+        &self,
+        purchases: &[Purchase],
+    ) -> std::result::Result<Vec<bool>, Failure<Error>> {
+        if purchases.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut lines: Vec<(ProductId, u32)> = Vec::new();
-        for line in &purchase.lines {
-            match lines.iter_mut().find(|(p, _)| *p == line.product_id) {
-                Some((_, units)) => *units = units.saturating_add(line.units),
-                None => lines.push((line.product_id, line.units)),
+        let mut first = HashSet::new();
+        let unique: Vec<bool> = purchases.iter().map(|p| first.insert(p.event_id)).collect();
+        let mut ids: Vec<uuid::Uuid> = first.iter().map(|e| e.as_uuid()).collect();
+        ids.sort_unstable();
+        let mut tx = self.shared.pool.begin().await?;
+        let fresh: HashSet<uuid::Uuid> = sqlx::query_scalar(
+            "INSERT INTO commerce.rec_events (event_id, recorded_at)
+             SELECT id, now() FROM unnest($1::uuid[]) AS id ORDER BY id
+             ON CONFLICT DO NOTHING RETURNING event_id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let done: Vec<bool> = purchases
+            .iter()
+            .zip(&unique)
+            .map(|(p, first)| *first && fresh.contains(&p.event_id.as_uuid()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(done);
+        }
+        // What the new purchases add, summed per row (one statement cannot change a
+        // row twice), in key order.
+        let mut orders: BTreeMap<uuid::Uuid, i64> = BTreeMap::new();
+        let mut pairs: BTreeMap<(uuid::Uuid, uuid::Uuid), i64> = BTreeMap::new();
+        let mut weights: BTreeMap<uuid::Uuid, f64> = BTreeMap::new();
+        let mut bought: BTreeMap<(uuid::Uuid, uuid::Uuid), DateTime<Utc>> = BTreeMap::new();
+        for purchase in purchases
+            .iter()
+            .zip(&done)
+            .filter(|(_, d)| **d)
+            .map(|(p, _)| p)
+        {
+            let lines = distinct_lines(purchase);
+            for (product, units) in &lines {
+                let id = product.as_uuid();
+                *orders.entry(id).or_default() += 1;
+                let weight = sale_weight(*units, purchase.at);
+                weights
+                    .entry(id)
+                    .and_modify(|w| *w = add_log2(*w, weight))
+                    .or_insert(weight);
+                if let Some(customer) = purchase.customer_id {
+                    let at = bought
+                        .entry((customer.as_uuid(), id))
+                        .or_insert(purchase.at);
+                    *at = (*at).max(purchase.at);
+                }
+            }
+            let paired: Vec<uuid::Uuid> = lines
+                .iter()
+                .take(MAX_PAIR_LINES)
+                .map(|(p, _)| p.as_uuid())
+                .collect();
+            for a in &paired {
+                for b in &paired {
+                    if a != b {
+                        *pairs.entry((*a, *b)).or_default() += 1;
+                    }
+                }
             }
         }
-        let paired: Vec<uuid::Uuid> = lines
-            .iter()
-            .take(MAX_PAIR_LINES)
-            .map(|(p, _)| p.as_uuid())
-            .collect();
-        let ids: Vec<uuid::Uuid> = lines.iter().map(|(p, _)| p.as_uuid()).collect();
-        let weights: Vec<f64> = lines
-            .iter()
-            .map(|(_, units)| sale_weight(*units, purchase.at))
-            .collect();
-        sqlx::query(
-            "INSERT INTO commerce.rec_orders AS o (product_id, orders)
-             SELECT id, 1 FROM unnest($1::uuid[]) AS id ORDER BY id
-             ON CONFLICT (product_id) DO UPDATE SET orders = o.orders + 1",
-        )
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO commerce.rec_pairs AS p (product_id, other_id, together)
-             SELECT a, b, 1 FROM unnest($1::uuid[]) AS a, unnest($1::uuid[]) AS b
-              WHERE a <> b ORDER BY a, b
-             ON CONFLICT (product_id, other_id) DO UPDATE SET together = p.together + 1",
-        )
-        .bind(&paired)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO commerce.rec_popular AS r (category_id, product_id, score)
-             SELECT c, l.id, l.w
-               FROM unnest($1::uuid[], $2::float8[]) AS l (id, w)
-               LEFT JOIN commerce.rec_products s ON s.product_id = l.id
-               CROSS JOIN LATERAL unnest(coalesce(s.category_ids, '{}') || $3::uuid) AS c
-              ORDER BY c, l.id
-             ON CONFLICT (category_id, product_id) DO UPDATE SET score =
-                 greatest(r.score, EXCLUDED.score)
-                 + ln(1 + power(2::float8, -abs(r.score - EXCLUDED.score))) / ln(2::float8)",
-        )
-        .bind(&ids)
-        .bind(&weights)
-        .bind(ALL_CATEGORIES.as_uuid())
-        .execute(&mut *tx)
-        .await?;
-        if let Some(customer) = purchase.customer_id {
+        if !orders.is_empty() {
+            let ids: Vec<uuid::Uuid> = orders.keys().copied().collect();
+            let counts: Vec<i64> = orders.values().copied().collect();
+            sqlx::query(
+                "INSERT INTO commerce.rec_orders AS o (product_id, orders)
+                 SELECT id, n FROM unnest($1::uuid[], $2::bigint[]) AS t (id, n) ORDER BY id
+                 ON CONFLICT (product_id) DO UPDATE SET orders = o.orders + EXCLUDED.orders",
+            )
+            .bind(&ids)
+            .bind(&counts)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !pairs.is_empty() {
+            let a: Vec<uuid::Uuid> = pairs.keys().map(|k| k.0).collect();
+            let b: Vec<uuid::Uuid> = pairs.keys().map(|k| k.1).collect();
+            let n: Vec<i64> = pairs.values().copied().collect();
+            sqlx::query(
+                "INSERT INTO commerce.rec_pairs AS p (product_id, other_id, together)
+                 SELECT a, b, n FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS t (a, b, n)
+                  ORDER BY a, b
+                 ON CONFLICT (product_id, other_id) DO UPDATE
+                 SET together = p.together + EXCLUDED.together",
+            )
+            .bind(&a)
+            .bind(&b)
+            .bind(&n)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !weights.is_empty() {
+            let ids: Vec<uuid::Uuid> = weights.keys().copied().collect();
+            let w: Vec<f64> = weights.values().copied().collect();
+            sqlx::query(
+                "INSERT INTO commerce.rec_popular AS r (category_id, product_id, score)
+                 SELECT c, l.id, l.w
+                   FROM unnest($1::uuid[], $2::float8[]) AS l (id, w)
+                   LEFT JOIN commerce.rec_products s ON s.product_id = l.id
+                   CROSS JOIN LATERAL unnest(coalesce(s.category_ids, '{}') || $3::uuid) AS c
+                  ORDER BY c, l.id
+                 ON CONFLICT (category_id, product_id) DO UPDATE SET score =
+                     greatest(r.score, EXCLUDED.score)
+                     + ln(1 + power(2::float8, -abs(r.score - EXCLUDED.score))) / ln(2::float8)",
+            )
+            .bind(&ids)
+            .bind(&w)
+            .bind(ALL_CATEGORIES.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !bought.is_empty() {
+            let customers: Vec<uuid::Uuid> = bought.keys().map(|k| k.0).collect();
+            let products: Vec<uuid::Uuid> = bought.keys().map(|k| k.1).collect();
+            let at: Vec<DateTime<Utc>> = bought.values().copied().collect();
             sqlx::query(
                 "INSERT INTO commerce.rec_purchases AS p (customer_id, product_id, last_at)
-                 SELECT $1, id, $3 FROM unnest($2::uuid[]) AS id ORDER BY id
+                 SELECT c, id, at FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[])
+                        AS t (c, id, at)
+                  ORDER BY c, id
                  ON CONFLICT (customer_id, product_id)
                  DO UPDATE SET last_at = greatest(p.last_at, EXCLUDED.last_at)",
             )
-            .bind(customer.as_uuid())
-            .bind(&ids)
-            .bind(purchase.at)
+            .bind(&customers)
+            .bind(&products)
+            .bind(&at)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(done)
     }
+}
+
+/// The distinct products of a purchase with their units, first lines first.
+fn distinct_lines(purchase: &Purchase) -> Vec<(ProductId, u32)> {
+    let mut lines: Vec<(ProductId, u32)> = Vec::new();
+    for line in &purchase.lines {
+        match lines.iter_mut().find(|(p, _)| *p == line.product_id) {
+            Some((_, units)) => *units = units.saturating_add(line.units),
+            None => lines.push((line.product_id, line.units)),
+        }
+    }
+    lines
 }
 
 #[async_trait]
@@ -192,7 +273,15 @@ impl RecommendStore for PgRecommendStore {
     }
 
     async fn record_purchase(&self, purchase: &Purchase) -> Result<bool> {
-        retrying("record purchase", || self.try_record(purchase)).await
+        let done = retrying("record purchase", || {
+            self.try_record(std::slice::from_ref(purchase))
+        })
+        .await?;
+        Ok(done.first().copied().unwrap_or(false))
+    }
+
+    async fn record_purchases(&self, purchases: &[Purchase]) -> Result<Vec<bool>> {
+        retrying("record purchases", || self.try_record(purchases)).await
     }
 
     async fn bought_together(

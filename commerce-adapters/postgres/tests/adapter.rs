@@ -79,6 +79,52 @@ async fn outbox_event_committed_late_is_not_skipped() {
     assert!(second[0].seq > first[0].seq);
 }
 
+/// A claim holds the sequencer lock only while it stamps positions, not for its
+/// whole transaction (issue 13: under the soak's load every claim of every group
+/// queued behind the one in progress, twenty sessions waiting on the lock): with
+/// one group's claim stuck inside its transaction (its row locked elsewhere),
+/// another group still claims the events, new ones included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_claim_of_one_group_does_not_wait_for_another_groups_claim() {
+    let stores = support::fresh_stores().await;
+    let outbox = stores.outbox();
+    let first = commerce_core::testkit::fixtures::event("test.first", 1);
+    outbox.append(std::slice::from_ref(&first)).await.unwrap();
+    let claimed = outbox
+        .claim("a", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    outbox.ack("a", claimed[0].seq).await.unwrap();
+
+    let mut holder = stores.pool().begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM commerce.outbox_consumers WHERE consumer = 'a' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let second = commerce_core::testkit::fixtures::event("test.second", 2);
+    outbox.append(std::slice::from_ref(&second)).await.unwrap();
+    let stuck = {
+        let outbox = outbox.clone();
+        tokio::spawn(async move { outbox.claim("a", 10, Duration::from_secs(60)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!stuck.is_finished(), "the claim of a waits for its row");
+    let b = tokio::time::timeout(
+        Duration::from_secs(10),
+        outbox.claim("b", 10, Duration::from_secs(60)),
+    )
+    .await
+    .expect("the claim of b waited for the claim of a")
+    .unwrap();
+    let topics: Vec<&str> = b.iter().map(|e| e.event.topic.as_str()).collect();
+    assert_eq!(topics, vec!["test.first", "test.second"]);
+
+    holder.rollback().await.unwrap();
+    let a = stuck.await.unwrap().unwrap();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].event.topic, "test.second");
+}
+
 /// The inventory events built in SQL deserialize as the domain's `InventoryEvent`
 /// with the topics and aggregates the Rust side would give them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -303,6 +303,7 @@ macro_rules! order_store_conformance {
             update_of_an_unknown_order_is_not_found,
             update_round_trips_payment_refunds_and_shipments,
             get_of_an_unknown_order_is_none,
+            get_many_reads_the_known_orders_once,
             get_for_customer_hides_other_customers_orders,
             by_idempotency_key_finds_the_order,
             list_for_customer_pages_newest_first,

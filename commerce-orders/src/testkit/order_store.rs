@@ -288,6 +288,32 @@ pub async fn get_of_an_unknown_order_is_none(f: OrderStoreFixture) {
     assert_eq!(f.store.get(OrderId::new()).await.unwrap(), None);
 }
 
+/// `get_many` returns each stored order among the ids once, as `get` reads it, and
+/// leaves unknown ids out.
+pub async fn get_many_reads_the_known_orders_once(f: OrderStoreFixture) {
+    let a = create(&f, Some(CustomerId::new())).await;
+    let b = create(&f, None).await;
+    let c = create(&f, None).await;
+    let mut got = f
+        .store
+        .get_many(&[b.id, OrderId::new(), a.id, b.id])
+        .await
+        .unwrap();
+    got.sort_by_key(|o| o.id);
+    let mut expected = vec![a.clone(), b.clone()];
+    expected.sort_by_key(|o| o.id);
+    assert_eq!(got, expected);
+    assert_eq!(f.store.get(c.id).await.unwrap(), Some(c));
+    assert!(f.store.get_many(&[]).await.unwrap().is_empty());
+    assert!(
+        f.store
+            .get_many(&[OrderId::new()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Defect 10: an order is readable by its owner only; another customer, a guest
 /// order and an unknown id all give the same `NotFound`.
 pub async fn get_for_customer_hides_other_customers_orders(f: OrderStoreFixture) {
