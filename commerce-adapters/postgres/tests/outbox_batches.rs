@@ -34,7 +34,7 @@ use commerce_core::worker::{BatchOutcome, EventConsumer, RunnerConfig, drain};
 use commerce_core::{
     Category, CategoryId, Currency, CustomerId, DomainEvent, EventEnvelope, Money, Product,
 };
-use commerce_inventory::{InventoryEvent, LocationCode, ReservationId};
+use commerce_inventory::{InventoryEvent, LocationCode};
 use commerce_orders::{
     Authorization, IdempotencyKey, NewOrder, Order, OrderId, OrderLine, OrderStore, OrderTotals,
     PaymentMethodKind, PaymentMethodSummary, PaymentReference, ShippingSnapshot, Transitioned,
@@ -151,44 +151,41 @@ fn checkout(
         0 => None,
         _ => Some(customers[rng.below(customers.len() as u64) as usize]),
     };
-    let placed = Order::place(NewOrder {
+    let totals = OrderTotals {
+        prices_include_tax: false,
+        subtotal,
+        discount_total: zero,
+        shipping_total: zero,
+        shipping_tax: zero,
+        tax_total: zero,
+        grand_total: subtotal,
+        shipping_refunded: zero,
+    };
+    let shipping = ShippingSnapshot {
+        code: "standard".to_owned(),
+        name: "Standard".to_owned(),
+        price: zero,
+        carrier_rate: None,
+    };
+    let card = PaymentMethodSummary {
+        kind: PaymentMethodKind::Card,
+        label: "card ending 4242".to_owned(),
+    };
+    let new = NewOrder::new(
         id,
-        number: None,
-        customer_id: customer,
-        email: "ada@example.com".to_owned(),
-        currency: usd,
+        key,
+        "ada@example.com",
         lines,
-        totals: OrderTotals {
-            prices_include_tax: false,
-            subtotal,
-            discount_total: zero,
-            shipping_total: zero,
-            shipping_tax: zero,
-            tax_total: zero,
-            grand_total: subtotal,
-            shipping_refunded: zero,
-        },
-        shipping_address: us_address("CA"),
-        billing_address: us_address("NY"),
-        shipping: ShippingSnapshot {
-            code: "standard".to_owned(),
-            name: "Standard".to_owned(),
-            price: zero,
-            carrier_rate: None,
-        },
-        promotions: Vec::new(),
-        payment_method: PaymentMethodSummary {
-            kind: PaymentMethodKind::Card,
-            label: "card ending 4242".to_owned(),
-        },
-        payment_idempotency_key: key.derive("authorize").unwrap(),
-        reservation_id: ReservationId::from_uuid(id.as_uuid()),
-        idempotency_key: key,
-        request_fingerprint: None,
-        guest_cart: None,
-        placed_at: at,
-    })
-    .unwrap();
+        totals,
+        us_address("CA"),
+        shipping,
+        card,
+        at,
+    )
+    .unwrap()
+    .with_customer(customer)
+    .with_billing_address(us_address("NY"));
+    let placed = Order::place(new).unwrap();
     let order = placed.order.clone();
     let auth = Authorization::new(
         PaymentReference(format!("pay-{id}")),
