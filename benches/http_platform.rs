@@ -150,6 +150,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
+/// Waits for every user's task: the users back, every latency sorted, the errors.
+async fn gather(
+    handles: Vec<tokio::task::JoinHandle<(User, Vec<Duration>, usize)>>,
+) -> (Vec<User>, Vec<Duration>, usize) {
+    let mut all = Vec::new();
+    let mut errors = 0;
+    let mut users = Vec::new();
+    for h in handles {
+        let (u, l, e) = h.await.unwrap();
+        users.push(u);
+        all.extend(l);
+        errors += e;
+    }
+    all.sort();
+    (users, all, errors)
+}
+
 /// Runs `step` for every user in a loop for `seconds`; each call returns whether
 /// it succeeded and the latency of the measured request.
 async fn phase<F, Fut>(
@@ -185,17 +202,8 @@ where
             })
         })
         .collect();
-    let mut all = Vec::new();
-    let mut errors = 0;
-    let mut users = Vec::new();
-    for h in handles {
-        let (u, l, e) = h.await.unwrap();
-        users.push(u);
-        all.extend(l);
-        errors += e;
-    }
+    let (users, all, errors) = gather(handles).await;
     let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
     let figures = Figures {
         name,
         rps: all.len() as f64 / elapsed,
@@ -249,16 +257,7 @@ where
             })
         })
         .collect();
-    let mut all = Vec::new();
-    let mut errors = 0;
-    let mut users = Vec::new();
-    for h in handles {
-        let (u, l, e) = h.await.unwrap();
-        users.push(u);
-        all.extend(l);
-        errors += e;
-    }
-    all.sort();
+    let (users, all, errors) = gather(handles).await;
     let figures = Paced {
         rate: all.len() as f64 / seconds.as_secs_f64(),
         p50: percentile(&all, 0.5),

@@ -11,14 +11,14 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use support::Statements;
+
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 use rust_decimal::Decimal;
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::layer::SubscriberExt;
 
 use commerce_core::testkit::fixtures::{sku, us_address};
 use commerce_core::{Currency, DomainEvent, EventEnvelope, Money, Sku};
@@ -31,25 +31,6 @@ use commerce_orders::{
     Transitioned,
 };
 use commerce_postgres::ReserveBatching;
-
-/// Counts the statements sqlx runs (one `sqlx::query` event each).
-#[derive(Clone, Default)]
-struct Statements(Arc<AtomicUsize>);
-
-impl Statements {
-    /// Statements since the last call.
-    fn take(&self) -> usize {
-        self.0.swap(0, Ordering::SeqCst)
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Statements {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
 
 /// A pending order of one unit of `sku` and its `order.placed` events.
 fn pending_order(sku: &Sku, now: DateTime<Utc>) -> (Order, Vec<EventEnvelope>) {

@@ -17,13 +17,14 @@
 
 mod support;
 
+use support::Statements;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use tracing_subscriber::layer::SubscriberExt;
 
 use commerce_analytics::{
     Analytics, AnalyticsStore, Dashboard, DashboardOptions, DateRange, Metric, RollupConsumer,
@@ -41,25 +42,6 @@ use commerce_orders::{
 };
 use commerce_postgres::PgStores;
 use commerce_recommend::{PurchaseRecorder, RecommendStore};
-
-/// Counts the statements sqlx runs (one `sqlx::query` event each).
-#[derive(Clone, Default)]
-struct Statements(Arc<AtomicUsize>);
-
-impl Statements {
-    /// Statements since the last call.
-    fn take(&self) -> usize {
-        self.0.swap(0, Ordering::SeqCst)
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Statements {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
 
 /// A small deterministic generator (xorshift), so both databases get one history.
 struct Rng(u64);

@@ -125,3 +125,23 @@ async fn fresh_database(max_connections: u32, log_statements: bool) -> PgStores 
 pub(crate) async fn fresh_stores() -> PgStores {
     fresh_stores_with(8).await
 }
+
+/// Counts the statements sqlx runs (one `sqlx::query` event each): install it as a
+/// `tracing_subscriber` layer over a store from [`fresh_stores_logging_statements`].
+#[derive(Clone, Default)]
+pub(crate) struct Statements(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Statements {
+    /// Statements since the last call.
+    pub(crate) fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
