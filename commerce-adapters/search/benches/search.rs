@@ -12,7 +12,8 @@
 //! postgres://postgres@127.0.0.1:5432/postgres; a database `search_bench` is
 //! created), `SEARCH_BENCH_FRESHNESS_SECONDS` (default 10; `0` skips it),
 //! `SEARCH_BENCH_INDEX` (a directory: the index is built there and kept, and reused
-//! by the next run with the same size; for iterating, not for recorded figures).
+//! by the next run with the same size; for iterating, not for recorded figures),
+//! `SEARCH_BENCH_EACH=N` (times the first N queries one by one and prints each).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -483,6 +484,19 @@ fn main() {
         .collect();
     for q in queries.iter().take(200) {
         rts[0].block_on(search.search(&to_query(q))).unwrap();
+    }
+    // SEARCH_BENCH_EACH=N: the first N queries one at a time, each printed with its
+    // result count and time (for finding what a kind of query costs).
+    for q in queries.iter().take(env("SEARCH_BENCH_EACH", 0) as usize) {
+        let t0 = Instant::now();
+        let r = rts[0].block_on(search.search(&to_query(q))).unwrap();
+        println!(
+            "each: {:?} {:?} -> {} results in {} us",
+            q.text,
+            q.filters,
+            r.total,
+            t0.elapsed().as_micros()
+        );
     }
     let tantivy = run_mix("tantivy", &queries, secs, |t, q| {
         rts[t].block_on(search.search(&to_query(q))).unwrap().total

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, ColumnValues};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
+
+use crate::columns::{ColumnCache, Columns};
 
 /// Counts gathered by [`FacetCounter`].
 #[derive(Debug, Default)]
@@ -67,19 +68,15 @@ pub(crate) struct FacetCounter {
     pub edges: Arc<Vec<i64>>,
     /// Categories in the tree (the category maps are sized for them at once).
     pub categories: usize,
+    /// The open columns of every segment.
+    pub columns: Arc<ColumnCache>,
 }
 
 /// The per-segment half of [`FacetCounter`].
 pub(crate) struct SegmentFacetCounter {
     enabled: bool,
     edges: Arc<Vec<i64>>,
-    category: Column<u64>,
-    category_single: Arc<dyn ColumnValues<u64>>,
-    seller_key: Arc<dyn ColumnValues<u64>>,
-    seller_hi: Arc<dyn ColumnValues<u64>>,
-    seller_lo: Arc<dyn ColumnValues<u64>>,
-    price: Arc<dyn ColumnValues<i64>>,
-    facet_bits: Arc<dyn ColumnValues<u64>>,
+    columns: Arc<Columns>,
     /// Per seller key: documents, and one of them (to read the id once).
     sellers: FxHashMap<u64, (u64, DocId)>,
     /// Documents per rating in hundredths (0 to 500).
@@ -99,18 +96,11 @@ impl Collector for FacetCounter {
         _: SegmentOrdinal,
         r: &SegmentReader,
     ) -> tantivy::Result<SegmentFacetCounter> {
-        let ff = r.fast_fields();
         let capacity = if self.enabled { self.categories } else { 0 };
         Ok(SegmentFacetCounter {
             enabled: self.enabled,
             edges: Arc::clone(&self.edges),
-            category: ff.u64("category")?,
-            category_single: ff.u64("category_single")?.first_or_default_col(0),
-            seller_key: ff.u64("seller_key")?.first_or_default_col(0),
-            seller_hi: ff.u64("seller_hi")?.first_or_default_col(0),
-            seller_lo: ff.u64("seller_lo")?.first_or_default_col(0),
-            price: ff.i64("price")?.first_or_default_col(0),
-            facet_bits: ff.u64("facet_bits")?.first_or_default_col(0),
+            columns: self.columns.get(r)?,
             sellers: FxHashMap::default(),
             ratings: vec![0; if self.enabled { RATING_SLOTS } else { 0 }],
             counts: Counts {
@@ -149,24 +139,25 @@ impl SegmentCollector for SegmentFacetCounter {
             return;
         }
         let c = &mut self.counts;
-        match self.category_single.get_val(doc) {
+        let cols = &*self.columns;
+        match cols.category_single.get_val(doc) {
             0 => {
-                for key in self.category.values_for_doc(doc) {
+                for key in cols.category.values_for_doc(doc) {
                     *c.categories.entry(key).or_default() += 1;
                 }
             }
             key => *c.single_categories.entry(key).or_default() += 1,
         }
         self.sellers
-            .entry(self.seller_key.get_val(doc))
+            .entry(cols.seller_key.get_val(doc))
             .or_insert((0, doc))
             .0 += 1;
-        let price = self.price.get_val(doc);
+        let price = cols.price.get_val(doc);
         let bucket = self.edges.partition_point(|e| *e <= price);
         if let Some(n) = c.prices.get_mut(bucket) {
             *n += 1;
         }
-        let bits = self.facet_bits.get_val(doc);
+        let bits = cols.facet_bits.get_val(doc);
         c.in_stock += bits & 1;
         let rating = usize::try_from(bits >> 1).unwrap_or(usize::MAX);
         if let Some(n) = self.ratings.get_mut(rating.min(RATING_SLOTS - 1)) {
@@ -178,8 +169,8 @@ impl SegmentCollector for SegmentFacetCounter {
         let mut counts = self.counts;
         for (_, (n, sample)) in self.sellers {
             let id = (
-                self.seller_hi.get_val(sample),
-                self.seller_lo.get_val(sample),
+                self.columns.seller_hi.get_val(sample),
+                self.columns.seller_lo.get_val(sample),
             );
             *counts.sellers.entry(id).or_default() += n;
         }

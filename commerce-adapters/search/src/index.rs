@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
 use commerce_core::memory::{
-    DID_YOU_MEAN_BELOW, apply_signal, normalize_rating, price_buckets, search_hit, sort_sellers,
+    COMMON_WORD_DOCS, DID_YOU_MEAN_BELOW, apply_signal, normalize_rating, price_buckets,
+    search_hit, sort_sellers,
 };
 use commerce_core::search::text::{self, QueryWord};
 use commerce_core::search::{
@@ -24,9 +25,10 @@ use tantivy::{
     TantivyDocument, Term,
 };
 
+use crate::columns::ColumnCache;
 use crate::config::{SearchConfig, Storage};
 use crate::facets::FacetCounter;
-use crate::query::{search_query, words_query};
+use crate::query::{exact_docs, search_query, words_query};
 use crate::schema::{Fields, category_key, schema, to_tantivy};
 use crate::sort::{Popularity, SortKeys};
 use crate::tokenizer::{FOLDING, FoldingTokenizer};
@@ -78,6 +80,7 @@ struct Inner {
     fields: Fields,
     vocabulary: Vocabulary,
     meta: RwLock<Meta>,
+    columns: Arc<ColumnCache>,
 }
 
 /// Product search on tantivy, in RAM or memory-mapped on disk.
@@ -154,6 +157,7 @@ impl TantivySearch {
                 fields,
                 vocabulary: config.vocabulary,
                 meta: RwLock::new(meta),
+                columns: Arc::default(),
             }),
         })
     }
@@ -208,7 +212,11 @@ impl TantivySearch {
             return Err(backend(e));
         }
         let _ = self.inner.writer().garbage_collect_files().wait();
-        self.inner.reader.reload().map_err(backend)
+        self.inner.reader.reload().map_err(backend)?;
+        self.inner
+            .columns
+            .retain_live(&self.inner.reader.searcher());
+        Ok(())
     }
 }
 
@@ -353,6 +361,7 @@ impl Inner {
         commit.set_payload(&serde_json::to_string(&payload).map_err(backend)?);
         commit.commit().map_err(backend)?;
         self.reader.reload().map_err(backend)?;
+        self.columns.retain_live(&self.reader.searcher());
         let mut meta = self.meta.write().unwrap_or_else(|p| p.into_inner());
         meta.position = payload.position;
         if tree_changed {
@@ -377,11 +386,12 @@ impl Inner {
         let edges = Arc::new(query.edges());
         let top = TopDocs::with_limit(limit)
             .and_offset(offset)
-            .order_by(SortKeys(query.sort));
+            .order_by(SortKeys(query.sort, Arc::clone(&self.columns)));
         let facets = FacetCounter {
             enabled: query.facets,
             edges: Arc::clone(&edges),
             categories: self.meta().tree.len(),
+            columns: Arc::clone(&self.columns),
         };
         let (top, total, counts) = searcher
             .search(&*q, &(top, Count, facets))
@@ -506,7 +516,7 @@ impl Inner {
                 _ => 2,
             };
             let mut best: Option<(usize, u64, String)> = None;
-            if budget > 0 {
+            if budget > 0 && exact_docs(&self.fields, searcher, &w.folded) < COMMON_WORD_DOCS {
                 let (near, own) = self.neighbours(searcher, &w.folded, budget)?;
                 for (cand, (d, f)) in near {
                     if f <= own {
@@ -575,7 +585,8 @@ impl Inner {
             let searcher = self.reader.searcher();
             let q: Box<dyn Query> =
                 words_query(&self.fields, &searcher, &words, &self.vocabulary, true);
-            let top = TopDocs::with_limit(limit * 2).order_by(Popularity);
+            let top =
+                TopDocs::with_limit(limit * 2).order_by(Popularity(Arc::clone(&self.columns)));
             let found = searcher.search(&*q, &top).map_err(backend)?;
             let mut titles = Vec::with_capacity(found.len());
             for (popularity, addr) in found {

@@ -12,6 +12,7 @@
 //!
 //! [`ProductSearch`]: commerce_core::search::ProductSearch
 
+mod columns;
 mod config;
 mod facets;
 mod index;

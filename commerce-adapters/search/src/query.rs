@@ -9,6 +9,7 @@
 
 use std::ops::Bound;
 
+use commerce_core::memory::COMMON_WORD_DOCS;
 use commerce_core::search::text::QueryWord;
 use commerce_core::search::{SearchFilters, Vocabulary};
 use rust_decimal::Decimal;
@@ -23,20 +24,24 @@ use tantivy::{Searcher, Term};
 use crate::schema::{Fields, category_key};
 
 /// Products a word must be found in (exactly, title or body) for its misspellings
-/// to be left out of the query.
-pub(crate) const TYPO_SKIP_DOCS: u64 = 500;
+/// to be left out of the query: core's [`COMMON_WORD_DOCS`], the same bound "did you
+/// mean" uses.
+pub(crate) const TYPO_SKIP_DOCS: u64 = COMMON_WORD_DOCS;
+
+/// In how many products `word` is found exactly: the larger of its title and body
+/// document frequencies.
+pub(crate) fn exact_docs(f: &Fields, searcher: &Searcher, word: &str) -> u64 {
+    let df = |field| {
+        searcher
+            .doc_freq(&Term::from_field_text(field, word))
+            .unwrap_or(0)
+    };
+    df(f.title).max(df(f.body))
+}
 
 /// Whether `w` is found exactly in at least [`TYPO_SKIP_DOCS`] products.
 fn frequent(f: &Fields, searcher: &Searcher, w: &QueryWord) -> bool {
-    if w.typos == 0 {
-        return false;
-    }
-    let df = |field| {
-        searcher
-            .doc_freq(&Term::from_field_text(field, &w.folded))
-            .unwrap_or(0)
-    };
-    df(f.title).max(df(f.body)) >= TYPO_SKIP_DOCS
+    w.typos > 0 && exact_docs(f, searcher, &w.folded) >= TYPO_SKIP_DOCS
 }
 
 /// Boosts of a field: exact (BM25), prefix and typo matches (constant scores). Title

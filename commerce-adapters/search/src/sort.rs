@@ -7,31 +7,27 @@ use std::sync::Arc;
 use commerce_core::search::SearchSort;
 use tantivy::collector::sort_key::{Comparator, NaturalComparator};
 use tantivy::collector::{SegmentSortKeyComputer, SortKeyComputer, TopNComputer};
-use tantivy::columnar::ColumnValues;
 use tantivy::{DocId, Score, SegmentReader};
+
+use crate::columns::{ColumnCache, Columns};
 
 /// A document's sort key.
 pub(crate) type Key = [i64; 4];
 
-/// Computes [`Key`]s for a [`SearchSort`].
-pub(crate) struct SortKeys(pub SearchSort);
+/// Computes [`Key`]s for a [`SearchSort`], from the cached columns.
+pub(crate) struct SortKeys(pub SearchSort, pub Arc<ColumnCache>);
 
 /// The per-segment columns the keys are read from.
 pub(crate) struct SegmentKeys {
     sort: SearchSort,
-    price: Arc<dyn ColumnValues<i64>>,
-    created: Arc<dyn ColumnValues<i64>>,
-    rating: Arc<dyn ColumnValues<u64>>,
-    rating_count: Arc<dyn ColumnValues<u64>>,
-    units_sold: Arc<dyn ColumnValues<u64>>,
-    popularity: Arc<dyn ColumnValues<u64>>,
+    columns: Arc<Columns>,
 }
 
 /// Orders documents by the popularity fast field alone (suggestions: no scoring).
-pub(crate) struct Popularity;
+pub(crate) struct Popularity(pub Arc<ColumnCache>);
 
 /// The per-segment popularity column.
-pub(crate) struct SegmentPopularity(Arc<dyn ColumnValues<u64>>);
+pub(crate) struct SegmentPopularity(Arc<Columns>);
 
 impl SortKeyComputer for Popularity {
     type SortKey = u64;
@@ -43,9 +39,7 @@ impl SortKeyComputer for Popularity {
     }
 
     fn segment_sort_key_computer(&self, r: &SegmentReader) -> tantivy::Result<SegmentPopularity> {
-        Ok(SegmentPopularity(
-            r.fast_fields().u64("popularity")?.first_or_default_col(0),
-        ))
+        Ok(SegmentPopularity(self.0.get(r)?))
     }
 }
 
@@ -55,7 +49,7 @@ impl SegmentSortKeyComputer for SegmentPopularity {
     type SegmentComparator = NaturalComparator;
 
     fn segment_sort_key(&mut self, doc: DocId, _: Score) -> u64 {
-        self.0.get_val(doc)
+        self.0.popularity.get_val(doc)
     }
 
     fn convert_segment_sort_key(&self, key: u64) -> u64 {
@@ -82,15 +76,9 @@ impl SortKeyComputer for SortKeys {
     }
 
     fn segment_sort_key_computer(&self, r: &SegmentReader) -> tantivy::Result<SegmentKeys> {
-        let ff = r.fast_fields();
         Ok(SegmentKeys {
             sort: self.0,
-            price: ff.i64("price")?.first_or_default_col(0),
-            created: ff.i64("created")?.first_or_default_col(0),
-            rating: ff.u64("rating")?.first_or_default_col(0),
-            rating_count: ff.u64("rating_count")?.first_or_default_col(0),
-            units_sold: ff.u64("units_sold")?.first_or_default_col(0),
-            popularity: ff.u64("popularity")?.first_or_default_col(0),
+            columns: self.1.get(r)?,
         })
     }
 }
@@ -100,11 +88,11 @@ impl SegmentKeys {
     fn first(&self, doc: DocId, score: Score) -> i64 {
         match self.sort {
             SearchSort::Relevance => score_bits(score),
-            SearchSort::PriceAsc => self.price.get_val(doc).saturating_neg(),
-            SearchSort::PriceDesc => self.price.get_val(doc),
-            SearchSort::Newest => self.created.get_val(doc),
-            SearchSort::Rating => signed(self.rating.get_val(doc)),
-            SearchSort::BestSelling => signed(self.units_sold.get_val(doc)),
+            SearchSort::PriceAsc => self.columns.price.get_val(doc).saturating_neg(),
+            SearchSort::PriceDesc => self.columns.price.get_val(doc),
+            SearchSort::Newest => self.columns.created.get_val(doc),
+            SearchSort::Rating => signed(self.columns.rating.get_val(doc)),
+            SearchSort::BestSelling => signed(self.columns.units_sold.get_val(doc)),
         }
     }
 }
@@ -133,25 +121,30 @@ impl SegmentSortKeyComputer for SegmentKeys {
 
     fn segment_sort_key(&mut self, doc: DocId, score: Score) -> Key {
         let score = score_bits(score);
-        let pop = signed(self.popularity.get_val(doc));
-        let created = self.created.get_val(doc);
+        let pop = signed(self.columns.popularity.get_val(doc));
+        let created = self.columns.created.get_val(doc);
         match self.sort {
             SearchSort::Relevance => [score, pop, created, 0],
             SearchSort::PriceAsc => [
-                self.price.get_val(doc).saturating_neg(),
+                self.columns.price.get_val(doc).saturating_neg(),
                 score,
                 pop,
                 created,
             ],
-            SearchSort::PriceDesc => [self.price.get_val(doc), score, pop, created],
+            SearchSort::PriceDesc => [self.columns.price.get_val(doc), score, pop, created],
             SearchSort::Newest => [created, score, pop, 0],
             SearchSort::Rating => [
-                signed(self.rating.get_val(doc)),
-                signed(self.rating_count.get_val(doc)),
+                signed(self.columns.rating.get_val(doc)),
+                signed(self.columns.rating_count.get_val(doc)),
                 score,
                 pop,
             ],
-            SearchSort::BestSelling => [signed(self.units_sold.get_val(doc)), score, pop, created],
+            SearchSort::BestSelling => [
+                signed(self.columns.units_sold.get_val(doc)),
+                score,
+                pop,
+                created,
+            ],
         }
     }
 

@@ -20,6 +20,13 @@ use crate::search::{
 
 /// Results below this count make a backend look for a "did you mean".
 pub const DID_YOU_MEAN_BELOW: u64 = 3;
+/// A query word found exactly in at least this many products is taken as spelled
+/// as meant: "did you mean" never replaces it (every backend), and a backend may
+/// leave its misspellings out of the query (tantivy does). A query that finds
+/// nothing with such words finds nothing because they do not meet in one product,
+/// not because of a typo; looking for corrections of them costs a walk of the
+/// term dictionary per word and finds only other real words.
+pub const COMMON_WORD_DOCS: u64 = 500;
 /// Bytes of description shown around the first match.
 pub const SNIPPET_BYTES: usize = 160;
 
@@ -356,6 +363,9 @@ fn closest_word(state: &State, word: &str) -> Option<String> {
         }
     }
     let own = freq.get(word).copied().unwrap_or(0);
+    if own >= COMMON_WORD_DOCS {
+        return None;
+    }
     freq.into_iter()
         .filter(|(w, f)| *f > own && w != word)
         .filter_map(|(w, f)| {

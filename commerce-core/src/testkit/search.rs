@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use crate::catalog::Category;
 use crate::error::Error;
 use crate::id::{CategoryId, ProductId, SellerId, Sku};
+use crate::memory::COMMON_WORD_DOCS;
 use crate::money::Currency;
 use crate::search::{
     IndexChange, ProductSearch, SearchCapabilities, SearchDocument, SearchFilters, SearchQuery,
@@ -172,6 +173,29 @@ pub async fn search_did_you_mean(fx: SearchFixture) {
     assert_eq!(r.did_you_mean.as_deref(), Some("lamp"));
     let r = fx.search.search(&q("lamp ")).await.unwrap();
     assert_eq!(r.did_you_mean, None);
+}
+
+/// "Did you mean" leaves a word found in [`COMMON_WORD_DOCS`] products alone, even
+/// when a close, more frequent word would find more: the query found nothing
+/// because its words do not meet, not because of a typo.
+pub async fn search_did_you_mean_leaves_common_words_alone(fx: SearchFixture) {
+    if !fx.capabilities.did_you_mean {
+        return;
+    }
+    let common = COMMON_WORD_DOCS as usize;
+    let mut docs: Vec<SearchDocument> = (0..common)
+        .map(|i| doc(&format!("Lamb figure {i}"), "Wool", 1000))
+        .collect();
+    docs.extend((0..common + 100).map(|i| doc(&format!("Lamp stand {i}"), "Brass", 2000)));
+    docs.push(doc("Lamp zinc", "Glows", 3000));
+    put(&fx, &docs).await;
+    let r = fx.search.search(&q("lamb zinc ")).await.unwrap();
+    assert_eq!(r.total, 0);
+    assert_eq!(r.did_you_mean, None, "a common word is taken as meant");
+    // A rare word beside a common one is still corrected.
+    let r = fx.search.search(&q("lamp zinx ")).await.unwrap();
+    assert_eq!(r.total, 0);
+    assert_eq!(r.did_you_mean.as_deref(), Some("lamp zinc"));
 }
 
 fn tree() -> (
@@ -644,6 +668,7 @@ macro_rules! product_search_conformance {
                 search_synonyms_and_stop_words,
                 search_typos_by_word_length,
                 search_did_you_mean,
+                search_did_you_mean_leaves_common_words_alone,
                 search_category_filter_includes_descendants,
                 search_filters,
                 search_sorts,
