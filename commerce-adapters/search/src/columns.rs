@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use tantivy::columnar::{Column, ColumnValues};
+use tantivy::columnar::{Cardinality, Column, ColumnValues};
 use tantivy::index::SegmentId;
 use tantivy::{Searcher, SegmentReader};
 
@@ -45,12 +45,8 @@ pub(crate) struct Columns {
 impl Columns {
     fn open(r: &SegmentReader) -> tantivy::Result<Columns> {
         let ff = r.fast_fields();
-        let u = |name: &str| -> tantivy::Result<Arc<dyn ColumnValues<u64>>> {
-            Ok(ff.u64(name)?.first_or_default_col(0))
-        };
-        let i = |name: &str| -> tantivy::Result<Arc<dyn ColumnValues<i64>>> {
-            Ok(ff.i64(name)?.first_or_default_col(0))
-        };
+        let u = |name: &str| -> tantivy::Result<_> { Ok(values(ff.u64(name)?)) };
+        let i = |name: &str| -> tantivy::Result<_> { Ok(values(ff.i64(name)?)) };
         Ok(Columns {
             category: ff.u64("category")?,
             category_single: u("category_single")?,
@@ -65,6 +61,18 @@ impl Columns {
             units_sold: u("units_sold")?,
             popularity: u("popularity")?,
         })
+    }
+}
+
+/// A single-valued column's values by document: the values themselves when every
+/// document has one (no index to go through), else the first value or 0.
+fn values<T>(column: Column<T>) -> Arc<dyn ColumnValues<T>>
+where
+    T: PartialOrd + Copy + Default + std::fmt::Debug + Send + Sync + 'static,
+{
+    match column.get_cardinality() {
+        Cardinality::Full => column.values,
+        _ => column.first_or_default_col(T::default()),
     }
 }
 

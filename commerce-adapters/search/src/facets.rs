@@ -82,7 +82,13 @@ pub(crate) struct SegmentFacetCounter {
     /// Documents per rating in hundredths (0 to 500).
     ratings: Vec<u64>,
     counts: Counts,
+    /// Documents collected and not counted yet: they are counted a block at a
+    /// time, each column read for the whole block in one call.
+    block: Vec<DocId>,
 }
+
+/// Documents counted together.
+const BLOCK: usize = 64;
 
 /// Ratings are stored in hundredths of a star, at most five stars.
 const RATING_SLOTS: usize = 501;
@@ -103,6 +109,7 @@ impl Collector for FacetCounter {
             columns: self.columns.get(r)?,
             sellers: FxHashMap::default(),
             ratings: vec![0; if self.enabled { RATING_SLOTS } else { 0 }],
+            block: Vec::with_capacity(if self.enabled { BLOCK } else { 0 }),
             counts: Counts {
                 prices: vec![0; self.edges.len() + 1],
                 categories: FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
@@ -131,6 +138,45 @@ impl Collector for FacetCounter {
     }
 }
 
+impl SegmentFacetCounter {
+    /// Counts the documents of the block and empties it.
+    fn count_block(&mut self) {
+        let docs = &self.block[..];
+        let n = docs.len();
+        let cols = &*self.columns;
+        let mut category = [0u64; BLOCK];
+        let mut seller = [0u64; BLOCK];
+        let mut price = [0i64; BLOCK];
+        let mut bits = [0u64; BLOCK];
+        cols.category_single.get_vals(docs, &mut category[..n]);
+        cols.seller_key.get_vals(docs, &mut seller[..n]);
+        cols.price.get_vals(docs, &mut price[..n]);
+        cols.facet_bits.get_vals(docs, &mut bits[..n]);
+        let c = &mut self.counts;
+        for (i, &doc) in docs.iter().enumerate() {
+            match category[i] {
+                0 => {
+                    for key in cols.category.values_for_doc(doc) {
+                        *c.categories.entry(key).or_default() += 1;
+                    }
+                }
+                key => *c.single_categories.entry(key).or_default() += 1,
+            }
+            self.sellers.entry(seller[i]).or_insert((0, doc)).0 += 1;
+            let bucket = self.edges.partition_point(|e| *e <= price[i]);
+            if let Some(n) = c.prices.get_mut(bucket) {
+                *n += 1;
+            }
+            c.in_stock += bits[i] & 1;
+            let rating = usize::try_from(bits[i] >> 1).unwrap_or(usize::MAX);
+            if let Some(n) = self.ratings.get_mut(rating.min(RATING_SLOTS - 1)) {
+                *n += 1;
+            }
+        }
+        self.block.clear();
+    }
+}
+
 impl SegmentCollector for SegmentFacetCounter {
     type Fruit = Counts;
 
@@ -138,34 +184,14 @@ impl SegmentCollector for SegmentFacetCounter {
         if !self.enabled {
             return;
         }
-        let c = &mut self.counts;
-        let cols = &*self.columns;
-        match cols.category_single.get_val(doc) {
-            0 => {
-                for key in cols.category.values_for_doc(doc) {
-                    *c.categories.entry(key).or_default() += 1;
-                }
-            }
-            key => *c.single_categories.entry(key).or_default() += 1,
-        }
-        self.sellers
-            .entry(cols.seller_key.get_val(doc))
-            .or_insert((0, doc))
-            .0 += 1;
-        let price = cols.price.get_val(doc);
-        let bucket = self.edges.partition_point(|e| *e <= price);
-        if let Some(n) = c.prices.get_mut(bucket) {
-            *n += 1;
-        }
-        let bits = cols.facet_bits.get_val(doc);
-        c.in_stock += bits & 1;
-        let rating = usize::try_from(bits >> 1).unwrap_or(usize::MAX);
-        if let Some(n) = self.ratings.get_mut(rating.min(RATING_SLOTS - 1)) {
-            *n += 1;
+        self.block.push(doc);
+        if self.block.len() == BLOCK {
+            self.count_block();
         }
     }
 
-    fn harvest(self) -> Counts {
+    fn harvest(mut self) -> Counts {
+        self.count_block();
         let mut counts = self.counts;
         for (_, (n, sample)) in self.sellers {
             let id = (

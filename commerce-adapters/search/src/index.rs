@@ -27,6 +27,7 @@ use tantivy::{
 
 use crate::columns::ColumnCache;
 use crate::config::{SearchConfig, Storage};
+use crate::conjunction::ClauseCache;
 use crate::facets::FacetCounter;
 use crate::query::{exact_docs, search_query, words_query};
 use crate::schema::{Fields, category_key, schema, to_tantivy};
@@ -81,6 +82,41 @@ struct Inner {
     vocabulary: Vocabulary,
     meta: RwLock<Meta>,
     columns: Arc<ColumnCache>,
+    clauses: Arc<ClauseCache>,
+    corrections: Mutex<Corrections>,
+}
+
+/// "Did you mean" answers per word, for one generation of the index: finding one
+/// walks the term dictionaries with a Levenshtein automaton per field (a tenth of
+/// a millisecond or more), and shoppers repeat their misspellings. A new
+/// generation (any commit) starts afresh; an answer for an older one is not kept.
+#[derive(Default)]
+struct Corrections {
+    generation: u64,
+    words: HashMap<String, Option<String>>,
+}
+
+/// Words whose corrections one generation keeps (then it starts afresh).
+const CORRECTIONS_KEPT: usize = 10_000;
+
+impl Corrections {
+    fn get(&self, generation: u64, word: &str) -> Option<Option<String>> {
+        if generation != self.generation {
+            return None;
+        }
+        self.words.get(word).cloned()
+    }
+
+    fn put(&mut self, generation: u64, word: &str, correction: Option<String>) {
+        if generation < self.generation {
+            return;
+        }
+        if generation > self.generation || self.words.len() >= CORRECTIONS_KEPT {
+            self.generation = generation;
+            self.words.clear();
+        }
+        self.words.insert(word.to_owned(), correction);
+    }
 }
 
 /// Product search on tantivy, in RAM or memory-mapped on disk.
@@ -158,6 +194,8 @@ impl TantivySearch {
                 vocabulary: config.vocabulary,
                 meta: RwLock::new(meta),
                 columns: Arc::default(),
+                clauses: Arc::new(ClauseCache::new(config.clause_cache_bytes)),
+                corrections: Mutex::default(),
             }),
         })
     }
@@ -213,9 +251,9 @@ impl TantivySearch {
         }
         let _ = self.inner.writer().garbage_collect_files().wait();
         self.inner.reader.reload().map_err(backend)?;
-        self.inner
-            .columns
-            .retain_live(&self.inner.reader.searcher());
+        let searcher = self.inner.reader.searcher();
+        self.inner.columns.retain_live(&searcher);
+        self.inner.clauses.retain_live(&searcher);
         Ok(())
     }
 }
@@ -361,7 +399,9 @@ impl Inner {
         commit.set_payload(&serde_json::to_string(&payload).map_err(backend)?);
         commit.commit().map_err(backend)?;
         self.reader.reload().map_err(backend)?;
-        self.columns.retain_live(&self.reader.searcher());
+        let reloaded = self.reader.searcher();
+        self.columns.retain_live(&reloaded);
+        self.clauses.retain_live(&reloaded);
         let mut meta = self.meta.write().unwrap_or_else(|p| p.into_inner());
         meta.position = payload.position;
         if tree_changed {
@@ -380,6 +420,7 @@ impl Inner {
             &words,
             &self.vocabulary,
             &query.filters,
+            &self.clauses,
         );
         let limit = usize::try_from(query.limit).map_err(|_| Error::Overflow)?;
         let offset = usize::try_from(query.offset).map_err(|_| Error::Overflow)?;
@@ -499,6 +540,46 @@ impl Inner {
         Ok((near, own))
     }
 
+    /// The closest more frequent spelling of `word`, if any: the fewest edits, then
+    /// the most products. A common word ([`COMMON_WORD_DOCS`]) is taken as meant.
+    /// Answers are kept for the searcher's generation (see [`Corrections`]).
+    fn correction(&self, searcher: &Searcher, word: &str) -> Result<Option<String>> {
+        let generation = searcher.generation().generation_id();
+        if let Some(known) = self.corrections().get(generation, word) {
+            return Ok(known);
+        }
+        let budget = match word.chars().count() {
+            0..=3 => 0,
+            4..=7 => 1,
+            _ => 2,
+        };
+        let mut best: Option<(usize, u64, String)> = None;
+        if budget > 0 && exact_docs(&self.fields, searcher, word) < COMMON_WORD_DOCS {
+            let (near, own) = self.neighbours(searcher, word, budget)?;
+            for (cand, (d, f)) in near {
+                if f <= own {
+                    continue;
+                }
+                let better = match &best {
+                    None => true,
+                    Some((bd, bf, bw)) => {
+                        (d, std::cmp::Reverse(f), &cand) < (*bd, std::cmp::Reverse(*bf), bw)
+                    }
+                };
+                if better {
+                    best = Some((d, f, cand));
+                }
+            }
+        }
+        let found = best.map(|(_, _, c)| c);
+        self.corrections().put(generation, word, found.clone());
+        Ok(found)
+    }
+
+    fn corrections(&self) -> MutexGuard<'_, Corrections> {
+        self.corrections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn did_you_mean(
         &self,
         searcher: &Searcher,
@@ -509,32 +590,8 @@ impl Inner {
         let mut changed = false;
         let mut corrected = Vec::with_capacity(words.len());
         for w in words {
-            let n = w.folded.chars().count();
-            let budget = match n {
-                0..=3 => 0,
-                4..=7 => 1,
-                _ => 2,
-            };
-            let mut best: Option<(usize, u64, String)> = None;
-            if budget > 0 && exact_docs(&self.fields, searcher, &w.folded) < COMMON_WORD_DOCS {
-                let (near, own) = self.neighbours(searcher, &w.folded, budget)?;
-                for (cand, (d, f)) in near {
-                    if f <= own {
-                        continue;
-                    }
-                    let better = match &best {
-                        None => true,
-                        Some((bd, bf, bw)) => {
-                            (d, std::cmp::Reverse(f), &cand) < (*bd, std::cmp::Reverse(*bf), bw)
-                        }
-                    };
-                    if better {
-                        best = Some((d, f, cand));
-                    }
-                }
-            }
-            match best {
-                Some((_, _, c)) => {
+            match self.correction(searcher, &w.folded)? {
+                Some(c) => {
                     changed = true;
                     corrected.push(c);
                 }
@@ -552,6 +609,7 @@ impl Inner {
             &better,
             &self.vocabulary,
             &query.filters,
+            &self.clauses,
         );
         let count = searcher.search(&*q, &Count).map_err(backend)? as u64;
         Ok((count > total).then_some(text))

@@ -14,6 +14,7 @@
 
 mod columns;
 mod config;
+mod conjunction;
 mod facets;
 mod index;
 mod indexer;

@@ -8,6 +8,7 @@
 //! documents) is the most expensive part of a query on a large index.
 
 use std::ops::Bound;
+use std::sync::Arc;
 
 use commerce_core::memory::COMMON_WORD_DOCS;
 use commerce_core::search::text::QueryWord;
@@ -21,6 +22,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
+use crate::conjunction::{Clause, ClauseCache, Conjunction};
 use crate::schema::{Fields, category_key};
 
 /// Products a word must be found in (exactly, title or body) for its misspellings
@@ -120,6 +122,28 @@ fn word_in_field(
     out
 }
 
+/// One clause per query word: the word matches in the title or the body (or only
+/// the title), exactly, by prefix, within its typo budget or through a synonym.
+fn word_clauses(
+    f: &Fields,
+    searcher: &Searcher,
+    words: &[QueryWord],
+    vocabulary: &Vocabulary,
+    title_only: bool,
+) -> Vec<Box<dyn Query>> {
+    words
+        .iter()
+        .map(|w| {
+            let common = frequent(f, searcher, w);
+            let mut should = word_in_field(f.title, TITLE, w, vocabulary, common);
+            if !title_only {
+                should.extend(word_in_field(f.body, BODY, w, vocabulary, common));
+            }
+            Box::new(BooleanQuery::new(should)) as Box<dyn Query>
+        })
+        .collect()
+}
+
 /// A query where every word matches in the title or the body (or only the title).
 pub(crate) fn words_query(
     f: &Fields,
@@ -131,25 +155,11 @@ pub(crate) fn words_query(
     if words.is_empty() {
         return Box::new(AllQuery);
     }
-    let clauses = words
-        .iter()
-        .map(|w| {
-            let common = frequent(f, searcher, w);
-            let mut should = word_in_field(f.title, TITLE, w, vocabulary, common);
-            if !title_only {
-                should.extend(word_in_field(f.body, BODY, w, vocabulary, common));
-            }
-            (
-                Occur::Must,
-                Box::new(BooleanQuery::new(should)) as Box<dyn Query>,
-            )
-        })
+    let clauses = word_clauses(f, searcher, words, vocabulary, title_only)
+        .into_iter()
+        .map(|q| (Occur::Must, q))
         .collect();
     Box::new(BooleanQuery::new(clauses))
-}
-
-fn filter(q: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
-    (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
 }
 
 /// The minimum rating in hundredths, rounded up.
@@ -157,20 +167,13 @@ fn min_rating_centi(r: Decimal) -> u64 {
     (r * Decimal::from(100)).ceil().to_u64().unwrap_or(0)
 }
 
-/// The full query: words and filters.
-pub(crate) fn search_query(
-    f: &Fields,
-    searcher: &Searcher,
-    words: &[QueryWord],
-    vocabulary: &Vocabulary,
-    filters: &SearchFilters,
-) -> Box<dyn Query> {
-    let mut clauses = vec![(
-        Occur::Must,
-        words_query(f, searcher, words, vocabulary, false),
-    )];
+/// The filters of a search, as clauses: the ones that repeat across queries
+/// (category, currency, seller, in stock) are kept in the clause cache, the ranges
+/// (price, minimum rating) are checked on what the others leave.
+fn filter_clauses(f: &Fields, filters: &SearchFilters) -> Vec<Clause> {
+    let mut clauses = Vec::new();
     if let Some(c) = filters.category_id {
-        clauses.push(filter(term_query(Term::from_field_u64(
+        clauses.push(Clause::kept_filter(term_query(Term::from_field_u64(
             f.category,
             category_key(c),
         ))));
@@ -182,30 +185,76 @@ pub(crate) fn search_query(
         let upper = filters.price_max.map_or(Bound::Unbounded, |m| {
             Bound::Included(Term::from_field_i64(f.price, m))
         });
-        clauses.push(filter(Box::new(RangeQuery::new(lower, upper))));
+        clauses.push(Clause::checked_filter(Box::new(RangeQuery::new(
+            lower, upper,
+        ))));
     }
     if let Some(c) = filters.currency {
-        clauses.push(filter(term_query(Term::from_field_text(
+        clauses.push(Clause::kept_filter(term_query(Term::from_field_text(
             f.currency,
             c.code(),
         ))));
     }
     if let Some(s) = filters.seller_id {
         let (hi, lo) = s.as_uuid().as_u64_pair();
-        clauses.push(filter(term_query(Term::from_field_u64(f.seller_hi, hi))));
-        clauses.push(filter(term_query(Term::from_field_u64(f.seller_lo, lo))));
+        clauses.push(Clause::kept_filter(term_query(Term::from_field_u64(
+            f.seller_hi,
+            hi,
+        ))));
+        clauses.push(Clause::kept_filter(term_query(Term::from_field_u64(
+            f.seller_lo,
+            lo,
+        ))));
     }
     if filters.in_stock {
-        clauses.push(filter(term_query(Term::from_field_u64(f.in_stock, 1))));
+        clauses.push(Clause::kept_filter(term_query(Term::from_field_u64(
+            f.in_stock, 1,
+        ))));
     }
     if let Some(r) = filters.min_rating {
         let lower = Bound::Included(Term::from_field_u64(f.rating, min_rating_centi(r)));
-        clauses.push(filter(Box::new(RangeQuery::new(lower, Bound::Unbounded))));
+        clauses.push(Clause::checked_filter(Box::new(RangeQuery::new(
+            lower,
+            Bound::Unbounded,
+        ))));
     }
-    if clauses.len() == 1
-        && let Some((_, q)) = clauses.pop()
-    {
-        return q;
+    clauses
+}
+
+/// The full query: words and filters. With words, a [`Conjunction`] over the clause
+/// cache; without (browsing by filters alone), every product through the filters.
+pub(crate) fn search_query(
+    f: &Fields,
+    searcher: &Searcher,
+    words: &[QueryWord],
+    vocabulary: &Vocabulary,
+    filters: &SearchFilters,
+    cache: &Arc<ClauseCache>,
+) -> Box<dyn Query> {
+    let filters = filter_clauses(f, filters);
+    if !words.is_empty() {
+        let mut words = word_clauses(f, searcher, words, vocabulary, false);
+        if words.len() == 1 && filters.is_empty() {
+            // Nothing to intersect: the word's own scorer walks its documents.
+            if let Some(only) = words.pop() {
+                return only;
+            }
+        }
+        let mut clauses: Vec<Clause> = words.into_iter().map(Clause::word).collect();
+        clauses.extend(filters);
+        return Box::new(Conjunction::new(clauses, Arc::clone(cache)));
     }
+    if filters.is_empty() {
+        return Box::new(AllQuery);
+    }
+    let clauses = filters
+        .into_iter()
+        .map(|c| {
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(c.into_query(), 0.0)) as Box<dyn Query>,
+            )
+        })
+        .collect();
     Box::new(BooleanQuery::new(clauses))
 }

@@ -1,4 +1,5 @@
-//! The tantivy backend runs the `ProductSearch` conformance suite, in RAM and on disk.
+//! The tantivy backend runs the `ProductSearch` conformance suite, in RAM, on disk,
+//! and in RAM without the clause cache.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -37,4 +38,22 @@ async fn on_disk() -> SearchFixture {
 mod disk {
     use super::*;
     commerce_core::product_search_conformance!(on_disk);
+}
+
+async fn without_clause_cache() -> SearchFixture {
+    let config = SearchConfig {
+        clause_cache_bytes: 0,
+        ..SearchConfig::in_ram()
+    };
+    SearchFixture {
+        search: Arc::new(TantivySearch::open(config).unwrap()),
+        capabilities: TantivySearch::capabilities(),
+    }
+}
+
+/// With no room to keep a clause's documents, every search builds them anew: the
+/// results must not depend on what the cache holds.
+mod uncached {
+    use super::*;
+    commerce_core::product_search_conformance!(without_clause_cache);
 }
