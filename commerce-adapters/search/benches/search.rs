@@ -169,7 +169,8 @@ struct Run {
     mean_total: f64,
 }
 
-/// Runs `f` over the rotating queries on 2 threads for `secs` seconds.
+/// Runs `f` over the rotating queries on 2 threads for `secs` seconds, and on until
+/// every query ran at least once.
 fn run_mix<T: Sync, F>(name: &str, queries: &[T], secs: u64, f: F) -> Run
 where
     F: Fn(usize, &T) -> u64 + Send + Sync,
@@ -197,6 +198,11 @@ where
             })
             .collect();
         std::thread::sleep(Duration::from_secs(secs));
+        // Every query at least once, so a slow engine's percentiles are over the
+        // same queries as a fast one's (not over the first part of the rotation).
+        while (next.load(Ordering::Relaxed) as usize) < queries.len() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         stop.store(true, Ordering::Relaxed);
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
