@@ -13,7 +13,8 @@
 //! created), `SEARCH_BENCH_FRESHNESS_SECONDS` (default 10; `0` skips it),
 //! `SEARCH_BENCH_INDEX` (a directory: the index is built there and kept, and reused
 //! by the next run with the same size; for iterating, not for recorded figures),
-//! `SEARCH_BENCH_EACH=N` (times the first N queries one by one and prints each).
+//! `SEARCH_BENCH_EACH=N` (times the first N queries one by one and prints each),
+//! `SEARCH_BENCH_CACHE_MB` (the clause cache, default `SearchConfig`'s).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -413,6 +414,12 @@ fn main() {
     let mut config = SearchConfig::on_disk(&dir);
     config.writer_memory_bytes = 512 << 20;
     config.writer_threads = 2;
+    if let Some(mb) = std::env::var("SEARCH_BENCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        config.clause_cache_bytes = mb << 20;
+    }
     let search = Arc::new(TantivySearch::open(config).unwrap());
     if reuse {
         let docs = rt.block_on(search.document_count()).unwrap();

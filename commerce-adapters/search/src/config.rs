@@ -24,22 +24,25 @@ pub struct SearchConfig {
     pub writer_memory_bytes: usize,
     /// Indexing threads (1 keeps search responsive on small machines).
     pub writer_threads: usize,
-    /// Bytes of the cache of each query word's and filter's matching documents per
-    /// segment (compressed bitmaps, least recently used out first). A word in 5 %
-    /// of a million products takes about 100 KB.
+    /// Bytes of the cache of each query word's, automaton's and filter's matching
+    /// documents per segment (least recently used out first). A set matching one
+    /// product in 256 or more is a bitset of one bit per product (125 KB for a
+    /// million), a rarer one a list of ids. The 1M-product benchmark's 1,200
+    /// rotating queries need between 64 and 128 MB (docs/benchmarks.md); below its
+    /// working set, searches rebuild sets and slow down, never go wrong.
     pub clause_cache_bytes: usize,
 }
 
 impl SearchConfig {
     /// In RAM with [`Vocabulary::default_shop`], 64 MB of writer memory, one
-    /// indexing thread and a 64 MB clause cache.
+    /// indexing thread and a 128 MB clause cache.
     pub fn in_ram() -> Self {
         SearchConfig {
             storage: Storage::Ram,
             vocabulary: Vocabulary::default_shop(),
             writer_memory_bytes: 64 << 20,
             writer_threads: 1,
-            clause_cache_bytes: 64 << 20,
+            clause_cache_bytes: 128 << 20,
         }
     }
 

@@ -6,8 +6,7 @@
 //! thousands of steps, whether they meet in ten products or in none; half of a
 //! shopper's queries of two or three words find nothing, and paid that in full.
 //! Here each clause's matching documents are kept per segment, as a bitset when
-//! they are many (more than one document in 32: a bitset is then smaller than the
-//! list) and as a sorted list otherwise, so an intersection is a word-wise AND of
+//! they are many (more than one document in 256) and as a sorted list otherwise, so an intersection is a word-wise AND of
 //! bitsets or a lookup of the shortest list's documents in the others; a clause
 //! that cannot be kept (a price or rating range, different in every query) is
 //! checked on what is left.
@@ -139,6 +138,11 @@ struct ConjunctionWeight {
     scoring: bool,
 }
 
+/// A clause matching more than one document in this many is kept as a bitset: at
+/// one in 256, a bitset's AND with another (a word per 64 documents) already costs
+/// less than looking each listed document up.
+const DENSE_FROM: usize = 256;
+
 /// The documents a clause matches in one segment.
 enum Docs {
     /// Many: one bit per document of the segment.
@@ -156,7 +160,7 @@ impl Docs {
             list.push(doc);
             doc = scorer.advance();
         }
-        if list.len() <= (max_doc as usize) / 32 {
+        if list.len() <= (max_doc as usize) / DENSE_FROM {
             return Docs::Sparse(list);
         }
         let mut bits = FixedBitSet::with_capacity(max_doc as usize);
@@ -191,29 +195,45 @@ impl Docs {
     }
 }
 
-/// The documents in every one of `sets`, in order.
+/// The documents in every one of `sets`, in order: the shortest list's documents
+/// looked up in the others, or, when every set is a bitset, one pass over their
+/// words ANDed together.
 fn intersect(sets: &mut [Arc<Docs>]) -> Vec<DocId> {
     sets.sort_by_key(|s| s.len());
     let Some((smallest, rest)) = sets.split_first() else {
         return Vec::new();
     };
-    match &**smallest {
-        Docs::Sparse(list) => list
+    if let Docs::Sparse(list) = &**smallest {
+        return list
             .iter()
             .copied()
             .filter(|&d| rest.iter().all(|o| o.contains(d)))
-            .collect(),
-        Docs::Dense(bits, _) => {
-            // The smallest is dense, so all are: AND them word by word.
-            let mut all = bits.clone();
-            for other in rest {
-                if let Docs::Dense(b, _) = &**other {
-                    all.intersect_with(b);
-                }
+            .collect();
+    }
+    // The smallest is dense, so all are.
+    let blocks: Vec<&[usize]> = sets
+        .iter()
+        .filter_map(|s| match &**s {
+            Docs::Dense(bits, _) => Some(bits.as_slice()),
+            Docs::Sparse(_) => None,
+        })
+        .collect();
+    let words = blocks.iter().map(|b| b.len()).min().unwrap_or(0);
+    let mut out = Vec::new();
+    for i in 0..words {
+        let mut w = usize::MAX;
+        for b in &blocks {
+            w &= b[i];
+        }
+        while w != 0 {
+            let bit = i * usize::BITS as usize + w.trailing_zeros() as usize;
+            if let Ok(d) = DocId::try_from(bit) {
+                out.push(d);
             }
-            all.ones().filter_map(|d| DocId::try_from(d).ok()).collect()
+            w &= w - 1;
         }
     }
+    out
 }
 
 impl ConjunctionWeight {
@@ -317,6 +337,170 @@ impl Scorer for ConjunctionScorer {
             }
         }
         score
+    }
+}
+
+/// A constant-score query whose documents are kept in the clause cache: a typo or
+/// prefix automaton, whose every use otherwise walks the term dictionary, ORs the
+/// postings of each word it accepts into a bitset of the whole segment and scans
+/// it. Scores as the query it wraps: its boost, for every document it matches.
+pub(crate) struct Kept {
+    query: Box<dyn Query>,
+    key: String,
+    cache: Arc<ClauseCache>,
+}
+
+impl Clone for Kept {
+    fn clone(&self) -> Self {
+        Kept {
+            query: self.query.box_clone(),
+            key: self.key.clone(),
+            cache: Arc::clone(&self.cache),
+        }
+    }
+}
+
+impl fmt::Debug for Kept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The wrapped query alone: this is also the cache key of any clause holding
+        // it, and keeping is not part of what a clause matches.
+        self.query.fmt(f)
+    }
+}
+
+impl Kept {
+    /// `query` (constant score), its documents kept in `cache`.
+    pub(crate) fn new(query: Box<dyn Query>, cache: &Arc<ClauseCache>) -> Self {
+        Kept {
+            key: format!("{query:?}"),
+            query,
+            cache: Arc::clone(cache),
+        }
+    }
+}
+
+impl Query for Kept {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(KeptWeight {
+            inner: self.query.weight(scoring)?,
+            key: self.key.clone(),
+            cache: Arc::clone(&self.cache),
+        }))
+    }
+}
+
+struct KeptWeight {
+    inner: Box<dyn Weight>,
+    key: String,
+    cache: Arc<ClauseCache>,
+}
+
+impl Weight for KeptWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let docs = self.cache.get_or_build(reader, &self.key, || {
+            Ok(Docs::of(self.inner.scorer(reader, 1.0)?, reader.max_doc()))
+        })?;
+        Ok(Box::new(DocsScorer::new(docs, boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.inner.explain(reader, doc)
+    }
+}
+
+/// The documents of a kept set, each with the same score.
+struct DocsScorer {
+    docs: Arc<Docs>,
+    /// The current document.
+    doc: DocId,
+    /// Its position in a sparse set.
+    at: usize,
+    score: Score,
+}
+
+impl DocsScorer {
+    fn new(docs: Arc<Docs>, score: Score) -> Self {
+        let mut s = DocsScorer {
+            docs,
+            doc: 0,
+            at: 0,
+            score,
+        };
+        s.doc = s.first_at_or_after(0);
+        s
+    }
+
+    /// The first document at or after `target` (moving `at` in a sparse set).
+    fn first_at_or_after(&mut self, target: DocId) -> DocId {
+        match &*self.docs {
+            Docs::Sparse(list) => {
+                let rest = list.get(self.at..).unwrap_or(&[]);
+                self.at += rest.partition_point(|&d| d < target);
+                list.get(self.at).copied().unwrap_or(TERMINATED)
+            }
+            Docs::Dense(bits, _) => next_one(bits, target),
+        }
+    }
+}
+
+/// The first set bit of `bits` at or after `from`, or [`TERMINATED`].
+fn next_one(bits: &FixedBitSet, from: DocId) -> DocId {
+    const BITS: usize = usize::BITS as usize;
+    let blocks = bits.as_slice();
+    let from = from as usize;
+    let mut i = from / BITS;
+    let Some(&first) = blocks.get(i) else {
+        return TERMINATED;
+    };
+    let mut block = first & (usize::MAX << (from % BITS));
+    loop {
+        if block != 0 {
+            let bit = i * BITS + block.trailing_zeros() as usize;
+            return if bit < bits.len() {
+                DocId::try_from(bit).unwrap_or(TERMINATED)
+            } else {
+                TERMINATED
+            };
+        }
+        i += 1;
+        match blocks.get(i) {
+            Some(&b) => block = b,
+            None => return TERMINATED,
+        }
+    }
+}
+
+impl DocSet for DocsScorer {
+    fn advance(&mut self) -> DocId {
+        if self.doc == TERMINATED {
+            return TERMINATED;
+        }
+        if matches!(&*self.docs, Docs::Sparse(_)) {
+            self.at += 1;
+        }
+        self.doc = self.first_at_or_after(self.doc + 1);
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc != TERMINATED && self.doc < target {
+            self.doc = self.first_at_or_after(target);
+        }
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        u32::try_from(self.docs.len()).unwrap_or(u32::MAX)
+    }
+}
+
+impl Scorer for DocsScorer {
+    fn score(&mut self) -> Score {
+        self.score
     }
 }
 
@@ -496,5 +680,32 @@ mod tests {
         assert_eq!(intersect(&mut [dense(2), sparse(3)]), want);
         assert_eq!(intersect(&mut [sparse(2), sparse(3)]), want);
         assert_eq!(intersect(&mut []), Vec::<DocId>::new());
+    }
+
+    #[test]
+    fn a_kept_set_walks_and_seeks_alike_dense_or_sparse() {
+        let max = 1000u32;
+        let want: Vec<DocId> = (0..max).filter(|d| d % 7 == 3 || *d == 999).collect();
+        let mut bits = FixedBitSet::with_capacity(max as usize);
+        for &d in &want {
+            bits.insert(d as usize);
+        }
+        for docs in [Docs::Dense(bits, want.len()), Docs::Sparse(want.clone())] {
+            let docs = Arc::new(docs);
+            let mut walked = Vec::new();
+            let mut s = DocsScorer::new(Arc::clone(&docs), 2.0);
+            while s.doc() != TERMINATED {
+                walked.push(s.doc());
+                s.advance();
+            }
+            assert_eq!(walked, want);
+            let mut s = DocsScorer::new(docs, 2.0);
+            assert_eq!(s.seek(4), 10);
+            assert_eq!(s.seek(10), 10);
+            assert_eq!(s.seek(500), 500);
+            assert_eq!(s.seek(998), 999);
+            assert_eq!(s.advance(), TERMINATED);
+            assert_eq!(s.seek(1000), TERMINATED);
+        }
     }
 }

@@ -641,8 +641,14 @@ impl Inner {
             // The most popular titles matching every word: top by the popularity
             // fast field, no scoring; then only their id and title are read.
             let searcher = self.reader.searcher();
-            let q: Box<dyn Query> =
-                words_query(&self.fields, &searcher, &words, &self.vocabulary, true);
+            let q: Box<dyn Query> = words_query(
+                &self.fields,
+                &searcher,
+                &words,
+                &self.vocabulary,
+                true,
+                &self.clauses,
+            );
             let top =
                 TopDocs::with_limit(limit * 2).order_by(Popularity(Arc::clone(&self.columns)));
             let found = searcher.search(&*q, &top).map_err(backend)?;

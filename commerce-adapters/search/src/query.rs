@@ -22,7 +22,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
-use crate::conjunction::{Clause, ClauseCache, Conjunction};
+use crate::conjunction::{Clause, ClauseCache, Conjunction, Kept};
 use crate::schema::{Fields, category_key};
 
 /// Products a word must be found in (exactly, title or body) for its misspellings
@@ -82,7 +82,10 @@ fn word_in_field(
     w: &QueryWord,
     vocabulary: &Vocabulary,
     exact_is_frequent: bool,
+    cache: &Arc<ClauseCache>,
 ) -> Vec<(Occur, Box<dyn Query>)> {
+    // Automata (prefix, typos) keep their documents in the clause cache.
+    let kept = |q: FuzzyTermQuery| -> Box<dyn Query> { Box::new(Kept::new(Box::new(q), cache)) };
     let typos = if exact_is_frequent { 0 } else { w.typos };
     let term = Term::from_field_text(field, &w.folded);
     let mut out: Vec<(Occur, Box<dyn Query>)> =
@@ -95,7 +98,7 @@ fn word_in_field(
         out.push((
             Occur::Should,
             boost(
-                Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                kept(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
                 b.prefix,
             ),
         ));
@@ -106,7 +109,7 @@ fn word_in_field(
         } else {
             FuzzyTermQuery::new(term, typos, true)
         };
-        out.push((Occur::Should, boost(Box::new(fuzzy), b.typo)));
+        out.push((Occur::Should, boost(kept(fuzzy), b.typo)));
     }
     for alt in vocabulary.alternatives(&w.folded) {
         let q: Box<dyn Query> = match alt.as_slice() {
@@ -130,14 +133,15 @@ fn word_clauses(
     words: &[QueryWord],
     vocabulary: &Vocabulary,
     title_only: bool,
+    cache: &Arc<ClauseCache>,
 ) -> Vec<Box<dyn Query>> {
     words
         .iter()
         .map(|w| {
             let common = frequent(f, searcher, w);
-            let mut should = word_in_field(f.title, TITLE, w, vocabulary, common);
+            let mut should = word_in_field(f.title, TITLE, w, vocabulary, common, cache);
             if !title_only {
-                should.extend(word_in_field(f.body, BODY, w, vocabulary, common));
+                should.extend(word_in_field(f.body, BODY, w, vocabulary, common, cache));
             }
             Box::new(BooleanQuery::new(should)) as Box<dyn Query>
         })
@@ -151,11 +155,12 @@ pub(crate) fn words_query(
     words: &[QueryWord],
     vocabulary: &Vocabulary,
     title_only: bool,
+    cache: &Arc<ClauseCache>,
 ) -> Box<dyn Query> {
     if words.is_empty() {
         return Box::new(AllQuery);
     }
-    let clauses = word_clauses(f, searcher, words, vocabulary, title_only)
+    let clauses = word_clauses(f, searcher, words, vocabulary, title_only, cache)
         .into_iter()
         .map(|q| (Occur::Must, q))
         .collect();
@@ -233,7 +238,7 @@ pub(crate) fn search_query(
 ) -> Box<dyn Query> {
     let filters = filter_clauses(f, filters);
     if !words.is_empty() {
-        let mut words = word_clauses(f, searcher, words, vocabulary, false);
+        let mut words = word_clauses(f, searcher, words, vocabulary, false, cache);
         if words.len() == 1 && filters.is_empty() {
             // Nothing to intersect: the word's own scorer walks its documents.
             if let Some(only) = words.pop() {
