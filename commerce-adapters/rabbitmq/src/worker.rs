@@ -7,7 +7,10 @@
 //! [`Topology::max_attempts`] failures, or for a body that is not an event, it is
 //! published to the dead-letter queue instead. Either way the original is acked only
 //! after that publish was confirmed, so a crash loses nothing (at worst a retry is
-//! duplicated, which the handler's dedupe absorbs).
+//! duplicated, which the handler's dedupe absorbs). A mail in flight
+//! ([`commerce_notify::NotifyError::InFlight`]: claimed by a send with no outcome
+//! yet) is such a retryable failure: the notification topology's budget
+//! ([`Topology::notifications`]) brings it back until the claim is taken over.
 
 use std::sync::Arc;
 use std::time::Duration;

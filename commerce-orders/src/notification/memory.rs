@@ -150,6 +150,26 @@ impl DeliveryLog for MemoryDeliveryLog {
         }
     }
 
+    async fn take_over(
+        &self,
+        key: &DeliveryKey,
+        claimed_at_or_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut records = lock(&self.records);
+        match records.get_mut(key) {
+            Some(r)
+                if r.state == DeliveryState::Claimed
+                    && r.claimed_at <= claimed_at_or_before
+                    && r.claimed_at < now =>
+            {
+                r.claimed_at = now;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn get(&self, key: &DeliveryKey) -> Result<Option<DeliveryRecord>> {
         Ok(lock(&self.records).get(key).cloned())
     }
