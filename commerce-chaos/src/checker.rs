@@ -168,8 +168,8 @@ struct ConfirmationMails {
     other_mails: usize,
     /// Mails received again with a Message-ID received before: resends of a send
     /// whose outcome was unknown (a kill between the claim and the answer), which
-    /// a mailbox collapses. (Message-ID, times received.)
-    resends: Vec<(String, usize)>,
+    /// a mailbox collapses. (Message-ID, subject, times received.)
+    resends: Vec<(String, String, usize)>,
     /// Confirmed orders without a confirmation mail: (id, number).
     unmailed: Vec<(String, String)>,
     /// Orders with more than one distinct confirmation mail: (id, number, how many).
@@ -202,19 +202,21 @@ async fn confirmation_mails(cluster: &Cluster) -> Result<ConfirmationMails> {
         }
     }
     let received = cluster.mail.received();
-    // Message-ID -> times received; a mail without one counts as its own.
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    // Message-ID -> (subject, times received); a mail without one counts as its own.
+    let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let mut per_order: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (i, mail) in received.iter().enumerate() {
         let id = mail
             .header("Message-ID")
             .unwrap_or_else(|| format!("<no Message-ID {i}>"));
-        let times = seen.entry(id.clone()).or_default();
+        let subject = mail.header("Subject").unwrap_or_default();
+        let (_, times) = seen
+            .entry(id.clone())
+            .or_insert_with(|| (subject.clone(), 0));
         *times += 1;
         if *times > 1 {
             continue;
         }
-        let subject = mail.header("Subject").unwrap_or_default();
         let Some(number) = subject
             .strip_prefix("Order ")
             .and_then(|s| s.strip_suffix(" confirmed"))
@@ -243,7 +245,11 @@ async fn confirmation_mails(cluster: &Cluster) -> Result<ConfirmationMails> {
             }
         }
     }
-    out.resends = seen.into_iter().filter(|(_, n)| *n > 1).collect();
+    out.resends = seen
+        .into_iter()
+        .filter(|(_, (_, n))| *n > 1)
+        .map(|(id, (subject, n))| (id, subject, n))
+        .collect();
     for (number, (id, _, confirmed)) in &orders {
         match per_order.get(number).map_or(0, BTreeSet::len) {
             0 if *confirmed => out.unmailed.push((id.clone(), number.clone())),
@@ -276,8 +282,9 @@ async fn notifications_exactly_once(cluster: &Cluster, verdict: &mut Verdict) ->
         ));
     }
     violations.extend(mails.strangers.iter().cloned());
-    let (sent, claimed): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE state = 'sent'), count(*) FILTER (WHERE state = 'claimed')
+    let (sent, claimed, taken_over): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'sent'), count(*) FILTER (WHERE state = 'claimed'),
+                count(*) FILTER (WHERE resends > 0)
            FROM commerce.notification_deliveries",
     )
     .fetch_one(&cluster.pool)
@@ -285,11 +292,11 @@ async fn notifications_exactly_once(cluster: &Cluster, verdict: &mut Verdict) ->
     let resends = if mails.resends.is_empty() {
         "no resend received".to_owned()
     } else {
-        let extra: usize = mails.resends.iter().map(|(_, n)| n - 1).sum();
+        let extra: usize = mails.resends.iter().map(|(_, _, n)| n - 1).sum();
         let ids: Vec<String> = mails
             .resends
             .iter()
-            .map(|(id, n)| format!("{id} x{n}"))
+            .map(|(id, subject, n)| format!("{subject:?} {id} x{n}"))
             .collect();
         format!(
             "{extra} resend(s) received with a Message-ID received before (collapsed \
@@ -302,7 +309,8 @@ async fn notifications_exactly_once(cluster: &Cluster, verdict: &mut Verdict) ->
         violations,
         format!(
             "{} confirmed orders, {} confirmation mails, {} other mails (distinct \
-             Message-IDs); {resends}; delivery log {sent} sent, {claimed} claimed",
+             Message-IDs); {resends}; delivery log {sent} sent, {claimed} claimed, \
+             {taken_over} taken over and resent",
             mails.confirmed, mails.mails, mails.other_mails
         ),
     ));

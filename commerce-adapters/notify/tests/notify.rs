@@ -287,7 +287,7 @@ async fn notify_mail_cut_by_a_crash_is_sent_once_after_resend_after() {
         "{id}"
     );
     let record = w.log.get(&mail_key(&event)).await.unwrap().unwrap();
-    assert_eq!(record.state, DeliveryState::Sent);
+    assert_eq!((record.state, record.resends), (DeliveryState::Sent, 1));
 
     // Redelivered again, much later: sent already.
     w.f.clock.advance(chrono::Duration::minutes(10));

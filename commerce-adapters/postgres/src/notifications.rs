@@ -156,10 +156,11 @@ fn record(row: &PgRow) -> Result<DeliveryRecord> {
         claimed_at: row.try_get("claimed_at").map_err(db)?,
         sent_at: row.try_get("sent_at").map_err(db)?,
         provider_id: row.try_get("provider_id").map_err(db)?,
+        resends: u32::try_from(row.try_get::<i32, _>("resends").map_err(db)?).unwrap_or(0),
     })
 }
 
-const COLUMNS: &str = "key, state, claimed_at, sent_at, provider_id";
+const COLUMNS: &str = "key, state, claimed_at, sent_at, provider_id, resends";
 
 #[async_trait]
 impl DeliveryLog for PgDeliveryLog {
@@ -243,7 +244,8 @@ impl DeliveryLog for PgDeliveryLog {
         // then evaluates its WHERE again on the new row version: the new claim time
         // (`now`) fails `claimed_at < $3` and usually `claimed_at <= $2`.
         let updated = sqlx::query(
-            "UPDATE commerce.notification_deliveries SET claimed_at = $3
+            "UPDATE commerce.notification_deliveries
+             SET claimed_at = $3, resends = resends + 1
              WHERE key = $1 AND state = 'claimed' AND claimed_at <= $2 AND claimed_at < $3",
         )
         .bind(key.as_str())

@@ -86,12 +86,16 @@ pub struct DeliveryRecord {
     pub key: DeliveryKey,
     /// Where it is.
     pub state: DeliveryState,
-    /// When it was claimed.
+    /// When it was claimed, or last [taken over](DeliveryLog::take_over).
     pub claimed_at: DateTime<Utc>,
     /// When the provider accepted it.
     pub sent_at: Option<DateTime<Utc>>,
     /// The provider's id of the message (SMTP queue id, SMS sid...).
     pub provider_id: Option<String>,
+    /// Times the claim was taken over to send the message again (0: sent, or
+    /// being sent, by its first claimer only).
+    #[serde(default)]
+    pub resends: u32,
 }
 
 /// The outcome of [`DeliveryLog::claim`].
@@ -128,8 +132,8 @@ pub trait DeliveryLog: Send + Sync {
     async fn release(&self, key: &DeliveryKey) -> Result<()>;
 
     /// Takes over the `Claimed` record of `key` if it was claimed at or before
-    /// `claimed_at_or_before` (and before `now`): re-stamps its claim time with `now`
-    /// and returns `true`, so this caller sends again (then `mark_sent` or `release`
+    /// `claimed_at_or_before` (and before `now`): re-stamps its claim time with `now`,
+    /// counts one more resend ([`DeliveryRecord::resends`]) and returns `true`, so this caller sends again (then `mark_sent` or `release`
     /// as after a claim). Atomic: of any number of concurrent takeovers of one claim
     /// exactly one gets `true`. A `Sent` record, a claim younger than the cutoff and
     /// an unknown key are not taken (`false`). Only for channels whose provider

@@ -113,6 +113,7 @@ impl DeliveryLog for MemoryDeliveryLog {
                         claimed_at: now,
                         sent_at: None,
                         provider_id: None,
+                        resends: 0,
                     },
                 );
                 Ok(Claim::Claimed)
@@ -164,6 +165,7 @@ impl DeliveryLog for MemoryDeliveryLog {
                     && r.claimed_at < now =>
             {
                 r.claimed_at = now;
+                r.resends = r.resends.saturating_add(1);
                 Ok(true)
             }
             _ => Ok(false),

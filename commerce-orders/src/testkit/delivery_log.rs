@@ -33,6 +33,7 @@ pub async fn claim_then_sent_is_never_claimed_again(log: Arc<dyn DeliveryLog>) {
         }
         other => panic!("expected sent, got {other:?}"),
     }
+    assert_eq!(log.get(&k).await.unwrap().unwrap().resends, 0);
     // A repeated mark is a no-op.
     log.mark_sent(&k, Some("other"), now).await.unwrap();
     let r = log.get(&k).await.unwrap().unwrap();
@@ -142,7 +143,10 @@ pub async fn take_over_restamps_a_stale_claim_once(log: Arc<dyn DeliveryLog>) {
     let t1 = t0 + Duration::seconds(30);
     assert!(log.take_over(&k, t0, t1).await.unwrap());
     let r = log.get(&k).await.unwrap().unwrap();
-    assert_eq!((r.state, r.claimed_at), (DeliveryState::Claimed, t1));
+    assert_eq!(
+        (r.state, r.claimed_at, r.resends),
+        (DeliveryState::Claimed, t1, 1)
+    );
     // The same takeover again finds the new claim: nothing taken.
     assert!(!log.take_over(&k, t0, t1).await.unwrap());
     // A cutoff at the new claim time but no later `now` takes nothing either.
@@ -162,7 +166,10 @@ pub async fn take_over_restamps_a_stale_claim_once(log: Arc<dyn DeliveryLog>) {
     let far = t0 + Duration::days(7300);
     assert!(!log.take_over(&k, far, far).await.unwrap());
     let r = log.get(&k).await.unwrap().unwrap();
-    assert_eq!((r.state, r.claimed_at), (DeliveryState::Sent, t1));
+    assert_eq!(
+        (r.state, r.claimed_at, r.resends),
+        (DeliveryState::Sent, t1, 1)
+    );
     // An unknown key is not created.
     let unknown = key(Channel::Email);
     assert!(!log.take_over(&unknown, far, far).await.unwrap());
@@ -189,7 +196,8 @@ pub async fn concurrent_takeovers_have_one_winner(log: Arc<dyn DeliveryLog>) {
     }))
     .await;
     assert_eq!(takes.iter().filter(|t| **t).count(), 1, "{takes:?}");
-    assert_eq!(log.get(&k).await.unwrap().unwrap().claimed_at, now);
+    let r = log.get(&k).await.unwrap().unwrap();
+    assert_eq!((r.claimed_at, r.resends), (now, 1));
     // Even when the cutoff is not before `now`, the claim re-stamped at `now` is
     // taken once only.
     let k = key(Channel::Email);
