@@ -289,6 +289,27 @@ async fn notifications_exactly_once(cluster: &Cluster, verdict: &mut Verdict) ->
     )
     .fetch_one(&cluster.pool)
     .await?;
+    // Mails still claimed (none once settled): which, since when.
+    let open: Vec<(String, chrono::DateTime<chrono::Utc>, i32)> = sqlx::query_as(
+        "SELECT key, claimed_at, resends FROM commerce.notification_deliveries
+          WHERE state = 'claimed' AND key LIKE '%:email:%' ORDER BY claimed_at LIMIT 5",
+    )
+    .fetch_all(&cluster.pool)
+    .await?;
+    let open = if open.is_empty() {
+        String::new()
+    } else {
+        let listed: Vec<String> = open
+            .iter()
+            .map(|(key, at, resends)| {
+                format!(
+                    "{key} claimed {} ({resends} resends)",
+                    at.format("%H:%M:%S%.3f")
+                )
+            })
+            .collect();
+        format!(" (mails: {})", listed.join(", "))
+    };
     let resends = if mails.resends.is_empty() {
         "no resend received".to_owned()
     } else {
@@ -310,7 +331,7 @@ async fn notifications_exactly_once(cluster: &Cluster, verdict: &mut Verdict) ->
         format!(
             "{} confirmed orders, {} confirmation mails, {} other mails (distinct \
              Message-IDs); {resends}; delivery log {sent} sent, {claimed} claimed, \
-             {taken_over} taken over and resent",
+             {taken_over} taken over and resent{open}",
             mails.confirmed, mails.mails, mails.other_mails
         ),
     ));

@@ -367,6 +367,39 @@ fn notification_cadence(every: Duration) -> Duration {
     every.min(Duration::from_millis(200))
 }
 
+/// The notification handler, logging (`warn`) every failure of an event (a retry:
+/// a mail in flight, the SMTP server away; or a final one), every send whose
+/// outcome is unknown and every mail resent after taking over a stale claim.
+struct Logged(Arc<dyn EventHandler>);
+
+#[async_trait::async_trait]
+impl EventHandler for Logged {
+    async fn handle(
+        &self,
+        event: &commerce::core::EventEnvelope,
+    ) -> commerce::notify::Result<commerce::notify::Outcome> {
+        let outcome = self.0.handle(event).await;
+        match &outcome {
+            Err(e) => tracing::warn!(
+                event = %event.id,
+                topic = %event.topic,
+                retryable = e.is_retryable(),
+                error = %e,
+                "notification failed"
+            ),
+            Ok(o) if o.resent > 0 || o.unknown > 0 => tracing::warn!(
+                event = %event.id,
+                topic = %event.topic,
+                resent = o.resent,
+                unknown = o.unknown,
+                "notification resent after a takeover, or outcome unknown"
+            ),
+            Ok(_) => {}
+        }
+        outcome
+    }
+}
+
 /// Starts notifications: the shop's notification handler sending mail through
 /// `email` (from `MAIL_FROM`), taking over a mail's claim left without an outcome
 /// (a send cut by a crash) after `NOTIFY_RESEND_AFTER_SECS`. Without `AMQP_URL` one
@@ -389,10 +422,10 @@ pub(crate) async fn start_notifications(
         config.amqp_url.as_deref(),
         config.notification_workers,
     );
-    let handler: Arc<dyn EventHandler> = Arc::new(
+    let handler: Arc<dyn EventHandler> = Arc::new(Logged(Arc::new(
         shop.notification_handler(email, from)?
             .with_resend_after(config.notify_resend_after),
-    );
+    )));
     let every = notification_cadence(config.worker_every);
     let Some(url) = amqp_url else {
         let runner = outbox_runner(
