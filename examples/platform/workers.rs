@@ -405,9 +405,10 @@ impl EventHandler for Logged {
 /// (a send cut by a crash) after `NOTIFY_RESEND_AFTER_SECS`. Without `AMQP_URL` one
 /// in-process runner reads the outbox (consumer group `notifications`, the
 /// notification retry budget of `commerce_notify::runner_config`, each retry after
-/// its backoff); with it, the outbox relay publishes to RabbitMQ (publisher
-/// confirms) and `NOTIFICATION_WORKERS` queue workers consume the notification
-/// queue (retries with backoff, the same budget, then the dead-letter queue); both
+/// its backoff, a batch's events 8 at a time); with it, the outbox relay publishes
+/// to RabbitMQ (publisher confirms) and `NOTIFICATION_WORKERS` queue workers, each
+/// handling 8 deliveries at a time, consume the notification queue (retries with
+/// backoff, the same budget, then the dead-letter queue); both
 /// go on after a broker restart (a new connection, see `commerce_rabbitmq::Broker`).
 /// Stops when `stop` turns true.
 pub(crate) async fn start_notifications(

@@ -797,3 +797,144 @@ async fn notify_sms_and_push_go_through_http_providers_on_loopback() {
     assert!(providers.sms_received()[1].body.contains("ups.com"));
     assert_eq!(providers.push_received().len(), 2);
 }
+
+/// A mailbox that takes 20 ms per send, counts the sends under way at once, and
+/// refuses the first send whose subject contains `refuse_once` (nothing sent).
+struct Slow {
+    mailbox: Arc<MemoryMailbox>,
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    refuse_once: std::sync::Mutex<Option<String>>,
+}
+
+impl Slow {
+    fn new(mailbox: Arc<MemoryMailbox>, refuse_once: Option<String>) -> Self {
+        Slow {
+            mailbox,
+            now: Default::default(),
+            most: Default::default(),
+            refuse_once: std::sync::Mutex::new(refuse_once),
+        }
+    }
+}
+
+#[async_trait]
+impl EmailTransport for Slow {
+    async fn send(&self, email: &Email) -> commerce_notify::Result<Accepted> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.now.fetch_sub(1, SeqCst);
+        {
+            let mut refuse = self.refuse_once.lock().unwrap();
+            if refuse.as_deref().is_some_and(|s| email.subject.contains(s)) {
+                *refuse = None;
+                return Err(NotifyError::NotSent {
+                    channel: "email",
+                    message: "421 try again later".into(),
+                });
+            }
+        }
+        self.mailbox.send(email).await
+    }
+
+    fn resends_are_deduplicated(&self) -> bool {
+        true
+    }
+}
+
+/// The in-process runner handles a batch's events several at a time (at most the
+/// consumer's concurrency), each order's mail once.
+#[tokio::test]
+async fn notify_in_process_runner_sends_several_at_once_each_once() {
+    let w = world();
+    let mailbox = Arc::new(MemoryMailbox::new());
+    let slow = Arc::new(Slow::new(mailbox.clone(), None));
+    let runner = outbox_runner(
+        w.f.outbox.clone(),
+        Arc::new(w.handler(slow.clone())),
+        "notifications",
+        commerce_notify::runner_config(),
+    );
+    let mut numbers = Vec::new();
+    for _ in 0..24 {
+        numbers.push(w.order(None).await.number.unwrap());
+    }
+    let mut handled = 0;
+    loop {
+        let pass = runner.run_once().await.unwrap();
+        assert_eq!(pass.retry_in, None, "{pass:?}");
+        if pass.handled == 0 {
+            break;
+        }
+        handled += pass.handled;
+    }
+    assert!(handled >= 24 * 3, "{handled}");
+    let most = slow.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (2..=commerce_notify::runner::DEFAULT_CONCURRENCY).contains(&most),
+        "{most} sends at once"
+    );
+    assert_eq!((mailbox.len(), mailbox.deliveries()), (24, 24));
+    for number in &numbers {
+        let n = mailbox
+            .messages()
+            .iter()
+            .filter(|m| m.subject.contains(number.as_str()))
+            .count();
+        assert_eq!(n, 1, "{number}");
+    }
+}
+
+/// A failure in the middle of a concurrent batch: the events before it are
+/// acknowledged, the failed one is retried, and the events after it that were
+/// handled meanwhile are handled again without a second send.
+#[tokio::test]
+async fn notify_in_process_runner_failure_in_a_batch_sends_nothing_twice() {
+    let w = world();
+    let mailbox = Arc::new(MemoryMailbox::new());
+    let mut orders = Vec::new();
+    for _ in 0..12 {
+        orders.push(w.order(None).await);
+    }
+    let refused = orders[5].number.clone().unwrap();
+    let slow = Arc::new(Slow::new(mailbox.clone(), Some(refused.clone())));
+    let runner = outbox_runner(
+        w.f.outbox.clone(),
+        Arc::new(w.handler(slow.clone())),
+        "notifications",
+        commerce_notify::runner_config(),
+    );
+    let first = runner.run_once().await.unwrap();
+    assert!(first.retry_in.is_some(), "{first:?}");
+    assert!(
+        first.handled > 0,
+        "the events before the failure are acknowledged"
+    );
+    assert!(
+        !mailbox
+            .messages()
+            .iter()
+            .any(|m| m.subject.contains(refused.as_str()))
+    );
+    let mut passes = 0;
+    while runner.run_once().await.unwrap().handled > 0 {
+        passes += 1;
+        assert!(passes < 10);
+    }
+    assert!(runner.parked().is_empty());
+    assert_eq!((mailbox.len(), mailbox.deliveries()), (12, 12));
+    for order in &orders {
+        let number = order.number.as_deref().unwrap();
+        assert_eq!(
+            mailbox
+                .messages()
+                .iter()
+                .filter(|m| m.subject.contains(number))
+                .count(),
+            1,
+            "{number}"
+        );
+    }
+}
