@@ -226,10 +226,10 @@ impl QueueWorker {
         self.consume(stop).await.map(|_| ())
     }
 
-    /// Consumes until `stop` resolves ([`Ended::Stopped`], after the deliveries
-    /// under way are done) or the broker ends the consumer ([`Ended::Closed`]); an
-    /// error of the channel, of a delivery or of its acknowledgement ends it too.
-    /// Up to [`QueueWorker::concurrency`] deliveries are handled at once.
+    /// Consumes until `stop` resolves ([`Ended::Stopped`]) or the broker ends the
+    /// consumer ([`Ended::Closed`]); an error of the channel, of a delivery or of
+    /// its acknowledgement ends it too. Up to [`QueueWorker::concurrency`]
+    /// deliveries are handled at once; the ones under way finish before it returns.
     async fn consume(&self, stop: impl std::future::Future<Output = ()>) -> Result<Ended> {
         let mut consumer = self
             .channel
@@ -247,38 +247,40 @@ impl QueueWorker {
         let mut look = tokio::time::interval(CHANNEL_CHECK);
         let mut under_way = FuturesUnordered::new();
         let mut open = true;
-        loop {
+        // Whatever ends the loop, the deliveries under way are let finish first: a
+        // handling dropped half way would leave its mail claimed without an outcome
+        // (resent after `resend_after`, or never for SMS). Their acknowledgements
+        // may fail on a closed channel; the broker then delivers them again and
+        // the delivery log finds them sent.
+        let ended = loop {
             tokio::select! {
-                () = &mut stop => {
-                    // Let the deliveries under way finish (a send cut half way
-                    // leaves a claim without an outcome).
-                    while let Some(done) = under_way.next().await {
-                        done?;
-                    }
-                    return Ok(Ended::Stopped);
-                }
+                () = &mut stop => break Ok(Ended::Stopped),
                 Some(done) = under_way.next(), if !under_way.is_empty() => {
-                    done?;
+                    if let Err(e) = done {
+                        break Err(e);
+                    }
                 }
                 next = consumer.next(), if open && under_way.len() < self.concurrency => {
                     match next {
-                        Some(delivery) => {
-                            let delivery = delivery?;
+                        Some(Ok(delivery)) => {
                             under_way.push(async move { self.process(&delivery).await });
                         }
+                        Some(Err(e)) => break Err(e.into()),
                         None => open = false,
                     }
                 }
                 _ = look.tick() => {
                     if !self.channel.status().connected() {
-                        return Ok(Ended::Closed);
+                        break Ok(Ended::Closed);
                     }
                 }
             }
             if !open && under_way.is_empty() {
-                return Ok(Ended::Closed);
+                break Ok(Ended::Closed);
             }
-        }
+        };
+        while under_way.next().await.is_some() {}
+        ended
     }
 
     /// Consumes the work queue of `topology` through `broker` with `handler` until
