@@ -226,8 +226,8 @@ impl Shop {
         &self.notification_preferences
     }
 
-    /// The dedupe records of notifications sent (at most one per event, channel
-    /// and recipient).
+    /// The dedupe records of notifications sent (one per event, channel and
+    /// recipient).
     pub fn delivery_log(&self) -> &Arc<dyn DeliveryLog> {
         &self.delivery_log
     }

@@ -91,8 +91,10 @@ pub async fn stock_snapshot(cluster: &Cluster, skus: &[String]) -> Result<BTreeM
     Ok(out)
 }
 
-/// Waits until no order is pending payment, every consumer group has acked the
-/// whole outbox and no reservation is active past its expiry; at most `timeout`.
+/// Waits until no order is pending payment, no authorization is held, every
+/// consumer group has acked the whole outbox, every confirmed order's mail arrived
+/// and no mail is left claimed without an outcome (a send cut by a kill, resent
+/// after the instances' `NOTIFY_RESEND_AFTER_SECS`); at most `timeout`.
 /// Returns what was still outstanding when it gave up (empty: settled).
 pub async fn settle(cluster: &Cluster, timeout: Duration) -> Result<Vec<String>> {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -140,6 +142,17 @@ async fn outstanding(cluster: &Cluster) -> Result<Vec<String>> {
             mails.unmailed.len()
         ));
     }
+    // A mail claimed without an outcome (a send cut by a kill) is resent once its
+    // claim is `NOTIFY_RESEND_AFTER_SECS` old: wait for it, so the resends are seen.
+    let claimed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM commerce.notification_deliveries
+          WHERE state = 'claimed' AND key LIKE '%:email:%'",
+    )
+    .fetch_one(&cluster.pool)
+    .await?;
+    if claimed > 0 {
+        out.push(format!("{claimed} mails claimed, not yet sent"));
+    }
     Ok(out)
 }
 
@@ -148,27 +161,28 @@ async fn outstanding(cluster: &Cluster) -> Result<Vec<String>> {
 struct ConfirmationMails {
     /// Orders confirmed (paid: not pending payment, not cancelled).
     confirmed: usize,
-    /// Confirmation mails received.
+    /// Confirmation mails received, distinct Message-IDs.
     mails: usize,
-    /// Other mails received (payment failed, cancelled, password reset...).
+    /// Other mails received (payment failed, cancelled, password reset...),
+    /// distinct Message-IDs.
     other_mails: usize,
-    /// Confirmed orders without a confirmation mail that nothing explains: (id,
-    /// number).
+    /// Mails received again with a Message-ID received before: resends of a send
+    /// whose outcome was unknown (a kill between the claim and the answer), which
+    /// a mailbox collapses. (Message-ID, subject, times received.)
+    resends: Vec<(String, String, usize)>,
+    /// Confirmed orders without a confirmation mail: (id, number).
     unmailed: Vec<(String, String)>,
-    /// Confirmed orders without a confirmation mail whose send was cut by a crash:
-    /// the delivery log holds a `claimed` record of a mail to the order's address
-    /// that never arrived. (number, event, claimed at.)
-    cut: Vec<(String, String, chrono::DateTime<chrono::Utc>)>,
-    /// Orders with more than one confirmation mail: (id, number, how many).
+    /// Orders with more than one distinct confirmation mail: (id, number, how many).
     duplicated: Vec<(String, String, usize)>,
     /// Confirmation mails for an order that is not confirmed, or none known, or
     /// to another address than the order's: what is wrong.
     strangers: Vec<String>,
 }
 
-/// Reads the SMTP server's mail, the orders and the delivery log: a confirmation
-/// mail is the one whose subject is `Order <number> confirmed` (the
-/// `order_confirmed` template).
+/// Reads the SMTP server's mail and the orders: a confirmation mail is the one
+/// whose subject is `Order <number> confirmed` (the `order_confirmed` template).
+/// Mails are told apart by Message-ID (`<event id>.<hash>@commerce`, the same for
+/// a resend of one message), as a mailbox provider does.
 async fn confirmation_mails(cluster: &Cluster) -> Result<ConfirmationMails> {
     let rows = sqlx::query(
         "SELECT id::text AS id, number, lower(email) AS email, status FROM commerce.orders",
@@ -188,9 +202,21 @@ async fn confirmation_mails(cluster: &Cluster) -> Result<ConfirmationMails> {
         }
     }
     let received = cluster.mail.received();
-    let mut per_order: BTreeMap<String, usize> = BTreeMap::new();
-    for mail in &received {
+    // Message-ID -> (subject, times received); a mail without one counts as its own.
+    let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    let mut per_order: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (i, mail) in received.iter().enumerate() {
+        let id = mail
+            .header("Message-ID")
+            .unwrap_or_else(|| format!("<no Message-ID {i}>"));
         let subject = mail.header("Subject").unwrap_or_default();
+        let (_, times) = seen
+            .entry(id.clone())
+            .or_insert_with(|| (subject.clone(), 0));
+        *times += 1;
+        if *times > 1 {
+            continue;
+        }
         let Some(number) = subject
             .strip_prefix("Order ")
             .and_then(|s| s.strip_suffix(" confirmed"))
@@ -203,59 +229,30 @@ async fn confirmation_mails(cluster: &Cluster) -> Result<ConfirmationMails> {
             None => out
                 .strangers
                 .push(format!("a confirmation mail for order {number}, unknown")),
-            Some((id, email, confirmed)) => {
+            Some((id_, email, confirmed)) => {
                 if !confirmed {
                     out.strangers.push(format!(
-                        "a confirmation mail for order {id} ({number}), which is not confirmed"
+                        "a confirmation mail for order {id_} ({number}), which is not confirmed"
                     ));
                 }
                 if !mail.to.iter().any(|t| t.eq_ignore_ascii_case(email)) {
                     out.strangers.push(format!(
-                        "the confirmation of order {id} went to {:?}, not {email}",
+                        "the confirmation of order {id_} went to {:?}, not {email}",
                         mail.to
                     ));
                 }
-                *per_order.entry(number.to_owned()).or_default() += 1;
+                per_order.entry(number.to_owned()).or_default().insert(id);
             }
         }
     }
-    // Claimed mails that never arrived, by address: (event, claimed at). The
-    // Message-ID of a mail is `<event id>.<hash>@commerce`.
-    let mailed_events: BTreeSet<String> = received
-        .iter()
-        .filter_map(|m| m.header("Message-ID"))
-        .filter_map(|id| {
-            id.trim_start_matches('<')
-                .split('.')
-                .next()
-                .map(str::to_owned)
-        })
+    out.resends = seen
+        .into_iter()
+        .filter(|(_, (_, n))| *n > 1)
+        .map(|(id, (subject, n))| (id, subject, n))
         .collect();
-    let claims: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "SELECT key, claimed_at FROM commerce.notification_deliveries
-          WHERE state = 'claimed' ORDER BY claimed_at",
-    )
-    .fetch_all(&cluster.pool)
-    .await?;
-    let mut claimed_unsent: BTreeMap<String, Vec<(String, chrono::DateTime<chrono::Utc>)>> =
-        BTreeMap::new();
-    for (key, at) in &claims {
-        let mut parts = key.splitn(3, ':');
-        if let (Some(event), Some("email"), Some(to)) = (parts.next(), parts.next(), parts.next())
-            && !mailed_events.contains(event)
-        {
-            claimed_unsent
-                .entry(to.to_owned())
-                .or_default()
-                .push((event.to_owned(), *at));
-        }
-    }
-    for (number, (id, email, confirmed)) in &orders {
-        match per_order.get(number).copied().unwrap_or(0) {
-            0 if *confirmed => match claimed_unsent.get_mut(email).and_then(Vec::pop) {
-                Some((event, at)) => out.cut.push((number.clone(), event, at)),
-                None => out.unmailed.push((id.clone(), number.clone())),
-            },
+    for (number, (id, _, confirmed)) in &orders {
+        match per_order.get(number).map_or(0, BTreeSet::len) {
+            0 if *confirmed => out.unmailed.push((id.clone(), number.clone())),
             n if n > 1 => out.duplicated.push((id.clone(), number.clone(), n)),
             _ => {}
         }
@@ -263,58 +260,78 @@ async fn confirmation_mails(cluster: &Cluster) -> Result<ConfirmationMails> {
     Ok(out)
 }
 
-/// Every confirmed order produced its confirmation mail exactly once (counted at
-/// the SMTP server every instance sends to), none was sent for an order not
-/// confirmed, none twice. A confirmed order without its mail is a violation unless
-/// its send was cut by a crash between the delivery log's claim and the
-/// provider's answer: its outcome is unknown to the notification handler, which
-/// never repeats it (at most once; `DeliveryLog::stale_claims` lists it for an
-/// operator). Those are counted in the note, with when they were claimed, to set
-/// against the faults' times.
+/// Every confirmed order produced its confirmation mail exactly once, counted by
+/// distinct Message-ID at the SMTP server every instance sends to (as a mailbox
+/// provider collapses a message sent again); none was sent for an order not
+/// confirmed, none twice. A send cut by a kill between the delivery log's claim
+/// and the SMTP answer is taken over and resent with the same Message-ID once its
+/// claim is `NOTIFY_RESEND_AFTER_SECS` old, so a confirmed order without its mail
+/// fails the check. Mails received again with the same Message-ID (those resends,
+/// when the first send had got through) are counted in the note, not failures.
 async fn notifications_exactly_once(cluster: &Cluster, verdict: &mut Verdict) -> Result<()> {
     let mails = confirmation_mails(cluster).await?;
     let mut violations = Vec::new();
     for (id, number) in &mails.unmailed {
         violations.push(format!(
-            "order {id} ({number}) is confirmed but no confirmation mail arrived, and no \
-             delivery record explains it"
+            "order {id} ({number}) is confirmed but no confirmation mail arrived"
         ));
     }
     for (id, number, n) in &mails.duplicated {
-        violations.push(format!("order {id} ({number}): {n} confirmation mails"));
+        violations.push(format!(
+            "order {id} ({number}): {n} distinct confirmation mails"
+        ));
     }
     violations.extend(mails.strangers.iter().cloned());
-    let (sent, claimed): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE state = 'sent'), count(*) FILTER (WHERE state = 'claimed')
+    let (sent, claimed, taken_over): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE state = 'sent'), count(*) FILTER (WHERE state = 'claimed'),
+                count(*) FILTER (WHERE resends > 0)
            FROM commerce.notification_deliveries",
     )
     .fetch_one(&cluster.pool)
     .await?;
-    let unknown = if mails.cut.is_empty() {
+    // Mails still claimed (none once settled): which, since when.
+    let open: Vec<(String, chrono::DateTime<chrono::Utc>, i32)> = sqlx::query_as(
+        "SELECT key, claimed_at, resends FROM commerce.notification_deliveries
+          WHERE state = 'claimed' AND key LIKE '%:email:%' ORDER BY claimed_at LIMIT 5",
+    )
+    .fetch_all(&cluster.pool)
+    .await?;
+    let open = if open.is_empty() {
         String::new()
     } else {
-        let cut: Vec<String> = mails
-            .cut
+        let listed: Vec<String> = open
             .iter()
-            .map(|(number, event, at)| {
+            .map(|(key, at, resends)| {
                 format!(
-                    "order {number} (event {event} claimed {}, never sent)",
+                    "{key} claimed {} ({resends} resends)",
                     at.format("%H:%M:%S%.3f")
                 )
             })
             .collect();
+        format!(" (mails: {})", listed.join(", "))
+    };
+    let resends = if mails.resends.is_empty() {
+        "no resend received".to_owned()
+    } else {
+        let extra: usize = mails.resends.iter().map(|(_, _, n)| n - 1).sum();
+        let ids: Vec<String> = mails
+            .resends
+            .iter()
+            .map(|(id, subject, n)| format!("{subject:?} {id} x{n}"))
+            .collect();
         format!(
-            "; at most once: {} send(s) cut by a crash between claim and send (outcome \
-             unknown, not repeated; DeliveryLog::stale_claims): {}",
-            cut.len(),
-            cut.join(", ")
+            "{extra} resend(s) received with a Message-ID received before (collapsed \
+             by a mailbox): {}",
+            ids.join(", ")
         )
     };
     verdict.push(Check::new(
         "confirmation mail exactly once",
         violations,
         format!(
-            "{} confirmed orders, {} confirmation mails, {} other mails; delivery log {sent} sent, {claimed} claimed{unknown}",
+            "{} confirmed orders, {} confirmation mails, {} other mails (distinct \
+             Message-IDs); {resends}; delivery log {sent} sent, {claimed} claimed, \
+             {taken_over} taken over and resent{open}",
             mails.confirmed, mails.mails, mails.other_mails
         ),
     ));

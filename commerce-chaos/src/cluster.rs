@@ -42,6 +42,10 @@ pub struct ClusterOptions {
     /// outbox relay publishes, the instances' queue workers consume); else each
     /// instance's in-process notification runner reads the outbox.
     pub rabbitmq: bool,
+    /// How old a mail's claim without an outcome (a send cut by a kill) must be
+    /// before a worker takes it over and resends it (`NOTIFY_RESEND_AFTER_SECS`),
+    /// seconds: short, so that the run's settle sees the resends.
+    pub notify_resend_after_secs: u64,
 }
 
 /// Login attempts allowed per account and per client address in one window.
@@ -75,6 +79,7 @@ impl Default for ClusterOptions {
             reservation_ttl_secs: 20,
             recovery_grace_secs: 4,
             header_read_timeout_secs: 3,
+            notify_resend_after_secs: 3,
             pruning: None,
             login: LoginLimits {
                 per_account: 5,
@@ -208,6 +213,10 @@ impl Cluster {
                 (
                     "HEADER_READ_TIMEOUT_SECS".into(),
                     options.header_read_timeout_secs.to_string(),
+                ),
+                (
+                    "NOTIFY_RESEND_AFTER_SECS".into(),
+                    options.notify_resend_after_secs.to_string(),
                 ),
                 // The checker counts every order, payment and unit against the
                 // workload's own; the demo's past orders would be strangers to it.

@@ -31,6 +31,8 @@ scenarios (each on its own PostgreSQL, Redis and payment gateway):
 
 environment: CHAOS_SECONDS (load per scenario, default 30; soak 600),
 CHAOS_SHOPPERS (default 12), CHAOS_INSTANCES (default 3), CHAOS_SEED,
+CHAOS_LAG_EVERY_SECS (the lag series in any scenario; the soak's is 10),
+CHAOS_KEEP_LOGS (keep the instances' logs, their directory named at the end),
 CHAOS_PLATFORM_BIN (a built example, else cargo builds it), PG_BIN, RABBITMQ_BIN
 (the directory of rabbitmq-server, default /usr/lib/rabbitmq/bin).";
 
@@ -101,6 +103,9 @@ fn plan(name: &str) -> Option<Plan> {
     }
     if let Some(s) = env_u64("CHAOS_SEED") {
         plan.seed = s;
+    }
+    if let Some(s) = env_u64("CHAOS_LAG_EVERY_SECS").filter(|s| *s > 0) {
+        plan.lag_every = Some(Duration::from_secs(s));
     }
     Some(plan)
 }

@@ -132,8 +132,28 @@ impl Instance {
             )
             .into());
         }
-        // Keep draining stdout so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining stdout so the process never blocks on a full pipe, into
+        // its log (the example logs there: worker failures, notification retries).
+        let mut log = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(
+                self.launch
+                    .log_dir
+                    .join(format!("instance-{}.log", self.index)),
+            )
+            .await
+            .ok();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(f) = log.as_mut() {
+                    use tokio::io::AsyncWriteExt;
+                    if f.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+                        log = None;
+                    }
+                }
+            }
+        });
         self.child = Some(child);
         self.starts += 1;
         Ok(())

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::Result;
 
-/// A directory under the system's temporary directory, removed on drop.
+/// A directory under the system's temporary directory, removed on drop (kept, and
+/// named on stderr, when `CHAOS_KEEP_LOGS` is set and it is a `logs` directory:
+/// the instances' output, to read after a failed run).
 #[derive(Debug)]
 pub struct TempDir(PathBuf);
 
@@ -31,6 +33,14 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        let is_logs = self
+            .0
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("commerce-chaos-logs-"));
+        if is_logs && std::env::var_os("CHAOS_KEEP_LOGS").is_some() {
+            eprintln!("kept {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -31,6 +31,11 @@ pub(crate) struct Config {
     /// Notification workers consuming the queue with `AMQP_URL`
     /// (`NOTIFICATION_WORKERS`, default 1).
     pub(crate) notification_workers: usize,
+    /// How old a mail's claim without an outcome (a send cut by a crash) must be
+    /// before a worker takes it over and sends the mail again, same Message-ID
+    /// (`NOTIFY_RESEND_AFTER_SECS`, default 30: above the SMTP command timeout;
+    /// the chaos harness shortens it).
+    pub(crate) notify_resend_after: Duration,
     /// Past orders the demo places through the checkout into an empty shop
     /// (`DEMO_ORDERS`, default 60; 0 for none, as the chaos harness wants: its
     /// checker counts every order and unit against its own workload).
@@ -128,7 +133,7 @@ impl Config {
                     return Err("usage: platform [--bind ADDR:PORT] [--worker-every-ms N] [--no-demo]\n\
                                 env: PORT, DATABASE_URL, REDIS_URL, AMQP_URL, SMTP_URL, MAIL_FROM, CARRIER_WEBHOOK_SECRET, NOTIFICATION_WORKERS, WORKER_EVERY_MS, CDN_BASE_URL, CORS_ORIGINS, INSTANCE_ID, DEMO_ORDERS,\n\
                                      PAYMENT_GATEWAY_URL, RESERVATION_TTL_SECS, RECOVERY_GRACE_SECS, HEADER_READ_TIMEOUT_SECS,\n\
-                                     PRUNE_EVERY_SECS (default 60), OUTBOX_GROUP_RETENTION_SECS (default 86400), RESERVATION_RETENTION_SECS (default 2592000),\n\
+                                     NOTIFY_RESEND_AFTER_SECS (default 30), PRUNE_EVERY_SECS (default 60), OUTBOX_GROUP_RETENTION_SECS (default 86400), RESERVATION_RETENTION_SECS (default 2592000),\n\
                                      LOGIN_LIMIT_PER_ACCOUNT (default 5), LOGIN_LIMIT_PER_ADDRESS (default 50), LOGIN_WINDOW_SECS (default 900)"
                         .to_owned());
                 }
@@ -183,6 +188,8 @@ impl Config {
             carrier_webhook_secret: env("CARRIER_WEBHOOK_SECRET"),
             mail_from: env("MAIL_FROM").unwrap_or_else(|| "shop@example.com".to_owned()),
             notification_workers,
+            notify_resend_after: env_secs("NOTIFY_RESEND_AFTER_SECS")?
+                .unwrap_or(commerce::notify::DEFAULT_RESEND_AFTER),
             demo_orders,
             instance_id: env("INSTANCE_ID"),
             payment_gateway_url: env("PAYMENT_GATEWAY_URL"),

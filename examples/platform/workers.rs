@@ -367,13 +367,50 @@ fn notification_cadence(every: Duration) -> Duration {
     every.min(Duration::from_millis(200))
 }
 
+/// The notification handler, logging (`warn`) every failure of an event (a retry:
+/// a mail in flight, the SMTP server away; or a final one), every send whose
+/// outcome is unknown and every mail resent after taking over a stale claim.
+struct Logged(Arc<dyn EventHandler>);
+
+#[async_trait::async_trait]
+impl EventHandler for Logged {
+    async fn handle(
+        &self,
+        event: &commerce::core::EventEnvelope,
+    ) -> commerce::notify::Result<commerce::notify::Outcome> {
+        let outcome = self.0.handle(event).await;
+        match &outcome {
+            Err(e) => tracing::warn!(
+                event = %event.id,
+                topic = %event.topic,
+                retryable = e.is_retryable(),
+                error = %e,
+                "notification failed"
+            ),
+            Ok(o) if o.resent > 0 || o.unknown > 0 => tracing::warn!(
+                event = %event.id,
+                topic = %event.topic,
+                resent = o.resent,
+                unknown = o.unknown,
+                "notification resent after a takeover, or outcome unknown"
+            ),
+            Ok(_) => {}
+        }
+        outcome
+    }
+}
+
 /// Starts notifications: the shop's notification handler sending mail through
-/// `email` (from `MAIL_FROM`). Without `AMQP_URL` one in-process runner reads the outbox (consumer
-/// group `notifications`); with it, the outbox relay publishes to RabbitMQ
-/// (publisher confirms) and `NOTIFICATION_WORKERS` queue workers consume the notification queue
-/// (retries with backoff, then the dead-letter queue); both go on after a broker
-/// restart (a new connection, see `commerce_rabbitmq::Broker`). Stops when `stop`
-/// turns true.
+/// `email` (from `MAIL_FROM`), taking over a mail's claim left without an outcome
+/// (a send cut by a crash) after `NOTIFY_RESEND_AFTER_SECS`. Without `AMQP_URL` one
+/// in-process runner reads the outbox (consumer group `notifications`, the
+/// notification retry budget of `commerce_notify::runner_config`, each retry after
+/// its backoff, a batch's events 8 at a time); with it, the outbox relay publishes
+/// to RabbitMQ (publisher confirms) and `NOTIFICATION_WORKERS` queue workers, each
+/// handling 8 deliveries at a time, consume the notification queue (retries with
+/// backoff, the same budget, then the dead-letter queue); both
+/// go on after a broker restart (a new connection, see `commerce_rabbitmq::Broker`).
+/// Stops when `stop` turns true.
 pub(crate) async fn start_notifications(
     shop: Shop,
     email: Arc<dyn EmailTransport>,
@@ -386,31 +423,49 @@ pub(crate) async fn start_notifications(
         config.amqp_url.as_deref(),
         config.notification_workers,
     );
-    let handler: Arc<dyn EventHandler> = Arc::new(shop.notification_handler(email, from)?);
+    let handler: Arc<dyn EventHandler> = Arc::new(Logged(Arc::new(
+        shop.notification_handler(email, from)?
+            .with_resend_after(config.notify_resend_after),
+    )));
     let every = notification_cadence(config.worker_every);
     let Some(url) = amqp_url else {
         let runner = outbox_runner(
             shop.outbox().clone(),
             handler,
             "notifications",
-            commerce::core::RunnerConfig::default(),
+            commerce::notify::runner_config(),
         );
         let mut stop = stop;
         return Ok(vec![tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
+            // A failing event (a mail in flight, the SMTP server down) is retried
+            // after the backoff the runner asks for, not at the next tick: its
+            // attempts are counted against the retry budget.
+            let mut retry_at: Option<tokio::time::Instant> = None;
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = stop.changed() => break,
                 }
-                // Pass after pass while they make progress; a failing event waits
-                // for the next tick (its retries and parking are the runner's).
+                if retry_at.is_some_and(|at| tokio::time::Instant::now() < at) {
+                    continue;
+                }
+                retry_at = None;
+                // Pass after pass while they make progress.
                 let mut handled = 0u64;
                 let outcome = loop {
                     // Parked events count as handled here: the runner reports them.
                     match runner.run_once().await {
                         Ok(p) if !p.progressed() => {
-                            break Ok(handled + (p.handled + p.parked) as u64);
+                            handled += (p.handled + p.parked) as u64;
+                            if let Some(wait) = p.retry_in {
+                                retry_at = Some(tokio::time::Instant::now() + wait);
+                                break Err(format!(
+                                    "an event failed; retry in {} ms ({handled} handled)",
+                                    wait.as_millis()
+                                ));
+                            }
+                            break Ok(handled);
                         }
                         Ok(p) => handled += (p.handled + p.parked) as u64,
                         Err(e) => break Err(e.to_string()),

@@ -4,7 +4,20 @@
 //! [`crate::MemorySms`]/[`crate::MemoryPush`] (and the HTTP providers) for the others.
 //! A send that failed must say whether anything may have left:
 //! [`crate::NotifyError::NotSent`] (nothing did, retry) or
-//! [`crate::NotifyError::Unknown`] (it may have: never resend).
+//! [`crate::NotifyError::Unknown`] (it may have).
+//!
+//! **Resends.** Each port says whether a resend of the same message is collapsed
+//! downstream (`resends_are_deduplicated`, default `false`). That decides what the
+//! [`crate::NotificationHandler`] does with a send whose outcome is unknown (a crash
+//! between the delivery log's claim and the provider's answer, a lost reply):
+//!
+//! | channel | resends collapsed | guarantee |
+//! |---|---|---|
+//! | email over SMTP ([`crate::SmtpMailer`]), [`crate::MemoryMailbox`] | yes: a resend carries the same Message-ID (`<event id>.<hash>@commerce`), which mailbox providers and the in-memory mailbox collapse | **exactly once in the mailbox**: an unknown outcome is resent once the claim is older than the handler's `resend_after` (at least once at the SMTP server) |
+//! | SMS ([`crate::TwilioSms`], [`crate::MemorySms`]) | no: text messages are not deduplicated | **at most once**: an unknown outcome is never resent (listed by `DeliveryLog::stale_claims`) |
+//! | push ([`crate::FcmPush`], [`crate::MemoryPush`]) | no (see [`crate::FcmPush`]) | **at most once**, as SMS |
+//!
+//! An integrator's transport keeps at most once unless it says otherwise.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -61,6 +74,13 @@ pub struct Accepted {
 pub trait EmailTransport: Send + Sync {
     /// Sends `email`; `Ok` once the server accepted it.
     async fn send(&self, email: &Email) -> Result<Accepted>;
+
+    /// Whether sending the same [`Email`] again (same Message-ID) reaches the
+    /// recipient once: then a send with an unknown outcome is resent (see the module
+    /// docs). Default `false`: never resent.
+    fn resends_are_deduplicated(&self) -> bool {
+        false
+    }
 }
 
 /// Sends text messages.
@@ -68,6 +88,12 @@ pub trait EmailTransport: Send + Sync {
 pub trait SmsTransport: Send + Sync {
     /// Sends `sms`; `Ok` once the provider accepted it.
     async fn send(&self, sms: &Sms) -> Result<Accepted>;
+
+    /// Whether sending the same [`Sms`] again reaches the recipient once. Default
+    /// `false` (text messages are not deduplicated): never resent.
+    fn resends_are_deduplicated(&self) -> bool {
+        false
+    }
 }
 
 /// Sends push notifications.
@@ -75,4 +101,10 @@ pub trait SmsTransport: Send + Sync {
 pub trait PushTransport: Send + Sync {
     /// Sends `push`; `Ok` once the provider accepted it.
     async fn send(&self, push: &Push) -> Result<Accepted>;
+
+    /// Whether sending the same [`Push`] again reaches the device once. Default
+    /// `false`: never resent.
+    fn resends_are_deduplicated(&self) -> bool {
+        false
+    }
 }

@@ -20,13 +20,30 @@ pub enum NotifyError {
         message: String,
     },
     /// The send failed in a way that leaves it unknown whether the provider accepted
-    /// the message (a timeout after the data was sent). The message is not retried.
+    /// the message (a timeout after the data was sent). Not retryable as such: the
+    /// handler keeps the claim and, on a channel whose resends are deduplicated,
+    /// answers [`NotifyError::InFlight`] instead (resent later); on the others the
+    /// message is never sent again.
     #[error("{channel} outcome unknown: {message}")]
     Unknown {
         /// The channel.
         channel: &'static str,
         /// Why.
         message: String,
+    },
+    /// A message of the event, on a channel whose resends are deduplicated, is
+    /// claimed by a send with no outcome yet (another worker's still running, one
+    /// cut by a crash, or one whose reply was lost). Retryable: the event must come
+    /// back, and once the claim is older than the handler's `resend_after` the
+    /// message is taken over and sent again.
+    #[error("{channel} message {key} in flight since {claimed_at}; retry later")]
+    InFlight {
+        /// The channel.
+        channel: &'static str,
+        /// The delivery key.
+        key: String,
+        /// When the claim was made (or last taken over).
+        claimed_at: chrono::DateTime<chrono::Utc>,
     },
     /// The event could not be read.
     #[error("malformed event: {0}")]
@@ -50,11 +67,13 @@ impl NotifyError {
         NotifyError::Template(format!("{e:#}"))
     }
 
-    /// True when nothing was sent and the message may be retried.
+    /// True when the event should be handled again later: nothing was sent, or a
+    /// message waits for its claim to be taken over ([`NotifyError::InFlight`]).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
             NotifyError::NotSent { .. }
+                | NotifyError::InFlight { .. }
                 | NotifyError::Orders(_)
                 | NotifyError::Core(_)
                 | NotifyError::Backend(_)

@@ -1,16 +1,41 @@
 //! The notification handler: turns an outbox event into messages per the
-//! customer's preferences and sends each (event, channel, recipient) at most once.
+//! customer's preferences and sends each (event, channel, recipient) once.
 //!
 //! For every planned message: claim its key in the [`DeliveryLog`], send, mark it
 //! sent. A redelivered event, a second worker, or a worker restarted after a crash
-//! between the send and the queue acknowledgement finds the record and sends nothing
-//! more. See [`commerce_orders::notification`] for the at-most-once choice in the
-//! gap between the provider's acceptance and the record.
+//! between the send and the queue acknowledgement finds the `Sent` record and sends
+//! nothing more.
+//!
+//! **A claim without an outcome** (the claiming worker was killed before the
+//! provider answered, is still sending, or lost the reply): what the handler does
+//! depends on the channel's transport (`resends_are_deduplicated`, see
+//! [`crate::channel`]):
+//!
+//! - **Resends deduplicated** (email: same Message-ID): a claim younger than
+//!   [`NotificationHandler::resend_after`] (default [`DEFAULT_RESEND_AFTER`], well
+//!   above the SMTP command timeout) fails the event with the retryable
+//!   [`NotifyError::InFlight`], so it comes back (RabbitMQ retry queues, the outbox
+//!   runner's backoff) instead of being acknowledged with the mail unsent; an older
+//!   one is taken over ([`DeliveryLog::take_over`], one worker wins) and the same
+//!   message sent again. A send of ours whose outcome is unknown keeps its claim
+//!   and answers `InFlight` too: it is taken over after `resend_after`. Exactly once
+//!   in the recipient's mailbox, at least once at the provider.
+//! - **Not deduplicated** (SMS, push, an integrator's transport by default): at
+//!   most once, as the claim found is counted a duplicate and an unknown outcome is
+//!   never resent (`DeliveryLog::stale_claims` lists them for an operator).
+//!
+//! The retry budget of the event must outlast `resend_after`: the notification
+//! budget ([`crate::runner::MAX_ATTEMPTS`] attempts, [`crate::runner::FIRST_BACKOFF`]
+//! doubling: the last about two minutes after the first), which the in-process
+//! runner ([`crate::runner::runner_config`]) and the RabbitMQ notification queue
+//! both use, does for the default 30 s.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
 use commerce_core::{Clock, EventEnvelope, SystemClock};
 use commerce_orders::notification::{
     AccountNotice, Channel, Claim, DeliveryLog, MessageContext, NotificationKind,
@@ -39,9 +64,17 @@ pub struct Outcome {
     pub sent: Vec<(Channel, String)>,
     /// Messages skipped because they were sent (or claimed) before.
     pub duplicates: usize,
-    /// Messages whose send ended with an unknown outcome (not retried).
+    /// Messages whose send ended with an unknown outcome (never resent on a channel
+    /// whose resends are not deduplicated).
     pub unknown: usize,
+    /// Messages among `sent` that were sent again after taking over a stale claim.
+    pub resent: usize,
 }
+
+/// How long a claim of a message on a channel whose resends are deduplicated stays
+/// another send's before it is taken over: 30 s, three times the SMTP command
+/// timeout ([`crate::SmtpMailer::COMMAND_TIMEOUT`]).
+pub const DEFAULT_RESEND_AFTER: Duration = Duration::from_secs(30);
 
 /// The notification handler (see the module docs).
 #[derive(Clone)]
@@ -55,6 +88,7 @@ pub struct NotificationHandler {
     templates: Templates,
     from: String,
     clock: Arc<dyn Clock>,
+    resend_after: Duration,
 }
 
 impl std::fmt::Debug for NotificationHandler {
@@ -87,6 +121,7 @@ impl NotificationHandler {
             templates,
             from: from.into(),
             clock: Arc::new(SystemClock),
+            resend_after: DEFAULT_RESEND_AFTER,
         }
     }
 
@@ -109,6 +144,38 @@ impl NotificationHandler {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Takes over and resends a claim older than `after` on a channel whose
+    /// resends are deduplicated (see the module docs; default
+    /// [`DEFAULT_RESEND_AFTER`]). Keep it above the longest a send may take, or a
+    /// slow send is resent while it runs (collapsed downstream, but sent twice).
+    #[must_use]
+    pub fn with_resend_after(mut self, after: Duration) -> Self {
+        self.resend_after = after;
+        self
+    }
+
+    /// How old a claim must be to be taken over and resent.
+    pub fn resend_after(&self) -> Duration {
+        self.resend_after
+    }
+
+    /// Whether the transport of `channel` collapses a resend of the same message.
+    fn resends_deduplicated(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.email.resends_are_deduplicated(),
+            Channel::Sms => self.sms.resends_are_deduplicated(),
+            Channel::Push => self.push.resends_are_deduplicated(),
+        }
+    }
+
+    /// The claim time at or before which a claim is taken over, at `now` (`None`:
+    /// `resend_after` is too large for any claim to be that old).
+    fn takeover_cutoff(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        chrono::Duration::from_std(self.resend_after)
+            .ok()
+            .and_then(|after| now.checked_sub_signed(after))
     }
 
     async fn preferences_of(
@@ -236,13 +303,38 @@ impl EventHandler for NotificationHandler {
         let mut outcome = Outcome::default();
         let mut retry = None;
         for message in &planned {
-            match self.log.claim(&message.key, self.clock.now()).await? {
-                Claim::Claimed => {}
-                Claim::AlreadySent(_) | Claim::InFlight(_) => {
+            let dedupes = self.resends_deduplicated(message.channel);
+            let now = self.clock.now();
+            let in_flight = |claimed_at| NotifyError::InFlight {
+                channel: message.channel.as_str(),
+                key: message.key.as_str().to_owned(),
+                claimed_at,
+            };
+            let resend = match self.log.claim(&message.key, now).await? {
+                Claim::Claimed => false,
+                Claim::AlreadySent(_) => {
                     outcome.duplicates += 1;
                     continue;
                 }
-            }
+                Claim::InFlight(_) if !dedupes => {
+                    // At most once: whoever claimed it sends it, or nobody does.
+                    outcome.duplicates += 1;
+                    continue;
+                }
+                Claim::InFlight(record) => match self.takeover_cutoff(now) {
+                    Some(cutoff)
+                        if record.claimed_at <= cutoff
+                            && self.log.take_over(&message.key, cutoff, now).await? =>
+                    {
+                        true
+                    }
+                    // Young, or another worker took it over first: come back later.
+                    _ => {
+                        retry.get_or_insert(in_flight(record.claimed_at));
+                        continue;
+                    }
+                },
+            };
             match self.send_one(event, message, &rendered).await {
                 Ok(provider_id) => {
                     self.log
@@ -251,10 +343,15 @@ impl EventHandler for NotificationHandler {
                     outcome
                         .sent
                         .push((message.channel, message.address.clone()));
+                    outcome.resent += usize::from(resend);
                 }
                 Err(NotifyError::Unknown { .. }) => {
-                    // It may have left: keep the claim, never resend (at most once).
+                    // It may have left: keep the claim. Resent once the claim is
+                    // old enough where resends are collapsed, else never.
                     outcome.unknown += 1;
+                    if dedupes {
+                        retry.get_or_insert(in_flight(now));
+                    }
                 }
                 Err(e) => {
                     // Nothing left: free the key so the retry can send.

@@ -156,6 +156,13 @@ impl SmsTransport for TwilioSms {
 }
 
 /// Push through an FCM-shaped API.
+///
+/// Resends are **not** deduplicated ([`PushTransport::resends_are_deduplicated`]
+/// stays `false`, so an unknown outcome is never resent): FCM has no idempotency
+/// key, its `collapse_key` only collapses messages still queued for an offline
+/// device, and a notification `tag` (Android) / `apns-collapse-id` (iOS) only
+/// replaces a notification still shown in the tray: one the user already dismissed
+/// or opened would come back, and the device alerts again.
 #[derive(Clone, Debug)]
 pub struct FcmPush {
     base: String,

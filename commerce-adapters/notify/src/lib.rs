@@ -11,8 +11,10 @@
 //!   minijinja (a template per kind, a block per part: subject, text, HTML, SMS,
 //!   push);
 //! - [`NotificationHandler`]: an outbox event to messages per the customer's
-//!   preferences, at most one per (event, channel, recipient) through the
-//!   [`commerce_orders::notification::DeliveryLog`];
+//!   preferences, one per (event, channel, recipient) through the
+//!   [`commerce_orders::notification::DeliveryLog`]: exactly once in the mailbox for
+//!   email (a send cut by a crash is resent with the same Message-ID after
+//!   `resend_after`), at most once for SMS and push (see [`channel`]);
 //! - [`outbox_runner`]: the same handler driven from the outbox in process (no
 //!   broker) by core's one outbox runner, and [`smtp_sink`], a loopback SMTP server for tests and benchmarks.
 
@@ -28,10 +30,10 @@ pub mod templates;
 
 pub use channel::{Accepted, Email, EmailTransport, Push, PushTransport, Sms, SmsTransport};
 pub use error::{NotifyError, Result};
-pub use handler::{EventHandler, NotificationHandler, Outcome};
+pub use handler::{DEFAULT_RESEND_AFTER, EventHandler, NotificationHandler, Outcome};
 pub use http_providers::{FcmPush, SimulatedProviders, TwilioSms};
 pub use memory::{MemoryMailbox, MemoryPush, MemorySms};
-pub use runner::{NotificationConsumer, outbox_runner};
+pub use runner::{NotificationConsumer, outbox_runner, runner_config};
 pub use smtp::SmtpMailer;
 pub use templates::{Rendered, Templates};
 

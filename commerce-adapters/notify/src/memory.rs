@@ -1,6 +1,7 @@
 //! In-memory channels: the mailbox the embedded default sends mail to (and the
 //! example shows at a page), and recorders for SMS and push.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -13,9 +14,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Mail kept in memory, newest last. The default when `SMTP_URL` is unset.
+///
+/// Like a mailbox provider it collapses a message sent again with the same
+/// Message-ID (a resend after an unknown outcome): it keeps the first, and counts
+/// every send it received ([`MemoryMailbox::deliveries`]).
 #[derive(Debug, Default)]
 pub struct MemoryMailbox {
-    messages: Mutex<Vec<Email>>,
+    inbox: Mutex<Inbox>,
+}
+
+#[derive(Debug, Default)]
+struct Inbox {
+    messages: Vec<Email>,
+    /// Message-ID -> index in `messages`.
+    ids: HashMap<String, usize>,
+    deliveries: usize,
 }
 
 impl MemoryMailbox {
@@ -26,12 +39,13 @@ impl MemoryMailbox {
 
     /// Every message received, oldest first (what a mailbox page lists).
     pub fn messages(&self) -> Vec<Email> {
-        lock(&self.messages).clone()
+        lock(&self.inbox).messages.clone()
     }
 
     /// The messages sent to `to` (case-insensitive), oldest first.
     pub fn messages_to(&self, to: &str) -> Vec<Email> {
-        lock(&self.messages)
+        lock(&self.inbox)
+            .messages
             .iter()
             .filter(|m| m.to.eq_ignore_ascii_case(to))
             .cloned()
@@ -40,7 +54,8 @@ impl MemoryMailbox {
 
     /// The newest `limit` messages, newest first (for a page).
     pub fn latest(&self, limit: usize) -> Vec<Email> {
-        lock(&self.messages)
+        lock(&self.inbox)
+            .messages
             .iter()
             .rev()
             .take(limit)
@@ -50,15 +65,22 @@ impl MemoryMailbox {
 
     /// The message with this Message-ID.
     pub fn message(&self, message_id: &str) -> Option<Email> {
-        lock(&self.messages)
-            .iter()
-            .find(|m| m.message_id == message_id)
+        let inbox = lock(&self.inbox);
+        inbox
+            .ids
+            .get(message_id)
+            .and_then(|i| inbox.messages.get(*i))
             .cloned()
     }
 
-    /// Number of messages.
+    /// Number of messages (distinct Message-IDs).
     pub fn len(&self) -> usize {
-        lock(&self.messages).len()
+        lock(&self.inbox).messages.len()
+    }
+
+    /// Number of sends received, resends of a message it holds included.
+    pub fn deliveries(&self) -> usize {
+        lock(&self.inbox).deliveries
     }
 
     /// True when empty.
@@ -70,10 +92,21 @@ impl MemoryMailbox {
 #[async_trait]
 impl EmailTransport for MemoryMailbox {
     async fn send(&self, email: &Email) -> Result<Accepted> {
-        lock(&self.messages).push(email.clone());
+        let mut inbox = lock(&self.inbox);
+        inbox.deliveries += 1;
+        if !inbox.ids.contains_key(&email.message_id) {
+            let index = inbox.messages.len();
+            inbox.ids.insert(email.message_id.clone(), index);
+            inbox.messages.push(email.clone());
+        }
         Ok(Accepted {
             provider_id: Some(email.message_id.clone()),
         })
+    }
+
+    /// `true`: a message with a Message-ID it holds is kept once.
+    fn resends_are_deduplicated(&self) -> bool {
+        true
     }
 }
 

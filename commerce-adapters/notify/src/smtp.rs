@@ -3,6 +3,11 @@
 //!
 //! `SMTP_URL` forms: `smtp://host:port` and `smtp://user:password@host:port`
 //! (plain SMTP; this build has no TLS, so point it at a local relay or sink).
+//!
+//! Every message carries the handler's deterministic Message-ID
+//! (`<event id>.<hash>@commerce`), so a resend after an unknown outcome is the same
+//! message, which mailbox providers collapse:
+//! [`EmailTransport::resends_are_deduplicated`] is `true`.
 
 use std::time::Duration;
 
@@ -31,8 +36,12 @@ fn config(message: impl Into<String>) -> NotifyError {
 }
 
 impl SmtpMailer {
+    /// How long the mailer waits for each SMTP reply (the handler's default
+    /// `resend_after` is well above it, so a slow send is not resent while it runs).
+    pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// A mailer for `url` (`smtp://[user:password@]host[:port]`, port 25 by default),
-    /// with a 10 s timeout per command.
+    /// with a [`SmtpMailer::COMMAND_TIMEOUT`] timeout per command.
     pub fn from_url(url: &str) -> Result<Self> {
         let rest = url
             .strip_prefix("smtp://")
@@ -61,7 +70,7 @@ impl SmtpMailer {
         }
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
-            .timeout(Some(Duration::from_secs(10)));
+            .timeout(Some(Self::COMMAND_TIMEOUT));
         if let Some(c) = credentials {
             builder = builder.credentials(c);
         }
@@ -120,5 +129,10 @@ impl EmailTransport for SmtpMailer {
                 message: e.to_string(),
             }),
         }
+    }
+
+    /// `true`: a resend carries the same Message-ID (see the module docs).
+    fn resends_are_deduplicated(&self) -> bool {
+        true
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! A choice is one upserted row per (customer, kind, channel), so concurrent choices
 //! never lose each other. A delivery claim is an `INSERT ... ON CONFLICT DO NOTHING`
-//! on the key: of concurrent claims exactly one inserts.
+//! on the key: of concurrent claims exactly one inserts. A takeover is one
+//! conditional `UPDATE` of the claim time: concurrent takeovers queue on the row
+//! lock, and the ones after the first find the new claim time and update nothing.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -154,10 +156,11 @@ fn record(row: &PgRow) -> Result<DeliveryRecord> {
         claimed_at: row.try_get("claimed_at").map_err(db)?,
         sent_at: row.try_get("sent_at").map_err(db)?,
         provider_id: row.try_get("provider_id").map_err(db)?,
+        resends: u32::try_from(row.try_get::<i32, _>("resends").map_err(db)?).unwrap_or(0),
     })
 }
 
-const COLUMNS: &str = "key, state, claimed_at, sent_at, provider_id";
+const COLUMNS: &str = "key, state, claimed_at, sent_at, provider_id, resends";
 
 #[async_trait]
 impl DeliveryLog for PgDeliveryLog {
@@ -229,6 +232,30 @@ impl DeliveryLog for PgDeliveryLog {
             return Err(Error::Conflict(format!("{key} was sent")));
         }
         Ok(())
+    }
+
+    async fn take_over(
+        &self,
+        key: &DeliveryKey,
+        claimed_at_or_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        // Under READ COMMITTED a concurrent UPDATE of the row waits for the first,
+        // then evaluates its WHERE again on the new row version: the new claim time
+        // (`now`) fails `claimed_at < $3` and usually `claimed_at <= $2`.
+        let updated = sqlx::query(
+            "UPDATE commerce.notification_deliveries
+             SET claimed_at = $3, resends = resends + 1
+             WHERE key = $1 AND state = 'claimed' AND claimed_at <= $2 AND claimed_at < $3",
+        )
+        .bind(key.as_str())
+        .bind(claimed_at_or_before)
+        .bind(now)
+        .execute(&self.shared.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        Ok(updated == 1)
     }
 
     async fn get(&self, key: &DeliveryKey) -> Result<Option<DeliveryRecord>> {

@@ -1,7 +1,9 @@
 //! Relay throughput against a raw publish-with-confirms loop through the same client
 //! in the same run, end-to-end latency from an order's confirmation to the SMTP
-//! sink accepting its mail, and mails per second per notification worker against a
-//! raw loop of SMTP sends through the same mailer.
+//! sink accepting its mail, mails per second per notification worker (handling one
+//! delivery at a time, and several) against raw loops of SMTP sends through the
+//! same mailer, and mails per second of the in-process notification runner (one
+//! event at a time, and several).
 //!
 //! ```text
 //! cargo bench -p commerce-rabbitmq --bench relay
@@ -11,7 +13,8 @@
 //! amqp://guest:guest@127.0.0.1:5672/%2f). Env: `BENCH_EVENTS` (events per round,
 //! default 20000), `BENCH_ROUNDS` (default 3), `BENCH_ORDERS` (orders for the
 //! latency part, default 300), `BENCH_MAILS` (mails per worker-rate round, default
-//! 400), `BENCH_PART` (`throughput`, `latency` or `workers`; all when unset).
+//! 400), `BENCH_PART` (`throughput`, `latency`, `workers` or `runner`; all when
+//! unset).
 //! Targets: relay >= 0.5x the raw loop; p99 < 1 s.
 #![allow(
     clippy::unwrap_used,
@@ -284,9 +287,9 @@ async fn raw_smtp_rate(senders: usize, n: usize) -> f64 {
 }
 
 /// Mails per second of `workers` queue workers draining `n` order-confirmed events
-/// already on the queue (each worker handles its deliveries one at a time: claim in
-/// the delivery log, render, one SMTP conversation, mark sent, ack).
-async fn worker_rate(conn: &Connection, workers: usize, n: usize) -> f64 {
+/// already on the queue, each handling up to `concurrency` deliveries at once (each:
+/// claim in the delivery log, render, one SMTP conversation, mark sent, ack).
+async fn worker_rate(conn: &Connection, workers: usize, concurrency: usize, n: usize) -> f64 {
     let id = EventId::new();
     let t = Topology {
         exchange: format!("bench.workers.{id}"),
@@ -322,7 +325,8 @@ async fn worker_rate(conn: &Connection, workers: usize, n: usize) -> f64 {
     for _ in 0..workers {
         let worker = QueueWorker::new(conn, t.clone(), handler.clone())
             .await
-            .unwrap();
+            .unwrap()
+            .with_concurrency(concurrency);
         let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             worker
@@ -349,14 +353,63 @@ async fn workers(conn: &Connection) {
     println!(
         "notification workers: {n} order-confirmed mails queued, then drained; baseline: raw SmtpMailer::send loops to a loopback sink"
     );
-    for workers in [1, 4] {
-        let raw = raw_smtp_rate(workers, n).await;
-        let rate = worker_rate(conn, workers, n).await;
+    for (workers, concurrency) in [(1, 1), (4, 1), (1, 8), (4, 8)] {
+        let senders = workers * concurrency;
+        let raw = raw_smtp_rate(senders, n).await;
+        let rate = worker_rate(conn, workers, concurrency, n).await;
         println!(
-            "  {workers} worker(s): {rate:>7.1} mails/s ({:.1} per worker)   raw SMTP, {workers} sender(s): {raw:>7.1} mails/s   ratio {:.2}",
+            "  {workers} worker(s) x {concurrency} at once: {rate:>7.1} mails/s ({:.1} per worker)   raw SMTP, {senders} sender(s): {raw:>7.1} mails/s   ratio {:.2}",
             rate / workers as f64,
             rate / raw
         );
+    }
+}
+
+/// Mails per second of the in-process notification runner draining the outbox of
+/// `n` confirmed orders (about four events each, one of which mails), handling up
+/// to `concurrency` events at once.
+async fn runner_rate(concurrency: usize, n: usize) -> f64 {
+    let f = CheckoutFixture::in_memory();
+    let checkout = f.checkout(test_config());
+    let sink = SmtpSink::start().await.unwrap();
+    let handler = Arc::new(NotificationHandler::new(
+        f.orders.clone(),
+        Arc::new(MemoryPreferenceStore::new()),
+        Arc::new(MemoryDeliveryLog::new()),
+        Arc::new(SmtpMailer::from_url(&sink.url()).unwrap()),
+        Templates::new("Bench Shop").unwrap(),
+        "shop@example.com",
+    ));
+    let sku = stocked_sku(&f, "9.99", 1_000_000).await;
+    for _ in 0..n {
+        let cart = cart_with(&f, None, &[(&sku, 2)]).await;
+        checkout
+            .checkout_as(&request(cart, None, card(test_cards::APPROVED)))
+            .await
+            .unwrap();
+    }
+    let runner = commerce_core::worker::Runner::new(
+        f.outbox.clone(),
+        Arc::new(
+            commerce_notify::NotificationConsumer::new(handler, "notifications")
+                .with_concurrency(concurrency),
+        ),
+        commerce_notify::runner_config(),
+    );
+    let start = Instant::now();
+    while runner.run_once().await.unwrap().handled > 0 {}
+    assert_eq!(sink.count(), n);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn runner(_conn: &Connection) {
+    let n = env_usize("BENCH_MAILS", 400);
+    println!(
+        "in-process notification runner: the outbox of {n} confirmed orders drained (batches of 100)"
+    );
+    for concurrency in [1, 8] {
+        let rate = runner_rate(concurrency, n).await;
+        println!("  {concurrency} at once: {rate:>7.1} mails/s");
     }
 }
 
@@ -378,6 +431,9 @@ async fn main() {
     }
     if part.is_empty() || part == "workers" {
         workers(&conn).await;
+    }
+    if part.is_empty() || part == "runner" {
+        runner(&conn).await;
     }
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average at end: {}", load.trim());

@@ -5,7 +5,8 @@
 //! - [`OutboxRelay`]: outbox events to a durable topic exchange with publisher
 //!   confirms; the outbox is acknowledged only after the broker confirmed the batch.
 //! - [`QueueWorker`]: consumes a durable queue and runs an
-//!   [`commerce_notify::EventHandler`] (the notification handler) on each event;
+//!   [`commerce_notify::EventHandler`] (the notification handler) on each event,
+//!   several at once (`worker::DEFAULT_CONCURRENCY`);
 //!   failures are retried with exponential backoff through TTL retry queues and end
 //!   in a dead-letter queue after [`Topology::max_attempts`].
 //! - [`Topology`]: the names, declared idempotently.

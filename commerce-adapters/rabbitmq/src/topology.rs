@@ -49,9 +49,16 @@ impl Topology {
     }
 
     /// The notification queue: `commerce.events` -> `commerce.notifications`, bound
-    /// to the topics that notify.
+    /// to the topics that notify, with the notification retry budget
+    /// ([`commerce_notify::runner::MAX_ATTEMPTS`] attempts, 1 s doubling: retry
+    /// queues up to 64 s, the last attempt 127 s after the first), so an event whose
+    /// mail is in flight comes back after the handler's `resend_after` (30 s by
+    /// default) and the mail is taken over before the event is dead-lettered.
     pub fn notifications() -> Self {
-        let mut t = Topology::new("commerce.events", "commerce.notifications");
+        let mut t = Topology::new("commerce.events", "commerce.notifications").with_retries(
+            commerce_notify::runner::MAX_ATTEMPTS,
+            commerce_notify::runner::FIRST_BACKOFF,
+        );
         t.bindings = ["order.#", "payment.#", "fulfilment.#", "account.#"]
             .map(str::to_owned)
             .to_vec();
@@ -141,4 +148,30 @@ async fn declare_queue(channel: &Channel, name: &str, args: FieldTable) -> Resul
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_retries_outlast_the_resend_of_a_mail_in_flight() {
+        let t = Topology::notifications();
+        let span: Duration = (1..t.max_attempts).map(|a| t.backoff(a)).sum();
+        // The same budget as the in-process runner's.
+        assert_eq!(span, commerce_notify::runner::retry_span());
+        assert_eq!(span, Duration::from_secs(127));
+        // A redelivery right after a crash comes back at least twice after the
+        // claim is `resend_after` old.
+        let after = commerce_notify::DEFAULT_RESEND_AFTER;
+        let mut at = Duration::ZERO;
+        let late: Vec<Duration> = (1..t.max_attempts)
+            .map(|a| {
+                at += t.backoff(a);
+                at
+            })
+            .filter(|at| *at >= after)
+            .collect();
+        assert!(late.len() >= 2, "{late:?}");
+    }
 }

@@ -1,18 +1,26 @@
 //! The queue worker: consumes the work queue and runs an [`EventHandler`] (the
-//! notification handler) on each event.
+//! notification handler) on each event, several at once (at most
+//! [`QueueWorker::concurrency`], [`DEFAULT_CONCURRENCY`] by default, within the
+//! channel's prefetch): each send waits mostly on the provider, so one at a time a
+//! worker falls behind a busy shop.
 //!
-//! A delivery is acknowledged only after the handler returned. A failure the
+//! A delivery is acknowledged only after the handler returned (each on its own: a
+//! slow one holds back no other's acknowledgement). A failure the
 //! handler calls retryable is published (confirmed) to the retry queue of its
 //! attempt, whose TTL brings it back to the work queue after the backoff; after
 //! [`Topology::max_attempts`] failures, or for a body that is not an event, it is
 //! published to the dead-letter queue instead. Either way the original is acked only
 //! after that publish was confirmed, so a crash loses nothing (at worst a retry is
-//! duplicated, which the handler's dedupe absorbs).
+//! duplicated, which the handler's dedupe absorbs). A mail in flight
+//! ([`commerce_notify::NotifyError::InFlight`]: claimed by a send with no outcome
+//! yet) is such a retryable failure: the notification topology's budget
+//! ([`Topology::notifications`]) brings it back until the claim is taken over.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
@@ -32,6 +40,9 @@ use crate::topology::Topology;
 pub const ATTEMPTS_HEADER: &str = "x-attempts";
 /// Header with the last error of a dead-lettered message.
 pub const ERROR_HEADER: &str = "x-last-error";
+
+/// Deliveries a worker handles at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// How often a consuming worker looks at its channel's state.
 const CHANNEL_CHECK: Duration = Duration::from_millis(500);
@@ -56,6 +67,7 @@ pub struct QueueWorker {
     topology: Topology,
     handler: Arc<dyn EventHandler>,
     prefetch: u16,
+    concurrency: usize,
 }
 
 impl std::fmt::Debug for QueueWorker {
@@ -82,8 +94,8 @@ fn attempts_of(delivery: &Delivery) -> u32 {
 }
 
 impl QueueWorker {
-    /// A worker on a new channel of `connection` (confirm mode, prefetch 32);
-    /// declares the topology.
+    /// A worker on a new channel of `connection` (confirm mode, prefetch 32,
+    /// [`DEFAULT_CONCURRENCY`] deliveries handled at once); declares the topology.
     pub async fn new(
         connection: &Connection,
         topology: Topology,
@@ -103,12 +115,26 @@ impl QueueWorker {
             topology,
             handler,
             prefetch,
+            concurrency: DEFAULT_CONCURRENCY,
         })
+    }
+
+    /// Handling up to `concurrency` deliveries at once (1 to the prefetch: one at
+    /// a time with 1).
+    #[must_use]
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.clamp(1, usize::from(self.prefetch).max(1));
+        self
     }
 
     /// How many unacknowledged deliveries the worker holds at most.
     pub fn prefetch(&self) -> u16 {
         self.prefetch
+    }
+
+    /// How many deliveries the worker handles at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     async fn republish(
@@ -202,7 +228,8 @@ impl QueueWorker {
 
     /// Consumes until `stop` resolves ([`Ended::Stopped`]) or the broker ends the
     /// consumer ([`Ended::Closed`]); an error of the channel, of a delivery or of
-    /// its acknowledgement ends it too.
+    /// its acknowledgement ends it too. Up to [`QueueWorker::concurrency`]
+    /// deliveries are handled at once; the ones under way finish before it returns.
     async fn consume(&self, stop: impl std::future::Future<Output = ()>) -> Result<Ended> {
         let mut consumer = self
             .channel
@@ -218,22 +245,42 @@ impl QueueWorker {
         // (seen when the TCP connection is cut while the consumer is idle): the
         // channel's state is looked at too.
         let mut look = tokio::time::interval(CHANNEL_CHECK);
-        loop {
+        let mut under_way = FuturesUnordered::new();
+        let mut open = true;
+        // Whatever ends the loop, the deliveries under way are let finish first: a
+        // handling dropped half way would leave its mail claimed without an outcome
+        // (resent after `resend_after`, or never for SMS). Their acknowledgements
+        // may fail on a closed channel; the broker then delivers them again and
+        // the delivery log finds them sent.
+        let ended = loop {
             tokio::select! {
-                () = &mut stop => return Ok(Ended::Stopped),
-                next = consumer.next() => match next {
-                    Some(delivery) => {
-                        self.process(&delivery?).await?;
+                () = &mut stop => break Ok(Ended::Stopped),
+                Some(done) = under_way.next(), if !under_way.is_empty() => {
+                    if let Err(e) = done {
+                        break Err(e);
                     }
-                    None => return Ok(Ended::Closed),
-                },
+                }
+                next = consumer.next(), if open && under_way.len() < self.concurrency => {
+                    match next {
+                        Some(Ok(delivery)) => {
+                            under_way.push(async move { self.process(&delivery).await });
+                        }
+                        Some(Err(e)) => break Err(e.into()),
+                        None => open = false,
+                    }
+                }
                 _ = look.tick() => {
                     if !self.channel.status().connected() {
-                        return Ok(Ended::Closed);
+                        break Ok(Ended::Closed);
                     }
                 }
             }
-        }
+            if !open && under_way.is_empty() {
+                break Ok(Ended::Closed);
+            }
+        };
+        while under_way.next().await.is_some() {}
+        ended
     }
 
     /// Consumes the work queue of `topology` through `broker` with `handler` until

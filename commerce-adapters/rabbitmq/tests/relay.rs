@@ -16,7 +16,7 @@ use lapin::{Channel, Connection};
 
 use commerce_core::{EventEnvelope, EventId};
 use commerce_notify::smtp_sink::SmtpSink;
-use commerce_notify::{EventHandler, NotificationHandler, SmtpMailer, Templates};
+use commerce_notify::{EventHandler, NotificationHandler, Outcome, SmtpMailer, Templates};
 use commerce_orders::notification::{MemoryDeliveryLog, MemoryPreferenceStore};
 use commerce_orders::testkit::checkout::{
     CheckoutAs, cart_with, request, stocked_sku, test_config,
@@ -373,6 +373,136 @@ async fn relay_message_that_always_fails_ends_in_the_dead_letter_queue() {
     // Nothing recorded as sent: an operator can replay the dead letter once the
     // mail server takes mail again.
     assert!(shop.log.is_empty());
+    stop.send(()).unwrap();
+    task.await.unwrap();
+    cleanup(&conn, &t).await;
+}
+
+/// A handler counting the events it handles at once.
+struct Counting {
+    inner: Arc<NotificationHandler>,
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for Counting {
+    async fn handle(&self, event: &EventEnvelope) -> commerce_notify::Result<Outcome> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        let outcome = self.inner.handle(event).await;
+        self.now.fetch_sub(1, SeqCst);
+        outcome
+    }
+}
+
+#[tokio::test]
+async fn relay_worker_handles_several_deliveries_at_once_each_mail_once() {
+    let conn = broker().await;
+    let t = topology("concurrent");
+    let shop = Shop::new();
+    let sink = SmtpSink::start().await.unwrap();
+    let relay = OutboxRelay::new(&conn, shop.f.outbox.clone(), &t)
+        .await
+        .unwrap();
+    for _ in 0..12 {
+        shop.order().await;
+    }
+    while relay.relay_once().await.unwrap() > 0 {}
+    let counting = Arc::new(Counting {
+        inner: shop.handler(&sink),
+        now: Default::default(),
+        most: Default::default(),
+    });
+    let worker = QueueWorker::new(&conn, t.clone(), counting.clone())
+        .await
+        .unwrap()
+        .with_concurrency(4);
+    assert_eq!(worker.concurrency(), 4);
+    let (stop, task) = spawn_worker(worker);
+    assert_eq!(sink.wait_for(12, Duration::from_secs(20)).await, 12);
+    let ch = conn.create_channel().await.unwrap();
+    for _ in 0..200 {
+        if queue_len(&ch, &t.queue).await == 0
+            && counting.now.load(std::sync::atomic::Ordering::SeqCst) == 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(queue_len(&ch, &t.queue).await, 0, "every delivery acked");
+    assert_eq!(sink.wait_for(13, Duration::from_millis(300)).await, 12);
+    let most = counting.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=4).contains(&most), "{most} at once");
+    let mut subjects: Vec<String> = sink
+        .received()
+        .iter()
+        .map(|m| m.header("Subject").unwrap())
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 12, "one mail per order");
+    stop.send(()).unwrap();
+    task.await.unwrap();
+    cleanup(&conn, &t).await;
+}
+
+/// A worker killed between the delivery log's claim and the SMTP answer: the
+/// message comes back to another worker, which sends it through the retry queues
+/// (the mail is in flight) until the claim is older than `resend_after`, then
+/// takes it over and sends it once, same Message-ID, nothing dead-lettered.
+#[tokio::test]
+async fn relay_mail_cut_by_a_crash_is_retried_until_taken_over_not_dead_lettered() {
+    let conn = broker().await;
+    let id = EventId::new();
+    // The notification budget, scaled down: 8 attempts, 100 ms doubling.
+    let t = Topology::new(
+        format!("test.inflight.{id}"),
+        format!("test.inflight.{id}.q"),
+    )
+    .with_retries(8, Duration::from_millis(100));
+    let shop = Shop::new();
+    let sink = SmtpSink::start().await.unwrap();
+    let relay = OutboxRelay::new(&conn, shop.f.outbox.clone(), &t)
+        .await
+        .unwrap();
+    let order = shop.order().await;
+    let event = shop.confirmed_event(&order).await;
+    // The crashed worker's claim, made just now.
+    let key = commerce_orders::notification::DeliveryKey::new(
+        event.id,
+        commerce_orders::notification::Channel::Email,
+        &order.email,
+    );
+    commerce_orders::notification::DeliveryLog::claim(shop.log.as_ref(), &key, chrono::Utc::now())
+        .await
+        .unwrap();
+    let handler = Arc::new(
+        NotificationHandler::clone(&shop.handler(&sink))
+            .with_resend_after(Duration::from_millis(500)),
+    );
+    let worker = QueueWorker::new(&conn, t.clone(), handler).await.unwrap();
+    let (stop, task) = spawn_worker(worker);
+    relay
+        .publish_confirmed(std::slice::from_ref(&event))
+        .await
+        .unwrap();
+    assert_eq!(sink.wait_for(1, Duration::from_secs(20)).await, 1);
+    let mail = &sink.received()[0];
+    let message_id = mail.header("Message-ID").unwrap();
+    assert!(
+        message_id.starts_with(&format!("<{}.", event.id)),
+        "{message_id}"
+    );
+    let record = commerce_orders::notification::DeliveryLog::get(shop.log.as_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.resends, 1);
+    assert_eq!(sink.wait_for(2, Duration::from_millis(300)).await, 1);
+    let ch = conn.create_channel().await.unwrap();
+    assert_eq!(queue_len(&ch, &t.dead_letter_queue()).await, 0);
     stop.send(()).unwrap();
     task.await.unwrap();
     cleanup(&conn, &t).await;

@@ -1,18 +1,32 @@
-//! The delivery log: at most one message per (event, channel, recipient).
+//! The delivery log: one record per (event, channel, recipient), so that a message
+//! reaches its recipient once.
 //!
 //! A worker [`claims`](DeliveryLog::claim) a message's key before sending it; only
 //! the worker whose claim wrote the record sends. After the provider accepted the
 //! message, the worker [`marks it sent`](DeliveryLog::mark_sent), then acknowledges
 //! the queue message. Redeliveries, a second worker and a worker restarted after a
-//! crash all find the record and send nothing.
+//! crash all find the record; a `Sent` record sends nothing more. A failure known to
+//! have sent nothing (the connection was refused, the provider rejected the message)
+//! [`releases`](DeliveryLog::release) the claim so the retry can send.
 //!
-//! **At most once.** A crash after the claim and before `mark_sent` leaves a
-//! `Claimed` record: whether the provider accepted the message is unknown, and
-//! nothing resends it (a duplicate is what we promised never to send). Those records
-//! are listed by [`DeliveryLog::stale_claims`] for an operator to check against the
-//! provider's log. A failure known to have sent nothing (the connection was
-//! refused, the provider rejected the message) [`releases`](DeliveryLog::release)
-//! the claim so the retry can send.
+//! **A claim whose send never answered.** A crash after the claim and before
+//! `mark_sent` (or a reply lost on the way) leaves a `Claimed` record: whether the
+//! provider accepted the message is unknown. What happens next depends on the
+//! channel:
+//!
+//! - **The provider collapses a resend of the same message** (email: the resend
+//!   carries the same Message-ID, which mailbox providers deduplicate): the worker
+//!   that meets the claim once it is old enough [`takes it over`](DeliveryLog::take_over)
+//!   (one worker wins) and sends again, the same message. At least once at the
+//!   provider, once in the recipient's mailbox: a confirmation never silently goes
+//!   missing. A younger claim may still be in flight: the event is retried later.
+//! - **It does not** (SMS, push): the record stays `Claimed` and nothing resends it
+//!   (at most once: a duplicate text is what we promised never to send). Those
+//!   records are listed by [`DeliveryLog::stale_claims`] for an operator to check
+//!   against the provider's log.
+//!
+//! Which channel is which is the transport's to say (`commerce-notify`: the
+//! `resends_are_deduplicated` method of each channel port).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -72,12 +86,16 @@ pub struct DeliveryRecord {
     pub key: DeliveryKey,
     /// Where it is.
     pub state: DeliveryState,
-    /// When it was claimed.
+    /// When it was claimed, or last [taken over](DeliveryLog::take_over).
     pub claimed_at: DateTime<Utc>,
     /// When the provider accepted it.
     pub sent_at: Option<DateTime<Utc>>,
     /// The provider's id of the message (SMTP queue id, SMS sid...).
     pub provider_id: Option<String>,
+    /// Times the claim was taken over to send the message again (0: sent, or
+    /// being sent, by its first claimer only).
+    #[serde(default)]
+    pub resends: u32,
 }
 
 /// The outcome of [`DeliveryLog::claim`].
@@ -87,7 +105,8 @@ pub enum Claim {
     Claimed,
     /// Already sent: send nothing.
     AlreadySent(DeliveryRecord),
-    /// Claimed by another worker, or by one that crashed mid-send: send nothing.
+    /// Claimed by another worker, or by one that crashed mid-send: send nothing now
+    /// (see the module docs for when it is taken over).
     InFlight(DeliveryRecord),
 }
 
@@ -112,11 +131,27 @@ pub trait DeliveryLog: Send + Sync {
     /// unknown key is a no-op.
     async fn release(&self, key: &DeliveryKey) -> Result<()>;
 
+    /// Takes over the `Claimed` record of `key` if it was claimed at or before
+    /// `claimed_at_or_before` (and before `now`): re-stamps its claim time with `now`,
+    /// counts one more resend ([`DeliveryRecord::resends`]) and returns `true`, so this caller sends again (then `mark_sent` or `release`
+    /// as after a claim). Atomic: of any number of concurrent takeovers of one claim
+    /// exactly one gets `true`. A `Sent` record, a claim younger than the cutoff and
+    /// an unknown key are not taken (`false`). Only for channels whose provider
+    /// collapses a resend (see the module docs).
+    async fn take_over(
+        &self,
+        key: &DeliveryKey,
+        claimed_at_or_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
     /// The record of `key`, if any.
     async fn get(&self, key: &DeliveryKey) -> Result<Option<DeliveryRecord>>;
 
     /// `Claimed` records claimed at or before `older_than`, oldest first, at most
-    /// `limit`: sends whose outcome is unknown (see the module docs).
+    /// `limit`: sends whose outcome is unknown, for an operator. On channels whose
+    /// provider collapses resends they are taken over and resent by the workers;
+    /// on the others (SMS, push) nothing resends them (see the module docs).
     async fn stale_claims(
         &self,
         older_than: DateTime<Utc>,

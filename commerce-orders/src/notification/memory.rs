@@ -113,6 +113,7 @@ impl DeliveryLog for MemoryDeliveryLog {
                         claimed_at: now,
                         sent_at: None,
                         provider_id: None,
+                        resends: 0,
                     },
                 );
                 Ok(Claim::Claimed)
@@ -147,6 +148,27 @@ impl DeliveryLog for MemoryDeliveryLog {
                 Ok(())
             }
             None => Ok(()),
+        }
+    }
+
+    async fn take_over(
+        &self,
+        key: &DeliveryKey,
+        claimed_at_or_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut records = lock(&self.records);
+        match records.get_mut(key) {
+            Some(r)
+                if r.state == DeliveryState::Claimed
+                    && r.claimed_at <= claimed_at_or_before
+                    && r.claimed_at < now =>
+            {
+                r.claimed_at = now;
+                r.resends = r.resends.saturating_add(1);
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 

@@ -222,7 +222,7 @@ pub struct PlannedMessage {
     pub channel: Channel,
     /// Email address, phone number or device token.
     pub address: String,
-    /// The dedupe key: at most one message per key is ever sent.
+    /// The dedupe key: one delivery record per key ([`DeliveryLog`]).
     pub key: DeliveryKey,
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures::future::join_all;
 
 use commerce_core::EventId;
@@ -33,6 +33,7 @@ pub async fn claim_then_sent_is_never_claimed_again(log: Arc<dyn DeliveryLog>) {
         }
         other => panic!("expected sent, got {other:?}"),
     }
+    assert_eq!(log.get(&k).await.unwrap().unwrap().resends, 0);
     // A repeated mark is a no-op.
     log.mark_sent(&k, Some("other"), now).await.unwrap();
     let r = log.get(&k).await.unwrap().unwrap();
@@ -113,4 +114,99 @@ pub async fn stale_claims_list_unknown_outcomes(log: Arc<dyn DeliveryLog>) {
     let stale = log.stale_claims(t0, 100).await.unwrap();
     assert!(stale.iter().any(|r| r.key == older));
     assert!(!stale.iter().any(|r| r.key == old));
+}
+
+/// A whole second long ago (stored times compare equal: PostgreSQL keeps
+/// microseconds), after the times `stale_claims_list_unknown_outcomes` lists, so
+/// claims left here never crowd its listing on a shared log.
+fn long_ago() -> DateTime<Utc> {
+    let t = Utc::now() - Duration::days(1000);
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
+/// A claim at or before the cutoff is taken over once: its claim time becomes the
+/// taker's, so the same takeover again, or one with a cutoff before the new time,
+/// takes nothing; a younger claim, a sent message and an unknown key are never
+/// taken.
+pub async fn take_over_restamps_a_stale_claim_once(log: Arc<dyn DeliveryLog>) {
+    let t0 = long_ago();
+    let k = key(Channel::Email);
+    assert_eq!(log.claim(&k, t0).await.unwrap(), Claim::Claimed);
+    // Younger than the cutoff: not taken.
+    assert!(
+        !log.take_over(&k, t0 - Duration::seconds(1), t0 + Duration::seconds(30))
+            .await
+            .unwrap()
+    );
+    assert_eq!(log.get(&k).await.unwrap().unwrap().claimed_at, t0);
+    // At the cutoff: taken, re-stamped, still claimed.
+    let t1 = t0 + Duration::seconds(30);
+    assert!(log.take_over(&k, t0, t1).await.unwrap());
+    let r = log.get(&k).await.unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.claimed_at, r.resends),
+        (DeliveryState::Claimed, t1, 1)
+    );
+    // The same takeover again finds the new claim: nothing taken.
+    assert!(!log.take_over(&k, t0, t1).await.unwrap());
+    // A cutoff at the new claim time but no later `now` takes nothing either.
+    assert!(!log.take_over(&k, t1, t1).await.unwrap());
+    // Still a claim to the others, listed by its new time.
+    assert!(matches!(log.claim(&k, t1).await.unwrap(), Claim::InFlight(r) if r.claimed_at == t1));
+    let stale = log.stale_claims(t0, 1_000).await.unwrap();
+    assert!(!stale.iter().any(|r| r.key == k));
+    // The taker finishes like a claimer.
+    log.mark_sent(&k, Some("queue-id-2"), t1).await.unwrap();
+    assert!(matches!(
+        log.claim(&k, t1).await.unwrap(),
+        Claim::AlreadySent(_)
+    ));
+
+    // A sent message is never taken over, whatever the cutoff.
+    let far = t0 + Duration::days(7300);
+    assert!(!log.take_over(&k, far, far).await.unwrap());
+    let r = log.get(&k).await.unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.claimed_at, r.resends),
+        (DeliveryState::Sent, t1, 1)
+    );
+    // An unknown key is not created.
+    let unknown = key(Channel::Email);
+    assert!(!log.take_over(&unknown, far, far).await.unwrap());
+    assert_eq!(log.get(&unknown).await.unwrap(), None);
+    // A released claim is gone: nothing to take over.
+    let released = key(Channel::Email);
+    log.claim(&released, t0).await.unwrap();
+    log.release(&released).await.unwrap();
+    assert!(!log.take_over(&released, far, far).await.unwrap());
+    assert_eq!(log.get(&released).await.unwrap(), None);
+}
+
+/// Of many concurrent takeovers of one stale claim exactly one wins.
+pub async fn concurrent_takeovers_have_one_winner(log: Arc<dyn DeliveryLog>) {
+    let t0 = long_ago();
+    let k = key(Channel::Email);
+    log.claim(&k, t0).await.unwrap();
+    let cutoff = t0 + Duration::seconds(5);
+    let now = t0 + Duration::seconds(35);
+    let takes = join_all((0..16).map(|_| {
+        let log = log.clone();
+        let k = k.clone();
+        async move { log.take_over(&k, cutoff, now).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(takes.iter().filter(|t| **t).count(), 1, "{takes:?}");
+    let r = log.get(&k).await.unwrap().unwrap();
+    assert_eq!((r.claimed_at, r.resends), (now, 1));
+    // Even when the cutoff is not before `now`, the claim re-stamped at `now` is
+    // taken once only.
+    let k = key(Channel::Email);
+    log.claim(&k, t0).await.unwrap();
+    let takes = join_all((0..16).map(|_| {
+        let log = log.clone();
+        let k = k.clone();
+        async move { log.take_over(&k, now, now).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(takes.iter().filter(|t| **t).count(), 1, "{takes:?}");
 }

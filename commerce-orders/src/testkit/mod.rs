@@ -402,6 +402,8 @@ macro_rules! delivery_log_conformance {
             keys_are_per_event_channel_and_recipient,
             release_reopens_a_claim_but_not_a_sent_message,
             stale_claims_list_unknown_outcomes,
+            take_over_restamps_a_stale_claim_once,
+            concurrent_takeovers_have_one_winner,
         );
     };
 }
