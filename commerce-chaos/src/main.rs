@@ -18,6 +18,8 @@ scenarios (each on its own PostgreSQL, Redis and payment gateway):
   redis-volatile   the same without persistence: carts and sessions are lost
   clock            every instance's clock jumps 60 s forward, then back (expiry
                    sweeper; CLOCK_OFFSET_FILE of the example)
+  clock-gateway    the clock jumps 60 s forward while the gateway stalls with
+                   checkouts in flight (their reservations expire under them)
   rabbitmq         notifications through a RabbitMQ node of the shop's own
                    (AMQP_URL), killed (-9) and started again under load; the
                    instances' connections to it cut; and closed by the broker
@@ -27,7 +29,7 @@ scenarios (each on its own PostgreSQL, Redis and payment gateway):
                    every worker every 10 s, pruning on (every 10 s, groups
                    dropped after 60 s unseen, reservations after 30 s)
   all              multi, kill, pg-terminate, pg-restart, gateway, redis-restart,
-                   redis-volatile, clock, rabbitmq, hostile
+                   redis-volatile, clock, clock-gateway, rabbitmq, hostile
 
 environment: CHAOS_SECONDS (load per scenario, default 30; soak 600),
 CHAOS_SHOPPERS (default 12), CHAOS_INSTANCES (default 3), CHAOS_SEED,
@@ -49,6 +51,7 @@ fn plan(name: &str) -> Option<Plan> {
         "gateway" => vec![Fault::GatewayFailsAfterCharge, Fault::GatewayTimesOut],
         "redis-restart" | "redis-volatile" => vec![Fault::RestartRedis],
         "clock" => vec![Fault::ClockJump],
+        "clock-gateway" => vec![Fault::ClockJumpWhileGatewayStalls],
         "rabbitmq" => vec![
             Fault::RestartRabbitMq,
             Fault::CutRabbitMqConnections,
@@ -127,6 +130,7 @@ async fn main() {
             "redis-restart",
             "redis-volatile",
             "clock",
+            "clock-gateway",
             "rabbitmq",
             "hostile",
         ]

@@ -35,6 +35,13 @@ pub enum Fault {
     /// Every instance's clock jumps 60 s forward, and at its next turn back to the
     /// system time (a 60 s jump backward).
     ClockJump,
+    /// The gateway answers 4 s late (under the platform's 5 s timeout); 1.5 s into
+    /// the stall, with checkouts waiting on it and their stock reserved, every
+    /// instance's clock jumps 60 s forward, past every reservation's expiry, so the
+    /// sweeper expires stock that checkouts in flight hold. The stall ends 3 s later;
+    /// a sweep interval and 2 s after it the reservations are checked, then the
+    /// clock goes back.
+    ClockJumpWhileGatewayStalls,
     /// The shop's RabbitMQ node killed (-9) and started again while notifications
     /// flow (needs [`ClusterOptions::rabbitmq`]).
     RestartRabbitMq,
@@ -59,6 +66,7 @@ impl Fault {
             Fault::GatewayTimesOut => "gateway timeout",
             Fault::RestartRedis => "Redis restart",
             Fault::ClockJump => "clock jump",
+            Fault::ClockJumpWhileGatewayStalls => "clock jump while the gateway stalls",
             Fault::RestartRabbitMq => "RabbitMQ restart",
             Fault::CloseRabbitMqConnections => "RabbitMQ closes all connections",
             Fault::CutRabbitMqConnections => "RabbitMQ connections cut",
@@ -503,6 +511,28 @@ async fn inject(cluster: &Cluster, fault: Fault, rng: &mut Rng) -> Result<String
                 v.extend(stuck.into_iter().map(|s| format!("after {what}: {s}")));
             }
             Ok(format!("{what}; {n} active past expiry {wait:?} later"))
+        }
+        Fault::ClockJumpWhileGatewayStalls => {
+            cluster.gateway.set_delay(Duration::from_secs(4));
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            cluster.set_clock_offset(60_000).await?;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            cluster.gateway.set_delay(Duration::ZERO);
+            let wait = Duration::from_millis(cluster.options.worker_every_ms + 2_000);
+            tokio::time::sleep(wait).await;
+            let stuck = checker::overdue_reservations(cluster).await?;
+            let n = stuck.len();
+            if let Ok(mut v) = cluster.expiry_violations.lock() {
+                v.extend(
+                    stuck
+                        .into_iter()
+                        .map(|s| format!("after a jump during a gateway stall: {s}")),
+                );
+            }
+            cluster.set_clock_offset(0).await?;
+            Ok(format!(
+                "4 s gateway delay, 60 s forward 1.5 s into it, back after {wait:?}; {n} active past expiry"
+            ))
         }
         Fault::RestartRabbitMq => {
             let node = cluster

@@ -74,6 +74,29 @@ impl World {
             .unwrap()
     }
 
+    /// Ships every line of `order` with UPS (`level`, a box of `grams`), as the admin.
+    async fn ship_all(&self, order: &Order, level: ServiceLevel, grams: u32) -> Order {
+        let lines: Vec<ShipmentLine> = order
+            .lines
+            .iter()
+            .map(|l| ShipmentLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+            })
+            .collect();
+        self.checkout
+            .ship_with_carrier(
+                &commerce_core::Actor::Admin,
+                order.id,
+                &lines,
+                CarrierCode::Ups,
+                level,
+                Parcel::standard_box(grams),
+            )
+            .await
+            .unwrap()
+    }
+
     /// The outbox events of `order` with `topic`.
     async fn events(&self, order: &Order, topic: &str) -> Vec<EventEnvelope> {
         let group = format!("test-{}", uuid_like());
@@ -444,25 +467,7 @@ async fn notify_sms_is_never_resent_after_a_crash_or_an_unknown_outcome() {
         .await
         .unwrap();
     let order = w.order(Some(customer)).await;
-    let lines: Vec<ShipmentLine> = order
-        .lines
-        .iter()
-        .map(|l| ShipmentLine {
-            sku: l.sku.clone(),
-            quantity: l.quantity,
-        })
-        .collect();
-    w.checkout
-        .ship_with_carrier(
-            &commerce_core::Actor::Admin,
-            order.id,
-            &lines,
-            CarrierCode::Ups,
-            ServiceLevel::Ground,
-            Parcel::standard_box(900),
-        )
-        .await
-        .unwrap();
+    w.ship_all(&order, ServiceLevel::Ground, 900).await;
     let shipped = w.events(&order, "fulfilment.shipped").await.remove(0);
 
     // A crash after both claims of the shipped event: mail and text claimed.
@@ -496,25 +501,7 @@ async fn notify_sms_is_never_resent_after_a_crash_or_an_unknown_outcome() {
 
     // An unknown outcome of a text: kept, never resent, the event done.
     let out = w.order(Some(customer)).await;
-    let lines: Vec<ShipmentLine> = out
-        .lines
-        .iter()
-        .map(|l| ShipmentLine {
-            sku: l.sku.clone(),
-            quantity: l.quantity,
-        })
-        .collect();
-    w.checkout
-        .ship_with_carrier(
-            &commerce_core::Actor::Admin,
-            out.id,
-            &lines,
-            CarrierCode::Ups,
-            ServiceLevel::Ground,
-            Parcel::standard_box(900),
-        )
-        .await
-        .unwrap();
+    w.ship_all(&out, ServiceLevel::Ground, 900).await;
     let shipped = w.events(&out, "fulfilment.shipped").await.remove(0);
     let handler = w
         .handler(mailbox.clone())
@@ -598,26 +585,7 @@ async fn notify_sms_opt_out_is_honoured() {
         .unwrap();
     for customer in [opted_in, opted_out] {
         let order = w.order(Some(customer)).await;
-        let lines: Vec<ShipmentLine> = order
-            .lines
-            .iter()
-            .map(|l| ShipmentLine {
-                sku: l.sku.clone(),
-                quantity: l.quantity,
-            })
-            .collect();
-        let shipped = w
-            .checkout
-            .ship_with_carrier(
-                &commerce_core::Actor::Admin,
-                order.id,
-                &lines,
-                CarrierCode::Ups,
-                ServiceLevel::Ground,
-                Parcel::standard_box(900),
-            )
-            .await
-            .unwrap();
+        let shipped = w.ship_all(&order, ServiceLevel::Ground, 900).await;
         let number = shipped.fulfilment.shipments[0]
             .tracking_number
             .clone()
@@ -771,25 +739,7 @@ async fn notify_sms_and_push_go_through_http_providers_on_loopback() {
         .with_sms(Arc::new(sms))
         .with_push(Arc::new(push));
     let order = w.order(Some(customer)).await;
-    let lines: Vec<ShipmentLine> = order
-        .lines
-        .iter()
-        .map(|l| ShipmentLine {
-            sku: l.sku.clone(),
-            quantity: l.quantity,
-        })
-        .collect();
-    w.checkout
-        .ship_with_carrier(
-            &commerce_core::Actor::Admin,
-            order.id,
-            &lines,
-            CarrierCode::Ups,
-            ServiceLevel::Express,
-            Parcel::standard_box(500),
-        )
-        .await
-        .unwrap();
+    w.ship_all(&order, ServiceLevel::Express, 500).await;
     let shipped = w.events(&order, "fulfilment.shipped").await.remove(0);
     let outcome = handler.handle(&shipped).await.unwrap();
     assert_eq!(outcome.sent.len(), 3, "{outcome:?}");

@@ -1,6 +1,8 @@
 //! Builds the tantivy query of a search: every word must match (exactly, as a prefix
-//! for the last word, within its typo budget, or through a synonym), filters as
-//! zero-scored required clauses. No query parser: shopper text is never syntax.
+//! for the last word, within its typo budget, or through a synonym), and so must
+//! every filter: with words, the clauses of a [`Conjunction`] over the clause cache
+//! (filters unscored); without, filters as zero-scored required clauses. No query
+//! parser: shopper text is never syntax.
 //!
 //! A word found exactly in at least [`TYPO_SKIP_DOCS`] products is not expanded to
 //! its misspellings: the shopper spelled a word the catalog uses a lot, and the
