@@ -355,7 +355,7 @@ impl EventHandler for NotificationHandler {
                 }
                 Err(e) => {
                     // Nothing left: free the key so the retry can send.
-                    self.log.release(&message.key).await?;
+                    self.log.release(&message.key, now).await?;
                     retry.get_or_insert(e);
                 }
             }

@@ -216,11 +216,13 @@ impl DeliveryLog for PgDeliveryLog {
         Ok(())
     }
 
-    async fn release(&self, key: &DeliveryKey) -> Result<()> {
+    async fn release(&self, key: &DeliveryKey, claimed_at: DateTime<Utc>) -> Result<()> {
         let deleted = sqlx::query(
-            "DELETE FROM commerce.notification_deliveries WHERE key = $1 AND state = 'claimed'",
+            "DELETE FROM commerce.notification_deliveries
+              WHERE key = $1 AND state = 'claimed' AND claimed_at = $2",
         )
         .bind(key.as_str())
+        .bind(claimed_at)
         .execute(&self.shared.pool)
         .await
         .map_err(db)?

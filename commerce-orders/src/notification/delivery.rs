@@ -126,10 +126,12 @@ pub trait DeliveryLog: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<()>;
 
-    /// Removes a `Claimed` record whose send is known to have failed without
-    /// sending, so a retry may claim it again. A `Sent` record is a `Conflict`; an
-    /// unknown key is a no-op.
-    async fn release(&self, key: &DeliveryKey) -> Result<()>;
+    /// Removes the `Claimed` record of `key` stamped `claimed_at` (the caller's own
+    /// claim, or its takeover) whose send is known to have failed without sending,
+    /// so a retry may claim it again. A claim stamped otherwise (taken over by
+    /// another worker since: its send is under way) is left alone, as is an unknown
+    /// key; a `Sent` record is a `Conflict`.
+    async fn release(&self, key: &DeliveryKey, claimed_at: DateTime<Utc>) -> Result<()>;
 
     /// Takes over the `Claimed` record of `key` if it was claimed at or before
     /// `claimed_at_or_before` (and before `now`): re-stamps its claim time with `now`,

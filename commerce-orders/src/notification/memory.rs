@@ -139,15 +139,15 @@ impl DeliveryLog for MemoryDeliveryLog {
         Ok(())
     }
 
-    async fn release(&self, key: &DeliveryKey) -> Result<()> {
+    async fn release(&self, key: &DeliveryKey, claimed_at: DateTime<Utc>) -> Result<()> {
         let mut records = lock(&self.records);
-        match records.get(key).map(|r| r.state) {
-            Some(DeliveryState::Sent) => Err(Error::Conflict(format!("{key} was sent"))),
-            Some(DeliveryState::Claimed) => {
+        match records.get(key).map(|r| (r.state, r.claimed_at)) {
+            Some((DeliveryState::Sent, _)) => Err(Error::Conflict(format!("{key} was sent"))),
+            Some((DeliveryState::Claimed, at)) if at == claimed_at => {
                 records.remove(key);
                 Ok(())
             }
-            None => Ok(()),
+            Some((DeliveryState::Claimed, _)) | None => Ok(()),
         }
     }
 

@@ -77,13 +77,16 @@ pub async fn release_reopens_a_claim_but_not_a_sent_message(log: Arc<dyn Deliver
     let k = key(Channel::Push);
     let now = Utc::now();
     log.claim(&k, now).await.unwrap();
-    log.release(&k).await.unwrap();
+    log.release(&k, now).await.unwrap();
     assert_eq!(log.get(&k).await.unwrap(), None);
     assert_eq!(log.claim(&k, now).await.unwrap(), Claim::Claimed);
     log.mark_sent(&k, None, now).await.unwrap();
-    assert!(matches!(log.release(&k).await, Err(Error::Conflict(_))));
+    assert!(matches!(
+        log.release(&k, now).await,
+        Err(Error::Conflict(_))
+    ));
     let unknown = key(Channel::Email);
-    log.release(&unknown).await.unwrap();
+    log.release(&unknown, now).await.unwrap();
     assert!(matches!(
         log.mark_sent(&unknown, None, now).await,
         Err(Error::NotFound { .. })
@@ -177,9 +180,37 @@ pub async fn take_over_restamps_a_stale_claim_once(log: Arc<dyn DeliveryLog>) {
     // A released claim is gone: nothing to take over.
     let released = key(Channel::Email);
     log.claim(&released, t0).await.unwrap();
-    log.release(&released).await.unwrap();
+    log.release(&released, t0).await.unwrap();
     assert!(!log.take_over(&released, far, far).await.unwrap());
     assert_eq!(log.get(&released).await.unwrap(), None);
+}
+
+/// A worker whose claim was taken over releases nothing: the taker's send is under
+/// way, and a third send must not follow.
+pub async fn release_of_a_claim_taken_over_leaves_the_takers(log: Arc<dyn DeliveryLog>) {
+    let t0 = long_ago();
+    let k = key(Channel::Email);
+    log.claim(&k, t0).await.unwrap();
+    let t1 = t0 + Duration::seconds(40);
+    assert!(
+        log.take_over(&k, t0 + Duration::seconds(30), t1)
+            .await
+            .unwrap()
+    );
+    // The first worker's send failed late: its release names its own claim time.
+    log.release(&k, t0).await.unwrap();
+    let r = log.get(&k).await.unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.claimed_at, r.resends),
+        (DeliveryState::Claimed, t1, 1)
+    );
+    assert!(matches!(
+        log.claim(&k, t1).await.unwrap(),
+        Claim::InFlight(_)
+    ));
+    // The taker may release its own.
+    log.release(&k, t1).await.unwrap();
+    assert_eq!(log.get(&k).await.unwrap(), None);
 }
 
 /// Of many concurrent takeovers of one stale claim exactly one wins.

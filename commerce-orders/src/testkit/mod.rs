@@ -404,6 +404,7 @@ macro_rules! delivery_log_conformance {
             stale_claims_list_unknown_outcomes,
             take_over_restamps_a_stale_claim_once,
             concurrent_takeovers_have_one_winner,
+            release_of_a_claim_taken_over_leaves_the_takers,
         );
     };
 }
