@@ -49,23 +49,24 @@ impl Clone for Clause {
 }
 
 impl Clause {
-    /// A scored clause kept in the cache (a query word).
-    pub(crate) fn word(query: Box<dyn Query>) -> Self {
+    /// A clause kept in the cache under its printed structure.
+    fn kept(query: Box<dyn Query>, scored: bool) -> Self {
         Clause {
             key: Some(format!("{query:?}")),
             query,
-            scored: true,
+            scored,
         }
+    }
+
+    /// A scored clause kept in the cache (a query word).
+    pub(crate) fn word(query: Box<dyn Query>) -> Self {
+        Clause::kept(query, true)
     }
 
     /// An unscored clause kept in the cache (a category, seller, currency or stock
     /// filter: the same few values again and again).
     pub(crate) fn kept_filter(query: Box<dyn Query>) -> Self {
-        Clause {
-            key: Some(format!("{query:?}")),
-            query,
-            scored: false,
-        }
+        Clause::kept(query, false)
     }
 
     /// An unscored clause checked on the documents the others left (a range).

@@ -250,17 +250,23 @@ impl TantivySearch {
             return Err(backend(e));
         }
         let _ = self.inner.writer().garbage_collect_files().wait();
-        self.inner.reader.reload().map_err(backend)?;
-        let searcher = self.inner.reader.searcher();
-        self.inner.columns.retain_live(&searcher);
-        self.inner.clauses.retain_live(&searcher);
-        Ok(())
+        self.inner.reload()
     }
 }
 
 impl Inner {
     fn writer(&self) -> MutexGuard<'_, IndexWriter> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes the last commit searchable and drops the cached columns and clause
+    /// sets of segments it no longer has.
+    fn reload(&self) -> Result<()> {
+        self.reader.reload().map_err(backend)?;
+        let searcher = self.reader.searcher();
+        self.columns.retain_live(&searcher);
+        self.clauses.retain_live(&searcher);
+        Ok(())
     }
 
     fn meta(&self) -> std::sync::RwLockReadGuard<'_, Meta> {
@@ -398,10 +404,7 @@ impl Inner {
         let mut commit = writer.prepare_commit().map_err(backend)?;
         commit.set_payload(&serde_json::to_string(&payload).map_err(backend)?);
         commit.commit().map_err(backend)?;
-        self.reader.reload().map_err(backend)?;
-        let reloaded = self.reader.searcher();
-        self.columns.retain_live(&reloaded);
-        self.clauses.retain_live(&reloaded);
+        self.reload()?;
         let mut meta = self.meta.write().unwrap_or_else(|p| p.into_inner());
         meta.position = payload.position;
         if tree_changed {
