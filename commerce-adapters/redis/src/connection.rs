@@ -6,6 +6,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::SingleNodeRoutingInfo;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, ServerErrorKind, Value};
 
 use crate::error::Result;
@@ -99,18 +100,63 @@ fn not_run_redirect(e: &RedisError) -> bool {
 /// the one-shot `ASKING` flag in between; the command is then answered `MOVED` back to
 /// the source, which answers `ASK` again, until the client's retries run out (seen
 /// with 8 tasks writing one cart while its slot migrates: `tests/cluster_failover.rs`).
-/// A redirection means the command did not run, so sending it again is safe even for
-/// a non-idempotent script; a short pause lets the racing commands drain.
+/// An `ASK` that comes back to us is therefore followed here with `ASKING` and the
+/// command in one pipeline, which the connection writes as one piece: nothing can
+/// come between them. A redirection means the command did not run, so sending it
+/// again is safe even for a non-idempotent script; `MOVED` and `TRYAGAIN` are sent
+/// again after a short pause that lets the slot map settle.
 async fn cluster_command(conn: &mut ClusterConnection, cmd: &Cmd) -> redis::RedisResult<Value> {
     let mut attempt = 0;
+    let mut result = conn.req_packed_command(cmd).await;
     loop {
-        match conn.req_packed_command(cmd).await {
+        match result {
             Err(e) if attempt < CLUSTER_REDIRECT_RESENDS && not_run_redirect(&e) => {
                 attempt += 1;
-                tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
+                result = match ask_target(&e) {
+                    Some(node) => asking_then(conn, cmd, node).await,
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
+                        conn.req_packed_command(cmd).await
+                    }
+                };
             }
             other => return other,
         }
+    }
+}
+
+/// The node an `ASK` redirection names, as the routing the cluster client takes.
+fn ask_target(e: &RedisError) -> Option<SingleNodeRoutingInfo> {
+    if e.kind() != ErrorKind::Server(ServerErrorKind::Ask) {
+        return None;
+    }
+    let (node, _slot) = e.redirect_node()?;
+    let (host, port) = node.rsplit_once(':')?;
+    Some(SingleNodeRoutingInfo::ByAddress {
+        host: host.to_owned(),
+        port: port.parse().ok()?,
+    })
+}
+
+/// Sends `ASKING` and `cmd` to `node` as one pipeline and returns `cmd`'s reply.
+async fn asking_then(
+    conn: &mut ClusterConnection,
+    cmd: &Cmd,
+    node: SingleNodeRoutingInfo,
+) -> redis::RedisResult<Value> {
+    let mut pipeline = redis::pipe();
+    pipeline.cmd("ASKING").add_command(cmd.clone());
+    let mut replies = conn.route_pipeline(pipeline, 0, 2, node).await?.into_iter();
+    match (replies.next(), replies.next()) {
+        (Some(Value::ServerError(e)), Some(_)) | (Some(_), Some(Value::ServerError(e))) => {
+            Err(e.into())
+        }
+        (Some(_), Some(reply)) => Ok(reply),
+        _ => Err(RedisError::from((
+            ErrorKind::Client,
+            "ASKING pipeline",
+            "fewer than two replies".to_owned(),
+        ))),
     }
 }
 
