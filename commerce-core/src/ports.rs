@@ -232,6 +232,15 @@ pub trait Outbox: Send + Sync {
     /// again by another worker, or released) nothing changes and the answer is
     /// `false`. `Validation` for an empty `consumer`.
     async fn release(&self, consumer: &str, lease: LeaseId) -> Result<bool>;
+    /// Keeps `lease` alive: it now runs out `by` from now (the backend's clock, as
+    /// for a claim). A worker handling a long batch calls this on a heartbeat
+    /// ([`crate::worker::Runner::with_heartbeat`]), so that its lease can be short
+    /// and a dead worker's events are taken over soon. `false` when `lease` has
+    /// ended (acknowledged, released, or expired and claimed again by another
+    /// worker): nothing changes, and the worker's acknowledgement will be refused. A
+    /// lease that ran out but was not claimed again is still the holder's and is
+    /// kept alive. `Validation` for an empty `consumer` or a `by` too long to add.
+    async fn extend(&self, consumer: &str, lease: LeaseId, by: Duration) -> Result<bool>;
     /// Registers `consumer` before its first claim, so that [`Outbox::prune`] keeps
     /// every event the group has not acknowledged from now on; also a sign of life
     /// (like a claim) for the group retention. A new group starts where a first claim

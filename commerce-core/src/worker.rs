@@ -18,11 +18,18 @@
 //! error, attempts) for operators and admin tools. The group moves on; nothing is
 //! lost silently.
 //!
+//! **Leases.** A claim is held for [`RunnerConfig::lease`]; when the holder dies its
+//! events wait that long before another worker takes them. A runner given the
+//! runtime's timer ([`Runner::with_heartbeat`]) extends its lease every third of
+//! the lease while it handles the batch ([`Outbox::extend`]), so the lease can be a
+//! few seconds however long a batch takes: a dead holder stalls its group for at
+//! most one lease.
+//!
 //! The runner is runtime-agnostic: [`Runner::run`] takes the caller's sleep function
-//! (`tokio::time::sleep`) and a stop future.
+//! (`tokio::time::sleep`) and a stop future, [`Runner::with_heartbeat`] a [`Timer`].
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::Duration;
@@ -34,7 +41,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::event::EventEnvelope;
 use crate::id::EventId;
-use crate::ports::{Outbox, OutboxEntry};
+use crate::ports::{LeaseId, Outbox, OutboxEntry};
+
+/// The runtime's timer, for [`Runner::with_heartbeat`]: a future that completes
+/// after the given time (with tokio:
+/// `Arc::new(|d| Box::pin(tokio::time::sleep(d)))`).
+pub type Timer = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// Topic of the event the runner appends when it parks an event.
 pub const PARKED_TOPIC: &str = "outbox.event_parked";
@@ -221,6 +233,7 @@ pub struct Runner {
     consumer: Arc<dyn EventConsumer>,
     config: RunnerConfig,
     clock: Arc<dyn Clock>,
+    heartbeat: Option<Timer>,
     failures: Arc<Mutex<Failures>>,
 }
 
@@ -229,6 +242,7 @@ impl std::fmt::Debug for Runner {
         f.debug_struct("Runner")
             .field("group", &self.consumer.group())
             .field("config", &self.config)
+            .field("heartbeat", &self.heartbeat.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -249,8 +263,27 @@ impl Runner {
             consumer,
             config,
             clock: Arc::new(SystemClock),
+            heartbeat: None,
             failures: Arc::default(),
         }
+    }
+
+    /// With `config` in place of the one it was built with (e.g. a shorter lease
+    /// for a runner built by an adapter).
+    #[must_use]
+    pub fn with_config(mut self, config: RunnerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// With a heartbeat on `timer`: while a claimed batch is handled, its lease is
+    /// extended by [`RunnerConfig::lease`] every third of the lease, so a short lease
+    /// (a dead worker's events are taken over soon) does not run out under a slow
+    /// batch. Without it, the lease must outlast the slowest batch.
+    #[must_use]
+    pub fn with_heartbeat(mut self, timer: Timer) -> Self {
+        self.heartbeat = Some(timer);
+        self
     }
 
     /// With parked-event reports stamped by `clock`.
@@ -289,6 +322,7 @@ impl Runner {
             self.consumer.as_ref(),
             self.config,
             self.clock.as_ref(),
+            self.heartbeat.as_ref(),
             &self.failures,
         )
         .await
@@ -364,7 +398,7 @@ pub async fn run_once(
     config: RunnerConfig,
 ) -> Result<usize> {
     let failures = Mutex::default();
-    let p = pass(outbox, consumer, config, &SystemClock, &failures).await?;
+    let p = pass(outbox, consumer, config, &SystemClock, None, &failures).await?;
     match lock(&failures).failing {
         Some((seq, _)) if p.retry_in.is_some() => Err(Error::unavailable(format!(
             "consumer {} failed on event at {seq}; will retry",
@@ -384,7 +418,7 @@ pub async fn drain(
     let failures = Mutex::default();
     let mut total = 0;
     loop {
-        let p = pass(outbox, consumer, config, &SystemClock, &failures).await?;
+        let p = pass(outbox, consumer, config, &SystemClock, None, &failures).await?;
         total += p.handled;
         if p.retry_in.is_some() {
             return Err(Error::unavailable(format!(
@@ -404,6 +438,7 @@ async fn pass(
     consumer: &dyn EventConsumer,
     config: RunnerConfig,
     clock: &dyn Clock,
+    heartbeat: Option<&Timer>,
     failures: &Mutex<Failures>,
 ) -> Result<Pass> {
     let group = consumer.group();
@@ -413,7 +448,14 @@ async fn pass(
     let Some(lease) = claimed.lease else {
         return Ok(Pass::default());
     };
-    let result = handle_claim(outbox, consumer, config, clock, failures, &claimed.entries).await;
+    let handling = handle_claim(outbox, consumer, config, clock, failures, &claimed.entries);
+    let result = match heartbeat {
+        Some(timer) => {
+            let beat = keep_alive(outbox, group, lease, config.lease, timer);
+            while_beating(handling, beat).await
+        }
+        None => handling.await,
+    };
     if result.as_ref().map_or(true, |p| p.retry_in.is_some()) {
         // The pass failed or stopped at a retryable failure: give the lease back so
         // the next attempt (this runner's after its backoff, or another
@@ -423,6 +465,43 @@ async fn pass(
         let _released = outbox.release(group, lease).await;
     }
     result
+}
+
+/// Extends `lease` by `lease_for` every third of it, until the outbox says the
+/// lease has ended. A failed extension is tried again at the next beat (the lease
+/// may run out meanwhile; the batch is then handled again by its next holder, as
+/// after any lost lease).
+async fn keep_alive(
+    outbox: &dyn Outbox,
+    group: &str,
+    lease: LeaseId,
+    lease_for: Duration,
+    timer: &Timer,
+) {
+    let every = (lease_for / 3).max(Duration::from_millis(1));
+    loop {
+        timer(every).await;
+        if let Ok(false) = outbox.extend(group, lease, lease_for).await {
+            return;
+        }
+    }
+}
+
+/// Runs `work` to its end while polling `beat` beside it (until `beat` ends).
+async fn while_beating<T>(work: impl Future<Output = T>, beat: impl Future<Output = ()>) -> T {
+    let mut work = pin!(work);
+    let mut beat = pin!(beat);
+    let mut beating = true;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = work.as_mut().poll(cx) {
+            return Poll::Ready(done);
+        }
+        if beating && beat.as_mut().poll(cx).is_ready() {
+            beating = false;
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Hands the claimed `entries` to `consumer`, parks what must be parked and

@@ -94,6 +94,14 @@ mod default_join {
         async fn release(&self, consumer: &str, lease: LeaseId) -> commerce_core::Result<bool> {
             self.0.release(consumer, lease).await
         }
+        async fn extend(
+            &self,
+            consumer: &str,
+            lease: LeaseId,
+            by: Duration,
+        ) -> commerce_core::Result<bool> {
+            self.0.extend(consumer, lease, by).await
+        }
         async fn ack(&self, consumer: &str, seq: u64) -> commerce_core::Result<()> {
             self.0.ack(consumer, seq).await
         }

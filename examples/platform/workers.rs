@@ -84,12 +84,24 @@ where
     start_consumer_with(shop, consumer, config, name, board, every, stop)
 }
 
+/// The lease of every outbox runner here, kept alive by a heartbeat while a batch
+/// is handled ([`kept_alive`]): a killed instance's batch is taken over by another
+/// instance within this (it was 30 s, the runner's default, before the heartbeat).
+pub(crate) const LEASE: Duration = Duration::from_secs(6);
+
+/// `runner` with the lease [`LEASE`] and a heartbeat on tokio's timer.
+pub(crate) fn kept_alive(runner: commerce::core::Runner) -> commerce::core::Runner {
+    let timer: commerce::core::Timer = Arc::new(|wait| Box::pin(tokio::time::sleep(wait)));
+    let config = runner.config().with_lease(LEASE);
+    runner.with_config(config).with_heartbeat(timer)
+}
+
 /// Batch of the consumers of an in-process cache (an eviction per event, no I/O):
 /// large, so that they need few claims (every claim of every group takes the
 /// outbox's sequencer lock in turn).
 pub(crate) const CACHE_BATCH: u32 = 1_000;
 
-/// [`start_consumer`] with `config` (batch, lease).
+/// [`start_consumer`] with `config` (its batch; the lease is [`LEASE`], kept alive).
 pub(crate) fn start_consumer_with<C>(
     shop: Shop,
     consumer: C,
@@ -103,7 +115,11 @@ where
     C: EventConsumer + 'static,
 {
     let group = consumer.group().to_owned();
-    let runner = commerce::core::Runner::new(shop.outbox().clone(), Arc::new(consumer), config);
+    let runner = kept_alive(commerce::core::Runner::new(
+        shop.outbox().clone(),
+        Arc::new(consumer),
+        config,
+    ));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -171,7 +187,7 @@ pub(crate) fn start_indexer(
         Some(shop.orders().clone()),
     );
     let group = format!("{CONSUMER}@{instance}");
-    let runner = indexer.runner(shop.outbox().clone(), group.clone());
+    let runner = kept_alive(indexer.runner(shop.outbox().clone(), group.clone()));
     tokio::spawn(async move {
         // Until the catalog answers (it may be restarting), retry on the cadence.
         // The group joins the outbox first: the reindex may take longer than a
@@ -429,12 +445,12 @@ pub(crate) async fn start_notifications(
     )));
     let every = notification_cadence(config.worker_every);
     let Some(url) = amqp_url else {
-        let runner = outbox_runner(
+        let runner = kept_alive(outbox_runner(
             shop.outbox().clone(),
             handler,
             "notifications",
             commerce::notify::runner_config(),
-        );
+        ));
         let mut stop = stop;
         return Ok(vec![tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);

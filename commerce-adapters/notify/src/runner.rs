@@ -201,7 +201,9 @@ impl EventConsumer for NotificationConsumer {
 
 /// The runner of `handler` on `outbox` as consumer group `group` (e.g.
 /// `notifications`), with `config` ([`runner_config`]: batches of [`BATCH`], 30 s leases,
-/// the notification retry budget).
+/// the notification retry budget). A long-running worker gives it a heartbeat and a
+/// shorter lease (`Runner::with_heartbeat`, as the platform example does), so that a
+/// killed holder's batch is taken over sooner than 30 s.
 pub fn outbox_runner(
     outbox: Arc<dyn Outbox>,
     handler: Arc<dyn EventHandler>,

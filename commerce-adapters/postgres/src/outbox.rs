@@ -271,6 +271,31 @@ impl Outbox for PgOutbox {
         .await
     }
 
+    async fn extend(&self, consumer: &str, lease: LeaseId, by: Duration) -> Result<bool> {
+        check_consumer(consumer)?;
+        let by = chrono::Duration::from_std(by).map_err(|_| Error::validation("by", "too long"))?;
+        let now = self.shared.clock.now();
+        let until = now
+            .checked_add_signed(by)
+            .ok_or_else(|| Error::validation("by", "too long"))?;
+        let lease = lease.as_uuid();
+        retrying("outbox extend", move || async move {
+            let extended = sqlx::query(
+                "UPDATE commerce.outbox_consumers
+                    SET lease_until = $3, seen_at = $4
+                  WHERE consumer = $1 AND lease_id = $2",
+            )
+            .bind(consumer)
+            .bind(lease)
+            .bind(until)
+            .bind(now)
+            .execute(&self.shared.pool)
+            .await?;
+            Ok(extended.rows_affected() == 1)
+        })
+        .await
+    }
+
     async fn lag(&self, consumer: &str) -> Result<commerce_core::ports::OutboxLag> {
         check_consumer(consumer)?;
         // Unstamped rows (no position yet) are behind every group too.

@@ -27,6 +27,6 @@ pub mod worker;
 pub use broker::Broker;
 pub use connect::{DEFAULT_AMQP_URL, amqp_url, connect};
 pub use error::{RabbitError, Result};
-pub use relay::{OutboxRelay, RELAY_CONSUMER, event_properties};
+pub use relay::{OutboxRelay, RELAY_CONSUMER, RELAY_LEASE, event_properties};
 pub use topology::Topology;
 pub use worker::{Disposition, QueueWorker};

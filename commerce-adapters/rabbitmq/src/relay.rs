@@ -23,7 +23,7 @@ use lapin::{BasicProperties, Channel, Connection};
 use tokio::sync::Mutex;
 
 use commerce_core::EventEnvelope;
-use commerce_core::ports::Outbox;
+use commerce_core::ports::{LeaseId, Outbox};
 
 use crate::broker::Broker;
 use crate::error::{RabbitError, Result};
@@ -31,6 +31,10 @@ use crate::topology::Topology;
 
 /// The consumer group the relay claims the outbox with.
 pub const RELAY_CONSUMER: &str = "rabbitmq-relay";
+
+/// The relay's claim lease, extended while a batch is published: a killed relay's
+/// batch is taken over by another instance's relay within it.
+pub const RELAY_LEASE: Duration = Duration::from_secs(6);
 
 /// Publishes outbox events to RabbitMQ (see the module docs).
 pub struct OutboxRelay {
@@ -65,7 +69,7 @@ pub fn event_properties(event: &EventEnvelope) -> BasicProperties {
 
 impl OutboxRelay {
     /// A relay publishing to `topology.exchange` on a new channel of `connection` in
-    /// confirm mode; declares the topology. Batches of 500, a 30 s lease. It stops
+    /// confirm mode; declares the topology. Batches of 500, a [`RELAY_LEASE`] lease kept alive while a batch is published. It stops
     /// relaying for good when the connection closes: see [`OutboxRelay::on_broker`].
     pub async fn new(
         connection: &Connection,
@@ -79,7 +83,7 @@ impl OutboxRelay {
     /// A relay publishing through `broker`: its first channel is opened now (a
     /// broker that cannot be reached fails here), and a new one, on a new
     /// connection if need be, by the first pass after the channel closed (a broker
-    /// restart). Batches of 500, a 30 s lease.
+    /// restart). Batches of 500, a [`RELAY_LEASE`] lease kept alive while a batch is published.
     pub async fn on_broker(
         broker: Arc<Broker>,
         outbox: Arc<dyn Outbox>,
@@ -103,7 +107,7 @@ impl OutboxRelay {
             exchange: topology.exchange.clone(),
             consumer: RELAY_CONSUMER.to_owned(),
             batch: 500,
-            lease: Duration::from_secs(30),
+            lease: RELAY_LEASE,
         }
     }
 
@@ -171,6 +175,25 @@ impl OutboxRelay {
         Ok(())
     }
 
+    /// [`OutboxRelay::publish_confirmed`] while extending `lease` every third of
+    /// the lease ([`Outbox::extend`]): a slow broker does not hand the batch to
+    /// another relay, and a killed relay's batch is taken over within one lease.
+    async fn publish_kept_alive(&self, events: &[EventEnvelope], lease: LeaseId) -> Result<()> {
+        let every = (self.lease / 3).max(Duration::from_millis(1));
+        let publishing = self.publish_confirmed(events);
+        tokio::pin!(publishing);
+        loop {
+            tokio::select! {
+                published = &mut publishing => return published,
+                () = tokio::time::sleep(every) => {
+                    // A failed extension is tried at the next beat; if the lease runs
+                    // out meanwhile the batch is published again (consumers dedupe).
+                    let _kept = self.outbox.extend(&self.consumer, lease, self.lease).await;
+                }
+            }
+        }
+    }
+
     /// One pass: claim, publish, wait for confirms, acknowledge. Returns the number
     /// of events relayed (0 when nothing was new).
     pub async fn relay_once(&self) -> Result<usize> {
@@ -183,7 +206,7 @@ impl OutboxRelay {
             return Ok(0);
         };
         let events: Vec<EventEnvelope> = claimed.entries.into_iter().map(|e| e.event).collect();
-        let relayed = match self.publish_confirmed(&events).await {
+        let relayed = match self.publish_kept_alive(&events, lease).await {
             Ok(()) => self
                 .outbox
                 .ack(&self.consumer, last)

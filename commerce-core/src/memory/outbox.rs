@@ -227,6 +227,27 @@ impl Outbox for MemoryOutbox {
         }
     }
 
+    async fn extend(&self, consumer: &str, lease: LeaseId, by: Duration) -> Result<bool> {
+        check_consumer(consumer)?;
+        let by = chrono::Duration::from_std(by).map_err(|_| Error::validation("by", "too long"))?;
+        let now = self.clock.now();
+        let until = now
+            .checked_add_signed(by)
+            .ok_or_else(|| Error::validation("by", "too long"))?;
+        let mut state = self.lock();
+        match state.groups.get_mut(consumer) {
+            Some(group) => match group.lease.as_mut() {
+                Some(held) if held.id == lease => {
+                    held.expires_at = until;
+                    group.seen_at = now;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            },
+            None => Ok(false),
+        }
+    }
+
     async fn lag(&self, consumer: &str) -> Result<crate::ports::OutboxLag> {
         check_consumer(consumer)?;
         let state = self.lock();

@@ -402,6 +402,177 @@ impl EventConsumer for Scripted {
     }
 }
 
+/// An extended lease outlives its first end: another worker of the group claims
+/// nothing after it, and the holder still acknowledges. An acknowledged lease is not
+/// extended.
+pub async fn extend_keeps_a_lease_alive_past_its_first_end(fx: OutboxFixture) {
+    fx.outbox.append(&events(0, 3)).await.expect("append");
+    let held = fx
+        .outbox
+        .claim_leased("search", 10, Duration::from_millis(300))
+        .await
+        .expect("claim");
+    let lease = held.lease.expect("lease");
+    sleep(Duration::from_millis(100)).await;
+    assert!(
+        fx.outbox
+            .extend("search", lease, Duration::from_secs(2))
+            .await
+            .expect("extend"),
+        "a live lease is extended"
+    );
+    sleep(Duration::from_millis(500)).await;
+    assert!(
+        fx.outbox
+            .claim("search", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "past the first end the extended lease is still live"
+    );
+    let last = held.entries.last().expect("entries").seq;
+    fx.outbox
+        .ack("search", last)
+        .await
+        .expect("the holder acks");
+    assert!(
+        !fx.outbox
+            .extend("search", lease, LONG)
+            .await
+            .expect("extend"),
+        "an acknowledged claim holds no lease"
+    );
+    fx.outbox.append(&events(3, 4)).await.expect("append");
+    let next = fx.outbox.claim("search", 10, LONG).await.expect("claim");
+    assert_eq!(next.len(), 1, "the extension ended with the ack");
+}
+
+/// Only the holder's lease is extended: a lease that ran out and was claimed again
+/// by another worker, a released one and one of another group stay as they are.
+pub async fn extend_leaves_another_holders_lease_alone(fx: OutboxFixture) {
+    fx.outbox.append(&events(0, 3)).await.expect("append");
+    let stale = fx
+        .outbox
+        .claim_leased("search", 10, Duration::from_millis(200))
+        .await
+        .expect("claim")
+        .lease
+        .expect("lease");
+    sleep(Duration::from_millis(600)).await;
+    let current = fx
+        .outbox
+        .claim_leased("search", 10, Duration::from_millis(300))
+        .await
+        .expect("claim");
+    assert_eq!(current.entries.len(), 3, "the ended lease was taken over");
+    assert!(
+        !fx.outbox
+            .extend("search", stale, LONG)
+            .await
+            .expect("extend"),
+        "a lease taken over is not the stale holder's to extend"
+    );
+    assert!(
+        !fx.outbox.extend("mail", stale, LONG).await.expect("extend"),
+        "a lease of another group"
+    );
+    sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        fx.outbox
+            .claim("search", 10, LONG)
+            .await
+            .expect("claim")
+            .len(),
+        3,
+        "the current holder's lease ran out as claimed: the stale one did not extend it"
+    );
+    let current = current.lease.expect("lease");
+    assert!(
+        !fx.outbox
+            .extend("search", current, LONG)
+            .await
+            .expect("extend"),
+        "a lease claimed again after it ran out"
+    );
+    assert!(matches!(
+        fx.outbox.extend("", current, LONG).await,
+        Err(Error::Validation { .. })
+    ));
+}
+
+/// A consumer that takes `each` per event.
+struct Slow {
+    each: Duration,
+    handled: Mutex<Vec<crate::id::EventId>>,
+}
+
+#[async_trait::async_trait]
+impl EventConsumer for Slow {
+    fn group(&self) -> &str {
+        "slow"
+    }
+
+    async fn handle(&self, event: &EventEnvelope) -> crate::error::Result<()> {
+        sleep(self.each).await;
+        self.handled.lock().expect("lock").push(event.id);
+        Ok(())
+    }
+}
+
+/// A runner with a heartbeat keeps a lease of 200 ms for a batch that takes about
+/// 750 ms: another worker of the group claims nothing meanwhile, and every event is
+/// handled once.
+pub async fn runner_heartbeat_keeps_a_slow_batch_leased(fx: OutboxFixture) {
+    let all = events(0, 3);
+    fx.outbox.append(&all).await.expect("append");
+    let consumer = Arc::new(Slow {
+        each: Duration::from_millis(250),
+        handled: Mutex::default(),
+    });
+    let timer: crate::worker::Timer = Arc::new(|d| Box::pin(sleep(d)));
+    let runner = Runner::new(
+        fx.outbox.clone(),
+        consumer.clone(),
+        RunnerConfig::default()
+            .with_batch(10)
+            .with_lease(Duration::from_millis(200)),
+    )
+    .with_heartbeat(timer);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let other = async {
+        let mut taken = Vec::new();
+        sleep(Duration::from_millis(50)).await;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            taken.extend(fx.outbox.claim("slow", 10, LONG).await.expect("claim"));
+            sleep(Duration::from_millis(50)).await;
+        }
+        taken
+    };
+    let work = async {
+        let pass = runner.run_once().await.expect("pass");
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        pass
+    };
+    let (pass, taken) = futures::join!(work, other);
+    assert_eq!(pass.handled, 3);
+    assert!(
+        taken.is_empty(),
+        "another worker took events of a batch still being handled: {taken:?}"
+    );
+    assert_eq!(
+        *consumer.handled.lock().expect("lock"),
+        all.iter().map(|e| e.id).collect::<Vec<_>>()
+    );
+    assert!(
+        fx.outbox
+            .claim("slow", 10, LONG)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "the batch was acknowledged"
+    );
+}
+
 /// Short leases so that a failed first entry of a claim comes back quickly.
 fn quick() -> RunnerConfig {
     RunnerConfig::default()
@@ -750,6 +921,9 @@ macro_rules! outbox_conformance {
                 prune_drops_groups_not_seen_within_the_retention,
                 a_joined_group_keeps_its_events_until_its_first_claim,
                 join_leaves_a_live_lease_alone,
+                extend_keeps_a_lease_alive_past_its_first_end,
+                extend_leaves_another_holders_lease_alone,
+                runner_heartbeat_keeps_a_slow_batch_leased,
             );
         }
     };
