@@ -467,8 +467,11 @@ pub(crate) async fn start_notifications(
                     continue;
                 }
                 retry_at = None;
-                // Pass after pass while they make progress.
+                // Pass after pass while they make progress, reporting the lag at
+                // least once per cadence on the way (a long catch-up under load), as
+                // `catch_up` does for the other consumers.
                 let mut handled = 0u64;
+                let mut reported = tokio::time::Instant::now();
                 let outcome = loop {
                     // Parked events count as handled here: the runner reports them.
                     match runner.run_once().await {
@@ -485,6 +488,21 @@ pub(crate) async fn start_notifications(
                         }
                         Ok(p) => handled += (p.handled + p.parked) as u64,
                         Err(e) => break Err(e.to_string()),
+                    }
+                    if reported.elapsed() >= every {
+                        report_consumer(
+                            &board,
+                            &shop,
+                            "notifications",
+                            "notifications",
+                            every,
+                            Ok(handled),
+                        )
+                        .await;
+                        reported = tokio::time::Instant::now();
+                        if *stop.borrow() {
+                            break Ok(handled);
+                        }
                     }
                 };
                 report_consumer(
