@@ -69,8 +69,9 @@ pub fn event_properties(event: &EventEnvelope) -> BasicProperties {
 
 impl OutboxRelay {
     /// A relay publishing to `topology.exchange` on a new channel of `connection` in
-    /// confirm mode; declares the topology. Batches of 500, a [`RELAY_LEASE`] lease kept alive while a batch is published. It stops
-    /// relaying for good when the connection closes: see [`OutboxRelay::on_broker`].
+    /// confirm mode; declares the topology. Batches of 500, a [`RELAY_LEASE`] lease
+    /// kept alive while a batch is published. It stops relaying for good when the
+    /// connection closes: see [`OutboxRelay::on_broker`].
     pub async fn new(
         connection: &Connection,
         outbox: Arc<dyn Outbox>,
@@ -83,7 +84,8 @@ impl OutboxRelay {
     /// A relay publishing through `broker`: its first channel is opened now (a
     /// broker that cannot be reached fails here), and a new one, on a new
     /// connection if need be, by the first pass after the channel closed (a broker
-    /// restart). Batches of 500, a [`RELAY_LEASE`] lease kept alive while a batch is published.
+    /// restart). Batches of 500, a [`RELAY_LEASE`] lease kept alive while a batch
+    /// is published.
     pub async fn on_broker(
         broker: Arc<Broker>,
         outbox: Arc<dyn Outbox>,
