@@ -519,14 +519,15 @@ impl EventConsumer for Slow {
     }
 }
 
-/// A runner with a heartbeat keeps a lease of 200 ms for a batch that takes about
-/// 750 ms: another worker of the group claims nothing meanwhile, and every event is
-/// handled once.
+/// A runner with a heartbeat keeps a lease of 1 s for a batch that takes about
+/// 1.8 s: another worker of the group claims nothing meanwhile, and every event is
+/// handled once. (The heartbeat extends every 333 ms, so a loaded machine has
+/// 667 ms of slack for each extension.)
 pub async fn runner_heartbeat_keeps_a_slow_batch_leased(fx: OutboxFixture) {
     let all = events(0, 3);
     fx.outbox.append(&all).await.expect("append");
     let consumer = Arc::new(Slow {
-        each: Duration::from_millis(250),
+        each: Duration::from_millis(600),
         handled: Mutex::default(),
     });
     let timer: crate::worker::Timer = Arc::new(|d| Box::pin(sleep(d)));
@@ -535,16 +536,16 @@ pub async fn runner_heartbeat_keeps_a_slow_batch_leased(fx: OutboxFixture) {
         consumer.clone(),
         RunnerConfig::default()
             .with_batch(10)
-            .with_lease(Duration::from_millis(200)),
+            .with_lease(Duration::from_secs(1)),
     )
     .with_heartbeat(timer);
     let done = std::sync::atomic::AtomicBool::new(false);
     let other = async {
         let mut taken = Vec::new();
-        sleep(Duration::from_millis(50)).await;
+        sleep(Duration::from_millis(100)).await;
         while !done.load(std::sync::atomic::Ordering::SeqCst) {
             taken.extend(fx.outbox.claim("slow", 10, LONG).await.expect("claim"));
-            sleep(Duration::from_millis(50)).await;
+            sleep(Duration::from_millis(100)).await;
         }
         taken
     };
