@@ -46,7 +46,8 @@ pub use role::Role;
 pub use shipping::ShippingMethod;
 pub use tax::{TaxRate, TaxTable};
 pub use worker::{
-    BatchOutcome, EventConsumer, ParkedEvent, Pass, Runner, RunnerConfig, Timer, drain, run_once,
+    BatchOutcome, EventConsumer, ParkedEvent, Pass, Runner, RunnerConfig, Timer, drain,
+    keeping_lease, run_once,
 };
 
 #[doc(hidden)]

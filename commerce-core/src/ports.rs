@@ -301,6 +301,20 @@ impl OutboxPruned {
     }
 }
 
+/// When a lease of `length` taken at `now` runs out, for an [`Outbox`] backend's
+/// [`Outbox::claim_leased`] and [`Outbox::extend`]. `Validation` on `field` when
+/// `length` is too long to add.
+pub fn lease_end(
+    now: DateTime<Utc>,
+    length: Duration,
+    field: &'static str,
+) -> Result<DateTime<Utc>> {
+    chrono::Duration::from_std(length)
+        .ok()
+        .and_then(|length| now.checked_add_signed(length))
+        .ok_or_else(|| crate::error::Error::validation(field, "too long"))
+}
+
 /// Names one lease of an outbox consumer group ([`Outbox::claim_leased`]), for
 /// [`Outbox::release`]. Every claim that hands out events gets a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -450,10 +450,7 @@ async fn pass(
     };
     let handling = handle_claim(outbox, consumer, config, clock, failures, &claimed.entries);
     let result = match heartbeat {
-        Some(timer) => {
-            let beat = keep_alive(outbox, group, lease, config.lease, timer);
-            while_beating(handling, beat).await
-        }
+        Some(timer) => keeping_lease(handling, outbox, group, lease, config.lease, timer).await,
         None => handling.await,
     };
     if result.as_ref().map_or(true, |p| p.retry_in.is_some()) {
@@ -467,28 +464,30 @@ async fn pass(
     result
 }
 
-/// Extends `lease` by `lease_for` every third of it, until the outbox says the
-/// lease has ended. A failed extension is tried again at the next beat (the lease
-/// may run out meanwhile; the batch is then handled again by its next holder, as
-/// after any lost lease).
-async fn keep_alive(
+/// Runs `work` to its end while keeping `lease` of `group` alive: every third of
+/// `lease_for` it is extended by `lease_for` ([`Outbox::extend`]), until `work`
+/// ends or the outbox says the lease has ended. A failed extension is tried again
+/// at the next beat (the lease may run out meanwhile; the batch is then handled
+/// again by its next holder, as after any lost lease). The runner's heartbeat
+/// ([`Runner::with_heartbeat`]); also for a worker of its own that claims from the
+/// outbox (the RabbitMQ relay).
+pub async fn keeping_lease<T>(
+    work: impl Future<Output = T>,
     outbox: &dyn Outbox,
     group: &str,
     lease: LeaseId,
     lease_for: Duration,
     timer: &Timer,
-) {
+) -> T {
     let every = (lease_for / 3).max(Duration::from_millis(1));
-    loop {
-        timer(every).await;
-        if let Ok(false) = outbox.extend(group, lease, lease_for).await {
-            return;
+    let beat = async {
+        loop {
+            timer(every).await;
+            if let Ok(false) = outbox.extend(group, lease, lease_for).await {
+                return;
+            }
         }
-    }
-}
-
-/// Runs `work` to its end while polling `beat` beside it (until `beat` ends).
-async fn while_beating<T>(work: impl Future<Output = T>, beat: impl Future<Output = ()>) -> T {
+    };
     let mut work = pin!(work);
     let mut beat = pin!(beat);
     let mut beating = true;

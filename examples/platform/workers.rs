@@ -458,6 +458,16 @@ pub(crate) async fn start_notifications(
             // after the backoff the runner asks for, not at the next tick: its
             // attempts are counted against the retry budget.
             let mut retry_at: Option<tokio::time::Instant> = None;
+            let report = |outcome| {
+                report_consumer(
+                    &board,
+                    &shop,
+                    "notifications",
+                    "notifications",
+                    every,
+                    outcome,
+                )
+            };
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
@@ -490,30 +500,14 @@ pub(crate) async fn start_notifications(
                         Err(e) => break Err(e.to_string()),
                     }
                     if reported.elapsed() >= every {
-                        report_consumer(
-                            &board,
-                            &shop,
-                            "notifications",
-                            "notifications",
-                            every,
-                            Ok(handled),
-                        )
-                        .await;
+                        report(Ok(handled)).await;
                         reported = tokio::time::Instant::now();
                         if *stop.borrow() {
                             break Ok(handled);
                         }
                     }
                 };
-                report_consumer(
-                    &board,
-                    &shop,
-                    "notifications",
-                    "notifications",
-                    every,
-                    outcome,
-                )
-                .await;
+                report(outcome).await;
             }
         })]);
     };

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, Row};
 
-use commerce_core::ports::{Claimed, LeaseId, Outbox, OutboxEntry, OutboxPruned};
+use commerce_core::ports::{Claimed, LeaseId, Outbox, OutboxEntry, OutboxPruned, lease_end};
 use commerce_core::{Error, EventEnvelope, EventId, Result};
 
 use crate::convert::{to_i64, to_u64};
@@ -224,12 +224,8 @@ impl Outbox for PgOutbox {
         if limit == 0 {
             return Err(Error::validation("limit", "must be at least 1"));
         }
-        let lease = chrono::Duration::from_std(lease)
-            .map_err(|_| Error::validation("lease", "too long"))?;
         let now = self.shared.clock.now();
-        let lease_until = now
-            .checked_add_signed(lease)
-            .ok_or_else(|| Error::validation("lease", "too long"))?;
+        let lease_until = lease_end(now, lease, "lease")?;
         retrying("outbox claim", || {
             self.try_claim(consumer, limit, lease_until, now)
         })
@@ -273,11 +269,8 @@ impl Outbox for PgOutbox {
 
     async fn extend(&self, consumer: &str, lease: LeaseId, by: Duration) -> Result<bool> {
         check_consumer(consumer)?;
-        let by = chrono::Duration::from_std(by).map_err(|_| Error::validation("by", "too long"))?;
         let now = self.shared.clock.now();
-        let until = now
-            .checked_add_signed(by)
-            .ok_or_else(|| Error::validation("by", "too long"))?;
+        let until = lease_end(now, by, "by")?;
         let lease = lease.as_uuid();
         retrying("outbox extend", move || async move {
             let extended = sqlx::query(

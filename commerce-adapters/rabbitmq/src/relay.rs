@@ -23,7 +23,8 @@ use lapin::{BasicProperties, Channel, Connection};
 use tokio::sync::Mutex;
 
 use commerce_core::EventEnvelope;
-use commerce_core::ports::{LeaseId, Outbox};
+use commerce_core::ports::Outbox;
+use commerce_core::worker::{Timer, keeping_lease};
 
 use crate::broker::Broker;
 use crate::error::{RabbitError, Result};
@@ -177,25 +178,6 @@ impl OutboxRelay {
         Ok(())
     }
 
-    /// [`OutboxRelay::publish_confirmed`] while extending `lease` every third of
-    /// the lease ([`Outbox::extend`]): a slow broker does not hand the batch to
-    /// another relay, and a killed relay's batch is taken over within one lease.
-    async fn publish_kept_alive(&self, events: &[EventEnvelope], lease: LeaseId) -> Result<()> {
-        let every = (self.lease / 3).max(Duration::from_millis(1));
-        let publishing = self.publish_confirmed(events);
-        tokio::pin!(publishing);
-        loop {
-            tokio::select! {
-                published = &mut publishing => return published,
-                () = tokio::time::sleep(every) => {
-                    // A failed extension is tried at the next beat; if the lease runs
-                    // out meanwhile the batch is published again (consumers dedupe).
-                    let _kept = self.outbox.extend(&self.consumer, lease, self.lease).await;
-                }
-            }
-        }
-    }
-
     /// One pass: claim, publish, wait for confirms, acknowledge. Returns the number
     /// of events relayed (0 when nothing was new).
     pub async fn relay_once(&self) -> Result<usize> {
@@ -208,7 +190,21 @@ impl OutboxRelay {
             return Ok(0);
         };
         let events: Vec<EventEnvelope> = claimed.entries.into_iter().map(|e| e.event).collect();
-        let relayed = match self.publish_kept_alive(&events, lease).await {
+        // The lease is kept alive while the broker confirms: a slow broker does not
+        // hand the batch to another relay, and a killed relay's batch is taken over
+        // within one lease.
+        let timer: Timer = Arc::new(|wait| Box::pin(tokio::time::sleep(wait)));
+        let publishing = self.publish_confirmed(&events);
+        let published = keeping_lease(
+            publishing,
+            self.outbox.as_ref(),
+            &self.consumer,
+            lease,
+            self.lease,
+            &timer,
+        )
+        .await;
+        let relayed = match published {
             Ok(()) => self
                 .outbox
                 .ack(&self.consumer, last)

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::event::EventEnvelope;
-use crate::ports::{Claimed, LeaseId, Outbox, OutboxEntry};
+use crate::ports::{Claimed, LeaseId, Outbox, OutboxEntry, lease_end};
 
 /// Most events one claim hands out, whatever `limit` asks for.
 pub const MAX_CLAIM: u32 = 1_000;
@@ -153,12 +153,8 @@ impl Outbox for MemoryOutbox {
         if limit == 0 {
             return Err(Error::validation("limit", "must be at least 1"));
         }
-        let lease = chrono::Duration::from_std(lease)
-            .map_err(|_| Error::validation("lease", "too long"))?;
         let now = self.clock.now();
-        let expires_at = now
-            .checked_add_signed(lease)
-            .ok_or_else(|| Error::validation("lease", "too long"))?;
+        let expires_at = lease_end(now, lease, "lease")?;
         let mut guard = self.lock();
         let state = &mut *guard;
         let group = state
@@ -229,11 +225,8 @@ impl Outbox for MemoryOutbox {
 
     async fn extend(&self, consumer: &str, lease: LeaseId, by: Duration) -> Result<bool> {
         check_consumer(consumer)?;
-        let by = chrono::Duration::from_std(by).map_err(|_| Error::validation("by", "too long"))?;
         let now = self.clock.now();
-        let until = now
-            .checked_add_signed(by)
-            .ok_or_else(|| Error::validation("by", "too long"))?;
+        let until = lease_end(now, by, "by")?;
         let mut state = self.lock();
         match state.groups.get_mut(consumer) {
             Some(group) => match group.lease.as_mut() {
